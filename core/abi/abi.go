@@ -1,0 +1,57 @@
+// Package abi is the contract between recommender.wasm and its hosts: the
+// names of the module's exports, the ABI version, and how a call's result is
+// packed into one uint64. The guest (wasm/) and the Go host (host/) both
+// import it; the JavaScript loader in web-demo/ mirrors it. wasm/ABI.md
+// documents every export.
+package abi
+
+// Version is the ABI version. A host refuses a module whose version export
+// returns another value. Bump it on any incompatible change to an export's
+// signature or meaning.
+const Version uint32 = 1
+
+// Export names.
+const (
+	// ExportVersion: () → i32, the module's ABI version.
+	ExportVersion = "edgerec_abi_version"
+	// ExportAlloc: (size i32) → i32, a pointer to size bytes of guest memory
+	// kept alive until freed; 0 when size is 0 or too large.
+	ExportAlloc = "edgerec_alloc"
+	// ExportFree: (ptr i32) → (), releases a buffer from alloc or a result.
+	ExportFree = "edgerec_free"
+	// ExportLoadBundle: (ptr i32, len i32) → i64 result; takes ownership of
+	// the buffer; the result holds the msgpack manifest summary.
+	ExportLoadBundle = "edgerec_load_bundle"
+	// ExportRecommend: (ptr i32, len i32) → i64 result; the buffer stays the
+	// host's; the result holds the msgpack response.
+	ExportRecommend = "edgerec_recommend"
+	// ExportInitialize is the reactor's initialization function, called once
+	// after instantiation and before any other export.
+	ExportInitialize = "_initialize"
+)
+
+// ErrorFlag marks a result whose payload is a UTF-8 error message.
+const ErrorFlag uint64 = 1 << 31
+
+// MaxPayload is the largest payload a result can describe.
+const MaxPayload = 1<<31 - 1
+
+// Pack packs a result: the pointer in the high 32 bits, the length in the low
+// 31 bits, and ErrorFlag when the payload is an error message.
+//
+// Pack panics if n exceeds MaxPayload (a programmer error).
+func Pack(ptr, n uint32, isErr bool) uint64 {
+	if n > MaxPayload {
+		panic("abi: payload too large")
+	}
+	r := uint64(ptr)<<32 | uint64(n)
+	if isErr {
+		r |= ErrorFlag
+	}
+	return r
+}
+
+// Unpack splits a result packed by Pack.
+func Unpack(r uint64) (ptr, n uint32, isErr bool) {
+	return uint32(r >> 32), uint32(r & MaxPayload), r&ErrorFlag != 0
+}

@@ -1,0 +1,194 @@
+// Package api defines the request and response of a recommendation: the one
+// contract that the module, the host, the edge server and the browser share.
+//
+// Both travel as msgpack (field names are the msgpack and JSON tags below);
+// the edge server also accepts JSON with the same names. The types are
+// designed for the whole retrieve → filter → rank → order pipeline: fields
+// that a stage does not use yet are accepted and ignored.
+package api
+
+import (
+	"fmt"
+
+	"github.com/edgerec/edgerec/core/wire"
+)
+
+// Limits on a request. Larger inputs are refused (MaxRequestBytes) or
+// truncated and counted in the response's debug section (the others).
+const (
+	// MaxRequestBytes is the largest encoded request accepted.
+	MaxRequestBytes = 1 << 20
+	// MaxHistory is the number of most recent history events used; older
+	// events are dropped.
+	MaxHistory = 512
+	// MaxImpressions is the number of impressions used; later entries are
+	// dropped.
+	MaxImpressions = 1024
+	// MaxK is the largest number of items a request may ask for.
+	MaxK = 500
+	// DefaultK is used when a request leaves K at zero.
+	DefaultK = 10
+	// MaxConsumedBytes is the largest consumed-items Bloom filter accepted.
+	MaxConsumedBytes = 512 << 10
+	// MaxExclude is the largest explicit exclusion list accepted.
+	MaxExclude = 4096
+)
+
+// Request asks for K recommendations for one user in one context.
+type Request struct {
+	// UserID optionally names the user, for logs and experiment assignment.
+	// The model never sees it: all personalization comes from History.
+	UserID string `msgpack:"user_id,omitempty" json:"user_id,omitempty"`
+	// Context describes the user and the moment of the request.
+	Context Context `msgpack:"context" json:"context"`
+	// History lists the items the user interacted with, oldest first. Unknown
+	// item ids are ignored and counted.
+	History []Event `msgpack:"history,omitempty" json:"history,omitempty"`
+	// Seed is the item the user is looking at now, if any.
+	Seed string `msgpack:"seed,omitempty" json:"seed,omitempty"`
+	// Consumed is the serialized Bloom filter of items the user has consumed
+	// (core/bloom); items it may contain are filtered out.
+	Consumed []byte `msgpack:"consumed,omitempty" json:"consumed,omitempty"`
+	// Impressions lists items already shown to this user.
+	Impressions []Impression `msgpack:"impressions,omitempty" json:"impressions,omitempty"`
+	// K is the number of items wanted; 0 means DefaultK.
+	K int `msgpack:"k,omitempty" json:"k,omitempty"`
+	// Filters override the bundle's business rules for this request.
+	Filters *Filters `msgpack:"filters,omitempty" json:"filters,omitempty"`
+	// Sources weights candidate sources by name; a weight of 0 disables one.
+	Sources map[string]float32 `msgpack:"sources,omitempty" json:"sources,omitempty"`
+	// Debug asks for per-stage counts and timings in the response.
+	Debug bool `msgpack:"debug,omitempty" json:"debug,omitempty"`
+	// ExperimentKey selects the experiment arm (hashed with the bundle's
+	// experiment definition); empty means the default arm.
+	ExperimentKey string `msgpack:"experiment_key,omitempty" json:"experiment_key,omitempty"`
+}
+
+// Context is what is known about the user and the moment of the request.
+// Empty strings and zero numbers mean unknown.
+type Context struct {
+	Time   int64  `msgpack:"time,omitempty" json:"time,omitempty"` // Unix seconds
+	Region string `msgpack:"region,omitempty" json:"region,omitempty"`
+	Device string `msgpack:"device,omitempty" json:"device,omitempty"`
+	Gender string `msgpack:"gender,omitempty" json:"gender,omitempty"`
+	Age    int    `msgpack:"age,omitempty" json:"age,omitempty"`
+}
+
+// Event is one interaction of the user with an item.
+type Event struct {
+	Item string `msgpack:"item" json:"item"`
+	Time int64  `msgpack:"time,omitempty" json:"time,omitempty"` // Unix seconds
+}
+
+// Impression records that an item was shown to the user.
+type Impression struct {
+	Item  string `msgpack:"item" json:"item"`
+	Count int    `msgpack:"count,omitempty" json:"count,omitempty"`
+	Last  int64  `msgpack:"last,omitempty" json:"last,omitempty"` // Unix seconds of the latest showing
+}
+
+// Filters override business rules for one request.
+type Filters struct {
+	Exclude []string `msgpack:"exclude,omitempty" json:"exclude,omitempty"`
+	// Allow, when non-empty, restricts results to these items.
+	Allow []string `msgpack:"allow,omitempty" json:"allow,omitempty"`
+	// IgnoreAvailability keeps unavailable items.
+	IgnoreAvailability bool `msgpack:"ignore_availability,omitempty" json:"ignore_availability,omitempty"`
+}
+
+// Response carries the recommended items, best first.
+type Response struct {
+	Items         []Item `msgpack:"items" json:"items"`
+	BundleVersion string `msgpack:"bundle_version" json:"bundle_version"`
+	Arm           string `msgpack:"arm,omitempty" json:"arm,omitempty"`
+	Debug         *Debug `msgpack:"debug,omitempty" json:"debug,omitempty"`
+}
+
+// Item is one recommendation.
+type Item struct {
+	ID     string  `msgpack:"id" json:"id"`
+	Score  float32 `msgpack:"score" json:"score"`
+	Source string  `msgpack:"source" json:"source"`
+}
+
+// Debug reports what each stage did.
+type Debug struct {
+	Stages []Stage `msgpack:"stages" json:"stages"`
+	// UnknownItems counts history, seed and impression ids not in the bundle.
+	UnknownItems int `msgpack:"unknown_items" json:"unknown_items"`
+	// Truncated counts history events and impressions dropped by the limits.
+	Truncated int `msgpack:"truncated" json:"truncated"`
+}
+
+// Stage reports one pipeline stage.
+type Stage struct {
+	Name   string `msgpack:"name" json:"name"`
+	In     int    `msgpack:"in" json:"in"`
+	Out    int    `msgpack:"out" json:"out"`
+	Micros int64  `msgpack:"micros" json:"micros"`
+}
+
+// DecodeRequest decodes and validates a msgpack request. Oversized or
+// malformed input and out-of-range fields give an error; long lists are left
+// for Normalize to truncate.
+func DecodeRequest(b []byte) (*Request, error) {
+	if len(b) > MaxRequestBytes {
+		return nil, fmt.Errorf("request is %d bytes, more than the limit of %d", len(b), MaxRequestBytes)
+	}
+	var r Request
+	if err := wire.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("malformed request: %w", err)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// Validate reports the first field out of range.
+func (r *Request) Validate() error {
+	switch {
+	case r.K < 0 || r.K > MaxK:
+		return fmt.Errorf("k = %d is out of range [0, %d]", r.K, MaxK)
+	case len(r.Consumed) > MaxConsumedBytes:
+		return fmt.Errorf("consumed filter is %d bytes, more than the limit of %d", len(r.Consumed), MaxConsumedBytes)
+	case r.Filters != nil && len(r.Filters.Exclude)+len(r.Filters.Allow) > MaxExclude:
+		return fmt.Errorf("filters list %d items, more than the limit of %d", len(r.Filters.Exclude)+len(r.Filters.Allow), MaxExclude)
+	case r.Context.Age < 0 || r.Context.Age > 150:
+		return fmt.Errorf("context.age = %d is out of range [0, 150]", r.Context.Age)
+	}
+	return nil
+}
+
+// Normalize applies the defaults and truncation limits and returns how many
+// entries it dropped: History keeps its MaxHistory most recent events (the
+// last ones), Impressions its first MaxImpressions.
+func (r *Request) Normalize() (dropped int) {
+	if r.K == 0 {
+		r.K = DefaultK
+	}
+	if n := len(r.History); n > MaxHistory {
+		dropped += n - MaxHistory
+		r.History = r.History[n-MaxHistory:]
+	}
+	if n := len(r.Impressions); n > MaxImpressions {
+		dropped += n - MaxImpressions
+		r.Impressions = r.Impressions[:MaxImpressions]
+	}
+	return dropped
+}
+
+// EncodeRequest encodes r as msgpack.
+func EncodeRequest(r *Request) ([]byte, error) { return wire.Marshal(r) }
+
+// EncodeResponse encodes r as msgpack.
+func EncodeResponse(r *Response) ([]byte, error) { return wire.Marshal(r) }
+
+// DecodeResponse decodes a msgpack response.
+func DecodeResponse(b []byte) (*Response, error) {
+	var r Response
+	if err := wire.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("malformed response: %w", err)
+	}
+	return &r, nil
+}

@@ -1,0 +1,322 @@
+// Package bundle reads and writes edgerec bundles: the single file that
+// carries everything recommender.wasm serves from — manifest, item ids and
+// metadata, quantized item embeddings, the query tower and the
+// vocabularies. bundles/FORMAT.md is the byte-level specification.
+//
+// Decode validates in the order bundles/FORMAT.md §6 gives and returns a
+// *FormatError for corrupt input and an *UnsupportedError for a valid bundle
+// of a major version this package does not read. No input makes it panic or
+// allocate more than the sizes the section table declares and bounds.
+package bundle
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/edgerec/edgerec/core/feature"
+	"github.com/edgerec/edgerec/core/quant"
+	"github.com/edgerec/edgerec/core/tower"
+	"github.com/edgerec/edgerec/core/wire"
+)
+
+// FormatName is the Manifest.Format of every bundle.
+const FormatName = "edgerec-bundle"
+
+// FormatError reports a corrupt bundle. Typically this indicates a truncated
+// download or a damaged file; rebuild or re-fetch the bundle.
+type FormatError struct {
+	Section string // four-letter tag, or "" for the header and table
+	Reason  string
+}
+
+func (e *FormatError) Error() string {
+	if e.Section == "" {
+		return "bundle: corrupt: " + e.Reason
+	}
+	return "bundle: corrupt section " + e.Section + ": " + e.Reason
+}
+
+func formatErr(section, format string, args ...any) error {
+	return &FormatError{Section: section, Reason: fmt.Sprintf(format, args...)}
+}
+
+// UnsupportedError reports a well-formed bundle of a major version this
+// reader does not understand.
+type UnsupportedError struct {
+	Major, Minor uint16
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("bundle: format version %d.%d is not supported (this reader reads %d.x); rebuild the bundle with a matching edgerec", e.Major, e.Minor, Major)
+}
+
+// Manifest describes a bundle (section MANI, FORMAT.md §5.1).
+type Manifest struct {
+	Format       string `msgpack:"format"`       // always FormatName
+	Version      string `msgpack:"version"`      // the bundle's version label
+	Created      int64  `msgpack:"created"`      // Unix seconds
+	Items        int    `msgpack:"items"`        // rows in ITEM, EMBD and HIST
+	Dim          int    `msgpack:"dim"`          // item and query embedding width
+	HistoryDim   int    `msgpack:"history_dim"`  // width of the HIST rows
+	Quantization string `msgpack:"quantization"` // "int8"
+	Model        Model  `msgpack:"model"`        // what trained the towers
+	Metric       string `msgpack:"metric"`       // "dot" on unit vectors
+	Builder      string `msgpack:"builder"`      // tool and version that built it
+}
+
+// Model describes the trained towers a bundle was built from.
+type Model struct {
+	Name        string  `msgpack:"name"`
+	TrainedAt   int64   `msgpack:"trained_at"`
+	Temperature float32 `msgpack:"temperature"`
+	Data        string  `msgpack:"data"` // dataset the model was trained on
+}
+
+// Vocab holds the vocabularies that map request values to tower indices
+// (section VOCB, FORMAT.md §5.2).
+type Vocab struct {
+	Categories feature.Vocab `msgpack:"categories"`
+	Region     feature.Vocab `msgpack:"region"`
+	Device     feature.Vocab `msgpack:"device"`
+	Gender     feature.Vocab `msgpack:"gender"`
+}
+
+// Items holds the catalog as columns, one row per item (section ITEM,
+// FORMAT.md §5.3). Lists are flattened: item i's categories are
+// Categories[CategoryOffsets[i]:CategoryOffsets[i+1]], likewise regions.
+type Items struct {
+	IDs             []string `msgpack:"ids"`
+	Titles          []string `msgpack:"titles"`
+	CategoryOffsets []uint32 `msgpack:"category_offsets"` // len = items + 1
+	Categories      []int32  `msgpack:"categories"`       // indices into Vocab.Categories
+	Released        []int64  `msgpack:"released"`         // Unix seconds, 0 unknown
+	Available       []bool   `msgpack:"available"`
+	AgeRating       []uint8  `msgpack:"age_rating"`     // minimum age
+	RegionOffsets   []uint32 `msgpack:"region_offsets"` // len = items + 1
+	Regions         []int32  `msgpack:"regions"`        // indices into Vocab.Region; none = everywhere
+}
+
+// Len returns the number of items.
+func (it *Items) Len() int { return len(it.IDs) }
+
+// CategoriesOf returns item i's category indices.
+func (it *Items) CategoriesOf(i int) []int32 {
+	return it.Categories[it.CategoryOffsets[i]:it.CategoryOffsets[i+1]]
+}
+
+// RegionsOf returns item i's licensed region indices (empty = everywhere).
+func (it *Items) RegionsOf(i int) []int32 {
+	return it.Regions[it.RegionOffsets[i]:it.RegionOffsets[i+1]]
+}
+
+// Bundle is a bundle's decoded content.
+type Bundle struct {
+	Manifest Manifest
+	Vocab    Vocab
+	Items    Items
+	// Embeddings holds the item tower's output per item (section EMBD).
+	Embeddings *quant.Int8
+	// History holds the item-id embedding per item that the query tower
+	// pools over a user's history (section HIST).
+	History *quant.Int8
+	// Query is the query tower (section QTWR).
+	Query tower.Query
+}
+
+// Encode writes b as a bundle of format version Major.Minor. The output
+// depends only on b.
+func Encode(b *Bundle) ([]byte, error) {
+	if err := b.validate(); err != nil {
+		return nil, fmt.Errorf("bundle: refusing to write an invalid bundle: %w", err)
+	}
+	var sections []Section
+	add := func(tag string, v any) error {
+		data, err := wire.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("bundle: encoding %s: %w", tag, err)
+		}
+		sections = append(sections, Section{Tag: tag, Data: data})
+		return nil
+	}
+	if err := add(TagManifest, &b.Manifest); err != nil {
+		return nil, err
+	}
+	if err := add(TagVocab, &b.Vocab); err != nil {
+		return nil, err
+	}
+	if err := add(TagItems, &b.Items); err != nil {
+		return nil, err
+	}
+	sections = append(sections,
+		Section{Tag: TagEmbeddings, Data: encodeInt8(b.Embeddings)},
+		Section{Tag: TagHistory, Data: encodeInt8(b.History)})
+	if err := add(TagQuery, &b.Query); err != nil {
+		return nil, err
+	}
+	return encodeContainer(Minor, sections, func(string) bool { return true })
+}
+
+// Decode validates data and returns its content. Uncompressed embedding
+// sections alias data: the caller must not modify data afterwards.
+func Decode(data []byte) (*Bundle, error) {
+	_, sections, err := decodeContainer(data)
+	if err != nil {
+		return nil, err
+	}
+	byTag := make(map[string][]byte, len(sections))
+	for _, s := range sections {
+		byTag[s.Tag] = s.Data
+	}
+	for _, tag := range []string{TagManifest, TagVocab, TagItems, TagEmbeddings, TagHistory, TagQuery} {
+		if _, ok := byTag[tag]; !ok {
+			return nil, formatErr(tag, "required section missing (bundle has %v)", sortedTags(sections))
+		}
+	}
+	b := &Bundle{}
+	if err := wire.Unmarshal(byTag[TagManifest], &b.Manifest); err != nil {
+		return nil, formatErr(TagManifest, "%v", err)
+	}
+	m := &b.Manifest
+	if m.Format != FormatName {
+		return nil, formatErr(TagManifest, "format %q, want %q", m.Format, FormatName)
+	}
+	if m.Items < 0 || m.Dim <= 0 || m.Dim > 4096 || m.HistoryDim <= 0 || m.HistoryDim > 4096 {
+		return nil, formatErr(TagManifest, "items %d, dim %d, history dim %d out of range", m.Items, m.Dim, m.HistoryDim)
+	}
+	if m.Quantization != "int8" {
+		return nil, &FormatError{Section: TagManifest, Reason: fmt.Sprintf("quantization %q is not supported", m.Quantization)}
+	}
+	if b.Embeddings, err = decodeInt8(TagEmbeddings, byTag[TagEmbeddings], m.Items, m.Dim); err != nil {
+		return nil, err
+	}
+	if b.History, err = decodeInt8(TagHistory, byTag[TagHistory], m.Items, m.HistoryDim); err != nil {
+		return nil, err
+	}
+	if err := wire.Unmarshal(byTag[TagVocab], &b.Vocab); err != nil {
+		return nil, formatErr(TagVocab, "%v", err)
+	}
+	if err := wire.Unmarshal(byTag[TagItems], &b.Items); err != nil {
+		return nil, formatErr(TagItems, "%v", err)
+	}
+	if err := wire.Unmarshal(byTag[TagQuery], &b.Query); err != nil {
+		return nil, formatErr(TagQuery, "%v", err)
+	}
+	if err := b.validate(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// validate checks the semantic consistency of the content.
+func (b *Bundle) validate() error {
+	m := &b.Manifest
+	n := m.Items
+	if b.Embeddings == nil || b.History == nil {
+		return formatErr(TagEmbeddings, "embeddings missing")
+	}
+	if err := b.Embeddings.Validate(); err != nil {
+		return formatErr(TagEmbeddings, "%v", err)
+	}
+	if err := b.History.Validate(); err != nil {
+		return formatErr(TagHistory, "%v", err)
+	}
+	if b.Embeddings.Rows != n || b.Embeddings.Dim != m.Dim || b.History.Rows != n || b.History.Dim != m.HistoryDim {
+		return formatErr(TagManifest, "manifest declares %d×%d embeddings and %d×%d history rows, sections hold %d×%d and %d×%d",
+			n, m.Dim, n, m.HistoryDim, b.Embeddings.Rows, b.Embeddings.Dim, b.History.Rows, b.History.Dim)
+	}
+	it := &b.Items
+	if len(it.IDs) != n || len(it.Titles) != n || len(it.Released) != n || len(it.Available) != n || len(it.AgeRating) != n {
+		return formatErr(TagItems, "columns disagree with the manifest's %d items", n)
+	}
+	seen := make(map[string]struct{}, n)
+	for i, id := range it.IDs {
+		if id == "" {
+			return formatErr(TagItems, "item %d has an empty id", i)
+		}
+		if _, dup := seen[id]; dup {
+			return formatErr(TagItems, "item id %q appears twice", id)
+		}
+		seen[id] = struct{}{}
+	}
+	if err := checkLists(it.CategoryOffsets, it.Categories, n, b.Vocab.Categories.Size()); err != nil {
+		return formatErr(TagItems, "categories: %v", err)
+	}
+	if err := checkLists(it.RegionOffsets, it.Regions, n, b.Vocab.Region.Size()); err != nil {
+		return formatErr(TagItems, "regions: %v", err)
+	}
+	q := &b.Query
+	if err := q.Validate(); err != nil {
+		return formatErr(TagQuery, "%v", err)
+	}
+	if q.Dim() != m.Dim || q.HistoryDim != m.HistoryDim {
+		return formatErr(TagQuery, "query tower gives %d-dim embeddings over %d-dim history rows, manifest says %d and %d",
+			q.Dim(), q.HistoryDim, m.Dim, m.HistoryDim)
+	}
+	sizes := []int{b.Vocab.Region.Size(), b.Vocab.Device.Size(), b.Vocab.Gender.Size(), feature.AgeBuckets}
+	for f, want := range sizes {
+		if q.Fields[f].Rows != want {
+			return formatErr(TagQuery, "field %s table has %d rows, vocabulary needs %d", tower.UserFields[f], q.Fields[f].Rows, want)
+		}
+	}
+	return nil
+}
+
+// checkLists validates a flattened list column: n+1 non-decreasing offsets
+// from 0 to len(values), every value in [0, vocab).
+func checkLists(offsets []uint32, values []int32, n, vocab int) error {
+	if len(offsets) != n+1 {
+		return fmt.Errorf("%d offsets for %d items", len(offsets), n)
+	}
+	if offsets[0] != 0 || int(offsets[n]) != len(values) {
+		return fmt.Errorf("offsets span %d..%d, values hold %d", offsets[0], offsets[n], len(values))
+	}
+	for i := 1; i <= n; i++ {
+		if offsets[i] < offsets[i-1] {
+			return fmt.Errorf("offsets decrease at item %d", i-1)
+		}
+	}
+	for i, v := range values {
+		if v < 0 || int(v) >= vocab {
+			return fmt.Errorf("value %d at %d outside the vocabulary of %d", v, i, vocab)
+		}
+	}
+	return nil
+}
+
+// encodeInt8 lays out an int8 matrix (FORMAT.md §5.4): Rows·Dim codes,
+// zero padding to a multiple of 4, then Rows little-endian float32 scales.
+func encodeInt8(m *quant.Int8) []byte {
+	codes := m.Rows * m.Dim
+	padded := (codes + 3) &^ 3
+	out := make([]byte, padded+4*m.Rows)
+	for i, c := range m.Codes {
+		out[i] = byte(c)
+	}
+	for i, s := range m.Scales {
+		binary.LittleEndian.PutUint32(out[padded+4*i:], math.Float32bits(s))
+	}
+	return out
+}
+
+// decodeInt8 reads the layout of encodeInt8, checking the length against the
+// declared shape before allocating. The codes alias data.
+func decodeInt8(tag string, data []byte, rows, dim int) (*quant.Int8, error) {
+	codes := uint64(rows) * uint64(dim)
+	padded := (codes + 3) &^ 3
+	if want := padded + 4*uint64(rows); uint64(len(data)) != want {
+		return nil, formatErr(tag, "%d bytes, a %d×%d int8 matrix needs %d", len(data), rows, dim, want)
+	}
+	m := &quant.Int8{Rows: rows, Dim: dim, Scales: make([]float32, rows)}
+	if codes > 0 {
+		m.Codes = unsafe.Slice((*int8)(unsafe.Pointer(&data[0])), codes)
+	}
+	for i := range m.Scales {
+		m.Scales[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[padded+4*uint64(i):]))
+	}
+	if err := m.Validate(); err != nil {
+		return nil, formatErr(tag, "%v", err)
+	}
+	return m, nil
+}

@@ -1,0 +1,293 @@
+package bundle
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"sort"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Container layout constants; bundles/FORMAT.md §2–§3.
+const (
+	// Magic opens every bundle (FORMAT.md §2).
+	Magic = "EDGRBNDL"
+	// Major is the format's major version: a reader refuses any other.
+	Major = 1
+	// Minor is the newest minor version this package writes and understands;
+	// a reader accepts newer minors and skips their unknown sections.
+	Minor = 0
+
+	headerSize = 32 // FORMAT.md §2
+	entrySize  = 40 // FORMAT.md §3
+	align      = 8  // sections start at multiples of 8 (FORMAT.md §4)
+
+	// MaxSections bounds the section table (FORMAT.md §3).
+	MaxSections = 64
+	// MaxSectionBytes bounds one section's decoded size (FORMAT.md §3).
+	MaxSectionBytes = 1 << 30
+	// maxWindow bounds the zstd window a reader accepts (FORMAT.md §3).
+	maxWindow = 8 << 20
+	// MaxBundleBytes bounds a whole bundle's encoded size.
+	MaxBundleBytes = 2 << 30
+)
+
+// Section flags (FORMAT.md §3).
+const (
+	FlagZstd uint32 = 1 << 0 // stored bytes are one zstd frame
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Section is one decoded section: its four-letter tag and its bytes after
+// decompression.
+type Section struct {
+	Tag  string
+	Data []byte
+}
+
+// Tag names one section kind (FORMAT.md §5).
+const (
+	TagManifest   = "MANI"
+	TagVocab      = "VOCB"
+	TagItems      = "ITEM"
+	TagEmbeddings = "EMBD"
+	TagHistory    = "HIST"
+	TagQuery      = "QTWR"
+)
+
+// encodeContainer writes sections (in the given order) into a bundle. A
+// section is zstd-compressed when compress(tag) says so and compression
+// makes it smaller. The output depends only on the inputs.
+func encodeContainer(minor uint16, sections []Section, compress func(tag string) bool) ([]byte, error) {
+	if len(sections) > MaxSections {
+		return nil, fmt.Errorf("bundle: %d sections, more than %d", len(sections), MaxSections)
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedBetterCompression),
+		zstd.WithWindowSize(maxWindow))
+	if err != nil {
+		return nil, err
+	}
+	defer enc.Close()
+
+	type stored struct {
+		flags uint32
+		data  []byte
+	}
+	st := make([]stored, len(sections))
+	seen := map[string]bool{}
+	for i, s := range sections {
+		if len(s.Tag) != 4 {
+			return nil, fmt.Errorf("bundle: section tag %q is not 4 bytes", s.Tag)
+		}
+		if seen[s.Tag] {
+			return nil, fmt.Errorf("bundle: duplicate section %s", s.Tag)
+		}
+		seen[s.Tag] = true
+		if len(s.Data) > MaxSectionBytes {
+			return nil, fmt.Errorf("bundle: section %s is %d bytes, more than %d", s.Tag, len(s.Data), MaxSectionBytes)
+		}
+		st[i] = stored{data: s.Data}
+		if compress != nil && compress(s.Tag) {
+			if z := enc.EncodeAll(s.Data, nil); len(z) < len(s.Data) {
+				st[i] = stored{flags: FlagZstd, data: z}
+			}
+		}
+	}
+
+	off := uint64(headerSize + entrySize*len(sections))
+	off = alignUp(off)
+	table := make([]byte, entrySize*len(sections))
+	for i, s := range sections {
+		e := table[i*entrySize:]
+		copy(e[0:4], s.Tag)
+		binary.LittleEndian.PutUint32(e[4:], st[i].flags)
+		binary.LittleEndian.PutUint64(e[8:], off)
+		binary.LittleEndian.PutUint64(e[16:], uint64(len(st[i].data)))
+		binary.LittleEndian.PutUint64(e[24:], uint64(len(s.Data)))
+		binary.LittleEndian.PutUint32(e[32:], crc32.Checksum(st[i].data, castagnoli))
+		off = alignUp(off + uint64(len(st[i].data)))
+	}
+	var out bytes.Buffer
+	hdr := make([]byte, headerSize)
+	copy(hdr, Magic)
+	binary.LittleEndian.PutUint16(hdr[8:], Major)
+	binary.LittleEndian.PutUint16(hdr[10:], minor)
+	binary.LittleEndian.PutUint32(hdr[12:], uint32(len(sections)))
+	binary.LittleEndian.PutUint32(hdr[20:], headerChecksum(hdr, table))
+	out.Write(hdr)
+	out.Write(table)
+	for i := range sections {
+		pad(&out)
+		out.Write(st[i].data)
+	}
+	if out.Len() > MaxBundleBytes {
+		return nil, fmt.Errorf("bundle: %d bytes, more than %d", out.Len(), MaxBundleBytes)
+	}
+	return out.Bytes(), nil
+}
+
+func alignUp(n uint64) uint64 { return (n + align - 1) &^ (align - 1) }
+
+func pad(b *bytes.Buffer) {
+	for b.Len()%align != 0 {
+		b.WriteByte(0)
+	}
+}
+
+// headerChecksum is the CRC-32C of the header with its checksum field zeroed,
+// followed by the section table (FORMAT.md §2).
+func headerChecksum(hdr, table []byte) uint32 {
+	var h [headerSize]byte
+	copy(h[:], hdr)
+	binary.LittleEndian.PutUint32(h[20:], 0)
+	c := crc32.Update(0, castagnoli, h[:])
+	return crc32.Update(c, castagnoli, table)
+}
+
+// Header is what the fixed header and section table say about a bundle.
+type Header struct {
+	Major, Minor uint16
+	Entries      []Entry
+}
+
+// Entry is one row of the section table.
+type Entry struct {
+	Tag       string
+	Flags     uint32
+	Offset    uint64
+	Stored    uint64 // bytes in the file
+	Raw       uint64 // bytes after decompression
+	Checksum  uint32 // CRC-32C of the stored bytes
+	Alignment uint64 // not stored: Offset % 8, always 0 in a valid bundle
+}
+
+// ReadHeader validates the fixed header and the section table of b, in the
+// order FORMAT.md §6 gives: length, magic, version, table bounds, checksum,
+// then every entry's bounds. It reads no section.
+func ReadHeader(b []byte) (*Header, error) {
+	if len(b) > MaxBundleBytes {
+		return nil, formatErr("", "bundle is %d bytes, more than the limit of %d", len(b), MaxBundleBytes)
+	}
+	if len(b) < headerSize {
+		return nil, formatErr("", "truncated: %d bytes, a header alone is %d", len(b), headerSize)
+	}
+	if string(b[:8]) != Magic {
+		return nil, formatErr("", "not an edgerec bundle (magic %q, want %q)", b[:8], Magic)
+	}
+	h := &Header{Major: binary.LittleEndian.Uint16(b[8:]), Minor: binary.LittleEndian.Uint16(b[10:])}
+	if h.Major != Major {
+		return nil, &UnsupportedError{Major: h.Major, Minor: h.Minor}
+	}
+	n := binary.LittleEndian.Uint32(b[12:])
+	if n > MaxSections {
+		return nil, formatErr("", "section table declares %d sections, more than %d", n, MaxSections)
+	}
+	end := uint64(headerSize) + uint64(n)*entrySize
+	if end > uint64(len(b)) {
+		return nil, formatErr("", "truncated: section table of %d entries needs %d bytes, bundle has %d", n, end, len(b))
+	}
+	table := b[headerSize:end]
+	if got, want := headerChecksum(b[:headerSize], table), binary.LittleEndian.Uint32(b[20:]); got != want {
+		return nil, formatErr("", "header checksum mismatch (stored %08x, computed %08x)", want, got)
+	}
+	prevEnd := alignUp(end)
+	seen := map[string]bool{}
+	for i := uint32(0); i < n; i++ {
+		e := table[i*entrySize:]
+		en := Entry{
+			Tag:      string(e[0:4]),
+			Flags:    binary.LittleEndian.Uint32(e[4:]),
+			Offset:   binary.LittleEndian.Uint64(e[8:]),
+			Stored:   binary.LittleEndian.Uint64(e[16:]),
+			Raw:      binary.LittleEndian.Uint64(e[24:]),
+			Checksum: binary.LittleEndian.Uint32(e[32:]),
+		}
+		switch {
+		case seen[en.Tag]:
+			return nil, formatErr(en.Tag, "duplicate section")
+		case en.Flags&^FlagZstd != 0:
+			return nil, formatErr(en.Tag, "unknown flags %#x", en.Flags)
+		case en.Offset%align != 0:
+			return nil, formatErr(en.Tag, "offset %d is not a multiple of %d", en.Offset, align)
+		case en.Offset < prevEnd:
+			return nil, formatErr(en.Tag, "offset %d overlaps the previous section (ends at %d)", en.Offset, prevEnd)
+		case en.Stored > uint64(len(b)) || en.Offset > uint64(len(b))-en.Stored:
+			return nil, formatErr(en.Tag, "truncated: section needs bytes %d..%d, bundle has %d", en.Offset, en.Offset+en.Stored, len(b))
+		case en.Raw > MaxSectionBytes:
+			return nil, formatErr(en.Tag, "declares %d decoded bytes, more than the limit of %d", en.Raw, MaxSectionBytes)
+		case en.Flags&FlagZstd == 0 && en.Raw != en.Stored:
+			return nil, formatErr(en.Tag, "uncompressed section declares %d raw bytes but stores %d", en.Raw, en.Stored)
+		}
+		seen[en.Tag] = true
+		prevEnd = alignUp(en.Offset + en.Stored)
+		h.Entries = append(h.Entries, en)
+	}
+	last := uint64(end)
+	if len(h.Entries) > 0 {
+		e := h.Entries[len(h.Entries)-1]
+		last = e.Offset + e.Stored
+	}
+	if last != uint64(len(b)) {
+		return nil, formatErr("", "%d bytes follow the last section", uint64(len(b))-last)
+	}
+	return h, nil
+}
+
+// decodeContainer validates b and returns its sections, decompressed, in
+// file order. Uncompressed sections alias b.
+func decodeContainer(b []byte) (*Header, []Section, error) {
+	h, err := ReadHeader(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	var dec *zstd.Decoder
+	out := make([]Section, 0, len(h.Entries))
+	for _, e := range h.Entries {
+		stored := b[e.Offset : e.Offset+e.Stored]
+		if got := crc32.Checksum(stored, castagnoli); got != e.Checksum {
+			return nil, nil, formatErr(e.Tag, "checksum mismatch (stored %08x, computed %08x)", e.Checksum, got)
+		}
+		data := stored
+		if e.Flags&FlagZstd != 0 {
+			if dec == nil {
+				// Concurrency 1 decodes synchronously: goroutines do not run
+				// between exports of a wasm reactor (WASM-NOTES.md).
+				dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+					zstd.WithDecoderMaxWindow(maxWindow), zstd.WithDecoderMaxMemory(MaxSectionBytes))
+				if err != nil {
+					return nil, nil, err
+				}
+				defer dec.Close()
+			}
+			// Stream exactly the declared size: a frame that claims more
+			// cannot make us allocate more than the table said.
+			if err := dec.Reset(bytes.NewReader(stored)); err != nil {
+				return nil, nil, formatErr(e.Tag, "zstd: %v", err)
+			}
+			data = make([]byte, e.Raw)
+			if _, err := io.ReadFull(dec, data); err != nil {
+				return nil, nil, formatErr(e.Tag, "zstd: decompressed to fewer bytes than the %d declared: %v", e.Raw, err)
+			}
+			var one [1]byte
+			if n, err := dec.Read(one[:]); n != 0 || err != io.EOF {
+				return nil, nil, formatErr(e.Tag, "zstd: decompresses to more than the %d bytes declared", e.Raw)
+			}
+		}
+		out = append(out, Section{Tag: e.Tag, Data: data})
+	}
+	return h, out, nil
+}
+
+// sortedTags returns the tags of sections in sorted order, for messages.
+func sortedTags(s []Section) []string {
+	t := make([]string, len(s))
+	for i := range s {
+		t[i] = s[i].Tag
+	}
+	sort.Strings(t)
+	return t
+}

@@ -1,0 +1,223 @@
+// Package wire decodes msgpack from untrusted bytes without trusting the
+// lengths the bytes declare.
+//
+// github.com/vmihailenco/msgpack/v5 (v5.4.1) sizes a decoded slice from the
+// array length written in the input before it reads any element, so five
+// bytes declaring an array of 2³¹ structs make it allocate gigabytes, which
+// kills a WebAssembly instance outright. Unmarshal therefore walks the
+// encoding once first (Check) and refuses any array, map, string or binary
+// whose declared length cannot fit in the bytes that remain, any nesting
+// deeper than MaxDepth, and trailing bytes. Only then does it hand the bytes
+// to msgpack.
+package wire
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// MaxDepth is the deepest nesting of arrays and maps that Check accepts.
+const MaxDepth = 32
+
+// Error reports malformed msgpack. Typically this indicates corrupted or
+// hostile input.
+type Error struct {
+	Offset int    // byte offset where the problem was found
+	Reason string // what was wrong
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("msgpack: %s at byte %d", e.Reason, e.Offset)
+}
+
+// ErrTrailing is wrapped by Check when bytes follow the single top-level value.
+var ErrTrailing = errors.New("trailing bytes after value")
+
+// Check walks the msgpack encoding in b and returns an *Error if it is not
+// exactly one well-formed value whose declared lengths all fit in b.
+func Check(b []byte) error {
+	c := checker{b: b}
+	if err := c.value(0); err != nil {
+		return err
+	}
+	if c.off != len(b) {
+		return &Error{Offset: c.off, Reason: ErrTrailing.Error()}
+	}
+	return nil
+}
+
+// Unmarshal checks b (see Check) and decodes it into v. Unknown map keys are
+// ignored so that newer writers stay readable.
+func Unmarshal(b []byte, v any) error {
+	if err := Check(b); err != nil {
+		return err
+	}
+	dec := msgpack.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(v); err != nil {
+		return &Error{Offset: -1, Reason: err.Error()}
+	}
+	return nil
+}
+
+// Marshal encodes v as msgpack. Struct fields are written as maps keyed by
+// their msgpack tag names; Go maps are written with sorted keys so that the
+// same value always gives the same bytes.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	enc.SetSortMapKeys(true)
+	enc.UseCompactInts(true)
+	enc.UseCompactFloats(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+type checker struct {
+	b   []byte
+	off int
+}
+
+func (c *checker) fail(reason string) error {
+	return &Error{Offset: c.off, Reason: reason}
+}
+
+func (c *checker) need(n uint64) error {
+	if n > uint64(len(c.b)-c.off) {
+		return c.fail(fmt.Sprintf("declared length %d exceeds the %d bytes left", n, len(c.b)-c.off))
+	}
+	return nil
+}
+
+// skip advances over n bytes.
+func (c *checker) skip(n uint64) error {
+	if err := c.need(n); err != nil {
+		return err
+	}
+	c.off += int(n)
+	return nil
+}
+
+// uint reads a big-endian unsigned integer of size bytes.
+func (c *checker) uint(size int) (uint64, error) {
+	if err := c.need(uint64(size)); err != nil {
+		return 0, err
+	}
+	p := c.b[c.off : c.off+size]
+	c.off += size
+	switch size {
+	case 1:
+		return uint64(p[0]), nil
+	case 2:
+		return uint64(binary.BigEndian.Uint16(p)), nil
+	default:
+		return uint64(binary.BigEndian.Uint32(p)), nil
+	}
+}
+
+// items checks n nested values; each takes at least one byte, so a count
+// larger than the bytes left is refused before any is read.
+func (c *checker) items(n uint64, depth int) error {
+	if err := c.need(n); err != nil {
+		return err
+	}
+	for i := uint64(0); i < n; i++ {
+		if err := c.value(depth + 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *checker) value(depth int) error {
+	if depth > MaxDepth {
+		return c.fail(fmt.Sprintf("nesting deeper than %d", MaxDepth))
+	}
+	if c.off >= len(c.b) {
+		return c.fail("unexpected end of input")
+	}
+	t := c.b[c.off]
+	c.off++
+	switch {
+	case t <= 0x7f || t >= 0xe0: // fixint
+		return nil
+	case t <= 0x8f: // fixmap
+		return c.items(2*uint64(t&0x0f), depth)
+	case t <= 0x9f: // fixarray
+		return c.items(uint64(t&0x0f), depth)
+	case t <= 0xbf: // fixstr
+		return c.skip(uint64(t & 0x1f))
+	}
+	switch t {
+	case 0xc0, 0xc2, 0xc3: // nil, false, true
+		return nil
+	case 0xc1:
+		c.off--
+		return c.fail("reserved type byte 0xc1")
+	case 0xc4, 0xd9: // bin8, str8
+		n, err := c.uint(1)
+		if err != nil {
+			return err
+		}
+		return c.skip(n)
+	case 0xc5, 0xda: // bin16, str16
+		n, err := c.uint(2)
+		if err != nil {
+			return err
+		}
+		return c.skip(n)
+	case 0xc6, 0xdb: // bin32, str32
+		n, err := c.uint(4)
+		if err != nil {
+			return err
+		}
+		return c.skip(n)
+	case 0xc7, 0xc8, 0xc9: // ext8/16/32: length, type, data
+		n, err := c.uint(1 << (t - 0xc7))
+		if err != nil {
+			return err
+		}
+		return c.skip(1 + n)
+	case 0xca, 0xce, 0xd2: // float32, uint32, int32
+		return c.skip(4)
+	case 0xcb, 0xcf, 0xd3: // float64, uint64, int64
+		return c.skip(8)
+	case 0xcc, 0xd0: // uint8, int8
+		return c.skip(1)
+	case 0xcd, 0xd1: // uint16, int16
+		return c.skip(2)
+	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8: // fixext 1, 2, 4, 8, 16
+		return c.skip(1 + (1 << (t - 0xd4)))
+	case 0xdc: // array16
+		n, err := c.uint(2)
+		if err != nil {
+			return err
+		}
+		return c.items(n, depth)
+	case 0xdd: // array32
+		n, err := c.uint(4)
+		if err != nil {
+			return err
+		}
+		return c.items(n, depth)
+	case 0xde: // map16
+		n, err := c.uint(2)
+		if err != nil {
+			return err
+		}
+		return c.items(2*n, depth)
+	case 0xdf: // map32
+		n, err := c.uint(4)
+		if err != nil {
+			return err
+		}
+		return c.items(2*n, depth)
+	}
+	c.off--
+	return c.fail(fmt.Sprintf("unknown type byte 0x%02x", t))
+}
