@@ -81,6 +81,8 @@ type Vocab struct {
 	Region     feature.Vocab `msgpack:"region"`
 	Device     feature.Vocab `msgpack:"device"`
 	Gender     feature.Vocab `msgpack:"gender"`
+	// Licensing names the regions items are licensed in (Items.Regions).
+	Licensing feature.Vocab `msgpack:"licensing"`
 }
 
 // Items holds the catalog as columns, one row per item (section ITEM,
@@ -95,7 +97,7 @@ type Items struct {
 	Available       []bool   `msgpack:"available"`
 	AgeRating       []uint8  `msgpack:"age_rating"`     // minimum age
 	RegionOffsets   []uint32 `msgpack:"region_offsets"` // len = items + 1
-	Regions         []int32  `msgpack:"regions"`        // indices into Vocab.Region; none = everywhere
+	Regions         []int32  `msgpack:"regions"`        // indices into Vocab.Licensing; none = everywhere
 }
 
 // Len returns the number of items.
@@ -243,7 +245,7 @@ func (b *Bundle) validate() error {
 	if err := checkLists(it.CategoryOffsets, it.Categories, n, b.Vocab.Categories.Size()); err != nil {
 		return formatErr(TagItems, "categories: %v", err)
 	}
-	if err := checkLists(it.RegionOffsets, it.Regions, n, b.Vocab.Region.Size()); err != nil {
+	if err := checkLists(it.RegionOffsets, it.Regions, n, b.Vocab.Licensing.Size()); err != nil {
 		return formatErr(TagItems, "regions: %v", err)
 	}
 	q := &b.Query

@@ -63,7 +63,7 @@ func Load(data []byte) (*Recommender, error) {
 	}
 	// Build the vocabularies' lookup maps now, so that concurrent requests
 	// only read them.
-	for _, v := range []*feature.Vocab{&b.Vocab.Categories, &b.Vocab.Region, &b.Vocab.Device, &b.Vocab.Gender} {
+	for _, v := range []*feature.Vocab{&b.Vocab.Categories, &b.Vocab.Region, &b.Vocab.Device, &b.Vocab.Gender, &b.Vocab.Licensing} {
 		v.Index("")
 	}
 	return r, nil

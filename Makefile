@@ -1,0 +1,63 @@
+# edgerec — see README.md. Every target works on a clean clone.
+GO        ?= go
+BIN       := bin
+WASM      := $(BIN)/recommender.wasm
+EDGEREC   := $(BIN)/edgerec
+DEMO      := out/demo
+FUZZTIME  ?= 60s
+
+.PHONY: all build test check demo bench fuzz clean
+
+all: build
+
+build: $(EDGEREC) $(WASM)
+
+# Always rebuilt: go's build cache makes this cheap, and make cannot see
+# every Go dependency.
+.PHONY: $(EDGEREC) $(WASM)
+$(EDGEREC):
+	$(GO) build -trimpath -o $@ ./tools/edgerec
+
+$(WASM):
+	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o $@ ./wasm
+
+test:
+	$(GO) test -count=1 ./...
+	@# A short run of each fuzz target (longer ones: make fuzz).
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBundle$$' -fuzztime 5s ./core/bundle
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSection$$' -fuzztime 5s ./core/bundle
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 5s ./core/api
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBundle$$' -fuzztime $(FUZZTIME) ./core/bundle
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSection$$' -fuzztime $(FUZZTIME) ./core/bundle
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime $(FUZZTIME) ./core/api
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadEdgerec$$' -fuzztime $(FUZZTIME) ./tools/dataset
+
+# check: formatting, vet, tidy modules, and the cross builds core/ must keep.
+check:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./core/... ./wasm/
+	$(GO) mod tidy && git diff --exit-code go.mod go.sum
+	GOOS=wasip1 GOARCH=wasm $(GO) build ./core/...
+	GOOS=js GOARCH=wasm $(GO) build ./core/...
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o /dev/null ./wasm
+
+# demo: synthetic data → trained towers → bundle → recommendations through
+# the module, for three sample users.
+demo: build
+	$(EDGEREC) synth --out $(DEMO)/data
+	$(EDGEREC) train --data $(DEMO)/data --out $(DEMO)/model
+	$(EDGEREC) bundle build --model $(DEMO)/model --data $(DEMO)/data --out $(DEMO)/demo.bundle
+	$(EDGEREC) bundle inspect $(DEMO)/demo.bundle
+	@for u in u0001 u0042 u0777; do \
+	  echo; echo "== recommendations for $$u (through $(WASM)) =="; \
+	  $(EDGEREC) recommend --bundle $(DEMO)/demo.bundle --wasm $(WASM) --data $(DEMO)/data --user $$u --k 10 || exit 1; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./core/... ./host/...
+
+clean:
+	rm -rf $(BIN) out

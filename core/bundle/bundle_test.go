@@ -1,0 +1,258 @@
+package bundle
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgerec/edgerec/core/feature"
+	"github.com/edgerec/edgerec/core/nn"
+	"github.com/edgerec/edgerec/core/quant"
+	"github.com/edgerec/edgerec/core/tower"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden bundles in testdata")
+
+const golden = "testdata/v1.0.bundle"
+
+// testBundle builds a small, fully deterministic bundle: 5 items, dim 4.
+func testBundle() *Bundle {
+	b := &Bundle{
+		Vocab: Vocab{
+			Categories: *feature.NewVocab([]string{"drama", "comedy"}),
+			Region:     *feature.NewVocab([]string{"eu", "us"}),
+			Device:     *feature.NewVocab([]string{"mobile"}),
+			Gender:     *feature.NewVocab([]string{"f", "m"}),
+			Licensing:  *feature.NewVocab([]string{"eu"}),
+		},
+		Items: Items{
+			IDs:             []string{"a", "b", "c", "d", "e"},
+			Titles:          []string{"Alpha", "Beta", "Gamma", "Delta", "Epsilon"},
+			CategoryOffsets: []uint32{0, 1, 2, 4, 4, 5},
+			Categories:      []int32{1, 2, 1, 2, 1},
+			Released:        []int64{0, 100, 200, 300, 400},
+			Available:       []bool{true, true, false, true, true},
+			AgeRating:       []uint8{0, 13, 0, 18, 0},
+			RegionOffsets:   []uint32{0, 0, 1, 1, 1, 1},
+			Regions:         []int32{1},
+		},
+		Embeddings: quant.NewInt8(5, 4),
+		History:    quant.NewInt8(5, 3),
+	}
+	val := func(i int) float32 { return float32((i*37)%11-5) / 7 }
+	for i := 0; i < 5; i++ {
+		b.Embeddings.Set(i, []float32{val(i), val(i + 1), val(i + 2), val(i + 3)})
+		b.History.Set(i, []float32{val(2 * i), val(2*i + 1), val(2*i + 5)})
+	}
+	table := func(rows, dim, seed int) nn.Table {
+		t := nn.NewTable(rows, dim)
+		for i := range t.Data {
+			t.Data[i] = val(i + seed)
+		}
+		return t
+	}
+	b.Query = tower.Query{HistoryDim: 3, Fields: []nn.Table{
+		table(3, 2, 1), table(2, 2, 2), table(3, 2, 3), table(feature.AgeBuckets, 2, 4),
+	}}
+	in := b.Query.InputDim()
+	b.Query.MLP = nn.MLP{Layers: []nn.Dense{
+		{In: in, Out: 6, W: table(6, in, 5).Data, B: table(1, 6, 6).Data, Act: nn.ReLU},
+		{In: 6, Out: 4, W: table(4, 6, 7).Data, B: table(1, 4, 8).Data, Act: nn.Linear},
+	}}
+	b.Manifest = Manifest{Format: FormatName, Version: "test-1", Created: 1767225600, Items: 5, Dim: 4,
+		HistoryDim: 3, Quantization: "int8", Metric: "dot", Builder: "bundle_test",
+		Model: Model{Name: "twotower", TrainedAt: 1767225600, Temperature: 0.05, Data: "handmade"}}
+	return b
+}
+
+func TestGolden(t *testing.T) {
+	got, err := Encode(testBundle())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./core/bundle -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("Encode(testBundle()) differs from %s (%d vs %d bytes); if the change is intended, bump the format version and add a new golden file", golden, len(got), len(want))
+	}
+}
+
+// TestReleasedGoldensLoad holds every golden bundle of a released format
+// version to still decode.
+func TestReleasedGoldensLoad(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.bundle")
+	if len(files) == 0 {
+		t.Fatal("no golden bundles in testdata")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := Decode(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Manifest.Items != len(b.Items.IDs) || b.Manifest.Items == 0 {
+				t.Errorf("manifest declares %d items, ITEM holds %d", b.Manifest.Items, len(b.Items.IDs))
+			}
+		})
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	want := testBundle()
+	data, err := Encode(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Encode(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data, again) {
+		t.Error("encode → decode → encode changed the bytes")
+	}
+	if got.Manifest != want.Manifest {
+		t.Errorf("manifest: got %+v, want %+v", got.Manifest, want.Manifest)
+	}
+	for i := range want.Embeddings.Codes {
+		if got.Embeddings.Codes[i] != want.Embeddings.Codes[i] {
+			t.Fatalf("embedding code %d differs", i)
+		}
+	}
+	if got.Vocab.Licensing.Index("eu") != 1 || got.Items.RegionsOf(1)[0] != 1 {
+		t.Error("licensing vocabulary or regions lost")
+	}
+}
+
+func mustEncode(t *testing.T, b *Bundle) []byte {
+	t.Helper()
+	data, err := Encode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestCorrupt checks that damaged bundles are refused with the right error.
+func TestCorrupt(t *testing.T) {
+	good := mustEncode(t, testBundle())
+	h, err := ReadHeader(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := func(f func(b []byte) []byte) []byte {
+		return f(bytes.Clone(good))
+	}
+	cases := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"empty", nil, "truncated"},
+		{"header only", good[:headerSize], "truncated"},
+		{"cut in table", good[:headerSize+entrySize+3], "truncated"},
+		{"cut in last section", good[:len(good)-1], "truncated"},
+		{"trailing bytes", append(bytes.Clone(good), 0), "follow the last section"},
+		{"bad magic", mod(func(b []byte) []byte { b[0] = 'X'; return b }), "not an edgerec bundle"},
+		{"table bit flip", mod(func(b []byte) []byte { b[headerSize+9] ^= 1; return b }), "header checksum"},
+		{"section bit flip", mod(func(b []byte) []byte { b[h.Entries[2].Offset+3] ^= 0x10; return b }), "checksum mismatch"},
+		{"too many sections", mod(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[12:], 1000); return b }), "more than"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode(tc.data)
+			var fe *FormatError
+			if !errors.As(err, &fe) {
+				t.Fatalf("Decode: %v, want a *FormatError", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not mention %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("every truncation", func(t *testing.T) {
+		for n := 0; n < len(good); n += 1 + n/50 {
+			if _, err := Decode(good[:n]); err == nil {
+				t.Fatalf("Decode accepted the first %d of %d bytes", n, len(good))
+			}
+		}
+	})
+}
+
+func TestUnsupportedVersion(t *testing.T) {
+	data := mustEncode(t, testBundle())
+	binary.LittleEndian.PutUint16(data[8:], 2)
+	_, err := Decode(data)
+	var ue *UnsupportedError
+	if !errors.As(err, &ue) || ue.Major != 2 {
+		t.Fatalf("Decode of major 2: %v, want *UnsupportedError", err)
+	}
+	if !strings.Contains(err.Error(), "2.0") || !strings.Contains(err.Error(), "1.x") {
+		t.Errorf("error %q should name both versions", err)
+	}
+}
+
+// TestNewerMinorSkipsUnknownSections: a minor version may add optional
+// sections, which this reader skips.
+func TestNewerMinorSkipsUnknownSections(t *testing.T) {
+	b := testBundle()
+	_, sections, err := decodeContainer(mustEncode(t, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections = append(sections, Section{Tag: "XTRA", Data: []byte("from the future")})
+	data, err := encodeContainer(Minor+1, sections, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(data)
+	if err != nil {
+		t.Fatalf("Decode of minor %d with an extra section: %v", Minor+1, err)
+	}
+	if got.Manifest.Version != b.Manifest.Version {
+		t.Error("manifest lost")
+	}
+}
+
+func TestSemanticChecks(t *testing.T) {
+	cases := []struct {
+		name string
+		mod  func(b *Bundle)
+		want string
+	}{
+		{"duplicate id", func(b *Bundle) { b.Items.IDs[1] = "a" }, "appears twice"},
+		{"category out of vocab", func(b *Bundle) { b.Items.Categories[0] = 9 }, "outside the vocabulary"},
+		{"offsets decrease", func(b *Bundle) { b.Items.CategoryOffsets[2] = 0 }, "decrease"},
+		{"dim mismatch", func(b *Bundle) { b.Manifest.Dim = 5 }, "declares"},
+		{"field table size", func(b *Bundle) { b.Vocab.Device.Add("tv") }, "field device"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := testBundle()
+			tc.mod(b)
+			_, err := Encode(b)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Encode: %v, want an error mentioning %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,170 @@
+// Package builder turns a trained model and a catalog into a bundle: it runs
+// the item tower over every catalog item (items the model never saw get the
+// unknown id row and are embedded from their content alone), quantizes the
+// embeddings, and packs the query tower, the vocabularies and the item
+// metadata that the module needs.
+//
+// The output depends only on the model, the catalog and Options: no clock,
+// no map order, no goroutine timing, so a release pipeline can rebuild a
+// bundle and compare digests.
+package builder
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/core/feature"
+	"github.com/edgerec/edgerec/core/quant"
+	"github.com/edgerec/edgerec/core/tower"
+	"github.com/edgerec/edgerec/tools/dataset"
+	"github.com/edgerec/edgerec/tools/model"
+)
+
+// Options set what Build records and how it runs.
+type Options struct {
+	// Version labels the bundle; "" derives one from the data set and the
+	// model's training time.
+	Version string
+	// Created is the bundle's creation time in Unix seconds; 0 uses the
+	// model's training time, so that rebuilding gives the same bytes.
+	Created int64
+	// Builder names the tool that built the bundle.
+	Builder string
+	// Workers is the number of goroutines for item-tower inference; 0 means
+	// GOMAXPROCS.
+	Workers int
+	// Progress, if not nil, is called with the number of items embedded.
+	Progress func(done, total int)
+}
+
+// Build assembles the bundle of m over the catalog ds.Items.
+func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, error) {
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("builder: model: %w", err)
+	}
+	n := len(ds.Items)
+	if n == 0 {
+		return nil, fmt.Errorf("builder: the catalog of %q is empty", ds.Name)
+	}
+	b := &bundle.Bundle{
+		Vocab: bundle.Vocab{
+			Categories: m.Vocab.Categories,
+			Region:     m.Vocab.Region,
+			Device:     m.Vocab.Device,
+			Gender:     m.Vocab.Gender,
+		},
+		Query:      m.Query,
+		Embeddings: quant.NewInt8(n, m.Item.Dim()),
+		History:    quant.NewInt8(n, m.Item.IDs.Dim),
+	}
+	it := &b.Items
+	it.CategoryOffsets = append(it.CategoryOffsets, 0)
+	it.RegionOffsets = append(it.RegionOffsets, 0)
+	inputs := make([]tower.ItemInput, n)
+	seen := make(map[string]bool, n)
+	for i, item := range ds.Items {
+		if item.ID == "" || seen[item.ID] {
+			return nil, fmt.Errorf("builder: catalog item %d has an empty or repeated id %q", i, item.ID)
+		}
+		seen[item.ID] = true
+		in := tower.ItemInput{ID: m.Vocab.Items.Index(item.ID)}
+		for _, c := range item.Categories {
+			if ci := m.Vocab.Categories.Index(c); ci != feature.Unknown {
+				in.Categories = append(in.Categories, ci)
+			}
+		}
+		inputs[i] = in
+		it.IDs = append(it.IDs, item.ID)
+		it.Titles = append(it.Titles, item.Title)
+		it.Categories = append(it.Categories, in.Categories...)
+		it.CategoryOffsets = append(it.CategoryOffsets, uint32(len(it.Categories)))
+		it.Released = append(it.Released, item.Released)
+		it.Available = append(it.Available, item.Available)
+		it.AgeRating = append(it.AgeRating, uint8(min(max(item.AgeRating, 0), 255)))
+		for _, r := range item.Regions {
+			it.Regions = append(it.Regions, b.Vocab.Licensing.Add(r))
+		}
+		it.RegionOffsets = append(it.RegionOffsets, uint32(len(it.Regions)))
+	}
+
+	embed(m, inputs, b, opts)
+
+	version := opts.Version
+	if version == "" {
+		version = fmt.Sprintf("%s-%s", ds.Name, time.Unix(m.Manifest.TrainedAt, 0).UTC().Format("20060102T150405Z"))
+	}
+	created := opts.Created
+	if created == 0 {
+		created = m.Manifest.TrainedAt
+	}
+	b.Manifest = bundle.Manifest{
+		Format:       bundle.FormatName,
+		Version:      version,
+		Created:      created,
+		Items:        n,
+		Dim:          m.Item.Dim(),
+		HistoryDim:   m.Item.IDs.Dim,
+		Quantization: "int8",
+		Metric:       "dot",
+		Builder:      opts.Builder,
+		Model: bundle.Model{
+			Name:        m.Manifest.Name,
+			TrainedAt:   m.Manifest.TrainedAt,
+			Temperature: m.Manifest.Temperature,
+			Data:        m.Manifest.Data,
+		},
+	}
+	return b, nil
+}
+
+// embed fills b.Embeddings and b.History for inputs, in parallel chunks.
+// Each row depends only on its input, so the result does not depend on the
+// number of workers.
+func embed(m *model.Model, inputs []tower.ItemInput, b *bundle.Bundle, opts Options) {
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	const chunk = 4096
+	n := len(inputs)
+	var (
+		mu   sync.Mutex
+		done int
+		next int
+		wg   sync.WaitGroup
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			x := make([]float32, m.Item.InputDim())
+			acts := m.Item.MLP.NewActs()
+			v := make([]float32, m.Item.Dim())
+			for {
+				mu.Lock()
+				lo := next
+				next += chunk
+				mu.Unlock()
+				if lo >= n {
+					return
+				}
+				hi := min(lo+chunk, n)
+				for i := lo; i < hi; i++ {
+					m.Item.Embed(v, inputs[i], x, acts)
+					b.Embeddings.Set(i, v)
+					b.History.Set(i, m.Item.IDs.Row(int(inputs[i].ID)))
+				}
+				mu.Lock()
+				done += hi - lo
+				if opts.Progress != nil {
+					opts.Progress(done, n)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+}

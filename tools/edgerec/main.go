@@ -1,0 +1,127 @@
+// Command edgerec trains two-tower recommenders, builds the bundles that
+// recommender.wasm serves, and asks the module for recommendations.
+//
+// Run `edgerec help` for the commands and `edgerec COMMAND --help` for the
+// flags of each. Exit status: 0 ok, 1 failure, 2 bad usage.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) error
+}
+
+var commands = []command{
+	{"synth", "write a deterministic synthetic data set", runSynth},
+	{"train", "train the two towers on a data set", runTrain},
+	{"bundle", "build or inspect a bundle (bundle build | bundle inspect)", runBundle},
+	{"recommend", "ask recommender.wasm for recommendations", runRecommend},
+}
+
+// usageError marks bad usage: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the command line args and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			return run([]string{args[1], "--help"}, stdout, stderr)
+		}
+		usage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(args[1:], stdout, stderr)
+		var ue *usageError
+		switch {
+		case err == nil, errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.As(err, &ue):
+			fmt.Fprintf(stderr, "edgerec %s: %v\nRun 'edgerec %s --help' for usage.\n", c.name, err, c.name)
+			return 2
+		default:
+			fmt.Fprintf(stderr, "edgerec %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "edgerec: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "edgerec: a two-tower recommender that serves from one WebAssembly module.\n\nUsage:\n  edgerec COMMAND [flags]\n\nCommands:\n")
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for _, c := range commands {
+			if c.name == n {
+				fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+			}
+		}
+	}
+	fmt.Fprintf(w, "\nRun 'edgerec COMMAND --help' for a command's flags.\n")
+}
+
+// newFlags returns a flag set whose usage names the command and describes it.
+func newFlags(name, synopsis, about string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: edgerec %s\n\n%s\n\nFlags:\n", synopsis, strings.TrimSpace(about))
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args and refuses positional arguments.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// required reports the first empty flag among names.
+func required(fs *flag.FlagSet, names ...string) error {
+	for _, n := range names {
+		if fs.Lookup(n).Value.String() == "" {
+			return usagef("--%s is required", n)
+		}
+	}
+	return nil
+}

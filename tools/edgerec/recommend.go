@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/core/pipeline"
+	"github.com/edgerec/edgerec/host"
+	"github.com/edgerec/edgerec/tools/dataset"
+	"github.com/edgerec/edgerec/tools/eval"
+)
+
+func runRecommend(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("recommend", "recommend --bundle FILE (--user ID --data DIR | --history ID,ID,...) [--k N] [--json]", `
+Load a bundle into recommender.wasm (run by wazero) and ask it for the top K
+items for one user: either a user of a data set (their whole history and
+demographics are sent) or an explicit history. --native runs the same
+pipeline compiled natively instead of the module, for comparison.`, stderr)
+	bundlePath := fs.String("bundle", "", "bundle file")
+	wasmPath := fs.String("wasm", "", "recommender.wasm (default: next to the edgerec binary, then bin/recommender.wasm)")
+	user := fs.String("user", "", "user id in --data whose history and demographics to send")
+	dir, format := dataFlags(fs)
+	history := fs.String("history", "", "comma-separated item ids, oldest first")
+	seed := fs.String("seed", "", "item the user is looking at now")
+	k := fs.Int("k", api.DefaultK, fmt.Sprintf("number of items (1..%d)", api.MaxK))
+	region := fs.String("region", "", "context: region")
+	device := fs.String("device", "", "context: device")
+	age := fs.Int("age", 0, "context: age in years")
+	asJSON := fs.Bool("json", false, "print the response as JSON")
+	native := fs.Bool("native", false, "run the pipeline natively instead of in the module")
+	debug := fs.Bool("debug", false, "ask for per-stage counts and timings")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "bundle"); err != nil {
+		return err
+	}
+	if (*user == "") == (*history == "") {
+		return usagef("give either --user (with --data) or --history")
+	}
+	if *user != "" && *dir == "" {
+		return usagef("--user needs --data")
+	}
+	if *k < 1 || *k > api.MaxK {
+		return usagef("--k %d out of range [1, %d]", *k, api.MaxK)
+	}
+
+	req := &api.Request{K: *k, Seed: *seed, Debug: *debug}
+	if *user != "" {
+		ds, err := loadData(*dir, *format, stderr)
+		if err != nil {
+			return err
+		}
+		r, err := userRequest(ds, *user, *k)
+		if err != nil {
+			return err
+		}
+		r.Seed, r.Debug = *seed, *debug
+		req = r
+	} else {
+		for _, id := range strings.Split(*history, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				req.History = append(req.History, api.Event{Item: id})
+			}
+		}
+	}
+	if *region != "" {
+		req.Context.Region = *region
+	}
+	if *device != "" {
+		req.Context.Device = *device
+	}
+	if *age != 0 {
+		req.Context.Age = *age
+	}
+
+	data, err := os.ReadFile(*bundlePath)
+	if err != nil {
+		return err
+	}
+	var resp *api.Response
+	if *native {
+		rec, err := pipeline.Load(data)
+		if err != nil {
+			return err
+		}
+		if resp, err = rec.Recommend(req); err != nil {
+			return err
+		}
+	} else {
+		if resp, err = recommendWasm(*wasmPath, data, req); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(resp)
+	}
+	b, err := bundle.Decode(data)
+	if err != nil {
+		return err
+	}
+	titles := make(map[string]string, len(b.Items.IDs))
+	for i, id := range b.Items.IDs {
+		titles[id] = b.Items.Titles[i]
+	}
+	printResponse(stdout, resp, titles)
+	return nil
+}
+
+// userRequest builds the request for a user of ds: all their interactions,
+// oldest first, and their demographics.
+func userRequest(ds *dataset.Dataset, user string, k int) (*api.Request, error) {
+	var hist []string
+	for _, in := range ds.Interactions {
+		if in.User == user {
+			hist = append(hist, in.Item)
+		}
+	}
+	var u dataset.User
+	found := len(hist) > 0
+	for _, x := range ds.Users {
+		if x.ID == user {
+			u, found = x, true
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("user %q is not in data set %s", user, ds.Name)
+	}
+	u.ID = user
+	return eval.Request(hist, u, k), nil
+}
+
+// recommendWasm runs one request through recommender.wasm in wazero.
+func recommendWasm(wasmPath string, bundleData []byte, req *api.Request) (*api.Response, error) {
+	path, err := findModule(wasmPath)
+	if err != nil {
+		return nil, err
+	}
+	wasm, err := host.LoadModuleFile(path)
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	mod, err := host.Compile(ctx, wasm, host.Options{CacheDir: host.DefaultCacheDir()})
+	if err != nil {
+		return nil, err
+	}
+	defer mod.Close(ctx)
+	inst, err := mod.Instantiate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer inst.Close(ctx)
+	if _, err := inst.LoadBundle(ctx, bundleData); err != nil {
+		return nil, err
+	}
+	return inst.Recommend(ctx, req)
+}
+
+// findModule resolves --wasm: the flag, else recommender.wasm next to the
+// running binary, else bin/recommender.wasm.
+func findModule(flagPath string) (string, error) {
+	if flagPath != "" {
+		return flagPath, nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), "recommender.wasm")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return filepath.Join("bin", "recommender.wasm"), nil
+}
+
+func printResponse(w io.Writer, resp *api.Response, titles map[string]string) {
+	fmt.Fprintf(w, "bundle %s\n", resp.BundleVersion)
+	fmt.Fprintf(w, "%4s  %-12s %8s  %-9s %s\n", "rank", "item", "score", "source", "title")
+	for i, it := range resp.Items {
+		fmt.Fprintf(w, "%4d  %-12s %8.4f  %-9s %s\n", i+1, it.ID, it.Score, it.Source, titles[it.ID])
+	}
+	if d := resp.Debug; d != nil {
+		for _, s := range d.Stages {
+			fmt.Fprintf(w, "stage %-9s in %d out %d  %d µs\n", s.Name, s.In, s.Out, s.Micros)
+		}
+		fmt.Fprintf(w, "unknown items %d, truncated %d\n", d.UnknownItems, d.Truncated)
+	}
+}

@@ -1,0 +1,118 @@
+package train
+
+import (
+	"github.com/edgerec/edgerec/core/nn"
+	"github.com/edgerec/edgerec/core/vec"
+)
+
+// mlpGrad accumulates the gradients of an MLP's weights and biases.
+type mlpGrad struct {
+	W, B [][]float32
+}
+
+func newMLPGrad(m *nn.MLP) mlpGrad {
+	g := mlpGrad{W: make([][]float32, len(m.Layers)), B: make([][]float32, len(m.Layers))}
+	for l := range m.Layers {
+		g.W[l] = make([]float32, len(m.Layers[l].W))
+		g.B[l] = make([]float32, len(m.Layers[l].B))
+	}
+	return g
+}
+
+func (g *mlpGrad) zero() {
+	for l := range g.W {
+		clear(g.W[l])
+		clear(g.B[l])
+	}
+}
+
+// add accumulates o into g.
+func (g *mlpGrad) add(o *mlpGrad) {
+	for l := range g.W {
+		vec.Axpy(g.W[l], 1, o.W[l])
+		vec.Axpy(g.B[l], 1, o.B[l])
+	}
+}
+
+// backwardMLP back-propagates dy, the gradient of the loss with respect to
+// the MLP's output, through the layers whose forward pass left acts (see
+// nn.MLP.Forward) for input x. It accumulates weight gradients into g and
+// writes the gradient with respect to x into dx. dy and the buffers in tmp
+// (one per layer but the last, as nn.MLP.NewActs) are overwritten.
+func backwardMLP(m *nn.MLP, g *mlpGrad, x []float32, acts [][]float32, dy, dx []float32, tmp [][]float32) {
+	d := dy
+	for l := len(m.Layers) - 1; l >= 0; l-- {
+		layer := &m.Layers[l]
+		in := x
+		if l > 0 {
+			in = acts[l-1]
+		}
+		out := dx
+		if l > 0 {
+			out = tmp[l-1]
+		}
+		clear(out)
+		for o := range d {
+			do := d[o]
+			if layer.Act == nn.ReLU && acts[l][o] <= 0 {
+				continue
+			}
+			if do == 0 {
+				continue
+			}
+			g.B[l][o] += do
+			w := layer.W[o*layer.In : (o+1)*layer.In]
+			vec.Axpy(g.W[l][o*layer.In:(o+1)*layer.In], do, in)
+			vec.Axpy(out, do, w)
+		}
+		d = out
+	}
+}
+
+// backwardL2 turns dy, the gradient with respect to y = z/‖z‖, into the
+// gradient with respect to z, in place: dz = (dy − y·(y·dy)) / ‖z‖.
+func backwardL2(dy, y []float32, norm float32) {
+	a := vec.Dot(y, dy)
+	inv := 1 / max(norm, vec.NormEpsilon)
+	for i := range dy {
+		dy[i] = (dy[i] - y[i]*a) * inv
+	}
+}
+
+// sparseGrad accumulates gradients for the few rows of an embedding table
+// that a batch touches.
+type sparseGrad struct {
+	dim  int
+	rows []int32       // touched rows in first-touch order
+	pos  map[int32]int // row → index into rows
+	data []float32     // len(rows)·dim
+}
+
+func newSparseGrad(dim int) *sparseGrad {
+	return &sparseGrad{dim: dim, pos: map[int32]int{}}
+}
+
+// row returns the gradient buffer of row r, adding a zeroed one if needed.
+func (s *sparseGrad) row(r int32) []float32 {
+	i, ok := s.pos[r]
+	if !ok {
+		i = len(s.rows)
+		s.pos[r] = i
+		s.rows = append(s.rows, r)
+		s.data = append(s.data, make([]float32, s.dim)...)
+	}
+	return s.data[i*s.dim : (i+1)*s.dim]
+}
+
+func (s *sparseGrad) reset() {
+	s.rows = s.rows[:0]
+	s.data = s.data[:0]
+	clear(s.pos)
+}
+
+// merge adds o's rows into s, in o's order.
+func (s *sparseGrad) merge(o *sparseGrad) {
+	for i, r := range o.rows {
+		vec.Axpy(s.row(r), 1, o.data[i*o.dim:(i+1)*o.dim])
+	}
+}
