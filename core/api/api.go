@@ -192,3 +192,13 @@ func DecodeResponse(b []byte) (*Response, error) {
 	}
 	return &r, nil
 }
+
+// Summary describes a loaded bundle: the module's load_bundle returns it.
+type Summary struct {
+	Version   string `msgpack:"version" json:"version"`
+	Created   int64  `msgpack:"created" json:"created"` // Unix seconds
+	Items     int    `msgpack:"items" json:"items"`
+	Dim       int    `msgpack:"dim" json:"dim"`
+	Format    string `msgpack:"format" json:"format"` // bundle format version, "major.minor"
+	SizeBytes int    `msgpack:"size_bytes" json:"size_bytes"`
+}

@@ -21,22 +21,12 @@ import (
 // SourceTwoTower names the two-tower ANN candidate source in responses.
 const SourceTwoTower = "twotower"
 
-// Summary describes a loaded bundle; load_bundle returns it.
-type Summary struct {
-	Version   string `msgpack:"version" json:"version"`
-	Created   int64  `msgpack:"created" json:"created"`
-	Items     int    `msgpack:"items" json:"items"`
-	Dim       int    `msgpack:"dim" json:"dim"`
-	Format    string `msgpack:"format" json:"format"`
-	SizeBytes int    `msgpack:"size_bytes" json:"size_bytes"`
-}
-
 // Recommender answers requests from one bundle. It is safe for concurrent
 // use: requests do not modify it.
 type Recommender struct {
 	b       *bundle.Bundle
 	index   map[string]int32 // item id → row
-	summary Summary
+	summary api.Summary
 }
 
 // Load decodes and validates a bundle. The Recommender may keep references to
@@ -49,7 +39,7 @@ func Load(data []byte) (*Recommender, error) {
 	r := &Recommender{
 		b:     b,
 		index: make(map[string]int32, len(b.Items.IDs)),
-		summary: Summary{
+		summary: api.Summary{
 			Version:   b.Manifest.Version,
 			Created:   b.Manifest.Created,
 			Items:     b.Manifest.Items,
@@ -70,7 +60,7 @@ func Load(data []byte) (*Recommender, error) {
 }
 
 // Summary describes the loaded bundle.
-func (r *Recommender) Summary() Summary { return r.summary }
+func (r *Recommender) Summary() api.Summary { return r.summary }
 
 // Bundle returns the loaded bundle's content; callers must not modify it.
 func (r *Recommender) Bundle() *bundle.Bundle { return r.b }

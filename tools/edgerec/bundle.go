@@ -105,7 +105,6 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(f.Name(), path)
 }
 
-
 // inspection is what `bundle inspect --json` prints.
 type inspection struct {
 	File     string           `json:"file"`

@@ -1,0 +1,71 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"testing"
+)
+
+// BenchmarkCompile measures Compile with a warm on-disk compilation cache
+// (TestMain filled it), the cost a process pays at start-up.
+func BenchmarkCompile(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		m, err := Compile(ctx, testWasm, Options{CacheDir: testCacheDir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Close(ctx)
+	}
+}
+
+// BenchmarkInstantiate measures Instantiate: instantiation, _initialize,
+// the version handshake and export lookups.
+func BenchmarkInstantiate(b *testing.B) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		in, err := testModule.Instantiate(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		in.Close(ctx)
+	}
+}
+
+// BenchmarkRecommendBytes measures the round trip of a call that the guest
+// refuses: alloc, copy in, call (decode, validate), free, copy the error
+// out, free. It bounds the fixed cost of crossing the boundary.
+//
+// "interruptible" runs the same calls with Options.Interruptible, to show
+// what the ability to stop a running call costs.
+func BenchmarkRecommendBytes(b *testing.B) {
+	ctx := context.Background()
+	slow, err := interruptibleModule()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, m := range []struct {
+		name string
+		m    *Module
+	}{{"default", testModule}, {"interruptible", slow}} {
+		for _, req := range []struct {
+			name string
+			b    []byte
+		}{{"no-bundle", validRequest(b)}, {"malformed", []byte{0xc1}}} {
+			b.Run(m.name+"/"+req.name, func(b *testing.B) {
+				in, err := m.m.Instantiate(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer in.Close(ctx)
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := in.RecommendBytes(ctx, req.b); !errors.Is(err, ErrGuest) {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,341 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	wapi "github.com/tetratelabs/wazero/api"
+
+	"github.com/edgerec/edgerec/core/abi"
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/wire"
+)
+
+// Instance is one instance of recommender.wasm: its own linear memory and at
+// most one loaded bundle. It stays usable after the guest refuses an input
+// (ErrGuest); after a trap (ErrTrap) it is closed and Broken reports true.
+//
+// # Notes
+//
+//   - An Instance is not safe for concurrent use: the guest runs one call at
+//     a time. Use one Instance per goroutine, or a pool.
+//   - Every guest buffer the host allocates is freed after the call, and
+//     every result is copied out and freed, so a long-lived Instance does
+//     not leak guest memory.
+type Instance struct {
+	mod   wapi.Module
+	mem   wapi.Memory
+	alloc wapi.Function
+	free  wapi.Function
+
+	loadBundle wapi.Function
+	recommend  wapi.Function
+
+	maxBundle   int
+	callTimeout time.Duration
+
+	stack  [2]uint64 // parameters in, results out; reused by every call
+	closed bool
+	broken bool
+
+	// reqPtr is a guest buffer of reqCap bytes kept for requests, so that a
+	// typical recommend costs two calls into the guest (recommend, then free
+	// of the result) instead of four. Larger requests get a buffer of their
+	// own, freed after the call.
+	reqPtr uint32
+	reqCap int
+
+	// outstanding counts the other guest buffers the host holds and must
+	// free; it is zero between calls (the tests hold it to that).
+	outstanding int
+}
+
+// Sizes of the kept request buffer: it starts at minRequestBuffer bytes and
+// doubles up to maxRequestBuffer.
+const (
+	minRequestBuffer = 4 << 10
+	maxRequestBuffer = 64 << 10
+)
+
+// LoadBundle hands the bundle b to the guest, which decodes and validates it
+// and, on success, answers later requests from it and returns its summary.
+// On a guest error (corrupt, truncated, wrong version...: ErrGuest) or a
+// refusal for size (ErrTooLarge) the previously loaded bundle keeps serving.
+//
+// b is copied into guest memory; the caller may reuse it.
+func (in *Instance) LoadBundle(ctx context.Context, b []byte) (api.Summary, error) {
+	var s api.Summary
+	if err := in.usable(); err != nil {
+		return s, err
+	}
+	if len(b) > in.maxBundle {
+		return s, fmt.Errorf("%w: bundle is %d bytes, more than the limit of %d (Options.MaxBundleBytes)", ErrTooLarge, len(b), in.maxBundle)
+	}
+	if err := ctx.Err(); err != nil {
+		return s, err
+	}
+	ptr, err := in.write(ctx, b)
+	if err != nil {
+		return s, err
+	}
+	r, err := in.call(ctx, abi.ExportLoadBundle, in.loadBundle, uint64(ptr), uint64(len(b)))
+	if err != nil {
+		return s, err
+	}
+	if ptr != 0 {
+		in.outstanding-- // the guest owns the buffer now, even on error
+	}
+	payload, err := in.result(ctx, abi.ExportLoadBundle, r)
+	if err != nil {
+		return s, err
+	}
+	if err := wire.Unmarshal(payload, &s); err != nil {
+		return s, fmt.Errorf("host: %s: malformed summary: %w", abi.ExportLoadBundle, err)
+	}
+	return s, nil
+}
+
+// Recommend encodes req, runs it in the guest and decodes the response. See
+// RecommendBytes for the errors.
+func (in *Instance) Recommend(ctx context.Context, req *api.Request) (*api.Response, error) {
+	b, err := api.EncodeRequest(req)
+	if err != nil {
+		return nil, fmt.Errorf("host: encode request: %w", err)
+	}
+	out, err := in.RecommendBytes(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := api.DecodeResponse(out)
+	if err != nil {
+		return nil, fmt.Errorf("host: %s: %w", abi.ExportRecommend, err)
+	}
+	return resp, nil
+}
+
+// RecommendBytes runs the msgpack-encoded request req in the guest and
+// returns the msgpack-encoded response (a fresh slice the caller owns).
+//
+// A request over api.MaxRequestBytes fails with ErrTooLarge without calling
+// the guest. A malformed or invalid request, or no bundle loaded ("no bundle
+// loaded"), gives an error wrapping ErrGuest (see GuestError); the instance
+// stays usable. A context already done when the call starts returns its
+// error and leaves the instance usable. With Options.Interruptible, a context
+// that ends during the call, or Options.CallTimeout passing, stops the call:
+// ErrTrap, and the instance is lost.
+func (in *Instance) RecommendBytes(ctx context.Context, req []byte) ([]byte, error) {
+	if err := in.usable(); err != nil {
+		return nil, err
+	}
+	if len(req) > api.MaxRequestBytes {
+		return nil, fmt.Errorf("%w: request is %d bytes, more than the limit of %d", ErrTooLarge, len(req), api.MaxRequestBytes)
+	}
+	if in.callTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, in.callTimeout)
+		defer cancel()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ptr, temp, err := in.writeRequest(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	r, err := in.call(ctx, abi.ExportRecommend, in.recommend, uint64(ptr), uint64(len(req)))
+	if err != nil {
+		return nil, err
+	}
+	if temp {
+		if err := in.release(ctx, ptr); err != nil {
+			return nil, err
+		}
+	}
+	return in.result(ctx, abi.ExportRecommend, r)
+}
+
+// writeRequest copies req into guest memory: into the kept request buffer
+// (grown if needed) when req fits in maxRequestBuffer, otherwise into a
+// temporary buffer that the caller must release (temp).
+func (in *Instance) writeRequest(ctx context.Context, req []byte) (ptr uint32, temp bool, err error) {
+	if len(req) == 0 {
+		return 0, false, nil
+	}
+	if len(req) > maxRequestBuffer {
+		ptr, err := in.write(ctx, req)
+		return ptr, true, err
+	}
+	if len(req) > in.reqCap {
+		size := max(minRequestBuffer, in.reqCap)
+		for size < len(req) {
+			size *= 2
+		}
+		p, err := in.allocate(ctx, size)
+		if err != nil {
+			return 0, false, err
+		}
+		old := in.reqPtr
+		in.reqPtr, in.reqCap = p, size
+		if err := in.freeGuest(ctx, old); err != nil {
+			return 0, false, err
+		}
+	}
+	// Take the view only now: alloc may have grown the memory.
+	if !in.mem.Write(in.reqPtr, req) {
+		return 0, false, in.trap(abi.ExportAlloc, fmt.Errorf("buffer [%#x, +%d) lies outside memory", in.reqPtr, len(req)))
+	}
+	return in.reqPtr, false, nil
+}
+
+// Broken reports whether a trap closed the instance. A pool should discard
+// a broken instance and instantiate a new one.
+func (in *Instance) Broken() bool { return in.broken }
+
+// MemoryBytes returns the size of the instance's linear memory in bytes (0
+// once closed). It only grows: the Go runtime in the guest never returns
+// memory.
+func (in *Instance) MemoryBytes() uint64 {
+	if in.closed || in.mod.IsClosed() {
+		return 0
+	}
+	pages, _ := in.mem.Grow(0)
+	return uint64(pages) * 65536
+}
+
+// Close closes the instance and releases its memory. Closing twice is
+// harmless.
+func (in *Instance) Close(ctx context.Context) error {
+	if in.closed {
+		return nil
+	}
+	in.closed = true
+	return in.mod.Close(ctx)
+}
+
+// usable returns ErrClosed for a closed or broken instance, or one whose
+// Module was closed.
+func (in *Instance) usable() error {
+	if !in.closed && in.mod.IsClosed() {
+		in.closed = true
+	}
+	switch {
+	case in.broken:
+		return fmt.Errorf("%w (broken by an earlier trap)", ErrClosed)
+	case in.closed:
+		return ErrClosed
+	}
+	return nil
+}
+
+// call calls f with up to two parameters and returns its first result. An
+// error from wazero means the guest trapped or ran out of time: the instance
+// is closed and marked broken.
+func (in *Instance) call(ctx context.Context, export string, f wapi.Function, a, b uint64) (uint64, error) {
+	in.stack[0], in.stack[1] = a, b
+	if err := f.CallWithStack(ctx, in.stack[:]); err != nil {
+		return 0, in.trap(export, err)
+	}
+	return in.stack[0], nil
+}
+
+// trap closes the instance after a trap in export and returns the error.
+func (in *Instance) trap(export string, err error) error {
+	in.broken = true
+	if !in.closed {
+		in.closed = true
+		// The context may be done already; closing must still happen.
+		in.mod.Close(context.Background())
+	}
+	in.outstanding = 0
+	return fmt.Errorf("%w: %s: %w", ErrTrap, export, err)
+}
+
+// write copies b into a fresh guest buffer and returns its address; the
+// empty input is passed as address 0, length 0.
+func (in *Instance) write(ctx context.Context, b []byte) (uint32, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	ptr, err := in.allocate(ctx, len(b))
+	if err != nil {
+		return 0, err
+	}
+	in.outstanding++
+	// Take the view only now: alloc may have grown the memory.
+	if !in.mem.Write(ptr, b) {
+		return 0, in.trap(abi.ExportAlloc, fmt.Errorf("returned buffer [%#x, +%d) lies outside memory", ptr, len(b)))
+	}
+	return ptr, nil
+}
+
+// allocate calls alloc for size bytes. A refusal (0) is a *GuestError.
+func (in *Instance) allocate(ctx context.Context, size int) (uint32, error) {
+	if uint64(size) > math.MaxUint32 {
+		return 0, fmt.Errorf("%w: %d bytes do not fit in a 32-bit memory", ErrTooLarge, size)
+	}
+	// alloc and free are short and bounded; they run without the caller's
+	// deadline, so that only the main call can time out.
+	r, err := in.call(context.WithoutCancel(ctx), abi.ExportAlloc, in.alloc, uint64(size), 0)
+	if err != nil {
+		return 0, err
+	}
+	ptr := uint32(r)
+	if ptr == 0 {
+		return 0, &GuestError{Export: abi.ExportAlloc, Message: fmt.Sprintf("refused to allocate %d bytes", size)}
+	}
+	return ptr, nil
+}
+
+// release frees the guest buffer at ptr, counted in outstanding (0 is
+// ignored).
+func (in *Instance) release(ctx context.Context, ptr uint32) error {
+	if ptr == 0 {
+		return nil
+	}
+	if err := in.freeGuest(ctx, ptr); err != nil {
+		return err
+	}
+	in.outstanding--
+	return nil
+}
+
+// freeGuest calls free for ptr (0 is ignored).
+func (in *Instance) freeGuest(ctx context.Context, ptr uint32) error {
+	if ptr == 0 {
+		return nil
+	}
+	_, err := in.call(context.WithoutCancel(ctx), abi.ExportFree, in.free, uint64(ptr), 0)
+	return err
+}
+
+// result copies the payload of the packed result r out of guest memory,
+// frees it, and returns it, or a *GuestError when it is an error message.
+func (in *Instance) result(ctx context.Context, export string, r uint64) ([]byte, error) {
+	ptr, n, isErr := abi.Unpack(r)
+	if ptr != 0 {
+		in.outstanding++
+	}
+	var payload []byte
+	if n > 0 {
+		// Read after the call: a view taken before would be stale if the
+		// guest grew its memory.
+		view, ok := in.mem.Read(ptr, n)
+		if !ok {
+			return nil, in.trap(export, fmt.Errorf("result [%#x, +%d) lies outside memory", ptr, n))
+		}
+		payload = bytes.Clone(view)
+	}
+	if err := in.release(ctx, ptr); err != nil {
+		return nil, err
+	}
+	if isErr {
+		return nil, &GuestError{Export: export, Message: string(payload)}
+	}
+	if payload == nil {
+		payload = []byte{}
+	}
+	return payload, nil
+}

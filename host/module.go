@@ -1,0 +1,220 @@
+package host
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/edgerec/edgerec/core/abi"
+)
+
+// Module is a compiled recommender.wasm: one wazero runtime (compiler
+// engine, WASI preview1 instantiated) and the module compiled once.
+// Instantiate makes as many isolated instances of it as needed.
+//
+// A Module is safe for concurrent use. Close it after its instances are no
+// longer used: closing the Module closes them all.
+type Module struct {
+	runtime  wazero.Runtime
+	cache    wazero.CompilationCache // nil without Options.CacheDir
+	compiled wazero.CompiledModule
+	opts     Options
+	digest   string
+}
+
+// signature is the wasm type of an export the ABI requires.
+type signature struct {
+	params, results []api.ValueType
+}
+
+var (
+	i32 = api.ValueTypeI32
+	i64 = api.ValueTypeI64
+)
+
+// versionSig and initSig are checked at Compile: they are the same in every
+// ABI version. exportSigs are checked after the version handshake.
+var (
+	versionSig = signature{nil, []api.ValueType{i32}}
+	initSig    = signature{nil, nil}
+	exportSigs = map[string]signature{
+		abi.ExportAlloc:      {[]api.ValueType{i32}, []api.ValueType{i32}},
+		abi.ExportFree:       {[]api.ValueType{i32}, nil},
+		abi.ExportLoadBundle: {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+		abi.ExportRecommend:  {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+	}
+)
+
+// checkSig returns an error wrapping ErrABI unless def has the signature s.
+func checkSig(name string, def api.FunctionDefinition, s signature) error {
+	if def == nil {
+		return fmt.Errorf("%w: no export %s", ErrABI, name)
+	}
+	if !slices.Equal(def.ParamTypes(), s.params) || !slices.Equal(def.ResultTypes(), s.results) {
+		return fmt.Errorf("%w: export %s has type %s, want %s", ErrABI, name,
+			sigString(def.ParamTypes(), def.ResultTypes()), sigString(s.params, s.results))
+	}
+	return nil
+}
+
+func sigString(params, results []api.ValueType) string {
+	s := "("
+	for i, p := range params {
+		if i > 0 {
+			s += ", "
+		}
+		s += api.ValueTypeName(p)
+	}
+	s += ") -> ("
+	for i, r := range results {
+		if i > 0 {
+			s += ", "
+		}
+		s += api.ValueTypeName(r)
+	}
+	return s + ")"
+}
+
+// Compile compiles wasm (the bytes of recommender.wasm) with wazero's
+// compiler. With opts.CacheDir set, compiled code is stored there and reused
+// by later processes.
+//
+// Compile checks that the module is a reactor with an ABI version export;
+// the version itself is checked by Instantiate.
+func Compile(ctx context.Context, wasm []byte, opts Options) (*Module, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	cfg := wazero.NewRuntimeConfigCompiler().
+		WithMemoryLimitPages(opts.MemoryLimitPages).
+		// See Options.Interruptible for what this costs.
+		WithCloseOnContextDone(opts.Interruptible)
+	m := &Module{opts: opts}
+	if opts.CacheDir != "" {
+		c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("host: compilation cache %s: %w", opts.CacheDir, err)
+		}
+		m.cache = c
+		cfg = cfg.WithCompilationCache(c)
+	}
+	m.runtime = wazero.NewRuntimeWithConfig(ctx, cfg)
+	fail := func(err error) (*Module, error) {
+		m.Close(ctx)
+		return nil, err
+	}
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, m.runtime); err != nil {
+		return fail(fmt.Errorf("host: instantiate WASI: %w", err))
+	}
+	compiled, err := m.runtime.CompileModule(ctx, wasm)
+	if err != nil {
+		return fail(fmt.Errorf("host: compile module: %w", err))
+	}
+	m.compiled = compiled
+	defs := compiled.ExportedFunctions()
+	if err := checkSig(abi.ExportVersion, defs[abi.ExportVersion], versionSig); err != nil {
+		return fail(err)
+	}
+	if err := checkSig(abi.ExportInitialize, defs[abi.ExportInitialize], initSig); err != nil {
+		return fail(fmt.Errorf("%w (not a reactor: build with -buildmode=c-shared)", err))
+	}
+	sum := sha256.Sum256(wasm)
+	m.digest = hex.EncodeToString(sum[:])
+	return m, nil
+}
+
+// Digest returns the hex SHA-256 of the module's bytes, for logs and health
+// checks that must name exactly which build is serving.
+func (m *Module) Digest() string { return m.digest }
+
+// Close closes the runtime, every instance of the module (their calls then
+// fail with ErrClosed), and the compilation cache handle (the files on disk
+// stay).
+func (m *Module) Close(ctx context.Context) error {
+	var err error
+	if m.runtime != nil {
+		err = m.runtime.Close(ctx)
+	}
+	if m.cache != nil {
+		if cerr := m.cache.Close(ctx); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// Instantiate creates a new instance: its own linear memory, no bundle
+// loaded. It runs the reactor's _initialize, then checks the module's ABI
+// version against abi.Version (a mismatch gives an error wrapping
+// ErrABIVersion that names both) and the signature of every export (ErrABI).
+//
+// Instantiate is safe for concurrent use; the Instance it returns is not.
+func (m *Module) Instantiate(ctx context.Context) (*Instance, error) {
+	cfg := wazero.NewModuleConfig().
+		WithName(""). // many anonymous instances of one compiled module
+		WithStartFunctions(abi.ExportInitialize).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithRandSource(rand.Reader)
+	if m.opts.Stdout != nil {
+		cfg = cfg.WithStdout(m.opts.Stdout)
+	}
+	if m.opts.Stderr != nil {
+		cfg = cfg.WithStderr(m.opts.Stderr)
+	}
+	mod, err := m.runtime.InstantiateModule(ctx, m.compiled, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("host: instantiate module: %w", err)
+	}
+	in, err := newInstance(ctx, mod, m.opts)
+	if err != nil {
+		mod.Close(ctx)
+		return nil, err
+	}
+	return in, nil
+}
+
+// newInstance performs the version handshake and looks up every export.
+func newInstance(ctx context.Context, mod api.Module, opts Options) (*Instance, error) {
+	res, err := mod.ExportedFunction(abi.ExportVersion).Call(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrTrap, abi.ExportVersion, err)
+	}
+	if v := uint32(res[0]); v != abi.Version {
+		return nil, fmt.Errorf("%w: module ABI version %d, host supports %d", ErrABIVersion, v, abi.Version)
+	}
+	fns := make(map[string]api.Function, len(exportSigs))
+	for name, sig := range exportSigs {
+		f := mod.ExportedFunction(name)
+		var def api.FunctionDefinition
+		if f != nil {
+			def = f.Definition()
+		}
+		if err := checkSig(name, def, sig); err != nil {
+			return nil, err
+		}
+		fns[name] = f
+	}
+	mem := mod.Memory()
+	if mem == nil {
+		return nil, fmt.Errorf("%w: no memory", ErrABI)
+	}
+	return &Instance{
+		mod:         mod,
+		mem:         mem,
+		alloc:       fns[abi.ExportAlloc],
+		free:        fns[abi.ExportFree],
+		loadBundle:  fns[abi.ExportLoadBundle],
+		recommend:   fns[abi.ExportRecommend],
+		maxBundle:   opts.MaxBundleBytes,
+		callTimeout: opts.CallTimeout,
+	}, nil
+}

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgerec/edgerec/core/ann"
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/pipeline"
+	"github.com/edgerec/edgerec/core/tower"
+	"github.com/edgerec/edgerec/core/vec"
+	"github.com/edgerec/edgerec/host"
+	"github.com/edgerec/edgerec/tools/dataset"
+	"github.com/edgerec/edgerec/tools/model"
+)
+
+// wasmPath is recommender.wasm built by TestMain; work is the directory
+// where TestMain ran the pipeline once for all tests.
+var wasmPath, work string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "edgerec-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	work = dir
+	wasmPath = filepath.Join(dir, "recommender.wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", wasmPath, "github.com/edgerec/edgerec/wasm")
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "building recommender.wasm: %v\n", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// edgerec runs the command line in process and returns its exit status and
+// output.
+func edgerec(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out, errOut := edgerec(t, args...)
+	if code != 0 {
+		t.Fatalf("edgerec %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+// pipelineOnce runs synth → train → bundle build once and returns the paths.
+func pipelineOnce(t *testing.T) (data, modelDir, bundlePath string) {
+	t.Helper()
+	data, modelDir, bundlePath = filepath.Join(work, "data"), filepath.Join(work, "model"), filepath.Join(work, "demo.bundle")
+	if _, err := os.Stat(bundlePath); err == nil {
+		return
+	}
+	mustRun(t, "synth", "--out", data, "--users", "400", "--items", "300", "--seed", "3")
+	mustRun(t, "train", "--data", data, "--out", modelDir, "--epochs", "2")
+	mustRun(t, "bundle", "build", "--model", modelDir, "--data", data, "--out", bundlePath)
+	return
+}
+
+func TestEndToEnd(t *testing.T) {
+	data, _, bundlePath := pipelineOnce(t)
+
+	var in inspection
+	if err := json.Unmarshal([]byte(mustRun(t, "bundle", "inspect", bundlePath, "--json")), &in); err != nil {
+		t.Fatal(err)
+	}
+	if in.Manifest.Items != 300 || len(in.Sections) != 6 || in.Format != "1.0" {
+		t.Errorf("inspect: %d items, %d sections, format %s", in.Manifest.Items, len(in.Sections), in.Format)
+	}
+
+	ds, err := dataset.Load(data, "edgerec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := ds.Users[6].ID
+	args := []string{"recommend", "--bundle", bundlePath, "--data", data, "--user", user, "--k", "15", "--json"}
+	var fromWasm, native api.Response
+	if err := json.Unmarshal([]byte(mustRun(t, append(args, "--wasm", wasmPath)...)), &fromWasm); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, append(args, "--native")...)), &native); err != nil {
+		t.Fatal(err)
+	}
+	if len(fromWasm.Items) != 15 {
+		t.Fatalf("module returned %d items, want 15", len(fromWasm.Items))
+	}
+	for i := range fromWasm.Items {
+		w, n := fromWasm.Items[i], native.Items[i]
+		if w.ID != n.ID || math.Abs(float64(w.Score-n.Score)) > 1e-6 {
+			t.Errorf("item %d: module %s %.7f, native %s %.7f", i, w.ID, w.Score, n.ID, n.Score)
+		}
+	}
+	// History items are never recommended.
+	seen := map[string]bool{}
+	for _, x := range ds.Interactions {
+		if x.User == user {
+			seen[x.Item] = true
+		}
+	}
+	for _, it := range fromWasm.Items {
+		if seen[it.ID] {
+			t.Errorf("recommended %s from the user's own history", it.ID)
+		}
+	}
+	// The human-readable form prints titles.
+	if out := mustRun(t, "recommend", "--bundle", bundlePath, "--wasm", wasmPath, "--history", ds.Items[0].ID + "," + ds.Items[1].ID, "--k", "3"); !strings.Contains(out, "rank") || strings.Count(out, "twotower") != 3 {
+		t.Errorf("table output:\n%s", out)
+	}
+}
+
+func TestCommandErrors(t *testing.T) {
+	_, _, bundlePath := pipelineOnce(t)
+	good, err := os.ReadFile(bundlePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncated := filepath.Join(t.TempDir(), "truncated.bundle")
+	os.WriteFile(truncated, good[:len(good)/2], 0o644)
+	flipped := filepath.Join(t.TempDir(), "flipped.bundle")
+	bad := bytes.Clone(good)
+	bad[len(bad)-10] ^= 0xff
+	os.WriteFile(flipped, bad, 0o644)
+
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no command", nil, 2, "Usage"},
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"unknown flag", []string{"train", "--bogus"}, 2, "flag provided but not defined"},
+		{"missing required", []string{"train", "--data", "x"}, 2, "--out is required"},
+		{"help", []string{"train", "--help"}, 0, "-epochs"},
+		{"missing data dir", []string{"train", "--data", "/nonexistent", "--out", "x"}, 1, "no such file"},
+		{"missing bundle", []string{"bundle", "inspect", "/nonexistent.bundle"}, 1, "no such file"},
+		{"truncated bundle inspect", []string{"bundle", "inspect", truncated}, 1, "truncated"},
+		{"corrupt bundle inspect", []string{"bundle", "inspect", flipped}, 1, "checksum mismatch"},
+		{"corrupt bundle in module", []string{"recommend", "--bundle", flipped, "--wasm", wasmPath, "--history", "i001"}, 1, "checksum mismatch"},
+		{"missing module", []string{"recommend", "--bundle", bundlePath, "--wasm", "/nonexistent.wasm", "--history", "i001"}, 1, "make build"},
+		{"k out of range", []string{"recommend", "--bundle", bundlePath, "--history", "i001", "--k", "0"}, 2, "out of range"},
+		{"both inputs", []string{"recommend", "--bundle", bundlePath, "--history", "i001", "--user", "u1"}, 2, "either"},
+		{"bad synth size", []string{"synth", "--out", t.TempDir(), "--users", "0"}, 2, "Users"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := edgerec(t, tc.args...)
+			if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+				t.Errorf("exit %d (want %d), output does not contain %q:\n%s%s", code, tc.code, tc.want, out, errOut)
+			}
+		})
+	}
+}
+
+// TestParity sends the same requests to the module in wazero and to the
+// native pipeline, and compares both with the trainer's float model: the
+// module must equal native exactly, and track the unquantized model.
+func TestParity(t *testing.T) {
+	data, modelDir, bundlePath := pipelineOnce(t)
+	b, err := os.ReadFile(bundlePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	native, err := pipeline.Load(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(modelDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := dataset.Load(data, "edgerec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	wasm, err := host.LoadModuleFile(wasmPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := host.Compile(ctx, wasm, host.Options{CacheDir: filepath.Join(os.TempDir(), "edgerec-e2e-wazero-cache")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mod.Close(ctx)
+	inst, err := mod.Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Close(ctx)
+	if _, err := inst.LoadBundle(ctx, bytes.Clone(b)); err != nil {
+		t.Fatal(err)
+	}
+
+	rng := rand.New(rand.NewPCG(1, 1))
+	regions := append([]string{"", "nowhere"}, m.Vocab.Region.Values...)
+	var worstScore float64
+	var overlap, total int
+	for r := 0; r < 60; r++ {
+		req := &api.Request{K: 1 + rng.IntN(40), Context: api.Context{
+			Region: regions[rng.IntN(len(regions))], Age: rng.IntN(90), Gender: []string{"", "f", "m", "x"}[rng.IntN(4)],
+		}}
+		for h := rng.IntN(30); h > 0; h-- {
+			id := ds.Items[rng.IntN(len(ds.Items))].ID
+			if rng.IntN(10) == 0 {
+				id = "unknown-" + id
+			}
+			req.History = append(req.History, api.Event{Item: id})
+		}
+		got, err := inst.Recommend(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := native.Recommend(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Items) != len(want.Items) {
+			t.Fatalf("request %d: module %d items, native %d", r, len(got.Items), len(want.Items))
+		}
+		for i := range got.Items {
+			if got.Items[i] != want.Items[i] {
+				t.Fatalf("request %d item %d: module %+v, native %+v", r, i, got.Items[i], want.Items[i])
+			}
+		}
+
+		// The trainer's float towers on the same input.
+		in, _ := native.QueryInput(req)
+		fin := in
+		fin.History = nil
+		for _, row := range in.History {
+			fin.History = append(fin.History, m.Vocab.Items.Index(native.Bundle().Items.IDs[row]))
+		}
+		u := make([]float32, m.Query.Dim())
+		m.Query.Embed(u, &m.Item.IDs, fin, make([]float32, m.Query.InputDim()), m.Query.MLP.NewActs())
+		qm := native.Embed(in)
+		if cos := vec.Dot(u, qm); cos < 0.995 {
+			t.Errorf("request %d: module query embedding has cosine %.4f with the trainer's", r, cos)
+		}
+		v := make([]float32, m.Item.Dim())
+		for _, it := range got.Items {
+			row, _ := native.Lookup(it.ID)
+			ii := m.Vocab.Items.Index(it.ID)
+			m.Item.Embed(v, itemInput(m, native, row, ii), make([]float32, m.Item.InputDim()), m.Item.MLP.NewActs())
+			worstScore = max(worstScore, math.Abs(float64(vec.Dot(u, v)-it.Score)))
+		}
+		// Top-K agreement with exact float scores over the whole catalog.
+		overlap += topOverlap(t, m, native, u, in.History, got.Items)
+		total += len(got.Items)
+	}
+	t.Logf("max |module score − float score| = %.4f; top-K overlap with float ranking %d/%d", worstScore, overlap, total)
+	if worstScore > 0.03 {
+		t.Errorf("module scores differ from the float model by up to %.4f, want ≤ 0.03", worstScore)
+	}
+	if float64(overlap) < 0.9*float64(total) {
+		t.Errorf("module top-K overlaps the float model's in %d of %d places, want ≥ 90%%", overlap, total)
+	}
+}
+
+// itemInput is the item tower input of bundle row row (model row ii).
+func itemInput(m *model.Model, rec *pipeline.Recommender, row, ii int32) tower.ItemInput {
+	return tower.ItemInput{ID: ii, Categories: rec.Bundle().Items.CategoriesOf(int(row))}
+}
+
+// topOverlap counts how many of got are in the float model's top len(got)
+// over the catalog, history excluded.
+func topOverlap(t *testing.T, m *model.Model, rec *pipeline.Recommender, u []float32, history []int32, got []api.Item) int {
+	t.Helper()
+	b := rec.Bundle()
+	skip := map[int32]bool{}
+	for _, h := range history {
+		skip[h] = true
+	}
+	top := ann.NewTopK(len(got))
+	v := make([]float32, m.Item.Dim())
+	x, acts := make([]float32, m.Item.InputDim()), m.Item.MLP.NewActs()
+	for row := range b.Items.IDs {
+		if skip[int32(row)] {
+			continue
+		}
+		m.Item.Embed(v, itemInput(m, rec, int32(row), m.Vocab.Items.Index(b.Items.IDs[row])), x, acts)
+		top.Push(int32(row), vec.Dot(u, v))
+	}
+	want := map[string]bool{}
+	for _, h := range top.Sorted() {
+		want[b.Items.IDs[h.Item]] = true
+	}
+	n := 0
+	for _, it := range got {
+		if want[it.ID] {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,177 @@
+//go:build wasip1
+
+package main
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/edgerec/edgerec/core/abi"
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/pipeline"
+	"github.com/edgerec/edgerec/core/wire"
+)
+
+// maxAlloc is the largest buffer edgerec_alloc hands out (1 GiB). Larger
+// requests get 0. A host should keep its inputs well below its memory limit:
+// the Go runtime cannot recover from running out of memory and the instance
+// traps.
+const maxAlloc = 1 << 30
+
+var (
+	// pinned keeps every buffer the host may read or write reachable, keyed
+	// by its address in linear memory, until edgerec_free (or, for a bundle,
+	// edgerec_load_bundle) releases it.
+	pinned = make(map[uint32][]byte)
+
+	// current answers requests; nil until a bundle loads.
+	current *pipeline.Recommender
+)
+
+// abiVersion returns abi.Version; hosts call it first and refuse any other
+// value.
+//
+//go:wasmexport edgerec_abi_version
+func abiVersion() uint32 { return abi.Version }
+
+// alloc returns the address of size zeroed bytes that stay put and reachable
+// until free. It returns 0 when size is 0 or more than maxAlloc.
+//
+//go:wasmexport edgerec_alloc
+func alloc(size uint32) (ptr uint32) {
+	if size == 0 || size > maxAlloc {
+		return 0
+	}
+	defer func() {
+		if recover() != nil {
+			ptr = 0
+		}
+	}()
+	return pin(make([]byte, size))
+}
+
+// free releases a buffer returned by alloc or a result. An unknown pointer,
+// 0 included, is ignored, so a double free is harmless as long as the
+// address was not handed out again in between.
+//
+//go:wasmexport edgerec_free
+func free(ptr uint32) { delete(pinned, ptr) }
+
+// loadBundle takes ownership of the buffer at ptr (always, even on error),
+// loads the n bytes as a bundle and, on success, replaces the current
+// recommender and returns its msgpack summary. On error the current
+// recommender stays.
+//
+//go:wasmexport edgerec_load_bundle
+func loadBundle(ptr, n uint32) (result uint64) {
+	defer recoverResult(&result)
+	b, err := buffer(ptr, n, true)
+	if err != nil {
+		return errResult(err.Error())
+	}
+	rec, err := pipeline.Load(b)
+	if err != nil {
+		return errResult(err.Error())
+	}
+	if rec == nil {
+		return errResult("internal error: pipeline.Load returned no recommender")
+	}
+	summary, err := wire.Marshal(rec.Summary())
+	if err != nil {
+		return errResult("encode summary: " + err.Error())
+	}
+	current = rec
+	return okResult(summary)
+}
+
+// recommend decodes the n-byte msgpack request at ptr, which stays the
+// host's, runs it against the current recommender and returns the msgpack
+// response.
+//
+//go:wasmexport edgerec_recommend
+func recommend(ptr, n uint32) (result uint64) {
+	defer recoverResult(&result)
+	b, err := buffer(ptr, n, false)
+	if err != nil {
+		return errResult(err.Error())
+	}
+	// DecodeRequest copies what it keeps (msgpack allocates every string and
+	// byte slice), so nothing refers to the host's buffer after the call.
+	req, err := api.DecodeRequest(b)
+	if err != nil {
+		return errResult(err.Error())
+	}
+	rec := current
+	if rec == nil {
+		return errResult("no bundle loaded")
+	}
+	resp, err := rec.Recommend(req)
+	if err != nil {
+		return errResult(err.Error())
+	}
+	if resp == nil {
+		return errResult("internal error: Recommend returned no response")
+	}
+	out, err := api.EncodeResponse(resp)
+	if err != nil {
+		return errResult("encode response: " + err.Error())
+	}
+	return okResult(out)
+}
+
+// pin keeps b reachable under its address and returns the address. b must
+// not be empty.
+func pin(b []byte) uint32 {
+	ptr := uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b))))
+	pinned[ptr] = b
+	return ptr
+}
+
+// buffer returns the first n bytes of the pinned buffer at ptr; own unpins
+// it (ownership passes to the guest). ptr 0 with n 0 is the empty input.
+func buffer(ptr, n uint32, own bool) ([]byte, error) {
+	if ptr == 0 && n == 0 {
+		return nil, nil
+	}
+	b, ok := pinned[ptr]
+	if !ok {
+		return nil, fmt.Errorf("pointer %#x was not returned by %s or was freed", ptr, abi.ExportAlloc)
+	}
+	if own {
+		delete(pinned, ptr)
+	}
+	if uint64(n) > uint64(len(b)) {
+		return nil, fmt.Errorf("length %d exceeds the %d-byte buffer at %#x", n, len(b), ptr)
+	}
+	return b[:n:n], nil
+}
+
+// okResult pins payload, which must be a fresh allocation that nothing else
+// refers to, and packs it as a success.
+func okResult(payload []byte) uint64 { return result(payload, false) }
+
+// errResult packs msg as an error result.
+func errResult(msg string) uint64 {
+	if msg == "" {
+		msg = "unknown error"
+	}
+	return result([]byte(msg), true)
+}
+
+func result(payload []byte, isErr bool) uint64 {
+	if len(payload) == 0 {
+		return abi.Pack(0, 0, isErr)
+	}
+	if uint64(len(payload)) > abi.MaxPayload {
+		return errResult(fmt.Sprintf("result of %d bytes exceeds the limit of %d", len(payload), abi.MaxPayload))
+	}
+	return abi.Pack(pin(payload), uint32(len(payload)), isErr)
+}
+
+// recoverResult turns a panic in an export into an error result, so that a
+// bug or bad input never kills the instance. It must be deferred directly.
+func recoverResult(result *uint64) {
+	if r := recover(); r != nil {
+		*result = errResult(fmt.Sprintf("internal error: %v", r))
+	}
+}
