@@ -9,6 +9,9 @@ package api
 
 import (
 	"fmt"
+	"sort"
+
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/edgerec/edgerec/core/wire"
 )
@@ -56,12 +59,37 @@ type Request struct {
 	// Filters override the bundle's business rules for this request.
 	Filters *Filters `msgpack:"filters,omitempty" json:"filters,omitempty"`
 	// Sources weights candidate sources by name; a weight of 0 disables one.
-	Sources map[string]float32 `msgpack:"sources,omitempty" json:"sources,omitempty"`
+	Sources Weights `msgpack:"sources,omitempty" json:"sources,omitempty"`
 	// Debug asks for per-stage counts and timings in the response.
 	Debug bool `msgpack:"debug,omitempty" json:"debug,omitempty"`
 	// ExperimentKey selects the experiment arm (hashed with the bundle's
 	// experiment definition); empty means the default arm.
 	ExperimentKey string `msgpack:"experiment_key,omitempty" json:"experiment_key,omitempty"`
+}
+
+// Weights maps candidate source names to weights. It encodes with sorted
+// keys, so that equal requests encode to equal bytes.
+type Weights map[string]float32
+
+// EncodeMsgpack implements msgpack.CustomEncoder.
+func (w Weights) EncodeMsgpack(enc *msgpack.Encoder) error {
+	keys := make([]string, 0, len(w))
+	for k := range w {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if err := enc.EncodeMapLen(len(keys)); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := enc.EncodeString(k); err != nil {
+			return err
+		}
+		if err := enc.EncodeFloat32(w[k]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Context is what is known about the user and the moment of the request.

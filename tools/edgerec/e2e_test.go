@@ -124,7 +124,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	// The human-readable form prints titles.
-	if out := mustRun(t, "recommend", "--bundle", bundlePath, "--wasm", wasmPath, "--history", ds.Items[0].ID + "," + ds.Items[1].ID, "--k", "3"); !strings.Contains(out, "rank") || strings.Count(out, "twotower") != 3 {
+	if out := mustRun(t, "recommend", "--bundle", bundlePath, "--wasm", wasmPath, "--history", ds.Items[0].ID+","+ds.Items[1].ID, "--k", "3"); !strings.Contains(out, "rank") || strings.Count(out, "twotower") != 3 {
 		t.Errorf("table output:\n%s", out)
 	}
 }
