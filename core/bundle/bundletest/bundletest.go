@@ -1,0 +1,102 @@
+// Package bundletest makes random but valid bundles for tests and
+// benchmarks of the code that serves them.
+package bundletest
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/core/feature"
+	"github.com/edgerec/edgerec/core/nn"
+	"github.com/edgerec/edgerec/core/quant"
+	"github.com/edgerec/edgerec/core/tower"
+	"github.com/edgerec/edgerec/core/vec"
+)
+
+// Regions, Devices and Genders are the vocabularies of a Random bundle.
+var (
+	Regions    = []string{"eu", "us", "asia"}
+	Devices    = []string{"mobile", "desktop"}
+	Genders    = []string{"f", "m"}
+	Categories = []string{"drama", "comedy", "news", "sports"}
+)
+
+// ID returns the id of item i in a Random bundle.
+func ID(i int) string { return fmt.Sprintf("item%06d", i) }
+
+// Random returns a valid bundle of n items with dim-wide embeddings and a
+// one-hidden-layer query tower, all weights drawn from seed. Item i has id
+// ID(i), category i%4, and is licensed everywhere except every 10th item,
+// which is licensed in "eu" only.
+func Random(n, dim int, seed uint64) *bundle.Bundle {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	const histDim = 16
+	b := &bundle.Bundle{
+		Vocab: bundle.Vocab{
+			Categories: *feature.NewVocab(Categories),
+			Region:     *feature.NewVocab(Regions),
+			Device:     *feature.NewVocab(Devices),
+			Gender:     *feature.NewVocab(Genders),
+			Licensing:  *feature.NewVocab([]string{"eu"}),
+		},
+		Embeddings: quant.NewInt8(n, dim),
+		History:    quant.NewInt8(n, histDim),
+	}
+	it := &b.Items
+	it.CategoryOffsets = []uint32{0}
+	it.RegionOffsets = []uint32{0}
+	v := make([]float32, dim)
+	h := make([]float32, histDim)
+	for i := 0; i < n; i++ {
+		it.IDs = append(it.IDs, ID(i))
+		it.Titles = append(it.Titles, fmt.Sprintf("Title %d", i))
+		it.Categories = append(it.Categories, int32(1+i%4))
+		it.CategoryOffsets = append(it.CategoryOffsets, uint32(len(it.Categories)))
+		it.Released = append(it.Released, int64(1_700_000_000+i))
+		it.Available = append(it.Available, i%13 != 0)
+		it.AgeRating = append(it.AgeRating, uint8([]int{0, 0, 13, 18}[i%4]))
+		if i%10 == 0 {
+			it.Regions = append(it.Regions, 1)
+		}
+		it.RegionOffsets = append(it.RegionOffsets, uint32(len(it.Regions)))
+		gauss(rng, v)
+		vec.L2Normalize(v)
+		b.Embeddings.Set(i, v)
+		gauss(rng, h)
+		b.History.Set(i, h)
+	}
+	table := func(rows, d int) nn.Table {
+		t := nn.NewTable(rows, d)
+		gauss(rng, t.Data)
+		return t
+	}
+	b.Query = tower.Query{HistoryDim: histDim, Fields: []nn.Table{
+		table(len(Regions)+1, 4), table(len(Devices)+1, 4), table(len(Genders)+1, 4), table(feature.AgeBuckets, 4),
+	}}
+	in := b.Query.InputDim()
+	b.Query.MLP = nn.MLP{Layers: []nn.Dense{
+		{In: in, Out: 32, W: table(32, in).Data, B: make([]float32, 32), Act: nn.ReLU},
+		{In: 32, Out: dim, W: table(dim, 32).Data, B: make([]float32, dim), Act: nn.Linear},
+	}}
+	b.Manifest = bundle.Manifest{Format: bundle.FormatName, Version: fmt.Sprintf("random-%d-%d-%d", n, dim, seed),
+		Created: 1_767_225_600, Items: n, Dim: dim, HistoryDim: histDim, Quantization: "int8", Metric: "dot",
+		Builder: "bundletest", Model: bundle.Model{Name: "random"}}
+	return b
+}
+
+// Encoded returns Random(n, dim, seed) encoded; it panics on error, which
+// would be a bug in Random or in bundle.Encode.
+func Encoded(n, dim int, seed uint64) []byte {
+	data, err := bundle.Encode(Random(n, dim, seed))
+	if err != nil {
+		panic(err)
+	}
+	return data
+}
+
+func gauss(rng *rand.Rand, x []float32) {
+	for i := range x {
+		x[i] = float32(rng.NormFloat64()) * 0.3
+	}
+}
