@@ -21,6 +21,8 @@ type Config struct {
 	// (0 = no cap), so that very active users do not dominate the loss.
 	MaxPerUser int   `json:"max_per_user"`
 	Seed       int64 `json:"seed"`
+	// LogQ subtracts log q(item) from every in-batch logit (log-Q correction).
+	LogQ bool `json:"logq"`
 	// Workers is the number of goroutines; 0 means GOMAXPROCS.
 	Workers int `json:"-"`
 }
@@ -35,11 +37,12 @@ func DefaultConfig() Config {
 		Dim:         64,
 		Temperature: 0.05,
 		Batch:       256,
-		Epochs:      5,
+		Epochs:      3,
 		LR:          0.003,
 		MaxHistory:  50,
 		MaxPerUser:  0,
 		Seed:        1,
+		LogQ:        true,
 	}
 }
 

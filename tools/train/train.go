@@ -6,7 +6,10 @@
 // with U, V the unit query and item embeddings, and the loss is the softmax
 // cross-entropy of each row against its own item, the other B−1 items being
 // in-batch negatives (Yi et al., "Sampling-Bias-Corrected Neural Modeling
-// for Large Corpus Item Recommendations", RecSys 2019). Another row whose
+// for Large Corpus Item Recommendations", RecSys 2019). With LogQ, each
+// logit is corrected by −log q(item), q the item's share of the examples,
+// so that popular items are not over-penalized as negatives (the same
+// paper's sampling-bias correction). Another row whose
 // positive is the same item is masked out of the row's softmax (an
 // accidental hit). Adam updates the weights; the touched rows of the
 // embedding tables only.
@@ -171,6 +174,10 @@ type trainer struct {
 	wg    []*workerGrad
 	t     int // Adam step
 
+	// logQ[item] is log of the item's share of training examples, subtracted
+	// from its logits when Config.LogQ is set (all zero otherwise).
+	logQ []float32
+
 	// Adam state per tensor.
 	qW, qB, iW, iB []*adam
 	ids, cats      *adam
@@ -179,6 +186,18 @@ type trainer struct {
 
 func newTrainer(m *model.Model, c *corpus, cfg *Config) *trainer {
 	t := &trainer{m: m, c: c, cfg: cfg, slots: make([]slot, cfg.Batch)}
+	t.logQ = make([]float32, m.Vocab.Items.Size())
+	if cfg.LogQ {
+		counts := make([]int, len(t.logQ))
+		for _, e := range c.examples {
+			counts[c.target(e)]++
+		}
+		for i, n := range counts {
+			if n > 0 {
+				t.logQ[i] = float32(math.Log(float64(n) / float64(len(c.examples))))
+			}
+		}
+	}
 	for i := range t.slots {
 		s := &t.slots[i]
 		s.xq = make([]float32, m.Query.InputDim())
@@ -282,7 +301,7 @@ func (t *trainer) gradients(batch []example) float64 {
 					p[j] = float32(math.Inf(-1)) // accidental hit
 					continue
 				}
-				p[j] = vec.Dot(s.u, t.slots[j].v) * invTau
+				p[j] = vec.Dot(s.u, t.slots[j].v)*invTau - t.logQ[targets[j]]
 				mx = max(mx, p[j])
 			}
 			var z float64
