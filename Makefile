@@ -49,7 +49,7 @@ check:
 demo: build
 	$(EDGEREC) synth --out $(DEMO)/data
 	$(EDGEREC) train --data $(DEMO)/data --out $(DEMO)/model
-	$(EDGEREC) bundle build --model $(DEMO)/model --data $(DEMO)/data --out $(DEMO)/demo.bundle
+	$(EDGEREC) bundle build --model $(DEMO)/model --data $(DEMO)/data --out $(DEMO)/demo.bundle --version demo-1
 	$(EDGEREC) bundle inspect $(DEMO)/demo.bundle
 	@for u in u0001 u0042 u0777; do \
 	  echo; echo "== recommendations for $$u (through $(WASM)) =="; \

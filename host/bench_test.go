@@ -1,9 +1,15 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
+
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bundle/bundletest"
+	"github.com/edgerec/edgerec/core/pipeline"
 )
 
 // BenchmarkCompile measures Compile with a warm on-disk compilation cache
@@ -67,5 +73,41 @@ func BenchmarkRecommendBytes(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkRecommend compares a full recommend call through the module
+// (msgpack in, query tower, exact int8 scan, msgpack out) with the same
+// pipeline compiled natively, on random bundles of 64-dim items.
+func BenchmarkRecommend(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		data := bundletest.Encoded(n, 64, 1)
+		req := &api.Request{K: 20, Context: api.Context{Region: "eu", Age: 30},
+			History: []api.Event{{Item: bundletest.ID(1)}, {Item: bundletest.ID(2)}, {Item: bundletest.ID(3)}}}
+		in := newTestInstance(b)
+		if _, err := in.LoadBundle(ctx, bytes.Clone(data)); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("wasm/items=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := in.Recommend(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		rec, err := pipeline.Load(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("native/items=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := rec.Recommend(req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

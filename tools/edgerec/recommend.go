@@ -112,8 +112,22 @@ pipeline compiled natively instead of the module, for comparison.`, stderr)
 	for i, id := range b.Items.IDs {
 		titles[id] = b.Items.Titles[i]
 	}
+	if *user != "" {
+		printHistory(stdout, *user, req, titles)
+	}
 	printResponse(stdout, resp, titles)
 	return nil
+}
+
+// printHistory shows what the user did last, so the recommendations can be
+// read against it.
+func printHistory(w io.Writer, user string, req *api.Request, titles map[string]string) {
+	h := req.History
+	fmt.Fprintf(w, "user %s (%s, %s, age %d): %d items in history; the last ones:\n", user,
+		req.Context.Region, req.Context.Device, req.Context.Age, len(h))
+	for _, e := range h[max(0, len(h)-5):] {
+		fmt.Fprintf(w, "      %-12s %s\n", e.Item, titles[e.Item])
+	}
 }
 
 // userRequest builds the request for a user of ds: all their interactions,
