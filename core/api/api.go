@@ -100,6 +100,9 @@ type Context struct {
 	Device string `msgpack:"device,omitempty" json:"device,omitempty"`
 	Gender string `msgpack:"gender,omitempty" json:"gender,omitempty"`
 	Age    int    `msgpack:"age,omitempty" json:"age,omitempty"`
+	// Attrs holds further categorical attributes by name (for example
+	// "occupation"), as the bundle's query tower names them.
+	Attrs map[string]string `msgpack:"attrs,omitempty" json:"attrs,omitempty"`
 }
 
 // Event is one interaction of the user with an item.

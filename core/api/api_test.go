@@ -12,7 +12,7 @@ import (
 func sampleRequest() *Request {
 	return &Request{
 		UserID:      "u1",
-		Context:     Context{Time: 1767225600, Region: "eu-west", Device: "mobile", Gender: "f", Age: 31},
+		Context:     Context{Time: 1767225600, Region: "eu-west", Device: "mobile", Gender: "f", Age: 31, Attrs: map[string]string{"occupation": "nurse", "b": "x"}},
 		History:     []Event{{Item: "i1", Time: 1767000000}, {Item: "i2", Time: 1767100000}},
 		Seed:        "i3",
 		Consumed:    []byte{1, 2, 3},
@@ -41,7 +41,7 @@ func TestRequestRoundTrip(t *testing.T) {
 	if !bytes.Equal(b, again) {
 		t.Error("encode → decode → encode changed the bytes")
 	}
-	if got.Context != want.Context || got.Seed != want.Seed || len(got.History) != 2 || got.Sources["popular"] != 0.5 {
+	if got.Context.Region != want.Context.Region || got.Context.Age != want.Context.Age || got.Context.Attrs["occupation"] != "nurse" || got.Seed != want.Seed || len(got.History) != 2 || got.Sources["popular"] != 0.5 {
 		t.Errorf("got %+v", got)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgerec/edgerec/core/feature"
 	"github.com/edgerec/edgerec/core/quant"
+	"github.com/edgerec/edgerec/core/rank"
 	"github.com/edgerec/edgerec/core/tower"
 	"github.com/edgerec/edgerec/core/wire"
 )
@@ -74,13 +75,10 @@ type Model struct {
 	Data        string  `msgpack:"data"` // dataset the model was trained on
 }
 
-// Vocab holds the vocabularies that map request values to tower indices
-// (section VOCB, FORMAT.md §5.2).
+// Vocab holds the vocabularies of the item metadata (section VOCB,
+// FORMAT.md §5.2). The query tower carries its own.
 type Vocab struct {
 	Categories feature.Vocab `msgpack:"categories"`
-	Region     feature.Vocab `msgpack:"region"`
-	Device     feature.Vocab `msgpack:"device"`
-	Gender     feature.Vocab `msgpack:"gender"`
 	// Licensing names the regions items are licensed in (Items.Regions).
 	Licensing feature.Vocab `msgpack:"licensing"`
 }
@@ -89,15 +87,18 @@ type Vocab struct {
 // FORMAT.md §5.3). Lists are flattened: item i's categories are
 // Categories[CategoryOffsets[i]:CategoryOffsets[i+1]], likewise regions.
 type Items struct {
-	IDs             []string `msgpack:"ids"`
-	Titles          []string `msgpack:"titles"`
-	CategoryOffsets []uint32 `msgpack:"category_offsets"` // len = items + 1
-	Categories      []int32  `msgpack:"categories"`       // indices into Vocab.Categories
-	Released        []int64  `msgpack:"released"`         // Unix seconds, 0 unknown
-	Available       []bool   `msgpack:"available"`
-	AgeRating       []uint8  `msgpack:"age_rating"`     // minimum age
-	RegionOffsets   []uint32 `msgpack:"region_offsets"` // len = items + 1
-	Regions         []int32  `msgpack:"regions"`        // indices into Vocab.Licensing; none = everywhere
+	IDs             []string  `msgpack:"ids"`
+	Titles          []string  `msgpack:"titles"`
+	CategoryOffsets []uint32  `msgpack:"category_offsets"` // len = items + 1
+	Categories      []int32   `msgpack:"categories"`       // indices into Vocab.Categories
+	Released        []int64   `msgpack:"released"`         // Unix seconds, 0 unknown
+	Available       []bool    `msgpack:"available"`
+	AgeRating       []uint8   `msgpack:"age_rating"`     // minimum age
+	RegionOffsets   []uint32  `msgpack:"region_offsets"` // len = items + 1
+	Regions         []int32   `msgpack:"regions"`        // indices into Vocab.Licensing; none = everywhere
+	Popularity      []float32 `msgpack:"popularity"`     // log(1 + training interactions)
+	Recent          []float32 `msgpack:"recent"`         // log(1 + interactions in the 30 days before the build)
+	Known           []bool    `msgpack:"known"`          // the model saw the item in training
 }
 
 // Len returns the number of items.
@@ -125,6 +126,9 @@ type Bundle struct {
 	History *quant.Int8
 	// Query is the query tower (section QTWR).
 	Query tower.Query
+	// Ranker re-scores retrieved candidates (optional section RANK); nil
+	// ranks by retrieval score.
+	Ranker *rank.Model
 }
 
 // Encode writes b as a bundle of format version Major.Minor. The output
@@ -156,6 +160,11 @@ func Encode(b *Bundle) ([]byte, error) {
 		Section{Tag: TagHistory, Data: encodeInt8(b.History)})
 	if err := add(TagQuery, &b.Query); err != nil {
 		return nil, err
+	}
+	if b.Ranker != nil {
+		if err := add(TagRanker, b.Ranker); err != nil {
+			return nil, err
+		}
 	}
 	return encodeContainer(Minor, sections, func(string) bool { return true })
 }
@@ -205,6 +214,12 @@ func Decode(data []byte) (*Bundle, error) {
 	if err := wire.Unmarshal(byTag[TagQuery], &b.Query); err != nil {
 		return nil, formatErr(TagQuery, "%v", err)
 	}
+	if data, ok := byTag[TagRanker]; ok {
+		b.Ranker = &rank.Model{}
+		if err := wire.Unmarshal(data, b.Ranker); err != nil {
+			return nil, formatErr(TagRanker, "%v", err)
+		}
+	}
 	if err := b.validate(); err != nil {
 		return nil, err
 	}
@@ -229,7 +244,8 @@ func (b *Bundle) validate() error {
 			n, m.Dim, n, m.HistoryDim, b.Embeddings.Rows, b.Embeddings.Dim, b.History.Rows, b.History.Dim)
 	}
 	it := &b.Items
-	if len(it.IDs) != n || len(it.Titles) != n || len(it.Released) != n || len(it.Available) != n || len(it.AgeRating) != n {
+	if len(it.IDs) != n || len(it.Titles) != n || len(it.Released) != n || len(it.Available) != n || len(it.AgeRating) != n ||
+		len(it.Popularity) != n || len(it.Recent) != n || len(it.Known) != n {
 		return formatErr(TagItems, "columns disagree with the manifest's %d items", n)
 	}
 	seen := make(map[string]struct{}, n)
@@ -256,14 +272,20 @@ func (b *Bundle) validate() error {
 		return formatErr(TagQuery, "query tower gives %d-dim embeddings over %d-dim history rows, manifest says %d and %d",
 			q.Dim(), q.HistoryDim, m.Dim, m.HistoryDim)
 	}
-	sizes := []int{b.Vocab.Region.Size(), b.Vocab.Device.Size(), b.Vocab.Gender.Size(), feature.AgeBuckets}
-	for f, want := range sizes {
-		if q.Fields[f].Rows != want {
-			return formatErr(TagQuery, "field %s table has %d rows, vocabulary needs %d", tower.UserFields[f], q.Fields[f].Rows, want)
+	for i := range it.Popularity {
+		if !finite(it.Popularity[i]) || !finite(it.Recent[i]) {
+			return formatErr(TagItems, "item %d has popularity %v, recent %v", i, it.Popularity[i], it.Recent[i])
+		}
+	}
+	if b.Ranker != nil {
+		if err := b.Ranker.Validate(); err != nil {
+			return formatErr(TagRanker, "%v", err)
 		}
 	}
 	return nil
 }
+
+func finite(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }
 
 // checkLists validates a flattened list column: n+1 non-decreasing offsets
 // from 0 to len(values), every value in [0, vocab).

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/edgerec/edgerec/core/feature"
 	"github.com/edgerec/edgerec/core/nn"
 	"github.com/edgerec/edgerec/core/quant"
+	"github.com/edgerec/edgerec/core/rank"
 	"github.com/edgerec/edgerec/core/tower"
 )
 
@@ -25,9 +27,6 @@ func testBundle() *Bundle {
 	b := &Bundle{
 		Vocab: Vocab{
 			Categories: *feature.NewVocab([]string{"drama", "comedy"}),
-			Region:     *feature.NewVocab([]string{"eu", "us"}),
-			Device:     *feature.NewVocab([]string{"mobile"}),
-			Gender:     *feature.NewVocab([]string{"f", "m"}),
 			Licensing:  *feature.NewVocab([]string{"eu"}),
 		},
 		Items: Items{
@@ -40,6 +39,9 @@ func testBundle() *Bundle {
 			AgeRating:       []uint8{0, 13, 0, 18, 0},
 			RegionOffsets:   []uint32{0, 0, 1, 1, 1, 1},
 			Regions:         []int32{1},
+			Popularity:      []float32{2.5, 1, 0, 3, 0.5},
+			Recent:          []float32{1, 0, 0, 2, 0},
+			Known:           []bool{true, true, false, true, true},
 		},
 		Embeddings: quant.NewInt8(5, 4),
 		History:    quant.NewInt8(5, 3),
@@ -56,14 +58,21 @@ func testBundle() *Bundle {
 		}
 		return t
 	}
-	b.Query = tower.Query{HistoryDim: 3, Fields: []nn.Table{
-		table(3, 2, 1), table(2, 2, 2), table(3, 2, 3), table(feature.AgeBuckets, 2, 4),
-	}}
+	b.Query = tower.Query{HistoryDim: 3, MaxHistory: 10, Decays: []float32{1}, Seed: true, Fields: []tower.Field{
+		{Name: feature.Region, Vocab: *feature.NewVocab([]string{"eu", "us"}), Table: table(3, 2, 1)},
+		{Name: feature.Gender, Vocab: *feature.NewVocab([]string{"f", "m"}), Table: table(3, 2, 3)},
+	}, Numerics: []tower.Numeric{{Name: feature.Age, Quantiles: feature.Quantiles{Bounds: []float32{18, 30, 60}}}}}
 	in := b.Query.InputDim()
 	b.Query.MLP = nn.MLP{Layers: []nn.Dense{
 		{In: in, Out: 6, W: table(6, in, 5).Data, B: table(1, 6, 6).Data, Act: nn.ReLU},
 		{In: 6, Out: 4, W: table(4, 6, 7).Data, B: table(1, 4, 8).Data, Act: nn.Linear},
 	}}
+	nf := len(rank.Features)
+	b.Ranker = &rank.Model{Depth: 3, Features: rank.Features, Mean: table(1, nf, 9).Data, Std: make([]float32, nf),
+		MLP: nn.MLP{Layers: []nn.Dense{{In: nf, Out: 1, W: table(1, nf, 10).Data, B: []float32{0.5}}}}}
+	for i := range b.Ranker.Std {
+		b.Ranker.Std[i] = 1 + float32(i)/10
+	}
 	b.Manifest = Manifest{Format: FormatName, Version: "test-1", Created: 1767225600, Items: 5, Dim: 4,
 		HistoryDim: 3, Quantization: "int8", Metric: "dot", Builder: "bundle_test",
 		Model: Model{Name: "twotower", TrainedAt: 1767225600, Temperature: 0.05, Data: "handmade"}}
@@ -243,7 +252,9 @@ func TestSemanticChecks(t *testing.T) {
 		{"category out of vocab", func(b *Bundle) { b.Items.Categories[0] = 9 }, "outside the vocabulary"},
 		{"offsets decrease", func(b *Bundle) { b.Items.CategoryOffsets[2] = 0 }, "decrease"},
 		{"dim mismatch", func(b *Bundle) { b.Manifest.Dim = 5 }, "declares"},
-		{"field table size", func(b *Bundle) { b.Vocab.Device.Add("tv") }, "field device"},
+		{"field table size", func(b *Bundle) { b.Query.Fields[0].Vocab.Add("asia") }, "field region"},
+		{"popularity column", func(b *Bundle) { b.Items.Popularity = b.Items.Popularity[:2] }, "columns disagree"},
+		{"NaN popularity", func(b *Bundle) { b.Items.Popularity[1] = float32(math.NaN()) }, "popularity"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -57,6 +57,7 @@ const (
 	TagEmbeddings = "EMBD"
 	TagHistory    = "HIST"
 	TagQuery      = "QTWR"
+	TagRanker     = "RANK" // optional
 )
 
 // encodeContainer writes sections (in the given order) into a bundle. A

@@ -11,6 +11,7 @@ package builder
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -49,17 +50,18 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 	if n == 0 {
 		return nil, fmt.Errorf("builder: the catalog of %q is empty", ds.Name)
 	}
+	created := opts.Created
+	if created == 0 {
+		created = m.Manifest.TrainedAt
+	}
 	b := &bundle.Bundle{
-		Vocab: bundle.Vocab{
-			Categories: m.Vocab.Categories,
-			Region:     m.Vocab.Region,
-			Device:     m.Vocab.Device,
-			Gender:     m.Vocab.Gender,
-		},
+		Vocab:      bundle.Vocab{Categories: m.Vocab.Categories},
 		Query:      m.Query,
+		Ranker:     m.Ranker,
 		Embeddings: quant.NewInt8(n, m.Item.Dim()),
 		History:    quant.NewInt8(n, m.Item.IDs.Dim),
 	}
+	pop, recent := popularity(ds, created)
 	it := &b.Items
 	it.CategoryOffsets = append(it.CategoryOffsets, 0)
 	it.RegionOffsets = append(it.RegionOffsets, 0)
@@ -70,12 +72,15 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 			return nil, fmt.Errorf("builder: catalog item %d has an empty or repeated id %q", i, item.ID)
 		}
 		seen[item.ID] = true
-		in := tower.ItemInput{ID: m.Vocab.Items.Index(item.ID)}
+		id := m.Vocab.Items.Index(item.ID)
+		var cats []int32
 		for _, c := range item.Categories {
 			if ci := m.Vocab.Categories.Index(c); ci != feature.Unknown {
-				in.Categories = append(in.Categories, ci)
+				cats = append(cats, ci)
 			}
 		}
+		raw := feature.Item{Price: item.Price, Released: item.Released, Time: created}
+		in := m.Item.Prepare(id, cats, m.Item.Tokenize(item.Title), &raw)
 		inputs[i] = in
 		it.IDs = append(it.IDs, item.ID)
 		it.Titles = append(it.Titles, item.Title)
@@ -88,6 +93,9 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 			it.Regions = append(it.Regions, b.Vocab.Licensing.Add(r))
 		}
 		it.RegionOffsets = append(it.RegionOffsets, uint32(len(it.Regions)))
+		it.Popularity = append(it.Popularity, float32(math.Log1p(float64(pop[item.ID]))))
+		it.Recent = append(it.Recent, float32(math.Log1p(float64(recent[item.ID]))))
+		it.Known = append(it.Known, id != feature.Unknown)
 	}
 
 	embed(m, inputs, b, opts)
@@ -95,10 +103,6 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 	version := opts.Version
 	if version == "" {
 		version = fmt.Sprintf("%s-%s", ds.Name, time.Unix(m.Manifest.TrainedAt, 0).UTC().Format("20060102T150405Z"))
-	}
-	created := opts.Created
-	if created == 0 {
-		created = m.Manifest.TrainedAt
 	}
 	b.Manifest = bundle.Manifest{
 		Format:       bundle.FormatName,
@@ -140,9 +144,7 @@ func embed(m *model.Model, inputs []tower.ItemInput, b *bundle.Bundle, opts Opti
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			x := make([]float32, m.Item.InputDim())
-			acts := m.Item.MLP.NewActs()
-			v := make([]float32, m.Item.Dim())
+			s := m.Item.NewScratch()
 			for {
 				mu.Lock()
 				lo := next
@@ -153,8 +155,7 @@ func embed(m *model.Model, inputs []tower.ItemInput, b *bundle.Bundle, opts Opti
 				}
 				hi := min(lo+chunk, n)
 				for i := lo; i < hi; i++ {
-					m.Item.Embed(v, inputs[i], x, acts)
-					b.Embeddings.Set(i, v)
+					b.Embeddings.Set(i, m.Item.Embed(s, inputs[i]))
 					b.History.Set(i, m.Item.IDs.Row(int(inputs[i].ID)))
 				}
 				mu.Lock()
@@ -167,4 +168,23 @@ func embed(m *model.Model, inputs []tower.ItemInput, b *bundle.Bundle, opts Opti
 		}()
 	}
 	wg.Wait()
+}
+
+// RecentDays is the window of Items.Recent.
+const RecentDays = 30
+
+// popularity counts each item's interactions up to created, in all and in
+// the RecentDays before it.
+func popularity(ds *dataset.Dataset, created int64) (all, recent map[string]int) {
+	all, recent = map[string]int{}, map[string]int{}
+	for _, in := range ds.Interactions {
+		if in.Time > created {
+			continue
+		}
+		all[in.Item]++
+		if in.Time > created-RecentDays*86400 {
+			recent[in.Item]++
+		}
+	}
+	return all, recent
 }

@@ -97,6 +97,9 @@ type User struct {
 	Gender string
 	Region string
 	Device string
+	// Attrs holds further categorical attributes by name (MovieLens:
+	// "occupation"); the query tower may embed any of them.
+	Attrs map[string]string
 }
 
 // Interaction is one implicit-feedback event.

@@ -50,9 +50,9 @@ func TestLoadFixtures(t *testing.T) {
 					{ID: "4", Available: true},
 				},
 				Users: []User{
-					{ID: "1", Age: 1, Gender: "f", Region: "zip4"},
-					{ID: "2", Age: 56, Gender: "m", Region: "zip7"},
-					{ID: "3", Age: 25, Gender: "m"},
+					{ID: "1", Age: 1, Gender: "f", Region: "zip4", Attrs: map[string]string{"occupation": "10"}},
+					{ID: "2", Age: 56, Gender: "m", Region: "zip7", Attrs: map[string]string{"occupation": "16"}},
+					{ID: "3", Age: 25, Gender: "m", Attrs: map[string]string{"occupation": "15"}},
 				},
 				Interactions: []Interaction{
 					{User: "1", Item: "1", Time: 978300760, Value: 5},
@@ -73,7 +73,7 @@ func TestLoadFixtures(t *testing.T) {
 					{ID: "4", Title: "Undated", Categories: []string{"Action", "Comedy"}, Released: 852076800, Available: true},
 					{ID: "9", Available: true},
 				},
-				Users: []User{{ID: "1", Age: 24, Gender: "m", Region: "zip8"}, {ID: "2", Age: 53, Gender: "f", Region: "zipT"}},
+				Users: []User{{ID: "1", Age: 24, Gender: "m", Region: "zip8", Attrs: map[string]string{"occupation": "technician"}}, {ID: "2", Age: 53, Gender: "f", Region: "zipT", Attrs: map[string]string{"occupation": "other"}}},
 				Interactions: []Interaction{
 					{User: "1", Item: "1", Time: 874965758, Value: 5},
 					{User: "1", Item: "3", Time: 874965758, Value: 1},

@@ -19,7 +19,7 @@ import (
 //
 // u.item is ISO-8859-1. The genre "unknown" is treated as no genre. Gender
 // is lower-cased; Region is "zip" plus the first character of the zip code;
-// occupation is dropped. When a title has no year, the year of the release
+// occupation goes to Attrs["occupation"] (1M: its numeric code). When a title has no year, the year of the release
 // date (DD-Mon-YYYY) is used instead.
 func loadML100K(dir string) (*Dataset, error) {
 	const format = FormatMovieLens100K
@@ -80,7 +80,7 @@ func loadML100K(dir string) (*Dataset, error) {
 		if len(f) != 5 {
 			return nil, t.errorf("got %d '|'-separated fields, expected 5 (id|age|gender|occupation|zip)", len(f))
 		}
-		u, err := movieLensUser(f[0], f[1], f[2], f[4])
+		u, err := movieLensUser(f[0], f[1], f[2], f[3], f[4])
 		if err != nil {
 			return nil, t.errorf("%v", err)
 		}
@@ -145,7 +145,7 @@ func loadML1M(dir string) (*Dataset, error) {
 		if len(f) != 5 {
 			return nil, t.errorf("got %d '::'-separated fields, expected 5 (UserID::Gender::Age::Occupation::Zip-code)", len(f))
 		}
-		u, err := movieLensUser(f[0], f[2], f[1], f[4])
+		u, err := movieLensUser(f[0], f[2], f[1], f[3], f[4])
 		if err != nil {
 			return nil, t.errorf("%v", err)
 		}
@@ -327,8 +327,11 @@ func rating(f []string) (Interaction, error) {
 
 // movieLensUser builds a user; Region is "zip" plus the zip code's first
 // character.
-func movieLensUser(id, age, gender, zip string) (User, error) {
+func movieLensUser(id, age, gender, occupation, zip string) (User, error) {
 	u := User{Gender: strings.ToLower(strings.TrimSpace(gender))}
+	if o := strings.TrimSpace(occupation); o != "" {
+		u.Attrs = map[string]string{"occupation": o}
+	}
 	var err error
 	if u.ID, err = parseID("user id", id); err != nil {
 		return u, err

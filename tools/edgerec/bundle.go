@@ -114,6 +114,12 @@ type inspection struct {
 	Sections []sectionInfo    `json:"sections"`
 	Manifest *bundle.Manifest `json:"manifest"`
 	Counts   map[string]int   `json:"counts"`
+	Ranker   *rankerInfo      `json:"ranker,omitempty"`
+}
+
+type rankerInfo struct {
+	Depth    int      `json:"depth"`
+	Features []string `json:"features"`
 }
 
 type sectionInfo struct {
@@ -166,9 +172,21 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 		Format: fmt.Sprintf("%d.%d", h.Major, h.Minor), Manifest: &b.Manifest,
 		Counts: map[string]int{
 			"items": len(b.Items.IDs), "categories": len(b.Vocab.Categories.Values),
-			"regions": len(b.Vocab.Region.Values), "devices": len(b.Vocab.Device.Values),
 			"licensing_regions": len(b.Vocab.Licensing.Values),
 		}}
+	for _, f := range b.Query.Fields {
+		in.Counts["field:"+f.Name] = len(f.Vocab.Values)
+	}
+	known := 0
+	for _, k := range b.Items.Known {
+		if k {
+			known++
+		}
+	}
+	in.Counts["items_known_to_model"] = known
+	if b.Ranker != nil {
+		in.Ranker = &rankerInfo{Depth: b.Ranker.Depth, Features: b.Ranker.Features}
+	}
 	for _, e := range h.Entries {
 		in.Sections = append(in.Sections, sectionInfo{Tag: e.Tag, Compressed: e.Flags&bundle.FlagZstd != 0,
 			Stored: e.Stored, Raw: e.Raw, CRC32C: fmt.Sprintf("%08x", e.Checksum)})
@@ -185,9 +203,22 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 		time.Unix(m.Model.TrainedAt, 0).UTC().Format(time.RFC3339), m.Model.Temperature)
 	fmt.Fprintf(stdout, "items     %d, embeddings %d-dim %s (%.1f bytes/item in the file), history rows %d-dim\n",
 		m.Items, m.Dim, m.Quantization, float64(len(data))/float64(max(m.Items, 1)), m.HistoryDim)
-	fmt.Fprintf(stdout, "vocab     %d categories, %d regions, %d devices, %d genders, %d licensing regions\n",
-		len(b.Vocab.Categories.Values), len(b.Vocab.Region.Values), len(b.Vocab.Device.Values),
-		len(b.Vocab.Gender.Values), len(b.Vocab.Licensing.Values))
+	fmt.Fprintf(stdout, "catalog   %d categories, %d licensing regions, %d items known to the model\n",
+		len(b.Vocab.Categories.Values), len(b.Vocab.Licensing.Values), known)
+	fmt.Fprintf(stdout, "query     history %d-dim, last %d items, decays %v, seed %v; fields:", m.HistoryDim, b.Query.MaxHistory, b.Query.Decays, b.Query.Seed)
+	for _, f := range b.Query.Fields {
+		fmt.Fprintf(stdout, " %s(%d)", f.Name, len(f.Vocab.Values))
+	}
+	fmt.Fprintf(stdout, "; numeric:")
+	for _, n := range b.Query.Numerics {
+		fmt.Fprintf(stdout, " %s", n.Name)
+	}
+	fmt.Fprintf(stdout, "; %d cross, %d dense layers\n", len(b.Query.Cross), len(b.Query.MLP.Layers))
+	if b.Ranker != nil {
+		fmt.Fprintf(stdout, "ranker    re-scores the top %d over %d features\n", b.Ranker.Depth, len(b.Ranker.Features))
+	} else {
+		fmt.Fprintf(stdout, "ranker    none (retrieval order)\n")
+	}
 	fmt.Fprintf(stdout, "sections:\n  tag   stored      raw         zstd  crc32c\n")
 	for _, s := range in.Sections {
 		fmt.Fprintf(stdout, "  %s  %-10d  %-10d  %-5v %s\n", s.Tag, s.Stored, s.Raw, s.Compressed, s.CRC32C)

@@ -15,8 +15,8 @@ import (
 
 	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/feature"
 	"github.com/edgerec/edgerec/core/pipeline"
-	"github.com/edgerec/edgerec/core/tower"
 	"github.com/edgerec/edgerec/core/vec"
 	"github.com/edgerec/edgerec/host"
 	"github.com/edgerec/edgerec/tools/dataset"
@@ -213,8 +213,18 @@ func TestParity(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	items := map[string]dataset.Item{}
+	for _, it := range ds.Items {
+		items[it.ID] = it
+	}
+	floatItems := floatItemEmbeddings(m, native, items, native.Bundle().Manifest.Created)
 	rng := rand.New(rand.NewPCG(1, 1))
-	regions := append([]string{"", "nowhere"}, m.Vocab.Region.Values...)
+	regions := []string{"", "nowhere"}
+	for _, f := range m.Query.Fields {
+		if f.Name == feature.Region {
+			regions = append(regions, f.Vocab.Values...)
+		}
+	}
 	var worstScore float64
 	var overlap, total int
 	for r := 0; r < 60; r++ {
@@ -245,29 +255,29 @@ func TestParity(t *testing.T) {
 			}
 		}
 
-		// The trainer's float towers on the same input.
-		in, _ := native.QueryInput(req)
-		fin := in
+		// The trainer's float towers on the same input, against the
+		// module's retrieval stage (int8 rows and embeddings).
+		q := native.Resolve(req)
+		fin := q.Input
+		toModel := func(row int32) int32 { return m.Vocab.Items.Index(native.Bundle().Items.IDs[row]) }
 		fin.History = nil
-		for _, row := range in.History {
-			fin.History = append(fin.History, m.Vocab.Items.Index(native.Bundle().Items.IDs[row]))
+		for _, row := range q.Input.History {
+			fin.History = append(fin.History, toModel(row))
 		}
-		u := make([]float32, m.Query.Dim())
-		m.Query.Embed(u, &m.Item.IDs, fin, make([]float32, m.Query.InputDim()), m.Query.MLP.NewActs())
-		qm := native.Embed(in)
+		if fin.Seed >= 0 {
+			fin.Seed = toModel(fin.Seed)
+		}
+		u := m.Query.Embed(m.Query.NewScratch(), &m.Item.IDs, fin)
+		qm := native.Embed(q)
 		if cos := vec.Dot(u, qm); cos < 0.995 {
 			t.Errorf("request %d: module query embedding has cosine %.4f with the trainer's", r, cos)
 		}
-		v := make([]float32, m.Item.Dim())
-		for _, it := range got.Items {
-			row, _ := native.Lookup(it.ID)
-			ii := m.Vocab.Items.Index(it.ID)
-			m.Item.Embed(v, itemInput(m, native, row, ii), make([]float32, m.Item.InputDim()), m.Item.MLP.NewActs())
-			worstScore = max(worstScore, math.Abs(float64(vec.Dot(u, v)-it.Score)))
+		retrieved := native.Retrieve(q, qm, req.K)
+		for _, c := range retrieved {
+			worstScore = max(worstScore, math.Abs(float64(vec.Dot(u, floatItems[c.Row])-c.Score)))
 		}
-		// Top-K agreement with exact float scores over the whole catalog.
-		overlap += topOverlap(t, m, native, u, in.History, got.Items)
-		total += len(got.Items)
+		overlap += topOverlap(u, floatItems, q.Exclude, retrieved)
+		total += len(retrieved)
 	}
 	t.Logf("max |module score − float score| = %.4f; top-K overlap with float ranking %d/%d", worstScore, overlap, total)
 	if worstScore > 0.03 {
@@ -278,37 +288,41 @@ func TestParity(t *testing.T) {
 	}
 }
 
-// itemInput is the item tower input of bundle row row (model row ii).
-func itemInput(m *model.Model, rec *pipeline.Recommender, row, ii int32) tower.ItemInput {
-	return tower.ItemInput{ID: ii, Categories: rec.Bundle().Items.CategoriesOf(int(row))}
+// floatItemEmbeddings embeds every bundle item with the trainer's float
+// item tower, as the bundle builder does before quantizing.
+func floatItemEmbeddings(m *model.Model, rec *pipeline.Recommender, items map[string]dataset.Item, created int64) [][]float32 {
+	b := rec.Bundle()
+	out := make([][]float32, len(b.Items.IDs))
+	s := m.Item.NewScratch()
+	for row, id := range b.Items.IDs {
+		it := items[id]
+		raw := feature.Item{Price: it.Price, Released: it.Released, Time: created}
+		in := m.Item.Prepare(m.Vocab.Items.Index(id), b.Items.CategoriesOf(row), m.Item.Tokenize(it.Title), &raw)
+		out[row] = append([]float32(nil), m.Item.Embed(s, in)...)
+	}
+	return out
 }
 
 // topOverlap counts how many of got are in the float model's top len(got)
-// over the catalog, history excluded.
-func topOverlap(t *testing.T, m *model.Model, rec *pipeline.Recommender, u []float32, history []int32, got []api.Item) int {
-	t.Helper()
-	b := rec.Bundle()
+// over the catalog, excluded rows left out.
+func topOverlap(u []float32, items [][]float32, exclude []int32, got []pipeline.Candidate) int {
 	skip := map[int32]bool{}
-	for _, h := range history {
+	for _, h := range exclude {
 		skip[h] = true
 	}
 	top := ann.NewTopK(len(got))
-	v := make([]float32, m.Item.Dim())
-	x, acts := make([]float32, m.Item.InputDim()), m.Item.MLP.NewActs()
-	for row := range b.Items.IDs {
-		if skip[int32(row)] {
-			continue
+	for row, v := range items {
+		if !skip[int32(row)] {
+			top.Push(int32(row), vec.Dot(u, v))
 		}
-		m.Item.Embed(v, itemInput(m, rec, int32(row), m.Vocab.Items.Index(b.Items.IDs[row])), x, acts)
-		top.Push(int32(row), vec.Dot(u, v))
 	}
-	want := map[string]bool{}
+	want := map[int32]bool{}
 	for _, h := range top.Sorted() {
-		want[b.Items.IDs[h.Item]] = true
+		want[h.Item] = true
 	}
 	n := 0
-	for _, it := range got {
-		if want[it.ID] {
+	for _, c := range got {
+		if want[c.Row] {
 			n++
 		}
 	}

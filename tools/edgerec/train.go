@@ -53,8 +53,12 @@ negatives. The towers are saved separately in MODELDIR with a manifest.`, stderr
 		if p.EpochDone {
 			end = "\n"
 		}
-		fmt.Fprintf(stderr, "epoch %d/%d  %3.0f%%  loss %.4f  %8.0f examples/s%s",
-			p.Epoch, p.Epochs, 100*float64(p.Done)/float64(max(p.Total, 1)), p.Loss, p.PerSecond, end)
+		val := ""
+		if p.EpochDone && p.Phase == "fit" {
+			val = fmt.Sprintf("  validation Recall@20 %.4f", p.ValRecall)
+		}
+		fmt.Fprintf(stderr, "%-5s epoch %d/%d  %3.0f%%  loss %.4f  %6.0f examples/s%s%s",
+			p.Phase, p.Epoch, p.Epochs, 100*float64(p.Done)/float64(max(p.Total, 1)), p.Loss, p.PerSecond, val, end)
 	})
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@
 //	query_tower.msgpack  tower.Query (core/tower), msgpack
 //	item_tower.msgpack   tower.Item, msgpack
 //	vocab.msgpack        Vocab, msgpack
+//	ranker.msgpack       rank.Model (core/rank), msgpack; optional
 package model
 
 import (
@@ -19,6 +20,7 @@ import (
 	"path/filepath"
 
 	"github.com/edgerec/edgerec/core/feature"
+	"github.com/edgerec/edgerec/core/rank"
 	"github.com/edgerec/edgerec/core/tower"
 	"github.com/edgerec/edgerec/core/wire"
 )
@@ -35,6 +37,7 @@ const (
 	QueryFile    = "query_tower.msgpack"
 	ItemFile     = "item_tower.msgpack"
 	VocabFile    = "vocab.msgpack"
+	RankerFile   = "ranker.msgpack" // optional
 )
 
 // Manifest describes a model directory.
@@ -54,23 +57,22 @@ type Manifest struct {
 	Config      any     `json:"config,omitempty"` // the trainer's configuration, for the record
 }
 
-// Vocab maps raw values to the towers' row indices.
+// Vocab maps item ids and categories to the item tower's row indices (the
+// query tower's fields carry their own vocabularies).
 type Vocab struct {
 	// Items lists the item ids the model was trained on: item Items[i] is
 	// row i+1 of the item tower's id table; row 0 is an unknown item.
 	Items      feature.Vocab `msgpack:"items"`
 	Categories feature.Vocab `msgpack:"categories"`
-	Region     feature.Vocab `msgpack:"region"`
-	Device     feature.Vocab `msgpack:"device"`
-	Gender     feature.Vocab `msgpack:"gender"`
 }
 
-// Model is a trained two-tower model.
+// Model is a trained two-tower model, with its ranker when one was trained.
 type Model struct {
 	Manifest Manifest
 	Query    tower.Query
 	Item     tower.Item
 	Vocab    Vocab
+	Ranker   *rank.Model // nil without a ranker
 }
 
 // Save writes m into dir, creating it.
@@ -88,12 +90,19 @@ func Save(dir string, m *Model) error {
 	for _, f := range []struct {
 		name string
 		v    any
-	}{{QueryFile, &m.Query}, {ItemFile, &m.Item}, {VocabFile, &m.Vocab}} {
+	}{{QueryFile, &m.Query}, {ItemFile, &m.Item}, {VocabFile, &m.Vocab}, {RankerFile, m.Ranker}} {
+		p := filepath.Join(dir, f.name)
+		if f.name == RankerFile && m.Ranker == nil {
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			continue
+		}
 		b, err := wire.Marshal(f.v)
 		if err != nil {
 			return fmt.Errorf("encoding %s: %w", f.name, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, f.name), b, 0o644); err != nil {
+		if err := os.WriteFile(p, b, 0o644); err != nil {
 			return err
 		}
 	}
@@ -130,6 +139,14 @@ func Load(dir string) (*Model, error) {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 	}
+	if b, err := os.ReadFile(filepath.Join(dir, RankerFile)); err == nil {
+		m.Ranker = &rank.Model{}
+		if err := wire.Unmarshal(b, m.Ranker); err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, RankerFile), err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
@@ -155,11 +172,8 @@ func (m *Model) Validate() error {
 	case m.Query.Dim() != m.Item.Dim():
 		return fmt.Errorf("query tower gives %d dims, item tower %d", m.Query.Dim(), m.Item.Dim())
 	}
-	sizes := []int{v.Region.Size(), v.Device.Size(), v.Gender.Size(), feature.AgeBuckets}
-	for f, want := range sizes {
-		if m.Query.Fields[f].Rows != want {
-			return fmt.Errorf("query field %s has %d rows, vocabulary needs %d", tower.UserFields[f], m.Query.Fields[f].Rows, want)
-		}
+	if m.Ranker != nil {
+		return m.Ranker.Validate()
 	}
 	return nil
 }

@@ -116,3 +116,69 @@ func (s *sparseGrad) merge(o *sparseGrad) {
 		vec.Axpy(s.row(r), 1, o.data[i*o.dim:(i+1)*o.dim])
 	}
 }
+
+// crossGrad accumulates the gradients of a cross stack.
+type crossGrad struct {
+	W, B [][]float32
+}
+
+func newCrossGrad(s nn.Stack) crossGrad {
+	g := crossGrad{W: make([][]float32, len(s)), B: make([][]float32, len(s))}
+	for l := range s {
+		g.W[l] = make([]float32, len(s[l].W))
+		g.B[l] = make([]float32, len(s[l].B))
+	}
+	return g
+}
+
+func (g *crossGrad) zero() {
+	for l := range g.W {
+		clear(g.W[l])
+		clear(g.B[l])
+	}
+}
+
+func (g *crossGrad) add(o *crossGrad) {
+	for l := range g.W {
+		vec.Axpy(g.W[l], 1, o.W[l])
+		vec.Axpy(g.B[l], 1, o.B[l])
+	}
+}
+
+// backwardCross back-propagates dy, the gradient with respect to the stack's
+// output, through the layers whose forward pass (nn.Stack.Forward on x0)
+// left outs and lins. It accumulates weight gradients into g and writes the
+// gradient with respect to x0 into dx0. With x_{l+1} = x0 ⊙ lin_l + x_l and
+// lin_l = W_l·x_l + b_l, going down from the top with g = ∂L/∂x_{l+1}:
+//
+//	t = g ⊙ x0;  ∂W_l += t·x_lᵀ;  ∂b_l += t;  ∂x0 += g ⊙ lin_l;  g ← g + W_lᵀ·t
+//
+// and finally ∂x0 += g. dy is overwritten; tmp must be len(x0) long.
+func backwardCross(s nn.Stack, g *crossGrad, x0 []float32, outs, lins [][]float32, dy, dx0, tmp []float32) {
+	copy(dx0, dy)
+	if len(s) == 0 {
+		return
+	}
+	clear(dx0)
+	grad := dy
+	for l := len(s) - 1; l >= 0; l-- {
+		c := &s[l]
+		xl := x0
+		if l > 0 {
+			xl = outs[l-1]
+		}
+		clear(tmp)
+		for o := range grad {
+			dx0[o] += grad[o] * lins[l][o]
+			t := grad[o] * x0[o]
+			if t == 0 {
+				continue
+			}
+			g.B[l][o] += t
+			vec.Axpy(g.W[l][o*c.Dim:(o+1)*c.Dim], t, xl)
+			vec.Axpy(tmp, t, c.W[o*c.Dim:(o+1)*c.Dim])
+		}
+		vec.Axpy(grad, 1, tmp)
+	}
+	vec.Axpy(dx0, 1, grad)
+}

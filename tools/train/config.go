@@ -1,83 +1,170 @@
 package train
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"runtime"
+	"strings"
+
+	"github.com/edgerec/edgerec/core/feature"
 )
 
-// Config sets the model's shape and the training run.
+// Config sets the model's shape and the training run. Every field has a
+// JSON name and a documented default (DefaultConfig; `edgerec train
+// --print-config` prints them). LoadConfig reads a file holding any subset.
 type Config struct {
-	IDDim       int     `json:"id_dim"`       // item-id embedding width, shared by both towers
-	CategoryDim int     `json:"category_dim"` // category embedding width
-	FieldDim    int     `json:"field_dim"`    // width of each user field's embedding
-	Hidden      []int   `json:"hidden"`       // hidden layer widths of both MLPs (ReLU)
-	Dim         int     `json:"dim"`          // output embedding width
-	Temperature float32 `json:"temperature"`  // softmax temperature τ: logits are u·v/τ
-	Batch       int     `json:"batch"`        // examples per batch; the in-batch negatives
-	Epochs      int     `json:"epochs"`
-	LR          float32 `json:"lr"` // Adam step size
-	MaxHistory  int     `json:"max_history"`
-	// MaxPerUser caps the training examples drawn from one user per epoch
-	// (0 = no cap), so that very active users do not dominate the loss.
-	MaxPerUser int   `json:"max_per_user"`
-	Seed       int64 `json:"seed"`
-	// LogQ subtracts log q(item) from every in-batch logit (log-Q correction).
-	LogQ bool `json:"logq"`
+	// Model shape.
+	IDDim        int       `json:"id_dim"`        // item-id embedding width, shared by both towers
+	CategoryDim  int       `json:"category_dim"`  // category embedding width
+	TokenBuckets int       `json:"token_buckets"` // hashed title-token rows (0 = no text input)
+	TokenDim     int       `json:"token_dim"`     // title-token embedding width
+	FieldDim     int       `json:"field_dim"`     // width of each categorical user field's embedding
+	Decays       []float32 `json:"decays"`        // one pooled history vector per decay (1 = plain mean)
+	SeedItem     bool      `json:"seed_item"`     // add the seed (or newest history) item's embedding
+	// UserFields lists the categorical query features (feature.Context
+	// names); "attrs" stands for every attribute the user table has.
+	UserFields   []string `json:"user_fields"`
+	UserNumerics []string `json:"user_numerics"` // quantile-normalized, with x² and √x
+	ItemNumerics []string `json:"item_numerics"` // quantile-normalized, with x² and √x
+	QueryCross   int      `json:"query_cross"`   // DCN-v2 cross layers before the query MLP
+	ItemCross    int      `json:"item_cross"`    // cross layers before the item MLP
+	Hidden       []int    `json:"hidden"`        // hidden layer widths of both MLPs (ReLU)
+	Dim          int      `json:"dim"`           // output embedding width
+
+	// Loss and sampling.
+	Temperature float32 `json:"temperature"` // softmax temperature τ: logits are u·v/τ
+	Batch       int     `json:"batch"`       // examples per batch; their items are the in-batch negatives
+	Negatives   int     `json:"negatives"`   // B′ uniform corpus negatives per batch (mixed negative sampling); 0 = off
+	LogQ        bool    `json:"logq"`        // subtract log q(item) from every logit (sampling-bias correction)
+	HitMask     bool    `json:"hit_mask"`    // mask negatives that are the row's own positive item
+	IDDropout   float32 `json:"id_dropout"`  // probability of hiding an item's id from the item tower, so content features learn to stand in (cold start)
+	MaxPerUser  int     `json:"max_per_user"`
+	MaxHistory  int     `json:"max_history"` // most recent history items a query pools
+
+	// Optimization.
+	Epochs     int     `json:"epochs"`     // maximum epochs
+	LR         float32 `json:"lr"`         // Adam step size
+	Validation float64 `json:"validation"` // share of the latest training events held out for early stopping (0 = off)
+	Patience   int     `json:"patience"`   // epochs without a better validation Recall@20 before stopping
+	Refit      bool    `json:"refit"`      // after early stopping, retrain on all events for the best epoch count
+	Seed       int64   `json:"seed"`
 	// Workers is the number of goroutines; 0 means GOMAXPROCS.
 	Workers int `json:"-"`
 }
 
+// AttrsField in Config.UserFields stands for every user attribute.
+const AttrsField = "attrs"
+
 // DefaultConfig returns the configuration `edgerec train` uses by default.
 func DefaultConfig() Config {
 	return Config{
-		IDDim:       32,
-		CategoryDim: 16,
-		FieldDim:    8,
-		Hidden:      []int{128},
-		Dim:         64,
-		Temperature: 0.05,
-		Batch:       256,
-		Epochs:      3,
-		LR:          0.003,
-		MaxHistory:  50,
-		MaxPerUser:  0,
-		Seed:        1,
-		LogQ:        true,
+		IDDim:        32,
+		CategoryDim:  16,
+		TokenBuckets: 2048,
+		TokenDim:     16,
+		FieldDim:     8,
+		Decays:       []float32{1, 0.8},
+		SeedItem:     true,
+		UserFields:   []string{feature.Region, feature.Device, feature.Gender, feature.AgeGroup, AttrsField},
+		UserNumerics: []string{feature.Age, feature.HistoryLog},
+		ItemNumerics: []string{feature.Price, feature.ItemAge},
+		QueryCross:   0,
+		ItemCross:    0,
+		Hidden:       []int{128},
+		Dim:          64,
+		Temperature:  0.05,
+		Batch:        256,
+		Negatives:    256,
+		LogQ:         true,
+		HitMask:      true,
+		IDDropout:    0.1,
+		MaxPerUser:   0,
+		MaxHistory:   50,
+		Epochs:       8,
+		LR:           0.003,
+		Validation:   0.1,
+		Patience:     2,
+		Refit:        true,
+		Seed:         1,
 	}
 }
 
-func (c *Config) validate() error {
+// LoadConfig reads a JSON configuration file over the defaults: fields the
+// file leaves out keep their default, unknown fields are an error.
+func LoadConfig(path string) (Config, error) {
+	cfg := DefaultConfig()
+	f, err := os.Open(path)
+	if err != nil {
+		return cfg, err
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate reports the first field out of range.
+func (c *Config) Validate() error {
+	type bound struct {
+		name   string
+		v      int
+		lo, hi int
+	}
+	for _, b := range []bound{
+		{"id_dim", c.IDDim, 1, 1024}, {"category_dim", c.CategoryDim, 1, 1024}, {"token_buckets", c.TokenBuckets, 0, 1 << 20},
+		{"token_dim", c.TokenDim, 1, 1024}, {"field_dim", c.FieldDim, 1, 1024}, {"query_cross", c.QueryCross, 0, 8},
+		{"item_cross", c.ItemCross, 0, 8}, {"dim", c.Dim, 1, 1024}, {"batch", c.Batch, 2, 8192},
+		{"negatives", c.Negatives, 0, 8192}, {"max_per_user", c.MaxPerUser, 0, 1 << 30}, {"max_history", c.MaxHistory, 1, 4096},
+		{"epochs", c.Epochs, 1, 1000}, {"patience", c.Patience, 1, 1000}, {"workers", c.Workers, 0, 1024},
+	} {
+		if b.v < b.lo || b.v > b.hi {
+			return fmt.Errorf("%s = %d out of range [%d, %d]", b.name, b.v, b.lo, b.hi)
+		}
+	}
 	switch {
-	case c.IDDim <= 0 || c.IDDim > 1024:
-		return fmt.Errorf("id dim %d out of range [1, 1024]", c.IDDim)
-	case c.CategoryDim <= 0 || c.CategoryDim > 1024:
-		return fmt.Errorf("category dim %d out of range [1, 1024]", c.CategoryDim)
-	case c.FieldDim <= 0 || c.FieldDim > 1024:
-		return fmt.Errorf("field dim %d out of range [1, 1024]", c.FieldDim)
-	case c.Dim <= 0 || c.Dim > 1024:
-		return fmt.Errorf("dim %d out of range [1, 1024]", c.Dim)
 	case !(c.Temperature > 0) || c.Temperature > 10:
-		return fmt.Errorf("temperature %v out of range (0, 10]", c.Temperature)
-	case c.Batch < 2 || c.Batch > 8192:
-		return fmt.Errorf("batch %d out of range [2, 8192]", c.Batch)
-	case c.Epochs <= 0 || c.Epochs > 1000:
-		return fmt.Errorf("epochs %d out of range [1, 1000]", c.Epochs)
+		return fmt.Errorf("temperature = %v out of range (0, 10]", c.Temperature)
 	case !(c.LR > 0) || c.LR > 1:
-		return fmt.Errorf("learning rate %v out of range (0, 1]", c.LR)
-	case c.MaxHistory <= 0 || c.MaxHistory > 4096:
-		return fmt.Errorf("max history %d out of range [1, 4096]", c.MaxHistory)
-	case c.MaxPerUser < 0:
-		return fmt.Errorf("max per user %d is negative", c.MaxPerUser)
-	case c.Workers < 0:
-		return fmt.Errorf("workers %d is negative", c.Workers)
+		return fmt.Errorf("lr = %v out of range (0, 1]", c.LR)
+	case !(c.IDDropout >= 0 && c.IDDropout < 1):
+		return fmt.Errorf("id_dropout = %v out of range [0, 1)", c.IDDropout)
+	case !(c.Validation >= 0 && c.Validation < 0.5):
+		return fmt.Errorf("validation = %v out of range [0, 0.5)", c.Validation)
+	case len(c.Decays) > 8:
+		return fmt.Errorf("%d decays, at most 8", len(c.Decays))
+	}
+	for _, d := range c.Decays {
+		if !(d > 0 && d <= 1) {
+			return fmt.Errorf("decay %v out of range (0, 1]", d)
+		}
 	}
 	for _, h := range c.Hidden {
 		if h <= 0 || h > 4096 {
 			return fmt.Errorf("hidden width %d out of range [1, 4096]", h)
 		}
 	}
-	if c.Workers == 0 {
-		c.Workers = runtime.GOMAXPROCS(0)
+	known := map[string]bool{feature.Age: true, feature.HistoryLog: true, feature.Price: true, feature.ItemAge: true}
+	for _, n := range append(append([]string{}, c.UserNumerics...), c.ItemNumerics...) {
+		if !known[n] {
+			return fmt.Errorf("unknown numeric feature %q (known: age, history_len, price, age_days)", n)
+		}
 	}
 	return nil
+}
+
+func (c *Config) workers() int {
+	if c.Workers > 0 {
+		return c.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// JSON returns the configuration as indented JSON.
+func (c Config) JSON() string {
+	b, _ := json.MarshalIndent(c, "", "  ")
+	return strings.TrimSpace(string(b))
 }

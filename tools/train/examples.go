@@ -2,7 +2,9 @@ package train
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"sort"
 
 	"github.com/edgerec/edgerec/core/feature"
 	"github.com/edgerec/edgerec/tools/dataset"
@@ -11,120 +13,166 @@ import (
 
 // corpus is a dataset turned into tower indices.
 type corpus struct {
-	vocab    model.Vocab
-	seqs     [][]int32   // per user: distinct item rows in time order
-	fields   [][]int32   // per user: the query tower's field indices
-	itemCats [][]int32   // per item row (0 = unknown): category indices
-	examples []example   // every (user, position) pair
-	lastTime int64       // time of the last interaction
-	perUser  [][]example // examples grouped by user, for MaxPerUser
+	vocab model.Vocab
+	users []userSeq
+	items []itemRec // per item row; row 0 is the unknown item
+	// train and val hold the examples; val is the held-out latest share of
+	// events (Config.Validation), empty when validation is off.
+	train, val []example
+	valStart   int64 // first validation timestamp
+	lastTime   int64 // time of the last interaction
+	attrs      []string
 }
 
-// example is the target item seqs[user][pos] with history seqs[user][:pos].
+// userSeq is one user's distinct items in time order.
+type userSeq struct {
+	items []int32
+	times []int64
+	ctx   feature.Context // static part: demographics and attributes
+}
+
+// itemRec is one item's raw content.
+type itemRec struct {
+	cats     []int32
+	tokens   []int32 // set by initModel
+	title    string
+	price    float64
+	released int64
+}
+
+// example is the target users[user].items[pos] with the items before pos as
+// history.
 type example struct {
 	user int32
 	pos  int32
 }
 
-func (c *corpus) target(e example) int32 { return c.seqs[e.user][e.pos] }
+func (c *corpus) target(e example) int32 { return c.users[e.user].items[e.pos] }
+
+func (c *corpus) time(e example) int64 { return c.users[e.user].times[e.pos] }
 
 func (c *corpus) history(e example, maxLen int) []int32 {
-	s := c.seqs[e.user]
-	lo := max(0, int(e.pos)-maxLen)
-	return s[lo:e.pos]
+	s := c.users[e.user].items
+	return s[max(0, int(e.pos)-maxLen):e.pos]
+}
+
+// context returns the query context of example e.
+func (c *corpus) context(e example, maxLen int) feature.Context {
+	ctx := c.users[e.user].ctx
+	ctx.Time = c.time(e)
+	ctx.HistoryLen = min(int(e.pos), maxLen)
+	return ctx
 }
 
 // newCorpus indexes ds: the item vocabulary is every item that appears in an
 // interaction, in catalog order; a repeated (user, item) pair keeps its first
-// interaction.
-func newCorpus(ds *dataset.Dataset) (*corpus, error) {
+// interaction. The latest validation share of events is held out.
+func newCorpus(ds *dataset.Dataset, validation float64) (*corpus, error) {
 	if len(ds.Interactions) == 0 {
 		return nil, fmt.Errorf("dataset %q has no interactions to train on", ds.Name)
 	}
-	c := &corpus{}
+	c := &corpus{items: []itemRec{{}}}
 	used := make(map[string]bool, len(ds.Items))
 	for _, in := range ds.Interactions {
 		used[in.Item] = true
 	}
-	c.itemCats = [][]int32{nil}
 	for _, it := range ds.Items {
 		for _, cat := range it.Categories {
 			c.vocab.Categories.Add(cat)
 		}
-		if !used[it.ID] {
+		if !used[it.ID] || c.vocab.Items.Index(it.ID) != feature.Unknown {
 			continue
 		}
 		c.vocab.Items.Add(it.ID)
-		cats := make([]int32, 0, len(it.Categories))
-		for _, cat := range it.Categories {
-			cats = append(cats, c.vocab.Categories.Index(cat))
-		}
-		c.itemCats = append(c.itemCats, cats)
+		c.items = append(c.items, c.itemRecord(&it))
 	}
 	if c.vocab.Items.Size()-1 != len(used) {
-		return nil, fmt.Errorf("dataset %q: %d interacted items but %d in the catalog", ds.Name, len(used), c.vocab.Items.Size()-1)
+		return nil, fmt.Errorf("dataset %q: %d interacted items but %d of them in the catalog", ds.Name, len(used), c.vocab.Items.Size()-1)
 	}
 
-	users := map[string]int32{}
+	attrSet := map[string]bool{}
+	ctxOf := map[string]feature.Context{}
 	for _, u := range ds.Users {
-		c.vocab.Region.Add(u.Region)
-		c.vocab.Device.Add(u.Device)
-		c.vocab.Gender.Add(u.Gender)
+		ctxOf[u.ID] = feature.Context{Region: u.Region, Device: u.Device, Gender: u.Gender, Age: u.Age, Attrs: u.Attrs}
+		for k := range u.Attrs {
+			attrSet[k] = true
+		}
 	}
-	fieldsOf := map[string][]int32{}
-	for _, u := range ds.Users {
-		fieldsOf[u.ID] = []int32{c.vocab.Region.Index(u.Region), c.vocab.Device.Index(u.Device),
-			c.vocab.Gender.Index(u.Gender), feature.AgeBucket(u.Age)}
+	for k := range attrSet {
+		c.attrs = append(c.attrs, k)
 	}
+	sort.Strings(c.attrs)
+
+	userIdx := map[string]int32{}
 	seen := map[[2]int32]bool{}
+	var times []int64
 	for _, in := range ds.Interactions {
-		u, ok := users[in.User]
+		u, ok := userIdx[in.User]
 		if !ok {
-			u = int32(len(c.seqs))
-			users[in.User] = u
-			c.seqs = append(c.seqs, nil)
-			f := fieldsOf[in.User]
-			if f == nil {
-				f = make([]int32, 4)
-			}
-			c.fields = append(c.fields, f)
+			u = int32(len(c.users))
+			userIdx[in.User] = u
+			c.users = append(c.users, userSeq{ctx: ctxOf[in.User]})
 		}
 		it := c.vocab.Items.Index(in.Item)
 		if seen[[2]int32{u, it}] {
 			continue
 		}
 		seen[[2]int32{u, it}] = true
-		c.seqs[u] = append(c.seqs[u], it)
+		c.users[u].items = append(c.users[u].items, it)
+		c.users[u].times = append(c.users[u].times, in.Time)
 		c.lastTime = max(c.lastTime, in.Time)
+		times = append(times, in.Time)
 	}
-	c.perUser = make([][]example, len(c.seqs))
-	for u, s := range c.seqs {
-		for p := range s {
+	c.valStart = math.MaxInt64
+	if validation > 0 {
+		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+		c.valStart = times[min(len(times)-1, int(float64(len(times))*(1-validation)))]
+	}
+	for u := range c.users {
+		for p, t := range c.users[u].times {
 			e := example{user: int32(u), pos: int32(p)}
-			c.examples = append(c.examples, e)
-			c.perUser[u] = append(c.perUser[u], e)
+			if t >= c.valStart {
+				c.val = append(c.val, e)
+			} else {
+				c.train = append(c.train, e)
+			}
 		}
+	}
+	if len(c.train) < 2 {
+		return nil, fmt.Errorf("dataset %q has %d training examples, fewer than 2: nothing to contrast", ds.Name, len(c.train))
 	}
 	return c, nil
 }
 
-// epoch returns the examples of one epoch in random order: all of them, or
-// at most maxPerUser drawn at random from each user.
-func (c *corpus) epoch(rng *rand.Rand, maxPerUser int) []example {
-	var ex []example
-	if maxPerUser <= 0 {
-		ex = append(ex, c.examples...)
-	} else {
-		for _, ue := range c.perUser {
-			if len(ue) <= maxPerUser {
-				ex = append(ex, ue...)
-				continue
-			}
-			for _, i := range rng.Perm(len(ue))[:maxPerUser] {
-				ex = append(ex, ue[i])
+func (c *corpus) itemRecord(it *dataset.Item) itemRec {
+	r := itemRec{title: it.Title, price: it.Price, released: it.Released}
+	for _, cat := range it.Categories {
+		r.cats = append(r.cats, c.vocab.Categories.Index(cat))
+	}
+	return r
+}
+
+// all returns every example, training and validation.
+func (c *corpus) all() []example {
+	return append(append([]example(nil), c.train...), c.val...)
+}
+
+// shuffled returns the examples of one epoch in random order: all of ex, or at
+// most maxPerUser drawn at random from each user.
+func shuffled(rng *rand.Rand, ex []example, maxPerUser int) []example {
+	out := append([]example(nil), ex...)
+	if maxPerUser > 0 {
+		rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+		count := map[int32]int{}
+		kept := out[:0]
+		for _, e := range out {
+			if count[e.user] < maxPerUser {
+				count[e.user]++
+				kept = append(kept, e)
 			}
 		}
+		out = kept
 	}
-	rng.Shuffle(len(ex), func(i, j int) { ex[i], ex[j] = ex[j], ex[i] })
-	return ex
+	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
 }

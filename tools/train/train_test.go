@@ -16,11 +16,12 @@ func tinyDataset() *dataset.Dataset {
 	ds := &dataset.Dataset{Name: "tiny"}
 	for i := 0; i < 8; i++ {
 		cat := []string{"a", "b"}[i%2]
-		ds.Items = append(ds.Items, dataset.Item{ID: fmt.Sprintf("i%d", i), Categories: []string{cat, "all"}, Available: true})
+		ds.Items = append(ds.Items, dataset.Item{ID: fmt.Sprintf("i%d", i), Categories: []string{cat, "all"}, Available: true,
+			Title: fmt.Sprintf("word%d %s story", i%3, cat), Price: float64(1 + i), Released: int64(50 * i)})
 	}
 	for u := 0; u < 6; u++ {
 		ds.Users = append(ds.Users, dataset.User{ID: fmt.Sprintf("u%d", u), Age: 20 + 10*u, Gender: []string{"f", "m"}[u%2],
-			Region: []string{"eu", "us", "asia"}[u%3], Device: "mobile"})
+			Region: []string{"eu", "us", "asia"}[u%3], Device: "mobile", Attrs: map[string]string{"job": []string{"a", "b"}[u%2]}})
 		for k := 0; k < 4; k++ {
 			ds.Interactions = append(ds.Interactions, dataset.Interaction{
 				User: fmt.Sprintf("u%d", u), Item: fmt.Sprintf("i%d", (u%2)+2*((u+k)%4)), Time: int64(100*k + u), Value: 1})
@@ -31,8 +32,12 @@ func tinyDataset() *dataset.Dataset {
 }
 
 func tinyConfig() Config {
-	return Config{IDDim: 4, CategoryDim: 3, FieldDim: 2, Hidden: []int{5}, Dim: 3, Temperature: 0.5,
-		Batch: 6, Epochs: 1, LR: 0.01, MaxHistory: 3, Seed: 7, Workers: 2}
+	cfg := DefaultConfig()
+	cfg.IDDim, cfg.CategoryDim, cfg.TokenBuckets, cfg.TokenDim, cfg.FieldDim = 4, 3, 16, 2, 2
+	cfg.Decays, cfg.QueryCross, cfg.ItemCross, cfg.Hidden, cfg.Dim = []float32{1, 0.5}, 1, 1, []int{5}, 3
+	cfg.Temperature, cfg.Batch, cfg.Negatives, cfg.IDDropout = 0.5, 6, 3, 0.3
+	cfg.Epochs, cfg.LR, cfg.MaxHistory, cfg.Validation, cfg.Seed, cfg.Workers = 1, 0.01, 3, 0, 7, 2
+	return cfg
 }
 
 // TestGradients compares the analytic gradients of the in-batch softmax loss
@@ -40,18 +45,22 @@ func tinyConfig() Config {
 func TestGradients(t *testing.T) {
 	ds := tinyDataset()
 	cfg := tinyConfig()
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	c, err := newCorpus(ds)
+	c, err := newCorpus(ds, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	m := initModel(c, &cfg, rng)
-	tr := newTrainer(m, c, &cfg)
-	batch := c.examples[4:10]
-	tr.gradients(batch)
+	m := initModel(c, &cfg, c.train, rng)
+	if len(m.Query.Fields) != 5 || len(m.Query.Numerics) != 2 || len(m.Item.Numerics) != 2 {
+		t.Fatalf("query fields %d, numerics %d, item numerics %d", len(m.Query.Fields), len(m.Query.Numerics), len(m.Item.Numerics))
+	}
+	tr := newTrainer(m, c, &cfg, c.train)
+	batch := c.train[4:10]
+	tr.prepare(batch, rng)
+	tr.gradients(len(batch))
 	g := tr.wg[0]
 
 	type probe struct {
@@ -62,16 +71,23 @@ func TestGradients(t *testing.T) {
 	}
 	var probes []probe
 	for l := range m.Query.MLP.Layers {
-		for _, i := range []int{0, 3, len(g.q.W[l]) - 1} {
-			probes = append(probes, probe{fmt.Sprintf("query W%d[%d]", l, i), m.Query.MLP.Layers[l].W, i, g.q.W[l][i]})
+		for _, i := range []int{0, 3, len(g.q.mlp.W[l]) - 1} {
+			probes = append(probes, probe{fmt.Sprintf("query W%d[%d]", l, i), m.Query.MLP.Layers[l].W, i, g.q.mlp.W[l][i]})
 		}
-		probes = append(probes, probe{fmt.Sprintf("query b%d[1]", l), m.Query.MLP.Layers[l].B, 1, g.q.B[l][1]})
+		probes = append(probes, probe{fmt.Sprintf("query b%d[1]", l), m.Query.MLP.Layers[l].B, 1, g.q.mlp.B[l][1]})
 	}
 	for l := range m.Item.MLP.Layers {
-		for _, i := range []int{1, len(g.i.W[l]) / 2} {
-			probes = append(probes, probe{fmt.Sprintf("item W%d[%d]", l, i), m.Item.MLP.Layers[l].W, i, g.i.W[l][i]})
+		for _, i := range []int{1, len(g.i.mlp.W[l]) / 2} {
+			probes = append(probes, probe{fmt.Sprintf("item W%d[%d]", l, i), m.Item.MLP.Layers[l].W, i, g.i.mlp.W[l][i]})
 		}
 	}
+	for _, i := range []int{0, 7, len(g.q.cross.W[0]) - 2} {
+		probes = append(probes, probe{fmt.Sprintf("query cross W[%d]", i), m.Query.Cross[0].W, i, g.q.cross.W[0][i]})
+	}
+	for _, i := range []int{0, 7, len(g.i.cross.W[0]) - 2} {
+		probes = append(probes, probe{fmt.Sprintf("item cross W[%d]", i), m.Item.Cross[0].W, i, g.i.cross.W[0][i]})
+	}
+	probes = append(probes, probe{"query cross b[2]", m.Query.Cross[0].B, 2, g.q.cross.B[0][2]})
 	sparse := func(name string, s *sparseGrad, w []float32) {
 		for k, r := range s.rows[:min(3, len(s.rows))] {
 			i := int(r)*s.dim + k%s.dim
@@ -80,8 +96,10 @@ func TestGradients(t *testing.T) {
 	}
 	sparse("ids", g.ids, m.Item.IDs.Data)
 	sparse("categories", g.cats, m.Item.Categories.Data)
-	sparse("region", g.fields[0], m.Query.Fields[0].Data)
-	sparse("age", g.fields[3], m.Query.Fields[3].Data)
+	sparse("tokens", g.tokens, m.Item.Tokens.Data)
+	for f := range m.Query.Fields {
+		sparse(m.Query.Fields[f].Name, g.fields[f], m.Query.Fields[f].Table.Data)
+	}
 	if len(probes) < 15 {
 		t.Fatalf("only %d probes", len(probes))
 	}
@@ -90,9 +108,9 @@ func TestGradients(t *testing.T) {
 	for _, p := range probes {
 		old := p.w[p.i]
 		p.w[p.i] = old + h
-		up := tr.gradients(batch)
+		up := tr.gradients(len(batch))
 		p.w[p.i] = old - h
-		down := tr.gradients(batch)
+		down := tr.gradients(len(batch))
 		p.w[p.i] = old
 		num := (up - down) / (2 * h)
 		if diff := math.Abs(num - float64(p.grad)); diff > 2e-3+0.05*math.Abs(num) {
@@ -124,7 +142,7 @@ func TestTrainLowersLoss(t *testing.T) {
 	if err := m.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if m.Manifest.FinalLoss != losses[len(losses)-1] || m.Manifest.Items != 8 {
+	if m.Manifest.FinalLoss != losses[len(losses)-1] || m.Manifest.Items != 8 || m.Manifest.Epochs != cfg.Epochs {
 		t.Errorf("manifest = %+v", m.Manifest)
 	}
 }
@@ -140,7 +158,8 @@ func TestTrainDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(a.Item.IDs.Data, b.Item.IDs.Data) || !slices.Equal(a.Query.MLP.Layers[0].W, b.Query.MLP.Layers[0].W) {
+	if !slices.Equal(a.Item.IDs.Data, b.Item.IDs.Data) || !slices.Equal(a.Query.MLP.Layers[0].W, b.Query.MLP.Layers[0].W) ||
+		!slices.Equal(a.Item.Tokens.Data, b.Item.Tokens.Data) {
 		t.Error("two runs with the same seed and workers differ")
 	}
 }
@@ -154,25 +173,29 @@ func TestTrainerForwardIsTowerEmbed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := newCorpus(tinyDataset())
-	tr := newTrainer(m, c, &cfg)
-	batch := c.examples[:6]
-	tr.gradients(batch)
+	c, _ := newCorpus(tinyDataset(), 0)
+	for r := range c.items {
+		c.items[r].tokens = m.Item.Tokenize(c.items[r].title)
+	}
+	tr := newTrainer(m, c, &cfg, c.train)
+	batch := c.train[:6]
+	tr.prepare(batch, rand.New(rand.NewPCG(3, 3)))
+	tr.gradients(len(batch))
 	for i, e := range batch {
-		s := &tr.slots[i]
-		got := make([]float32, cfg.Dim)
-		m.Query.Embed(got, &m.Item.IDs, s.qin, make([]float32, m.Query.InputDim()), m.Query.MLP.NewActs())
-		if !slices.Equal(got, s.u) {
-			t.Errorf("example %d: tower query embedding %v, trainer %v", i, got, s.u)
+		// Rebuild the inputs from the raw example, as serving would.
+		ctx := c.context(e, cfg.MaxHistory)
+		qin := m.Query.Prepare(&ctx, c.history(e, cfg.MaxHistory), -1)
+		got := m.Query.Embed(m.Query.NewScratch(), &m.Item.IDs, qin)
+		if !slices.Equal(got, tr.qs[i].s.Unit) {
+			t.Errorf("example %d: tower query embedding %v, trainer %v", i, got, tr.qs[i].s.Unit)
 		}
-		m.Item.Embed(got, s.iin, make([]float32, m.Item.InputDim()), m.Item.MLP.NewActs())
-		if !slices.Equal(got, s.v) {
-			t.Errorf("example %d: tower item embedding %v, trainer %v", i, got, s.v)
+		got = m.Item.Embed(m.Item.NewScratch(), tr.is[i].in)
+		if !slices.Equal(got, tr.is[i].s.Unit) {
+			t.Errorf("example %d: tower item embedding %v, trainer %v", i, got, tr.is[i].s.Unit)
 		}
 		if n := vec.Norm(got); math.Abs(float64(n)-1) > 1e-5 {
 			t.Errorf("item embedding norm %v", n)
 		}
-		_ = e
 	}
 }
 

@@ -4,12 +4,14 @@ package bundletest
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/feature"
 	"github.com/edgerec/edgerec/core/nn"
 	"github.com/edgerec/edgerec/core/quant"
+	"github.com/edgerec/edgerec/core/rank"
 	"github.com/edgerec/edgerec/core/tower"
 	"github.com/edgerec/edgerec/core/vec"
 )
@@ -28,16 +30,15 @@ func ID(i int) string { return fmt.Sprintf("item%06d", i) }
 // Random returns a valid bundle of n items with dim-wide embeddings and a
 // one-hidden-layer query tower, all weights drawn from seed. Item i has id
 // ID(i), category i%4, and is licensed everywhere except every 10th item,
-// which is licensed in "eu" only.
+// which is licensed in "eu" only. The query tower has two history pools, a
+// seed input, four fields, one numeric feature and a cross layer; the
+// ranker re-scores the top 50.
 func Random(n, dim int, seed uint64) *bundle.Bundle {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	const histDim = 16
 	b := &bundle.Bundle{
 		Vocab: bundle.Vocab{
 			Categories: *feature.NewVocab(Categories),
-			Region:     *feature.NewVocab(Regions),
-			Device:     *feature.NewVocab(Devices),
-			Gender:     *feature.NewVocab(Genders),
 			Licensing:  *feature.NewVocab([]string{"eu"}),
 		},
 		Embeddings: quant.NewInt8(n, dim),
@@ -60,6 +61,9 @@ func Random(n, dim int, seed uint64) *bundle.Bundle {
 			it.Regions = append(it.Regions, 1)
 		}
 		it.RegionOffsets = append(it.RegionOffsets, uint32(len(it.Regions)))
+		it.Popularity = append(it.Popularity, float32(math.Log1p(float64(n-i))))
+		it.Recent = append(it.Recent, float32(math.Log1p(float64(i%50))))
+		it.Known = append(it.Known, i%17 != 0)
 		gauss(rng, v)
 		vec.L2Normalize(v)
 		b.Embeddings.Set(i, v)
@@ -71,14 +75,29 @@ func Random(n, dim int, seed uint64) *bundle.Bundle {
 		gauss(rng, t.Data)
 		return t
 	}
-	b.Query = tower.Query{HistoryDim: histDim, Fields: []nn.Table{
-		table(len(Regions)+1, 4), table(len(Devices)+1, 4), table(len(Genders)+1, 4), table(feature.AgeBuckets, 4),
-	}}
+	field := func(name string, values []string) tower.Field {
+		v := feature.NewVocab(values)
+		return tower.Field{Name: name, Vocab: *v, Table: table(v.Size(), 4)}
+	}
+	b.Query = tower.Query{HistoryDim: histDim, MaxHistory: 50, Decays: []float32{1, 0.8}, Seed: true, Fields: []tower.Field{
+		field(feature.Region, Regions), field(feature.Device, Devices), field(feature.Gender, Genders),
+		field(feature.AgeGroup, []string{"1", "2", "3", "4", "5", "6", "7"}),
+	}, Numerics: []tower.Numeric{{Name: feature.Age, Quantiles: feature.Quantiles{Bounds: []float32{10, 20, 30, 50, 80}}}}}
 	in := b.Query.InputDim()
+	b.Query.Cross = nn.Stack{{Dim: in, W: table(in, in).Data, B: make([]float32, in)}}
 	b.Query.MLP = nn.MLP{Layers: []nn.Dense{
 		{In: in, Out: 32, W: table(32, in).Data, B: make([]float32, 32), Act: nn.ReLU},
 		{In: 32, Out: dim, W: table(dim, 32).Data, B: make([]float32, dim), Act: nn.Linear},
 	}}
+	nf := len(rank.Features)
+	b.Ranker = &rank.Model{Depth: 50, Features: rank.Features, Mean: make([]float32, nf), Std: make([]float32, nf),
+		MLP: nn.MLP{Layers: []nn.Dense{
+			{In: nf, Out: 8, W: table(8, nf).Data, B: make([]float32, 8), Act: nn.ReLU},
+			{In: 8, Out: 1, W: table(1, 8).Data, B: make([]float32, 1)},
+		}}}
+	for i := range b.Ranker.Std {
+		b.Ranker.Std[i] = 1
+	}
 	b.Manifest = bundle.Manifest{Format: bundle.FormatName, Version: fmt.Sprintf("random-%d-%d-%d", n, dim, seed),
 		Created: 1_767_225_600, Items: n, Dim: dim, HistoryDim: histDim, Quantization: "int8", Metric: "dot",
 		Builder: "bundletest", Model: bundle.Model{Name: "random"}}

@@ -1,0 +1,110 @@
+// Package rank scores retrieved candidates with a small learned model over
+// richer features than retrieval sees: the candidate's retrieval score and
+// rank, its popularity and age, and how it relates to the user's history.
+//
+// The features are computed by core/pipeline, the same code whether the
+// trainer generates ranker training data or the module serves, so that the
+// two agree.
+package rank
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/edgerec/edgerec/core/nn"
+)
+
+// Features names the ranker's inputs, in order. A model lists the names it
+// was trained with; a reader refuses a model whose list differs.
+var Features = []string{
+	"retrieval_score",    // two-tower inner product
+	"retrieval_rank_log", // log(1 + rank among the retrieved), rank 0 the best
+	"popularity_log",     // log(1 + training interactions)
+	"recent_log",         // log(1 + interactions in the 30 days before the build)
+	"item_age_log",       // log(1 + days since release at the request time); 0 unknown
+	"category_affinity",  // mean over the item's categories of the share of history items in that category
+	"history_len_log",    // log(1 + known history items)
+	"cold",               // 1 if the model never saw the item in training
+	"seed_similarity",    // item embedding · seed (or newest history) item embedding
+}
+
+// Model is the ranker: standardized features → cross layers → dense layers
+// → one logit.
+type Model struct {
+	// Depth is how many retrieved candidates the ranker re-scores.
+	Depth    int       `msgpack:"depth"`
+	Features []string  `msgpack:"features"`
+	Mean     []float32 `msgpack:"mean"`
+	Std      []float32 `msgpack:"std"`
+	Cross    nn.Stack  `msgpack:"cross"`
+	MLP      nn.MLP    `msgpack:"mlp"`
+}
+
+// Scratch holds one forward pass's buffers.
+type Scratch struct {
+	X        []float32
+	CrossOut [][]float32
+	CrossLin [][]float32
+	Acts     [][]float32
+}
+
+// NewScratch allocates the buffers of one forward pass.
+func (m *Model) NewScratch() *Scratch {
+	s := &Scratch{X: make([]float32, len(m.Features)), Acts: m.MLP.NewActs()}
+	s.CrossOut, s.CrossLin = m.Cross.NewBuffers(len(m.Features))
+	return s
+}
+
+// Standardize writes (raw − mean)/std into s.X.
+func (m *Model) Standardize(s *Scratch, raw []float32) {
+	for i, v := range raw {
+		s.X[i] = (v - m.Mean[i]) / m.Std[i]
+	}
+}
+
+// Score returns the logit for one candidate's raw features (len(Features)).
+func (m *Model) Score(s *Scratch, raw []float32) float32 {
+	m.Standardize(s, raw)
+	h := m.Cross.Forward(s.CrossOut, s.CrossLin, s.X)
+	return m.MLP.Forward(s.Acts, h)[0]
+}
+
+// Validate checks that the model was trained on this package's features and
+// that its shapes fit.
+func (m *Model) Validate() error {
+	if len(m.Features) != len(Features) {
+		return fmt.Errorf("ranker uses %d features, this reader computes %d", len(m.Features), len(Features))
+	}
+	for i, f := range Features {
+		if m.Features[i] != f {
+			return fmt.Errorf("ranker feature %d is %q, this reader computes %q", i, m.Features[i], f)
+		}
+	}
+	n := len(Features)
+	if m.Depth < 1 || m.Depth > 10000 {
+		return fmt.Errorf("ranker depth %d out of range [1, 10000]", m.Depth)
+	}
+	if len(m.Mean) != n || len(m.Std) != n {
+		return fmt.Errorf("ranker has %d means and %d deviations for %d features", len(m.Mean), len(m.Std), n)
+	}
+	for i := range m.Std {
+		if !(m.Std[i] > 0) || math.IsInf(float64(m.Std[i]), 0) || math.IsNaN(float64(m.Mean[i])) || math.IsInf(float64(m.Mean[i]), 0) {
+			return fmt.Errorf("ranker feature %s has mean %v and deviation %v", Features[i], m.Mean[i], m.Std[i])
+		}
+	}
+	for l := range m.Cross {
+		if err := m.Cross[l].Validate(); err != nil {
+			return fmt.Errorf("ranker cross layer %d: %w", l, err)
+		}
+		if m.Cross[l].Dim != n {
+			return fmt.Errorf("ranker cross layer %d is %d wide, want %d", l, m.Cross[l].Dim, n)
+		}
+	}
+	if err := m.MLP.Validate(); err != nil {
+		return fmt.Errorf("ranker: %w", err)
+	}
+	if m.MLP.In() != n || m.MLP.Out() != 1 {
+		return fmt.Errorf("ranker MLP maps %d → %d, want %d → 1", m.MLP.In(), m.MLP.Out(), n)
+	}
+	return nil
+}
