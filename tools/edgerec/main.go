@@ -27,6 +27,7 @@ var commands = []command{
 	{"train", "train the two towers on a data set", runTrain},
 	{"bundle", "build or inspect a bundle (bundle build | bundle inspect)", runBundle},
 	{"recommend", "ask recommender.wasm for recommendations", runRecommend},
+	{"eval", "score models and baselines on a temporal split", runEval},
 }
 
 // usageError marks bad usage: exit status 2.

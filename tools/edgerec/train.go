@@ -12,36 +12,34 @@ import (
 )
 
 func runTrain(args []string, stdout, stderr io.Writer) error {
-	def := train.DefaultConfig()
 	fs := newFlags("train", "train --data DIR [--format F] --out MODELDIR [flags]", `
-Train the two-tower model on every interaction of a data set: the query tower
-pools the user's history items and embeds their demographics; the item tower
-embeds item ids and categories; the loss is the softmax over in-batch
-negatives. The towers are saved separately in MODELDIR with a manifest.`, stderr)
+Train the two-tower model on a data set as the reference notes describe:
+the query tower pools the user's history (plain and recency-weighted means
+of item-id embeddings shared with the item tower), the seed item, the
+user's demographics and attributes and quantile-normalized numeric features;
+the item tower embeds item ids, categories, hashed title tokens, price and
+item age. The loss is the softmax over in-batch plus uniform corpus
+negatives with log-Q correction and accidental-hit masking; early stopping
+watches Recall@20 on the latest events, then the model is refit on all of
+them. The towers are saved separately in MODELDIR with a manifest.`, stderr)
 	dir, format := dataFlags(fs)
 	out := fs.String("out", "", "model directory to write")
-	epochs := fs.Int("epochs", def.Epochs, "passes over the data")
-	batch := fs.Int("batch", def.Batch, "examples per batch (the in-batch negatives)")
-	lr := fs.Float64("lr", float64(def.LR), "Adam learning rate")
-	temp := fs.Float64("temperature", float64(def.Temperature), "softmax temperature")
-	dim := fs.Int("dim", def.Dim, "embedding width")
-	hidden := fs.String("hidden", joinInts(def.Hidden), "hidden layer widths, comma-separated")
-	seed := fs.Int64("seed", def.Seed, "random seed")
-	workers := fs.Int("workers", 0, "goroutines (0 = all cores)")
+	printConfig := fs.Bool("print-config", false, "print the effective configuration as JSON and exit")
+	config := trainFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	cfg, err := config()
+	if err != nil {
+		return err
+	}
+	if *printConfig {
+		fmt.Fprintln(stdout, cfg.JSON())
+		return nil
 	}
 	if err := required(fs, "data", "out"); err != nil {
 		return err
 	}
-	cfg := def
-	cfg.Epochs, cfg.Batch, cfg.LR, cfg.Temperature = *epochs, *batch, float32(*lr), float32(*temp)
-	cfg.Dim, cfg.Seed, cfg.Workers = *dim, *seed, *workers
-	h, err := parseInts(*hidden)
-	if err != nil {
-		return usagef("--hidden: %v", err)
-	}
-	cfg.Hidden = h
 
 	ds, err := loadData(*dir, *format, stderr)
 	if err != nil {

@@ -91,3 +91,97 @@ func TestTemporalSplit(t *testing.T) {
 		t.Error("quantile 1 accepted")
 	}
 }
+
+func TestNextHitAndCoverageByHand(t *testing.T) {
+	cases := []struct {
+		name string
+		got  float64
+		want float64
+	}{
+		{"next in top 2", NextHit([]string{"a", "b", "c"}, "b", 2), 1},
+		{"next at rank 3, K = 2", NextHit([]string{"a", "b", "c"}, "c", 2), 0},
+		{"next beyond the list", NextHit([]string{"a"}, "c", 10), 0},
+		// Top 2 of each list: {a, b} ∪ {b, c} = 3 of 6 items.
+		{"coverage@2", Coverage([][]string{{"a", "b", "x"}, {"b", "c"}}, 2, 6), 0.5},
+		// Top 3 adds x: 4 of 8.
+		{"coverage@3", Coverage([][]string{{"a", "b", "x"}, {"b", "c"}}, 3, 8), 0.5},
+		{"coverage of an empty catalog", Coverage([][]string{{"a"}}, 1, 0), 0},
+		{"coverage of no lists", Coverage(nil, 20, 5), 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if math.Abs(tc.got-tc.want) > 1e-12 {
+				t.Errorf("got %.6f, want %.6f", tc.got, tc.want)
+			}
+		})
+	}
+}
+
+func TestBootstrap(t *testing.T) {
+	t.Run("constant", func(t *testing.T) {
+		lo, hi := Bootstrap([]float64{0.25, 0.25, 0.25}, 200, 1)
+		if lo != 0.25 || hi != 0.25 {
+			t.Errorf("interval [%v, %v], want [0.25, 0.25]", lo, hi)
+		}
+	})
+	t.Run("empty", func(t *testing.T) {
+		if lo, hi := Bootstrap(nil, 100, 1); lo != 0 || hi != 0 {
+			t.Errorf("interval [%v, %v], want [0, 0]", lo, hi)
+		}
+	})
+	t.Run("binary against the normal approximation", func(t *testing.T) {
+		// 400 users, 30% hits: the normal approximation gives
+		// 0.3 ± 1.96·√(0.3·0.7/400) = 0.3 ± 0.0449.
+		v := make([]float64, 400)
+		for i := range 120 {
+			v[i] = 1
+		}
+		lo, hi := Bootstrap(v, Resamples, BootstrapSeed)
+		if math.Abs(lo-(0.3-0.0449)) > 0.01 || math.Abs(hi-(0.3+0.0449)) > 0.01 {
+			t.Errorf("interval [%.4f, %.4f], want about [0.2551, 0.3449]", lo, hi)
+		}
+		lo2, hi2 := Bootstrap(v, Resamples, BootstrapSeed)
+		if lo2 != lo || hi2 != hi {
+			t.Error("same seed, different interval")
+		}
+	})
+}
+
+func TestEvaluateByHand(t *testing.T) {
+	s := &Split{Train: &dataset.Dataset{}}
+	for _, id := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
+		s.Train.Items = append(s.Train.Items, dataset.Item{ID: id})
+	}
+	s.Users = []TestUser{
+		{ID: "u1", History: []string{"j"}, Targets: []string{"e", "b"}},
+		{ID: "u2", History: []string{"j"}, Targets: []string{"a"}},
+	}
+	lists := map[string][]string{"u1": {"a", "b", "c", "d", "e"}, "u2": {"c"}}
+	r := Evaluate(s, func(u TestUser, k int) []string { return lists[u.ID] })
+	// u1: hits at ranks 2 and 5 of 2 targets; u2: none.
+	ndcg1 := (1/math.Log2(3) + 1/math.Log2(6)) / (1 + 1/math.Log2(3))
+	want := map[string]float64{
+		"recall@10": 0.5, "recall@20": 0.5, "recall@50": 0.5,
+		"ndcg@10": ndcg1 / 2, "ndcg@50": ndcg1 / 2,
+		"hr@10": 0.5, "hr@50": 0.5,
+		NextHR10: 0.5, // u1's first target e is at rank 5
+		// {a, b, c, d, e} of 10 training items.
+		Coverage20: 0.5,
+	}
+	for name, w := range want {
+		if got := r.Metrics[name]; math.Abs(got-w) > 1e-12 {
+			t.Errorf("%s = %.6f, want %.6f", name, got, w)
+		}
+	}
+	if len(r.Metrics) != len(MetricNames()) {
+		t.Errorf("%d metrics, want %d (%v)", len(r.Metrics), len(MetricNames()), MetricNames())
+	}
+	// Resampling two users with recall 1 and 0: a quarter of the means
+	// are 0 and a quarter 1, so the 2.5% and 97.5% points are 0 and 1.
+	if ci := r.CI["recall@20"]; ci != [2]float64{0, 1} {
+		t.Errorf("recall@20 interval %v, want [0 1]", ci)
+	}
+	if got := r.PerUser["recall@10"]; len(got) != 2 || got[0] != 1 || got[1] != 0 {
+		t.Errorf("per-user recall@10 = %v, want [1 0]", got)
+	}
+}

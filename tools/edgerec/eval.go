@@ -1,0 +1,366 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/edgerec/edgerec/tools/dataset"
+	"github.com/edgerec/edgerec/tools/eval"
+	"github.com/edgerec/edgerec/tools/train"
+)
+
+// evalQuantile is the cut of the global temporal split.
+const evalQuantile = 0.9
+
+// ciMethod describes the intervals for the report.
+var ciMethod = fmt.Sprintf("95%% per-user bootstrap percentile interval (%d resamples, seed %d)", eval.Resamples, eval.BootstrapSeed)
+
+func runEval(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("eval", "eval --data PATH --format F [--models LIST] [--rolling] [--json] [--plot FILE] [flags]", `
+Evaluate models offline on a global temporal split: train on the interactions
+before the 0.9 quantile T of all timestamps, and for each user with training
+history, rank every training item (leaving out the history) and compare the
+top K with the user's items after T that appear in training and not in the
+history. Every model is fitted and scored on the same split in the same run:
+
+`+eval.ModelHelp()+`
+Reported: Recall@K, NDCG@K and HR@K for K = 10, 20, 50, next-item HR@10 (is
+the user's first target in the top 10), catalog coverage@20 (share of the
+training items in some user's top 20), and beside NDCG@10 and Recall@20 their
+95% interval: a per-user bootstrap percentile interval (`+strconv.Itoa(eval.Resamples)+` resamples, fixed
+seed). With few test users, read small differences as noise.
+
+--rolling adds the mean over 5 cuts at quantiles 0.80, 0.825, 0.85, 0.875 and
+0.90, each tested on the window up to the next cut (the last up to 0.925).
+
+--format csv reads any CSV/TSV interaction log: --data is then the file and
+--user-col, --item-col and --time-col name its columns; --items and --users
+add optional item and user tables. Progress goes to stderr.`, stderr)
+	data := fs.String("data", "", "data set directory (with --format csv: the interaction file)")
+	format := fs.String("format", dataset.FormatEdgerec, "data set format: "+strings.Join(append(dataset.Formats(), dataset.FormatCSV), ", "))
+	csvf := addCSVFlags(fs)
+	modelList := fs.String("models", strings.Join(eval.ModelNames(), ","), "models to evaluate, comma-separated: "+strings.Join(eval.ModelNames(), ", "))
+	rolling := fs.Bool("rolling", false, "also run the rolling evaluation over 5 cut points (fits every model 5 more times)")
+	jsonOut := fs.Bool("json", false, "print the results as JSON on stdout (the split report goes to stderr)")
+	plot := fs.String("plot", "", "write an SVG chart of Recall@K against K per model to this file")
+	trainConfig := trainFlags(fs) // twotower, pipeline
+	depth := fs.Int("rank-depth", train.DefaultRankerConfig().Depth, "pipeline: retrieved candidates the ranker re-scores")
+	neighbours := fs.Int("knn-neighbours", eval.DefaultNeighbours, "itemknn: neighbours kept per item (-1 = all)")
+	easeMax := fs.Int("ease-max-items", eval.DefaultEASEMaxItems, "ease: use only this many most popular items (the Gram matrix takes n²·8 bytes, its inverse ~n³/2 multiply-adds per λ)")
+	lambdas := fs.String("ease-lambdas", joinFloats(eval.DefaultLambdas), "ease: λ grid tuned on a validation split of the training part (one value: no tuning)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "data"); err != nil {
+		return err
+	}
+	if err := checkCSVFlags(fs, *format); err != nil {
+		return err
+	}
+	if *format != dataset.FormatCSV && !slices.Contains(dataset.Formats(), *format) {
+		return usagef("--format %q: valid formats are %s", *format, strings.Join(append(dataset.Formats(), dataset.FormatCSV), ", "))
+	}
+	names, err := parseModels(*modelList)
+	if err != nil {
+		return err
+	}
+	grid, err := parseFloats(*lambdas)
+	if err != nil || len(grid) == 0 {
+		return usagef("--ease-lambdas %q: want positive numbers, comma-separated", *lambdas)
+	}
+	if *easeMax <= 0 || *easeMax > eval.MaxEASEItems {
+		return usagef("--ease-max-items %d: want a number in [1, %d]", *easeMax, eval.MaxEASEItems)
+	}
+	if *neighbours == 0 || *neighbours < -1 {
+		return usagef("--knn-neighbours %d: want a positive number, or -1 for all", *neighbours)
+	}
+	tc, err := trainConfig()
+	if err != nil {
+		return err
+	}
+	rc := train.DefaultRankerConfig()
+	rc.Depth = *depth
+	opts := eval.Options{Train: tc, Ranker: rc, Neighbours: *neighbours, Lambdas: grid, EASEMaxItems: *easeMax, Log: stderr}
+	if *format == dataset.FormatCSV {
+		if _, err := csvf.options(); err != nil {
+			return err
+		}
+	}
+
+	ds, err := loadAnyData(*data, *format, csvf, stderr)
+	if err != nil {
+		return err
+	}
+	split, err := eval.TemporalSplit(ds, evalQuantile)
+	if err != nil {
+		return err
+	}
+	report := stdout
+	if *jsonOut {
+		report = stderr
+	}
+	st := split.Stats()
+	writeSplitReport(report, ds, *format, st)
+
+	runs, err := evalModels(split, names, opts, stderr)
+	if err != nil {
+		return err
+	}
+	var cuts []evalCut
+	if *rolling {
+		splits, err := eval.RollingSplits(ds)
+		if err != nil {
+			return err
+		}
+		for i, s := range splits {
+			fmt.Fprintf(stderr, "rolling cut %d/%d: quantile %g to %g, %d test users\n", i+1, len(splits), s.Quantile, s.EndQuantile, len(s.Users))
+			r, err := evalModels(s, names, opts, stderr)
+			if err != nil {
+				return fmt.Errorf("rolling cut %d: %w", i+1, err)
+			}
+			cuts = append(cuts, evalCut{stats: s.Stats(), runs: r})
+		}
+	}
+
+	if *plot != "" {
+		if err := writePlot(*plot, ds.Name, st, runs); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote %s\n", *plot)
+	}
+	if *jsonOut {
+		return writeEvalJSON(stdout, ds, *format, st, runs, cuts)
+	}
+	writeEvalTable(stdout, runs)
+	if len(cuts) > 0 {
+		writeRollingTable(stdout, cuts)
+	}
+	return nil
+}
+
+// evalRun is one model's fit and result on one split.
+type evalRun struct {
+	name      string
+	res       eval.Result
+	fit, eval time.Duration
+	notes     string
+}
+
+// evalCut is one rolling cut's split and results.
+type evalCut struct {
+	stats eval.SplitStats
+	runs  []evalRun
+}
+
+// evalModels fits and scores each named model on s.
+func evalModels(s *eval.Split, names []string, opts eval.Options, stderr io.Writer) ([]evalRun, error) {
+	var runs []evalRun
+	// twotower and pipeline share one training per split.
+	opts.Shared = &eval.Towers{Config: opts.Train, Ranker: opts.Ranker, Log: opts.Log}
+	for _, name := range names {
+		m, err := eval.NewModel(name, opts)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "%s: fitting on %d training events\n", name, len(s.Train.Interactions))
+		start := time.Now()
+		rank, err := m.Fit(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		r := evalRun{name: name, fit: time.Since(start)}
+		start = time.Now()
+		r.res = eval.Evaluate(s, rank)
+		r.eval = time.Since(start)
+		if d, ok := m.(eval.Describer); ok {
+			r.notes = d.Describe()
+		}
+		fmt.Fprintf(stderr, "%s: fitted in %.1fs, evaluated %d users in %.1fs: recall@20 %.4f, ndcg@10 %.4f\n",
+			name, r.fit.Seconds(), r.res.Users, r.eval.Seconds(), r.res.Metrics["recall@20"], r.res.Metrics["ndcg@10"])
+		runs = append(runs, r)
+	}
+	return runs, nil
+}
+
+// parseModels splits a comma-separated model list and checks each name.
+func parseModels(list string) ([]string, error) {
+	var names []string
+	for n := range strings.SplitSeq(list, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if !slices.Contains(eval.ModelNames(), n) {
+			return nil, usagef("--models: unknown model %q (valid models: %s)", n, strings.Join(eval.ModelNames(), ", "))
+		}
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil, usagef("--models is empty (valid models: %s)", strings.Join(eval.ModelNames(), ", "))
+	}
+	return names, nil
+}
+
+func writeSplitReport(w io.Writer, ds *dataset.Dataset, format string, st eval.SplitStats) {
+	fmt.Fprintf(w, "data: %s (%s): %d users, %d items, %d interactions\n", ds.Name, format, len(ds.Users), len(ds.Items), len(ds.Interactions))
+	fmt.Fprintf(w, "split: global temporal at the %g quantile, T = %s (Unix %d)\n", st.Quantile, st.TDate, st.T)
+	fmt.Fprintf(w, "  train: %d users, %d items, %d events (ts < T; first interaction of each user-item pair)\n", st.TrainUsers, st.TrainItems, st.TrainEvents)
+	fmt.Fprintf(w, "  test:  %d users, %d targets, %.2f targets per user (mean), %.1f history items per user (mean)\n", st.TestUsers, st.Targets, st.MeanTargets, st.MeanHistory)
+	fmt.Fprintf(w, "  intervals: %s\n\n", ciMethod)
+}
+
+func writeEvalTable(w io.Writer, runs []evalRun) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "model\trecall@10\trecall@20 [95% bootstrap CI]\trecall@50\tndcg@10 [95% bootstrap CI]\tndcg@20\tndcg@50\thr@10\thr@20\thr@50\tnext-hr@10\tcoverage@20\tfit")
+	for _, r := range runs {
+		m, ci := r.res.Metrics, r.res.CI
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f [%.4f, %.4f]\t%.4f\t%.4f [%.4f, %.4f]\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.1fs\n",
+			r.name, m["recall@10"], m["recall@20"], ci["recall@20"][0], ci["recall@20"][1], m["recall@50"],
+			m["ndcg@10"], ci["ndcg@10"][0], ci["ndcg@10"][1], m["ndcg@20"], m["ndcg@50"],
+			m["hr@10"], m["hr@20"], m["hr@50"], m[eval.NextHR10], m[eval.Coverage20], r.fit.Seconds())
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	for _, r := range runs {
+		if r.notes != "" {
+			fmt.Fprintf(w, "%s: %s\n", r.name, r.notes)
+		}
+	}
+}
+
+// rollingMean averages each model's metrics and fit time over the cuts.
+func rollingMean(cuts []evalCut) []evalRun {
+	mean := make([]evalRun, len(cuts[0].runs))
+	for i, r := range cuts[0].runs {
+		mean[i] = evalRun{name: r.name, res: eval.Result{Metrics: map[string]float64{}}}
+	}
+	for _, c := range cuts {
+		for i, r := range c.runs {
+			for k, v := range r.res.Metrics {
+				mean[i].res.Metrics[k] += v / float64(len(cuts))
+			}
+			mean[i].fit += r.fit / time.Duration(len(cuts))
+		}
+	}
+	return mean
+}
+
+func writeRollingTable(w io.Writer, cuts []evalCut) {
+	fmt.Fprintf(w, "\nrolling evaluation: %d cuts, each tested up to the next cut (the last up to the %g quantile)\n", len(cuts), eval.RollingEnd)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "cut\tquantiles\tT\tend\ttrain events\ttest users\ttargets per user")
+	for i, c := range cuts {
+		s := c.stats
+		fmt.Fprintf(tw, "%d\t%g–%g\t%s\t%s\t%d\t%d\t%.2f\n", i+1, s.Quantile, s.EndQuantile, s.TDate, s.EndDate, s.TrainEvents, s.TestUsers, s.MeanTargets)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nmean over the cuts (per-cut values and intervals: --json)\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "model\trecall@10\trecall@20\trecall@50\tndcg@10\tndcg@20\tndcg@50\thr@10\thr@20\thr@50\tnext-hr@10\tcoverage@20\tfit (mean)")
+	for _, r := range rollingMean(cuts) {
+		m := r.res.Metrics
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.1fs\n",
+			r.name, m["recall@10"], m["recall@20"], m["recall@50"], m["ndcg@10"], m["ndcg@20"], m["ndcg@50"],
+			m["hr@10"], m["hr@20"], m["hr@50"], m[eval.NextHR10], m[eval.Coverage20], r.fit.Seconds())
+	}
+	tw.Flush()
+}
+
+// jsonModels renders runs as {"NAME": {"recall@20": x, …, "ndcg@10_ci": [lo, hi], …}}.
+func jsonModels(runs []evalRun) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, r := range runs {
+		m := map[string]any{"fit_seconds": r.fit.Seconds()}
+		if r.res.Users > 0 {
+			m["users"] = r.res.Users
+		}
+		if r.eval > 0 {
+			m["eval_seconds"] = r.eval.Seconds()
+		}
+		for k, v := range r.res.Metrics {
+			m[k] = v
+		}
+		for k, v := range r.res.CI {
+			m[k+"_ci"] = v
+		}
+		if r.notes != "" {
+			m["notes"] = r.notes
+		}
+		out[r.name] = m
+	}
+	return out
+}
+
+func writeEvalJSON(w io.Writer, ds *dataset.Dataset, format string, st eval.SplitStats, runs []evalRun, cuts []evalCut) error {
+	order := make([]string, len(runs))
+	for i, r := range runs {
+		order[i] = r.name
+	}
+	doc := map[string]any{
+		"data":   map[string]any{"name": ds.Name, "format": format, "users": len(ds.Users), "items": len(ds.Items), "interactions": len(ds.Interactions)},
+		"split":  st,
+		"ci":     ciMethod,
+		"order":  order,
+		"models": jsonModels(runs),
+	}
+	if len(cuts) > 0 {
+		var per []map[string]any
+		for _, c := range cuts {
+			per = append(per, map[string]any{"split": c.stats, "models": jsonModels(c.runs)})
+		}
+		doc["rolling"] = map[string]any{"cuts": per, "mean": jsonModels(rollingMean(cuts))}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+func writePlot(path, name string, st eval.SplitStats, runs []evalRun) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(runs))
+	res := make([]eval.Result, len(runs))
+	for i, r := range runs {
+		names[i], res[i] = r.name, r.res
+	}
+	title := fmt.Sprintf("Recall@K on %s, temporal split at %s (%d test users)", name, st.TDate[:min(10, len(st.TDate))], st.TestUsers)
+	if err := eval.PlotRecall(f, title, names, res); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func joinFloats(v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return strings.Join(s, ",")
+}
+
+func parseFloats(s string) ([]float64, error) {
+	var out []float64
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || !(v > 0) || v > 1e12 {
+			return nil, fmt.Errorf("%q is not a positive number", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

@@ -1,0 +1,237 @@
+package eval
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/core/pipeline"
+	"github.com/edgerec/edgerec/core/rank"
+	"github.com/edgerec/edgerec/tools/builder"
+	"github.com/edgerec/edgerec/tools/train"
+)
+
+// Model is a recommender that [Evaluate] can score: Fit learns from the
+// training part of a split (never from its test users' targets) and
+// returns a Ranker over the training items.
+type Model interface {
+	Name() string
+	Fit(s *Split) (Ranker, error)
+}
+
+// Describer is implemented by models that report what their last Fit
+// chose or measured (EASE's λ, an item cap), for the evaluation report.
+type Describer interface {
+	Describe() string
+}
+
+// Options configure the models [NewModel] builds.
+type Options struct {
+	// Train configures the two-tower models' training; start from
+	// train.DefaultConfig (its zero value does not validate).
+	Train train.Config
+	// Neighbours is [ItemKNN].Neighbours.
+	Neighbours int
+	// Lambdas and EASEMaxItems are [EASE].Lambdas and MaxItems.
+	Lambdas      []float64
+	EASEMaxItems int
+	// Workers is the number of goroutines of the baselines; 0 means
+	// GOMAXPROCS.
+	Workers int
+	// Log, if not nil, receives progress lines (λ search, training epochs).
+	Log io.Writer
+	// Ranker configures the pipeline's ranker (start from
+	// train.DefaultRankerConfig).
+	Ranker train.RankerConfig
+	// Shared holds the two-tower training that "twotower" and "pipeline"
+	// share; nil gives each model its own.
+	Shared *Towers
+}
+
+func (o Options) towers() *Towers {
+	if o.Shared != nil {
+		return o.Shared
+	}
+	return &Towers{Config: o.Train, Ranker: o.Ranker, Log: o.Log}
+}
+
+// models lists the model names NewModel accepts, in report order.
+var models = []struct {
+	name  string
+	about string
+	make  func(Options) Model
+}{
+	{"pop", "popularity: training interactions per item", func(Options) Model { return Pop{} }},
+	{"itemknn", "item-based kNN, cosine on the binary matrix", func(o Options) Model {
+		return &ItemKNN{Neighbours: o.Neighbours, Workers: o.Workers}
+	}},
+	{"ease", "EASE closed form, λ tuned on a validation split", func(o Options) Model {
+		return &EASE{Lambdas: o.Lambdas, MaxItems: o.EASEMaxItems, Workers: o.Workers, Log: o.Log}
+	}},
+	{"twotower", "edgerec's two-tower retrieval through core/pipeline", func(o Options) Model {
+		return &TwoTower{Towers: o.towers()}
+	}},
+	{"pipeline", "the full serving pipeline: retrieval + the ranker", func(o Options) Model {
+		return &TwoTower{Towers: o.towers(), WithRanker: true}
+	}},
+}
+
+// ModelNames returns the names NewModel accepts, in report order.
+func ModelNames() []string {
+	out := make([]string, len(models))
+	for i, m := range models {
+		out[i] = m.name
+	}
+	return out
+}
+
+// ModelHelp returns one line per model, "name: what it is", for --help.
+func ModelHelp() string {
+	var b strings.Builder
+	for _, m := range models {
+		fmt.Fprintf(&b, "%s: %s\n", m.name, m.about)
+	}
+	return b.String()
+}
+
+// NewModel returns the model called name (one of [ModelNames]).
+func NewModel(name string, opts Options) (Model, error) {
+	for _, m := range models {
+		if m.name == name {
+			return m.make(opts), nil
+		}
+	}
+	return nil, fmt.Errorf("unknown model %q (valid models: %s)", name, strings.Join(ModelNames(), ", "))
+}
+
+// Pop is the popularity baseline: [Popularity] as a Model.
+type Pop struct{}
+
+// Name returns "pop".
+func (Pop) Name() string { return "pop" }
+
+// Fit counts the training interactions per item.
+func (Pop) Fit(s *Split) (Ranker, error) { return Popularity(s), nil }
+
+// Towers trains edgerec's model once per split for both "twotower" and
+// "pipeline": the towers with [train.Fit] (early stopping on the latest
+// training events, then refit), and the ranker with [train.FitRanker] on
+// what the early-stopped towers retrieve for those latest events. Its
+// zero value is ready; share one between the two models.
+type Towers struct {
+	Config train.Config       // start from train.DefaultConfig
+	Ranker train.RankerConfig // start from train.DefaultRankerConfig
+	Log    io.Writer          // progress lines, if not nil
+
+	split  *Split
+	err    error
+	run    *train.Run
+	rank   *rank.Model
+	report *train.RankerReport
+	secs   float64
+}
+
+// fit trains on s unless it already did.
+func (t *Towers) fit(s *Split, name string) error {
+	if t.split == s {
+		return t.err
+	}
+	t.split = s
+	var progress func(train.Progress)
+	if t.Log != nil {
+		progress = func(p train.Progress) {
+			if p.EpochDone {
+				val := ""
+				if p.Phase == "fit" {
+					val = fmt.Sprintf("  validation recall@20 %.4f", p.ValRecall)
+				}
+				fmt.Fprintf(t.Log, "%s: %s epoch %d/%d  loss %.4f  %.0f examples/s%s\n", name, p.Phase, p.Epoch, p.Epochs, p.Loss, p.PerSecond, val)
+			}
+		}
+	}
+	start := time.Now()
+	t.run, t.err = train.Fit(s.Train, t.Config, progress)
+	if t.err == nil && t.run.Holdout != nil {
+		t.rank, t.report, t.err = train.FitRanker(t.run.Holdout, s.Train, t.run.ValStart, t.Ranker)
+	}
+	t.secs = time.Since(start).Seconds()
+	return t.err
+}
+
+// TwoTower is edgerec's model served through core/pipeline exactly as the
+// module serves it: the towers built into a bundle over the training items
+// with [builder.Build], loaded with [pipeline.Load] and ranked with
+// [Pipeline]. Without WithRanker ("twotower") the bundle has no ranker and
+// the order is the retrieval order; with it ("pipeline") the ranker
+// re-scores the retrieved candidates.
+type TwoTower struct {
+	Towers     *Towers
+	WithRanker bool
+
+	bundle int // bundle size in bytes, set by Fit
+}
+
+// Name returns "pipeline" with the ranker, "twotower" without.
+func (m *TwoTower) Name() string {
+	if m.WithRanker {
+		return "pipeline"
+	}
+	return "twotower"
+}
+
+// Fit trains (or reuses) the towers and loads their bundle.
+func (m *TwoTower) Fit(s *Split) (Ranker, error) {
+	if err := m.Towers.fit(s, m.Name()); err != nil {
+		return nil, err
+	}
+	tm := *m.Towers.run.Model
+	tm.Ranker = nil
+	if m.WithRanker {
+		tm.Ranker = m.Towers.rank
+	}
+	b, err := builder.Build(&tm, s.Train, builder.Options{})
+	if err != nil {
+		return nil, err
+	}
+	data, err := bundle.Encode(b)
+	if err != nil {
+		return nil, err
+	}
+	m.bundle = len(data)
+	rec, err := pipeline.Load(data)
+	if err != nil {
+		return nil, err
+	}
+	return Pipeline(rec, s.Train.Users), nil
+}
+
+// Describe reports the training run.
+func (m *TwoTower) Describe() string {
+	t := m.Towers
+	r := t.run
+	c := t.Config
+	d := fmt.Sprintf("dim %d, batch %d+%d negatives, seed %d; early stop at epoch %d (validation recall@20 %v), refit %v; %d examples; trained in %.1fs; bundle %d bytes",
+		c.Dim, c.Batch, c.Negatives, c.Seed, r.BestEpoch, roundAll(r.ValRecall), c.Refit, r.Examples, t.secs, m.bundle)
+	if m.WithRanker {
+		if rep := t.report; rep != nil {
+			d += fmt.Sprintf("; ranker on %d lists (%d held out, %d candidates, %.0f%% of targets retrieved): held-out recall@20 %.4f vs retrieval order %.4f",
+				rep.Lists, rep.HeldOut, rep.Candidates, 100*rep.CandidateRecall, rep.RankerRecall20, rep.RetrievalRecall20)
+			if !rep.Used {
+				d += ", not better: served without it"
+			}
+		} else {
+			d += "; no ranker (no validation window)"
+		}
+	}
+	return d
+}
+
+func roundAll(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(int(x*10000+0.5)) / 10000
+	}
+	return out
+}

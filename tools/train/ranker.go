@@ -1,0 +1,378 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/core/nn"
+	"github.com/edgerec/edgerec/core/pipeline"
+	"github.com/edgerec/edgerec/core/rank"
+	"github.com/edgerec/edgerec/tools/builder"
+	"github.com/edgerec/edgerec/tools/dataset"
+	"github.com/edgerec/edgerec/tools/model"
+)
+
+// RankerConfig sets the ranker and its training.
+type RankerConfig struct {
+	Depth   int     `json:"depth"`   // retrieved candidates the ranker re-scores
+	Hidden  []int   `json:"hidden"`  // hidden layer widths (ReLU)
+	Cross   int     `json:"cross"`   // DCN-v2 cross layers before the MLP
+	Epochs  int     `json:"epochs"`  // maximum passes over the lists
+	LR      float32 `json:"lr"`      // Adam step size
+	Holdout float64 `json:"holdout"` // share of lists held out to pick the epoch
+	Seed    int64   `json:"seed"`
+}
+
+// DefaultRankerConfig returns the ranker defaults.
+func DefaultRankerConfig() RankerConfig {
+	return RankerConfig{Depth: 200, Hidden: []int{32, 16}, Cross: 1, Epochs: 40, LR: 0.003, Holdout: 0.2, Seed: 1}
+}
+
+// RankerReport tells how the ranker did on its held-out lists.
+type RankerReport struct {
+	Lists, HeldOut    int     // lists with a positive among the candidates
+	Candidates        int     // candidate rows in all
+	BestEpoch         int     // epochs of the best held-out Recall@20
+	RetrievalRecall20 float64 // held-out Recall@20 of the retrieval order
+	RankerRecall20    float64 // held-out Recall@20 of the ranker's order
+	CandidateRecall   float64 // share of targets among the Depth candidates
+	Used              bool    // the ranker beat the retrieval order and is kept
+}
+
+// list is one user's candidates: raw features and labels.
+type list struct {
+	x       [][]float32
+	y       []bool
+	targets int // the user's targets in the window, found or not
+}
+
+// FitRanker trains the ranker on what retrieval returns: it builds a bundle
+// from holdout (the towers trained on events before valStart), retrieves
+// Depth candidates for every user with events in [valStart, ∞) through the
+// serving pipeline, labels the candidates the user then took, and fits a
+// listwise softmax over each user's candidates. It returns nil (and says so
+// in the report) when the ranker does not beat the retrieval order on the
+// held-out lists.
+func FitRanker(holdout *model.Model, ds *dataset.Dataset, valStart int64, cfg RankerConfig) (*rank.Model, *RankerReport, error) {
+	if cfg.Depth < 20 || cfg.Epochs < 1 || !(cfg.LR > 0) || !(cfg.Holdout > 0 && cfg.Holdout < 1) {
+		return nil, nil, fmt.Errorf("train: ranker config out of range: %+v", cfg)
+	}
+	lists, found, targets, err := rankerLists(holdout, ds, valStart, cfg.Depth)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &RankerReport{Lists: len(lists)}
+	if targets > 0 {
+		rep.CandidateRecall = float64(found) / float64(targets)
+	}
+	if len(lists) < 10 {
+		return nil, rep, nil
+	}
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x72616e6b))
+	rng.Shuffle(len(lists), func(i, j int) { lists[i], lists[j] = lists[j], lists[i] })
+	nHeld := max(1, int(float64(len(lists))*cfg.Holdout))
+	held, fit := lists[:nHeld], lists[nHeld:]
+	rep.HeldOut = nHeld
+	for _, l := range lists {
+		rep.Candidates += len(l.y)
+	}
+
+	m := newRanker(fit, cfg, rng)
+	rep.RetrievalRecall20 = recallAt(held, 20, nil)
+	best, bestRecall := cloneRanker(m), -1.0
+	t := newRankTrainer(m)
+	order := make([]int, len(fit))
+	for i := range order {
+		order[i] = i
+	}
+	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, i := range order {
+			t.step(fit[i], cfg.LR)
+		}
+		if r := recallAt(held, 20, m); r > bestRecall {
+			bestRecall, rep.BestEpoch, best = r, epoch, cloneRanker(m)
+		}
+	}
+	rep.RankerRecall20 = bestRecall
+	rep.Used = bestRecall > rep.RetrievalRecall20
+	if !rep.Used {
+		return nil, rep, nil
+	}
+	return best, rep, nil
+}
+
+// rankerLists retrieves and labels the candidate lists.
+func rankerLists(holdout *model.Model, ds *dataset.Dataset, valStart int64, depth int) (lists []list, found, targets int, err error) {
+	before := &dataset.Dataset{Name: ds.Name, Items: ds.Items, Users: ds.Users}
+	hist := map[string][]string{}
+	seen := map[[2]string]bool{}
+	after := map[string][]string{}
+	var order []string
+	for _, in := range ds.Interactions {
+		k := [2]string{in.User, in.Item}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if in.Time < valStart {
+			before.Interactions = append(before.Interactions, in)
+			if len(hist[in.User]) == 0 {
+				order = append(order, in.User)
+			}
+			hist[in.User] = append(hist[in.User], in.Item)
+		} else {
+			after[in.User] = append(after[in.User], in.Item)
+		}
+	}
+	b, err := builder.Build(holdout, before, builder.Options{Created: valStart})
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	data, err := bundle.Encode(b)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	rec, err := pipeline.Load(data)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	users := map[string]dataset.User{}
+	for _, u := range ds.Users {
+		users[u.ID] = u
+	}
+	for _, id := range order {
+		tg := after[id]
+		if len(tg) == 0 {
+			continue
+		}
+		want := map[int32]bool{}
+		for _, it := range tg {
+			if row, ok := rec.Lookup(it); ok {
+				want[row] = true
+			}
+		}
+		targets += len(want)
+		u := users[id]
+		req := &api.Request{K: depth, Context: api.Context{Region: u.Region, Device: u.Device, Gender: u.Gender,
+			Age: u.Age, Attrs: u.Attrs, Time: valStart}}
+		for _, h := range hist[id] {
+			req.History = append(req.History, api.Event{Item: h})
+		}
+		req.Normalize()
+		q := rec.Resolve(req)
+		cands := rec.Retrieve(q, rec.Embed(q), depth)
+		rec.Features(q, cands)
+		l := list{targets: len(want)}
+		pos := 0
+		for _, c := range cands {
+			l.x = append(l.x, c.Features)
+			l.y = append(l.y, want[c.Row])
+			if want[c.Row] {
+				pos++
+			}
+		}
+		found += pos
+		if pos > 0 {
+			lists = append(lists, l)
+		}
+	}
+	return lists, found, targets, nil
+}
+
+// newRanker initializes a ranker with standardization fitted on lists.
+func newRanker(lists []list, cfg RankerConfig, rng *rand.Rand) *rank.Model {
+	nf := len(rank.Features)
+	m := &rank.Model{Depth: cfg.Depth, Features: append([]string(nil), rank.Features...),
+		Mean: make([]float32, nf), Std: make([]float32, nf)}
+	var n float64
+	sum, sq := make([]float64, nf), make([]float64, nf)
+	for _, l := range lists {
+		for _, x := range l.x {
+			for i, v := range x {
+				sum[i] += float64(v)
+				sq[i] += float64(v) * float64(v)
+			}
+			n++
+		}
+	}
+	for i := range sum {
+		mean := sum[i] / max(n, 1)
+		sd := math.Sqrt(max(sq[i]/max(n, 1)-mean*mean, 0))
+		m.Mean[i] = float32(mean)
+		m.Std[i] = float32(max(sd, 1e-3))
+	}
+	uniform := func(k, fanIn, fanOut int) []float32 {
+		w := make([]float32, k)
+		lim := math.Sqrt(6 / float64(fanIn+fanOut))
+		for i := range w {
+			w[i] = float32((rng.Float64()*2 - 1) * lim)
+		}
+		return w
+	}
+	for l := 0; l < cfg.Cross; l++ {
+		w := uniform(nf*nf, nf, nf)
+		for i := range w {
+			w[i] *= 0.1
+		}
+		m.Cross = append(m.Cross, nn.Cross{Dim: nf, W: w, B: make([]float32, nf)})
+	}
+	widths := append(append([]int{nf}, cfg.Hidden...), 1)
+	for l := 0; l+1 < len(widths); l++ {
+		d := nn.Dense{In: widths[l], Out: widths[l+1], W: uniform(widths[l]*widths[l+1], widths[l], widths[l+1]),
+			B: make([]float32, widths[l+1]), Act: nn.ReLU}
+		if l+2 == len(widths) {
+			d.Act = nn.Linear
+		}
+		m.MLP.Layers = append(m.MLP.Layers, d)
+	}
+	return m
+}
+
+func cloneRanker(m *rank.Model) *rank.Model {
+	out := *m
+	out.Features = append([]string(nil), m.Features...)
+	out.Mean = append([]float32(nil), m.Mean...)
+	out.Std = append([]float32(nil), m.Std...)
+	out.Cross = make(nn.Stack, len(m.Cross))
+	for l, c := range m.Cross {
+		out.Cross[l] = nn.Cross{Dim: c.Dim, W: append([]float32(nil), c.W...), B: append([]float32(nil), c.B...)}
+	}
+	out.MLP.Layers = make([]nn.Dense, len(m.MLP.Layers))
+	for l, d := range m.MLP.Layers {
+		d.W = append([]float32(nil), d.W...)
+		d.B = append([]float32(nil), d.B...)
+		out.MLP.Layers[l] = d
+	}
+	return &out
+}
+
+// recallAt returns the mean Recall@k over lists when ordered by m's scores
+// (nil: the retrieval order they came in). Recall counts against all the
+// user's targets, found by retrieval or not.
+func recallAt(lists []list, k int, m *rank.Model) float64 {
+	var sum float64
+	var s *rank.Scratch
+	if m != nil {
+		s = m.NewScratch()
+	}
+	for _, l := range lists {
+		idx := make([]int, len(l.y))
+		scores := make([]float32, len(l.y))
+		for i := range idx {
+			idx[i] = i
+			if m != nil {
+				scores[i] = m.Score(s, l.x[i])
+			} else {
+				scores[i] = -float32(i)
+			}
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+		hits := 0
+		for _, i := range idx[:min(k, len(idx))] {
+			if l.y[i] {
+				hits++
+			}
+		}
+		sum += float64(hits) / float64(l.targets)
+	}
+	return sum / float64(max(len(lists), 1))
+}
+
+// rankTrainer holds the ranker's gradient buffers and Adam state.
+type rankTrainer struct {
+	m     *rank.Model
+	s     []*rank.Scratch
+	cross crossGrad
+	mlp   mlpGrad
+	adams []*adam
+	t     int
+	dy    []float32
+	dh    []float32
+	dx    []float32
+	tmpx  []float32
+	tmp   [][]float32
+}
+
+func newRankTrainer(m *rank.Model) *rankTrainer {
+	nf := len(m.Features)
+	t := &rankTrainer{m: m, cross: newCrossGrad(m.Cross), mlp: newMLPGrad(&m.MLP),
+		dy: make([]float32, 1), dh: make([]float32, nf), dx: make([]float32, nf), tmpx: make([]float32, nf), tmp: m.MLP.NewActs()}
+	for _, w := range t.params() {
+		t.adams = append(t.adams, newAdam(len(w)))
+	}
+	return t
+}
+
+// params lists the weight tensors, in the order of grads.
+func (t *rankTrainer) params() [][]float32 {
+	var p [][]float32
+	for l := range t.m.Cross {
+		p = append(p, t.m.Cross[l].W, t.m.Cross[l].B)
+	}
+	for l := range t.m.MLP.Layers {
+		p = append(p, t.m.MLP.Layers[l].W, t.m.MLP.Layers[l].B)
+	}
+	return p
+}
+
+func (t *rankTrainer) grads() [][]float32 {
+	var g [][]float32
+	for l := range t.cross.W {
+		g = append(g, t.cross.W[l], t.cross.B[l])
+	}
+	for l := range t.mlp.W {
+		g = append(g, t.mlp.W[l], t.mlp.B[l])
+	}
+	return g
+}
+
+// step takes one Adam step on one list's listwise softmax loss
+// L = −Σ_k y_k·log softmax(s)_k with y spread evenly over the positives;
+// ∂L/∂s_k = p_k − y_k.
+func (t *rankTrainer) step(l list, lr float32) {
+	n := len(l.y)
+	for len(t.s) < n {
+		t.s = append(t.s, t.m.NewScratch())
+	}
+	scores := make([]float64, n)
+	mx := math.Inf(-1)
+	pos := 0
+	for i := range l.y {
+		scores[i] = float64(t.m.Score(t.s[i], l.x[i]))
+		mx = max(mx, scores[i])
+		if l.y[i] {
+			pos++
+		}
+	}
+	var z float64
+	for i := range scores {
+		scores[i] = math.Exp(scores[i] - mx)
+		z += scores[i]
+	}
+	t.cross.zero()
+	t.mlp.zero()
+	for i := range scores {
+		d := scores[i] / z
+		if l.y[i] {
+			d -= 1 / float64(pos)
+		}
+		t.dy[0] = float32(d)
+		s := t.s[i]
+		h := s.X
+		if len(t.m.Cross) > 0 {
+			h = s.CrossOut[len(t.m.Cross)-1]
+		}
+		backwardMLP(&t.m.MLP, &t.mlp, h, s.Acts, t.dy, t.dh, t.tmp)
+		backwardCross(t.m.Cross, &t.cross, s.X, s.CrossOut, s.CrossLin, t.dh, t.dx, t.tmpx)
+	}
+	t.t++
+	g := t.grads()
+	for i, w := range t.params() {
+		t.adams[i].step(w, 0, g[i], lr, t.t)
+	}
+}
