@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgerec/edgerec/core/abi"
 	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/wire"
 )
 
@@ -73,6 +74,21 @@ func (in *Instance) LoadBundle(ctx context.Context, b []byte) (api.Summary, erro
 	}
 	if len(b) > in.maxBundle {
 		return s, fmt.Errorf("%w: bundle is %d bytes, more than the limit of %d (Options.MaxBundleBytes)", ErrTooLarge, len(b), in.maxBundle)
+	}
+	// The guest decompresses sections next to the bytes it keeps: refuse a
+	// bundle whose table declares more than the memory budget allows
+	// before the guest runs out of memory and traps. A header the guest
+	// would refuse anyway is left to it, for the same message.
+	if h, err := bundle.ReadHeader(b); err == nil {
+		need := uint64(len(b))
+		for _, e := range h.Entries {
+			if e.Flags&bundle.FlagZstd != 0 {
+				need += e.Raw
+			}
+		}
+		if need > 2*uint64(in.maxBundle) {
+			return s, fmt.Errorf("%w: bundle decodes to %d bytes, more than twice Options.MaxBundleBytes (%d)", ErrTooLarge, need, in.maxBundle)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return s, err

@@ -35,6 +35,9 @@ const (
 	MaxConsumedBytes = 512 << 10
 	// MaxExclude is the largest explicit exclusion list accepted.
 	MaxExclude = 4096
+	// MaxListLen is the longest list or map a request may hold at all;
+	// longer ones are refused before they are decoded.
+	MaxListLen = 4096
 )
 
 // Request asks for K recommendations for one user in one context.
@@ -145,7 +148,7 @@ type Item struct {
 // Debug reports what each stage did.
 type Debug struct {
 	Stages []Stage `msgpack:"stages" json:"stages"`
-	// UnknownItems counts history, seed and impression ids not in the bundle.
+	// UnknownItems counts history and seed ids not in the bundle.
 	UnknownItems int `msgpack:"unknown_items" json:"unknown_items"`
 	// Truncated counts history events and impressions dropped by the limits.
 	Truncated int `msgpack:"truncated" json:"truncated"`
@@ -167,7 +170,7 @@ func DecodeRequest(b []byte) (*Request, error) {
 		return nil, fmt.Errorf("request is %d bytes, more than the limit of %d", len(b), MaxRequestBytes)
 	}
 	var r Request
-	if err := wire.Unmarshal(b, &r); err != nil {
+	if err := wire.UnmarshalLimit(b, &r, MaxListLen); err != nil {
 		return nil, fmt.Errorf("malformed request: %w", err)
 	}
 	if err := r.Validate(); err != nil {

@@ -58,7 +58,8 @@ func TestDecodeRequestRejects(t *testing.T) {
 		{"not a map", []byte{0x01}, "malformed"},
 		// A map {"history": array32 of 2³¹ elements} in 15 bytes: the
 		// declared length must be refused before anything is allocated.
-		{"hostile length", append([]byte{0x81, 0xa7}, append([]byte("history"), 0xdd, 0x80, 0, 0, 0)...), "exceeds"},
+		{"hostile length", append([]byte{0x81, 0xa7}, append([]byte("history"), 0xdd, 0x80, 0, 0, 0)...), "more than the limit"},
+		{"history list too long", mustEncode(t, &Request{History: make([]Event, MaxListLen+1)}), "more than the limit"},
 		{"k too large", mustEncode(t, &Request{K: MaxK + 1}), "out of range"},
 		{"negative k", mustEncode(t, &Request{K: -1}), "out of range"},
 		{"age", mustEncode(t, &Request{Context: Context{Age: 999}}), "age"},

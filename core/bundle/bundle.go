@@ -25,6 +25,17 @@ import (
 // FormatName is the Manifest.Format of every bundle.
 const FormatName = "edgerec-bundle"
 
+// Limits (FORMAT.md §5).
+const (
+	// MaxItems bounds a bundle's catalog.
+	MaxItems = 1 << 26
+	// maxListsPerItem bounds, per item, the length of any list in VOCB and
+	// ITEM (e.g. an item's categories and regions together).
+	maxListsPerItem = 16
+	// maxWeights bounds any list in QTWR and RANK.
+	maxWeights = 1 << 24
+)
+
 // FormatError reports a corrupt bundle. Typically this indicates a truncated
 // download or a damaged file; rebuild or re-fetch the bundle.
 type FormatError struct {
@@ -116,6 +127,9 @@ func (it *Items) RegionsOf(i int) []int32 {
 
 // Bundle is a bundle's decoded content.
 type Bundle struct {
+	// Format is the format version read, "major.minor" (set by Decode;
+	// Encode always writes Major.Minor).
+	Format string
 	Manifest Manifest
 	Vocab    Vocab
 	Items    Items
@@ -172,7 +186,7 @@ func Encode(b *Bundle) ([]byte, error) {
 // Decode validates data and returns its content. Uncompressed embedding
 // sections alias data: the caller must not modify data afterwards.
 func Decode(data []byte) (*Bundle, error) {
-	_, sections, err := decodeContainer(data)
+	h, sections, err := decodeContainer(data)
 	if err != nil {
 		return nil, err
 	}
@@ -185,15 +199,15 @@ func Decode(data []byte) (*Bundle, error) {
 			return nil, formatErr(tag, "required section missing (bundle has %v)", sortedTags(sections))
 		}
 	}
-	b := &Bundle{}
-	if err := wire.Unmarshal(byTag[TagManifest], &b.Manifest); err != nil {
+	b := &Bundle{Format: fmt.Sprintf("%d.%d", h.Major, h.Minor)}
+	if err := wire.UnmarshalLimit(byTag[TagManifest], &b.Manifest, 64); err != nil {
 		return nil, formatErr(TagManifest, "%v", err)
 	}
 	m := &b.Manifest
 	if m.Format != FormatName {
 		return nil, formatErr(TagManifest, "format %q, want %q", m.Format, FormatName)
 	}
-	if m.Items < 0 || m.Dim <= 0 || m.Dim > 4096 || m.HistoryDim <= 0 || m.HistoryDim > 4096 {
+	if m.Items < 0 || m.Items > MaxItems || m.Dim <= 0 || m.Dim > 4096 || m.HistoryDim <= 0 || m.HistoryDim > 4096 {
 		return nil, formatErr(TagManifest, "items %d, dim %d, history dim %d out of range", m.Items, m.Dim, m.HistoryDim)
 	}
 	if m.Quantization != "int8" {
@@ -205,18 +219,21 @@ func Decode(data []byte) (*Bundle, error) {
 	if b.History, err = decodeInt8(TagHistory, byTag[TagHistory], m.Items, m.HistoryDim); err != nil {
 		return nil, err
 	}
-	if err := wire.Unmarshal(byTag[TagVocab], &b.Vocab); err != nil {
+	// Lists in the catalog sections scale with the item count; bounding
+	// them before decoding bounds what a hostile section can make us build.
+	catalogLen := maxListsPerItem*(m.Items+1) + 1<<16
+	if err := wire.UnmarshalLimit(byTag[TagVocab], &b.Vocab, catalogLen); err != nil {
 		return nil, formatErr(TagVocab, "%v", err)
 	}
-	if err := wire.Unmarshal(byTag[TagItems], &b.Items); err != nil {
+	if err := wire.UnmarshalLimit(byTag[TagItems], &b.Items, catalogLen); err != nil {
 		return nil, formatErr(TagItems, "%v", err)
 	}
-	if err := wire.Unmarshal(byTag[TagQuery], &b.Query); err != nil {
+	if err := wire.UnmarshalLimit(byTag[TagQuery], &b.Query, maxWeights); err != nil {
 		return nil, formatErr(TagQuery, "%v", err)
 	}
 	if data, ok := byTag[TagRanker]; ok {
 		b.Ranker = &rank.Model{}
-		if err := wire.Unmarshal(data, b.Ranker); err != nil {
+		if err := wire.UnmarshalLimit(data, b.Ranker, maxWeights); err != nil {
 			return nil, formatErr(TagRanker, "%v", err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/edgerec/edgerec/core/quant"
 	"github.com/edgerec/edgerec/core/rank"
 	"github.com/edgerec/edgerec/core/tower"
+	"github.com/edgerec/edgerec/core/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden bundles in testdata")
@@ -266,4 +268,82 @@ func TestSemanticChecks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withSection returns the golden test bundle with one section's bytes
+// replaced, under valid checksums.
+func withSection(t *testing.T, tag string, data []byte) []byte {
+	t.Helper()
+	_, sections, err := decodeContainer(mustEncode(t, testBundle()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range sections {
+		if sections[i].Tag == tag {
+			sections[i].Data = data
+		}
+	}
+	out, err := encodeContainer(Minor, sections, func(string) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestHostileSizes: inputs crafted to make the reader allocate far more
+// than their size are refused early, with little allocation.
+func TestHostileSizes(t *testing.T) {
+	huge := testBundle().Manifest
+	huge.Items = 1 << 62
+	hugeManifest, err := wire.Marshal(&huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ITEM {"ids": [nil × 2M]}: 2 MB that would decode to 32 MB of strings.
+	nils := append([]byte{0x81, 0xa3, 'i', 'd', 's', 0xdd, 0x00, 0x20, 0x00, 0x00}, bytes.Repeat([]byte{0xc0}, 1<<21)...)
+	// A table entry that declares 512 MiB raw for a small zstd section.
+	declared := withRaw(t, mustEncode(t, testBundle()), 1<<29)
+
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"items 2^62", withSection(t, TagManifest, hugeManifest), "out of range"},
+		{"2M nil ids", withSection(t, TagItems, nils), "more than the limit"},
+		{"512 MiB declared", declared, "fewer than the"},
+		{"total over the limit", withRaw(t, declared, MaxSectionBytes), "in all"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := Decode(tc.data)
+			runtime.ReadMemStats(&after)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Decode: %v, want an error mentioning %q", err, tc.want)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+				t.Errorf("Decode allocated %d MiB before refusing", alloc>>20)
+			}
+		})
+	}
+}
+
+// withRaw sets the declared raw size of data's first compressed section and
+// fixes the header checksum.
+func withRaw(t *testing.T, data []byte, raw uint64) []byte {
+	t.Helper()
+	data = bytes.Clone(data)
+	h, err := ReadHeader(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range h.Entries {
+		if e.Flags&FlagZstd != 0 {
+			binary.LittleEndian.PutUint64(data[headerSize+i*entrySize+24:], raw)
+			break
+		}
+	}
+	binary.LittleEndian.PutUint32(data[20:], headerChecksum(data[:headerSize], data[headerSize:headerSize+len(h.Entries)*entrySize]))
+	return data
 }

@@ -32,7 +32,11 @@ const (
 	// maxWindow bounds the zstd window a reader accepts (FORMAT.md §3).
 	maxWindow = 8 << 20
 	// MaxBundleBytes bounds a whole bundle's encoded size.
-	MaxBundleBytes = 2 << 30
+	MaxBundleBytes = 1<<31 - 1
+	// MaxDecodedBytes bounds the sum of all sections' decoded sizes
+	// (FORMAT.md §3): a reader refuses a table declaring more before it
+	// decompresses anything.
+	MaxDecodedBytes = 1 << 30
 )
 
 // Section flags (FORMAT.md §3).
@@ -125,7 +129,7 @@ func encodeContainer(minor uint16, sections []Section, compress func(tag string)
 		pad(&out)
 		out.Write(st[i].data)
 	}
-	if out.Len() > MaxBundleBytes {
+	if uint64(out.Len()) > MaxBundleBytes {
 		return nil, fmt.Errorf("bundle: %d bytes, more than %d", out.Len(), MaxBundleBytes)
 	}
 	return out.Bytes(), nil
@@ -163,14 +167,13 @@ type Entry struct {
 	Stored    uint64 // bytes in the file
 	Raw       uint64 // bytes after decompression
 	Checksum  uint32 // CRC-32C of the stored bytes
-	Alignment uint64 // not stored: Offset % 8, always 0 in a valid bundle
 }
 
 // ReadHeader validates the fixed header and the section table of b, in the
 // order FORMAT.md §6 gives: length, magic, version, table bounds, checksum,
 // then every entry's bounds. It reads no section.
 func ReadHeader(b []byte) (*Header, error) {
-	if len(b) > MaxBundleBytes {
+	if uint64(len(b)) > MaxBundleBytes {
 		return nil, formatErr("", "bundle is %d bytes, more than the limit of %d", len(b), MaxBundleBytes)
 	}
 	if len(b) < headerSize {
@@ -195,7 +198,11 @@ func ReadHeader(b []byte) (*Header, error) {
 	if got, want := headerChecksum(b[:headerSize], table), binary.LittleEndian.Uint32(b[20:]); got != want {
 		return nil, formatErr("", "header checksum mismatch (stored %08x, computed %08x)", want, got)
 	}
-	prevEnd := alignUp(end)
+	if binary.LittleEndian.Uint32(b[16:]) != 0 || binary.LittleEndian.Uint64(b[24:]) != 0 {
+		return nil, formatErr("", "reserved header fields are not zero")
+	}
+	dataEnd := end // end of the previous section's bytes
+	var decoded uint64
 	seen := map[string]bool{}
 	for i := uint32(0); i < n; i++ {
 		e := table[i*entrySize:]
@@ -212,10 +219,10 @@ func ReadHeader(b []byte) (*Header, error) {
 			return nil, formatErr(en.Tag, "duplicate section")
 		case en.Flags&^FlagZstd != 0:
 			return nil, formatErr(en.Tag, "unknown flags %#x", en.Flags)
-		case en.Offset%align != 0:
-			return nil, formatErr(en.Tag, "offset %d is not a multiple of %d", en.Offset, align)
-		case en.Offset < prevEnd:
-			return nil, formatErr(en.Tag, "offset %d overlaps the previous section (ends at %d)", en.Offset, prevEnd)
+		case binary.LittleEndian.Uint32(e[36:]) != 0:
+			return nil, formatErr(en.Tag, "reserved field is not zero")
+		case en.Offset != alignUp(dataEnd):
+			return nil, formatErr(en.Tag, "offset %d, want %d: sections follow each other at 8-byte alignment", en.Offset, alignUp(dataEnd))
 		case en.Stored > uint64(len(b)) || en.Offset > uint64(len(b))-en.Stored:
 			return nil, formatErr(en.Tag, "truncated: section needs bytes %d..%d, bundle has %d", en.Offset, en.Offset+en.Stored, len(b))
 		case en.Raw > MaxSectionBytes:
@@ -223,8 +230,16 @@ func ReadHeader(b []byte) (*Header, error) {
 		case en.Flags&FlagZstd == 0 && en.Raw != en.Stored:
 			return nil, formatErr(en.Tag, "uncompressed section declares %d raw bytes but stores %d", en.Raw, en.Stored)
 		}
+		for _, p := range b[dataEnd:en.Offset] {
+			if p != 0 {
+				return nil, formatErr(en.Tag, "padding before the section is not zero")
+			}
+		}
+		if decoded += en.Raw; decoded > MaxDecodedBytes {
+			return nil, formatErr(en.Tag, "sections declare more than %d decoded bytes in all", uint64(MaxDecodedBytes))
+		}
 		seen[en.Tag] = true
-		prevEnd = alignUp(en.Offset + en.Stored)
+		dataEnd = en.Offset + en.Stored
 		h.Entries = append(h.Entries, en)
 	}
 	last := uint64(end)
@@ -269,14 +284,20 @@ func decodeContainer(b []byte) (*Header, []Section, error) {
 			if err := dec.Reset(bytes.NewReader(stored)); err != nil {
 				return nil, nil, formatErr(e.Tag, "zstd: %v", err)
 			}
-			data = make([]byte, e.Raw)
-			if _, err := io.ReadFull(dec, data); err != nil {
-				return nil, nil, formatErr(e.Tag, "zstd: decompressed to fewer bytes than the %d declared: %v", e.Raw, err)
+			// Grow the buffer as bytes come out rather than trusting the
+			// declared size: a small hostile section cannot make us
+			// allocate more than it really decompresses to.
+			var buf bytes.Buffer
+			buf.Grow(int(min(e.Raw, 16*e.Stored+4096)))
+			n, err := io.CopyN(&buf, dec, int64(e.Raw))
+			if err != nil {
+				return nil, nil, formatErr(e.Tag, "zstd: decompressed to %d bytes, fewer than the %d declared: %v", n, e.Raw, err)
 			}
 			var one [1]byte
 			if n, err := dec.Read(one[:]); n != 0 || err != io.EOF {
 				return nil, nil, formatErr(e.Tag, "zstd: decompresses to more than the %d bytes declared", e.Raw)
 			}
+			data = buf.Bytes()
 		}
 		out = append(out, Section{Tag: e.Tag, Data: data})
 	}

@@ -9,7 +9,6 @@
 package pipeline
 
 import (
-	"fmt"
 	"math"
 	"sort"
 	"time"
@@ -49,7 +48,7 @@ func Load(data []byte) (*Recommender, error) {
 			Created:   b.Manifest.Created,
 			Items:     b.Manifest.Items,
 			Dim:       b.Manifest.Dim,
-			Format:    fmt.Sprintf("%d.%d", bundle.Major, bundle.Minor),
+			Format:    b.Format,
 			SizeBytes: len(data),
 		},
 	}

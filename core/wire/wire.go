@@ -28,32 +28,50 @@ const MaxDepth = 32
 type Error struct {
 	Offset int    // byte offset where the problem was found
 	Reason string // what was wrong
+	Err    error  // a sentinel this error matches (ErrTrailing, ErrTooLong), or nil
 }
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("msgpack: %s at byte %d", e.Reason, e.Offset)
 }
 
-// ErrTrailing is wrapped by Check when bytes follow the single top-level value.
-var ErrTrailing = errors.New("trailing bytes after value")
+// Unwrap returns the sentinel the error matches, if any.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Sentinels matched by the errors of Check (errors.Is).
+var (
+	// ErrTrailing: bytes follow the single top-level value.
+	ErrTrailing = errors.New("trailing bytes after value")
+	// ErrTooLong: an array or map has more entries than the limit.
+	ErrTooLong = errors.New("array or map longer than the limit")
+)
 
 // Check walks the msgpack encoding in b and returns an *Error if it is not
 // exactly one well-formed value whose declared lengths all fit in b.
-func Check(b []byte) error {
-	c := checker{b: b}
+func Check(b []byte) error { return CheckLimit(b, 0) }
+
+// CheckLimit is Check that also refuses any array or map with more than
+// maxLen entries (0: no limit). Decoding n one-byte entries can build n
+// values of up to about 72 bytes each; the limit bounds that growth where
+// the caller knows how long a list may be.
+func CheckLimit(b []byte, maxLen int) error {
+	c := checker{b: b, maxLen: uint64(maxLen)}
 	if err := c.value(0); err != nil {
 		return err
 	}
 	if c.off != len(b) {
-		return &Error{Offset: c.off, Reason: ErrTrailing.Error()}
+		return &Error{Offset: c.off, Reason: ErrTrailing.Error(), Err: ErrTrailing}
 	}
 	return nil
 }
 
 // Unmarshal checks b (see Check) and decodes it into v. Unknown map keys are
 // ignored so that newer writers stay readable.
-func Unmarshal(b []byte, v any) error {
-	if err := Check(b); err != nil {
+func Unmarshal(b []byte, v any) error { return UnmarshalLimit(b, v, 0) }
+
+// UnmarshalLimit is Unmarshal with CheckLimit's maxLen.
+func UnmarshalLimit(b []byte, v any, maxLen int) error {
+	if err := CheckLimit(b, maxLen); err != nil {
 		return err
 	}
 	dec := msgpack.NewDecoder(bytes.NewReader(b))
@@ -64,8 +82,10 @@ func Unmarshal(b []byte, v any) error {
 }
 
 // Marshal encodes v as msgpack. Struct fields are written as maps keyed by
-// their msgpack tag names; Go maps are written with sorted keys so that the
-// same value always gives the same bytes.
+// their msgpack tag names, in field order. msgpack/v5 sorts the keys of
+// map[string]string, map[string]bool and map[string]any only; any other map
+// is written in Go's random order, so a type that must encode
+// deterministically needs its own encoder (as api.Weights has).
 func Marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
@@ -79,8 +99,9 @@ func Marshal(v any) ([]byte, error) {
 }
 
 type checker struct {
-	b   []byte
-	off int
+	b      []byte
+	off    int
+	maxLen uint64
 }
 
 func (c *checker) fail(reason string) error {
@@ -120,6 +141,29 @@ func (c *checker) uint(size int) (uint64, error) {
 	}
 }
 
+// array checks an array of n values.
+func (c *checker) array(n uint64, depth int) error {
+	if err := c.limit(n); err != nil {
+		return err
+	}
+	return c.items(n, depth)
+}
+
+// mapping checks a map of n key-value pairs.
+func (c *checker) mapping(n uint64, depth int) error {
+	if err := c.limit(n); err != nil {
+		return err
+	}
+	return c.items(2*n, depth)
+}
+
+func (c *checker) limit(n uint64) error {
+	if c.maxLen > 0 && n > c.maxLen {
+		return &Error{Offset: c.off, Reason: fmt.Sprintf("%d entries, more than the limit of %d", n, c.maxLen), Err: ErrTooLong}
+	}
+	return nil
+}
+
 // items checks n nested values; each takes at least one byte, so a count
 // larger than the bytes left is refused before any is read.
 func (c *checker) items(n uint64, depth int) error {
@@ -147,9 +191,9 @@ func (c *checker) value(depth int) error {
 	case t <= 0x7f || t >= 0xe0: // fixint
 		return nil
 	case t <= 0x8f: // fixmap
-		return c.items(2*uint64(t&0x0f), depth)
+		return c.mapping(uint64(t&0x0f), depth)
 	case t <= 0x9f: // fixarray
-		return c.items(uint64(t&0x0f), depth)
+		return c.array(uint64(t&0x0f), depth)
 	case t <= 0xbf: // fixstr
 		return c.skip(uint64(t & 0x1f))
 	}
@@ -198,25 +242,25 @@ func (c *checker) value(depth int) error {
 		if err != nil {
 			return err
 		}
-		return c.items(n, depth)
+		return c.array(n, depth)
 	case 0xdd: // array32
 		n, err := c.uint(4)
 		if err != nil {
 			return err
 		}
-		return c.items(n, depth)
+		return c.array(n, depth)
 	case 0xde: // map16
 		n, err := c.uint(2)
 		if err != nil {
 			return err
 		}
-		return c.items(2*n, depth)
+		return c.mapping(n, depth)
 	case 0xdf: // map32
 		n, err := c.uint(4)
 		if err != nil {
 			return err
 		}
-		return c.items(2*n, depth)
+		return c.mapping(n, depth)
 	}
 	c.off--
 	return c.fail(fmt.Sprintf("unknown type byte 0x%02x", t))

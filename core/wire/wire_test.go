@@ -77,3 +77,23 @@ func TestMarshalRoundTrip(t *testing.T) {
 		t.Errorf("round trip: %+v", out)
 	}
 }
+
+func TestCheckLimit(t *testing.T) {
+	arr := []byte{0x93, 1, 2, 3}              // [1, 2, 3]
+	m := []byte{0x82, 0x01, 0x01, 0x02, 0x02} // {1: 1, 2: 2}
+	if err := CheckLimit(arr, 3); err != nil {
+		t.Errorf("array of 3 with limit 3: %v", err)
+	}
+	if err := CheckLimit(arr, 2); !errors.Is(err, ErrTooLong) {
+		t.Errorf("array of 3 with limit 2: %v, want ErrTooLong", err)
+	}
+	if err := CheckLimit(m, 2); err != nil {
+		t.Errorf("map of 2 with limit 2: %v", err)
+	}
+	if err := CheckLimit(m, 1); !errors.Is(err, ErrTooLong) {
+		t.Errorf("map of 2 with limit 1: %v, want ErrTooLong", err)
+	}
+	if err := Check([]byte{0xc0, 0xc0}); !errors.Is(err, ErrTrailing) {
+		t.Errorf("trailing: %v, want ErrTrailing", err)
+	}
+}
