@@ -13,6 +13,7 @@ import (
 
 	"github.com/edgerec/edgerec/core/abi"
 	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bundle/bundletest"
 )
 
 // validRequest is a well-formed request; with no bundle loaded the guest
@@ -412,16 +413,18 @@ func TestContextDone(t *testing.T) {
 // TestCallTimeout stops a call that runs too long; that needs an
 // interruptible module.
 func TestCallTimeout(t *testing.T) {
-	// A 1 MiB request listing a million nil history events takes far longer
-	// than 2 ms to check and decode.
-	n := api.MaxRequestBytes - 20
-	req := append([]byte{0x81, 0xa7, 'h', 'i', 's', 't', 'o', 'r', 'y', 0xdd, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}, make([]byte, n)...)
-	for i := 14; i < len(req); i++ {
-		req[i] = 0xc0
-	}
+	// Scanning 50k items takes far longer than 2 ms in an interruptible
+	// instance (about 10 ms even without the interruption checks).
 	in := newInterruptibleInstance(t, 2*time.Millisecond)
+	if _, err := in.LoadBundle(context.Background(), bundletest.Encoded(50_000, 64, 1)); err != nil {
+		t.Fatal(err)
+	}
+	req, err := api.EncodeRequest(&api.Request{K: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
-	_, err := in.RecommendBytes(context.Background(), req)
+	_, err = in.RecommendBytes(context.Background(), req)
 	t.Logf("stopped after %v: %v", time.Since(start), err)
 	if !errors.Is(err, ErrTrap) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("RecommendBytes: %v, want ErrTrap and context.DeadlineExceeded", err)
