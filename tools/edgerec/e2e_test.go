@@ -85,8 +85,12 @@ func TestEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustRun(t, "bundle", "inspect", bundlePath, "--json")), &in); err != nil {
 		t.Fatal(err)
 	}
-	if in.Manifest.Items != 300 || len(in.Sections) != 6 || in.Format != "1.0" {
-		t.Errorf("inspect: %d items, %d sections, format %s", in.Manifest.Items, len(in.Sections), in.Format)
+	wantSections := 6
+	if in.Ranker != nil {
+		wantSections = 7 // the optional RANK
+	}
+	if in.Manifest.Items != 300 || len(in.Sections) != wantSections || in.Format != "1.0" {
+		t.Errorf("inspect: %d items, %d sections (ranker %v), format %s", in.Manifest.Items, len(in.Sections), in.Ranker != nil, in.Format)
 	}
 
 	ds, err := dataset.Load(data, "edgerec")

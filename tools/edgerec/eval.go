@@ -47,6 +47,7 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 	format := fs.String("format", dataset.FormatEdgerec, "data set format: "+strings.Join(append(dataset.Formats(), dataset.FormatCSV), ", "))
 	csvf := addCSVFlags(fs)
 	modelList := fs.String("models", strings.Join(eval.ModelNames(), ","), "models to evaluate, comma-separated: "+strings.Join(eval.ModelNames(), ", "))
+	coldShare := fs.Float64("cold-start", 0, "also measure cold start: hold this share of the items out of training (e.g. 0.1) and rank them for their later users by content alone")
 	rolling := fs.Bool("rolling", false, "also run the rolling evaluation over 5 cut points (fits every model 5 more times)")
 	jsonOut := fs.Bool("json", false, "print the results as JSON on stdout (the split report goes to stderr)")
 	plot := fs.String("plot", "", "write an SVG chart of Recall@K against K per model to this file")
@@ -129,6 +130,14 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 		}
 	}
 
+	var cold *eval.ColdResult
+	if *coldShare != 0 {
+		fmt.Fprintf(stderr, "cold start: training without %.0f%% of the items\n", 100**coldShare)
+		if cold, err = eval.ColdStart(ds, opts.Train, *coldShare); err != nil {
+			return fmt.Errorf("cold start: %w", err)
+		}
+	}
+
 	if *plot != "" {
 		if err := writePlot(*plot, ds.Name, st, runs); err != nil {
 			return err
@@ -136,11 +145,16 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 		fmt.Fprintf(stderr, "wrote %s\n", *plot)
 	}
 	if *jsonOut {
-		return writeEvalJSON(stdout, ds, *format, st, runs, cuts)
+		return writeEvalJSON(stdout, ds, *format, st, runs, cuts, cold)
 	}
 	writeEvalTable(stdout, runs)
 	if len(cuts) > 0 {
 		writeRollingTable(stdout, cuts)
+	}
+	if cold != nil {
+		fmt.Fprintf(stdout, "\ncold start: %d items held out of training; %d test users with %d targets among them\n", cold.ColdItems, cold.Users, cold.Targets)
+		fmt.Fprintf(stdout, "  recall@20 over the held-out items: twotower (content only) %.4f [%.4f, %.4f], content-blind (random) %.4f\n",
+			cold.Recall20, cold.CI[0], cold.CI[1], cold.Random20)
 	}
 	return nil
 }
@@ -300,7 +314,7 @@ func jsonModels(runs []evalRun) map[string]map[string]any {
 	return out
 }
 
-func writeEvalJSON(w io.Writer, ds *dataset.Dataset, format string, st eval.SplitStats, runs []evalRun, cuts []evalCut) error {
+func writeEvalJSON(w io.Writer, ds *dataset.Dataset, format string, st eval.SplitStats, runs []evalRun, cuts []evalCut, cold *eval.ColdResult) error {
 	order := make([]string, len(runs))
 	for i, r := range runs {
 		order[i] = r.name
@@ -318,6 +332,10 @@ func writeEvalJSON(w io.Writer, ds *dataset.Dataset, format string, st eval.Spli
 			per = append(per, map[string]any{"split": c.stats, "models": jsonModels(c.runs)})
 		}
 		doc["rolling"] = map[string]any{"cuts": per, "mean": jsonModels(rollingMean(cuts))}
+	}
+	if cold != nil {
+		doc["cold_start"] = map[string]any{"cold_items": cold.ColdItems, "users": cold.Users, "targets": cold.Targets,
+			"twotower_recall@20": cold.Recall20, "twotower_recall@20_ci": cold.CI, "random_recall@20": cold.Random20}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

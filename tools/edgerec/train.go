@@ -25,6 +25,8 @@ them. The towers are saved separately in MODELDIR with a manifest.`, stderr)
 	dir, format := dataFlags(fs)
 	out := fs.String("out", "", "model directory to write")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration as JSON and exit")
+	noRanker := fs.Bool("no-ranker", false, "do not train the ranker")
+	depth := fs.Int("rank-depth", train.DefaultRankerConfig().Depth, "retrieved candidates the ranker re-scores")
 	config := trainFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -46,7 +48,7 @@ them. The towers are saved separately in MODELDIR with a manifest.`, stderr)
 		return err
 	}
 	start := time.Now()
-	m, err := train.Train(ds, cfg, func(p train.Progress) {
+	run, err := train.Fit(ds, cfg, func(p train.Progress) {
 		end := "\r"
 		if p.EpochDone {
 			end = "\n"
@@ -61,11 +63,30 @@ them. The towers are saved separately in MODELDIR with a manifest.`, stderr)
 	if err != nil {
 		return err
 	}
+	m := run.Model
+	ranker := "no ranker"
+	switch {
+	case *noRanker:
+	case run.Holdout == nil:
+		ranker = "no ranker (no validation window to train it on)"
+	default:
+		rc := train.DefaultRankerConfig()
+		rc.Depth = *depth
+		r, rep, err := train.FitRanker(run.Holdout, ds, run.ValStart, rc)
+		if err != nil {
+			return err
+		}
+		m.Ranker = r
+		ranker = fmt.Sprintf("ranker on %d lists: held-out Recall@20 %.4f vs retrieval order %.4f", rep.Lists, rep.RankerRecall20, rep.RetrievalRecall20)
+		if r == nil {
+			ranker += " (not better: left out)"
+		}
+	}
 	if err := model.Save(*out, m); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d items, dim %d, final loss %.4f, trained in %.1fs\n",
-		*out, m.Manifest.Items, m.Manifest.Dim, m.Manifest.FinalLoss, time.Since(start).Seconds())
+	fmt.Fprintf(stdout, "wrote %s: %d items, dim %d, %d epochs (best validation Recall@20 at epoch %d), final loss %.4f, %s; %.1fs\n",
+		*out, m.Manifest.Items, m.Manifest.Dim, m.Manifest.Epochs, run.BestEpoch, m.Manifest.FinalLoss, ranker, time.Since(start).Seconds())
 	return nil
 }
 
