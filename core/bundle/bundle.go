@@ -129,7 +129,7 @@ func (it *Items) RegionsOf(i int) []int32 {
 type Bundle struct {
 	// Format is the format version read, "major.minor" (set by Decode;
 	// Encode always writes Major.Minor).
-	Format string
+	Format   string
 	Manifest Manifest
 	Vocab    Vocab
 	Items    Items

@@ -161,12 +161,12 @@ type Header struct {
 
 // Entry is one row of the section table.
 type Entry struct {
-	Tag       string
-	Flags     uint32
-	Offset    uint64
-	Stored    uint64 // bytes in the file
-	Raw       uint64 // bytes after decompression
-	Checksum  uint32 // CRC-32C of the stored bytes
+	Tag      string
+	Flags    uint32
+	Offset   uint64
+	Stored   uint64 // bytes in the file
+	Raw      uint64 // bytes after decompression
+	Checksum uint32 // CRC-32C of the stored bytes
 }
 
 // ReadHeader validates the fixed header and the section table of b, in the

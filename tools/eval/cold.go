@@ -14,11 +14,11 @@ import (
 
 // ColdResult is the outcome of ColdStart.
 type ColdResult struct {
-	ColdItems int     // items held out of training
-	Users     int     // test users with a target among them
-	Targets   int     // their targets among the cold items
-	Recall20  float64 // mean Recall@20 of the two-tower model over the cold items
-	Random20  float64 // the expected Recall@20 of a content-blind (random) order
+	ColdItems int        // items held out of training
+	Users     int        // test users with a target among them
+	Targets   int        // their targets among the cold items
+	Recall20  float64    // mean Recall@20 of the two-tower model over the cold items
+	Random20  float64    // the expected Recall@20 of a content-blind (random) order
 	CI        [2]float64 // 95% bootstrap interval of Recall20
 }
 
