@@ -6,7 +6,7 @@ EDGEREC   := $(BIN)/edgerec
 DEMO      := out/demo
 FUZZTIME  ?= 60s
 
-.PHONY: all build test check demo bench fuzz clean
+.PHONY: all build test check demo bench fuzz eval clean
 
 all: build
 
@@ -21,8 +21,12 @@ $(EDGEREC):
 $(WASM):
 	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o $@ ./wasm
 
+QUALITY := TestTwoTowerBeatsPopularity|TestML100KQualityFloor
+
 test:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -skip '$(QUALITY)' ./...
+	@# The quality tests print their figures (-v): synthetic and MovieLens-100K.
+	$(GO) test -count=1 -v -run '$(QUALITY)' ./tools/eval
 	@# A short run of each fuzz target (longer ones: make fuzz).
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBundle$$' -fuzztime 5s ./core/bundle
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSection$$' -fuzztime 5s ./core/bundle
@@ -42,6 +46,7 @@ check:
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 	GOOS=wasip1 GOARCH=wasm $(GO) build ./core/...
 	GOOS=js GOARCH=wasm $(GO) build ./core/...
+	GOARCH=386 $(GO) build ./core/...
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o /dev/null ./wasm
 
 # demo: synthetic data → trained towers → bundle → recommendations through
@@ -55,6 +60,16 @@ demo: build
 	  echo; echo "== recommendations for $$u (through $(WASM)) =="; \
 	  $(EDGEREC) recommend --bundle $(DEMO)/demo.bundle --wasm $(WASM) --data $(DEMO)/data --user $$u --k 10 || exit 1; \
 	done
+
+# eval: the README's results, on the MovieLens data in ../shared/data and on
+# a large synthetic set (several minutes each).
+EVAL_OUT := out/eval
+eval: build
+	mkdir -p $(EVAL_OUT)
+	$(EDGEREC) eval --data ../shared/data/ml-100k --format movielens-100k --cold-start 0.1 --plot $(EVAL_OUT)/ml-100k.svg | tee $(EVAL_OUT)/ml-100k.txt
+	$(EDGEREC) eval --data ../shared/data/ml-latest-small --format movielens-latest --cold-start 0.1 --plot $(EVAL_OUT)/ml-latest-small.svg | tee $(EVAL_OUT)/ml-latest-small.txt
+	$(EDGEREC) synth --out $(EVAL_OUT)/synth-10k --users 10000 --items 5000
+	$(EDGEREC) eval --data $(EVAL_OUT)/synth-10k --cold-start 0.1 --plot $(EVAL_OUT)/synth-10k.svg | tee $(EVAL_OUT)/synth-10k.txt
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./core/... ./host/...

@@ -271,7 +271,7 @@ func decodeContainer(b []byte) (*Header, []Section, error) {
 		if e.Flags&FlagZstd != 0 {
 			if dec == nil {
 				// Concurrency 1 decodes synchronously: goroutines do not run
-				// between exports of a wasm reactor (WASM-NOTES.md).
+				// between exports of a wasm reactor (../shared/WASM-NOTES.md).
 				dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
 					zstd.WithDecoderMaxWindow(maxWindow), zstd.WithDecoderMaxMemory(MaxSectionBytes))
 				if err != nil {

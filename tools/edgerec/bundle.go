@@ -155,7 +155,7 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 	if file == "" {
 		return usagef("want the bundle FILE to inspect")
 	}
-	data, err := os.ReadFile(file)
+	data, err := readBundleFile(file)
 	if err != nil {
 		return err
 	}
@@ -224,4 +224,20 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 		fmt.Fprintf(stdout, "  %s  %-10d  %-10d  %-5v %s\n", s.Tag, s.Stored, s.Raw, s.Compressed, s.CRC32C)
 	}
 	return nil
+}
+
+// readBundleFile reads a bundle file, refusing one larger than any valid
+// bundle before reading it.
+func readBundleFile(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("%s is a directory, not a bundle", path)
+	}
+	if uint64(st.Size()) > bundle.MaxBundleBytes {
+		return nil, fmt.Errorf("%s is %d bytes, larger than any valid bundle (%d)", path, st.Size(), uint64(bundle.MaxBundleBytes))
+	}
+	return os.ReadFile(path)
 }

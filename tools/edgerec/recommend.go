@@ -81,7 +81,7 @@ pipeline compiled natively instead of the module, for comparison.`, stderr)
 		req.Context.Age = *age
 	}
 
-	data, err := os.ReadFile(*bundlePath)
+	data, err := readBundleFile(*bundlePath)
 	if err != nil {
 		return err
 	}

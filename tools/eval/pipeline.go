@@ -1,6 +1,8 @@
 package eval
 
 import (
+	"fmt"
+
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/pipeline"
 	"github.com/edgerec/edgerec/tools/dataset"
@@ -13,7 +15,7 @@ func Request(history []string, user dataset.User, k int) *api.Request {
 		UserID: user.ID,
 		K:      k,
 		Context: api.Context{
-			Region: user.Region, Device: user.Device, Gender: user.Gender, Age: user.Age,
+			Region: user.Region, Device: user.Device, Gender: user.Gender, Age: user.Age, Attrs: user.Attrs,
 		},
 	}
 	for _, h := range history {
@@ -34,7 +36,9 @@ func Pipeline(rec *pipeline.Recommender, users []dataset.User) Ranker {
 		usr.ID = u.ID
 		resp, err := rec.Recommend(Request(u.History, usr, k))
 		if err != nil {
-			return nil
+			// Requests built here are always valid: an error is a bug, and
+			// must not pass for a weak model.
+			panic(fmt.Sprintf("eval: the pipeline refused a request for user %s: %v", u.ID, err))
 		}
 		out := make([]string, len(resp.Items))
 		for i, it := range resp.Items {
