@@ -34,6 +34,8 @@ const (
 	maxListsPerItem = 16
 	// maxWeights bounds any list in QTWR and RANK.
 	maxWeights = 1 << 24
+	// maxNeighbours bounds, per item, the length of any list in PIPE.
+	maxNeighbours = 64
 )
 
 // FormatError reports a corrupt bundle. Typically this indicates a truncated
@@ -143,6 +145,10 @@ type Bundle struct {
 	// Ranker re-scores retrieved candidates (optional section RANK); nil
 	// ranks by retrieval score.
 	Ranker *rank.Model
+	// Pipeline holds the other candidate sources' data, the business
+	// rules and the experiment arms (optional section PIPE); nil serves
+	// with retrieval alone and DefaultParams.
+	Pipeline *Pipeline
 }
 
 // Encode writes b as a bundle of format version Major.Minor. The output
@@ -177,6 +183,11 @@ func Encode(b *Bundle) ([]byte, error) {
 	}
 	if b.Ranker != nil {
 		if err := add(TagRanker, b.Ranker); err != nil {
+			return nil, err
+		}
+	}
+	if b.Pipeline != nil {
+		if err := add(TagPipeline, b.Pipeline); err != nil {
 			return nil, err
 		}
 	}
@@ -230,6 +241,12 @@ func Decode(data []byte) (*Bundle, error) {
 	}
 	if err := wire.UnmarshalLimit(byTag[TagQuery], &b.Query, maxWeights); err != nil {
 		return nil, formatErr(TagQuery, "%v", err)
+	}
+	if data, ok := byTag[TagPipeline]; ok {
+		b.Pipeline = &Pipeline{}
+		if err := wire.UnmarshalLimit(data, b.Pipeline, maxNeighbours*(m.Items+1)+1<<16); err != nil {
+			return nil, formatErr(TagPipeline, "%v", err)
+		}
 	}
 	if data, ok := byTag[TagRanker]; ok {
 		b.Ranker = &rank.Model{}
@@ -297,6 +314,11 @@ func (b *Bundle) validate() error {
 	if b.Ranker != nil {
 		if err := b.Ranker.Validate(); err != nil {
 			return formatErr(TagRanker, "%v", err)
+		}
+	}
+	if b.Pipeline != nil {
+		if err := b.Pipeline.validate(n); err != nil {
+			return formatErr(TagPipeline, "%v", err)
 		}
 	}
 	return nil

@@ -75,6 +75,16 @@ func testBundle() *Bundle {
 	for i := range b.Ranker.Std {
 		b.Ranker.Std[i] = 1 + float32(i)/10
 	}
+	b.Pipeline = &Pipeline{
+		Covisit: Neighbours{Offsets: []uint32{0, 2, 3, 3, 4, 4}, Items: []int32{1, 3, 0, 4}, Weights: []float32{0.5, 0.25, 0.5, 1}},
+		Popular: []RegionList{{Region: "", Items: []int32{3, 0, 1}, Scores: []float32{9, 5, 1}}},
+		Trending: []RegionList{{Region: "", Items: []int32{4, 3}, Scores: []float32{2, 1}},
+			{Region: "eu", Items: []int32{1}, Scores: []float32{1}}},
+		FreshDays: 30,
+		Rules:     Rules{Exclude: []int32{2}, Pinned: []Pin{{Item: 4, Position: 0}}, Boosted: []Boost{{Item: 1, Amount: 0.5}}},
+		Defaults:  DefaultParams(),
+		Arms:      []Arm{{Name: "a", Weight: 1, Params: DefaultParams()}, {Name: "b", Weight: 2, Params: DefaultParams()}},
+	}
 	b.Manifest = Manifest{Format: FormatName, Version: "test-1", Created: 1767225600, Items: 5, Dim: 4,
 		HistoryDim: 3, Quantization: "int8", Metric: "dot", Builder: "bundle_test",
 		Model: Model{Name: "twotower", TrainedAt: 1767225600, Temperature: 0.05, Data: "handmade"}}
@@ -257,6 +267,9 @@ func TestSemanticChecks(t *testing.T) {
 		{"field table size", func(b *Bundle) { b.Query.Fields[0].Vocab.Add("asia") }, "field region"},
 		{"popularity column", func(b *Bundle) { b.Items.Popularity = b.Items.Popularity[:2] }, "columns disagree"},
 		{"NaN popularity", func(b *Bundle) { b.Items.Popularity[1] = float32(math.NaN()) }, "popularity"},
+		{"covisit out of range", func(b *Bundle) { b.Pipeline.Covisit.Items[0] = 9 }, "co-visitation"},
+		{"arm without weight", func(b *Bundle) { b.Pipeline.Arms[0].Weight = 0 }, "arm"},
+		{"bad lambda", func(b *Bundle) { b.Pipeline.Defaults.MMRLambda = 2 }, "mmr_lambda"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,6 +9,8 @@
 package pipeline
 
 import (
+	"fmt"
+	"hash/fnv"
 	"math"
 	"sort"
 	"time"
@@ -28,9 +30,12 @@ const SourceTwoTower = "twotower"
 // Recommender answers requests from one bundle. It is safe for concurrent
 // use: requests do not modify it.
 type Recommender struct {
-	b       *bundle.Bundle
-	index   map[string]int32 // item id → row
-	summary api.Summary
+	b            *bundle.Bundle
+	index        map[string]int32 // item id → row
+	summary      api.Summary
+	byRelease    []int32 // rows with a release time, newest first
+	byPopularity []int32 // every row, most popular first
+	tail         []int32 // rows at or below the median popularity
 }
 
 // Load decodes and validates a bundle. The Recommender may keep references to
@@ -62,6 +67,7 @@ func Load(data []byte) (*Recommender, error) {
 	for i := range b.Query.Fields {
 		b.Query.Fields[i].Vocab.Index("")
 	}
+	r.indexSources()
 	return r, nil
 }
 
@@ -130,13 +136,6 @@ func (r *Recommender) Embed(q *Query) []float32 {
 	return r.b.Query.Embed(r.b.Query.NewScratch(), r.b.History, q.Input)
 }
 
-// Candidate is one retrieved item with its ranker features.
-type Candidate struct {
-	Row      int32
-	Score    float32   // retrieval score
-	Features []float32 // rank.Features, filled by Features
-}
-
 // Retrieve returns the n items scoring highest against the query embedding,
 // best first, excluding the history and the seed.
 func (r *Recommender) Retrieve(q *Query, emb []float32, n int) []Candidate {
@@ -153,7 +152,7 @@ func (r *Recommender) Retrieve(q *Query, emb []float32, n int) []Candidate {
 }
 
 // Features computes every candidate's rank.Features, in place.
-func (r *Recommender) Features(q *Query, cands []Candidate) {
+func (r *Recommender) Features(q *Query, emb []float32, cands []Candidate) {
 	it := &r.b.Items
 	// Category histogram of the history, for category_affinity.
 	catCount := map[int32]int{}
@@ -168,63 +167,203 @@ func (r *Recommender) Features(q *Query, cands []Candidate) {
 	if q.Input.Seed >= 0 {
 		seedCodes, seedScale = r.b.Embeddings.Row(int(q.Input.Seed)), r.b.Embeddings.Scales[q.Input.Seed]
 	}
+	qc := make([]int8, len(emb))
+	qs := quant.Encode(qc, emb)
 	histLog := float32(math.Log1p(float64(nh)))
+	absent := float32(math.Log1p(rank.AbsentRank))
 	for k := range cands {
 		c := &cands[k]
 		row := int(c.Row)
-		f := make([]float32, len(rank.Features))
-		f[0] = c.Score
-		f[1] = float32(math.Log1p(float64(k)))
-		f[2] = it.Popularity[row]
-		f[3] = it.Recent[row]
-		f[4] = (&feature.Item{Released: it.Released[row], Time: q.Time}).Numeric(feature.ItemAge)
+		f := make([]float32, 0, len(rank.Features))
+		for s := range c.SourceRank {
+			if c.SourceRank[s] >= 0 {
+				f = append(f, 1, c.SourceScore[s], float32(math.Log1p(float64(c.SourceRank[s]))))
+			} else {
+				f = append(f, 0, 0, absent)
+			}
+		}
+		codes, scale := r.b.Embeddings.Row(row), r.b.Embeddings.Scales[row]
+		f = append(f, qs*scale*float32(quant.DotInt8(qc, codes)), it.Popularity[row], it.Recent[row],
+			(&feature.Item{Released: it.Released[row], Time: q.Time}).Numeric(feature.ItemAge))
+		var aff float32
 		if cats := it.CategoriesOf(row); nh > 0 && len(cats) > 0 {
 			var s int
 			for _, cat := range cats {
 				s += catCount[cat]
 			}
-			f[5] = float32(s) / float32(nh*len(cats))
+			aff = float32(s) / float32(nh*len(cats))
 		}
-		f[6] = histLog
+		var cold, seedSim float32
 		if !it.Known[row] {
-			f[7] = 1
+			cold = 1
 		}
 		if seedCodes != nil {
-			f[8] = seedScale * r.b.Embeddings.Scales[row] * float32(quant.DotInt8(seedCodes, r.b.Embeddings.Row(row)))
+			seedSim = seedScale * scale * float32(quant.DotInt8(seedCodes, codes))
 		}
-		c.Features = f
+		c.Features = append(f, aff, histLog, cold, seedSim)
 	}
 }
 
-// Rank re-scores candidates with the bundle's ranker (if any) and sorts them
-// best first; without a ranker the order and scores stay.
-func (r *Recommender) Rank(cands []Candidate) {
-	m := r.b.Ranker
-	if m == nil {
-		return
+// rankBlendK is the constant of reciprocal rank fusion (Cormack, Clarke &
+// Büttcher, "Reciprocal Rank Fusion outperforms Condorcet and individual
+// Rank Learning Methods", SIGIR 2009).
+const rankBlendK = 60
+
+// Rank scores the candidates (stage 3): with the ranker (when the bundle has
+// one and p.Ranker is set) its logit over rank.Features; otherwise the
+// weighted reciprocal-rank blend Σ_s w_s/(60 + rank_s + 1) over the sources
+// that proposed the item. Candidates are then sorted best first (ties by
+// row).
+func (r *Recommender) Rank(q *Query, emb []float32, p *bundle.Params, cands []Candidate) {
+	if m := r.b.Ranker; m != nil && p.Ranker {
+		r.Features(q, emb, cands)
+		s := m.NewScratch()
+		for k := range cands {
+			cands[k].Score = m.Score(s, cands[k].Features)
+		}
+	} else {
+		for k := range cands {
+			c := &cands[k]
+			var v float32
+			for s, rk := range c.SourceRank {
+				if rk >= 0 {
+					v += p.Weights[s] / float32(rankBlendK+rk+1)
+				}
+			}
+			c.Score = v
+		}
 	}
-	s := m.NewScratch()
-	for k := range cands {
-		cands[k].Score = m.Score(s, cands[k].Features)
-	}
-	sort.SliceStable(cands, func(i, j int) bool { return cands[i].Score > cands[j].Score })
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].Score != cands[j].Score {
+			return cands[i].Score > cands[j].Score
+		}
+		return cands[i].Row < cands[j].Row
+	})
 }
 
-// Depth returns how many candidates retrieval fetches for a request of k.
-func (r *Recommender) Depth(k int) int {
-	if r.b.Ranker != nil {
-		return max(k, r.b.Ranker.Depth)
+// Params returns the pipeline parameters of a request: the bundle's
+// defaults, or the arm its experiment key hashes to, with the request's
+// source weights on top; and the arm's name ("" outside experiments).
+func (r *Recommender) Params(req *api.Request) (bundle.Params, string, error) {
+	p := bundle.DefaultParams()
+	arm := ""
+	if pipe := r.b.Pipeline; pipe != nil {
+		p = pipe.Defaults
+		if a := pickArm(pipe.Arms, req.ExperimentKey); a != nil {
+			p, arm = a.Params, a.Name
+		}
 	}
-	return k
+	for name, w := range req.Sources {
+		s := sourceIndex(name)
+		if s < 0 {
+			return p, arm, fmt.Errorf("unknown source %q in sources (known: %v)", name, bundle.SourceNames)
+		}
+		if !(w >= 0 && w <= 100) {
+			return p, arm, fmt.Errorf("weight of source %s = %v out of [0, 100]", name, w)
+		}
+		p.Weights[s] = w
+	}
+	return p, arm, nil
 }
 
-// Recommend answers one request. req is normalized in place (see
-// api.Request.Normalize).
+func sourceIndex(name string) int {
+	for s, n := range bundle.SourceNames {
+		if n == name {
+			return s
+		}
+	}
+	return -1
+}
+
+// pickArm hashes key to an arm with probability proportional to its
+// weight: FNV-1a 64 of the key, scaled to [0, Σ weights). An empty key or
+// no arms gives nil.
+func pickArm(arms []bundle.Arm, key string) *bundle.Arm {
+	if key == "" || len(arms) == 0 {
+		return nil
+	}
+	var total float64
+	for _, a := range arms {
+		total += float64(a.Weight)
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	u := float64(h.Sum64()>>11) / (1 << 53) * total
+	for i := range arms {
+		if u -= float64(arms[i].Weight); u < 0 {
+			return &arms[i]
+		}
+	}
+	return &arms[len(arms)-1]
+}
+
+// candidates runs stages 1 and 2: the sources fetch only what the filter
+// keeps, and fetch deeper (4×, then everything) until req.K items survive
+// or the catalog is exhausted.
+func (r *Recommender) candidates(req *api.Request, p *bundle.Params) (*Query, []float32, *filter, []Candidate, error) {
+	q := r.Resolve(req)
+	f, err := r.newFilter(req, q)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	emb := r.Embed(q)
+	seed := requestSeed(req.UserID, req.ExperimentKey, q.Time)
+	var pl *pool
+	for _, mult := range []int{1, 4, 0} {
+		if pl = r.sources(q, emb, p, mult, f.keep, seed); len(pl.cands) >= req.K {
+			return q, emb, f, pl.cands, nil
+		}
+	}
+	// Back-fill: the enabled sources are exhausted (a request may disable
+	// the two-tower source); fill up from the whole catalog by popularity.
+	rank := 0
+	for _, row := range r.byPopularity {
+		if len(pl.cands) >= req.K {
+			break
+		}
+		if _, ok := pl.at[row]; !ok && f.keep(row) {
+			pl.add(bundle.SourcePopular, row, ListBackfillRank+rank, 0)
+			rank++
+		}
+	}
+	return q, emb, f, pl.cands, nil
+}
+
+// ListBackfillRank is the popular-source rank of the first back-filled item.
+const ListBackfillRank = 10000
+
+// Candidates runs stages 1 and 2 for a request with the bundle's default
+// parameters and returns the surviving candidates with their ranker
+// features, in the order the sources proposed them. The ranker is trained
+// on exactly this.
+func (r *Recommender) Candidates(req *api.Request) ([]Candidate, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	req.Normalize()
+	p, _, err := r.Params(req)
+	if err != nil {
+		return nil, err
+	}
+	q, emb, _, cands, err := r.candidates(req, &p)
+	if err != nil {
+		return nil, err
+	}
+	r.Features(q, emb, cands)
+	return cands, nil
+}
+
+// Recommend answers one request through the four stages. req is
+// normalized in place (see api.Request.Normalize).
 func (r *Recommender) Recommend(req *api.Request) (*api.Response, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
 	truncated := req.Normalize()
+	p, arm, err := r.Params(req)
+	if err != nil {
+		return nil, err
+	}
 	var stages []api.Stage
 	start := time.Now()
 	stage := func(name string, in, out int) {
@@ -233,23 +372,31 @@ func (r *Recommender) Recommend(req *api.Request) (*api.Response, error) {
 		start = now
 	}
 
-	q := r.Resolve(req)
-	emb := r.Embed(q)
-	cands := r.Retrieve(q, emb, r.Depth(req.K))
-	stage("retrieve", r.b.Manifest.Items, len(cands))
-	if r.b.Ranker != nil {
-		r.Features(q, cands)
-		r.Rank(cands)
-		stage("rank", len(cands), min(req.K, len(cands)))
+	q, emb, f, cands, err := r.candidates(req, &p)
+	if err != nil {
+		return nil, err
 	}
-	cands = cands[:min(req.K, len(cands))]
+	stage("retrieve+filter", r.b.Manifest.Items, len(cands))
 
-	resp := &api.Response{
-		Items:         make([]api.Item, len(cands)),
-		BundleVersion: r.b.Manifest.Version,
-	}
-	for j, c := range cands {
-		resp.Items[j] = api.Item{ID: r.b.Items.IDs[c.Row], Score: c.Score, Source: SourceTwoTower}
+	r.Rank(q, emb, &p, cands)
+	stage("rank", len(cands), len(cands))
+
+	out := r.order(req, q, &p, cands, req.K, f.keep)
+	stage("order", len(cands), len(out))
+
+	resp := &api.Response{Items: make([]api.Item, len(out)), BundleVersion: r.b.Manifest.Version, Arm: arm}
+	for j, c := range out {
+		item := api.Item{ID: r.b.Items.IDs[c.Row], Score: c.Score}
+		switch {
+		case c.Pinned:
+			item.Source = "pinned"
+		default:
+			item.Source = bundle.SourceNames[c.Source(&p.Weights)]
+			if item.Source == bundle.SourceNames[bundle.SourceCovisit] && c.Because >= 0 {
+				item.Because = r.b.Items.IDs[c.Because]
+			}
+		}
+		resp.Items[j] = item
 	}
 	if req.Debug {
 		resp.Debug = &api.Debug{Stages: stages, UnknownItems: q.Unknown, Truncated: truncated}

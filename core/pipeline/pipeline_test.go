@@ -2,35 +2,210 @@ package pipeline
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bloom"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
 )
 
-func load(t testing.TB, n int) *Recommender {
+func loadBundle(t testing.TB, b *bundle.Bundle) *Recommender {
 	t.Helper()
-	r, err := Load(bundletest.Encoded(n, 32, 1))
+	data, err := bundle.Encode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Load(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
+func load(t testing.TB, n int) *Recommender { return loadBundle(t, bundletest.Random(n, 32, 1)) }
+
+// eligible is the reference filter, written apart from filter.keep: may
+// item row be returned to req?
+func eligible(r *Recommender, req *api.Request, consumed map[string]bool, row int) bool {
+	it := &r.b.Items
+	id := it.IDs[row]
+	for _, h := range req.History {
+		if h.Item == id {
+			return false
+		}
+	}
+	if req.Seed == id || consumed[id] {
+		return false
+	}
+	if f := req.Filters; f != nil {
+		if slices.Contains(f.Exclude, id) || len(f.Allow) > 0 && !slices.Contains(f.Allow, id) {
+			return false
+		}
+		if !f.IgnoreAvailability && !it.Available[row] {
+			return false
+		}
+	} else if !it.Available[row] {
+		return false
+	}
+	rating := int(it.AgeRating[row])
+	if req.Context.Age > 0 && rating > req.Context.Age || req.Context.Age == 0 && rating >= AdultAge {
+		return false
+	}
+	if regs := it.RegionsOf(row); len(regs) > 0 {
+		ok := false
+		for _, g := range regs {
+			ok = ok || r.b.Vocab.Licensing.Values[g-1] == req.Context.Region
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// randomRequest draws a request over a bundletest catalog of n items, and
+// the set of items its consumed filter holds.
+func randomRequest(rng *rand.Rand, n int) (*api.Request, map[string]bool) {
+	req := &api.Request{
+		UserID: fmt.Sprintf("u%d", rng.IntN(1000)),
+		K:      1 + rng.IntN(40),
+		Context: api.Context{
+			Region: []string{"", "eu", "us", "mars"}[rng.IntN(4)],
+			Age:    []int{0, 12, 16, 30, 70}[rng.IntN(5)],
+			Time:   bundletest.Created - int64(rng.IntN(3))*86400,
+		},
+		ExperimentKey: fmt.Sprintf("k%d", rng.IntN(10)),
+	}
+	for h := rng.IntN(25); h > 0; h-- {
+		req.History = append(req.History, api.Event{Item: bundletest.ID(rng.IntN(n))})
+	}
+	if rng.IntN(3) == 0 {
+		req.Seed = bundletest.ID(rng.IntN(n))
+	}
+	if rng.IntN(3) == 0 {
+		req.Filters = &api.Filters{IgnoreAvailability: rng.IntN(2) == 0}
+		for e := rng.IntN(10); e > 0; e-- {
+			req.Filters.Exclude = append(req.Filters.Exclude, bundletest.ID(rng.IntN(n)))
+		}
+		if rng.IntN(4) == 0 {
+			for a := 5 + rng.IntN(60); a > 0; a-- {
+				req.Filters.Allow = append(req.Filters.Allow, bundletest.ID(rng.IntN(n)))
+			}
+		}
+	}
+	for i := rng.IntN(5); i > 0; i-- {
+		req.Impressions = append(req.Impressions, api.Impression{Item: bundletest.ID(rng.IntN(n)), Count: 1 + rng.IntN(3)})
+	}
+	if rng.IntN(4) == 0 {
+		req.Sources = api.Weights{"twotower": float32(rng.IntN(2)), "explore": 1}
+	}
+	consumed := map[string]bool{}
+	if rng.IntN(2) == 0 {
+		f, _ := bloom.New(200, 0.01)
+		for c := rng.IntN(150); c > 0; c-- {
+			id := bundletest.ID(rng.IntN(n))
+			f.Add(id)
+			consumed[id] = true
+		}
+		req.Consumed, _ = f.MarshalBinary()
+	}
+	return req, consumed
+}
+
+// TestPropertiesOverRandomRequests checks, over random requests: no
+// returned item breaks a filter; no consumed item is returned; k items come
+// back whenever k items are eligible; no duplicates; the same request gives
+// the same response. It also measures the consumed filter's false-positive
+// rate among eligible items.
+func TestPropertiesOverRandomRequests(t *testing.T) {
+	const n = 600
+	r := load(t, n)
+	rng := rand.New(rand.NewPCG(11, 12))
+	var fpDropped, fpCandidates int
+	for trial := 0; trial < 300; trial++ {
+		req, consumed := randomRequest(rng, n)
+		again := *req
+		resp, err := r.Recommend(req)
+		if err != nil {
+			t.Fatalf("trial %d: %v", trial, err)
+		}
+		eligibleCount := 0
+		for row := 0; row < n; row++ {
+			if eligible(r, req, consumed, row) {
+				eligibleCount++
+			}
+		}
+		seen := map[string]bool{}
+		for _, it := range resp.Items {
+			row, ok := r.Lookup(it.ID)
+			if !ok || seen[it.ID] {
+				t.Fatalf("trial %d: unknown or repeated item %s", trial, it.ID)
+			}
+			seen[it.ID] = true
+			if consumed[it.ID] {
+				t.Fatalf("trial %d: consumed item %s returned", trial, it.ID)
+			}
+			if !eligible(r, req, consumed, int(row)) {
+				t.Fatalf("trial %d: item %s breaks a filter (request %+v)", trial, it.ID, req)
+			}
+		}
+		if want := min(req.K, eligibleCount); len(resp.Items) < want {
+			// Only the consumed filter's false positives may take items
+			// away from the eligible set.
+			fp := 0
+			if len(req.Consumed) > 0 {
+				f, _ := bloom.Decode(req.Consumed)
+				for row := 0; row < n; row++ {
+					if eligible(r, req, consumed, row) && f.MayContain(r.b.Items.IDs[row]) {
+						fp++
+					}
+				}
+			}
+			if len(resp.Items) < min(req.K, eligibleCount-fp) {
+				t.Fatalf("trial %d: %d items, want %d (%d eligible, %d false positives)", trial, len(resp.Items), want, eligibleCount, fp)
+			}
+		}
+		if len(req.Consumed) > 0 {
+			f, _ := bloom.Decode(req.Consumed)
+			for row := 0; row < n; row++ {
+				if id := r.b.Items.IDs[row]; !consumed[id] {
+					fpCandidates++
+					if f.MayContain(id) {
+						fpDropped++
+					}
+				}
+			}
+		}
+		resp2, err := r.Recommend(&again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(resp.Items, resp2.Items) || resp.Arm != resp2.Arm {
+			t.Fatalf("trial %d: the same request gave different responses", trial)
+		}
+	}
+	rate := float64(fpDropped) / float64(fpCandidates)
+	t.Logf("consumed filter: %d of %d unconsumed items were false positives (%.4f; configured 0.01 at 200 items)", fpDropped, fpCandidates, rate)
+	if rate > 0.02 {
+		t.Errorf("false-positive rate %.4f, configured 0.01", rate)
+	}
+}
+
 func TestRecommendExcludesHistoryAndSeed(t *testing.T) {
 	r := load(t, 500)
-	base, err := r.Recommend(&api.Request{K: 20})
+	base, err := r.Recommend(&api.Request{K: 20, Context: api.Context{Age: 30}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(base.Items) != 20 {
 		t.Fatalf("got %d items, want 20", len(base.Items))
 	}
-	// Put the top 5 of the empty-history list into the history and the 6th
-	// as seed: none of them may come back.
-	req := &api.Request{K: 20, Seed: base.Items[5].ID}
+	req := &api.Request{K: 20, Seed: base.Items[5].ID, Context: api.Context{Age: 30}}
 	for _, it := range base.Items[:5] {
 		req.History = append(req.History, api.Event{Item: it.ID})
 	}
@@ -46,15 +221,9 @@ func TestRecommendExcludesHistoryAndSeed(t *testing.T) {
 		if banned[it.ID] {
 			t.Errorf("item %d (%s) is in the history or the seed", i, it.ID)
 		}
-		if i > 0 && it.Score > got.Items[i-1].Score {
-			t.Errorf("scores not descending at %d", i)
-		}
-		if it.Source != SourceTwoTower {
+		if !slices.Contains(bundle.SourceNames[:], it.Source) && it.Source != "pinned" {
 			t.Errorf("source %q", it.Source)
 		}
-	}
-	if got.BundleVersion != r.Summary().Version {
-		t.Errorf("bundle version %q, want %q", got.BundleVersion, r.Summary().Version)
 	}
 }
 
@@ -73,7 +242,7 @@ func TestRecommendCountsUnknownAndTruncated(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := resp.Debug
-	if d == nil || d.Truncated != 3 || len(d.Stages) == 0 {
+	if d == nil || d.Truncated != 3 || len(d.Stages) != 3 {
 		t.Fatalf("debug = %+v", d)
 	}
 	// History kept its last MaxHistory events: indices 3..514, of which the
@@ -83,25 +252,20 @@ func TestRecommendCountsUnknownAndTruncated(t *testing.T) {
 	}
 }
 
-func TestRecommendKLargerThanCatalog(t *testing.T) {
-	r := load(t, 30)
-	req := &api.Request{K: 100}
-	for i := 0; i < 10; i++ {
-		req.History = append(req.History, api.Event{Item: bundletest.ID(i)})
-	}
-	resp, err := r.Recommend(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.Items) != 20 {
-		t.Errorf("got %d items, want the 20 not in the history", len(resp.Items))
-	}
-}
-
 func TestRecommendRejectsInvalid(t *testing.T) {
 	r := load(t, 10)
-	if _, err := r.Recommend(&api.Request{K: -1}); err == nil || !strings.Contains(err.Error(), "out of range") {
-		t.Errorf("negative k: %v", err)
+	for _, tc := range []struct {
+		req  *api.Request
+		want string
+	}{
+		{&api.Request{K: -1}, "out of range"},
+		{&api.Request{K: 3, Sources: api.Weights{"nosuch": 1}}, "unknown source"},
+		{&api.Request{K: 3, Sources: api.Weights{"popular": -2}}, "out of [0, 100]"},
+		{&api.Request{K: 3, Consumed: []byte("not a filter")}, "consumed filter"},
+	} {
+		if _, err := r.Recommend(tc.req); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want an error mentioning %q", tc.req, err, tc.want)
+		}
 	}
 }
 
@@ -110,41 +274,203 @@ func TestLoadRejectsCorrupt(t *testing.T) {
 	data[len(data)-1] ^= 1
 	_, err := Load(data)
 	var fe *bundle.FormatError
-	if !errors.As(err, &fe) {
+	if !errors.Is(err, err) || !errors.As(err, &fe) {
 		t.Fatalf("Load of a corrupt bundle: %v, want *bundle.FormatError", err)
 	}
 }
 
-func TestDeterministic(t *testing.T) {
-	r := load(t, 300)
-	req := func() *api.Request {
-		return &api.Request{K: 10, Context: api.Context{Region: "eu", Age: 30}, History: []api.Event{{Item: bundletest.ID(3)}}}
-	}
-	a, _ := r.Recommend(req())
-	b, _ := r.Recommend(req())
-	for i := range a.Items {
-		if a.Items[i] != b.Items[i] {
-			t.Fatalf("two identical requests differ at %d", i)
+// TestSources checks each source's contribution in isolation.
+func TestSources(t *testing.T) {
+	b := bundletest.Random(300, 32, 3)
+	r := loadBundle(t, b)
+	only := func(s int) api.Weights {
+		w := api.Weights{}
+		for i, name := range bundle.SourceNames {
+			w[name] = 0
+			if i == s {
+				w[name] = 1
+			}
 		}
+		return w
+	}
+	adult := api.Context{Age: 40, Region: "eu", Time: bundletest.Created}
+
+	t.Run("covisit says because", func(t *testing.T) {
+		hist := bundletest.ID(40)
+		resp, err := r.Recommend(&api.Request{K: 3, Context: adult, History: []api.Event{{Item: hist}}, Sources: only(bundle.SourceCovisit)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		neigh, _ := b.Pipeline.Covisit.Of(40)
+		if len(resp.Items) == 0 {
+			t.Fatal("no co-visitation candidates")
+		}
+		for _, it := range resp.Items {
+			row, _ := r.Lookup(it.ID)
+			if it.Source != "covisit" || it.Because != hist || !slices.Contains(neigh, row) {
+				t.Errorf("%+v is not a co-visited neighbour of %s %v", it, hist, neigh)
+			}
+		}
+	})
+	t.Run("popular by region", func(t *testing.T) {
+		resp, err := r.Recommend(&api.Request{K: 5, Context: adult, Sources: only(bundle.SourcePopular)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eu := regionList(b.Pipeline.Popular, "eu")
+		for _, it := range resp.Items {
+			row, _ := r.Lookup(it.ID)
+			if !slices.Contains(eu.Items, row) {
+				t.Errorf("%s is not in the eu popular list", it.ID)
+			}
+		}
+	})
+	t.Run("fresh within the window", func(t *testing.T) {
+		resp, err := r.Recommend(&api.Request{K: 10, Context: adult, Sources: only(bundle.SourceFresh)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Items) == 0 {
+			t.Fatal("no fresh items")
+		}
+		for _, it := range resp.Items {
+			row, _ := r.Lookup(it.ID)
+			if age := adult.Time - b.Items.Released[row]; age < 0 || age > 30*86400 || it.Source != "fresh" {
+				t.Errorf("%s released %d s before the request, source %s", it.ID, age, it.Source)
+			}
+		}
+	})
+	t.Run("explore is seeded per user", func(t *testing.T) {
+		req := func(user string) *api.Request {
+			return &api.Request{K: 10, UserID: user, Context: adult, Sources: only(bundle.SourceExplore)}
+		}
+		a, _ := r.Recommend(req("alice"))
+		a2, _ := r.Recommend(req("alice"))
+		c, _ := r.Recommend(req("carol"))
+		if !slices.Equal(a.Items, a2.Items) || slices.Equal(a.Items, c.Items) || len(a.Items) != 10 {
+			t.Errorf("explore: alice %v, again %v, carol %v", a.Items, a2.Items, c.Items)
+		}
+	})
+}
+
+// TestOrder checks the order stage's knobs.
+func TestOrder(t *testing.T) {
+	b := bundletest.Random(400, 32, 5)
+	ctx := api.Context{Age: 40, Region: "eu", Time: bundletest.Created}
+	params := func(mod func(p *bundle.Params)) *Recommender {
+		bb := bundletest.Random(400, 32, 5)
+		mod(&bb.Pipeline.Defaults)
+		return loadBundle(t, bb)
+	}
+	t.Run("impression demotes", func(t *testing.T) {
+		r := loadBundle(t, b)
+		first, _ := r.Recommend(&api.Request{K: 10, Context: ctx})
+		top := first.Items[0].ID
+		second, _ := r.Recommend(&api.Request{K: 10, Context: ctx, Impressions: []api.Impression{{Item: top, Count: 3, Last: ctx.Time}}})
+		pos := slices.IndexFunc(second.Items, func(it api.Item) bool { return it.ID == top })
+		if pos == 0 {
+			t.Errorf("the impressed item %s is still first", top)
+		}
+	})
+	t.Run("category cap", func(t *testing.T) {
+		r := params(func(p *bundle.Params) { p.CategoryCap = 2 })
+		resp, _ := r.Recommend(&api.Request{K: 8, Context: ctx})
+		count := map[int32]int{}
+		for _, it := range resp.Items {
+			row, _ := r.Lookup(it.ID)
+			for _, c := range b.Items.CategoriesOf(int(row)) {
+				if count[c]++; count[c] > 2 {
+					t.Errorf("category %d appears %d times", c, count[c])
+				}
+			}
+		}
+		if len(resp.Items) != 8 {
+			t.Errorf("%d items with a cap of 2 over 4 categories, want 8", len(resp.Items))
+		}
+	})
+	t.Run("exploration slots", func(t *testing.T) {
+		r := params(func(p *bundle.Params) { p.ExploreEvery = 3 })
+		resp, _ := r.Recommend(&api.Request{K: 9, Context: ctx})
+		for i, it := range resp.Items {
+			if (i+1)%3 == 0 && it.Source != "explore" {
+				t.Errorf("position %d is %s from %s, want an exploration slot", i, it.ID, it.Source)
+			}
+		}
+	})
+	t.Run("MMR diversifies", func(t *testing.T) {
+		sim := func(r *Recommender, items []api.Item) float32 {
+			var s float32
+			for i := range items {
+				for j := 0; j < i; j++ {
+					a, _ := r.Lookup(items[i].ID)
+					c, _ := r.Lookup(items[j].ID)
+					s += cosine(r, a, c)
+				}
+			}
+			return s
+		}
+		plain := params(func(p *bundle.Params) { p.MMRLambda = 1 })
+		diverse := params(func(p *bundle.Params) { p.MMRLambda = 0.3 })
+		a, _ := plain.Recommend(&api.Request{K: 10, Context: ctx})
+		d, _ := diverse.Recommend(&api.Request{K: 10, Context: ctx})
+		if sa, sd := sim(plain, a.Items), sim(diverse, d.Items); !(sd < sa) {
+			t.Errorf("pairwise similarity with λ=0.3 is %.3f, with λ=1 %.3f: MMR did not diversify", sd, sa)
+		}
+	})
+	t.Run("pins and boosts", func(t *testing.T) {
+		bb := bundletest.Random(400, 32, 5)
+		bb.Pipeline.Rules.Pinned = []bundle.Pin{{Item: 1, Position: 2}}
+		bb.Pipeline.Rules.Exclude = []int32{4}
+		r := loadBundle(t, bb)
+		resp, _ := r.Recommend(&api.Request{K: 5, Context: ctx})
+		if resp.Items[2].ID != bundletest.ID(1) || resp.Items[2].Source != "pinned" {
+			t.Errorf("position 2 is %+v, want the pinned %s", resp.Items[2], bundletest.ID(1))
+		}
+		for _, it := range resp.Items {
+			if it.ID == bundletest.ID(4) {
+				t.Error("an excluded item was returned")
+			}
+		}
+	})
+}
+
+func cosine(r *Recommender, a, b int32) float32 {
+	e := r.b.Embeddings
+	var s int32
+	for j := range e.Dim {
+		s += int32(e.Row(int(a))[j]) * int32(e.Row(int(b))[j])
+	}
+	return e.Scales[a] * e.Scales[b] * float32(s)
+}
+
+func TestExperimentArms(t *testing.T) {
+	b := bundletest.Random(200, 32, 6)
+	b.Pipeline.Arms = []bundle.Arm{{Name: "a", Weight: 1, Params: bundle.DefaultParams()}, {Name: "b", Weight: 3, Params: bundle.DefaultParams()}}
+	r := loadBundle(t, b)
+	count := map[string]int{}
+	for i := 0; i < 2000; i++ {
+		resp, err := r.Recommend(&api.Request{K: 1, ExperimentKey: fmt.Sprintf("user-%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		count[resp.Arm]++
+	}
+	if count["a"] < 380 || count["a"] > 620 || count["a"]+count["b"] != 2000 {
+		t.Errorf("arms %v, want about 500 a and 1500 b", count)
+	}
+	if resp, _ := r.Recommend(&api.Request{K: 1}); resp.Arm != "" {
+		t.Errorf("no experiment key gave arm %q", resp.Arm)
 	}
 }
 
 func BenchmarkRecommend(b *testing.B) {
 	for _, n := range []int{1_000, 100_000} {
 		r := load(b, n)
-		b.Run("items="+itoa(n), func(b *testing.B) {
+		b.Run(fmt.Sprintf("items=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				r.Recommend(&api.Request{K: 20, History: []api.Event{{Item: bundletest.ID(1)}, {Item: bundletest.ID(2)}}})
 			}
 		})
 	}
-}
-
-func itoa(n int) string {
-	s := ""
-	for ; n > 0; n /= 10 {
-		s = string(rune('0'+n%10)) + s
-	}
-	return s
 }

@@ -14,19 +14,41 @@ import (
 	"github.com/edgerec/edgerec/core/nn"
 )
 
+// Sources names the candidate sources whose scores and ranks are features,
+// in order; it mirrors bundle.SourceNames.
+var Sources = []string{"twotower", "covisit", "popular", "trending", "fresh", "explore"}
+
 // Features names the ranker's inputs, in order. A model lists the names it
 // was trained with; a reader refuses a model whose list differs.
-var Features = []string{
-	"retrieval_score",    // two-tower inner product
-	"retrieval_rank_log", // log(1 + rank among the retrieved), rank 0 the best
-	"popularity_log",     // log(1 + training interactions)
-	"recent_log",         // log(1 + interactions in the 30 days before the build)
-	"item_age_log",       // log(1 + days since release at the request time); 0 unknown
-	"category_affinity",  // mean over the item's categories of the share of history items in that category
-	"history_len_log",    // log(1 + known history items)
-	"cold",               // 1 if the model never saw the item in training
-	"seed_similarity",    // item embedding · seed (or newest history) item embedding
-}
+//
+// Per source s (three each, in Sources order):
+//
+//	s            1 if the source proposed the candidate, else 0
+//	s_score      the source's score (0 when absent)
+//	s_rank_log   ln(1 + rank in the source), rank 0 the best; ln(1 + 1000) when absent
+//
+// Then, for every candidate:
+//
+//	query_similarity   query embedding · item embedding (int8)
+//	popularity_log     ln(1 + training interactions)
+//	recent_log         ln(1 + interactions in the 30 days before the build)
+//	item_age_log       ln(1 + days since release at the request time); 0 unknown
+//	category_affinity  mean over the item's categories of the share of history items in that category
+//	history_len_log    ln(1 + known history items)
+//	cold               1 if the model never saw the item in training
+//	seed_similarity    item embedding · seed (or newest history) item embedding; 0 without either
+var Features = func() []string {
+	var f []string
+	for _, s := range Sources {
+		f = append(f, s, s+"_score", s+"_rank_log")
+	}
+	return append(f, "query_similarity", "popularity_log", "recent_log", "item_age_log",
+		"category_affinity", "history_len_log", "cold", "seed_similarity")
+}()
+
+// AbsentRank is the rank a source's rank feature takes when the source did
+// not propose the candidate.
+const AbsentRank = 1000
 
 // Model is the ranker: standardized features → cross layers → dense layers
 // → one logit.

@@ -39,6 +39,11 @@ type Options struct {
 	Workers int
 	// Progress, if not nil, is called with the number of items embedded.
 	Progress func(done, total int)
+	// Rules are business rules and experiment arms (nil: none).
+	Rules *Rules
+	// NoSources leaves out the other candidate sources' data (section
+	// PIPE): the bundle then serves two-tower retrieval alone.
+	NoSources bool
 }
 
 // Build assembles the bundle of m over the catalog ds.Items.
@@ -99,6 +104,17 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 	}
 
 	embed(m, inputs, b, opts)
+	if !opts.NoSources {
+		rows := make(map[string]int32, n)
+		for i, id := range it.IDs {
+			rows[id] = int32(i)
+		}
+		p, err := pipelineData(ds, rows, n, created, opts.Rules)
+		if err != nil {
+			return nil, err
+		}
+		b.Pipeline = p
+	}
 
 	version := opts.Version
 	if version == "" {

@@ -51,10 +51,10 @@ type list struct {
 }
 
 // FitRanker trains the ranker on what retrieval returns: it builds a bundle
-// from holdout (the towers trained on events before valStart), retrieves
-// Depth candidates for every user with events in [valStart, ∞) through the
-// serving pipeline, labels the candidates the user then took, and fits a
-// listwise softmax over each user's candidates. It returns nil (and says so
+// from holdout (the towers trained on events before valStart) with every
+// candidate source, runs stages 1 and 2 of the serving pipeline for every
+// user with events in [valStart, ∞), labels the candidates the user then
+// took, and fits a listwise softmax over each user's candidates. It returns nil (and says so
 // in the report) when the ranker does not beat the retrieval order on the
 // held-out lists.
 func FitRanker(holdout *model.Model, ds *dataset.Dataset, valStart int64, cfg RankerConfig) (*rank.Model, *RankerReport, error) {
@@ -158,15 +158,15 @@ func rankerLists(holdout *model.Model, ds *dataset.Dataset, valStart int64, dept
 		}
 		targets += len(want)
 		u := users[id]
-		req := &api.Request{K: depth, Context: api.Context{Region: u.Region, Device: u.Device, Gender: u.Gender,
-			Age: u.Age, Attrs: u.Attrs, Time: valStart}}
+		req := &api.Request{K: min(depth, api.MaxK), UserID: id, Context: api.Context{Region: u.Region, Device: u.Device,
+			Gender: u.Gender, Age: u.Age, Attrs: u.Attrs, Time: valStart}}
 		for _, h := range hist[id] {
 			req.History = append(req.History, api.Event{Item: h})
 		}
-		req.Normalize()
-		q := rec.Resolve(req)
-		cands := rec.Retrieve(q, rec.Embed(q), depth)
-		rec.Features(q, cands)
+		cands, err := rec.Candidates(req)
+		if err != nil {
+			return nil, 0, 0, err
+		}
 		l := list{targets: len(want)}
 		pos := 0
 		for _, c := range cands {

@@ -24,15 +24,25 @@ var (
 	Categories = []string{"drama", "comedy", "news", "sports"}
 )
 
+// Created is the creation time of a Random bundle; item i is released
+// (n−1−i)·ReleaseStep seconds before it, so the last items are fresh.
+const (
+	Created     = 1_767_225_600
+	ReleaseStep = 6 * 3600
+)
+
 // ID returns the id of item i in a Random bundle.
 func ID(i int) string { return fmt.Sprintf("item%06d", i) }
 
 // Random returns a valid bundle of n items with dim-wide embeddings and a
 // one-hidden-layer query tower, all weights drawn from seed. Item i has id
 // ID(i), category i%4, and is licensed everywhere except every 10th item,
-// which is licensed in "eu" only. The query tower has two history pools, a
-// seed input, four fields, one numeric feature and a cross layer; the
-// ranker re-scores the top 50.
+// which is licensed in "eu" only; every 13th item is unavailable and
+// items with i%4 == 3 are rated 18. The query tower has two history pools,
+// a seed input, four fields, one numeric feature and a cross layer; the
+// ranker re-scores the candidates. The pipeline section has 5 random
+// co-visited neighbours per item, popular and trending lists for all
+// regions and for "eu", and DefaultParams.
 func Random(n, dim int, seed uint64) *bundle.Bundle {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	const histDim = 16
@@ -54,7 +64,7 @@ func Random(n, dim int, seed uint64) *bundle.Bundle {
 		it.Titles = append(it.Titles, fmt.Sprintf("Title %d", i))
 		it.Categories = append(it.Categories, int32(1+i%4))
 		it.CategoryOffsets = append(it.CategoryOffsets, uint32(len(it.Categories)))
-		it.Released = append(it.Released, int64(1_700_000_000+i))
+		it.Released = append(it.Released, Created-int64(n-1-i)*ReleaseStep)
 		it.Available = append(it.Available, i%13 != 0)
 		it.AgeRating = append(it.AgeRating, uint8([]int{0, 0, 13, 18}[i%4]))
 		if i%10 == 0 {
@@ -98,8 +108,9 @@ func Random(n, dim int, seed uint64) *bundle.Bundle {
 	for i := range b.Ranker.Std {
 		b.Ranker.Std[i] = 1
 	}
+	b.Pipeline = randomPipeline(rng, n)
 	b.Manifest = bundle.Manifest{Format: bundle.FormatName, Version: fmt.Sprintf("random-%d-%d-%d", n, dim, seed),
-		Created: 1_767_225_600, Items: n, Dim: dim, HistoryDim: histDim, Quantization: "int8", Metric: "dot",
+		Created: Created, Items: n, Dim: dim, HistoryDim: histDim, Quantization: "int8", Metric: "dot",
 		Builder: "bundletest", Model: bundle.Model{Name: "random"}}
 	return b
 }
@@ -118,4 +129,31 @@ func gauss(rng *rand.Rand, x []float32) {
 	for i := range x {
 		x[i] = float32(rng.NormFloat64()) * 0.3
 	}
+}
+
+func randomPipeline(rng *rand.Rand, n int) *bundle.Pipeline {
+	p := &bundle.Pipeline{FreshDays: 30, Defaults: bundle.DefaultParams()}
+	p.Covisit.Offsets = []uint32{0}
+	for i := 0; i < n; i++ {
+		for k := 0; k < min(5, n-1); k++ {
+			j := int32(rng.IntN(n))
+			if int(j) == i {
+				continue
+			}
+			p.Covisit.Items = append(p.Covisit.Items, j)
+			p.Covisit.Weights = append(p.Covisit.Weights, float32(5-k))
+		}
+		p.Covisit.Offsets = append(p.Covisit.Offsets, uint32(len(p.Covisit.Items)))
+	}
+	list := func(region string, stride int) bundle.RegionList {
+		l := bundle.RegionList{Region: region}
+		for i := 0; i < n && len(l.Items) < 100; i += stride {
+			l.Items = append(l.Items, int32(i))
+			l.Scores = append(l.Scores, float32(n-i))
+		}
+		return l
+	}
+	p.Popular = []bundle.RegionList{list("", 1), list("eu", 3)}
+	p.Trending = []bundle.RegionList{list("", 7), list("eu", 5)}
+	return p
 }

@@ -1,0 +1,88 @@
+package bloom
+
+import (
+	"bytes"
+	"os"
+	"testing"
+)
+
+// FuzzDecode feeds arbitrary bytes to Decode: it must return a filter or a
+// *FormatError, never panic, and a filter it accepts must re-encode to the
+// very same bytes (the form is canonical) and decode again.
+func FuzzDecode(f *testing.F) {
+	good, err := os.ReadFile(golden)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add(good[:HeaderSize])
+	f.Add([]byte(Magic))
+	f.Add(build(1, 30, 0, 64, 1))
+	f.Add(build(2, 7, 0, 128, 2))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := Decode(data)
+		if err != nil {
+			if _, ok := err.(*FormatError); !ok {
+				t.Fatalf("error %v is a %T, want a *FormatError", err, err)
+			}
+			return
+		}
+		enc, err := g.MarshalBinary()
+		if err != nil {
+			t.Fatalf("decoded filter does not re-encode: %v", err)
+		}
+		if !bytes.Equal(enc, data) {
+			t.Fatalf("decode → encode changed the bytes:\n in  %x\n out %x", data, enc)
+		}
+		again, err := Decode(enc)
+		if err != nil {
+			t.Fatalf("re-encoded filter does not decode: %v", err)
+		}
+		if again.M() != g.M() || again.K() != g.K() || !slicesEqual(again.words, g.words) {
+			t.Fatal("decode → encode → decode changed the filter")
+		}
+	})
+}
+
+func slicesEqual(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzApplyBytes feeds arbitrary bytes to the export's whole path: it must
+// never panic, and a result it returns must decode.
+func FuzzApplyBytes(f *testing.F) {
+	good, err := os.ReadFile(golden)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, op := range []*Op{
+		{Op: OpNew, Expected: 10, FPRate: 0.01},
+		{Op: OpAdd, Filter: good, Items: []string{"a", "b"}},
+		{Op: OpAdd, Expected: 3, FPRate: 0.5, Items: []string{"x"}},
+		{Op: OpCheck, Filter: good, Items: []string{"item-1", "zzz"}},
+	} {
+		b, err := EncodeOp(op)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out, err := ApplyBytes(data)
+		if err != nil {
+			return
+		}
+		if _, err := DecodeResult(out); err != nil {
+			t.Fatalf("result does not decode: %v", err)
+		}
+	})
+}

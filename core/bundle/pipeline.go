@@ -1,0 +1,219 @@
+package bundle
+
+import (
+	"fmt"
+	"math"
+)
+
+// TagPipeline names the optional section with the data and parameters of
+// the candidate sources, business rules and experiments (FORMAT.md §5.8).
+const TagPipeline = "PIPE"
+
+// Source indices: the candidate sources of stage 1, in the order of
+// SourceNames.
+const (
+	SourceTwoTower = iota // two-tower ANN on the query embedding
+	SourceCovisit         // neighbours of the seed and recent history items by co-visitation
+	SourcePopular         // popular in the user's region (slowly decayed counts)
+	SourceTrending        // trending in the user's region (quickly decayed counts)
+	SourceFresh           // released recently, scored by the query embedding
+	SourceExplore         // a seeded sample from the long tail
+	NumSources
+)
+
+// SourceNames names the sources in responses, request weights and the
+// ranker's features.
+var SourceNames = [NumSources]string{"twotower", "covisit", "popular", "trending", "fresh", "explore"}
+
+// Pipeline is the content of section PIPE.
+type Pipeline struct {
+	// Covisit lists, per item row, its top co-visited items: item i's
+	// neighbours are Items[Offsets[i]:Offsets[i+1]] with Weights alike.
+	Covisit Neighbours `msgpack:"covisit"`
+	// Popular and Trending hold one list per region ("" = all regions),
+	// best first.
+	Popular  []RegionList `msgpack:"popular"`
+	Trending []RegionList `msgpack:"trending"`
+	// FreshDays is how recent a release counts as fresh.
+	FreshDays int `msgpack:"fresh_days"`
+	// Rules are the business rules that apply to every request.
+	Rules Rules `msgpack:"rules"`
+	// Defaults are the parameters of requests outside any experiment arm.
+	Defaults Params `msgpack:"defaults"`
+	// Arms are experiment arms; a request's experiment key picks one by
+	// hash, with probability proportional to Weight.
+	Arms []Arm `msgpack:"arms"`
+}
+
+// Neighbours is a compact per-item neighbour list.
+type Neighbours struct {
+	Offsets []uint32  `msgpack:"offsets"` // len = items + 1, or empty for none
+	Items   []int32   `msgpack:"items"`
+	Weights []float32 `msgpack:"weights"`
+}
+
+// Of returns item i's neighbours and weights.
+func (n *Neighbours) Of(i int) ([]int32, []float32) {
+	if len(n.Offsets) == 0 {
+		return nil, nil
+	}
+	lo, hi := n.Offsets[i], n.Offsets[i+1]
+	return n.Items[lo:hi], n.Weights[lo:hi]
+}
+
+// RegionList is a ranked list of items for one region.
+type RegionList struct {
+	Region string    `msgpack:"region"`
+	Items  []int32   `msgpack:"items"`
+	Scores []float32 `msgpack:"scores"`
+}
+
+// Rules are business rules as data.
+type Rules struct {
+	Exclude []int32 `msgpack:"exclude"` // never recommended
+	Pinned  []Pin   `msgpack:"pinned"`  // placed at fixed positions when they pass the filters
+	Boosted []Boost `msgpack:"boosted"` // relevance raised before ordering
+}
+
+// Pin places an item at a 0-based position.
+type Pin struct {
+	Item     int32 `msgpack:"item"`
+	Position int   `msgpack:"position"`
+}
+
+// Boost adds Amount (in standard deviations of the candidates' relevance)
+// to an item's relevance.
+type Boost struct {
+	Item   int32   `msgpack:"item"`
+	Amount float32 `msgpack:"amount"`
+}
+
+// Params are the tunable parameters of one request's pipeline.
+type Params struct {
+	// Weights scales each source in the blend and the ranker's input; 0
+	// disables a source.
+	Weights [NumSources]float32 `msgpack:"weights"`
+	// Depth is how many candidates each source fetches before filtering.
+	Depth [NumSources]int `msgpack:"depth"`
+	// Ranker uses the bundle's ranker when there is one; otherwise the
+	// candidates are ordered by the reciprocal-rank blend.
+	Ranker bool `msgpack:"ranker"`
+	// MMRLambda trades relevance (1) against diversity (0) in ordering.
+	MMRLambda float32 `msgpack:"mmr_lambda"`
+	// CategoryCap limits items per category in a response (0: no cap).
+	CategoryCap int `msgpack:"category_cap"`
+	// ExploreEvery makes every n-th position an exploration slot (0: none).
+	ExploreEvery int `msgpack:"explore_every"`
+	// Demote is how much an impression shown but not taken lowers an
+	// item's relevance: Demote·ln(1+count)·2^(−days since shown/7), in
+	// standard deviations.
+	Demote float32 `msgpack:"demote"`
+}
+
+// Arm is one experiment arm.
+type Arm struct {
+	Name   string  `msgpack:"name"`
+	Weight float32 `msgpack:"weight"`
+	Params Params  `msgpack:"params"`
+}
+
+// DefaultParams are the parameters a bundle gets unless its builder says
+// otherwise.
+func DefaultParams() Params {
+	return Params{
+		Weights:      [NumSources]float32{1, 1, 0.5, 0.5, 0.5, 0.2},
+		Depth:        [NumSources]int{200, 100, 100, 50, 50, 20},
+		Ranker:       true,
+		MMRLambda:    0.8,
+		CategoryCap:  0,
+		ExploreEvery: 0,
+		Demote:       1,
+	}
+}
+
+// Validate checks p's ranges.
+func (p *Params) Validate() error {
+	for s := range p.Weights {
+		if !(p.Weights[s] >= 0) || p.Weights[s] > 100 {
+			return fmt.Errorf("weight of source %s = %v out of [0, 100]", SourceNames[s], p.Weights[s])
+		}
+		if p.Depth[s] < 0 || p.Depth[s] > 10000 {
+			return fmt.Errorf("depth of source %s = %d out of [0, 10000]", SourceNames[s], p.Depth[s])
+		}
+	}
+	switch {
+	case !(p.MMRLambda >= 0 && p.MMRLambda <= 1):
+		return fmt.Errorf("mmr_lambda = %v out of [0, 1]", p.MMRLambda)
+	case p.CategoryCap < 0 || p.ExploreEvery < 0 || p.ExploreEvery == 1:
+		return fmt.Errorf("category_cap = %d and explore_every = %d must be ≥ 0 (explore_every ≠ 1)", p.CategoryCap, p.ExploreEvery)
+	case !(p.Demote >= 0 && p.Demote <= 100):
+		return fmt.Errorf("demote = %v out of [0, 100]", p.Demote)
+	}
+	return nil
+}
+
+// validate checks the section against a catalog of n items.
+func (p *Pipeline) validate(n int) error {
+	row := func(i int32) bool { return i >= 0 && int(i) < n }
+	c := &p.Covisit
+	if len(c.Offsets) > 0 {
+		if len(c.Offsets) != n+1 || c.Offsets[0] != 0 || int(c.Offsets[n]) != len(c.Items) || len(c.Weights) != len(c.Items) {
+			return fmt.Errorf("co-visitation lists do not match %d items", n)
+		}
+		for i := 1; i <= n; i++ {
+			if c.Offsets[i] < c.Offsets[i-1] {
+				return fmt.Errorf("co-visitation offsets decrease at item %d", i-1)
+			}
+		}
+		for i, it := range c.Items {
+			if !row(it) || !finite32(c.Weights[i]) {
+				return fmt.Errorf("co-visitation entry %d: item %d, weight %v", i, it, c.Weights[i])
+			}
+		}
+	}
+	for _, lists := range [][]RegionList{p.Popular, p.Trending} {
+		for _, l := range lists {
+			if len(l.Items) != len(l.Scores) {
+				return fmt.Errorf("list of region %q has %d items and %d scores", l.Region, len(l.Items), len(l.Scores))
+			}
+			for i, it := range l.Items {
+				if !row(it) || !finite32(l.Scores[i]) {
+					return fmt.Errorf("list of region %q: entry %d invalid", l.Region, i)
+				}
+			}
+		}
+	}
+	if p.FreshDays < 0 || p.FreshDays > 3650 {
+		return fmt.Errorf("fresh_days = %d out of [0, 3650]", p.FreshDays)
+	}
+	r := &p.Rules
+	for _, it := range r.Exclude {
+		if !row(it) {
+			return fmt.Errorf("excluded item %d out of range", it)
+		}
+	}
+	for _, pin := range r.Pinned {
+		if !row(pin.Item) || pin.Position < 0 || pin.Position >= 500 {
+			return fmt.Errorf("pin of item %d at %d out of range", pin.Item, pin.Position)
+		}
+	}
+	for _, b := range r.Boosted {
+		if !row(b.Item) || !finite32(b.Amount) || math.Abs(float64(b.Amount)) > 100 {
+			return fmt.Errorf("boost of item %d by %v out of range", b.Item, b.Amount)
+		}
+	}
+	if err := p.Defaults.Validate(); err != nil {
+		return fmt.Errorf("defaults: %w", err)
+	}
+	for _, a := range p.Arms {
+		if a.Name == "" || !(a.Weight > 0) || a.Weight > 1e6 {
+			return fmt.Errorf("arm %q has weight %v", a.Name, a.Weight)
+		}
+		if err := a.Params.Validate(); err != nil {
+			return fmt.Errorf("arm %s: %w", a.Name, err)
+		}
+	}
+	return nil
+}
+
+func finite32(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }

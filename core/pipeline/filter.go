@@ -1,0 +1,113 @@
+package pipeline
+
+import (
+	"fmt"
+
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bloom"
+	"github.com/edgerec/edgerec/core/feature"
+)
+
+// AdultAge is the age rating at and above which an item needs a user whose
+// age is known: when a request gives no age, such items are filtered out.
+const AdultAge = 18
+
+// filter decides which items a request may receive (stage 2). Rules, from
+// the bundle and the request:
+//
+//   - the history, the seed, the bundle's and the request's exclusions are
+//     never returned; with a request allow-list, only its items are;
+//   - unavailable items are dropped unless the request ignores
+//     availability;
+//   - an item's age rating must not exceed the user's age (unknown age:
+//     ratings below AdultAge only);
+//   - an item licensed in a list of regions is returned only to users in
+//     one of them (unknown region: only items licensed everywhere);
+//   - items the client's consumed filter may contain are dropped (a Bloom
+//     filter: a false positive drops an item the user has not consumed, at
+//     the filter's false-positive rate; it never lets a consumed one
+//     through).
+type filter struct {
+	r           *Recommender
+	exclude     bitset
+	allow       bitset // nil: no allow-list
+	consumed    *bloom.Filter
+	age         int
+	region      int32 // licensing index; −1 unknown region
+	ignoreStock bool
+}
+
+// newFilter builds the filter of a resolved request.
+func (r *Recommender) newFilter(req *api.Request, q *Query) (*filter, error) {
+	f := &filter{r: r, exclude: newBitset(r.b.Manifest.Items), age: req.Context.Age, region: -1}
+	for _, row := range q.Exclude {
+		f.exclude.set(row)
+	}
+	if p := r.b.Pipeline; p != nil {
+		for _, row := range p.Rules.Exclude {
+			f.exclude.set(row)
+		}
+	}
+	if fl := req.Filters; fl != nil {
+		for _, id := range fl.Exclude {
+			if row, ok := r.index[id]; ok {
+				f.exclude.set(row)
+			}
+		}
+		if len(fl.Allow) > 0 {
+			f.allow = newBitset(r.b.Manifest.Items)
+			for _, id := range fl.Allow {
+				if row, ok := r.index[id]; ok {
+					f.allow.set(row)
+				}
+			}
+		}
+		f.ignoreStock = fl.IgnoreAvailability
+	}
+	if len(req.Consumed) > 0 {
+		c, err := bloom.Decode(req.Consumed)
+		if err != nil {
+			return nil, fmt.Errorf("consumed filter: %w", err)
+		}
+		f.consumed = c
+	}
+	if req.Context.Region != "" {
+		if i := r.b.Vocab.Licensing.Index(req.Context.Region); i != feature.Unknown {
+			f.region = i
+		} else {
+			f.region = 0 // a known region that licenses nothing special
+		}
+	}
+	return f, nil
+}
+
+// keep reports whether row may be returned.
+func (f *filter) keep(row int32) bool {
+	it := &f.r.b.Items
+	switch {
+	case f.exclude.has(row):
+		return false
+	case f.allow != nil && !f.allow.has(row):
+		return false
+	case !f.ignoreStock && !it.Available[row]:
+		return false
+	}
+	if rating := int(it.AgeRating[row]); rating > 0 {
+		if f.age > 0 && f.age < rating || f.age <= 0 && rating >= AdultAge {
+			return false
+		}
+	}
+	if regions := it.RegionsOf(int(row)); len(regions) > 0 {
+		ok := false
+		for _, reg := range regions {
+			ok = ok || reg == f.region
+		}
+		if !ok {
+			return false
+		}
+	}
+	if f.consumed != nil && f.consumed.MayContain(it.IDs[row]) {
+		return false
+	}
+	return true
+}

@@ -1,0 +1,213 @@
+package pipeline
+
+import (
+	"math"
+	"sort"
+
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/core/quant"
+)
+
+// mmrPool is how many of the most relevant candidates the ordering stage
+// considers: MMR costs k·mmrPool similarity computations.
+const mmrPool = 64
+
+// standardize turns the candidates' scores into z-scores, so that the
+// knobs of the order stage (demotion, boosts, MMR's λ) mean the same with
+// the ranker's logits and with the blend.
+func standardize(cands []Candidate) []float32 {
+	rel := make([]float32, len(cands))
+	if len(cands) == 0 {
+		return rel
+	}
+	var sum, sq float64
+	for _, c := range cands {
+		sum += float64(c.Score)
+		sq += float64(c.Score) * float64(c.Score)
+	}
+	n := float64(len(cands))
+	mean := sum / n
+	sd := math.Sqrt(max(sq/n-mean*mean, 0))
+	if sd < 1e-9 {
+		sd = 1
+	}
+	for i, c := range cands {
+		rel[i] = float32((float64(c.Score) - mean) / sd)
+	}
+	return rel
+}
+
+// order picks and orders the k items of the response (stage 4):
+//
+//  1. relevance = the standardized score, lowered for impressions shown but
+//     not taken (Params.Demote) and raised by the bundle's boosts;
+//  2. among the mmrPool most relevant, greedy maximal marginal relevance
+//     (Carbonell & Goldstein, SIGIR 1998): the next item maximizes
+//     λ·relevance − (1−λ)·max similarity to the items already chosen, with
+//     similarity the inner product of the item embeddings; items whose
+//     categories reached Params.CategoryCap are skipped; every
+//     ExploreEvery-th position goes to the most relevant exploration
+//     candidate left;
+//  3. pinned items that passed the filters are placed at their positions.
+//
+// cands must have passed the filters; the result is at most k long.
+func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands []Candidate, k int, keep func(int32) bool) []Candidate {
+	rel := standardize(cands)
+	if len(req.Impressions) > 0 && p.Demote > 0 {
+		shown := make(map[int32]api.Impression, len(req.Impressions))
+		for _, im := range req.Impressions {
+			if row, ok := r.index[im.Item]; ok {
+				prev := shown[row]
+				prev.Count += max(im.Count, 1)
+				prev.Last = max(prev.Last, im.Last)
+				shown[row] = prev
+			}
+		}
+		for i, c := range cands {
+			if im, ok := shown[c.Row]; ok {
+				days := 0.0
+				if im.Last > 0 && q.Time > im.Last {
+					days = float64(q.Time-im.Last) / 86400
+				}
+				rel[i] -= p.Demote * float32(math.Log1p(float64(im.Count))*math.Exp2(-days/7))
+			}
+		}
+	}
+	var pins []bundle.Pin
+	if pipe := r.b.Pipeline; pipe != nil {
+		if len(pipe.Rules.Boosted) > 0 {
+			at := make(map[int32]int, len(cands))
+			for i, c := range cands {
+				at[c.Row] = i
+			}
+			for _, b := range pipe.Rules.Boosted {
+				if i, ok := at[b.Item]; ok {
+					rel[i] += b.Amount
+				}
+			}
+		}
+		pins = pipe.Rules.Pinned
+	}
+
+	// The mmrPool most relevant, plus every exploration candidate.
+	idx := make([]int, len(cands))
+	for i := range idx {
+		idx[i] = i
+	}
+	sortByRelevance(idx, rel, cands)
+	pool := idx[:min(len(idx), mmrPool)]
+	var explore []int
+	for _, i := range idx {
+		if cands[i].SourceRank[bundle.SourceExplore] >= 0 {
+			explore = append(explore, i)
+		}
+	}
+
+	emb := r.b.Embeddings
+	maxSim := make([]float32, len(cands))
+	for i := range maxSim {
+		maxSim[i] = float32(math.Inf(-1))
+	}
+	used := make([]bool, len(cands))
+	catCount := map[int32]int{}
+	capped := func(i int) bool {
+		if p.CategoryCap <= 0 {
+			return false
+		}
+		for _, c := range r.b.Items.CategoriesOf(int(cands[i].Row)) {
+			if catCount[c] >= p.CategoryCap {
+				return true
+			}
+		}
+		return false
+	}
+	lambda := p.MMRLambda
+	var out []Candidate
+	for len(out) < k {
+		pick := -1
+		if p.ExploreEvery > 1 && (len(out)+1)%p.ExploreEvery == 0 {
+			for _, i := range explore {
+				if !used[i] && !capped(i) {
+					pick = i
+					break
+				}
+			}
+		}
+		if pick < 0 {
+			best := float32(math.Inf(-1))
+			for _, i := range pool {
+				if used[i] || capped(i) {
+					continue
+				}
+				v := rel[i]
+				if len(out) > 0 && lambda < 1 {
+					v = lambda*rel[i] - (1-lambda)*maxSim[i]
+				}
+				if v > best {
+					best, pick = v, i
+				}
+			}
+		}
+		if pick < 0 {
+			// The pool is spent (caps, or fewer candidates): take the rest
+			// in order of relevance.
+			for _, i := range idx {
+				if !used[i] && !capped(i) {
+					pick = i
+					break
+				}
+			}
+		}
+		if pick < 0 {
+			break
+		}
+		used[pick] = true
+		out = append(out, cands[pick])
+		for _, c := range r.b.Items.CategoriesOf(int(cands[pick].Row)) {
+			catCount[c]++
+		}
+		if lambda < 1 {
+			a := int(cands[pick].Row)
+			for _, i := range pool {
+				if !used[i] {
+					b := int(cands[i].Row)
+					s := emb.Scales[a] * emb.Scales[b] * float32(quant.DotInt8(emb.Row(a), emb.Row(b)))
+					maxSim[i] = max(maxSim[i], s)
+				}
+			}
+		}
+	}
+	return r.pin(out, pins, k, keep)
+}
+
+// sortByRelevance sorts idx by decreasing relevance, ties by row.
+func sortByRelevance(idx []int, rel []float32, cands []Candidate) {
+	less := func(a, b int) bool {
+		if rel[a] != rel[b] {
+			return rel[a] > rel[b]
+		}
+		return cands[a].Row < cands[b].Row
+	}
+	sort.Slice(idx, func(a, b int) bool { return less(idx[a], idx[b]) })
+}
+
+// pin places the pinned items that pass the filters at their positions.
+func (r *Recommender) pin(out []Candidate, pins []bundle.Pin, k int, keep func(int32) bool) []Candidate {
+	for _, p := range pins {
+		if p.Position >= k || !keep(p.Item) {
+			continue
+		}
+		for i := range out {
+			if out[i].Row == p.Item {
+				out = append(out[:i], out[i+1:]...)
+				break
+			}
+		}
+		c := newCandidate(p.Item)
+		c.Pinned = true
+		pos := min(p.Position, len(out))
+		out = append(out[:pos], append([]Candidate{c}, out[pos:]...)...)
+	}
+	return out[:min(len(out), k)]
+}

@@ -1,0 +1,326 @@
+package pipeline
+
+import (
+	"encoding/binary"
+	"hash/fnv"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/core/quant"
+)
+
+// Candidate is one item proposed by stage 1, with what each source said of
+// it.
+type Candidate struct {
+	Row int32
+	// Score is the retrieval score from Retrieve, then the relevance the
+	// rank stage gives.
+	Score float32
+	// SourceScore and SourceRank hold each source's score and 0-based rank
+	// (SourceRank −1: the source did not propose the item).
+	SourceScore [bundle.NumSources]float32
+	SourceRank  [bundle.NumSources]int32
+	// Because is the history row a co-visitation candidate came from, or −1.
+	Because int32
+	// Pinned marks an item placed by a pin rule.
+	Pinned bool
+	// Features are rank.Features, filled by Features.
+	Features []float32
+}
+
+func newCandidate(row int32) Candidate {
+	c := Candidate{Row: row, Because: -1}
+	for s := range c.SourceRank {
+		c.SourceRank[s] = -1
+	}
+	return c
+}
+
+// Source returns the source that ranked the candidate best, by weighted
+// reciprocal rank.
+func (c *Candidate) Source(w *[bundle.NumSources]float32) int {
+	best, bestV := 0, float32(-1)
+	for s, r := range c.SourceRank {
+		if r < 0 {
+			continue
+		}
+		v := max(w[s], 1e-6) / float32(r+1)
+		if v > bestV {
+			best, bestV = s, v
+		}
+	}
+	return best
+}
+
+// pool merges the candidates of several sources, one entry per item.
+type pool struct {
+	cands []Candidate
+	at    map[int32]int
+}
+
+func newPool() *pool { return &pool{at: map[int32]int{}} }
+
+// add records that source s proposed row at rank with score.
+func (p *pool) add(s int, row int32, rank int, score float32) *Candidate {
+	i, ok := p.at[row]
+	if !ok {
+		i = len(p.cands)
+		p.at[row] = i
+		p.cands = append(p.cands, newCandidate(row))
+	}
+	c := &p.cands[i]
+	if c.SourceRank[s] < 0 || int32(rank) < c.SourceRank[s] {
+		c.SourceRank[s] = int32(rank)
+		c.SourceScore[s] = score
+	}
+	return c
+}
+
+// sources runs every enabled source for q with the depths of p scaled by
+// mult (mult 0: every item the source can give), skipping rows keep
+// refuses.
+func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult int, keep func(int32) bool, seed uint64) *pool {
+	pl := newPool()
+	depth := func(s int) int {
+		if p.Weights[s] == 0 {
+			return 0
+		}
+		if mult == 0 {
+			return r.b.Manifest.Items
+		}
+		return p.Depth[s] * mult
+	}
+	if n := depth(bundle.SourceTwoTower); n > 0 {
+		for i, h := range r.search(q, emb, n, keep) {
+			pl.add(bundle.SourceTwoTower, h.Row, i, h.Score)
+		}
+	}
+	pipe := r.b.Pipeline
+	if pipe == nil {
+		return pl
+	}
+	if n := depth(bundle.SourceCovisit); n > 0 {
+		r.covisit(pl, q, n, keep)
+	}
+	region := q.Context.Region
+	if n := depth(bundle.SourcePopular); n > 0 {
+		addList(pl, bundle.SourcePopular, regionList(pipe.Popular, region), n, keep)
+	}
+	if n := depth(bundle.SourceTrending); n > 0 {
+		addList(pl, bundle.SourceTrending, regionList(pipe.Trending, region), n, keep)
+	}
+	if n := depth(bundle.SourceFresh); n > 0 {
+		r.fresh(pl, q, emb, n, keep)
+	}
+	if n := depth(bundle.SourceExplore); n > 0 {
+		r.explore(pl, n, keep, seed)
+	}
+	return pl
+}
+
+// covisit proposes the co-visited neighbours of the seed (weight 1) and the
+// three newest history items (0.8, 0.6, 0.4): score = Σ weight·co-visits,
+// remembering the history item that contributed most.
+func (r *Recommender) covisit(pl *pool, q *Query, n int, keep func(int32) bool) {
+	type src struct {
+		row int32
+		w   float32
+	}
+	var from []src
+	if q.Input.Seed >= 0 && (len(q.Input.History) == 0 || q.Input.Seed != q.Input.History[len(q.Input.History)-1]) {
+		from = append(from, src{q.Input.Seed, 1})
+	}
+	h := q.Input.History
+	for i, w := range []float32{0.8, 0.6, 0.4} {
+		if j := len(h) - 1 - i; j >= 0 {
+			from = append(from, src{h[j], w})
+		}
+	}
+	score := map[int32]float32{}
+	best := map[int32]float32{}
+	because := map[int32]int32{}
+	for _, f := range from {
+		items, weights := r.b.Pipeline.Covisit.Of(int(f.row))
+		for k, it := range items {
+			if !keep(it) {
+				continue
+			}
+			v := f.w * weights[k]
+			score[it] += v
+			if v > best[it] {
+				best[it], because[it] = v, f.row
+			}
+		}
+	}
+	rows := make([]int32, 0, len(score))
+	for it := range score {
+		rows = append(rows, it)
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if score[rows[i]] != score[rows[j]] {
+			return score[rows[i]] > score[rows[j]]
+		}
+		return rows[i] < rows[j]
+	})
+	for i, it := range rows[:min(n, len(rows))] {
+		pl.add(bundle.SourceCovisit, it, i, score[it]).Because = because[it]
+	}
+}
+
+// regionList returns the list of region, or the all-regions list.
+func regionList(lists []bundle.RegionList, region string) *bundle.RegionList {
+	var all *bundle.RegionList
+	for i := range lists {
+		switch lists[i].Region {
+		case region:
+			if region != "" {
+				return &lists[i]
+			}
+			all = &lists[i]
+		case "":
+			all = &lists[i]
+		}
+	}
+	return all
+}
+
+// addList proposes the first n kept items of l, scores relative to its top.
+func addList(pl *pool, s int, l *bundle.RegionList, n int, keep func(int32) bool) {
+	if l == nil || len(l.Items) == 0 {
+		return
+	}
+	top := max(l.Scores[0], 1e-9)
+	rank := 0
+	for i, it := range l.Items {
+		if rank == n {
+			return
+		}
+		if keep(it) {
+			pl.add(s, it, rank, l.Scores[i]/top)
+			rank++
+		}
+	}
+}
+
+// fresh proposes items released in the FreshDays before the request,
+// scored by the query embedding against their item embedding (content-based
+// for items the model never saw).
+func (r *Recommender) fresh(pl *pool, q *Query, emb []float32, n int, keep func(int32) bool) {
+	from := q.Time - int64(r.b.Pipeline.FreshDays)*86400
+	qc := make([]int8, len(emb))
+	qs := quant.Encode(qc, emb)
+	type hit struct {
+		row   int32
+		score float32
+	}
+	var hits []hit
+	// byRelease is newest first.
+	for _, row := range r.byRelease {
+		rel := r.b.Items.Released[row]
+		if rel < from {
+			break
+		}
+		if rel > q.Time || !keep(row) {
+			continue
+		}
+		s := qs * r.b.Embeddings.Scales[row] * float32(quant.DotInt8(qc, r.b.Embeddings.Row(int(row))))
+		hits = append(hits, hit{row, s})
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		if hits[i].score != hits[j].score {
+			return hits[i].score > hits[j].score
+		}
+		return hits[i].row < hits[j].row
+	})
+	for i, h := range hits[:min(n, len(hits))] {
+		pl.add(bundle.SourceFresh, h.row, i, h.score)
+	}
+}
+
+// explore proposes n items drawn without replacement from the long tail
+// (popularity at or below the median) with a generator seeded per request.
+func (r *Recommender) explore(pl *pool, n int, keep func(int32) bool, seed uint64) {
+	tail := r.tail
+	if len(tail) == 0 {
+		return
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x6578706c6f7265))
+	taken := map[int32]bool{}
+	rank := 0
+	for tries := 0; rank < n && tries < 4*n+16; tries++ {
+		row := tail[rng.IntN(len(tail))]
+		if taken[row] || !keep(row) {
+			continue
+		}
+		taken[row] = true
+		pl.add(bundle.SourceExplore, row, rank, 0)
+		rank++
+	}
+}
+
+// requestSeed derives the exploration seed from the user, the experiment
+// key and the day, so a user sees the same exploration within a day.
+func requestSeed(user, key string, t int64) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(user))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	var day [8]byte
+	binary.LittleEndian.PutUint64(day[:], uint64(t/86400))
+	h.Write(day[:])
+	return h.Sum64()
+}
+
+// indexSources precomputes what the sources need from the catalog: items
+// by release time (newest first) and the long tail.
+func (r *Recommender) indexSources() {
+	it := &r.b.Items
+	for row, rel := range it.Released {
+		if rel > 0 {
+			r.byRelease = append(r.byRelease, int32(row))
+		}
+	}
+	sort.SliceStable(r.byRelease, func(i, j int) bool {
+		return it.Released[r.byRelease[i]] > it.Released[r.byRelease[j]]
+	})
+	r.byPopularity = make([]int32, len(it.Popularity))
+	for i := range r.byPopularity {
+		r.byPopularity[i] = int32(i)
+	}
+	sort.SliceStable(r.byPopularity, func(i, j int) bool {
+		return it.Popularity[r.byPopularity[i]] > it.Popularity[r.byPopularity[j]]
+	})
+	if n := len(it.Popularity); n > 0 {
+		pops := append([]float32(nil), it.Popularity...)
+		sort.Slice(pops, func(i, j int) bool { return pops[i] < pops[j] })
+		median := pops[n/2]
+		for row, p := range it.Popularity {
+			if p <= median {
+				r.tail = append(r.tail, int32(row))
+			}
+		}
+	}
+}
+
+// search returns the n items scoring highest against the query embedding
+// among those keep accepts, best first: Retrieve over-fetches, the filter
+// drops, and when too few survive it fetches four times as many, until the
+// catalog is exhausted.
+func (r *Recommender) search(q *Query, emb []float32, n int, keep func(int32) bool) []Candidate {
+	for m := n + 64; ; m *= 4 {
+		hits := r.Retrieve(q, emb, m)
+		out := make([]Candidate, 0, n)
+		for _, h := range hits {
+			if keep(h.Row) {
+				out = append(out, h)
+				if len(out) == n {
+					return out
+				}
+			}
+		}
+		if len(hits) < m {
+			return out
+		}
+	}
+}
