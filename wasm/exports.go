@@ -8,6 +8,7 @@ import (
 
 	"github.com/edgerec/edgerec/core/abi"
 	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bloom"
 	"github.com/edgerec/edgerec/core/pipeline"
 	"github.com/edgerec/edgerec/core/wire"
 )
@@ -115,6 +116,27 @@ func recommend(ptr, n uint32) (result uint64) {
 	out, err := api.EncodeResponse(resp)
 	if err != nil {
 		return errResult("encode response: " + err.Error())
+	}
+	return okResult(out)
+}
+
+// bloomOp runs the n-byte msgpack bloom.Op at ptr, which stays the host's,
+// and returns the msgpack bloom.OpResult: a consumed-items filter made,
+// added to, or checked, so that a browser need not reimplement the hashing.
+// It does not use the bundle.
+//
+//go:wasmexport edgerec_bloom
+func bloomOp(ptr, n uint32) (result uint64) {
+	defer recoverResult(&result)
+	b, err := buffer(ptr, n, false)
+	if err != nil {
+		return errResult(err.Error())
+	}
+	// ApplyBytes copies what it keeps out of b (msgpack allocates every
+	// string and byte slice) and returns a fresh slice.
+	out, err := bloom.ApplyBytes(b)
+	if err != nil {
+		return errResult(err.Error())
 	}
 	return okResult(out)
 }

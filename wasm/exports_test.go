@@ -21,6 +21,7 @@ func TestExportNames(t *testing.T) {
 		abi.ExportFree:       "(uint32)",
 		abi.ExportLoadBundle: "(uint32, uint32) uint64",
 		abi.ExportRecommend:  "(uint32, uint32) uint64",
+		abi.ExportBloom:      "(uint32, uint32) uint64",
 	}
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "exports.go", nil, parser.ParseComments)

@@ -25,6 +25,10 @@ const (
 	// ExportRecommend: (ptr i32, len i32) → i64 result; the buffer stays the
 	// host's; the result holds the msgpack response.
 	ExportRecommend = "edgerec_recommend"
+	// ExportBloom: (ptr i32, len i32) → i64 result; the buffer stays the
+	// host's; the input is a msgpack bloom.Op (new, add or check), the
+	// result holds the msgpack bloom.OpResult. It needs no bundle.
+	ExportBloom = "edgerec_bloom"
 	// ExportInitialize is the reactor's initialization function, called once
 	// after instantiation and before any other export.
 	ExportInitialize = "_initialize"

@@ -45,6 +45,8 @@ The same inputs always give the same bytes.`, stderr)
 	out := fs.String("out", "", "bundle file to write")
 	version := fs.String("version", "", "version label (default: data set name and training time)")
 	created := fs.Int64("created", 0, "creation time in Unix seconds (default: the model's training time)")
+	rulesFile := fs.String("rules", "", "JSON file of business rules and experiment arms (see bundles/FORMAT.md §5.8)")
+	noSources := fs.Bool("no-sources", false, "leave out the co-visitation, popular, trending, fresh and exploration sources")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -55,12 +57,19 @@ The same inputs always give the same bytes.`, stderr)
 	if err != nil {
 		return err
 	}
+	var rules *builder.Rules
+	if *rulesFile != "" {
+		if rules, err = builder.LoadRules(*rulesFile); err != nil {
+			return err
+		}
+	}
 	ds, err := loadData(*dir, *format, stderr)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
 	b, err := builder.Build(m, ds, builder.Options{Version: *version, Created: *created, Builder: "edgerec bundle build",
+		Rules: rules, NoSources: *noSources,
 		Progress: func(done, total int) {
 			fmt.Fprintf(stderr, "\rembedding items %d/%d", done, total)
 			if done == total {

@@ -10,16 +10,21 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bloom"
+	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/feature"
 	"github.com/edgerec/edgerec/core/pipeline"
 	"github.com/edgerec/edgerec/core/vec"
 	"github.com/edgerec/edgerec/host"
+	"github.com/edgerec/edgerec/tools/builder"
 	"github.com/edgerec/edgerec/tools/dataset"
+	"github.com/edgerec/edgerec/tools/eval"
 	"github.com/edgerec/edgerec/tools/model"
 )
 
@@ -331,4 +336,154 @@ func topOverlap(u []float32, items [][]float32, exclude []int32, got []pipeline.
 		}
 	}
 	return n
+}
+
+// moduleInstance compiles the test module and loads a bundle into a fresh
+// instance.
+func moduleInstance(t *testing.T, bundleData []byte) *host.Instance {
+	t.Helper()
+	ctx := context.Background()
+	wasm, err := host.LoadModuleFile(wasmPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := host.Compile(ctx, wasm, host.Options{CacheDir: filepath.Join(os.TempDir(), "edgerec-e2e-wazero-cache")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mod.Close(ctx) })
+	inst, err := mod.Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inst.LoadBundle(ctx, bytes.Clone(bundleData)); err != nil {
+		t.Fatal(err)
+	}
+	return inst
+}
+
+// TestPipelineThroughModule checks the four stages end to end through
+// recommender.wasm: consumption, impressions, region licensing and fresh
+// releases.
+func TestPipelineThroughModule(t *testing.T) {
+	data, modelDir, _ := pipelineOnce(t)
+	ds, err := dataset.Load(data, "edgerec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(modelDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A new item released after the training data, in the catalog of a
+	// bundle built two days after training.
+	trained := m.Manifest.TrainedAt
+	fresh := dataset.Item{ID: "fresh-1", Title: ds.Items[0].Title, Categories: ds.Items[0].Categories,
+		Released: trained + 86400, Available: true}
+	catalog := *ds
+	catalog.Items = append(append([]dataset.Item(nil), ds.Items...), fresh)
+	b, err := builder.Build(m, &catalog, builder.Options{Created: trained + 2*86400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundleData, err := bundle.Encode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := moduleInstance(t, bundleData)
+	ctx := context.Background()
+	now := trained + 2*86400
+	user := ds.Users[3]
+	base := func() *api.Request {
+		r := eval.Request(nil, user, 10)
+		r.Context.Time = now
+		for _, in := range ds.Interactions {
+			if in.User == user.ID {
+				r.History = append(r.History, api.Event{Item: in.Item})
+			}
+		}
+		return r
+	}
+	first, err := inst.Recommend(ctx, base())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Items) != 10 {
+		t.Fatalf("%d items, want 10", len(first.Items))
+	}
+
+	t.Run("consumed items leave", func(t *testing.T) {
+		f, err := bloom.New(100, 0.01)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone := first.Items[0].ID
+		f.Add(gone)
+		req := base()
+		req.Consumed, _ = f.MarshalBinary()
+		resp, err := inst.Recommend(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range resp.Items {
+			if it.ID == gone {
+				t.Errorf("the consumed item %s came back", gone)
+			}
+		}
+		if len(resp.Items) != 10 {
+			t.Errorf("%d items after consumption, want 10 (back-fill)", len(resp.Items))
+		}
+	})
+	t.Run("impressions without a take sink", func(t *testing.T) {
+		top := first.Items[0].ID
+		req := base()
+		req.Impressions = []api.Impression{{Item: top, Count: 2, Last: now}}
+		resp, err := inst.Recommend(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Items) > 0 && resp.Items[0].ID == top {
+			t.Errorf("the shown-but-not-taken %s is still first", top)
+		}
+	})
+	t.Run("licensing holds", func(t *testing.T) {
+		regionsOf := map[string][]string{}
+		for _, it := range catalog.Items {
+			if len(it.Regions) > 0 {
+				regionsOf[it.ID] = it.Regions
+			}
+		}
+		if len(regionsOf) == 0 {
+			t.Fatal("the synthetic catalog has no region-licensed item")
+		}
+		rng := rand.New(rand.NewPCG(4, 4))
+		for trial := 0; trial < 40; trial++ {
+			u := ds.Users[rng.IntN(len(ds.Users))]
+			req := eval.Request(nil, u, 50)
+			req.Context.Region = []string{u.Region, "", "nowhere"}[trial%3]
+			req.Context.Time = now
+			resp, err := inst.Recommend(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range resp.Items {
+				if regs, ok := regionsOf[it.ID]; ok && !slices.Contains(regs, req.Context.Region) {
+					t.Fatalf("item %s licensed in %v reached a user in %q", it.ID, regs, req.Context.Region)
+				}
+			}
+		}
+	})
+	t.Run("fresh releases surface", func(t *testing.T) {
+		req := base()
+		req.K = 50
+		req.Sources = api.Weights{"twotower": 0, "covisit": 0, "popular": 0, "trending": 0, "explore": 0}
+		resp, err := inst.Recommend(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(resp.Items, func(it api.Item) bool { return it.ID == fresh.ID })
+		if i < 0 || resp.Items[i].Source != "fresh" {
+			t.Errorf("the new release %s is not among the %d items through the fresh source: %+v", fresh.ID, len(resp.Items), resp.Items)
+		}
+	})
 }
