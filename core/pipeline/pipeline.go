@@ -243,9 +243,12 @@ func (r *Recommender) Rank(q *Query, emb []float32, p *bundle.Params, cands []Ca
 
 // Params returns the pipeline parameters of a request: the bundle's
 // defaults, or the arm its experiment key hashes to, with the request's
-// source weights on top; and the arm's name ("" outside experiments).
+// source weights on top; and the arm's name ("" outside experiments). A
+// bundle without section PIPE serves retrieval alone: DefaultParams
+// without MMR.
 func (r *Recommender) Params(req *api.Request) (bundle.Params, string, error) {
 	p := bundle.DefaultParams()
+	p.MMRLambda = 1
 	arm := ""
 	if pipe := r.b.Pipeline; pipe != nil {
 		p = pipe.Defaults

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -149,6 +150,7 @@ var Ks = []int{10, 20, 50}
 const (
 	NextHR10   = "next-hr@10"
 	Coverage20 = "coverage@20"
+	ILD10      = "ild@10"
 )
 
 // CIMetrics are the metrics [Evaluate] gives a 95% interval for.
@@ -168,7 +170,40 @@ func MetricNames() []string {
 			out = append(out, key(m, k))
 		}
 	}
-	return append(out, NextHR10, Coverage20)
+	return append(out, NextHR10, Coverage20, ILD10)
+}
+
+// IntraListDiversity returns ILD@K, the mean over pairs of the top K of the
+// category distance 1 − |C_i ∩ C_j| / |C_i ∪ C_j| (Jaccard), two items
+// without categories counting as distance 0 (Ziegler et al., "Improving
+// Recommendation Lists Through Topic Diversification", WWW 2005, with
+// category Jaccard distance as the dissimilarity). Lists shorter than 2
+// give 0.
+func IntraListDiversity(ranked []string, cats map[string][]string, k int) float64 {
+	top := ranked[:min(k, len(ranked))]
+	if len(top) < 2 {
+		return 0
+	}
+	var sum float64
+	pairs := 0
+	for i := range top {
+		for j := 0; j < i; j++ {
+			a, b := cats[top[i]], cats[top[j]]
+			inter, union := 0, len(a)
+			for _, c := range b {
+				if slices.Contains(a, c) {
+					inter++
+				} else {
+					union++
+				}
+			}
+			if union > 0 {
+				sum += 1 - float64(inter)/float64(union)
+			}
+			pairs++
+		}
+	}
+	return sum / float64(pairs)
 }
 
 // Evaluate scores rank on every test user of s: the means of Recall@K,
@@ -198,6 +233,10 @@ func Evaluate(s *Split, rank Ranker) Result {
 	}
 	wg.Wait()
 
+	cats := make(map[string][]string, len(s.Train.Items))
+	for _, it := range s.Train.Items {
+		cats[it.ID] = it.Categories
+	}
 	per := map[string][]float64{}
 	for i, u := range s.Users {
 		targets := make(map[string]bool, len(u.Targets))
@@ -210,6 +249,7 @@ func Evaluate(s *Split, rank Ranker) Result {
 			per[key("hr", k)] = append(per[key("hr", k)], HitRate(ranked[i], targets, k))
 		}
 		per[NextHR10] = append(per[NextHR10], NextHit(ranked[i], u.Targets[0], 10))
+		per[ILD10] = append(per[ILD10], IntraListDiversity(ranked[i], cats, 10))
 	}
 	res := Result{Metrics: map[string]float64{}, CI: map[string][2]float64{}, PerUser: per, Users: len(s.Users)}
 	for name, v := range per {

@@ -185,3 +185,17 @@ func TestEvaluateByHand(t *testing.T) {
 		t.Errorf("per-user recall@10 = %v, want [1 0]", got)
 	}
 }
+
+func TestIntraListDiversity(t *testing.T) {
+	cats := map[string][]string{"a": {"x"}, "b": {"x", "y"}, "c": {"z"}, "d": nil}
+	// Pairs of [a b c]: a–b 1 − 1/2, a–c 1, b–c 1 → (0.5 + 1 + 1)/3.
+	if got, want := IntraListDiversity([]string{"a", "b", "c"}, cats, 10), 2.5/3; math.Abs(got-want) > 1e-12 {
+		t.Errorf("ILD = %v, want %v", got, want)
+	}
+	if got := IntraListDiversity([]string{"a", "b", "c"}, cats, 2); got != 0.5 {
+		t.Errorf("ILD@2 = %v, want 0.5", got)
+	}
+	if got := IntraListDiversity([]string{"d", "d"}, cats, 10); got != 0 {
+		t.Errorf("ILD of uncategorized items = %v, want 0", got)
+	}
+}

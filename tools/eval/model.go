@@ -73,8 +73,19 @@ var models = []struct {
 	{"twotower", "edgerec's two-tower retrieval through core/pipeline", func(o Options) Model {
 		return &TwoTower{Towers: o.towers()}
 	}},
-	{"pipeline", "the full serving pipeline: retrieval + the ranker", func(o Options) Model {
+	{"pipeline", "the full four-stage pipeline: every source, filters, the ranker, MMR ordering", func(o Options) Model {
 		return &TwoTower{Towers: o.towers(), WithRanker: true}
+	}},
+	{"pipeline-no-sources", "ablation: the pipeline with two-tower retrieval as its only source", func(o Options) Model {
+		return &TwoTower{Towers: o.towers(), WithRanker: true, NoSources: true, name: "pipeline-no-sources"}
+	}},
+	{"pipeline-no-ranker", "ablation: the pipeline ordered by the reciprocal-rank blend of its sources", func(o Options) Model {
+		return &TwoTower{Towers: o.towers(), WithRanker: true, name: "pipeline-no-ranker",
+			Tune: func(p *bundle.Params) { p.Ranker = false }}
+	}},
+	{"pipeline-no-mmr", "ablation: the pipeline without MMR diversification (λ = 1)", func(o Options) Model {
+		return &TwoTower{Towers: o.towers(), WithRanker: true, name: "pipeline-no-mmr",
+			Tune: func(p *bundle.Params) { p.MMRLambda = 1 }}
 	}},
 }
 
@@ -169,12 +180,21 @@ func (t *Towers) fit(s *Split, name string) error {
 type TwoTower struct {
 	Towers     *Towers
 	WithRanker bool
+	// NoSources serves two-tower retrieval alone (no section PIPE).
+	NoSources bool
+	// Tune, if not nil, changes the bundle's default pipeline parameters.
+	Tune func(*bundle.Params)
 
-	bundle int // bundle size in bytes, set by Fit
+	name   string // overrides the name
+	bundle int    // bundle size in bytes, set by Fit
 }
 
-// Name returns "pipeline" with the ranker, "twotower" without.
+// Name returns "pipeline" with the ranker, "twotower" without, or the
+// ablation's name.
 func (m *TwoTower) Name() string {
+	if m.name != "" {
+		return m.name
+	}
 	if m.WithRanker {
 		return "pipeline"
 	}
@@ -191,9 +211,13 @@ func (m *TwoTower) Fit(s *Split) (Ranker, error) {
 	if m.WithRanker {
 		tm.Ranker = m.Towers.rank
 	}
-	b, err := builder.Build(&tm, s.Train, builder.Options{})
+	// "twotower" is retrieval alone: no other source, no ranker, no MMR.
+	b, err := builder.Build(&tm, s.Train, builder.Options{NoSources: m.NoSources || !m.WithRanker})
 	if err != nil {
 		return nil, err
+	}
+	if b.Pipeline != nil && m.Tune != nil {
+		m.Tune(&b.Pipeline.Defaults)
 	}
 	data, err := bundle.Encode(b)
 	if err != nil {
