@@ -197,9 +197,16 @@ func findModule(flagPath string) (string, error) {
 
 func printResponse(w io.Writer, resp *api.Response, titles map[string]string) {
 	fmt.Fprintf(w, "bundle %s\n", resp.BundleVersion)
+	if resp.Arm != "" {
+		fmt.Fprintf(w, "experiment arm %s\n", resp.Arm)
+	}
 	fmt.Fprintf(w, "%4s  %-12s %8s  %-9s %s\n", "rank", "item", "score", "source", "title")
 	for i, it := range resp.Items {
-		fmt.Fprintf(w, "%4d  %-12s %8.4f  %-9s %s\n", i+1, it.ID, it.Score, it.Source, titles[it.ID])
+		why := ""
+		if it.Because != "" {
+			why = fmt.Sprintf("  (because you watched %s)", titles[it.Because])
+		}
+		fmt.Fprintf(w, "%4d  %-12s %8.4f  %-9s %s%s\n", i+1, it.ID, it.Score, it.Source, titles[it.ID], why)
 	}
 	if d := resp.Debug; d != nil {
 		for _, s := range d.Stages {
