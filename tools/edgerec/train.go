@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -48,10 +49,13 @@ them. The towers are saved separately in MODELDIR with a manifest.`, stderr)
 		return err
 	}
 	start := time.Now()
+	live := isTerminal(stderr)
 	run, err := train.Fit(ds, cfg, func(p train.Progress) {
 		end := "\r"
 		if p.EpochDone {
 			end = "\n"
+		} else if !live {
+			return // a log file gets one line per epoch
 		}
 		val := ""
 		if p.EpochDone && p.Phase == "fit" {
@@ -111,4 +115,15 @@ func parseInts(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// isTerminal reports whether w is a terminal, where progress may redraw a
+// line in place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
