@@ -1,10 +1,14 @@
 package train
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/edgerec/edgerec/core/vec"
@@ -220,5 +224,43 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if _, err := Train(&dataset.Dataset{Name: "empty"}, DefaultConfig(), nil); err == nil {
 		t.Error("Train accepted a dataset without interactions")
+	}
+}
+
+// TestConfigDocumented keeps CONFIG.md complete: every key of the default
+// configuration has a row.
+func TestConfigDocumented(t *testing.T) {
+	doc, err := os.ReadFile("CONFIG.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]any
+	if err := json.Unmarshal([]byte(DefaultConfig().JSON()), &keys); err != nil {
+		t.Fatal(err)
+	}
+	for k := range keys {
+		if !strings.Contains(string(doc), "| `"+k+"` |") {
+			t.Errorf("CONFIG.md has no row for %q", k)
+		}
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	os.WriteFile(good, []byte(`{"epochs": 3, "negatives": 0}`), 0o644)
+	cfg, err := LoadConfig(good)
+	if err != nil || cfg.Epochs != 3 || cfg.Negatives != 0 || cfg.Dim != DefaultConfig().Dim {
+		t.Errorf("LoadConfig = %+v, %v", cfg, err)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"epochz": 3}`), 0o644)
+	if _, err := LoadConfig(bad); err == nil || !strings.Contains(err.Error(), "epochz") {
+		t.Errorf("unknown field: %v", err)
+	}
+	invalid := filepath.Join(dir, "invalid.json")
+	os.WriteFile(invalid, []byte(`{"batch": 1}`), 0o644)
+	if _, err := LoadConfig(invalid); err == nil {
+		t.Error("batch 1 accepted")
 	}
 }
