@@ -19,7 +19,7 @@ $(EDGEREC):
 	$(GO) build -trimpath -o $@ ./tools/edgerec
 
 $(WASM):
-	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o $@ ./wasm
+	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -buildmode=c-shared -o $@ ./wasm
 
 QUALITY := TestTwoTowerBeatsPopularity|TestML100KQualityFloor
 
@@ -30,12 +30,14 @@ test:
 	@# A short run of each fuzz target (longer ones: make fuzz).
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBundle$$' -fuzztime 5s ./core/bundle
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSection$$' -fuzztime 5s ./core/bundle
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIndex$$' -fuzztime 5s ./core/bundle
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 5s ./core/api
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 5s ./core/bloom
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBundle$$' -fuzztime $(FUZZTIME) ./core/bundle
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSection$$' -fuzztime $(FUZZTIME) ./core/bundle
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIndex$$' -fuzztime $(FUZZTIME) ./core/bundle
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime $(FUZZTIME) ./core/api
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./core/bloom
 	$(GO) test -run '^$$' -fuzz '^FuzzApplyBytes$$' -fuzztime $(FUZZTIME) ./core/bloom

@@ -1,6 +1,7 @@
 package ann
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -121,5 +122,38 @@ func BenchmarkExact(b *testing.B) {
 				naiveSearch(m, q, 100, nil)
 			}
 		})
+	}
+}
+
+// TestTopKMatchesSort holds TopK to sorting everything, with ties, NaN and
+// k around the buffer's reductions.
+func TestTopKMatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for trial := 0; trial < 500; trial++ {
+		n := rng.IntN(3000)
+		k := []int{0, 1, 2, 31, 32, 33, 100, 1000, 5000}[trial%9]
+		var all []Hit
+		top := NewTopK(k)
+		for i := 0; i < n; i++ {
+			s := float32(rng.IntN(1 + trial%50))
+			if trial%7 == 0 {
+				s = rng.Float32()
+			}
+			item := int32(rng.IntN(1 << 20))
+			if trial%11 == 0 && i%10 == 0 {
+				s = float32(math.NaN())
+			} else {
+				all = append(all, Hit{item, s})
+			}
+			top.Push(item, s)
+			if top.Len() > k || top.Len() > i+1 {
+				t.Fatalf("Len %d after %d pushes, k=%d", top.Len(), i+1, k)
+			}
+		}
+		sort.SliceStable(all, func(a, b int) bool { return worse(all[b], all[a]) })
+		want := all[:min(k, len(all))]
+		if got := top.Sorted(); !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Fatalf("trial %d, n=%d, k=%d: got %v…, want %v…", trial, n, k, got[:min(3, len(got))], want[:min(3, len(want))])
+		}
 	}
 }

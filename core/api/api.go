@@ -68,6 +68,12 @@ type Request struct {
 	// ExperimentKey selects the experiment arm (hashed with the bundle's
 	// experiment definition); empty means the default arm.
 	ExperimentKey string `msgpack:"experiment_key,omitempty" json:"experiment_key,omitempty"`
+	// NProbe overrides how many inverted lists the two-tower retrieval
+	// probes when the bundle has an index (bundles/FORMAT.md §5.7): more
+	// lists find more of the exact top items and cost more. 0 (or less)
+	// means the bundle's default; larger values are clamped to 4× the
+	// default and to the number of lists (bundle.Index.NProbeFor).
+	NProbe int `msgpack:"nprobe,omitempty" json:"nprobe,omitempty"`
 }
 
 // Weights maps candidate source names to weights. It encodes with sorted

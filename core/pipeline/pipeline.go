@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -90,6 +91,7 @@ type Query struct {
 	Exclude []int32 // rows never to recommend: the history and the seed
 	Unknown int     // history and seed ids not in the bundle
 	Time    int64   // the request time, or the bundle's creation time
+	NProbe  int     // the request's override of the index's probes (0: the bundle's)
 }
 
 // Resolve maps a normalized request's ids to rows and its context to the
@@ -97,7 +99,7 @@ type Query struct {
 // in the bundle that the model never saw are excluded from the results but
 // not pooled (their id embedding is the untrained unknown row).
 func (r *Recommender) Resolve(req *api.Request) *Query {
-	q := &Query{Time: req.Context.Time}
+	q := &Query{Time: req.Context.Time, NProbe: req.NProbe}
 	if q.Time <= 0 {
 		q.Time = r.b.Manifest.Created
 	}
@@ -139,14 +141,44 @@ func (r *Recommender) Embed(q *Query) []float32 {
 // Retrieve returns the n items scoring highest against the query embedding,
 // best first, excluding the history and the seed.
 func (r *Recommender) Retrieve(q *Query, emb []float32, n int) []Candidate {
-	skip := newBitset(r.b.Manifest.Items)
-	for _, i := range q.Exclude {
-		skip.set(i)
+	// Fetch len(excl) more and drop the excluded rows afterwards: the top n
+	// of the rest, with no test per row scanned.
+	excl := q.Exclude
+	if len(excl) > 16 {
+		excl = make([]int32, len(q.Exclude))
+		copy(excl, q.Exclude)
+		sort.Slice(excl, func(i, j int) bool { return excl[i] < excl[j] })
 	}
-	hits := ann.Exact{Items: r.b.Embeddings}.Search(emb, n, skip.has)
-	out := make([]Candidate, len(hits))
-	for i, h := range hits {
-		out[i] = Candidate{Row: h.Item, Score: h.Score}
+	m := n
+	if n > 0 {
+		m += len(excl)
+	}
+	var hits []ann.Hit
+	// With the bundle's index (section INDX), probe its default number of
+	// lists; a request for an eighth of the catalog or more scans it all,
+	// which then costs about the same and is exact.
+	if x := r.b.Index; x != nil && m < r.b.Manifest.Items/8 {
+		hits = x.IVF(r.b.Embeddings).Search(emb, m, x.NProbeFor(q.NProbe), nil)
+	} else {
+		hits = ann.Exact{Items: r.b.Embeddings}.Search(emb, m, nil)
+	}
+	out := make([]Candidate, 0, max(0, min(n, len(hits))))
+	for _, h := range hits {
+		if len(out) == n {
+			break
+		}
+		excluded := false
+		if len(excl) <= 16 { // a short list: compare with each
+			for _, e := range excl {
+				excluded = excluded || e == h.Item
+			}
+		} else {
+			i := sort.Search(len(excl), func(i int) bool { return excl[i] >= h.Item })
+			excluded = i < len(excl) && excl[i] == h.Item
+		}
+		if !excluded {
+			out = append(out, Candidate{Row: h.Item, Score: h.Score})
+		}
 	}
 	return out
 }
@@ -233,11 +265,17 @@ func (r *Recommender) Rank(q *Query, emb []float32, p *bundle.Params, cands []Ca
 			c.Score = v
 		}
 	}
-	sort.SliceStable(cands, func(i, j int) bool {
-		if cands[i].Score != cands[j].Score {
-			return cands[i].Score > cands[j].Score
+	// Score, then row: a total order, so an unstable sort is deterministic
+	// (and, unlike sort.SliceStable, moves the large structs without
+	// reflection).
+	slices.SortFunc(cands, func(a, b Candidate) int {
+		if a.Score != b.Score {
+			if a.Score > b.Score {
+				return -1
+			}
+			return 1
 		}
-		return cands[i].Row < cands[j].Row
+		return int(a.Row - b.Row)
 	})
 }
 

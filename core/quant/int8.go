@@ -5,7 +5,14 @@
 // scale, x[i] ≈ scale·code[i], with the symmetric per-vector scale
 // max|x|/127 (Jacob et al., "Quantization and Training of Neural Networks
 // for Efficient Integer-Arithmetic-Only Inference", CVPR 2018, without the
-// zero point because embeddings are centred).
+// zero point because embeddings are centred). Int8.Scores scans rows with a
+// word kernel written for Go's WebAssembly backend (scan.go).
+//
+// Float16 (IEEE binary16) is the near-lossless alternative at twice the
+// bytes; Binary (one sign bit per dimension) is a first pass whose
+// survivors are re-scored with int8. Every kernel is documented by its
+// reference loop and held to it by a test; RATIONALE.md ("Retrieval at
+// scale") has their speed and recall against float32.
 package quant
 
 import (

@@ -44,6 +44,9 @@ type Options struct {
 	// NoSources leaves out the other candidate sources' data (section
 	// PIPE): the bundle then serves two-tower retrieval alone.
 	NoSources bool
+	// Index configures the approximate-search index of large catalogs
+	// (index.go); the zero value indexes from DefaultIndexMinItems items.
+	Index IndexOptions
 }
 
 // Build assembles the bundle of m over the catalog ds.Items.
@@ -104,6 +107,11 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 	}
 
 	embed(m, inputs, b, opts)
+	// The index orders the rows by inverted list (index.go), so it comes
+	// before anything that refers to rows.
+	if err := Index(b, opts.Index); err != nil {
+		return nil, err
+	}
 	if !opts.NoSources {
 		rows := make(map[string]int32, n)
 		for i, id := range it.IDs {

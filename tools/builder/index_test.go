@@ -1,0 +1,175 @@
+package builder
+
+import (
+	"bytes"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/edgerec/edgerec/core/ann"
+	"github.com/edgerec/edgerec/core/ann/anntest"
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/core/bundle/bundletest"
+	"github.com/edgerec/edgerec/core/pipeline"
+)
+
+// clusteredBundle is a random valid bundle whose item embeddings are a
+// clustered synthetic catalog, with varied per-item metadata.
+func clusteredBundle(n int) *bundle.Bundle {
+	b := bundletest.Random(n, 64, 1)
+	b.Pipeline = nil
+	cat := anntest.Clustered(n, 64, 16, 2)
+	for i := 0; i < n; i++ {
+		b.Embeddings.Set(i, cat.Row(i))
+	}
+	return b
+}
+
+// TestPermuteCoversItems: permute moves every per-item column of
+// bundle.Items; a column added to Items and not to permute fails here.
+func TestPermuteCoversItems(t *testing.T) {
+	const n = 50
+	b := clusteredBundle(n)
+	orig := clusteredBundle(n)
+	perm := make([]int32, n)
+	for r := range perm {
+		perm[r] = int32((r*17 + 3) % n)
+	}
+	if err := permute(b, perm); err != nil {
+		t.Fatal(err)
+	}
+	lists := map[string]string{"CategoryOffsets": "Categories", "RegionOffsets": "Regions"}
+	got, want := reflect.ValueOf(b.Items), reflect.ValueOf(orig.Items)
+	typ := got.Type()
+	for f := 0; f < typ.NumField(); f++ {
+		name := typ.Field(f).Name
+		g, w := got.Field(f), want.Field(f)
+		switch {
+		case lists[name] != "":
+			vals := lists[name]
+			for r, old := range perm {
+				gv := got.FieldByName(vals).Slice(int(g.Index(r).Uint()), int(g.Index(r+1).Uint())).Interface()
+				wv := want.FieldByName(vals).Slice(int(w.Index(int(old)).Uint()), int(w.Index(int(old)+1).Uint())).Interface()
+				if !reflect.DeepEqual(gv, wv) {
+					t.Fatalf("%s of row %d: %v, want %v", vals, r, gv, wv)
+				}
+			}
+		case slices.Contains([]string{"Categories", "Regions"}, name):
+			// checked with their offsets
+		case g.Kind() == reflect.Slice && w.Len() == n:
+			for r, old := range perm {
+				if !reflect.DeepEqual(g.Index(r).Interface(), w.Index(int(old)).Interface()) {
+					t.Fatalf("%s[%d] = %v, want old row %d's %v", name, r, g.Index(r), old, w.Index(int(old)))
+				}
+			}
+		default:
+			t.Errorf("column %s is not a per-item slice permute knows", name)
+		}
+	}
+	for r, old := range perm {
+		if !slices.Equal(b.Embeddings.Row(r), orig.Embeddings.Row(int(old))) || b.Embeddings.Scales[r] != orig.Embeddings.Scales[old] ||
+			!slices.Equal(b.History.Row(r), orig.History.Row(int(old))) {
+			t.Fatalf("embedding or history row %d is not old row %d", r, old)
+		}
+	}
+}
+
+// TestIndex builds the index of a clustered 30k-item bundle: the bundle
+// encodes and loads, every id keeps its embedding, the build does not
+// depend on the number of workers, and retrieval through the pipeline
+// agrees with an exact scan at the tuned recall.
+func TestIndex(t *testing.T) {
+	if testing.Short() {
+		t.Skip("clusters 30k items")
+	}
+	const n = 30_000
+	orig := clusteredBundle(n)
+	b := clusteredBundle(n)
+	var stages []string
+	if err := Index(b, IndexOptions{Seed: 5, Workers: 2, Progress: func(stage string, done, total int) {
+		if len(stages) == 0 || stages[len(stages)-1] != stage {
+			stages = append(stages, stage)
+		}
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if b.Index == nil {
+		t.Fatal("no index for 30k items")
+	}
+	if want := []string{"kmeans", "assign", "tune"}; !slices.Equal(stages, want) {
+		t.Errorf("progress stages %v, want %v", stages, want)
+	}
+	t.Logf("%d lists, nprobe %d, tuned recall %.3f", b.Index.Lists(), b.Index.NProbe, b.Index.Recall)
+	if b.Index.Recall < DefaultIndexTarget {
+		t.Errorf("tuned recall %.3f below the target %.2f", b.Index.Recall, DefaultIndexTarget)
+	}
+	row := map[string]int{}
+	for i, id := range orig.Items.IDs {
+		row[id] = i
+	}
+	for r, id := range b.Items.IDs {
+		if !slices.Equal(b.Embeddings.Row(r), orig.Embeddings.Row(row[id])) {
+			t.Fatalf("item %s lost its embedding", id)
+		}
+	}
+	data, err := bundle.Encode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := clusteredBundle(n)
+	if err := Index(again, IndexOptions{Seed: 5, Workers: 1}); err != nil {
+		t.Fatal(err)
+	}
+	data1, err := bundle.Encode(again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data, data1) {
+		t.Error("the indexed bundle depends on the number of workers")
+	}
+	rec, err := pipeline.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Bundle().Index == nil {
+		t.Fatal("index lost in encoding")
+	}
+	// Queries at items: the pipeline's retrieval (IVF) against an exact scan.
+	var hit, total int
+	for i := 0; i < 50; i++ {
+		q := &pipeline.Query{}
+		emb := make([]float32, 64)
+		b.Embeddings.Decode(emb, (i*7919)%n)
+		var exact []int32
+		for _, h := range (ann.Exact{Items: rec.Bundle().Embeddings}).Search(emb, 100, nil) {
+			exact = append(exact, h.Item)
+		}
+		for _, c := range rec.Retrieve(q, emb, 100) {
+			if slices.Contains(exact, c.Row) {
+				hit++
+			}
+		}
+		total += 100
+	}
+	if r := float64(hit) / float64(total); r < 0.93 {
+		t.Errorf("retrieval recall@100 against exact %.3f < 0.93", r)
+	}
+}
+
+func TestIndexSkips(t *testing.T) {
+	b := clusteredBundle(500)
+	if err := Index(b, IndexOptions{}); err != nil || b.Index != nil {
+		t.Errorf("500 items: index %v, error %v; want none", b.Index, err)
+	}
+	if err := Index(b, IndexOptions{MinItems: -1}); err != nil || b.Index != nil {
+		t.Errorf("MinItems -1: index %v, error %v; want none", b.Index, err)
+	}
+	b.Pipeline = &bundle.Pipeline{}
+	if err := Index(b, IndexOptions{MinItems: 100}); err == nil {
+		t.Error("indexed a bundle whose sources data refers to rows")
+	}
+	b.Pipeline = nil
+	if err := Index(b, IndexOptions{MinItems: 100, Lists: 10}); err != nil || b.Index == nil || b.Index.Lists() != 10 {
+		t.Errorf("MinItems 100, 10 lists: %v, %v", b.Index, err)
+	}
+}

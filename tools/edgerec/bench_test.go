@@ -1,0 +1,77 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+)
+
+// TestBench runs `edgerec bench` on a small catalog through the module and
+// checks every figure it reports: present, in range, and the module
+// agreeing with native code.
+func TestBench(t *testing.T) {
+	for _, exact := range []bool{false, true} {
+		args := []string{"bench", "--items", "4000", "--dim", "64", "--queries", "30", "--json", "--wasm", wasmPath}
+		if exact {
+			args = append(args, "--exact")
+		}
+		out := mustRun(t, args...)
+		var r benchReport
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		for name, v := range map[string]float64{
+			"bytes_per_item": r.BytesPerItem, "load_ms": r.LoadMS, "wasm.retrieve_p50_ms": r.Wasm.RetrieveP50,
+			"wasm.retrieve_p99_ms": r.Wasm.RetrieveP99, "wasm.recommend_p50_ms": r.Wasm.RecommendP50,
+			"wasm.recommend_p99_ms": r.Wasm.RecommendP99, "native.retrieve_p50_ms": r.Native.RetrieveP50,
+			"native.recommend_p99_ms": r.Native.RecommendP99,
+		} {
+			if !(v > 0) || math.IsInf(v, 0) {
+				t.Errorf("exact=%v: %s = %v", exact, name, v)
+			}
+		}
+		if r.Items != 4000 || r.Dim != 64 || r.BundleBytes < 4000*68 || r.ModuleBytes == 0 || r.ModuleBytesZstd >= r.ModuleBytes ||
+			r.InstanceBytes == 0 || r.Wasm.RetrieveP99 < r.Wasm.RetrieveP50 || r.Wasm.RecommendP50 < r.Wasm.RetrieveP50 {
+			t.Errorf("exact=%v: implausible report %+v", exact, r)
+		}
+		if r.Mismatches != 0 {
+			t.Errorf("exact=%v: %d responses differ between the module and native code", exact, r.Mismatches)
+		}
+		// The int8 scan is about the ceiling of an index over int8 codes
+		// (an index may luckily keep an item int8 misranks).
+		if r.RecallExactInt8 < 0.95 || r.RecallAt100 > r.RecallExactInt8+0.01 {
+			t.Errorf("exact=%v: recall %.4f, exact int8 %.4f", exact, r.RecallAt100, r.RecallExactInt8)
+		}
+		if exact && (r.Index != "exact" || r.RecallAt100 != r.RecallExactInt8) {
+			t.Errorf("--exact: index %q, recall %.4f vs exact int8 %.4f", r.Index, r.RecallAt100, r.RecallExactInt8)
+		}
+		if !exact && (r.Index != "ivf" || r.Lists == 0 || r.NProbe == 0 || r.RecallAt100 < 0.9) {
+			t.Errorf("ivf: index %q, %d lists, nprobe %d, recall %.4f", r.Index, r.Lists, r.NProbe, r.RecallAt100)
+		}
+	}
+	// The text form names every figure.
+	out := mustRun(t, "bench", "--items", "500", "--queries", "5", "--wasm", wasmPath)
+	for _, want := range []string{"bundle_bytes", "module_bytes", "load_ms", "recall_at_100", "wasm", "native", "retrieve p50"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestBenchUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "--items", "10"},
+		{"bench", "--dim", "0"},
+		{"bench", "--history-dim", "65", "--dim", "64"},
+		{"bench", "--queries", "0"},
+		{"bench", "extra"},
+	} {
+		if code, _, _ := edgerec(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	if code, _, errOut := edgerec(t, "bench", "--items", "500", "--wasm", "/nonexistent/recommender.wasm"); code != 1 || !strings.Contains(errOut, "make build") {
+		t.Errorf("missing module: exit %d, %q", code, errOut)
+	}
+}
