@@ -40,7 +40,7 @@ func TestLoadFixtures(t *testing.T) {
 			},
 		},
 		{
-			name: "movielens-1m", dir: "testdata/ml-1m", format: FormatMovieLens1M,
+			name: "movielens-1m", dir: "ml-1m", format: FormatMovieLens1M,
 			want: &Dataset{
 				Name: "ml-1m",
 				Items: []Item{
@@ -63,7 +63,7 @@ func TestLoadFixtures(t *testing.T) {
 			},
 		},
 		{
-			name: "movielens-100k", dir: "testdata/ml-100k", format: FormatMovieLens100K,
+			name: "movielens-100k", dir: "ml-100k", format: FormatMovieLens100K,
 			want: &Dataset{
 				Name: "ml-100k",
 				Items: []Item{
@@ -75,7 +75,7 @@ func TestLoadFixtures(t *testing.T) {
 				},
 				Users: []User{{ID: "1", Age: 24, Gender: "m", Region: "zip8", Attrs: map[string]string{"occupation": "technician"}}, {ID: "2", Age: 53, Gender: "f", Region: "zipT", Attrs: map[string]string{"occupation": "other"}}},
 				Interactions: []Interaction{
-					{User: "1", Item: "1", Time: 874965758, Value: 5},
+					{User: "1", Item: "1", Time: 874965758, Value: 4},
 					{User: "1", Item: "3", Time: 874965758, Value: 1},
 					{User: "2", Item: "9", Time: 876893000, Value: 4},
 					{User: "2", Item: "2", Time: 876893171, Value: 3},
@@ -83,7 +83,7 @@ func TestLoadFixtures(t *testing.T) {
 			},
 		},
 		{
-			name: "movielens-latest", dir: "testdata/ml-latest", format: FormatMovieLensLatest,
+			name: "movielens-latest", dir: "ml-latest", format: FormatMovieLensLatest,
 			want: &Dataset{
 				Name: "ml-latest",
 				Items: []Item{
@@ -96,7 +96,7 @@ func TestLoadFixtures(t *testing.T) {
 				Interactions: []Interaction{
 					{User: "1", Item: "11", Time: 964981247, Value: 4.5},
 					{User: "2", Item: "40697", Time: 964981247, Value: 0.5},
-					{User: "1", Item: "1", Time: 964982703, Value: 4},
+					{User: "1", Item: "1", Time: 964982704, Value: 4},
 					{User: "2", Item: "171749", Time: 1000000000, Value: 3},
 				},
 			},
@@ -104,7 +104,11 @@ func TestLoadFixtures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Load(tc.dir, tc.format)
+			dir := tc.dir
+			if _, ok := movieLensFixtures[dir]; ok {
+				dir = fixtureDir(t, dir)
+			}
+			got, err := Load(dir, tc.format)
 			if err != nil {
 				t.Fatal(err)
 			}
