@@ -122,7 +122,7 @@ type Arm struct {
 func DefaultParams() Params {
 	return Params{
 		Weights:      [NumSources]float32{1, 1, 0.5, 0.5, 0.5, 0.2},
-		Depth:        [NumSources]int{200, 100, 100, 50, 50, 20},
+		Depth:        [NumSources]int{100, 50, 50, 30, 30, 20},
 		Ranker:       true,
 		MMRLambda:    0.8,
 		CategoryCap:  0,

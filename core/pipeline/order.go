@@ -105,6 +105,7 @@ func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands 
 	}
 
 	emb := r.b.Embeddings
+	picked := make([]float32, emb.Dim)
 	maxSim := make([]float32, len(cands))
 	for i := range maxSim {
 		maxSim[i] = float32(math.Inf(-1))
@@ -168,12 +169,13 @@ func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands 
 			catCount[c]++
 		}
 		if lambda < 1 {
-			a := int(cands[pick].Row)
+			emb.Decode(picked, int(cands[pick].Row))
+			pq := quant.NewQuery(picked)
+			var one [1]float32
 			for _, i := range pool {
 				if !used[i] {
-					b := int(cands[i].Row)
-					s := emb.Scales[a] * emb.Scales[b] * float32(quant.DotInt8(emb.Row(a), emb.Row(b)))
-					maxSim[i] = max(maxSim[i], s)
+					emb.Scores(one[:], pq, int(cands[i].Row))
+					maxSim[i] = max(maxSim[i], one[0])
 				}
 			}
 		}

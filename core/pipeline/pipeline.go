@@ -187,39 +187,44 @@ func (r *Recommender) Retrieve(q *Query, emb []float32, n int) []Candidate {
 func (r *Recommender) Features(q *Query, emb []float32, cands []Candidate) {
 	it := &r.b.Items
 	// Category histogram of the history, for category_affinity.
-	catCount := map[int32]int{}
+	catCount := make([]int32, r.b.Vocab.Categories.Size())
 	for _, h := range q.Input.History {
 		for _, c := range it.CategoriesOf(int(h)) {
 			catCount[c]++
 		}
 	}
 	nh := len(q.Input.History)
-	var seedCodes []int8
-	var seedScale float32
+	// Both similarities run the word kernel one row at a time.
+	e := r.b.Embeddings
+	query := quant.NewQuery(emb)
+	var seed *quant.Query
 	if q.Input.Seed >= 0 {
-		seedCodes, seedScale = r.b.Embeddings.Row(int(q.Input.Seed)), r.b.Embeddings.Scales[q.Input.Seed]
+		row := make([]float32, e.Dim)
+		e.Decode(row, int(q.Input.Seed))
+		seed = quant.NewQuery(row)
 	}
-	qc := make([]int8, len(emb))
-	qs := quant.Encode(qc, emb)
+	var one [1]float32
 	histLog := float32(math.Log1p(float64(nh)))
 	absent := float32(math.Log1p(rank.AbsentRank))
+	nf := len(rank.Features)
+	backing := make([]float32, nf*len(cands))
 	for k := range cands {
 		c := &cands[k]
 		row := int(c.Row)
-		f := make([]float32, 0, len(rank.Features))
+		f := backing[k*nf : k*nf : (k+1)*nf]
 		for s := range c.SourceRank {
 			if c.SourceRank[s] >= 0 {
-				f = append(f, 1, c.SourceScore[s], float32(math.Log1p(float64(c.SourceRank[s]))))
+				f = append(f, 1, c.SourceScore[s], rankLog(c.SourceRank[s]))
 			} else {
 				f = append(f, 0, 0, absent)
 			}
 		}
-		codes, scale := r.b.Embeddings.Row(row), r.b.Embeddings.Scales[row]
-		f = append(f, qs*scale*float32(quant.DotInt8(qc, codes)), it.Popularity[row], it.Recent[row],
+		e.Scores(one[:], query, row)
+		f = append(f, one[0], it.Popularity[row], it.Recent[row],
 			(&feature.Item{Released: it.Released[row], Time: q.Time}).Numeric(feature.ItemAge))
 		var aff float32
 		if cats := it.CategoriesOf(row); nh > 0 && len(cats) > 0 {
-			var s int
+			var s int32
 			for _, cat := range cats {
 				s += catCount[cat]
 			}
@@ -229,11 +234,28 @@ func (r *Recommender) Features(q *Query, emb []float32, cands []Candidate) {
 		if !it.Known[row] {
 			cold = 1
 		}
-		if seedCodes != nil {
-			seedSim = seedScale * scale * float32(quant.DotInt8(seedCodes, codes))
+		if seed != nil {
+			e.Scores(one[:], seed, row)
+			seedSim = one[0]
 		}
 		c.Features = append(f, aff, histLog, cold, seedSim)
 	}
+}
+
+// rankLogs caches ln(1 + r) for the ranks sources usually give.
+var rankLogs = func() (t [1024]float32) {
+	for i := range t {
+		t[i] = float32(math.Log1p(float64(i)))
+	}
+	return t
+}()
+
+// rankLog returns ln(1 + r).
+func rankLog(r int32) float32 {
+	if r >= 0 && int(r) < len(rankLogs) {
+		return rankLogs[r]
+	}
+	return float32(math.Log1p(float64(r)))
 }
 
 // rankBlendK is the constant of reciprocal rank fusion (Cormack, Clarke &

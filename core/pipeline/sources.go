@@ -208,8 +208,8 @@ func addList(pl *pool, s int, l *bundle.RegionList, n int, keep func(int32) bool
 // for items the model never saw).
 func (r *Recommender) fresh(pl *pool, q *Query, emb []float32, n int, keep func(int32) bool) {
 	from := q.Time - int64(r.b.Pipeline.FreshDays)*86400
-	qc := make([]int8, len(emb))
-	qs := quant.Encode(qc, emb)
+	query := quant.NewQuery(emb)
+	var one [1]float32
 	type hit struct {
 		row   int32
 		score float32
@@ -224,8 +224,8 @@ func (r *Recommender) fresh(pl *pool, q *Query, emb []float32, n int, keep func(
 		if rel > q.Time || !keep(row) {
 			continue
 		}
-		s := qs * r.b.Embeddings.Scales[row] * float32(quant.DotInt8(qc, r.b.Embeddings.Row(int(row))))
-		hits = append(hits, hit{row, s})
+		r.b.Embeddings.Scores(one[:], query, int(row))
+		hits = append(hits, hit{row, one[0]})
 	}
 	sort.Slice(hits, func(i, j int) bool {
 		if hits[i].score != hits[j].score {

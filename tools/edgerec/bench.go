@@ -40,6 +40,7 @@ type benchReport struct {
 	Dim             int     `json:"dim"`
 	HistoryDim      int     `json:"history_dim"`
 	Queries         int     `json:"queries"`
+	K               int     `json:"k"`     // items per timed recommend request
 	Index           string  `json:"index"` // "ivf" or "exact"
 	Lists           int     `json:"lists,omitempty"`
 	NProbe          int     `json:"nprobe,omitempty"`
@@ -94,6 +95,7 @@ timing: query tower, ANN search, filters) and of the whole recommend call
 	dim := fs.Int("dim", 64, "embedding width (a multiple of 8 takes the fast kernel)")
 	hist := fs.Int("history-dim", 32, "width of the history rows the query tower pools (≤ dim)")
 	queries := fs.Int("queries", 200, "requests to time")
+	k := fs.Int("k", 20, "items per timed recommend request (recall@100 is measured on retrieval, whatever k)")
 	wasmPath := fs.String("wasm", "", "recommender.wasm (default: next to the edgerec binary, then bin/recommender.wasm)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	exact := fs.Bool("exact", false, "build no index: measure the exact scan")
@@ -128,7 +130,10 @@ timing: query tower, ANN search, filters) and of the whole recommend call
 		return err
 	}
 
-	rep := &benchReport{Items: *items, Dim: *dim, HistoryDim: *hist, Queries: *queries, Index: "exact", ModuleBytes: len(wasm)}
+	if *k < 1 || *k > api.MaxK {
+		return usagef("--k %d out of range [1, %d]", *k, api.MaxK)
+	}
+	rep := &benchReport{Items: *items, Dim: *dim, HistoryDim: *hist, Queries: *queries, K: *k, Index: "exact", ModuleBytes: len(wasm)}
 	if rep.ModuleBytesZstd, rep.ZstdTool, err = zstdSize(wasm); err != nil {
 		return err
 	}
@@ -146,6 +151,9 @@ timing: query tower, ANN search, filters) and of the whole recommend call
 		rep.BuildIndexMS = ms(time.Since(start))
 		rep.Index, rep.Lists, rep.NProbe = "ivf", b.Index.Lists(), b.Index.NProbe
 	}
+	// The other candidate sources, so that recommend times the whole
+	// pipeline (they refer to rows, so they come after the index).
+	b.Pipeline = bundletest.RandomPipeline(*items, *seed)
 	progress("encoding the bundle")
 	data, err := bundle.Encode(b)
 	if err != nil {
@@ -208,7 +216,7 @@ timing: query tower, ANN search, filters) and of the whole recommend call
 	rng := rand.New(rand.NewPCG(*seed, 99))
 	reqs := make([]*api.Request, *queries)
 	for i := range reqs {
-		req := &api.Request{K: 100, Debug: true, Context: api.Context{Region: "eu", Device: "mobile", Age: 30}}
+		req := &api.Request{K: *k, Debug: true, Context: api.Context{Region: "eu", Device: "mobile", Age: 30}}
 		for _, c := range cat.User(rng, 10) {
 			req.History = append(req.History, api.Event{Item: benchID(int(c))})
 		}
@@ -307,7 +315,7 @@ func printBench(w io.Writer, r *benchReport) {
 		}
 		secs = append(secs, fmt.Sprintf("%s %.1f%s", s.Tag, float64(s.Bytes)/float64(r.Items), z))
 	}
-	fmt.Fprintf(w, "items              %d × dim %d (history rows %d), %d queries\n", r.Items, r.Dim, r.HistoryDim, r.Queries)
+	fmt.Fprintf(w, "items              %d × dim %d (history rows %d), %d queries of k = %d\n", r.Items, r.Dim, r.HistoryDim, r.Queries, r.K)
 	fmt.Fprintf(w, "index              %s\n", idx)
 	fmt.Fprintf(w, "bundle_bytes       %d (%.1f bytes per item: %s)\n", r.BundleBytes, r.BytesPerItem, strings.Join(secs, ", "))
 	fmt.Fprintf(w, "module_bytes       %d (%s: %d)\n", r.ModuleBytes, r.ZstdTool, r.ModuleBytesZstd)

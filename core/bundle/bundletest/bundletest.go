@@ -108,7 +108,7 @@ func Random(n, dim int, seed uint64) *bundle.Bundle {
 	for i := range b.Ranker.Std {
 		b.Ranker.Std[i] = 1
 	}
-	b.Pipeline = randomPipeline(rng, n)
+	b.Pipeline = RandomPipeline(n, seed)
 	b.Manifest = bundle.Manifest{Format: bundle.FormatName, Version: fmt.Sprintf("random-%d-%d-%d", n, dim, seed),
 		Created: Created, Items: n, Dim: dim, HistoryDim: histDim, Quantization: "int8", Metric: "dot",
 		Builder: "bundletest", Model: bundle.Model{Name: "random"}}
@@ -131,7 +131,11 @@ func gauss(rng *rand.Rand, x []float32) {
 	}
 }
 
-func randomPipeline(rng *rand.Rand, n int) *bundle.Pipeline {
+// RandomPipeline returns a valid PIPE section for n items: 5 random
+// co-visited neighbours per item, popular and trending lists for all
+// regions and for "eu" (100 items each), 30 fresh days and DefaultParams.
+func RandomPipeline(n int, seed uint64) *bundle.Pipeline {
+	rng := rand.New(rand.NewPCG(seed, 2))
 	p := &bundle.Pipeline{FreshDays: 30, Defaults: bundle.DefaultParams()}
 	p.Covisit.Offsets = []uint32{0}
 	for i := 0; i < n; i++ {
