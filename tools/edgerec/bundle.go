@@ -224,7 +224,7 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 	}
 	fmt.Fprintf(stdout, "; %d cross, %d dense layers\n", len(b.Query.Cross), len(b.Query.MLP.Layers))
 	if b.Ranker != nil {
-		fmt.Fprintf(stdout, "ranker    re-scores the top %d over %d features\n", b.Ranker.Depth, len(b.Ranker.Features))
+		fmt.Fprintf(stdout, "ranker    %d features, %d cross and %d dense layers\n", len(b.Ranker.Features), len(b.Ranker.Cross), len(b.Ranker.MLP.Layers))
 	} else {
 		fmt.Fprintf(stdout, "ranker    none (retrieval order)\n")
 	}
