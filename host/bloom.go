@@ -4,14 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	wapi "github.com/tetratelabs/wazero/api"
-
 	"github.com/edgerec/edgerec/core/abi"
 	"github.com/edgerec/edgerec/core/bloom"
 )
-
-// bloomSig is the signature of the edgerec_bloom export.
-var bloomSig = signature{[]wapi.ValueType{i32, i32}, []wapi.ValueType{i64}}
 
 // Bloom runs one consumed-items filter operation (bloom.OpNew, OpAdd or
 // OpCheck; see bloom.Op) in the guest through the edgerec_bloom export and
@@ -27,12 +22,6 @@ var bloomSig = signature{[]wapi.ValueType{i32, i32}, []wapi.ValueType{i64}}
 // built before the export existed gives an error wrapping ErrABI, and the
 // instance stays usable too. Contexts and timeouts behave as in
 // RecommendBytes.
-//
-// # Notes
-//
-//   - The export is looked up on each call (it is not among the exports an
-//     Instance resolves when it is made), which costs an allocation of a
-//     few KiB: Bloom suits occasional use, not a hot path.
 func (in *Instance) Bloom(ctx context.Context, op *bloom.Op) (*bloom.OpResult, error) {
 	b, err := bloom.EncodeOp(op)
 	if err != nil {
@@ -53,42 +42,11 @@ func (in *Instance) Bloom(ctx context.Context, op *bloom.Op) (*bloom.OpResult, e
 // msgpack-encoded result (a fresh slice the caller owns). See Bloom for the
 // errors.
 func (in *Instance) bloomBytes(ctx context.Context, op []byte) ([]byte, error) {
-	if err := in.usable(); err != nil {
-		return nil, err
-	}
 	if len(op) > bloom.MaxOpBytes {
-		return nil, fmt.Errorf("%w: bloom op is %d bytes, more than the limit of %d", ErrTooLarge, len(op), bloom.MaxOpBytes)
-	}
-	f := in.mod.ExportedFunction(abi.ExportBloom)
-	var def wapi.FunctionDefinition
-	if f != nil {
-		def = f.Definition()
-	}
-	if err := checkSig(abi.ExportBloom, def, bloomSig); err != nil {
-		return nil, err
-	}
-	if in.callTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, in.callTimeout)
-		defer cancel()
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	// The input stays the host's, as a request does: reuse the request
-	// buffer.
-	ptr, temp, err := in.writeRequest(ctx, op)
-	if err != nil {
-		return nil, err
-	}
-	r, err := in.call(ctx, abi.ExportBloom, f, uint64(ptr), uint64(len(op)))
-	if err != nil {
-		return nil, err
-	}
-	if temp {
-		if err := in.release(ctx, ptr); err != nil {
+		if err := in.usable(); err != nil {
 			return nil, err
 		}
+		return nil, fmt.Errorf("%w: bloom op is %d bytes, more than the limit of %d", ErrTooLarge, len(op), bloom.MaxOpBytes)
 	}
-	return in.result(ctx, abi.ExportBloom, r)
+	return in.callWith(ctx, abi.ExportBloom, in.bloom, op)
 }

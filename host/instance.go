@@ -34,6 +34,7 @@ type Instance struct {
 
 	loadBundle wapi.Function
 	recommend  wapi.Function
+	bloom      wapi.Function
 
 	maxBundle   int
 	callTimeout time.Duration
@@ -143,11 +144,22 @@ func (in *Instance) Recommend(ctx context.Context, req *api.Request) (*api.Respo
 // that ends during the call, or Options.CallTimeout passing, stops the call:
 // ErrTrap, and the instance is lost.
 func (in *Instance) RecommendBytes(ctx context.Context, req []byte) ([]byte, error) {
+	if len(req) > api.MaxRequestBytes {
+		if err := in.usable(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: request is %d bytes, more than the limit of %d", ErrTooLarge, len(req), api.MaxRequestBytes)
+	}
+	return in.callWith(ctx, abi.ExportRecommend, in.recommend, req)
+}
+
+// callWith runs an export that takes an input buffer the host keeps (a
+// request, a Bloom op) and returns a result: the input goes into the kept
+// request buffer (or a temporary one), the call is bounded by
+// Options.CallTimeout, and the result is copied out and freed.
+func (in *Instance) callWith(ctx context.Context, export string, f wapi.Function, input []byte) ([]byte, error) {
 	if err := in.usable(); err != nil {
 		return nil, err
-	}
-	if len(req) > api.MaxRequestBytes {
-		return nil, fmt.Errorf("%w: request is %d bytes, more than the limit of %d", ErrTooLarge, len(req), api.MaxRequestBytes)
 	}
 	if in.callTimeout > 0 {
 		var cancel context.CancelFunc
@@ -157,11 +169,11 @@ func (in *Instance) RecommendBytes(ctx context.Context, req []byte) ([]byte, err
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ptr, temp, err := in.writeRequest(ctx, req)
+	ptr, temp, err := in.writeRequest(ctx, input)
 	if err != nil {
 		return nil, err
 	}
-	r, err := in.call(ctx, abi.ExportRecommend, in.recommend, uint64(ptr), uint64(len(req)))
+	r, err := in.call(ctx, export, f, uint64(ptr), uint64(len(input)))
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +182,7 @@ func (in *Instance) RecommendBytes(ctx context.Context, req []byte) ([]byte, err
 			return nil, err
 		}
 	}
-	return in.result(ctx, abi.ExportRecommend, r)
+	return in.result(ctx, export, r)
 }
 
 // writeRequest copies req into guest memory: into the kept request buffer

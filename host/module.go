@@ -49,6 +49,7 @@ var (
 		abi.ExportFree:       {[]api.ValueType{i32}, nil},
 		abi.ExportLoadBundle: {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
 		abi.ExportRecommend:  {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+		abi.ExportBloom:      {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
 	}
 )
 
@@ -214,6 +215,7 @@ func newInstance(ctx context.Context, mod api.Module, opts Options) (*Instance, 
 		free:        fns[abi.ExportFree],
 		loadBundle:  fns[abi.ExportLoadBundle],
 		recommend:   fns[abi.ExportRecommend],
+		bloom:       fns[abi.ExportBloom],
 		maxBundle:   opts.MaxBundleBytes,
 		callTimeout: opts.CallTimeout,
 	}, nil

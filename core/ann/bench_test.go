@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/edgerec/edgerec/core/ann/anntest"
 	"github.com/edgerec/edgerec/core/quant"
 )
 
@@ -173,7 +174,7 @@ func TestQuantizationRecall(t *testing.T) {
 			for _, h := range s.search(u.q, 100, func(i int32) bool { return slices.Contains(u.history, i) }) {
 				got = append(got, h.Item)
 			}
-			r += recall(got, u.want)
+			r += anntest.Recall(got, u.want)
 		}
 		r /= float64(len(qs))
 		t.Logf("%-20s recall@100 against float32: %.4f", s.name, r)
@@ -205,7 +206,7 @@ func BenchmarkSearch(b *testing.B) {
 					for _, h := range s.search(u.q, 100, func(i int32) bool { return slices.Contains(u.history, i) }) {
 						got = append(got, h.Item)
 					}
-					r += recall(got, u.want)
+					r += anntest.Recall(got, u.want)
 				}
 				runs := 0
 				b.ReportAllocs()

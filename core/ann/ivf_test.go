@@ -91,21 +91,6 @@ func (f *fixture) queries(nq, k int, seed uint64) []userQuery {
 	return out
 }
 
-// recall returns |got ∩ want| / |want|.
-func recall(got, want []int32) float64 {
-	set := make(map[int32]bool, len(want))
-	for _, w := range want {
-		set[w] = true
-	}
-	n := 0
-	for _, g := range got {
-		if set[g] {
-			n++
-		}
-	}
-	return float64(n) / float64(len(want))
-}
-
 // TestIVFAllListsIsExact: probing every list returns exactly Exact's hits.
 func TestIVFAllListsIsExact(t *testing.T) {
 	f := newFixture(t, 20_000)
@@ -138,7 +123,7 @@ func TestIVFRecall(t *testing.T) {
 			for _, h := range f.ivf.Search(u.q, 100, np, skip) {
 				got = append(got, f.perm[h.Item])
 			}
-			r += recall(got, u.want)
+			r += anntest.Recall(got, u.want)
 		}
 		r /= float64(len(qs))
 		t.Logf("20k items, %d lists, nprobe %d: recall@100 against float32 %.4f", f.ivf.Lists(), np, r)
@@ -322,7 +307,7 @@ func TestTuneNProbe(t *testing.T) {
 		for _, h := range (Exact{Items: f.ivf.Items}).Search(v, 100, nil) {
 			want = append(want, h.Item)
 		}
-		r += recall(got, want)
+		r += anntest.Recall(got, want)
 	}
 	if r /= nq; r < 0.95 {
 		t.Errorf("searching with nprobe %d: recall against Exact %.3f", np99, r)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bloom"
@@ -29,8 +30,8 @@ const AdultAge = 18
 //     through).
 type filter struct {
 	r           *Recommender
-	exclude     bitset
-	allow       bitset // nil: no allow-list
+	exclude     rowSet
+	allow       rowSet // nil: no allow-list
 	consumed    *bloom.Filter
 	age         int
 	region      int32 // licensing index; −1 unknown region
@@ -39,31 +40,22 @@ type filter struct {
 
 // newFilter builds the filter of a resolved request.
 func (r *Recommender) newFilter(req *api.Request, q *Query) (*filter, error) {
-	f := &filter{r: r, exclude: newBitset(r.b.Manifest.Items), age: req.Context.Age, region: -1}
-	for _, row := range q.Exclude {
-		f.exclude.set(row)
-	}
+	f := &filter{r: r, age: req.Context.Age, region: -1}
+	excl := append([]int32(nil), q.Exclude...)
 	if p := r.b.Pipeline; p != nil {
-		for _, row := range p.Rules.Exclude {
-			f.exclude.set(row)
-		}
+		excl = append(excl, p.Rules.Exclude...)
 	}
 	if fl := req.Filters; fl != nil {
-		for _, id := range fl.Exclude {
-			if row, ok := r.index[id]; ok {
-				f.exclude.set(row)
-			}
-		}
+		excl = append(excl, r.rows(fl.Exclude)...)
 		if len(fl.Allow) > 0 {
-			f.allow = newBitset(r.b.Manifest.Items)
-			for _, id := range fl.Allow {
-				if row, ok := r.index[id]; ok {
-					f.allow.set(row)
-				}
+			f.allow = newRowSet(r.rows(fl.Allow))
+			if f.allow == nil {
+				f.allow = rowSet{} // an allow-list of unknown ids allows nothing
 			}
 		}
 		f.ignoreStock = fl.IgnoreAvailability
 	}
+	f.exclude = newRowSet(excl)
 	if len(req.Consumed) > 0 {
 		c, err := bloom.Decode(req.Consumed)
 		if err != nil {
@@ -110,4 +102,30 @@ func (f *filter) keep(row int32) bool {
 		return false
 	}
 	return true
+}
+
+// rows maps ids to rows, dropping unknown ids.
+func (r *Recommender) rows(ids []string) []int32 {
+	out := make([]int32, 0, len(ids))
+	for _, id := range ids {
+		if row, ok := r.index[id]; ok {
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
+// rowSet is a sorted, de-duplicated set of rows: a request excludes at most
+// a few thousand, so a binary search beats allocating a bitset over the
+// whole catalog on every request.
+type rowSet []int32
+
+func newRowSet(rows []int32) rowSet {
+	slices.Sort(rows)
+	return rowSet(slices.Compact(rows))
+}
+
+func (s rowSet) has(row int32) bool {
+	_, ok := slices.BinarySearch(s, row)
+	return ok
 }

@@ -466,12 +466,3 @@ func (r *Recommender) Recommend(req *api.Request) (*api.Response, error) {
 	}
 	return resp, nil
 }
-
-// bitset marks rows.
-type bitset []uint64
-
-func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
-
-func (b bitset) set(i int32) { b[i>>6] |= 1 << (uint(i) & 63) }
-
-func (b bitset) has(i int32) bool { return b[i>>6]&(1<<(uint(i)&63)) != 0 }

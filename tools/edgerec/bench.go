@@ -250,8 +250,8 @@ timing: query tower, ANN search, filters) and of the whole recommend call
 			firstErr = fmt.Errorf("query %d has no exact neighbours", i)
 			return
 		}
-		sumRecall += overlap(got, want)
-		sumInt8 += overlap(gotExact, want)
+		sumRecall += anntest.Recall(got, want)
+		sumInt8 += anntest.Recall(gotExact, want)
 	})
 	if firstErr != nil {
 		return firstErr
@@ -426,21 +426,6 @@ func exactFloat(cat *anntest.Catalog, q []float32, k int, excl map[int32]bool) [
 		out = append(out, h.Item)
 	}
 	return out
-}
-
-// overlap returns |got ∩ want| / |want|.
-func overlap(got, want []int32) float64 {
-	set := make(map[int32]bool, len(want))
-	for _, w := range want {
-		set[w] = true
-	}
-	n := 0
-	for _, g := range got {
-		if set[g] {
-			n++
-		}
-	}
-	return float64(n) / float64(len(want))
 }
 
 // parallelDo runs f(0) … f(n−1) on GOMAXPROCS goroutines.
