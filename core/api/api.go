@@ -224,8 +224,10 @@ func (r *Request) Normalize() (dropped int) {
 // EncodeRequest encodes r as msgpack.
 func EncodeRequest(r *Request) ([]byte, error) { return wire.Marshal(r) }
 
-// EncodeResponse encodes r as msgpack.
-func EncodeResponse(r *Response) ([]byte, error) { return wire.Marshal(r) }
+// EncodeResponse encodes r as msgpack (AppendResponse).
+func EncodeResponse(r *Response) ([]byte, error) {
+	return AppendResponse(make([]byte, 0, 64+48*len(r.Items)), r), nil
+}
 
 // DecodeResponse decodes a msgpack response.
 func DecodeResponse(b []byte) (*Response, error) {

@@ -1,8 +1,9 @@
 package pipeline
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
@@ -104,32 +105,40 @@ func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands 
 		}
 	}
 
-	emb := r.b.Embeddings
-	picked := make([]float32, emb.Dim)
-	maxSim := make([]float32, len(cands))
-	for i := range maxSim {
-		maxSim[i] = float32(math.Inf(-1))
-	}
-	used := make([]bool, len(cands))
-	catCount := map[int32]int{}
-	capped := func(i int) bool {
-		if p.CategoryCap <= 0 {
-			return false
-		}
-		for _, c := range r.b.Items.CategoriesOf(int(cands[i].Row)) {
-			if catCount[c] >= p.CategoryCap {
-				return true
-			}
-		}
-		return false
+	// Category caps: capped[i] is set once one of candidate i's categories
+	// is full.
+	items := &r.b.Items
+	var catCount []int32
+	capped := make([]bool, len(cands))
+	if p.CategoryCap > 0 {
+		catCount = make([]int32, r.b.Vocab.Categories.Size())
 	}
 	lambda := p.MMRLambda
+	mmr := lambda < 1 && len(pool) > 1
+	// The pool's embeddings, gathered so that one kernel call scores a
+	// picked item against the whole pool.
+	emb := r.b.Embeddings
+	var poolEmb *quant.Int8
+	var picked, sims []float32
+	maxSim := make([]float32, len(cands))
+	if mmr {
+		poolEmb = quant.NewInt8(len(pool), emb.Dim)
+		for j, i := range pool {
+			copy(poolEmb.Row(j), emb.Row(int(cands[i].Row)))
+			poolEmb.Scales[j] = emb.Scales[cands[i].Row]
+		}
+		picked, sims = make([]float32, emb.Dim), make([]float32, len(pool))
+		for i := range maxSim {
+			maxSim[i] = float32(math.Inf(-1))
+		}
+	}
+	used := make([]bool, len(cands))
 	var out []Candidate
 	for len(out) < k {
 		pick := -1
 		if p.ExploreEvery > 1 && (len(out)+1)%p.ExploreEvery == 0 {
 			for _, i := range explore {
-				if !used[i] && !capped(i) {
+				if !used[i] && !capped[i] {
 					pick = i
 					break
 				}
@@ -138,11 +147,11 @@ func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands 
 		if pick < 0 {
 			best := float32(math.Inf(-1))
 			for _, i := range pool {
-				if used[i] || capped(i) {
+				if used[i] || capped[i] {
 					continue
 				}
 				v := rel[i]
-				if len(out) > 0 && lambda < 1 {
+				if len(out) > 0 && mmr {
 					v = lambda*rel[i] - (1-lambda)*maxSim[i]
 				}
 				if v > best {
@@ -154,7 +163,7 @@ func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands 
 			// The pool is spent (caps, or fewer candidates): take the rest
 			// in order of relevance.
 			for _, i := range idx {
-				if !used[i] && !capped(i) {
+				if !used[i] && !capped[i] {
 					pick = i
 					break
 				}
@@ -165,33 +174,44 @@ func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands 
 		}
 		used[pick] = true
 		out = append(out, cands[pick])
-		for _, c := range r.b.Items.CategoriesOf(int(cands[pick].Row)) {
-			catCount[c]++
-		}
-		if lambda < 1 {
-			emb.Decode(picked, int(cands[pick].Row))
-			pq := quant.NewQuery(picked)
-			var one [1]float32
-			for _, i := range pool {
-				if !used[i] {
-					emb.Scores(one[:], pq, int(cands[i].Row))
-					maxSim[i] = max(maxSim[i], one[0])
+		if catCount != nil {
+			for _, c := range items.CategoriesOf(int(cands[pick].Row)) {
+				if catCount[c]++; int(catCount[c]) == p.CategoryCap {
+					r.capCategory(c, cands, capped)
 				}
+			}
+		}
+		if mmr {
+			emb.Decode(picked, int(cands[pick].Row))
+			poolEmb.Scores(sims, quant.NewQuery(picked), 0)
+			for j, i := range pool {
+				maxSim[i] = max(maxSim[i], sims[j])
 			}
 		}
 	}
 	return r.pin(out, pins, k, keep)
 }
 
+// capCategory marks the candidates in category c as capped.
+func (r *Recommender) capCategory(c int32, cands []Candidate, capped []bool) {
+	for i := range cands {
+		if !capped[i] && slices.Contains(r.b.Items.CategoriesOf(int(cands[i].Row)), c) {
+			capped[i] = true
+		}
+	}
+}
+
 // sortByRelevance sorts idx by decreasing relevance, ties by row.
 func sortByRelevance(idx []int, rel []float32, cands []Candidate) {
-	less := func(a, b int) bool {
-		if rel[a] != rel[b] {
-			return rel[a] > rel[b]
+	slices.SortFunc(idx, func(a, b int) int {
+		switch {
+		case rel[a] > rel[b]:
+			return -1
+		case rel[a] < rel[b]:
+			return 1
 		}
-		return cands[a].Row < cands[b].Row
-	}
-	sort.Slice(idx, func(a, b int) bool { return less(idx[a], idx[b]) })
+		return cmp.Compare(cands[a].Row, cands[b].Row)
+	})
 }
 
 // pin places the pinned items that pass the filters at their positions.

@@ -14,7 +14,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"time"
 
 	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/api"
@@ -363,17 +362,18 @@ func pickArm(arms []bundle.Arm, key string) *bundle.Arm {
 // candidates runs stages 1 and 2: the sources fetch only what the filter
 // keeps, and fetch deeper (4×, then everything) until req.K items survive
 // or the catalog is exhausted.
-func (r *Recommender) candidates(req *api.Request, p *bundle.Params) (*Query, []float32, *filter, []Candidate, error) {
+func (r *Recommender) candidates(req *api.Request, p *bundle.Params, t *timer) (*Query, []float32, *filter, []Candidate, error) {
 	q := r.Resolve(req)
 	f, err := r.newFilter(req, q)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
 	emb := r.Embed(q)
+	t.stage("embed", len(q.Input.History), len(emb))
 	seed := requestSeed(req.UserID, req.ExperimentKey, q.Time)
 	var pl *pool
 	for _, mult := range []int{1, 4, 0} {
-		if pl = r.sources(q, emb, p, mult, f.keep, seed); len(pl.cands) >= req.K {
+		if pl = r.sources(q, emb, p, mult, f.keep, seed, t); len(pl.cands) >= req.K {
 			return q, emb, f, pl.cands, nil
 		}
 	}
@@ -384,7 +384,7 @@ func (r *Recommender) candidates(req *api.Request, p *bundle.Params) (*Query, []
 		if len(pl.cands) >= req.K {
 			break
 		}
-		if _, ok := pl.at[row]; !ok && f.keep(row) {
+		if !pl.has(row) && f.keep(row) {
 			pl.add(bundle.SourcePopular, row, ListBackfillRank+rank, 0)
 			rank++
 		}
@@ -408,7 +408,7 @@ func (r *Recommender) Candidates(req *api.Request) ([]Candidate, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, emb, _, cands, err := r.candidates(req, &p)
+	q, emb, _, cands, err := r.candidates(req, &p, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -427,25 +427,21 @@ func (r *Recommender) Recommend(req *api.Request) (*api.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	var stages []api.Stage
-	start := time.Now()
-	stage := func(name string, in, out int) {
-		now := time.Now()
-		stages = append(stages, api.Stage{Name: name, In: in, Out: out, Micros: now.Sub(start).Microseconds()})
-		start = now
+	var t *timer
+	if req.Debug {
+		t = newTimer()
 	}
-
-	q, emb, f, cands, err := r.candidates(req, &p)
+	q, emb, f, cands, err := r.candidates(req, &p, t)
 	if err != nil {
 		return nil, err
 	}
-	stage("retrieve+filter", r.b.Manifest.Items, len(cands))
+	t.sources(r.b.Manifest.Items, len(cands))
 
 	r.Rank(q, emb, &p, cands)
-	stage("rank", len(cands), len(cands))
+	t.stage("rank", len(cands), len(cands))
 
 	out := r.order(req, q, &p, cands, req.K, f.keep)
-	stage("order", len(cands), len(out))
+	t.stage("order", len(cands), len(out))
 
 	resp := &api.Response{Items: make([]api.Item, len(out)), BundleVersion: r.b.Manifest.Version, Arm: arm}
 	for j, c := range out {
@@ -462,7 +458,7 @@ func (r *Recommender) Recommend(req *api.Request) (*api.Response, error) {
 		resp.Items[j] = item
 	}
 	if req.Debug {
-		resp.Debug = &api.Debug{Stages: stages, UnknownItems: q.Unknown, Truncated: truncated}
+		resp.Debug = &api.Debug{Stages: t.stages, UnknownItems: q.Unknown, Truncated: truncated}
 	}
 	return resp, nil
 }

@@ -242,7 +242,7 @@ func TestRecommendCountsUnknownAndTruncated(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := resp.Debug
-	if d == nil || d.Truncated != 3 || len(d.Stages) != 3 {
+	if d == nil || d.Truncated != 3 || len(d.Stages) != 5 {
 		t.Fatalf("debug = %+v", d)
 	}
 	// History kept its last MaxHistory events: indices 3..514, of which the

@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"cmp"
 	"encoding/binary"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"github.com/edgerec/edgerec/core/bundle"
@@ -56,17 +58,23 @@ func (c *Candidate) Source(w *[bundle.NumSources]float32) int {
 // pool merges the candidates of several sources, one entry per item.
 type pool struct {
 	cands []Candidate
-	at    map[int32]int
+	at    *rowIndex // row → index in cands
 }
 
-func newPool() *pool { return &pool{at: map[int32]int{}} }
+func newPool(n int) *pool { return &pool{cands: make([]Candidate, 0, n), at: newRowIndex(n)} }
+
+// has reports whether row is in the pool.
+func (p *pool) has(row int32) bool {
+	_, ok := p.at.get(row)
+	return ok
+}
 
 // add records that source s proposed row at rank with score.
 func (p *pool) add(s int, row int32, rank int, score float32) *Candidate {
-	i, ok := p.at[row]
+	i, ok := p.at.get(row)
 	if !ok {
 		i = len(p.cands)
-		p.at[row] = i
+		p.at.put(row, i)
 		p.cands = append(p.cands, newCandidate(row))
 	}
 	c := &p.cands[i]
@@ -80,8 +88,14 @@ func (p *pool) add(s int, row int32, rank int, score float32) *Candidate {
 // sources runs every enabled source for q with the depths of p scaled by
 // mult (mult 0: every item the source can give), skipping rows keep
 // refuses.
-func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult int, keep func(int32) bool, seed uint64) *pool {
-	pl := newPool()
+func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult int, keep func(int32) bool, seed uint64, t *timer) *pool {
+	total := 0
+	for s := range p.Depth {
+		if p.Weights[s] != 0 {
+			total += p.Depth[s] * max(mult, 1)
+		}
+	}
+	pl := newPool(min(total, r.b.Manifest.Items))
 	depth := func(s int) int {
 		if p.Weights[s] == 0 {
 			return 0
@@ -92,7 +106,10 @@ func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult in
 		return p.Depth[s] * mult
 	}
 	if n := depth(bundle.SourceTwoTower); n > 0 {
-		for i, h := range r.search(q, emb, n, keep) {
+		t.startSearch()
+		hits := r.search(q, emb, n, keep)
+		t.endSearch(len(hits))
+		for i, h := range hits {
 			pl.add(bundle.SourceTwoTower, h.Row, i, h.Score)
 		}
 	}
@@ -137,9 +154,14 @@ func (r *Recommender) covisit(pl *pool, q *Query, n int, keep func(int32) bool) 
 			from = append(from, src{h[j], w})
 		}
 	}
-	score := map[int32]float32{}
-	best := map[int32]float32{}
-	because := map[int32]int32{}
+	// One accumulator per co-visited item, found through a row index.
+	type acc struct {
+		row         int32
+		score, best float32
+		because     int32
+	}
+	var accs []acc
+	at := newRowIndex(len(from) * 32)
 	for _, f := range from {
 		items, weights := r.b.Pipeline.Covisit.Of(int(f.row))
 		for k, it := range items {
@@ -147,24 +169,30 @@ func (r *Recommender) covisit(pl *pool, q *Query, n int, keep func(int32) bool) 
 				continue
 			}
 			v := f.w * weights[k]
-			score[it] += v
-			if v > best[it] {
-				best[it], because[it] = v, f.row
+			i, ok := at.get(it)
+			if !ok {
+				i = len(accs)
+				at.put(it, i)
+				accs = append(accs, acc{row: it})
+			}
+			a := &accs[i]
+			a.score += v
+			if v > a.best {
+				a.best, a.because = v, f.row
 			}
 		}
 	}
-	rows := make([]int32, 0, len(score))
-	for it := range score {
-		rows = append(rows, it)
-	}
-	sort.Slice(rows, func(i, j int) bool {
-		if score[rows[i]] != score[rows[j]] {
-			return score[rows[i]] > score[rows[j]]
+	slices.SortFunc(accs, func(a, b acc) int {
+		switch {
+		case a.score > b.score:
+			return -1
+		case a.score < b.score:
+			return 1
 		}
-		return rows[i] < rows[j]
+		return cmp.Compare(a.row, b.row)
 	})
-	for i, it := range rows[:min(n, len(rows))] {
-		pl.add(bundle.SourceCovisit, it, i, score[it]).Because = because[it]
+	for i, a := range accs[:min(n, len(accs))] {
+		pl.add(bundle.SourceCovisit, a.row, i, a.score).Because = a.because
 	}
 }
 
@@ -246,14 +274,14 @@ func (r *Recommender) explore(pl *pool, n int, keep func(int32) bool, seed uint6
 		return
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x6578706c6f7265))
-	taken := map[int32]bool{}
+	taken := newRowIndex(n)
 	rank := 0
 	for tries := 0; rank < n && tries < 4*n+16; tries++ {
 		row := tail[rng.IntN(len(tail))]
-		if taken[row] || !keep(row) {
+		if _, dup := taken.get(row); dup || !keep(row) {
 			continue
 		}
-		taken[row] = true
+		taken.put(row, 0)
 		pl.add(bundle.SourceExplore, row, rank, 0)
 		rank++
 	}

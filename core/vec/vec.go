@@ -17,10 +17,13 @@ func Dot(x, y []float32) float32 {
 	var s0, s1, s2, s3 float32
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
-		s0 += x[i] * y[i]
-		s1 += x[i+1] * y[i+1]
-		s2 += x[i+2] * y[i+2]
-		s3 += x[i+3] * y[i+3]
+		// Four-element sub-slices: one bounds check each, not one per
+		// element (a third faster in wazero).
+		xx, yy := x[i:i+4:i+4], y[i:i+4:i+4]
+		s0 += xx[0] * yy[0]
+		s1 += xx[1] * yy[1]
+		s2 += xx[2] * yy[2]
+		s3 += xx[3] * yy[3]
 	}
 	for ; i < len(x); i++ {
 		s0 += x[i] * y[i]

@@ -60,6 +60,15 @@ type benchReport struct {
 	Wasm            timings `json:"wasm"`
 	Native          timings `json:"native"`
 	RetrieveRatio   float64 `json:"retrieve_p50_ratio"`
+	// Stages are the p50 of every debug stage of the timed requests.
+	Stages []stageTimes `json:"stages"`
+}
+
+// stageTimes is one pipeline stage's median time in the module and natively.
+type stageTimes struct {
+	Name      string  `json:"name"`
+	WasmP50   float64 `json:"wasm_p50_ms"`
+	NativeP50 float64 `json:"native_p50_ms"`
 }
 
 // kv is one section's stored size.
@@ -261,6 +270,8 @@ timing: query tower, ANN search, filters) and of the whole recommend call
 
 	// Timings: module and native alternate, after a warm-up.
 	var wr, wt, nr, nt []float64
+	var names []string
+	wstage, nstage := map[string][]float64{}, map[string][]float64{}
 	for i := -min(20, len(reqs)); i < len(reqs); i++ {
 		req := reqs[(i+len(reqs))%len(reqs)]
 		if i >= 0 && i%20 == 0 {
@@ -286,6 +297,18 @@ timing: query tower, ANN search, filters) and of the whole recommend call
 		}
 		wr, wt = append(wr, retrieveMS(wresp)), append(wt, wtime)
 		nr, nt = append(nr, retrieveMS(nresp)), append(nt, ntime)
+		for _, st := range wresp.Debug.Stages {
+			if _, ok := wstage[st.Name]; !ok {
+				names = append(names, st.Name)
+			}
+			wstage[st.Name] = append(wstage[st.Name], float64(st.Micros)/1000)
+		}
+		for _, st := range nresp.Debug.Stages {
+			nstage[st.Name] = append(nstage[st.Name], float64(st.Micros)/1000)
+		}
+	}
+	for _, n := range names {
+		rep.Stages = append(rep.Stages, stageTimes{n, percentile(wstage[n], 50), percentile(nstage[n], 50)})
 	}
 	rep.Wasm = timings{percentile(wr, 50), percentile(wr, 99), percentile(wt, 50), percentile(wt, 99)}
 	rep.Native = timings{percentile(nr, 50), percentile(nr, 99), percentile(nt, 50), percentile(nt, 99)}
@@ -325,6 +348,10 @@ func printBench(w io.Writer, r *benchReport) {
 	fmt.Fprintf(w, "wasm               %8.3f %8.3f      %8.3f %8.3f\n", r.Wasm.RetrieveP50, r.Wasm.RetrieveP99, r.Wasm.RecommendP50, r.Wasm.RecommendP99)
 	fmt.Fprintf(w, "native             %8.3f %8.3f      %8.3f %8.3f\n", r.Native.RetrieveP50, r.Native.RetrieveP99, r.Native.RecommendP50, r.Native.RecommendP99)
 	fmt.Fprintf(w, "wasm/native        retrieve p50 %.2f×; responses that differ: %d\n", r.RetrieveRatio, r.Mismatches)
+	fmt.Fprintf(w, "stage p50 (ms)     wasm     native\n")
+	for _, st := range r.Stages {
+		fmt.Fprintf(w, "  %-16s %7.3f  %7.3f\n", st.Name, st.WasmP50, st.NativeP50)
+	}
 }
 
 // benchID is the id of catalog item i.
@@ -457,12 +484,12 @@ func cloneRequest(r *api.Request) *api.Request {
 	return &c
 }
 
-// retrieveMS is the debug time of the response's retrieve stage (its name
-// starts with "retrieve").
+// retrieveMS is the debug time of the response's retrieve stage: the
+// two-tower search alone.
 func retrieveMS(r *api.Response) float64 {
 	if r.Debug != nil {
 		for _, s := range r.Debug.Stages {
-			if strings.HasPrefix(s.Name, "retrieve") {
+			if s.Name == "retrieve" {
 				return float64(s.Micros) / 1000
 			}
 		}
