@@ -43,7 +43,7 @@ func worse(a, b Hit) bool {
 
 // key encodes a hit so that a better hit has a larger key.
 func key(item int32, score float32) uint64 {
-	return uint64(monotone(score))<<32 | uint64(^(uint32(item) ^ 1<<31))
+	return uint64(Monotone(score))<<32 | uint64(^(uint32(item) ^ 1<<31))
 }
 
 // hit decodes a key.
@@ -51,9 +51,9 @@ func hit(k uint64) Hit {
 	return Hit{Item: int32(^uint32(k) ^ 1<<31), Score: math.Float32frombits(unmonotone(uint32(k >> 32)))}
 }
 
-// monotone maps a float32 to a uint32 that orders like it (−0 maps like +0,
+// Monotone maps a float32 to a uint32 that orders like it (−0 maps like +0,
 // as they compare equal; NaN never gets here).
-func monotone(f float32) uint32 {
+func Monotone(f float32) uint32 {
 	if f == 0 {
 		f = 0
 	}

@@ -9,6 +9,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -286,18 +287,41 @@ func (r *Recommender) Rank(q *Query, emb []float32, p *bundle.Params, cands []Ca
 			c.Score = v
 		}
 	}
-	// Score, then row: a total order, so an unstable sort is deterministic
-	// (and, unlike sort.SliceStable, moves the large structs without
-	// reflection).
-	slices.SortFunc(cands, func(a, b Candidate) int {
-		if a.Score != b.Score {
-			if a.Score > b.Score {
-				return -1
-			}
-			return 1
+	sortCandidates(cands)
+}
+
+// sortCandidates sorts cands by decreasing score, ties by lower row (a
+// total order, so the result is deterministic).
+//
+// # Notes
+//
+// It sorts one 64-bit key per candidate (the score's bits made monotone,
+// then the index) and moves each candidate once, rather than letting a sort
+// swap the ~90-byte structs through a comparison callback: in wazero that
+// took 0.3 ms of a 2 ms request for 200 candidates (edgerec bench).
+func sortCandidates(cands []Candidate) {
+	keys := make([]uint64, len(cands))
+	for i := range cands {
+		keys[i] = uint64(^ann.Monotone(cands[i].Score))<<32 | uint64(i)
+	}
+	// Equal scores: the index order is not the row order, so fix ties
+	// after the sort.
+	slices.Sort(keys)
+	tmp := make([]Candidate, len(cands))
+	for j, k := range keys {
+		tmp[j] = cands[uint32(k)]
+	}
+	for lo := 0; lo < len(tmp); {
+		hi := lo + 1
+		for hi < len(tmp) && keys[hi]>>32 == keys[lo]>>32 {
+			hi++
 		}
-		return int(a.Row - b.Row)
-	})
+		if hi-lo > 1 {
+			slices.SortFunc(tmp[lo:hi], func(a, b Candidate) int { return cmp.Compare(a.Row, b.Row) })
+		}
+		lo = hi
+	}
+	copy(cands, tmp)
 }
 
 // Params returns the pipeline parameters of a request: the bundle's
