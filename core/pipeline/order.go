@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"cmp"
 	"math"
 	"slices"
 
@@ -92,11 +91,7 @@ func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands 
 	}
 
 	// The mmrPool most relevant, plus every exploration candidate.
-	idx := make([]int, len(cands))
-	for i := range idx {
-		idx[i] = i
-	}
-	sortByRelevance(idx, rel, cands)
+	idx := byScore(len(cands), func(i int) float32 { return rel[i] }, func(i int) int32 { return cands[i].Row })
 	pool := idx[:min(len(idx), mmrPool)]
 	var explore []int
 	for _, i := range idx {
@@ -199,19 +194,6 @@ func (r *Recommender) capCategory(c int32, cands []Candidate, capped []bool) {
 			capped[i] = true
 		}
 	}
-}
-
-// sortByRelevance sorts idx by decreasing relevance, ties by row.
-func sortByRelevance(idx []int, rel []float32, cands []Candidate) {
-	slices.SortFunc(idx, func(a, b int) int {
-		switch {
-		case rel[a] > rel[b]:
-			return -1
-		case rel[a] < rel[b]:
-			return 1
-		}
-		return cmp.Compare(cands[a].Row, cands[b].Row)
-	})
 }
 
 // pin places the pinned items that pass the filters at their positions.

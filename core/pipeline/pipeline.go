@@ -292,36 +292,46 @@ func (r *Recommender) Rank(q *Query, emb []float32, p *bundle.Params, cands []Ca
 
 // sortCandidates sorts cands by decreasing score, ties by lower row (a
 // total order, so the result is deterministic).
+func sortCandidates(cands []Candidate) {
+	order := byScore(len(cands), func(i int) float32 { return cands[i].Score }, func(i int) int32 { return cands[i].Row })
+	tmp := make([]Candidate, len(cands))
+	for j, i := range order {
+		tmp[j] = cands[i]
+	}
+	copy(cands, tmp)
+}
+
+// byScore returns the indices 0…n−1 ordered by decreasing score(i), ties by
+// lower row(i).
 //
 // # Notes
 //
-// It sorts one 64-bit key per candidate (the score's bits made monotone,
-// then the index) and moves each candidate once, rather than letting a sort
-// swap the ~90-byte structs through a comparison callback: in wazero that
+// It sorts one 64-bit key per index (the score's bits made monotone, then
+// the index) with no comparison callback, then puts runs of equal scores in
+// row order; callers move their ~90-byte candidates once afterwards. In
+// wazero, sorting the candidates themselves through a comparison callback
 // took 0.3 ms of a 2 ms request for 200 candidates (edgerec bench).
-func sortCandidates(cands []Candidate) {
-	keys := make([]uint64, len(cands))
-	for i := range cands {
-		keys[i] = uint64(^ann.Monotone(cands[i].Score))<<32 | uint64(i)
+func byScore(n int, score func(i int) float32, row func(i int) int32) []int {
+	keys := make([]uint64, n)
+	for i := range keys {
+		keys[i] = uint64(^ann.Monotone(score(i)))<<32 | uint64(i)
 	}
-	// Equal scores: the index order is not the row order, so fix ties
-	// after the sort.
 	slices.Sort(keys)
-	tmp := make([]Candidate, len(cands))
+	order := make([]int, n)
 	for j, k := range keys {
-		tmp[j] = cands[uint32(k)]
+		order[j] = int(uint32(k))
 	}
-	for lo := 0; lo < len(tmp); {
+	for lo := 0; lo < n; {
 		hi := lo + 1
-		for hi < len(tmp) && keys[hi]>>32 == keys[lo]>>32 {
+		for hi < n && keys[hi]>>32 == keys[lo]>>32 {
 			hi++
 		}
 		if hi-lo > 1 {
-			slices.SortFunc(tmp[lo:hi], func(a, b Candidate) int { return cmp.Compare(a.Row, b.Row) })
+			slices.SortFunc(order[lo:hi], func(a, b int) int { return cmp.Compare(row(a), row(b)) })
 		}
 		lo = hi
 	}
-	copy(cands, tmp)
+	return order
 }
 
 // Params returns the pipeline parameters of a request: the bundle's
