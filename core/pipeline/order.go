@@ -114,7 +114,7 @@ func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands 
 	// picked item against the whole pool.
 	emb := r.b.Embeddings
 	var poolEmb *quant.Int8
-	var picked, sims []float32
+	var sims []float32
 	maxSim := make([]float32, len(cands))
 	if mmr {
 		poolEmb = quant.NewInt8(len(pool), emb.Dim)
@@ -122,7 +122,7 @@ func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands 
 			copy(poolEmb.Row(j), emb.Row(int(cands[i].Row)))
 			poolEmb.Scales[j] = emb.Scales[cands[i].Row]
 		}
-		picked, sims = make([]float32, emb.Dim), make([]float32, len(pool))
+		sims = make([]float32, len(pool))
 		for i := range maxSim {
 			maxSim[i] = float32(math.Inf(-1))
 		}
@@ -177,8 +177,7 @@ func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands 
 			}
 		}
 		if mmr {
-			emb.Decode(picked, int(cands[pick].Row))
-			poolEmb.Scores(sims, quant.NewQuery(picked), 0)
+			poolEmb.Scores(sims, emb.RowQuery(int(cands[pick].Row)), 0)
 			for j, i := range pool {
 				maxSim[i] = max(maxSim[i], sims[j])
 			}

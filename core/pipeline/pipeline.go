@@ -199,9 +199,7 @@ func (r *Recommender) Features(q *Query, emb []float32, cands []Candidate) {
 	query := quant.NewQuery(emb)
 	var seed *quant.Query
 	if q.Input.Seed >= 0 {
-		row := make([]float32, e.Dim)
-		e.Decode(row, int(q.Input.Seed))
-		seed = quant.NewQuery(row)
+		seed = e.RowQuery(int(q.Input.Seed))
 	}
 	var one [1]float32
 	histLog := float32(math.Log1p(float64(nh)))

@@ -25,6 +25,23 @@ type Query struct {
 func NewQuery(x []float32) *Query {
 	q := &Query{Codes: make([]int8, len(x))}
 	q.Scale = Encode(q.Codes, x)
+	q.pack()
+	return q
+}
+
+// RowQuery returns row i of m as a Query: its codes and scale as stored,
+// packed for the kernel. It scores exactly as NewQuery of the decoded row
+// would up to the rounding of the scale, without the float round trip
+// (MMR and the seed similarity score item against item).
+func (m *Int8) RowQuery(i int) *Query {
+	q := &Query{Codes: append([]int8(nil), m.Row(i)...), Scale: m.Scales[i]}
+	q.pack()
+	return q
+}
+
+// pack fills bias and packed from Codes.
+func (q *Query) pack() {
+	x := q.Codes
 	var sum int64
 	for _, c := range q.Codes {
 		sum += int64(c)
@@ -39,7 +56,6 @@ func NewQuery(x []float32) *Query {
 			}
 		}
 	}
-	return q
 }
 
 // littleEndian reports whether uint64 loads see byte 0 in the low bits, as

@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -149,5 +150,31 @@ func BenchmarkDots(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/rows, "ns/row")
 		})
+	}
+}
+
+// TestRowQueryMatchesDecoded: a stored row as a query scores like the
+// query of its decoded floats (same codes; the scale may differ in its
+// last bit).
+func TestRowQueryMatchesDecoded(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	m := NewInt8(50, 64)
+	x := make([]float32, 64)
+	for i := range m.Rows {
+		for j := range x {
+			x[j] = float32(rng.NormFloat64())
+		}
+		m.Set(i, x)
+	}
+	got, want := make([]float32, m.Rows), make([]float32, m.Rows)
+	for i := range m.Rows {
+		m.Decode(x, i)
+		m.Scores(got, m.RowQuery(i), 0)
+		m.Scores(want, NewQuery(x), 0)
+		for j := range got {
+			if d := math.Abs(float64(got[j] - want[j])); d > 1e-6*math.Abs(float64(want[j]))+1e-7 {
+				t.Fatalf("row %d against %d: %v, want %v", i, j, got[j], want[j])
+			}
+		}
 	}
 }
