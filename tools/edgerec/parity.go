@@ -182,6 +182,8 @@ Chromium (web-demo/bench).`, stderr)
 			ExperimentKey: "key-7", History: append(events("no-such-item"), hist...), Debug: true}},
 		{"young user", &api.Request{K: 25, History: hist, Context: api.Context{Age: 12, Region: last("region")}}},
 		{"large k", &api.Request{K: 200, History: hist}},
+		{"order overrides", &api.Request{K: 16, History: hist, Order: &api.Order{
+			MMRLambda: ptr(0.3), ExploreEvery: ptr(4), CategoryCap: ptr(3)}}},
 	}
 	for _, r := range requests {
 		c := parityCase{Name: r.name}
@@ -313,6 +315,8 @@ func timeRecommend(ctx context.Context, in *host.Instance, req *api.Request, n i
 	slices.Sort(d)
 	return &parityTimingMs{Calls: n, P50: d[n/2], P99: d[min(n-1, n*99/100)], Mean: sum / float64(n)}, nil
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func mustMarshal(v any) []byte {
 	b, err := wire.Marshal(v)
