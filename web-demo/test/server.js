@@ -24,7 +24,10 @@ const TYPES = {
 
 /** serve starts the server on port (0: any free port) and resolves to
  * {url, close}. */
-export async function serve({ wasm, bundle, port = 0, host = '127.0.0.1' }) {
+export async function serve({ wasm, bundle, port = 0, host = '127.0.0.1', isolate = false }) {
+  // isolate: serve cross-origin isolated (COOP + COEP), which gives pages a
+  // fine performance.now() (the benchmark wants it).
+  const extra = isolate ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {};
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url, 'http://x');
@@ -50,7 +53,7 @@ export async function serve({ wasm, bundle, port = 0, host = '127.0.0.1' }) {
         res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`not found: ${url.pathname}`);
         return;
       }
-      res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-store' });
+      res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-store', ...extra });
       res.end(await readFile(file));
     } catch (err) {
       res.writeHead(500, { 'Content-Type': 'text/plain' }).end(String(err));
