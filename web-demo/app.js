@@ -19,6 +19,7 @@ const SOURCES = [
   ['fresh', 'New', 0.5],
   ['explore', 'Explore', 0.2],
 ];
+const SOURCE_LABEL = Object.fromEntries(SOURCES.map(([name, label]) => [name, label]));
 const EXPLORE_STEPS = [0, 10, 8, 6, 4, 3, 2]; // slider position → explore_every
 
 const $ = (id) => document.getElementById(id);
@@ -276,7 +277,7 @@ function card(it, i) {
   return el('article', { class: 'card', 'data-id': it.id, 'data-source': it.source },
     el('div', { class: 'card-top' },
       el('span', { class: 'rank', text: String(i + 1) }),
-      el('span', { class: `src src-${it.source}`, text: it.source })),
+      el('span', { class: `src src-${it.source}`, text: SOURCE_LABEL[it.source] || it.source, title: `source: ${it.source}` })),
     el('h3', { class: 'title', text: meta.title }),
     el('p', { class: 'meta', text: [year(meta.released), meta.categories.join(' · ')].filter(Boolean).join(' — ') }),
     el('p', { class: 'why', text: reason(it) }),
