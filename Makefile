@@ -6,7 +6,7 @@ EDGEREC   := $(BIN)/edgerec
 DEMO      := out/demo
 FUZZTIME  ?= 60s
 
-.PHONY: all build test check demo bench fuzz eval clean
+.PHONY: all build test check demo bench fuzz eval clean web-deps web-fixtures web-test web-bench
 
 all: build
 
@@ -33,6 +33,8 @@ test:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIndex$$' -fuzztime 5s ./core/bundle
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 5s ./core/api
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 5s ./core/bloom
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCatalogRequest$$' -fuzztime 5s ./core/api
+	$(MAKE) web-test
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBundle$$' -fuzztime $(FUZZTIME) ./core/bundle
@@ -42,6 +44,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./core/bloom
 	$(GO) test -run '^$$' -fuzz '^FuzzApplyBytes$$' -fuzztime $(FUZZTIME) ./core/bloom
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadEdgerec$$' -fuzztime $(FUZZTIME) ./tools/dataset
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCatalogRequest$$' -fuzztime $(FUZZTIME) ./core/api
 
 # check: formatting, vet, tidy modules, and the cross builds core/ must keep.
 check:
@@ -81,3 +84,43 @@ bench:
 
 clean:
 	rm -rf $(BIN) out
+
+# ---- web-demo: the JS loader, the demo page, the edge-worker example ----
+# web-test: Node tests (cross-host parity with the wazero host, Bloom bytes,
+# the edge worker), the type declarations, and the page in Debian's
+# Chromium (Playwright). Fixtures come from a small synthetic bundle (about
+# 25 s to train once; kept in out/web) through `edgerec parity`.
+WEB        := web-demo
+WEB_OUT    := out/web
+CHROMIUM   ?= /usr/bin/chromium
+
+web-deps:
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "web-demo needs Node 20+ and npm: apt-get install nodejs npm"; exit 1; }
+	@[ $(WEB)/node_modules/.package-lock.json -nt $(WEB)/package-lock.json ] || (cd $(WEB) && npm ci --no-audit --no-fund)
+	@if [ ! -x "$(CHROMIUM)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the browser test"; \
+	  apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; } || true; \
+	fi
+	@[ -x "$(CHROMIUM)" ] || echo "!!!!!!!! no Chromium at $(CHROMIUM): the browser test will be SKIPPED (apt-get install chromium) !!!!!!!!"
+
+$(WEB_OUT)/data/items.csv: | $(EDGEREC)
+	$(EDGEREC) synth --out $(WEB_OUT)/data --users 600 --items 800
+
+$(WEB_OUT)/model/.done: $(WEB_OUT)/data/items.csv | $(EDGEREC)
+	$(EDGEREC) train --data $(WEB_OUT)/data --out $(WEB_OUT)/model --epochs 2 --validation 0.1 --no-refit
+	touch $@
+
+web-fixtures: build $(WEB_OUT)/model/.done
+	$(EDGEREC) bundle build --model $(WEB_OUT)/model --data $(WEB_OUT)/data --out $(WEB_OUT)/web-test.bundle --version web-test
+	$(EDGEREC) parity --bundle $(WEB_OUT)/web-test.bundle --wasm $(WASM) --out $(WEB_OUT)/fixtures
+
+web-test: web-deps web-fixtures
+	cd $(WEB) && npm run -s typecheck
+	cd $(WEB) && CHROMIUM=$(CHROMIUM) EDGEREC_FIXTURES=$(CURDIR)/$(WEB_OUT)/fixtures node --test --test-reporter=spec test/*.test.js
+
+# web-bench: recommend latency in wazero, Node and Chromium for the demo
+# bundle (out/demo/demo.bundle, which `make demo` builds).
+web-bench: build web-deps
+	@[ -f $(DEMO)/demo.bundle ] || { echo "no $(DEMO)/demo.bundle: run make demo first"; exit 1; }
+	$(EDGEREC) parity --bundle $(DEMO)/demo.bundle --wasm $(WASM) --out $(WEB_OUT)/bench --bench 2000
+	CHROMIUM=$(CHROMIUM) node $(WEB)/bench/run.js --fixtures $(WEB_OUT)/bench --n 2000

@@ -141,6 +141,33 @@ func bloomOp(ptr, n uint32) (result uint64) {
 	return okResult(out)
 }
 
+// catalog decodes the n-byte msgpack api.CatalogRequest at ptr (n 0: the
+// first page), which stays the host's, and returns that page of the loaded
+// bundle's catalog as a msgpack api.CatalogPage, so that a browser can show
+// titles and categories without decoding the bundle itself.
+//
+//go:wasmexport edgerec_catalog
+func catalog(ptr, n uint32) (result uint64) {
+	defer recoverResult(&result)
+	b, err := buffer(ptr, n, false)
+	if err != nil {
+		return errResult(err.Error())
+	}
+	req, err := api.DecodeCatalogRequest(b)
+	if err != nil {
+		return errResult(err.Error())
+	}
+	rec := current
+	if rec == nil {
+		return errResult("no bundle loaded")
+	}
+	out, err := api.EncodeCatalogPage(rec.Catalog(req))
+	if err != nil {
+		return errResult("encode catalog page: " + err.Error())
+	}
+	return okResult(out)
+}
+
 // pin keeps b reachable under its address and returns the address. b must
 // not be empty.
 func pin(b []byte) uint32 {

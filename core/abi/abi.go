@@ -29,6 +29,11 @@ const (
 	// host's; the input is a msgpack bloom.Op (new, add or check), the
 	// result holds the msgpack bloom.OpResult. It needs no bundle.
 	ExportBloom = "edgerec_bloom"
+	// ExportCatalog: (ptr i32, len i32) → i64 result; the buffer stays the
+	// host's; the input is a msgpack api.CatalogRequest (or empty for the
+	// first page), the result holds the msgpack api.CatalogPage of the
+	// loaded bundle.
+	ExportCatalog = "edgerec_catalog"
 	// ExportInitialize is the reactor's initialization function, called once
 	// after instantiation and before any other export.
 	ExportInitialize = "_initialize"

@@ -74,6 +74,9 @@ type Request struct {
 	// means the bundle's default; larger values are clamped to 4× the
 	// default and to the number of lists (bundle.Index.NProbeFor).
 	NProbe int `msgpack:"nprobe,omitempty" json:"nprobe,omitempty"`
+	// Order overrides the bundle's ordering parameters (diversity,
+	// exploration slots, category cap) for this request; nil keeps them.
+	Order *Order `msgpack:"order,omitempty" json:"order,omitempty"`
 }
 
 // Weights maps candidate source names to weights. It encodes with sorted
@@ -199,6 +202,8 @@ func (r *Request) Validate() error {
 		return fmt.Errorf("filters list %d items, more than the limit of %d", len(r.Filters.Exclude)+len(r.Filters.Allow), MaxExclude)
 	case r.Context.Age < 0 || r.Context.Age > 150:
 		return fmt.Errorf("context.age = %d is out of range [0, 150]", r.Context.Age)
+	case r.Order.Validate() != nil:
+		return r.Order.Validate()
 	}
 	return nil
 }

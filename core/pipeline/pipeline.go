@@ -334,7 +334,7 @@ func byScore(n int, score func(i int) float32, row func(i int) int32) []int {
 
 // Params returns the pipeline parameters of a request: the bundle's
 // defaults, or the arm its experiment key hashes to, with the request's
-// source weights on top; and the arm's name ("" outside experiments). A
+// source weights and ordering overrides (api.Order) on top; and the arm's name ("" outside experiments). A
 // bundle without section PIPE serves retrieval alone: DefaultParams
 // without MMR.
 func (r *Recommender) Params(req *api.Request) (bundle.Params, string, error) {
@@ -356,6 +356,17 @@ func (r *Recommender) Params(req *api.Request) (bundle.Params, string, error) {
 			return p, arm, fmt.Errorf("weight of source %s = %v out of [0, 100]", name, w)
 		}
 		p.Weights[s] = w
+	}
+	if o := req.Order; o != nil {
+		if o.MMRLambda != nil {
+			p.MMRLambda = float32(*o.MMRLambda)
+		}
+		if o.ExploreEvery != nil {
+			p.ExploreEvery = *o.ExploreEvery
+		}
+		if o.CategoryCap != nil {
+			p.CategoryCap = *o.CategoryCap
+		}
 	}
 	return p, arm, nil
 }

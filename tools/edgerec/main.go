@@ -28,6 +28,7 @@ var commands = []command{
 	{"bundle", "build or inspect a bundle (bundle build | bundle inspect)", runBundle},
 	{"recommend", "ask recommender.wasm for recommendations", runRecommend},
 	{"eval", "score models and baselines on a temporal split", runEval},
+	{"parity", "write cross-host parity fixtures (requests and the wazero host's answers) for the JS loader", runParity},
 	{"bench", "measure retrieval at scale: a synthetic catalog through the module and natively", runBench},
 }
 

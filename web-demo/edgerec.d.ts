@@ -1,0 +1,202 @@
+// Type declarations for edgerec.js. Field names follow core/api (msgpack
+// names), so requests and responses look the same from Go, JSON and JS.
+
+/** ABI version this loader speaks. */
+export const ABI_VERSION: 1;
+
+/** The module's export names (core/abi). */
+export const EXPORTS: Readonly<{
+  version: 'edgerec_abi_version';
+  alloc: 'edgerec_alloc';
+  free: 'edgerec_free';
+  loadBundle: 'edgerec_load_bundle';
+  recommend: 'edgerec_recommend';
+  bloom: 'edgerec_bloom';
+  catalog: 'edgerec_catalog';
+}>;
+
+/** Limits the module enforces; the loader checks them first. */
+export const LIMITS: Readonly<{
+  requestBytes: number;
+  bloomOpBytes: number;
+  bloomOpItems: number;
+  catalogPage: number;
+  k: number;
+}>;
+
+/** What went wrong: see EdgeRecError. */
+export type ErrorKind = 'guest' | 'trap' | 'abi' | 'input' | 'closed';
+
+/** Thrown for every failure; `message` is the module's own for kind 'guest'. */
+export class EdgeRecError extends Error {
+  readonly name: 'EdgeRecError';
+  readonly kind: ErrorKind;
+  /** The export that failed, e.g. "edgerec_recommend" ('' if none). */
+  readonly export: string;
+}
+
+export type Bytes = ArrayBuffer | ArrayBufferView;
+export type ModuleSource = WebAssembly.Module | Bytes | Response | Promise<Response>;
+
+export interface Options {
+  /** Called with each line the guest writes to stdout (default console.log). */
+  stdout?: (line: string) => void;
+  /** Called with each line the guest writes to stderr (default console.warn). */
+  stderr?: (line: string) => void;
+}
+
+export interface Summary {
+  version: string;
+  /** Unix seconds. */
+  created: number;
+  items: number;
+  dim: number;
+  /** Bundle format version, "major.minor". */
+  format: string;
+  size_bytes: number;
+}
+
+export interface Context {
+  /** Unix seconds; unset means the bundle's creation time. */
+  time?: number;
+  region?: string;
+  device?: string;
+  gender?: string;
+  age?: number;
+  attrs?: Record<string, string>;
+}
+
+export interface Event { item: string; time?: number }
+export interface Impression { item: string; count?: number; last?: number }
+
+export interface Filters {
+  exclude?: string[];
+  allow?: string[];
+  ignore_availability?: boolean;
+}
+
+export type SourceName = 'twotower' | 'covisit' | 'popular' | 'trending' | 'fresh' | 'explore';
+
+export interface Order {
+  /** Relevance (1) against diversity (0), in [0, 1]. */
+  mmr_lambda?: number;
+  /** Every n-th position is an exploration slot (0: none). */
+  explore_every?: number;
+  /** At most this many items per category (0: no cap). */
+  category_cap?: number;
+}
+
+export interface Request {
+  user_id?: string;
+  context?: Context;
+  /** Oldest first; unknown ids are ignored and counted. */
+  history?: Event[];
+  seed?: string;
+  /** A consumed-items Bloom filter (bloomAdd's result). */
+  consumed?: Uint8Array;
+  impressions?: Impression[];
+  /** 1..500; 0 or unset means 10. */
+  k?: number;
+  filters?: Filters;
+  /** Weight per source in [0, 100]; 0 turns a source off. */
+  sources?: Partial<Record<SourceName, number>>;
+  debug?: boolean;
+  experiment_key?: string;
+  nprobe?: number;
+  order?: Order;
+}
+
+export interface Item {
+  id: string;
+  score: number;
+  source: SourceName | string;
+  /** For co-visitation: the history item this one comes from. */
+  because?: string;
+}
+
+export interface Stage { name: string; in: number; out: number; micros: number }
+
+export interface Response {
+  items: Item[];
+  bundle_version: string;
+  arm?: string;
+  debug?: { stages: Stage[]; unknown_items: number; truncated: number };
+}
+
+export interface CatalogRequest {
+  offset?: number;
+  /** At most 5000; 0 or unset means 1000. */
+  limit?: number;
+}
+
+export interface CatalogItem {
+  id: string;
+  title: string;
+  categories: string[];
+  /** Unix seconds; 0 when unknown. */
+  released: number;
+  /** Licensed regions; empty means everywhere. */
+  regions: string[];
+  available: boolean;
+  age_rating: number;
+  popularity: number;
+}
+
+export interface CatalogPage {
+  bundle_version: string;
+  total: number;
+  offset: number;
+  items: CatalogItem[];
+  categories: string[];
+  /** Context values the query tower knows, per field ("region", "device", ...). */
+  fields: Record<string, string[]>;
+}
+
+export interface BloomOp {
+  op: 'new' | 'add' | 'check';
+  expected?: number;
+  fp_rate?: number;
+  filter?: Uint8Array;
+  items?: string[];
+}
+
+export interface BloomResult {
+  filter?: Uint8Array;
+  contains?: boolean[];
+}
+
+/** One instance of recommender.wasm holding at most one bundle. Calls are
+ * synchronous and one at a time. */
+export class EdgeRec {
+  private constructor();
+  /** Compile (or reuse) the module, instantiate it and load the bundle. */
+  static load(wasm: ModuleSource, bundle: Bytes | Response | Promise<Response>, options?: Options): Promise<EdgeRec>;
+  /** An instance without a bundle (Bloom helpers work). */
+  static instantiate(wasm: ModuleSource, options?: Options): Promise<EdgeRec>;
+  readonly module: WebAssembly.Module;
+  readonly summary: Summary | null;
+  /** True after a trap: make a new instance. */
+  readonly broken: boolean;
+  readonly memoryBytes: number;
+  close(): void;
+  /** Load a bundle; on error the previous one keeps serving. */
+  loadBundle(bundle: Bytes): Summary;
+  recommend(request: Request): Response;
+  /** msgpack in, msgpack out. */
+  recommendBytes(request: Bytes): Uint8Array;
+  catalog(request?: CatalogRequest): CatalogPage;
+  /** Every page, as one. */
+  catalogAll(): CatalogPage;
+  bloom(op: BloomOp): BloomResult;
+  /** An empty filter for `expected` items at false-positive rate `fpRate`. */
+  bloomNew(expected: number, fpRate: number): Uint8Array;
+  /** Add ids to `filter` (or to a new one sized by opts) and return it. */
+  bloomAdd(filter: Uint8Array | null | undefined, items: string[], opts?: { expected?: number; fpRate?: number }): Uint8Array;
+  /** Whether the filter may contain each id. */
+  bloomCheck(filter: Uint8Array, items: string[]): boolean[];
+}
+
+/** msgpack-encode a request as the loader does. */
+export function encodeRequest(request: Request): Uint8Array;
+
+export default EdgeRec;

@@ -1,0 +1,335 @@
+// edgerec.js — load recommender.wasm and ask it for recommendations, in
+// browsers, Node 20 and V8 edge workers (Cloudflare-Workers-style runtimes).
+//
+//   import { EdgeRec } from 'edgerec-web';
+//   const rec = await EdgeRec.load(wasmBytes, bundleBytes);
+//   const resp = rec.recommend({ k: 10, history: [{ item: 'i0042' }] });
+//
+// It follows wasm/ABI.md export by export: WASI preview1 comes from
+// @bjorn3/browser_wasi_shim (the same shim everywhere, so one code path
+// serves every runtime), requests and responses travel as msgpack
+// (@msgpack/msgpack), results are unpacked from one i64 (ptr << 32 | E | len),
+// every buffer is freed exactly once, and an error result from the module is
+// thrown as an EdgeRecError carrying the module's message verbatim.
+//
+// The ABI constants below mirror core/abi/abi.go.
+
+import { WASI, File, OpenFile, ConsoleStdout } from '@bjorn3/browser_wasi_shim';
+import { encode, decode } from '@msgpack/msgpack';
+
+/** ABI version this loader speaks (core/abi.Version). */
+export const ABI_VERSION = 1;
+
+/** Export names (core/abi). */
+export const EXPORTS = Object.freeze({
+  version: 'edgerec_abi_version',
+  alloc: 'edgerec_alloc',
+  free: 'edgerec_free',
+  loadBundle: 'edgerec_load_bundle',
+  recommend: 'edgerec_recommend',
+  bloom: 'edgerec_bloom',
+  catalog: 'edgerec_catalog',
+});
+
+/** Limits the module enforces (core/api, core/bloom); checked here first so
+ * that an oversized input fails without touching the instance. */
+export const LIMITS = Object.freeze({
+  requestBytes: 1 << 20, // api.MaxRequestBytes
+  bloomOpBytes: 1 << 20, // bloom.MaxOpBytes
+  bloomOpItems: 4096, // bloom.MaxOpItems
+  catalogPage: 5000, // api.MaxCatalogPage
+  k: 500, // api.MaxK
+});
+
+const ERROR_FLAG = 1n << 31n;
+const LEN_MASK = 0x7fffffffn;
+
+/**
+ * EdgeRecError is thrown for every failure. `kind` says what happened:
+ * - 'guest': the module refused the input (message verbatim from the
+ *   module, e.g. "k = -1 is out of range [0, 500]"); the instance is fine.
+ * - 'trap': the module trapped (out of memory, a Go runtime abort); the
+ *   instance is broken and every later call throws 'closed'. Load a new one.
+ * - 'abi': the wasm file is not an edgerec module of this ABI version.
+ * - 'input': the loader refused the input before calling the module.
+ * - 'closed': the instance was closed or broken.
+ */
+export class EdgeRecError extends Error {
+  constructor(message, { kind = 'guest', exportName = '', cause } = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'EdgeRecError';
+    this.kind = kind;
+    this.export = exportName;
+  }
+}
+
+/** toBytes returns a Uint8Array over an ArrayBuffer, a typed array or a
+ * DataView (no copy). */
+function toBytes(x, what) {
+  if (x instanceof Uint8Array) return x;
+  if (x instanceof ArrayBuffer) return new Uint8Array(x);
+  if (ArrayBuffer.isView(x)) return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  throw new EdgeRecError(`${what} must be an ArrayBuffer or a typed array, not ${x === null ? 'null' : typeof x}`, { kind: 'input' });
+}
+
+/**
+ * compile turns what the caller has into a WebAssembly.Module: a Module
+ * (returned as is: edge workers import the wasm as a Module), bytes, or a
+ * fetch Response (or a promise of one), compiled while it streams when the
+ * server sends Content-Type application/wasm.
+ */
+async function compile(wasm) {
+  wasm = await wasm;
+  if (wasm instanceof WebAssembly.Module) return wasm;
+  if (typeof Response !== 'undefined' && wasm instanceof Response) {
+    if (!wasm.ok) throw new EdgeRecError(`fetching the module: HTTP ${wasm.status} ${wasm.statusText} for ${wasm.url}`, { kind: 'input' });
+    const type = wasm.headers.get('Content-Type') || '';
+    if (WebAssembly.compileStreaming && type.split(';')[0].trim() === 'application/wasm') {
+      return WebAssembly.compileStreaming(wasm);
+    }
+    wasm = await wasm.arrayBuffer();
+  }
+  try {
+    return await WebAssembly.compile(toBytes(wasm, 'the module'));
+  } catch (err) {
+    if (err instanceof EdgeRecError) throw err;
+    throw new EdgeRecError(`not a WebAssembly module: ${err.message}`, { kind: 'abi', cause: err });
+  }
+}
+
+/** EdgeRec is one instance of recommender.wasm holding at most one bundle.
+ * Calls are synchronous and one at a time (the module is single-threaded);
+ * make several instances for parallel workers. */
+export class EdgeRec {
+  /** Use EdgeRec.load or EdgeRec.instantiate. */
+  constructor(instance, module) {
+    this._x = instance.exports;
+    this._module = module;
+    this._closed = false;
+    this._broken = false;
+    this._summary = null;
+  }
+
+  /**
+   * load compiles (or reuses) the module, instantiates it, and loads the
+   * bundle: the usual way in.
+   * @param wasm a WebAssembly.Module, the module's bytes, or a fetch
+   *   Response (or a promise of one)
+   * @param bundle the bundle's bytes (ArrayBuffer or typed array; a fetch
+   *   Response or a promise of one works too)
+   * @param options { stdout, stderr }: line callbacks for the guest's
+   *   output (default console.log / console.warn)
+   */
+  static async load(wasm, bundle, options = {}) {
+    const rec = await EdgeRec.instantiate(wasm, options);
+    bundle = await bundle;
+    if (typeof Response !== 'undefined' && bundle instanceof Response) {
+      if (!bundle.ok) throw new EdgeRecError(`fetching the bundle: HTTP ${bundle.status} ${bundle.statusText} for ${bundle.url}`, { kind: 'input' });
+      bundle = await bundle.arrayBuffer();
+    }
+    rec.loadBundle(bundle);
+    return rec;
+  }
+
+  /** instantiate makes an instance with no bundle loaded (Bloom helpers
+   * work; recommend throws "no bundle loaded" until loadBundle). */
+  static async instantiate(wasm, options = {}) {
+    const module = await compile(wasm);
+    const names = WebAssembly.Module.exports(module).map((e) => e.name);
+    for (const n of [EXPORTS.version, '_initialize', 'memory']) {
+      if (!names.includes(n)) {
+        throw new EdgeRecError(`not an edgerec module: no export ${n}`, { kind: 'abi' });
+      }
+    }
+    const stdout = options.stdout ?? ((line) => console.log(line));
+    const stderr = options.stderr ?? ((line) => console.warn(line));
+    const fds = [
+      new OpenFile(new File([])),
+      ConsoleStdout.lineBuffered(stdout),
+      ConsoleStdout.lineBuffered(stderr),
+    ];
+    // debug: false, or the shim logs every WASI call.
+    const wasi = new WASI([], [], fds, { debug: false });
+    const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.wasiImport });
+    wasi.initialize(instance); // runs _initialize; the shim finds memory through it
+    const v = instance.exports[EXPORTS.version]();
+    if (v !== ABI_VERSION) {
+      throw new EdgeRecError(`module ABI version ${v}, loader supports ${ABI_VERSION}`, { kind: 'abi' });
+    }
+    for (const n of [EXPORTS.alloc, EXPORTS.free, EXPORTS.loadBundle, EXPORTS.recommend]) {
+      if (typeof instance.exports[n] !== 'function') {
+        throw new EdgeRecError(`not an edgerec module: no export ${n}`, { kind: 'abi' });
+      }
+    }
+    return new EdgeRec(instance, module);
+  }
+
+  /** The WebAssembly.Module, to instantiate more instances cheaply. */
+  get module() { return this._module; }
+
+  /** The loaded bundle's summary ({version, created, items, dim, format,
+   * size_bytes}), or null. */
+  get summary() { return this._summary; }
+
+  /** True after a trap: the instance is unusable; make a new one. */
+  get broken() { return this._broken; }
+
+  /** Bytes of linear memory the instance holds now. */
+  get memoryBytes() { return this._x.memory.buffer.byteLength; }
+
+  /** close drops the instance; later calls throw kind 'closed'. */
+  close() { this._closed = true; }
+
+  /** loadBundle loads a bundle (the bytes are copied into the module) and
+   * returns its summary. On error the previous bundle keeps serving. */
+  loadBundle(bundle) {
+    const b = toBytes(bundle, 'the bundle');
+    const out = this._call(EXPORTS.loadBundle, b, true);
+    this._summary = decode(out);
+    return this._summary;
+  }
+
+  /** recommend runs one request (an object shaped like core/api.Request:
+   * {k, history: [{item, time}], seed, context: {region, device, age, time},
+   * consumed: Uint8Array, impressions, filters, sources, debug, ...}) and
+   * returns the response ({items: [{id, score, source, because}],
+   * bundle_version, arm, debug}). */
+  recommend(request) {
+    return decode(this.recommendBytes(encodeRequest(request)));
+  }
+
+  /** recommendBytes runs a msgpack-encoded request and returns the
+   * msgpack-encoded response. */
+  recommendBytes(request) {
+    const b = toBytes(request, 'the request');
+    if (b.length > LIMITS.requestBytes) {
+      throw new EdgeRecError(`request is ${b.length} bytes, more than the limit of ${LIMITS.requestBytes}`, { kind: 'input', exportName: EXPORTS.recommend });
+    }
+    return this._call(EXPORTS.recommend, b, false);
+  }
+
+  /** catalog returns one page ({offset, limit}: limit ≤ 5000, default
+   * 1000) of the loaded bundle's catalog: {bundle_version, total, offset,
+   * items: [{id, title, categories, released, regions, available,
+   * age_rating, popularity}], categories, fields: {region: [...], ...}}. */
+  catalog(request = {}) {
+    this._need(EXPORTS.catalog);
+    const hasKeys = request && Object.keys(request).some((k) => request[k] !== undefined);
+    const input = hasKeys ? encode(request, { ignoreUndefined: true }) : new Uint8Array(0);
+    return decode(this._call(EXPORTS.catalog, input, false));
+  }
+
+  /** catalogAll walks the pages and returns the whole catalog as one page. */
+  catalogAll() {
+    const first = this.catalog({ limit: LIMITS.catalogPage });
+    const items = first.items.slice();
+    while (items.length < first.total) {
+      const p = this.catalog({ offset: items.length, limit: LIMITS.catalogPage });
+      if (p.items.length === 0) break;
+      items.push(...p.items);
+    }
+    return { ...first, items };
+  }
+
+  /** bloom runs one raw Bloom-filter op ({op: 'new'|'add'|'check',
+   * expected, fp_rate, filter, items}; wasm/ABI.md) and returns its result
+   * ({filter} or {contains}). */
+  bloom(op) {
+    this._need(EXPORTS.bloom);
+    if (op && Array.isArray(op.items) && op.items.length > LIMITS.bloomOpItems) {
+      throw new EdgeRecError(`bloom: ${op.items.length} items, more than the limit of ${LIMITS.bloomOpItems}`, { kind: 'input', exportName: EXPORTS.bloom });
+    }
+    const b = encode(op, { ignoreUndefined: true });
+    if (b.length > LIMITS.bloomOpBytes) {
+      throw new EdgeRecError(`bloom: op is ${b.length} bytes, more than the limit of ${LIMITS.bloomOpBytes}`, { kind: 'input', exportName: EXPORTS.bloom });
+    }
+    return decode(this._call(EXPORTS.bloom, b, false));
+  }
+
+  /** bloomNew returns an empty consumed-items filter sized for `expected`
+   * items at false-positive rate `fpRate`. */
+  bloomNew(expected, fpRate) {
+    return this.bloom({ op: 'new', expected, fp_rate: fpRate }).filter;
+  }
+
+  /** bloomAdd adds item ids to `filter` (or, when it is null or empty, to a
+   * new filter sized by opts.expected and opts.fpRate, default 10000 and
+   * 0.01) and returns the new filter bytes: store them and send them as
+   * request.consumed. */
+  bloomAdd(filter, items, { expected = 10000, fpRate = 0.01 } = {}) {
+    const op = { op: 'add', items };
+    if (filter && filter.length > 0) op.filter = toBytes(filter, 'the filter');
+    else Object.assign(op, { expected, fp_rate: fpRate });
+    return this.bloom(op).filter;
+  }
+
+  /** bloomCheck returns, for each id, whether the filter may contain it. */
+  bloomCheck(filter, items) {
+    if (items.length === 0) return [];
+    return this.bloom({ op: 'check', filter: toBytes(filter, 'the filter'), items }).contains;
+  }
+
+  _need(name) {
+    if (typeof this._x[name] !== 'function') {
+      throw new EdgeRecError(`the module has no export ${name}: it was built before this loader; rebuild it (make build)`, { kind: 'abi', exportName: name });
+    }
+  }
+
+  /** _call copies input into the guest, calls the export, copies the
+   * payload out and frees both buffers (the input is the guest's after
+   * load_bundle). Error results throw EdgeRecError('guest'); traps mark the
+   * instance broken. */
+  _call(name, input, guestOwnsInput) {
+    if (this._broken) throw new EdgeRecError(`instance broken by an earlier trap; load a new one`, { kind: 'closed', exportName: name });
+    if (this._closed) throw new EdgeRecError(`instance closed`, { kind: 'closed', exportName: name });
+    const x = this._x;
+    let ptr = 0;
+    let r;
+    try {
+      if (input.length > 0) {
+        ptr = x[EXPORTS.alloc](input.length) >>> 0;
+        if (ptr === 0) throw new EdgeRecError(`${EXPORTS.alloc} refused ${input.length} bytes`, { kind: 'input', exportName: name });
+        new Uint8Array(x.memory.buffer, ptr, input.length).set(input);
+      }
+      r = x[name](ptr, input.length);
+      if (ptr !== 0 && !guestOwnsInput) x[EXPORTS.free](ptr);
+    } catch (err) {
+      if (err instanceof EdgeRecError) {
+        if (ptr !== 0 && !guestOwnsInput) this._safeFree(ptr);
+        throw err;
+      }
+      this._broken = true;
+      throw new EdgeRecError(`${name} trapped: ${err && err.message ? err.message : err}`, { kind: 'trap', exportName: name, cause: err });
+    }
+    r = BigInt.asUintN(64, r);
+    const rptr = Number(r >> 32n);
+    const len = Number(r & LEN_MASK);
+    const isErr = (r & ERROR_FLAG) !== 0n;
+    // Take the view now: the call may have grown (and detached) memory.
+    const out = new Uint8Array(x.memory.buffer, rptr, len).slice();
+    if (rptr !== 0) this._safeFree(rptr);
+    if (isErr) throw new EdgeRecError(new TextDecoder().decode(out), { kind: 'guest', exportName: name });
+    return out;
+  }
+
+  _safeFree(ptr) {
+    try {
+      this._x[EXPORTS.free](ptr);
+    } catch (err) {
+      this._broken = true;
+      throw new EdgeRecError(`${EXPORTS.free} trapped: ${err.message}`, { kind: 'trap', exportName: EXPORTS.free, cause: err });
+    }
+  }
+}
+
+/** encodeRequest encodes a request object as msgpack, leaving out
+ * undefined fields. Source weights are sent as float32, like the Go host
+ * sends them. */
+export function encodeRequest(request) {
+  if (request === null || typeof request !== 'object' || Array.isArray(request)) {
+    throw new EdgeRecError('the request must be an object', { kind: 'input', exportName: EXPORTS.recommend });
+  }
+  return encode(request, { ignoreUndefined: true });
+}
+
+export default EdgeRec;
