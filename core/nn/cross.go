@@ -1,10 +1,6 @@
 package nn
 
-import (
-	"fmt"
-
-	"github.com/edgerec/edgerec/core/vec"
-)
+import "fmt"
 
 // Cross is a DCN-v2 cross layer (Wang et al., "DCN V2: Improved Deep & Cross
 // Network", WWW 2021): y = x0 ⊙ (W·x + b) + x, with W Dim×Dim row-major, x0
@@ -26,9 +22,8 @@ func (c *Cross) Forward(dst, lin, x0, x []float32) {
 	if len(dst) != c.Dim || len(lin) != c.Dim || len(x0) != c.Dim || len(x) != c.Dim {
 		panic("nn: cross shape mismatch")
 	}
-	for o := range dst {
-		l := c.B[o] + vec.Dot(c.W[o*c.Dim:(o+1)*c.Dim], x)
-		lin[o] = l
+	affine(lin, c.W, c.B, x)
+	for o, l := range lin {
 		dst[o] = x0[o]*l + x[o]
 	}
 }

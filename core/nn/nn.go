@@ -103,10 +103,23 @@ func (d *Dense) Forward(dst, x []float32) {
 	if len(x) != d.In || len(dst) != d.Out {
 		panic("nn: dense shape mismatch")
 	}
+	affine(dst, d.W, d.B, x)
+	if d.Act == ReLU {
+		for o, s := range dst {
+			if s < 0 {
+				dst[o] = 0
+			}
+		}
+	}
+}
+
+// affine computes dst[o] = b[o] + Σ_i w[o·len(x)+i]·x[i], the dot products
+// inline (see Dense.Forward). len(w) must be at least len(dst)·len(x) and
+// len(b) at least len(dst).
+func affine(dst, w, b, x []float32) {
 	n := len(x)
-	w := d.W[:len(dst)*n]
-	b := d.B[:len(dst)]
-	relu := d.Act == ReLU
+	w = w[:len(dst)*n]
+	b = b[:len(dst)]
 	for o := range dst {
 		wo := w[o*n : o*n+n]
 		var s0, s1, s2, s3 float32
@@ -122,11 +135,7 @@ func (d *Dense) Forward(dst, x []float32) {
 		for ; i < n; i++ {
 			s0 += wo[i] * x[i]
 		}
-		s := b[o] + ((s0 + s1) + (s2 + s3))
-		if relu && s < 0 {
-			s = 0
-		}
-		dst[o] = s
+		dst[o] = b[o] + ((s0 + s1) + (s2 + s3))
 	}
 }
 

@@ -117,3 +117,28 @@ func BenchmarkDense(b *testing.B) {
 		})
 	}
 }
+
+// TestCrossMatchesReference holds Cross.Forward to its reference loop.
+func TestCrossMatchesReference(t *testing.T) {
+	const dim = 7
+	c := Cross{Dim: dim, W: make([]float32, dim*dim), B: make([]float32, dim)}
+	for i := range c.W {
+		c.W[i] = float32(math.Sin(float64(3 * i)))
+	}
+	for i := range c.B {
+		c.B[i] = float32(i)/4 - 1
+	}
+	x0 := []float32{1, -2, 0.5, 3, -1, 0, 2}
+	x := []float32{0.3, 1, -1, 2, 0.5, -0.25, 1.5}
+	dst, lin := make([]float32, dim), make([]float32, dim)
+	c.Forward(dst, lin, x0, x)
+	for o := range dst {
+		l := c.B[o]
+		for i := range x {
+			l += c.W[o*dim+i] * x[i]
+		}
+		if want := x0[o]*l + x[o]; math.Abs(float64(dst[o]-want)) > 1e-5 || math.Abs(float64(lin[o]-l)) > 1e-5 {
+			t.Errorf("output %d: %v (lin %v), want %v (lin %v)", o, dst[o], lin[o], want, l)
+		}
+	}
+}
