@@ -29,6 +29,11 @@ const (
 	// host's; the input is a msgpack bloom.Op (new, add or check), the
 	// result holds the msgpack bloom.OpResult. It needs no bundle.
 	ExportBloom = "edgerec_bloom"
+	// ExportEmbed: (ptr i32, len i32) → i64 result; the buffer stays the
+	// host's; the input is a msgpack request, the result the msgpack
+	// api.Embedding of its query. Optional: hosts look it up when first
+	// used, so modules without it still load.
+	ExportEmbed = "edgerec_embed"
 	// ExportInitialize is the reactor's initialization function, called once
 	// after instantiation and before any other export.
 	ExportInitialize = "_initialize"

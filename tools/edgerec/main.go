@@ -29,6 +29,7 @@ var commands = []command{
 	{"recommend", "ask recommender.wasm for recommendations", runRecommend},
 	{"eval", "score models and baselines on a temporal split", runEval},
 	{"bench", "measure retrieval at scale: a synthetic catalog through the module and natively", runBench},
+	{"import", "import towers trained elsewhere (safetensors or .npz + a tower spec) into a model directory", runImport},
 }
 
 // usageError marks bad usage: exit status 2.
