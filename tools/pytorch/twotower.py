@@ -441,7 +441,7 @@ def main():
                             "device": user.get("device", ""), "gender": user.get("gender", ""),
                             "age": int(user.get("age") or 0), "embedding": q.tolist(),
                             "top10": [items[i]["item_id"] for i in order], "top10_scores": [scores[i] for i in order],
-                            "eleventh_score": scores[ranked[10]] if len(ranked) > 10 else None})
+                            "ranked": [items[i]["item_id"] for i in ranked]})
     ref = {"created": now, "items": [it["item_id"] for it in items], "item_embeddings": all_items.tolist(),
            "queries": queries}
     with open(os.path.join(args.out, "reference.json"), "w") as f:
