@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -158,21 +160,32 @@ func ItemInput(m *model.Model, item *dataset.Item, created int64) tower.ItemInpu
 // Regional returns a copy of ds whose catalog keeps only the items licensed
 // in region: those that list it among their regions, and those that list
 // none (licensed everywhere). Interactions and users are shared with ds;
-// interactions with items left out are ignored by Build. Its name gets
+// interactions with items left out are ignored by Build. A region no item
+// names is an error (a typo would otherwise give the global-only catalog). Its name gets
 // "-REGION" appended, so default bundle versions tell regions apart. It returns an
 // error when no item is licensed there.
 func Regional(ds *dataset.Dataset, region string) (*dataset.Dataset, error) {
 	out := *ds
 	out.Name = ds.Name + "-" + region
 	out.Items = nil
+	known := map[string]bool{}
 	for _, it := range ds.Items {
 		ok := len(it.Regions) == 0
 		for _, r := range it.Regions {
 			ok = ok || r == region
+			known[r] = true
 		}
 		if ok {
 			out.Items = append(out.Items, it)
 		}
+	}
+	if !known[region] {
+		names := make([]string, 0, len(known))
+		for r := range known {
+			names = append(names, r)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("builder: no item of %q names region %q (the catalog's regions: %s)", ds.Name, region, strings.Join(names, ", "))
 	}
 	if len(out.Items) == 0 {
 		return nil, fmt.Errorf("builder: no item of %q is licensed in region %q", ds.Name, region)
