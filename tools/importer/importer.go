@@ -133,7 +133,7 @@ func prefix(p *string, def string) string {
 // layers builds the cross layers and the MLP of one tower over an input of
 // width in.
 func (m *matcher) layers(pre string, in, cross int, specs []LayerSpec) (nn.Stack, nn.MLP) {
-	var st nn.Stack
+	st := nn.Stack{} // empty, not nil: encodes as the trainer's towers do
 	for l := 0; l < cross; l++ {
 		name := fmt.Sprintf("%scross.%d", pre, l)
 		st = append(st, nn.Cross{Dim: in, W: m.take(name+".weight", in, in), B: m.take(name+".bias", in)})
