@@ -33,6 +33,11 @@ test:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIndex$$' -fuzztime 5s ./core/bundle
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 5s ./core/api
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 5s ./core/bloom
+	@# The importer's decoders: tower spec, safetensors, .npz and .npy.
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSpec$$' -fuzztime 5s ./tools/importer
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSafetensors$$' -fuzztime 5s ./tools/importer
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNPZ$$' -fuzztime 5s ./tools/importer
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNPY$$' -fuzztime 5s ./tools/importer
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBundle$$' -fuzztime $(FUZZTIME) ./core/bundle
@@ -42,6 +47,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./core/bloom
 	$(GO) test -run '^$$' -fuzz '^FuzzApplyBytes$$' -fuzztime $(FUZZTIME) ./core/bloom
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadEdgerec$$' -fuzztime $(FUZZTIME) ./tools/dataset
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSpec$$' -fuzztime $(FUZZTIME) ./tools/importer
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSafetensors$$' -fuzztime $(FUZZTIME) ./tools/importer
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNPZ$$' -fuzztime $(FUZZTIME) ./tools/importer
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNPY$$' -fuzztime $(FUZZTIME) ./tools/importer
 
 # check: formatting, vet, tidy modules, and the cross builds core/ must keep.
 check:

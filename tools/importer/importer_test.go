@@ -278,16 +278,16 @@ func TestDecodeErrors(t *testing.T) {
 		data []byte
 		want string
 	}{
-		"empty":          {nil, "neither safetensors"},
-		"short":          {good[:5], "neither"},
-		"truncated data": {good[:len(good)-1], "outside the"},
+		"empty":           {nil, "neither safetensors"},
+		"short":           {good[:5], "neither"},
+		"truncated data":  {good[:len(good)-1], "outside the"},
 		"header too long": {append([]byte{0xff, 0xff, 0xff, 0, 0, 0, 0, 0}, good[8:]...), "header length"},
-		"bad dtype":      {stWith(`{"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}`, 8), "dtype \"I64\""},
-		"size mismatch":  {stWith(`{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}`, 8), "want 12"},
-		"overlap":        {stWith(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, 8), "overlap"},
-		"nan":            {stWithData(`{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, []byte{0, 0, 0xc0, 0x7f}), "finite"},
-		"huge shape":     {stWith(`{"w":{"dtype":"F32","shape":[100000,100000],"data_offsets":[0,8]}}`, 8), "elements"},
-		"npz garbage":    {[]byte("PK\x03\x04garbage"), "zip"},
+		"bad dtype":       {stWith(`{"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}`, 8), "dtype \"I64\""},
+		"size mismatch":   {stWith(`{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}`, 8), "want 12"},
+		"overlap":         {stWith(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, 8), "overlap"},
+		"nan":             {stWithData(`{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, []byte{0, 0, 0xc0, 0x7f}), "finite"},
+		"huge shape":      {stWith(`{"w":{"dtype":"F32","shape":[100000,100000],"data_offsets":[0,8]}}`, 8), "elements"},
+		"npz garbage":     {[]byte("PK\x03\x04garbage"), "zip"},
 	} {
 		_, err := DecodeWeights(tc.data)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
