@@ -70,6 +70,7 @@ func requireTorch(t *testing.T) {
 // TestPyTorchRoundTrip trains tools/pytorch/twotower.py on synthetic data,
 // imports its safetensors and .npz exports, builds a bundle and checks:
 //
+//   - to_safetensors.py turns the checkpoint into the same safetensors;
 //   - both weight files import to the same model;
 //   - every item embedding of the imported item tower (core/tower, float,
 //     as the builder runs it) is within tol of PyTorch's, and the bundle's
@@ -108,6 +109,16 @@ func TestPyTorchRoundTrip(t *testing.T) {
 		t.Fatalf("twotower.py: %v\n%s", err, b)
 	} else {
 		t.Logf("twotower.py:\n%s", b)
+	}
+
+	// The checkpoint converts to the same safetensors bytes.
+	conv := filepath.Join(dir, "from-checkpoint.safetensors")
+	if b, err := exec.Command(python, "to_safetensors.py", filepath.Join(out, "model.pt"), conv).CombinedOutput(); err != nil {
+		t.Fatalf("to_safetensors.py: %v\n%s", err, b)
+	}
+	a, _ := os.ReadFile(conv)
+	if b, _ := os.ReadFile(filepath.Join(out, "model.safetensors")); len(a) == 0 || !bytes.Equal(a, b) {
+		t.Error("to_safetensors.py of the checkpoint differs from twotower.py's safetensors")
 	}
 
 	spec, err := importer.LoadSpec(filepath.Join(out, "spec.json"))

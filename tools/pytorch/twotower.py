@@ -4,6 +4,7 @@
 Trains a two-tower retrieval model of the architecture family core/tower
 runs on an edgerec data set (what `edgerec synth` writes), then exports:
 
+  OUT/model.pt           the checkpoint (torch.save of the state_dict)
   OUT/model.safetensors  the weights (written by the small writer below)
   OUT/model.npz          the same weights as NumPy arrays
   OUT/spec.json          the tower spec `edgerec import --spec` reads
@@ -139,12 +140,11 @@ class Cross(nn.Module):
 
     def __init__(self, dim):
         super().__init__()
-        self.lin = nn.Linear(dim, dim)
-        nn.init.normal_(self.lin.weight, std=0.01)
-        nn.init.zeros_(self.lin.bias)
+        self.weight = nn.Parameter(torch.randn(dim, dim) * 0.01)
+        self.bias = nn.Parameter(torch.zeros(dim))
 
     def forward(self, x0, x):
-        return x0 * self.lin(x) + x
+        return x0 * nn.functional.linear(x, self.weight, self.bias) + x
 
 
 def mlp(sizes):
@@ -413,10 +413,9 @@ def main():
                  "layers": [{"out": HIDDEN, "activation": "relu"}, {"out": DIM, "activation": "linear"}]},
         "source": {"framework": f"pytorch {torch.__version__}", "script": "tools/pytorch/twotower.py"},
     }
-    # The cross layer is a module holding an nn.Linear: rename its tensors
-    # to the spec's default names (query.cross.0.weight/bias).
-    for suffix in ("weight", "bias"):
-        tensors[f"query.cross.0.{suffix}"] = tensors.pop(f"query.cross.0.lin.{suffix}")
+    # The checkpoint a PyTorch user would have; to_safetensors.py converts
+    # it to the same bytes as model.safetensors.
+    torch.save(model.state_dict(), os.path.join(args.out, "model.pt"))
     write_safetensors(os.path.join(args.out, "model.safetensors"), tensors)
     np.savez(os.path.join(args.out, "model.npz"), **tensors)
     with open(os.path.join(args.out, "spec.json"), "w") as f:
