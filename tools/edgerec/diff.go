@@ -358,8 +358,8 @@ func printDiff(w io.Writer, r *diffReport) {
 		fmt.Fprintf(w, "drift       %s\n", r.DriftNote)
 	}
 	if o := r.Overlap; o != nil {
-		fmt.Fprintf(w, "top-%d       mean overlap %.3f over %d sample requests; min %.3f; %d lists identical\n",
-			o.K, o.Mean, o.Queries, o.Min, o.Identical)
+		fmt.Fprintf(w, "%-11s mean overlap %.3f over %d sample requests; min %.3f; %d lists identical\n",
+			fmt.Sprintf("top-%d", o.K), o.Mean, o.Queries, o.Min, o.Identical)
 	} else {
 		fmt.Fprintln(w, "top-k       no shared items known to both models: no sample requests")
 	}
