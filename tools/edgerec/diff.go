@@ -113,7 +113,7 @@ completely first; exit status 1 when either is corrupt.`, stderr)
 		return usagef("--queries must be > 0 and --k in 1…%d", api.MaxK)
 	}
 	var raw [2][]byte
-	var bs [2]*bundle.Bundle
+	var recs [2]*pipeline.Recommender
 	var hs [2]*bundle.Header
 	for i, f := range files {
 		data, err := readBundleFile(f)
@@ -123,12 +123,15 @@ completely first; exit status 1 when either is corrupt.`, stderr)
 		if hs[i], err = bundle.ReadHeader(data); err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
-		if bs[i], err = bundle.Decode(bytes.Clone(data)); err != nil {
+		// The serving pipeline decodes and validates the whole bundle
+		// (bundle.Decode) and keeps it; one copy serves both the
+		// comparison and the sample requests.
+		if recs[i], err = pipeline.Load(bytes.Clone(data)); err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
 		raw[i] = data
 	}
-	rep := diffBundles(files, raw, bs, hs, *queries, *k, *seed)
+	rep := diffBundles(files, raw, recs, hs, *queries, *k, *seed)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -138,7 +141,8 @@ completely first; exit status 1 when either is corrupt.`, stderr)
 	return nil
 }
 
-func diffBundles(files []string, raw [2][]byte, bs [2]*bundle.Bundle, hs [2]*bundle.Header, queries, k int, seed uint64) *diffReport {
+func diffBundles(files []string, raw [2][]byte, recs [2]*pipeline.Recommender, hs [2]*bundle.Header, queries, k int, seed uint64) *diffReport {
+	bs := [2]*bundle.Bundle{recs[0].Bundle(), recs[1].Bundle()}
 	rep := &diffReport{Identical: bytes.Equal(raw[0], raw[1]), Metadata: []diffChange{}, Sections: []diffChange{},
 		Items: diffItems{AddedIDs: []string{}, RemovedIDs: []string{}}}
 	for i, f := range []*diffFile{&rep.Old, &rep.New} {
@@ -255,15 +259,14 @@ func diffBundles(files []string, raw [2][]byte, bs [2]*bundle.Bundle, hs [2]*bun
 	}
 
 	// Top-K overlap through both pipelines on the same requests.
-	po, err1 := pipeline.Load(bytes.Clone(raw[0]))
-	pn, err2 := pipeline.Load(bytes.Clone(raw[1]))
+	po, pn := recs[0], recs[1]
 	var pool []string // shared items both models know
 	for _, id := range shared {
 		if old.Items.Known[oldRow[id]] && nw.Items.Known[newRow[id]] {
 			pool = append(pool, id)
 		}
 	}
-	if err1 == nil && err2 == nil && len(pool) > 0 {
+	if len(pool) > 0 {
 		rng := rand.New(rand.NewPCG(seed, 0x0d1ff))
 		regions := append([]string{""}, old.Vocab.Licensing.Values...)
 		ov := &diffOverlap{Queries: queries, K: k, Min: 1}
