@@ -6,7 +6,7 @@ EDGEREC   := $(BIN)/edgerec
 DEMO      := out/demo
 FUZZTIME  ?= 60s
 
-.PHONY: all build test check demo bench fuzz eval clean
+.PHONY: all build test check demo import-demo bench fuzz eval clean
 
 all: build
 
@@ -74,6 +74,17 @@ demo: build
 	  echo; echo "== recommendations for $$u (through $(WASM)) =="; \
 	  $(EDGEREC) recommend --bundle $(DEMO)/demo.bundle --wasm $(WASM) --data $(DEMO)/data --user $$u --k 10 || exit 1; \
 	done
+
+# import-demo: a PyTorch two-tower (tools/pytorch, Debian's python3-torch)
+# trained on synthetic data, exported, imported and served by the module.
+PT := out/pytorch
+import-demo: build
+	$(EDGEREC) synth --out $(PT)/data --users 1000 --items 500
+	/usr/bin/python3 tools/pytorch/twotower.py --data $(PT)/data --out $(PT)/export
+	/usr/bin/python3 tools/pytorch/to_safetensors.py $(PT)/export/model.pt $(PT)/model.safetensors
+	$(EDGEREC) import --spec $(PT)/export/spec.json --weights $(PT)/model.safetensors --out $(PT)/model
+	$(EDGEREC) bundle build --model $(PT)/model --data $(PT)/data --out $(PT)/pytorch.bundle
+	$(EDGEREC) recommend --bundle $(PT)/pytorch.bundle --wasm $(WASM) --data $(PT)/data --user u0001 --k 10
 
 # eval: the README's results, on the MovieLens data in ../shared/data and on
 # a large synthetic set (several minutes each).
