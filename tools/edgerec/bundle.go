@@ -49,7 +49,7 @@ the clock, map order or the number of cores. The creation time comes from
 Budgets for release pipelines: --max-bytes and --min-recall make the build
 fail (exit 1, nothing written) when the bundle is too large or its
 retrieval loses too much against exact float32 search.`, stderr)
-	modelDir := fs.String("model", "", "model directory from `edgerec train`")
+	modelDir := fs.String("model", "", "`MODELDIR` from edgerec train or edgerec import")
 	dir, format := dataFlags(fs)
 	out := fs.String("out", "", "bundle file to write")
 	version := fs.String("version", "", "version label (default: data set name and training time)")
