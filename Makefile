@@ -6,7 +6,7 @@ EDGEREC   := $(BIN)/edgerec
 DEMO      := out/demo
 FUZZTIME  ?= 60s
 
-.PHONY: all build test check demo bench fuzz eval clean web-deps web-fixtures web-test web-bench
+.PHONY: all build test check demo import-demo bench fuzz eval clean web-deps web-fixtures web-test web-bench
 
 all: build
 
@@ -34,6 +34,11 @@ test:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 5s ./core/api
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 5s ./core/bloom
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCatalogRequest$$' -fuzztime 5s ./core/api
+	@# The importer's decoders: tower spec, safetensors, .npz and .npy.
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSpec$$' -fuzztime 5s ./tools/importer
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSafetensors$$' -fuzztime 5s ./tools/importer
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNPZ$$' -fuzztime 5s ./tools/importer
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNPY$$' -fuzztime 5s ./tools/importer
 	$(MAKE) web-test
 
 fuzz:
@@ -45,6 +50,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzApplyBytes$$' -fuzztime $(FUZZTIME) ./core/bloom
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadEdgerec$$' -fuzztime $(FUZZTIME) ./tools/dataset
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCatalogRequest$$' -fuzztime $(FUZZTIME) ./core/api
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSpec$$' -fuzztime $(FUZZTIME) ./tools/importer
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSafetensors$$' -fuzztime $(FUZZTIME) ./tools/importer
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNPZ$$' -fuzztime $(FUZZTIME) ./tools/importer
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNPY$$' -fuzztime $(FUZZTIME) ./tools/importer
 
 # check: formatting, vet, tidy modules, and the cross builds core/ must keep.
 check:
@@ -68,6 +77,17 @@ demo: build
 	  echo; echo "== recommendations for $$u (through $(WASM)) =="; \
 	  $(EDGEREC) recommend --bundle $(DEMO)/demo.bundle --wasm $(WASM) --data $(DEMO)/data --user $$u --k 10 || exit 1; \
 	done
+
+# import-demo: a PyTorch two-tower (tools/pytorch, Debian's python3-torch)
+# trained on synthetic data, exported, imported and served by the module.
+PT := out/pytorch
+import-demo: build
+	$(EDGEREC) synth --out $(PT)/data --users 1000 --items 500
+	/usr/bin/python3 tools/pytorch/twotower.py --data $(PT)/data --out $(PT)/export
+	/usr/bin/python3 tools/pytorch/to_safetensors.py $(PT)/export/model.pt $(PT)/model.safetensors
+	$(EDGEREC) import --spec $(PT)/export/spec.json --weights $(PT)/model.safetensors --out $(PT)/model
+	$(EDGEREC) bundle build --model $(PT)/model --data $(PT)/data --out $(PT)/pytorch.bundle
+	$(EDGEREC) recommend --bundle $(PT)/pytorch.bundle --wasm $(WASM) --data $(PT)/data --user u0001 --k 10
 
 # eval: the README's results, on the MovieLens data in ../shared/data and on
 # a large synthetic set (several minutes each).

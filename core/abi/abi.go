@@ -34,6 +34,11 @@ const (
 	// first page), the result holds the msgpack api.CatalogPage of the
 	// loaded bundle.
 	ExportCatalog = "edgerec_catalog"
+	// ExportEmbed: (ptr i32, len i32) → i64 result; the buffer stays the
+	// host's; the input is a msgpack request, the result the msgpack
+	// api.Embedding of its query. Optional: hosts look it up when first
+	// used, so modules without it still load.
+	ExportEmbed = "edgerec_embed"
 	// ExportInitialize is the reactor's initialization function, called once
 	// after instantiation and before any other export.
 	ExportInitialize = "_initialize"

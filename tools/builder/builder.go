@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,14 +83,7 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 		}
 		seen[item.ID] = true
 		id := m.Vocab.Items.Index(item.ID)
-		var cats []int32
-		for _, c := range item.Categories {
-			if ci := m.Vocab.Categories.Index(c); ci != feature.Unknown {
-				cats = append(cats, ci)
-			}
-		}
-		raw := feature.Item{Price: item.Price, Released: item.Released, Time: created}
-		in := m.Item.Prepare(id, cats, m.Item.Tokenize(item.Title), &raw)
+		in := ItemInput(m, &item, created)
 		inputs[i] = in
 		it.IDs = append(it.IDs, item.ID)
 		it.Titles = append(it.Titles, item.Title)
@@ -146,6 +141,56 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 		},
 	}
 	return b, nil
+}
+
+// ItemInput prepares the item tower's input for a catalog item at time
+// created (Unix seconds): its id row (0 when the model never saw it), its
+// known categories, its hashed title tokens and its numeric features.
+func ItemInput(m *model.Model, item *dataset.Item, created int64) tower.ItemInput {
+	var cats []int32
+	for _, c := range item.Categories {
+		if ci := m.Vocab.Categories.Index(c); ci != feature.Unknown {
+			cats = append(cats, ci)
+		}
+	}
+	raw := feature.Item{Price: item.Price, Released: item.Released, Time: created}
+	return m.Item.Prepare(m.Vocab.Items.Index(item.ID), cats, m.Item.Tokenize(item.Title), &raw)
+}
+
+// Regional returns a copy of ds whose catalog keeps only the items licensed
+// in region: those that list it among their regions, and those that list
+// none (licensed everywhere). Interactions and users are shared with ds;
+// interactions with items left out are ignored by Build. A region no item
+// names is an error (a typo would otherwise give the global-only catalog). Its name gets
+// "-REGION" appended, so default bundle versions tell regions apart. It returns an
+// error when no item is licensed there.
+func Regional(ds *dataset.Dataset, region string) (*dataset.Dataset, error) {
+	out := *ds
+	out.Name = ds.Name + "-" + region
+	out.Items = nil
+	known := map[string]bool{}
+	for _, it := range ds.Items {
+		ok := len(it.Regions) == 0
+		for _, r := range it.Regions {
+			ok = ok || r == region
+			known[r] = true
+		}
+		if ok {
+			out.Items = append(out.Items, it)
+		}
+	}
+	if !known[region] {
+		names := make([]string, 0, len(known))
+		for r := range known {
+			names = append(names, r)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("builder: no item of %q names region %q (the catalog's regions: %s)", ds.Name, region, strings.Join(names, ", "))
+	}
+	if len(out.Items) == 0 {
+		return nil, fmt.Errorf("builder: no item of %q is licensed in region %q", ds.Name, region)
+	}
+	return &out, nil
 }
 
 // embed fills b.Embeddings and b.History for inputs, in parallel chunks.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/edgerec/edgerec/core/bundle"
@@ -19,18 +20,20 @@ import (
 
 func runBundle(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("want a subcommand: build or inspect")
+		return usagef("want a subcommand: build, inspect or diff")
 	}
 	switch args[0] {
 	case "build":
 		return runBundleBuild(args[1:], stdout, stderr)
 	case "inspect":
 		return runBundleInspect(args[1:], stdout, stderr)
+	case "diff":
+		return runBundleDiff(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
-		fmt.Fprintf(stderr, "Usage:\n  edgerec bundle build --model MODELDIR --data DIR --out FILE\n  edgerec bundle inspect FILE [--json]\n")
+		fmt.Fprintf(stderr, "Usage:\n  edgerec bundle build --model MODELDIR --data DIR --out FILE [--region R] [--max-bytes N] [--min-recall R]\n  edgerec bundle inspect FILE [--json]\n  edgerec bundle diff OLD NEW [--json]\n")
 		return nil
 	}
-	return usagef("unknown subcommand %q (want build or inspect)", args[0])
+	return usagef("unknown subcommand %q (want build, inspect or diff)", args[0])
 }
 
 func runBundleBuild(args []string, stdout, stderr io.Writer) error {
@@ -39,19 +42,45 @@ Build a bundle from a trained model and a catalog: run the item tower over
 every catalog item (items the model never saw are embedded from their
 categories alone), quantize the embeddings to int8, and pack them with the
 query tower, the vocabularies and the item metadata (bundles/FORMAT.md).
-The same inputs always give the same bytes.`, stderr)
-	modelDir := fs.String("model", "", "model directory from `edgerec train`")
+The same inputs and flags always give the same bytes: nothing depends on
+the clock, map order or the number of cores. The creation time comes from
+--created, else SOURCE_DATE_EPOCH, else the model's training time.
+
+Budgets for release pipelines: --max-bytes and --min-recall make the build
+fail (exit 1, nothing written) when the bundle is too large or its
+retrieval loses too much against exact float32 search.`, stderr)
+	modelDir := fs.String("model", "", "`MODELDIR` from edgerec train or edgerec import")
 	dir, format := dataFlags(fs)
 	out := fs.String("out", "", "bundle file to write")
 	version := fs.String("version", "", "version label (default: data set name and training time)")
 	created := fs.Int64("created", 0, "creation time in Unix seconds (default: the model's training time)")
 	rulesFile := fs.String("rules", "", "JSON file of business rules and experiment arms (see bundles/FORMAT.md §5.8)")
 	noSources := fs.Bool("no-sources", false, "leave out the co-visitation, popular, trending, fresh and exploration sources")
+	region := fs.String("region", "", "a regional bundle: keep only the items licensed in `R` (and those licensed everywhere)")
+	maxBytes := fs.Int64("max-bytes", 0, "budget: fail, writing nothing, when the bundle would be larger than `N` bytes (0: no budget)")
+	minRecall := fs.Float64("min-recall", 0, "budget: fail, writing nothing, when retrieval recall@K against exact float search on sample users is below `R` (0: not measured)")
+	recallK := fs.Int("recall-k", 100, "list depth K of --min-recall")
+	recallQueries := fs.Int("recall-queries", 200, "sample users of --min-recall")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := required(fs, "model", "data", "out"); err != nil {
 		return err
+	}
+	if *maxBytes < 0 || *minRecall < 0 || *minRecall > 1 || *recallK <= 0 || *recallQueries <= 0 {
+		return usagef("--max-bytes must be ≥ 0, --min-recall in [0, 1], --recall-k and --recall-queries > 0")
+	}
+	// Release pipelines set SOURCE_DATE_EPOCH (reproducible-builds.org);
+	// --created wins over it, and without either the model's training time
+	// is used.
+	if *created == 0 {
+		if env := os.Getenv("SOURCE_DATE_EPOCH"); env != "" {
+			v, err := strconv.ParseInt(env, 10, 64)
+			if err != nil || v <= 0 {
+				return usagef("SOURCE_DATE_EPOCH=%q is not a positive Unix time", env)
+			}
+			*created = v
+		}
 	}
 	m, err := model.Load(*modelDir)
 	if err != nil {
@@ -66,6 +95,13 @@ The same inputs always give the same bytes.`, stderr)
 	ds, err := loadData(*dir, *format, stderr)
 	if err != nil {
 		return err
+	}
+	if *region != "" {
+		all := len(ds.Items)
+		if ds, err = builder.Regional(ds, *region); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "region %s: %d of %d items licensed there\n", *region, len(ds.Items), all)
 	}
 	start := time.Now()
 	b, err := builder.Build(m, ds, builder.Options{Version: *version, Created: *created, Builder: "edgerec bundle build",
@@ -82,6 +118,21 @@ The same inputs always give the same bytes.`, stderr)
 	data, err := bundle.Encode(b)
 	if err != nil {
 		return err
+	}
+	if *maxBytes > 0 && int64(len(data)) > *maxBytes {
+		return fmt.Errorf("budget exceeded: the bundle is %d bytes, over --max-bytes %d by %d (%.1f bytes/item); %s was not written",
+			len(data), *maxBytes, int64(len(data))-*maxBytes, float64(len(data))/float64(b.Manifest.Items), *out)
+	}
+	if *minRecall > 0 {
+		rep, err := builder.Recall(m, ds, b, builder.RecallOptions{K: *recallK, Queries: *recallQueries})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "recall@%d %.4f against exact float32 search (%d sample users; served by %s)\n", rep.K, rep.Recall, rep.Queries, rep.Served)
+		if rep.Recall < *minRecall {
+			return fmt.Errorf("budget exceeded: recall@%d is %.4f, below --min-recall %g (%d sample users, %s); %s was not written",
+				rep.K, rep.Recall, *minRecall, rep.Queries, rep.Served, *out)
+		}
 	}
 	if err := writeFileAtomic(*out, data); err != nil {
 		return err
@@ -124,7 +175,51 @@ type inspection struct {
 	Manifest *bundle.Manifest `json:"manifest"`
 	Counts   map[string]int   `json:"counts"`
 	Ranker   *rankerInfo      `json:"ranker,omitempty"`
+
+	// The summary a release pipeline checks, without digging in the
+	// manifest.
+	Items        int        `json:"items"`
+	Dims         dimsInfo   `json:"dims"`
+	Quantization string     `json:"quantization"`
+	Index        *indexInfo `json:"index"` // null: exact search
+	Model        modelInfo  `json:"model"`
+	// Signature reports the SIGN section. TODO(issue 6, signing): the lead
+	// completes this at merge with the verification status of
+	// `bundle verify`; until then it only says whether a SIGN section is
+	// present and that it was not checked.
+	Signature signatureInfo `json:"signature"`
 }
+
+type dimsInfo struct {
+	Embedding int `json:"embedding"`
+	History   int `json:"history"`
+}
+
+type indexInfo struct {
+	Kind   string  `json:"kind"`
+	Lists  int     `json:"lists"`
+	NProbe int     `json:"nprobe"`
+	Recall float32 `json:"recall_at_100"` // measured by the builder against the exact int8 scan; 0 unknown
+}
+
+// modelInfo identifies the towers in the bundle: the model's name and
+// training time, and the CRC-32C of the query tower and ranker sections,
+// which change whenever their weights do.
+type modelInfo struct {
+	Name         string `json:"name"`
+	TrainedAt    int64  `json:"trained_at"`
+	Data         string `json:"data"`
+	QueryTowerID string `json:"query_tower_crc32c"`
+	RankerID     string `json:"ranker_crc32c,omitempty"`
+}
+
+type signatureInfo struct {
+	Present bool   `json:"present"`
+	Status  string `json:"status"` // "unsigned", or "not checked" (TODO(issue 6): "valid"/"invalid")
+}
+
+// signTag is the tag of the signature section (issue 6).
+const signTag = "SIGN"
 
 type rankerInfo struct {
 	Depth    int      `json:"depth"`
@@ -196,9 +291,24 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 	if b.Ranker != nil {
 		in.Ranker = &rankerInfo{Depth: b.Ranker.Depth, Features: b.Ranker.Features}
 	}
+	in.Items, in.Quantization = b.Manifest.Items, b.Manifest.Quantization
+	in.Dims = dimsInfo{Embedding: b.Manifest.Dim, History: b.Manifest.HistoryDim}
+	if x := b.Index; x != nil {
+		in.Index = &indexInfo{Kind: "ivf", Lists: x.Lists(), NProbe: x.NProbe, Recall: x.Recall}
+	}
+	in.Model = modelInfo{Name: b.Manifest.Model.Name, TrainedAt: b.Manifest.Model.TrainedAt, Data: b.Manifest.Model.Data}
+	in.Signature = signatureInfo{Status: "unsigned"}
 	for _, e := range h.Entries {
 		in.Sections = append(in.Sections, sectionInfo{Tag: e.Tag, Compressed: e.Flags&bundle.FlagZstd != 0,
 			Stored: e.Stored, Raw: e.Raw, CRC32C: fmt.Sprintf("%08x", e.Checksum)})
+		switch e.Tag {
+		case bundle.TagQuery:
+			in.Model.QueryTowerID = fmt.Sprintf("%08x", e.Checksum)
+		case bundle.TagRanker:
+			in.Model.RankerID = fmt.Sprintf("%08x", e.Checksum)
+		case signTag:
+			in.Signature = signatureInfo{Present: true, Status: "not checked"}
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -223,6 +333,12 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 		fmt.Fprintf(stdout, " %s", n.Name)
 	}
 	fmt.Fprintf(stdout, "; %d cross, %d dense layers\n", len(b.Query.Cross), len(b.Query.MLP.Layers))
+	if x := in.Index; x != nil {
+		fmt.Fprintf(stdout, "index     IVF, %d lists, nprobe %d (recall@100 %.3f against the exact scan)\n", x.Lists, x.NProbe, x.Recall)
+	} else {
+		fmt.Fprintf(stdout, "index     none (exact search)\n")
+	}
+	fmt.Fprintf(stdout, "signature %s\n", in.Signature.Status)
 	if b.Ranker != nil {
 		fmt.Fprintf(stdout, "ranker    %d features, %d cross and %d dense layers\n", len(b.Ranker.Features), len(b.Ranker.Cross), len(b.Ranker.MLP.Layers))
 	} else {
