@@ -320,18 +320,23 @@ type TuneOptions struct {
 	// Target is the recall@K against Exact to reach; 0 means
 	// DefaultTarget.
 	Target float64
-	// Queries is the number of sample queries; 0 means 200.
+	// Queries is the number of synthetic sample queries; 0 means 200.
 	Queries int
-	// Seed picks the queries.
+	// Samples, when not empty, are the queries to tune on instead of
+	// synthetic ones: real users' query embeddings, which may lie far from
+	// any item and need more lists than the synthetic queries do.
+	Samples [][]float32
+	// Seed picks the synthetic queries.
 	Seed uint64
 	// Workers run queries in parallel; 0 means GOMAXPROCS.
 	Workers int
 }
 
 // TuneNProbe returns the smallest nprobe whose mean recall@K against Exact
-// reaches Target on sample queries, and that recall. A query is the
-// normalized sum of 1 to 3 random items (what a user's history pools to),
-// so it falls among the items rather than in empty space. Since both
+// reaches Target on sample queries, and that recall. The queries are
+// opts.Samples, or else synthetic: the normalized sum of 1 to 3 random
+// items (what a user's history pools to), which falls among the items
+// rather than in empty space. Since both
 // searches score identically, an exact top-K item is found exactly when
 // its list is probed, and one exact search per query gives recall for
 // every nprobe.
@@ -353,8 +358,14 @@ func TuneNProbe(ix *IVF, opts TuneOptions) (nprobe int, recall float64) {
 	k = min(k, n)
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x7e57))
 	queries := make([][]float32, nq)
+	if len(opts.Samples) > 0 {
+		queries, nq = append([][]float32(nil), opts.Samples...), len(opts.Samples)
+	}
 	v := make([]float32, dim)
 	for i := range queries {
+		if queries[i] != nil {
+			continue
+		}
 		q := make([]float32, dim)
 		for range 1 + rng.IntN(3) {
 			ix.Items.Decode(v, rng.IntN(n))

@@ -1,6 +1,7 @@
 package ann
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -311,6 +312,44 @@ func TestTuneNProbe(t *testing.T) {
 	}
 	if r /= nq; r < 0.95 {
 		t.Errorf("searching with nprobe %d: recall against Exact %.3f", np99, r)
+	}
+}
+
+// TestTuneNProbeSamples: tuned on given queries, nprobe reaches the target
+// on exactly those queries (checked by searching), and queries in empty
+// space (random directions, as an under-trained query tower gives) need
+// more lists than the synthetic ones.
+func TestTuneNProbeSamples(t *testing.T) {
+	f := newFixture(t, 20_000)
+	rng := rand.New(rand.NewPCG(9, 9))
+	samples := make([][]float32, 60)
+	for i := range samples {
+		v := make([]float32, 64)
+		for j := range v {
+			v[j] = float32(rng.NormFloat64())
+		}
+		vec.L2Normalize(v)
+		samples[i] = v
+	}
+	npSynth, _ := TuneNProbe(f.ivf, TuneOptions{Target: 0.95, Seed: 3})
+	np, recall := TuneNProbe(f.ivf, TuneOptions{Target: 0.95, Samples: samples})
+	t.Logf("nprobe %d on random directions (recall %.3f), %d on synthetic queries, %d lists", np, recall, npSynth, f.ivf.Lists())
+	if np <= npSynth || recall < 0.95 {
+		t.Errorf("random directions: nprobe %d recall %.3f; synthetic: nprobe %d", np, recall, npSynth)
+	}
+	var r float64
+	for _, q := range samples {
+		var got, want []int32
+		for _, h := range f.ivf.Search(q, 100, np, nil) {
+			got = append(got, h.Item)
+		}
+		for _, h := range (Exact{Items: f.ivf.Items}).Search(q, 100, nil) {
+			want = append(want, h.Item)
+		}
+		r += anntest.Recall(got, want)
+	}
+	if r /= float64(len(samples)); math.Abs(r-recall) > 1e-9 {
+		t.Errorf("searching the samples with nprobe %d: recall %.4f, tuning said %.4f", np, r, recall)
 	}
 }
 

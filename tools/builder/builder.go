@@ -104,7 +104,14 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 	embed(m, inputs, b, opts)
 	// The index orders the rows by inverted list (index.go), so it comes
 	// before anything that refers to rows.
-	if err := Index(b, opts.Index); err != nil {
+	ix := opts.Index
+	if ix.Queries == nil {
+		// Tune the index on the data set's users, as the module will see
+		// them: synthetic queries fall among the items and underestimate
+		// the lists real queries need.
+		ix.Queries = func(b *bundle.Bundle) [][]float32 { return UserQueries(b, ds, created, 200) }
+	}
+	if err := Index(b, ix); err != nil {
 		return nil, err
 	}
 	if !opts.NoSources {

@@ -30,7 +30,15 @@ type IndexOptions struct {
 	// Progress, if not nil, is called with a stage ("kmeans", "assign",
 	// "tune") and the work done and total in that stage.
 	Progress func(stage string, done, total int)
+	// Queries, if not nil, returns sample query embeddings for the bundle
+	// with its rows in index order (Build: UserQueries of the data set's
+	// users). The default nprobe is tuned on them when they number at least
+	// MinTuneUsers, else on synthetic queries (ann.TuneNProbe).
+	Queries func(b *bundle.Bundle) [][]float32
 }
+
+// MinTuneUsers is the fewest real users' queries the index is tuned on.
+const MinTuneUsers = 20
 
 // Defaults of IndexOptions.
 const (
@@ -82,7 +90,13 @@ func Index(b *bundle.Bundle, opts IndexOptions) error {
 	if target <= 0 {
 		target = DefaultIndexTarget
 	}
-	np, recall := ann.TuneNProbe(ivf, ann.TuneOptions{Target: target, Seed: opts.Seed + 1, Workers: opts.Workers})
+	tune := ann.TuneOptions{Target: target, Seed: opts.Seed + 1, Workers: opts.Workers}
+	if opts.Queries != nil {
+		if q := opts.Queries(b); len(q) >= MinTuneUsers {
+			tune.Samples = q
+		}
+	}
+	np, recall := ann.TuneNProbe(ivf, tune)
 	if opts.Progress != nil {
 		opts.Progress("tune", 1, 1)
 	}

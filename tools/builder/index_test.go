@@ -2,6 +2,7 @@ package builder
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
 	"github.com/edgerec/edgerec/core/pipeline"
+	"github.com/edgerec/edgerec/core/vec"
 )
 
 // clusteredBundle is a random valid bundle whose item embeddings are a
@@ -153,6 +155,56 @@ func TestIndex(t *testing.T) {
 	}
 	if r := float64(hit) / float64(total); r < 0.93 {
 		t.Errorf("retrieval recall@100 against exact %.3f < 0.93", r)
+	}
+}
+
+// TestIndexTunesOnQueries: with IndexOptions.Queries the default nprobe is
+// the one ann.TuneNProbe gives for those queries (on the reordered rows);
+// too few queries fall back to synthetic ones.
+func TestIndexTunesOnQueries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("clusters 30k items")
+	}
+	const n = 30_000
+	rng := rand.New(rand.NewPCG(4, 4))
+	random := func(m int) [][]float32 {
+		q := make([][]float32, m)
+		for i := range q {
+			q[i] = make([]float32, 64)
+			for j := range q[i] {
+				q[i][j] = float32(rng.NormFloat64())
+			}
+			vec.L2Normalize(q[i])
+		}
+		return q
+	}
+	samples := random(40)
+	b := clusteredBundle(n)
+	calls := 0
+	if err := Index(b, IndexOptions{Seed: 5, Queries: func(got *bundle.Bundle) [][]float32 {
+		calls++
+		if got != b {
+			t.Error("Queries called with another bundle")
+		}
+		return samples
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := ann.TuneNProbe(b.Index.IVF(b.Embeddings), ann.TuneOptions{Samples: samples})
+	if calls != 1 || b.Index.NProbe != want {
+		t.Errorf("%d calls, nprobe %d; tuning on the samples gives %d", calls, b.Index.NProbe, want)
+	}
+	synth := clusteredBundle(n)
+	if err := Index(synth, IndexOptions{Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	few := clusteredBundle(n)
+	if err := Index(few, IndexOptions{Seed: 5, Queries: func(*bundle.Bundle) [][]float32 { return samples[:MinTuneUsers-1] }}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("nprobe %d on random directions, %d on synthetic queries", b.Index.NProbe, synth.Index.NProbe)
+	if few.Index.NProbe != synth.Index.NProbe || b.Index.NProbe <= synth.Index.NProbe {
+		t.Errorf("nprobe: %d with %d queries, %d synthetic, %d with the samples", few.Index.NProbe, MinTuneUsers-1, synth.Index.NProbe, b.Index.NProbe)
 	}
 }
 

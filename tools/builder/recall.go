@@ -58,45 +58,9 @@ func Recall(m *model.Model, ds *dataset.Dataset, b *bundle.Bundle, opts RecallOp
 	n := b.Manifest.Items
 	k = min(k, n)
 	created := b.Manifest.Created
-	rows := make(map[string]int32, n)
-	for i, id := range b.Items.IDs {
-		rows[id] = int32(i)
-	}
-	// Histories of the users, known items only, oldest first.
-	hist := map[string][]int32{}
-	for _, in := range ds.Interactions {
-		if r, ok := rows[in.Item]; ok && in.Time <= created && b.Items.Known[r] {
-			hist[in.User] = append(hist[in.User], r)
-		}
-	}
-	var users []dataset.User
-	for _, u := range ds.Users {
-		if len(hist[u.ID]) > 0 {
-			users = append(users, u)
-		}
-	}
-	if len(users) == 0 {
-		// No user table: sample the interacting users by id.
-		ids := make([]string, 0, len(hist))
-		for id := range hist {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			users = append(users, dataset.User{ID: id})
-		}
-	}
-	if len(users) == 0 {
+	queries := UserQueries(b, ds, created, nq)
+	if len(queries) == 0 {
 		return RecallReport{}, fmt.Errorf("builder: recall: no user of %q has history among the bundle's items", ds.Name)
-	}
-	step := max(1, len(users)/nq)
-	var queries [][]float32
-	s := b.Query.NewScratch()
-	for i := 0; i < len(users) && len(queries) < nq; i += step {
-		u := users[i]
-		ctx := feature.Context{Region: u.Region, Device: u.Device, Gender: u.Gender, Age: u.Age, Attrs: u.Attrs, Time: created}
-		in := b.Query.Prepare(&ctx, hist[u.ID], -1)
-		queries = append(queries, append([]float32(nil), b.Query.Embed(s, b.History, in)...))
 	}
 
 	// Served lists.
@@ -170,4 +134,55 @@ func Recall(m *model.Model, ds *dataset.Dataset, b *bundle.Bundle, opts RecallOp
 	}
 	rep.Recall = sum / float64(len(queries))
 	return rep, nil
+}
+
+// UserQueries returns the query embeddings of up to nq users of ds, as the
+// module computes them for b at time created (the bundle's creation):
+// b's query tower over b's history rows of the user's items known to b
+// up to then, with the user's context. The users are evenly spaced in ds.Users order (or by id when ds
+// has no user table) among those with history in b; none gives nil.
+func UserQueries(b *bundle.Bundle, ds *dataset.Dataset, created int64, nq int) [][]float32 {
+	n := len(b.Items.IDs)
+	rows := make(map[string]int32, n)
+	for i, id := range b.Items.IDs {
+		rows[id] = int32(i)
+	}
+	// Histories of the users, known items only, oldest first.
+	hist := map[string][]int32{}
+	for _, in := range ds.Interactions {
+		if r, ok := rows[in.Item]; ok && in.Time <= created && b.Items.Known[r] {
+			hist[in.User] = append(hist[in.User], r)
+		}
+	}
+	var users []dataset.User
+	for _, u := range ds.Users {
+		if len(hist[u.ID]) > 0 {
+			users = append(users, u)
+		}
+	}
+	if len(users) == 0 {
+		// No user table: sample the interacting users by id.
+		ids := make([]string, 0, len(hist))
+		for id := range hist {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			users = append(users, dataset.User{ID: id})
+		}
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	step := max(1, len(users)/nq)
+	var queries [][]float32
+	s := b.Query.NewScratch()
+	for i := 0; i < len(users) && len(queries) < nq; i += step {
+		u := users[i]
+		ctx := feature.Context{Region: u.Region, Device: u.Device, Gender: u.Gender, Age: u.Age, Attrs: u.Attrs, Time: created}
+		in := b.Query.Prepare(&ctx, hist[u.ID], -1)
+		queries = append(queries, append([]float32(nil), b.Query.Embed(s, b.History, in)...))
+	}
+
+	return queries
 }
