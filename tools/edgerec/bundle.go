@@ -19,18 +19,22 @@ import (
 
 func runBundle(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("want a subcommand: build or inspect")
+		return usagef("want a subcommand: build, inspect, sign or verify")
 	}
 	switch args[0] {
 	case "build":
 		return runBundleBuild(args[1:], stdout, stderr)
 	case "inspect":
 		return runBundleInspect(args[1:], stdout, stderr)
+	case "sign": // sign.go
+		return runBundleSign(args[1:], stdout, stderr)
+	case "verify": // sign.go
+		return runBundleVerify(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
-		fmt.Fprintf(stderr, "Usage:\n  edgerec bundle build --model MODELDIR --data DIR --out FILE\n  edgerec bundle inspect FILE [--json]\n")
+		fmt.Fprintf(stderr, "Usage:\n  edgerec bundle build --model MODELDIR --data DIR --out FILE\n  edgerec bundle inspect FILE [--json]\n  edgerec bundle sign --key FILE [--out FILE] BUNDLE\n  edgerec bundle verify [--public-key FILE] [--json] BUNDLE\n")
 		return nil
 	}
-	return usagef("unknown subcommand %q (want build or inspect)", args[0])
+	return usagef("unknown subcommand %q (want build, inspect, sign or verify)", args[0])
 }
 
 func runBundleBuild(args []string, stdout, stderr io.Writer) error {

@@ -25,10 +25,13 @@ type command struct {
 var commands = []command{
 	{"synth", "write a deterministic synthetic data set", runSynth},
 	{"train", "train the two towers on a data set", runTrain},
-	{"bundle", "build or inspect a bundle (bundle build | bundle inspect)", runBundle},
+	{"bundle", "build, inspect, sign or verify a bundle (bundle build | inspect | sign | verify)", runBundle},
 	{"recommend", "ask recommender.wasm for recommendations", runRecommend},
 	{"eval", "score models and baselines on a temporal split", runEval},
 	{"bench", "measure retrieval at scale: a synthetic catalog through the module and natively", runBench},
+	{"keygen", "create an Ed25519 key pair for signing bundles", runKeygen},
+	{"serve", "serve recommendations over HTTP from recommender.wasm (the edge node)", runServe},
+	{"loadtest", "load a local edgerec serve and report throughput and latency", runLoadtest},
 }
 
 // usageError marks bad usage: exit status 2.
