@@ -102,12 +102,12 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *metrics
 	cur      atomic.Pointer[generation]
-	parallel int           // instances loaded at once
+	parallel int // instances loaded at once
 	// interruptible: the module stops a running call when its context
 	// ends (host.Options.Interruptible); otherwise late calls are
 	// abandoned (generation.call).
 	interruptible bool
-	sem      chan struct{} // bounds background instance loads
+	sem           chan struct{} // bounds background instance loads
 
 	reloadMu sync.Mutex
 	fileStat fileStamp // of the last bundle read (guarded by reloadMu)
