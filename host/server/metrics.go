@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -52,6 +53,7 @@ type metrics struct {
 	reloads  map[string]*atomic.Uint64
 
 	latency         histogram
+	abandoned       atomic.Int64 // calls answered at the deadline, still running
 	traps           atomic.Uint64
 	timeouts        atomic.Uint64
 	retries         atomic.Uint64
@@ -141,7 +143,7 @@ func (m *metrics) write(w io.Writer, g *generation, ready bool) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		m.stages[n].write(w, "edgerec_stage_duration_seconds", fmt.Sprintf("stage=%q,", n))
+		m.stages[n].write(w, "edgerec_stage_duration_seconds", fmt.Sprintf("stage=\"%s\",", labelValue(n)))
 	}
 	counter := func(name, help string, v uint64) {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
@@ -169,6 +171,7 @@ func (m *metrics) write(w io.Writer, g *generation, ready bool) {
 	gauge := func(name, help string, v float64) {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", name, help, name, name, v)
 	}
+	gauge("edgerec_abandoned_calls", "Module calls answered with 504 at the deadline that are still running in their instance (modules that are not interruptible).", float64(m.abandoned.Load()))
 	gauge("edgerec_instances", "Module instances of the current bundle: idle, busy or being created.", float64(live))
 	gauge("edgerec_instances_idle", "Module instances of the current bundle waiting for a request.", float64(idle))
 	gauge("edgerec_instance_memory_bytes", "Largest linear memory of an instance of the current bundle.", float64(mem))
@@ -180,8 +183,14 @@ func (m *metrics) write(w io.Writer, g *generation, ready bool) {
 	if g != nil {
 		fmt.Fprintln(w, "# HELP edgerec_bundle_info The bundle being served (value 1).")
 		fmt.Fprintln(w, "# TYPE edgerec_bundle_info gauge")
-		fmt.Fprintf(w, "edgerec_bundle_info{version=%q,sha256=%q,signature=%q} 1\n", g.summary.Version, g.digest, g.sig.Status)
+		fmt.Fprintf(w, "edgerec_bundle_info{version=\"%s\",sha256=\"%s\",signature=\"%s\"} 1\n", labelValue(g.summary.Version), g.digest, g.sig.Status)
 		gauge("edgerec_bundle_loaded_timestamp_seconds", "When the current bundle was swapped in (Unix seconds).", float64(g.loaded.UnixMilli())/1000)
 		gauge("edgerec_bundle_items", "Items in the current bundle.", float64(g.summary.Items))
 	}
+}
+
+// labelValue escapes a Prometheus label value: backslash, double quote and
+// line feed.
+func labelValue(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
 }

@@ -201,8 +201,10 @@ func (g *generation) call(ctx context.Context, in *host.Instance, req []byte) ([
 	case <-ctx.Done():
 	}
 	g.s.bg.Add(1)
+	g.s.metrics.abandoned.Add(1)
 	go func() {
 		defer g.s.bg.Done()
+		defer g.s.metrics.abandoned.Add(-1)
 		select {
 		case <-done:
 			g.put(in)

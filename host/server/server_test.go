@@ -552,7 +552,9 @@ func TestSignaturePolicy(t *testing.T) {
 func TestTrap(t *testing.T) {
 	for _, fault := range []string{"fault:exit", "fault:oom"} {
 		t.Run(fault, func(t *testing.T) {
-			ts := start(t, Config{Pool: 2}, testBundle(t, "v1", 1))
+			// A generous deadline: running out of memory takes a while on
+			// a busy machine, and this test is about traps, not time.
+			ts := start(t, Config{Pool: 2, Timeout: time.Minute}, testBundle(t, "v1", 1))
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan loadResult)
 			go func() { done <- load(ctx, ts.http.URL, 2) }()
@@ -736,4 +738,47 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
+}
+
+// TestSoak runs only with EDGEREC_SOAK set to a duration (make soak):
+// four clients load the server while, every second, the bundle changes
+// (a good one, then a corrupt one) and a request makes the module trap.
+// No ordinary request may fail, and the pool must end full.
+func TestSoak(t *testing.T) {
+	d, err := time.ParseDuration(os.Getenv("EDGEREC_SOAK"))
+	if err != nil {
+		t.Skip("set EDGEREC_SOAK=2m (make soak) to run the soak test")
+	}
+	ts := start(t, Config{Pool: 2, Timeout: 5 * time.Second}, testBundle(t, "v0", 1))
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	done := make(chan loadResult)
+	go func() { done <- load(ctx, ts.http.URL, 4) }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	rounds := 0
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+			rounds++
+			ts.replace(t, testBundle(t, fmt.Sprintf("v%d", rounds), uint64(rounds)))
+			if _, err := ts.Reload(context.Background(), "soak"); err != nil {
+				t.Errorf("round %d: %v", rounds, err)
+			}
+			ts.replace(t, []byte("corrupt"))
+			if _, err := ts.Reload(context.Background(), "soak"); !errors.Is(err, ErrRefused) {
+				t.Errorf("round %d: corrupt bundle: %v", rounds, err)
+			}
+			if status, _ := post(t, ts.http.URL, &api.Request{UserID: "fault:exit", K: 3}); status != http.StatusBadGateway {
+				t.Errorf("round %d: trap request: %d", rounds, status)
+			}
+		}
+	}
+	res := <-done
+	t.Logf("%s: %d requests, %d reload rounds, %d bundles served, %d traps", d, res.ok, rounds, len(res.versions), ts.metrics.traps.Load())
+	if res.failed != 0 {
+		t.Fatalf("%d requests failed; first: %s", res.failed, res.firstErr)
+	}
+	waitFor(t, "a full pool", func() bool { live, idle := ts.pool(); return live == 2 && idle == 2 })
 }

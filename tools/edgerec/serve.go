@@ -28,9 +28,14 @@ edge node. A pool of module instances, each with the bundle loaded, answers
 POST /v1/recommend (JSON or msgpack, the module's request schema); GET
 /healthz, /readyz, /v1/bundle and /metrics (Prometheus) report on it.
 
-Each request has a deadline (--timeout) enforced inside the module call; a
-call that traps or overruns loses its instance, a fresh one replaces it, and
-the request is retried once or answered with a clear 5xx.
+Each module call has a deadline (--timeout): the request is answered with
+504 when it passes. With --interruptible the call is stopped inside the
+guest (wazero context cancellation) and its instance replaced; without it
+(the default: it keeps the guest several times faster) the call finishes in
+the background and its instance returns to the pool, or is replaced if it
+runs ten times the deadline. A call that traps (crash, out of memory) loses
+its instance, a fresh one replaces it, and the request is retried once on
+another instance or answered with a clear 502.
 
 The bundle is reloaded on SIGHUP, when the file changes (checked every
 --watch), and on POST /admin/reload with "Authorization: Bearer TOKEN"
@@ -56,7 +61,7 @@ Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr
 	drain := fs.Duration("drain", 10*time.Second, "on SIGINT/SIGTERM, how long to wait for requests in flight")
 	cacheDir := fs.String("cache", host.DefaultCacheDir(), "compilation cache directory (\"\": none)")
 	logLevel := fs.String("log-level", "info", "debug (a line per request), info, warn or error")
-	interruptible := fs.Bool("interruptible", true, "let the deadline stop a running module call (costs guest speed; see README)")
+	interruptible := fs.Bool("interruptible", false, "stop a module call inside the guest at the deadline (wazero context cancellation); makes the guest several times slower, see README")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
