@@ -80,15 +80,15 @@ Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr
 	case *drain < 0:
 		return usagef("--drain must not be negative")
 	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usagef("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
 	// A missing bundle should fail before the module compiles.
 	if fi, err := os.Stat(*bundlePath); err != nil {
 		return fmt.Errorf("bundle %s: %w", *bundlePath, err)
 	} else if fi.IsDir() {
 		return fmt.Errorf("bundle %s is a directory", *bundlePath)
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return usagef("--log-level %q: want debug, info, warn or error", *logLevel)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
