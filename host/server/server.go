@@ -201,6 +201,9 @@ func (s *Server) Reload(ctx context.Context, trigger string) (ReloadResult, erro
 func (s *Server) load(ctx context.Context, trigger string, ready int) (ReloadResult, error) {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
+	// A reload runs to its end even if its caller (an admin request)
+	// goes away: on an interruptible module a cancelled load would trap.
+	ctx = context.WithoutCancel(ctx)
 	start := time.Now()
 	refuse := func(err error) (ReloadResult, error) {
 		s.metrics.reload("refused")

@@ -38,11 +38,14 @@ func serveBenchItems() int {
 	return n
 }
 
+// benchCatalog is the synthetic catalog of the serve benchmarks.
+var benchCatalog = sync.OnceValue(func() *anntest.Catalog { return anntest.Clustered(serveBenchItems(), 64, 32, 1) })
+
 // benchServeBundle builds the catalog bundle edgerec bench measures: n
 // clustered items of dim 64, the IVF index and every candidate source.
 var benchServeBundle = sync.OnceValues(func() ([]byte, error) {
 	n := serveBenchItems()
-	cat := anntest.Clustered(n, 64, 32, 1)
+	cat := benchCatalog()
 	b := benchBundle(cat, 1)
 	if err := builder.Index(b, builder.IndexOptions{MinItems: 1, Seed: 1}); err != nil {
 		return nil, err
@@ -51,14 +54,16 @@ var benchServeBundle = sync.OnceValues(func() ([]byte, error) {
 	return bundle.Encode(b)
 })
 
-// benchRequests returns requests of 10 random history items each.
-func benchRequests(n, items int) []*api.Request {
-	rng := rand.New(rand.NewPCG(2, 2))
+// benchRequests returns the requests edgerec bench sends: a user of the
+// catalog with 10 history items (anntest.Catalog.User), k = 20.
+func benchRequests(n int) []*api.Request {
+	cat := benchCatalog()
+	rng := rand.New(rand.NewPCG(2, 99))
 	reqs := make([]*api.Request, n)
 	for i := range reqs {
-		r := &api.Request{K: 20, Context: api.Context{Region: "eu", Age: 30}}
-		for range 10 {
-			r.History = append(r.History, api.Event{Item: benchID(rng.IntN(items))})
+		r := &api.Request{K: 20, Context: api.Context{Region: "eu", Device: "mobile", Age: 30}}
+		for _, c := range cat.User(rng, 10) {
+			r.History = append(r.History, api.Event{Item: benchID(int(c))})
 		}
 		reqs[i] = r
 	}
@@ -122,7 +127,7 @@ func BenchmarkServe(b *testing.B) {
 		b.Fatal(err)
 	}
 	n := serveBenchItems()
-	reqs := benchRequests(1000, n)
+	reqs := benchRequests(1000)
 	b.Run(fmt.Sprintf("native/items=%d", n), func(b *testing.B) {
 		rec, err := pipeline.Load(data)
 		if err != nil {
