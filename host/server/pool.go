@@ -205,14 +205,22 @@ func (g *generation) call(ctx context.Context, in *host.Instance, req []byte) ([
 	go func() {
 		defer g.s.bg.Done()
 		defer g.s.metrics.abandoned.Add(-1)
+		grace := time.NewTimer(abandonGrace * g.s.cfg.Timeout)
+		defer grace.Stop()
 		select {
 		case <-done:
 			g.put(in)
-		case <-time.After(abandonGrace * g.s.cfg.Timeout):
-			g.s.log.Error("an abandoned module call is still running; replacing its instance", "after", (abandonGrace * g.s.cfg.Timeout).String())
-			g.add(true)
-			<-done
+			return
+		case <-g.s.ctx.Done():
+			return // closing: the instance goes with the module
+		case <-grace.C:
+		}
+		g.s.log.Error("an abandoned module call is still running; replacing its instance", "after", (abandonGrace * g.s.cfg.Timeout).String())
+		g.add(true)
+		select {
+		case <-done:
 			g.close(in)
+		case <-g.s.ctx.Done():
 		}
 	}()
 	return nil, errAbandoned

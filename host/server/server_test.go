@@ -586,16 +586,21 @@ func TestTrap(t *testing.T) {
 // returns to the pool.
 func TestDeadline(t *testing.T) {
 	for _, c := range []struct {
-		name   string
-		module *host.Module
-		spin   string
+		name         string
+		module       *host.Module
+		timeout      time.Duration
+		spin         string
+		replacements uint64
 	}{
 		// 60 s: only an interrupted call lets the test end in time.
-		{"interruptible", slowModule, "fault:spin:60000"},
-		{"abandoned", fastModule, "fault:spin:1500"},
+		{"interruptible", slowModule, 300 * time.Millisecond, "fault:spin:60000", 1},
+		// Back within abandonGrace deadlines: the instance returns.
+		{"abandoned", fastModule, 300 * time.Millisecond, "fault:spin:1500", 0},
+		// Still running after abandonGrace deadlines: replaced.
+		{"abandoned and replaced", fastModule, 100 * time.Millisecond, "fault:spin:3000", 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ts := start(t, Config{Module: c.module, Pool: 2, Timeout: 300 * time.Millisecond}, testBundle(t, "v1", 1))
+			ts := start(t, Config{Module: c.module, Pool: 2, Timeout: c.timeout}, testBundle(t, "v1", 1))
 			status, body := post(t, ts.http.URL, &api.Request{UserID: c.spin, K: 3})
 			if status != http.StatusGatewayTimeout || !strings.Contains(string(body), "deadline") {
 				t.Errorf("status %d: %s; want 504", status, body)
@@ -613,6 +618,13 @@ func TestDeadline(t *testing.T) {
 			}
 			if n := ts.metrics.traps.Load(); n != wantTraps {
 				t.Errorf("traps %d, want %d", n, wantTraps)
+			}
+			if n := ts.metrics.replacements.Load(); n != c.replacements {
+				t.Errorf("replacements %d, want %d", n, c.replacements)
+			}
+			waitFor(t, "the abandoned call to end", func() bool { return ts.metrics.abandoned.Load() == 0 })
+			if live, _ := ts.pool(); live != 2 {
+				t.Errorf("%d instances alive, want 2", live)
 			}
 		})
 	}
