@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/host/sign"
 	"github.com/edgerec/edgerec/tools/builder"
 	"github.com/edgerec/edgerec/tools/model"
 )
@@ -128,6 +129,9 @@ type inspection struct {
 	Manifest *bundle.Manifest `json:"manifest"`
 	Counts   map[string]int   `json:"counts"`
 	Ranker   *rankerInfo      `json:"ranker,omitempty"`
+	// Signature is "unsigned" or "ed25519 key KEYID (not verified)"
+	// (sign.go; bundle verify checks it).
+	Signature string `json:"signature"`
 }
 
 type rankerInfo struct {
@@ -204,6 +208,12 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 		in.Sections = append(in.Sections, sectionInfo{Tag: e.Tag, Compressed: e.Flags&bundle.FlagZstd != 0,
 			Stored: e.Stored, Raw: e.Raw, CRC32C: fmt.Sprintf("%08x", e.Checksum)})
 	}
+	in.Signature = "unsigned"
+	if st, err := sign.Inspect(data); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	} else if st.Signed {
+		in.Signature = "ed25519 key " + st.KeyID + " (not verified: edgerec bundle verify --public-key FILE)"
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -232,6 +242,7 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 	} else {
 		fmt.Fprintf(stdout, "ranker    none (retrieval order)\n")
 	}
+	fmt.Fprintf(stdout, "signature %s\n", in.Signature)
 	fmt.Fprintf(stdout, "sections:\n  tag   stored      raw         zstd  crc32c\n")
 	for _, s := range in.Sections {
 		fmt.Fprintf(stdout, "  %s  %-10d  %-10d  %-5v %s\n", s.Tag, s.Stored, s.Raw, s.Compressed, s.CRC32C)

@@ -68,7 +68,7 @@ func TestSignCommands(t *testing.T) {
 	}
 	// In place, and inspect still reads it.
 	mustRun(t, "bundle", "sign", "--key", key+".key", path)
-	if out := mustRun(t, "bundle", "inspect", path); !strings.Contains(out, "SIGN") {
+	if out := mustRun(t, "bundle", "inspect", path); !strings.Contains(out, "SIGN") || !strings.Contains(out, "signature ed25519 key") {
 		t.Errorf("inspect of a signed bundle does not list SIGN:\n%s", out)
 	}
 	// A corrupt bundle: exit 1 before and after signing.
