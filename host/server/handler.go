@@ -133,7 +133,7 @@ func (s *Server) serveRecommend(w http.ResponseWriter, r *http.Request, id strin
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over the limit of %d bytes", api.MaxRequestBytes))
+			return fail(http.StatusBadRequest, fmt.Sprintf("request body over the limit of %d bytes", api.MaxRequestBytes))
 		}
 		return fail(http.StatusBadRequest, "reading the request body: "+err.Error())
 	}
@@ -197,7 +197,7 @@ func (s *Server) serveRecommend(w http.ResponseWriter, r *http.Request, id strin
 		case errors.As(err, &ge):
 			return fail(http.StatusBadRequest, ge.Message, attrs...)
 		case errors.Is(err, host.ErrTooLarge):
-			return fail(http.StatusRequestEntityTooLarge, err.Error(), attrs...)
+			return fail(http.StatusBadRequest, err.Error(), attrs...)
 		case errors.Is(err, errAbandoned):
 			s.metrics.timeouts.Add(1)
 			s.log.Warn("module call overran the deadline; answered, instance replaced", "request_id", id, "timeout", s.cfg.Timeout)

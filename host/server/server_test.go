@@ -228,7 +228,7 @@ func TestRecommendAPI(t *testing.T) {
 		{"k out of range", "application/json", `{"k": 5000}`, 400, "out of range"},
 		{"malformed msgpack", "application/msgpack", "\xc1", 400, "malformed request"},
 		{"wrong type", "text/plain", "hello", 415, "Content-Type"},
-		{"oversized", "application/json", `{"user_id": "` + strings.Repeat("x", api.MaxRequestBytes) + `"}`, 413, "limit"},
+		{"oversized", "application/json", `{"user_id": "` + strings.Repeat("x", api.MaxRequestBytes) + `"}`, 400, "over the limit"},
 		{"curl default type", "application/x-www-form-urlencoded", `{"k": 2}`, 200, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -259,7 +259,7 @@ func TestRecommendAPI(t *testing.T) {
 	_, _, metrics := get(t, url+"/metrics")
 	for _, want := range []string{
 		`edgerec_requests_total{code="200"} 4`,
-		`edgerec_requests_total{code="400"} 4`,
+		`edgerec_requests_total{code="400"} 5`,
 		`edgerec_request_duration_seconds_count 10`,
 		`edgerec_stage_duration_seconds_count{stage="rank"} 4`,
 		`edgerec_instances 2`,
