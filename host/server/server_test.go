@@ -65,7 +65,8 @@ type testServer struct {
 }
 
 // start writes data to a bundle file and serves it on loopback. cfg's
-// Module defaults to fastModule, Pool to 2, and the file watch is off.
+// Module defaults to fastModule, Pool to 2, Timeout to 30 s, and the file
+// watch is off.
 func start(t *testing.T, cfg Config, data []byte) *testServer {
 	t.Helper()
 	ts := &testServer{path: filepath.Join(t.TempDir(), "serve.bundle"), logs: &logBuffer{}}
@@ -80,6 +81,11 @@ func start(t *testing.T, cfg Config, data []byte) *testServer {
 	}
 	if cfg.WatchInterval == 0 {
 		cfg.WatchInterval = -1
+	}
+	if cfg.Timeout == 0 {
+		// Generous: a busy test machine must not turn into 503s or 504s
+		// in tests that are not about deadlines.
+		cfg.Timeout = 30 * time.Second
 	}
 	cfg.BundlePath = ts.path
 	cfg.Logger = slog.New(slog.NewJSONHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

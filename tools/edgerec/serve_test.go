@@ -112,7 +112,7 @@ func TestLoadtest(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "b.bundle")
 	data, _ := bundle.Encode(bundletest.Random(200, 16, 1))
 	os.WriteFile(path, data, 0o644)
-	s, err := server.New(ctx, server.Config{Module: mod, BundlePath: path, Pool: 2, WatchInterval: -1,
+	s, err := server.New(ctx, server.Config{Module: mod, BundlePath: path, Pool: 2, WatchInterval: -1, Timeout: 30 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
