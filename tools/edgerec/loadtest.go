@@ -169,6 +169,7 @@ JSON file as is; otherwise {"k": K}.`, stderr)
 					if res.firstErr == "" {
 						res.firstErr = err.Error()
 					}
+					time.Sleep(10 * time.Millisecond) // a server that is down: do not spin
 					continue
 				}
 				body, err := io.ReadAll(resp.Body)
@@ -203,8 +204,8 @@ JSON file as is; otherwise {"k": K}.`, stderr)
 	}
 	sort.Float64s(all)
 	rep.RPS = float64(rep.Requests) / elapsed.Seconds()
-	rep.P50, rep.P90, rep.P99 = percentile(all, 50), percentile(all, 90), percentile(all, 99)
 	if len(all) > 0 {
+		rep.P50, rep.P90, rep.P99 = percentile(all, 50), percentile(all, 90), percentile(all, 99)
 		rep.Max = all[len(all)-1]
 	}
 	if *asJSON {
@@ -228,8 +229,8 @@ JSON file as is; otherwise {"k": K}.`, stderr)
 			fmt.Fprintf(stdout, "first error  %s\n", rep.FirstError)
 		}
 	}
-	if rep.Requests == 0 {
-		return fmt.Errorf("no request was answered: %s", rep.FirstError)
+	if rep.Status["200"] == 0 {
+		return fmt.Errorf("no request was answered with 200: %s", rep.FirstError)
 	}
 	return nil
 }

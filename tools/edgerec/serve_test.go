@@ -131,6 +131,13 @@ func TestLoadtest(t *testing.T) {
 			t.Errorf("%v: %+v", extra, rep)
 		}
 	}
+	// Nothing listening: every request fails, exit 1.
+	down := httptest.NewServer(http.NotFoundHandler())
+	downURL := down.URL
+	down.Close()
+	if code, _, errOut := edgerec(t, "loadtest", "--url", downURL, "--duration", "200ms", "--concurrency", "1"); code != 1 || !strings.Contains(errOut, "no request was answered") {
+		t.Errorf("server down: exit %d, %s", code, errOut)
+	}
 	for _, args := range [][]string{
 		{"loadtest"},
 		{"loadtest", "--url", "http://10.1.2.3:8080"},
