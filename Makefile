@@ -35,6 +35,7 @@ test:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 5s ./core/api
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 5s ./core/bloom
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 5s ./host/sign
+	$(GO) test -run '^$$' -fuzz '^FuzzRecommendBody$$' -fuzztime 5s ./host/server
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBundle$$' -fuzztime $(FUZZTIME) ./core/bundle
@@ -45,6 +46,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzApplyBytes$$' -fuzztime $(FUZZTIME) ./core/bloom
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadEdgerec$$' -fuzztime $(FUZZTIME) ./tools/dataset
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./host/sign
+	$(GO) test -run '^$$' -fuzz '^FuzzRecommendBody$$' -fuzztime $(FUZZTIME) ./host/server
 
 # check: formatting, vet, tidy modules, and the cross builds core/ must keep.
 check:

@@ -67,7 +67,7 @@ type testServer struct {
 // start writes data to a bundle file and serves it on loopback. cfg's
 // Module defaults to fastModule, Pool to 2, Timeout to 30 s, and the file
 // watch is off.
-func start(t *testing.T, cfg Config, data []byte) *testServer {
+func start(t testing.TB, cfg Config, data []byte) *testServer {
 	t.Helper()
 	ts := &testServer{path: filepath.Join(t.TempDir(), "serve.bundle"), logs: &logBuffer{}}
 	if err := os.WriteFile(ts.path, data, 0o644); err != nil {
@@ -129,7 +129,7 @@ func (ts *testServer) replace(t *testing.T, data []byte) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
