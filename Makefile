@@ -4,9 +4,10 @@ BIN       := bin
 WASM      := $(BIN)/recommender.wasm
 EDGEREC   := $(BIN)/edgerec
 DEMO      := out/demo
+DEMO_ADDR ?= 127.0.0.1:8080
 FUZZTIME  ?= 60s
 
-.PHONY: all build test check demo import-demo bench fuzz eval clean web-deps web-fixtures web-test web-bench
+.PHONY: all build test check demo import-demo bench fuzz eval clean web-deps web-fixtures web-test web-bench soak bench-serve
 
 all: build
 
@@ -39,6 +40,8 @@ test:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSafetensors$$' -fuzztime 5s ./tools/importer
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNPZ$$' -fuzztime 5s ./tools/importer
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNPY$$' -fuzztime 5s ./tools/importer
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 5s ./host/sign
+	$(GO) test -run '^$$' -fuzz '^FuzzRecommendBody$$' -fuzztime 5s ./host/server
 	$(MAKE) web-test
 
 fuzz:
@@ -54,12 +57,15 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSafetensors$$' -fuzztime $(FUZZTIME) ./tools/importer
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNPZ$$' -fuzztime $(FUZZTIME) ./tools/importer
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNPY$$' -fuzztime $(FUZZTIME) ./tools/importer
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./host/sign
+	$(GO) test -run '^$$' -fuzz '^FuzzRecommendBody$$' -fuzztime $(FUZZTIME) ./host/server
 
 # check: formatting, vet, tidy modules, and the cross builds core/ must keep.
 check:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./core/... ./wasm/
+	GOOS=wasip1 GOARCH=wasm $(GO) vet -tags edgerec_faults ./wasm/
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 	GOOS=wasip1 GOARCH=wasm $(GO) build ./core/...
 	GOOS=js GOARCH=wasm $(GO) build ./core/...
@@ -77,6 +83,9 @@ demo: build
 	  echo; echo "== recommendations for $$u (through $(WASM)) =="; \
 	  $(EDGEREC) recommend --bundle $(DEMO)/demo.bundle --wasm $(WASM) --data $(DEMO)/data --user $$u --k 10 || exit 1; \
 	done
+	@# The edge node, in the foreground (Ctrl-C stops it); DEMO_ADDR moves it.
+	@echo; echo "== edgerec serve: the demo bundle over HTTP (Ctrl-C to stop) =="
+	$(EDGEREC) serve --bundle $(DEMO)/demo.bundle --wasm $(WASM) --addr $(DEMO_ADDR) $(if $(wildcard web-demo),--web web-demo)
 
 # import-demo: a PyTorch two-tower (tools/pytorch, Debian's python3-torch)
 # trained on synthetic data, exported, imported and served by the module.
@@ -101,6 +110,19 @@ eval: build
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./core/... ./host/...
+
+# soak: the edge node under load for SOAK (default 2m) with a bundle swap,
+# a corrupt bundle and a trapping request every second; no request may fail.
+SOAK ?= 2m
+soak:
+	EDGEREC_SOAK=$(SOAK) $(GO) test -count=1 -v -run '^TestSoak$$' -timeout 0 ./host/server
+
+# bench-serve: the edge node at 100k items (requests/s per core, p50/p99)
+# against core called natively in the same process, and cold start with a
+# warm compilation cache (README, "edgerec serve").
+bench-serve:
+	$(GO) test -run '^$$' -bench 'BenchmarkServe' -benchtime 2000x -timeout 0 ./tools/edgerec
+	$(GO) test -run '^$$' -bench 'BenchmarkColdStart' -benchtime 10x -timeout 0 ./tools/edgerec
 
 clean:
 	rm -rf $(BIN) out

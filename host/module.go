@@ -135,6 +135,10 @@ func Compile(ctx context.Context, wasm []byte, opts Options) (*Module, error) {
 // checks that must name exactly which build is serving.
 func (m *Module) Digest() string { return m.digest }
 
+// Interruptible reports whether the module was compiled with
+// Options.Interruptible: whether a done context stops a running call.
+func (m *Module) Interruptible() bool { return m.opts.Interruptible }
+
 // Close closes the runtime, every instance of the module (their calls then
 // fail with ErrClosed), and the compilation cache handle (the files on disk
 // stay).

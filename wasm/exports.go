@@ -27,6 +27,11 @@ var (
 
 	// current answers requests; nil until a bundle loads.
 	current *pipeline.Recommender
+
+	// faultHook, nil in every release build, is set by faults.go in a
+	// module built with -tags edgerec_faults: the host's fault tests use it
+	// to make the guest trap or run long on request.
+	faultHook func(*api.Request)
 )
 
 // abiVersion returns abi.Version; hosts call it first and refuse any other
@@ -101,6 +106,9 @@ func recommend(ptr, n uint32) (result uint64) {
 	req, err := api.DecodeRequest(b)
 	if err != nil {
 		return errResult(err.Error())
+	}
+	if faultHook != nil {
+		faultHook(req)
 	}
 	rec := current
 	if rec == nil {

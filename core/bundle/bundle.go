@@ -130,7 +130,7 @@ func (it *Items) RegionsOf(i int) []int32 {
 // Bundle is a bundle's decoded content.
 type Bundle struct {
 	// Format is the format version read, "major.minor" (set by Decode;
-	// Encode always writes Major.Minor).
+	// Encode always writes Major.MinorUnsigned).
 	Format   string
 	Manifest Manifest
 	Vocab    Vocab
@@ -154,7 +154,7 @@ type Bundle struct {
 	Index *Index
 }
 
-// Encode writes b as a bundle of format version Major.Minor. The output
+// Encode writes b as a bundle of format version Major.MinorUnsigned. The output
 // depends only on b.
 func Encode(b *Bundle) ([]byte, error) {
 	if err := b.validate(); err != nil {
@@ -202,7 +202,7 @@ func Encode(b *Bundle) ([]byte, error) {
 	if b.Index != nil {
 		sections = append(sections, Section{Tag: TagIndex, Data: encodeIndex(b.Index)})
 	}
-	return encodeContainer(Minor, sections, func(tag string) bool {
+	return encodeContainer(MinorUnsigned, sections, func(tag string) bool {
 		return tag != TagIndex && tag != TagEmbeddings && tag != TagHistory
 	})
 }

@@ -17,9 +17,16 @@ const (
 	Magic = "EDGRBNDL"
 	// Major is the format's major version: a reader refuses any other.
 	Major = 1
-	// Minor is the newest minor version this package writes and understands;
-	// a reader accepts newer minors and skips their unknown sections.
-	Minor = 0
+	// Minor is the newest minor version this package knows (FORMAT.md §7):
+	// 1 added the optional signature section SIGN. A reader accepts newer
+	// minors and skips their unknown sections.
+	Minor = 1
+	// MinorUnsigned is the minor version Encode writes: a bundle without a
+	// signature is a 1.0 bundle. Relayout writes MinorSigned when it
+	// appends SIGN (FORMAT.md §7).
+	MinorUnsigned = 0
+	// MinorSigned is the minor version of a bundle carrying SIGN.
+	MinorSigned = 1
 
 	headerSize = 32 // FORMAT.md §2
 	entrySize  = 40 // FORMAT.md §3
@@ -62,6 +69,10 @@ const (
 	TagHistory    = "HIST"
 	TagQuery      = "QTWR"
 	TagRanker     = "RANK" // optional
+	// TagSignature names the optional signature section (FORMAT.md §5.9),
+	// which must be the last entry of the table. This package only lays it
+	// out; host/sign computes and checks it.
+	TagSignature = "SIGN"
 )
 
 // encodeContainer writes sections (in the given order) into a bundle. A
@@ -103,20 +114,89 @@ func encodeContainer(minor uint16, sections []Section, compress func(tag string)
 		}
 	}
 
+	out := make([]Stored, len(sections))
+	for i, s := range sections {
+		out[i] = Stored{Entry: Entry{Tag: s.Tag, Flags: st[i].flags, Raw: uint64(len(s.Data))}, Data: st[i].data}
+	}
+	return layout(minor, out)
+}
+
+// Stored is one section as a bundle stores it: its table entry and its
+// stored bytes (one zstd frame when Flags has FlagZstd).
+type Stored struct {
+	Entry
+	Data []byte
+}
+
+// ReadStored validates the header and section table of b (ReadHeader) and
+// the checksum of every section's stored bytes, and returns the sections in
+// table order without decompressing them. Data aliases b.
+func ReadStored(b []byte) (*Header, []Stored, error) {
+	h, err := ReadHeader(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]Stored, len(h.Entries))
+	for i, e := range h.Entries {
+		stored := b[e.Offset : e.Offset+e.Stored]
+		if got := crc32.Checksum(stored, castagnoli); got != e.Checksum {
+			return nil, nil, formatErr(e.Tag, "checksum mismatch (stored %08x, computed %08x)", e.Checksum, got)
+		}
+		out[i] = Stored{Entry: e, Data: stored}
+	}
+	return h, out, nil
+}
+
+// Relayout writes a bundle of format version Major.minor holding sections
+// in the given order with their tags, flags, raw lengths and stored bytes
+// unchanged; offsets, padding, checksums and the header checksum are
+// recomputed (FORMAT.md §2–§4). The Offset, Stored and Checksum fields of
+// the entries are ignored. It is how a signature section is appended
+// without touching the other sections' bytes.
+func Relayout(minor uint16, sections []Stored) ([]byte, error) {
+	if len(sections) > MaxSections {
+		return nil, fmt.Errorf("bundle: %d sections, more than %d", len(sections), MaxSections)
+	}
+	seen := map[string]bool{}
+	for _, s := range sections {
+		switch {
+		case len(s.Tag) != 4:
+			return nil, fmt.Errorf("bundle: section tag %q is not 4 bytes", s.Tag)
+		case seen[s.Tag]:
+			return nil, fmt.Errorf("bundle: duplicate section %s", s.Tag)
+		case s.Flags&^FlagZstd != 0:
+			return nil, fmt.Errorf("bundle: section %s has unknown flags %#x", s.Tag, s.Flags)
+		case s.Raw > MaxSectionBytes:
+			return nil, fmt.Errorf("bundle: section %s declares %d bytes, more than %d", s.Tag, s.Raw, MaxSectionBytes)
+		case s.Flags&FlagZstd == 0 && s.Raw != uint64(len(s.Data)):
+			return nil, fmt.Errorf("bundle: uncompressed section %s declares %d raw bytes but holds %d", s.Tag, s.Raw, len(s.Data))
+		}
+		seen[s.Tag] = true
+	}
+	return layout(minor, sections)
+}
+
+// layout writes the header, the table and the stored bytes of sections,
+// whose tags, flags and raw lengths the caller has checked.
+func layout(minor uint16, sections []Stored) ([]byte, error) {
 	off := uint64(headerSize + entrySize*len(sections))
 	off = alignUp(off)
 	table := make([]byte, entrySize*len(sections))
 	for i, s := range sections {
 		e := table[i*entrySize:]
 		copy(e[0:4], s.Tag)
-		binary.LittleEndian.PutUint32(e[4:], st[i].flags)
+		binary.LittleEndian.PutUint32(e[4:], s.Flags)
 		binary.LittleEndian.PutUint64(e[8:], off)
-		binary.LittleEndian.PutUint64(e[16:], uint64(len(st[i].data)))
-		binary.LittleEndian.PutUint64(e[24:], uint64(len(s.Data)))
-		binary.LittleEndian.PutUint32(e[32:], crc32.Checksum(st[i].data, castagnoli))
-		off = alignUp(off + uint64(len(st[i].data)))
+		binary.LittleEndian.PutUint64(e[16:], uint64(len(s.Data)))
+		binary.LittleEndian.PutUint64(e[24:], s.Raw)
+		binary.LittleEndian.PutUint32(e[32:], crc32.Checksum(s.Data, castagnoli))
+		off = alignUp(off + uint64(len(s.Data)))
+	}
+	if off > MaxBundleBytes+align {
+		return nil, fmt.Errorf("bundle: %d bytes, more than %d", off, uint64(MaxBundleBytes))
 	}
 	var out bytes.Buffer
+	out.Grow(int(off))
 	hdr := make([]byte, headerSize)
 	copy(hdr, Magic)
 	binary.LittleEndian.PutUint16(hdr[8:], Major)
@@ -127,7 +207,7 @@ func encodeContainer(minor uint16, sections []Section, compress func(tag string)
 	out.Write(table)
 	for i := range sections {
 		pad(&out)
-		out.Write(st[i].data)
+		out.Write(sections[i].Data)
 	}
 	if uint64(out.Len()) > MaxBundleBytes {
 		return nil, fmt.Errorf("bundle: %d bytes, more than %d", out.Len(), MaxBundleBytes)

@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/host/sign"
 	"github.com/edgerec/edgerec/tools/builder"
 	"github.com/edgerec/edgerec/tools/model"
 )
 
 func runBundle(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("want a subcommand: build, inspect or diff")
+		return usagef("want a subcommand: build, inspect, diff, sign or verify")
 	}
 	switch args[0] {
 	case "build":
@@ -29,11 +30,15 @@ func runBundle(args []string, stdout, stderr io.Writer) error {
 		return runBundleInspect(args[1:], stdout, stderr)
 	case "diff":
 		return runBundleDiff(args[1:], stdout, stderr)
+	case "sign": // sign.go
+		return runBundleSign(args[1:], stdout, stderr)
+	case "verify": // sign.go
+		return runBundleVerify(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
-		fmt.Fprintf(stderr, "Usage:\n  edgerec bundle build --model MODELDIR --data DIR --out FILE [--region R] [--max-bytes N] [--min-recall R]\n  edgerec bundle inspect FILE [--json]\n  edgerec bundle diff OLD NEW [--json]\n")
+		fmt.Fprintf(stderr, "Usage:\n  edgerec bundle build --model MODELDIR --data DIR --out FILE [--region R] [--max-bytes N] [--min-recall R]\n  edgerec bundle inspect FILE [--json] [--public-key FILE]\n  edgerec bundle diff OLD NEW [--json]\n  edgerec bundle sign --key FILE [--out FILE] BUNDLE\n  edgerec bundle verify [--public-key FILE] [--json] BUNDLE\n")
 		return nil
 	}
-	return usagef("unknown subcommand %q (want build, inspect or diff)", args[0])
+	return usagef("unknown subcommand %q (want build, inspect, diff, sign or verify)", args[0])
 }
 
 func runBundleBuild(args []string, stdout, stderr io.Writer) error {
@@ -183,10 +188,8 @@ type inspection struct {
 	Quantization string     `json:"quantization"`
 	Index        *indexInfo `json:"index"` // null: exact search
 	Model        modelInfo  `json:"model"`
-	// Signature reports the SIGN section. TODO(issue 6, signing): the lead
-	// completes this at merge with the verification status of
-	// `bundle verify`; until then it only says whether a SIGN section is
-	// present and that it was not checked.
+	// Signature reports the SIGN section (FORMAT.md §5.9), verified when
+	// inspect is given --public-key.
 	Signature signatureInfo `json:"signature"`
 }
 
@@ -215,11 +218,11 @@ type modelInfo struct {
 
 type signatureInfo struct {
 	Present bool   `json:"present"`
-	Status  string `json:"status"` // "unsigned", or "not checked" (TODO(issue 6): "valid"/"invalid")
+	KeyID   string `json:"key_id,omitempty"`
+	// Status is "unsigned", "not verified" (no --public-key), "valid", or
+	// "invalid: REASON".
+	Status string `json:"status"`
 }
-
-// signTag is the tag of the signature section (issue 6).
-const signTag = "SIGN"
 
 type rankerInfo struct {
 	Depth    int      `json:"depth"`
@@ -235,11 +238,12 @@ type sectionInfo struct {
 }
 
 func runBundleInspect(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bundle inspect", "bundle inspect [--json] FILE", `
+	fs := newFlags("bundle inspect", "bundle inspect [--json] [--public-key FILE] FILE", `
 Validate a bundle completely (header, section checksums, decompression,
 semantic checks) and describe it: format version, sections, manifest and
 counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
+	pubFile := fs.String("public-key", "", "verify the signature with this public key file (edgerec keygen)")
 	// Accept the file before or after the flags.
 	var file string
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
@@ -297,7 +301,6 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 		in.Index = &indexInfo{Kind: "ivf", Lists: x.Lists(), NProbe: x.NProbe, Recall: x.Recall}
 	}
 	in.Model = modelInfo{Name: b.Manifest.Model.Name, TrainedAt: b.Manifest.Model.TrainedAt, Data: b.Manifest.Model.Data}
-	in.Signature = signatureInfo{Status: "unsigned"}
 	for _, e := range h.Entries {
 		in.Sections = append(in.Sections, sectionInfo{Tag: e.Tag, Compressed: e.Flags&bundle.FlagZstd != 0,
 			Stored: e.Stored, Raw: e.Raw, CRC32C: fmt.Sprintf("%08x", e.Checksum)})
@@ -306,8 +309,24 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 			in.Model.QueryTowerID = fmt.Sprintf("%08x", e.Checksum)
 		case bundle.TagRanker:
 			in.Model.RankerID = fmt.Sprintf("%08x", e.Checksum)
-		case signTag:
-			in.Signature = signatureInfo{Present: true, Status: "not checked"}
+		}
+	}
+	st, err := sign.Inspect(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	in.Signature = signatureInfo{Present: st.Signed, KeyID: st.KeyID, Status: "unsigned"}
+	if st.Signed {
+		in.Signature.Status = "not verified"
+		if *pubFile != "" {
+			pub, err := sign.ReadPublicKeyFile(*pubFile)
+			if err != nil {
+				return err
+			}
+			in.Signature.Status = "valid"
+			if _, err := sign.Verify(data, pub); err != nil {
+				in.Signature.Status = "invalid: " + err.Error()
+			}
 		}
 	}
 	if *asJSON {
@@ -338,11 +357,18 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 	} else {
 		fmt.Fprintf(stdout, "index     none (exact search)\n")
 	}
-	fmt.Fprintf(stdout, "signature %s\n", in.Signature.Status)
 	if b.Ranker != nil {
 		fmt.Fprintf(stdout, "ranker    %d features, %d cross and %d dense layers\n", len(b.Ranker.Features), len(b.Ranker.Cross), len(b.Ranker.MLP.Layers))
 	} else {
 		fmt.Fprintf(stdout, "ranker    none (retrieval order)\n")
+	}
+	switch sig := in.Signature; {
+	case !sig.Present:
+		fmt.Fprintf(stdout, "signature unsigned\n")
+	case sig.Status == "not verified":
+		fmt.Fprintf(stdout, "signature ed25519 key %s (not verified: add --public-key FILE, or edgerec bundle verify)\n", sig.KeyID)
+	default:
+		fmt.Fprintf(stdout, "signature ed25519 key %s: %s\n", sig.KeyID, sig.Status)
 	}
 	fmt.Fprintf(stdout, "sections:\n  tag   stored      raw         zstd  crc32c\n")
 	for _, s := range in.Sections {

@@ -25,12 +25,15 @@ type command struct {
 var commands = []command{
 	{"synth", "write a deterministic synthetic data set", runSynth},
 	{"train", "train the two towers on a data set", runTrain},
-	{"bundle", "build, inspect or diff bundles (bundle build | bundle inspect | bundle diff)", runBundle},
+	{"bundle", "build, inspect, diff, sign or verify bundles (bundle build | inspect | diff | sign | verify)", runBundle},
 	{"recommend", "ask recommender.wasm for recommendations", runRecommend},
 	{"eval", "score models and baselines on a temporal split", runEval},
 	{"parity", "write cross-host parity fixtures (requests and the wazero host's answers) for the JS loader", runParity},
 	{"bench", "measure retrieval at scale: a synthetic catalog through the module and natively", runBench},
 	{"import", "import towers trained elsewhere (safetensors or .npz + a tower spec) into a model directory", runImport},
+	{"keygen", "create an Ed25519 key pair for signing bundles", runKeygen},
+	{"serve", "serve recommendations over HTTP from recommender.wasm (the edge node)", runServe},
+	{"loadtest", "load a local edgerec serve and report throughput and latency", runLoadtest},
 }
 
 // usageError marks bad usage: exit status 2.

@@ -1,0 +1,320 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/host"
+)
+
+// Content types of POST /v1/recommend.
+const (
+	contentJSON    = "application/json"
+	contentMsgpack = "application/msgpack"
+)
+
+// Handler returns the HTTP API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/recommend", s.recommend)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		switch {
+		case s.draining.Load():
+			http.Error(w, "draining: shutting down", http.StatusServiceUnavailable)
+		case s.cur.Load() == nil:
+			http.Error(w, "no bundle loaded", http.StatusServiceUnavailable)
+		default:
+			io.WriteString(w, "ready\n")
+		}
+	})
+	mux.HandleFunc("GET /v1/bundle", func(w http.ResponseWriter, r *http.Request) {
+		st, ok := s.Status()
+		if !ok {
+			writeError(w, http.StatusServiceUnavailable, "no bundle loaded")
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		g := s.acquire()
+		if g != nil {
+			defer g.release()
+		}
+		var buf bytes.Buffer
+		s.metrics.write(&buf, g, s.Ready())
+		w.Write(buf.Bytes())
+	})
+	mux.HandleFunc("POST /admin/reload", s.adminReload)
+	if s.cfg.WebDir != "" {
+		mux.Handle("GET /", http.FileServer(http.Dir(s.cfg.WebDir)))
+		mux.HandleFunc("GET /recommender.wasm", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/wasm")
+			w.Header().Set("Cache-Control", "no-cache")
+			etag := `"` + s.cfg.Module.Digest() + `"`
+			w.Header().Set("ETag", etag)
+			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(s.cfg.Wasm))
+		})
+		mux.HandleFunc("GET /v1/bundle/file", func(w http.ResponseWriter, r *http.Request) {
+			g := s.acquire()
+			if g == nil {
+				writeError(w, http.StatusServiceUnavailable, "no bundle loaded")
+				return
+			}
+			defer g.release()
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("ETag", `"`+g.digest+`"`)
+			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(g.data))
+		})
+	}
+	return mux
+}
+
+// recommend serves POST /v1/recommend.
+func (s *Server) recommend(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := s.requestID(r)
+	w.Header().Set("X-Request-Id", id)
+	status, attrs := s.serveRecommend(w, r, id)
+	elapsed := time.Since(start)
+	s.metrics.request(status)
+	s.metrics.latency.observe(elapsed.Seconds())
+	level := slog.LevelDebug
+	switch {
+	case status >= 500:
+		level = slog.LevelError
+	case status >= 400:
+		level = slog.LevelWarn
+	}
+	if s.log.Enabled(r.Context(), level) {
+		s.log.Log(r.Context(), level, "recommend", append([]any{"request_id", id, "status", status,
+			"us", elapsed.Microseconds()}, attrs...)...)
+	}
+}
+
+// serveRecommend answers one request and returns its status and log
+// attributes.
+func (s *Server) serveRecommend(w http.ResponseWriter, r *http.Request, id string) (int, []any) {
+	fail := func(status int, msg string, attrs ...any) (int, []any) {
+		writeError(w, status, msg)
+		return status, append(attrs, "err", msg)
+	}
+
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "" || ct == "application/x-www-form-urlencoded" {
+		// No type, or curl -d's default: the body is read as JSON.
+		ct = contentJSON
+	}
+	if ct != contentJSON && ct != contentMsgpack && ct != "application/x-msgpack" {
+		return fail(http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: send %s or %s", ct, contentJSON, contentMsgpack))
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, api.MaxRequestBytes))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return fail(http.StatusBadRequest, fmt.Sprintf("request body over the limit of %d bytes", api.MaxRequestBytes))
+		}
+		return fail(http.StatusBadRequest, "reading the request body: "+err.Error())
+	}
+	var req *api.Request
+	if ct == contentJSON {
+		req = new(api.Request)
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(req); err != nil {
+			return fail(http.StatusBadRequest, "malformed JSON request: "+err.Error())
+		}
+		if dec.More() {
+			return fail(http.StatusBadRequest, "malformed JSON request: data after the request object")
+		}
+		if err := req.Validate(); err != nil {
+			return fail(http.StatusBadRequest, err.Error())
+		}
+	} else if req, err = api.DecodeRequest(body); err != nil {
+		return fail(http.StatusBadRequest, err.Error())
+	}
+	// Per-stage times feed the metrics: ask the module for them always and
+	// strip them when the client did not.
+	wantDebug := req.Debug
+	req.Debug = true
+	enc, err := api.EncodeRequest(req)
+	if err != nil {
+		return fail(http.StatusBadRequest, "encoding the request: "+err.Error())
+	}
+	attrs := []any{"user", req.UserID}
+
+	g := s.acquire()
+	if g == nil {
+		return fail(http.StatusServiceUnavailable, "no bundle loaded")
+	}
+	defer g.release()
+	attrs = append(attrs, "bundle", g.summary.Version)
+
+	var out []byte
+	for attempt := 0; ; attempt++ {
+		// Waiting for an instance and the call have a deadline each, so
+		// that a request that queued long still gets its full call time:
+		// cutting a call kills its instance, queueing costs nothing.
+		wctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+		in, err := g.get(wctx)
+		cancel()
+		if err != nil {
+			if r.Context().Err() != nil {
+				return fail(499, "client closed the request", attrs...)
+			}
+			return fail(http.StatusServiceUnavailable, fmt.Sprintf("no instance free within %v; retry later", s.cfg.Timeout), attrs...)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+		out, err = g.call(ctx, in, enc)
+		ctxErr := ctx.Err()
+		cancel()
+		if err == nil {
+			break
+		}
+		var ge *host.GuestError
+		switch {
+		case errors.As(err, &ge):
+			return fail(http.StatusBadRequest, ge.Message, attrs...)
+		case errors.Is(err, host.ErrTooLarge):
+			return fail(http.StatusBadRequest, err.Error(), attrs...)
+		case errors.Is(err, errAbandoned):
+			s.metrics.timeouts.Add(1)
+			s.log.Warn("module call overran the deadline; answered, instance replaced", "request_id", id, "timeout", s.cfg.Timeout)
+			return fail(http.StatusGatewayTimeout, fmt.Sprintf("the request took longer than the deadline of %v", s.cfg.Timeout), attrs...)
+		case errors.Is(err, host.ErrTrap) && ctxErr != nil:
+			s.metrics.traps.Add(1)
+			s.metrics.timeouts.Add(1)
+			s.log.Warn("module call cut at the deadline; instance replaced", "request_id", id, "timeout", s.cfg.Timeout)
+			return fail(http.StatusGatewayTimeout, fmt.Sprintf("the request took longer than the deadline of %v and was stopped", s.cfg.Timeout), attrs...)
+		case errors.Is(err, host.ErrTrap):
+			s.metrics.traps.Add(1)
+			s.log.Error("module trapped; instance replaced", "request_id", id, "attempt", attempt+1, "err", err)
+			if attempt == 0 {
+				s.metrics.retries.Add(1)
+				continue
+			}
+			return fail(http.StatusBadGateway, "the module trapped on this request twice (each time on a fresh instance); the request was not answered", attrs...)
+		case ctxErr != nil:
+			return fail(http.StatusGatewayTimeout, fmt.Sprintf("deadline of %v passed before the module ran", s.cfg.Timeout), attrs...)
+		default:
+			return fail(http.StatusInternalServerError, err.Error(), attrs...)
+		}
+	}
+
+	resp, err := api.DecodeResponse(out)
+	if err != nil {
+		return fail(http.StatusBadGateway, "the module returned a malformed response: "+err.Error(), attrs...)
+	}
+	if resp.Debug != nil {
+		for _, st := range resp.Debug.Stages {
+			s.metrics.stage(st.Name, float64(st.Micros)/1e6)
+		}
+	}
+	if !wantDebug {
+		resp.Debug = nil
+	}
+	attrs = append(attrs, "items", len(resp.Items))
+	if ct == contentJSON {
+		writeJSON(w, http.StatusOK, resp)
+		return http.StatusOK, attrs
+	}
+	if !wantDebug {
+		if out, err = api.EncodeResponse(resp); err != nil {
+			return fail(http.StatusInternalServerError, "encoding the response: "+err.Error(), attrs...)
+		}
+	}
+	w.Header().Set("Content-Type", contentMsgpack)
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.Write(out)
+	return http.StatusOK, attrs
+}
+
+// adminReload serves POST /admin/reload.
+func (s *Server) adminReload(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.AdminToken == "" {
+		writeError(w, http.StatusNotFound, "admin endpoint disabled: start edgerec serve with --admin-token-file or EDGEREC_ADMIN_TOKEN")
+		return
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.AdminToken)) != 1 {
+		s.log.Warn("admin reload refused: bad token", "remote", r.RemoteAddr)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="edgerec"`)
+		writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+		return
+	}
+	res, err := s.Reload(r.Context(), "admin")
+	status := http.StatusOK
+	if err != nil {
+		status = http.StatusUnprocessableEntity
+	}
+	writeJSON(w, status, res)
+}
+
+// requestID returns the client's X-Request-Id when it is short and
+// printable, else a new id.
+func (s *Server) requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 {
+		ok := true
+		for _, c := range id {
+			if c < 0x21 || c > 0x7e {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return id
+		}
+	}
+	return s.idPrefix + strconv.FormatUint(s.reqSeq.Add(1), 36)
+}
+
+// randomPrefix returns a random prefix that makes request ids unique
+// across processes.
+func randomPrefix() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:]) + "-"
+}
+
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// writeJSON writes v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"encoding the response failed"}`)
+	}
+	w.Header().Set("Content-Type", contentJSON)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// writeError writes {"error": msg} with status.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}

@@ -1,0 +1,369 @@
+// Package server is edgerec's edge node: an HTTP recommend service that
+// answers from recommender.wasm instances run by wazero (package host).
+//
+// A Server holds one generation at a time: a bundle's bytes and a pool of
+// instances with that bundle loaded. Each request borrows an instance,
+// calls the module under the request's deadline and returns it. A trap
+// (crash, out of memory, deadline) discards that instance, a replacement
+// loads in the background, and the request is retried once on another
+// instance or answered with a clear 5xx. Reload verifies a new bundle
+// (container, checksums, signature), loads it into a full new pool, then
+// swaps it in atomically; requests in flight finish on the old pool, which
+// closes when its last request returns. A refused bundle is logged and
+// counted, and the old one keeps serving.
+//
+//	mod, _ := host.Compile(ctx, wasm, host.Options{CacheDir: host.DefaultCacheDir(), Interruptible: true})
+//	s, err := server.New(ctx, server.Config{Module: mod, BundlePath: "demo.bundle"})
+//	http.ListenAndServe(":8080", s.Handler())
+//
+// The HTTP API (README.md, "edgerec serve"): POST /v1/recommend, GET
+// /healthz, /readyz, /v1/bundle, /metrics, POST /admin/reload, and with
+// Config.WebDir the static files, /recommender.wasm and /v1/bundle/file.
+//
+// The server uses core/ types only (api, bundle's container reader), never
+// the pipeline: every recommendation comes from the module.
+package server
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/host"
+	"github.com/edgerec/edgerec/host/sign"
+)
+
+// Defaults of Config.
+const (
+	DefaultTimeout       = time.Second
+	DefaultWatchInterval = time.Second
+)
+
+// Config configures a Server. Module and BundlePath are required.
+type Config struct {
+	// Module is the compiled recommender.wasm. Compiled with
+	// host.Options.Interruptible, Timeout stops a running call inside the
+	// guest; without it, a call that overruns Timeout is answered with 504
+	// on time and its instance, left to finish, is closed and replaced
+	// (README.md, "edgerec serve", has what each costs).
+	Module *host.Module
+	// Wasm is the module's bytes, served at GET /recommender.wasm when
+	// WebDir is set.
+	Wasm []byte
+	// BundlePath is the bundle file served; Reload reads it again.
+	BundlePath string
+	// Pool is the number of instances per bundle; 0 means runtime.NumCPU().
+	Pool int
+	// Timeout bounds each module call, and separately the wait for a free
+	// instance (a request answers within about twice Timeout, three times
+	// with a retry). 0 means DefaultTimeout.
+	Timeout time.Duration
+	// PublicKey, when set, verifies signed bundles: a bundle whose
+	// signature does not verify with it is refused.
+	PublicKey ed25519.PublicKey
+	// RequireSigned refuses unsigned bundles (needs PublicKey).
+	RequireSigned bool
+	// AdminToken enables POST /admin/reload for requests that carry
+	// "Authorization: Bearer AdminToken"; "" disables the endpoint.
+	AdminToken string
+	// WebDir, when set, is served at / with GET /recommender.wasm and GET
+	// /v1/bundle/file.
+	WebDir string
+	// WatchInterval is how often the bundle file is checked for a change
+	// (size or modification time); 0 means DefaultWatchInterval, < 0 turns
+	// the watch off.
+	WatchInterval time.Duration
+	// Logger receives structured logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// SignatureStatus describes a served bundle's signature (GET /v1/bundle).
+type SignatureStatus struct {
+	// Status is "unsigned", "valid" (verified with Config.PublicKey) or
+	// "unverified" (signed, but no public key is configured). A bundle
+	// whose signature does not verify is never served.
+	Status string `json:"status"`
+	KeyID  string `json:"key_id,omitempty"`
+}
+
+// Server is the edge node. Create it with New; it is safe for concurrent
+// use.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	metrics  *metrics
+	cur      atomic.Pointer[generation]
+	parallel int // instances loaded at once
+	// interruptible: the module stops a running call when its context
+	// ends (host.Options.Interruptible); otherwise late calls are
+	// abandoned (generation.call).
+	interruptible bool
+	sem           chan struct{} // bounds background instance loads
+
+	reloadMu sync.Mutex
+	fileStat fileStamp // of the last bundle read (guarded by reloadMu)
+
+	draining atomic.Bool
+	reqSeq   atomic.Uint64
+	idPrefix string
+
+	ctx    context.Context // done when Close starts
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
+}
+
+// New validates cfg, loads the bundle into the first instance of its pool
+// and returns the server; the rest of the pool loads in the background.
+// A bundle that fails verification or loading is an error.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Module == nil {
+		return nil, errors.New("server: Config.Module is nil")
+	}
+	if cfg.BundlePath == "" {
+		return nil, errors.New("server: Config.BundlePath is empty")
+	}
+	if cfg.Pool < 0 || cfg.Pool > 1024 {
+		return nil, fmt.Errorf("server: Config.Pool = %d out of range [0, 1024]", cfg.Pool)
+	}
+	if cfg.Pool == 0 {
+		cfg.Pool = runtime.NumCPU()
+	}
+	if cfg.Timeout < 0 {
+		return nil, fmt.Errorf("server: Config.Timeout = %v is negative", cfg.Timeout)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.RequireSigned && cfg.PublicKey == nil {
+		return nil, errors.New("server: Config.RequireSigned needs Config.PublicKey")
+	}
+	if cfg.PublicKey != nil && len(cfg.PublicKey) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("server: Config.PublicKey is %d bytes, want %d", len(cfg.PublicKey), ed25519.PublicKeySize)
+	}
+	if cfg.WatchInterval == 0 {
+		cfg.WatchInterval = DefaultWatchInterval
+	}
+	if cfg.WebDir != "" {
+		if fi, err := os.Stat(cfg.WebDir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("server: web directory %s is not a directory", cfg.WebDir)
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(),
+		parallel: max(1, min(cfg.Pool, runtime.NumCPU())), idPrefix: randomPrefix(),
+		interruptible: cfg.Module.Interruptible()}
+	s.sem = make(chan struct{}, s.parallel)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if _, err := s.load(ctx, "start", 1); err != nil {
+		s.cancel()
+		return nil, err
+	}
+	if cfg.WatchInterval > 0 {
+		s.bg.Add(1)
+		go s.watch()
+	}
+	return s, nil
+}
+
+// ErrRefused is wrapped by Reload's error when the new bundle was refused;
+// the old one keeps serving.
+var ErrRefused = errors.New("server: bundle refused")
+
+// ReloadResult reports what Reload did.
+type ReloadResult struct {
+	Result  string `json:"result"` // "ok", "unchanged" or "refused"
+	Version string `json:"version"`
+	SHA256  string `json:"sha256"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Reload reads the bundle file again and, when its bytes changed, verifies
+// it, loads it into a full new pool and swaps it in. trigger names the
+// cause in logs ("sighup", "file", "admin", ...). On refusal the error
+// wraps ErrRefused and the current bundle keeps serving.
+func (s *Server) Reload(ctx context.Context, trigger string) (ReloadResult, error) {
+	return s.load(ctx, trigger, s.cfg.Pool)
+}
+
+// load is Reload; ready instances must load before the swap (the first
+// load serves as soon as one is ready).
+func (s *Server) load(ctx context.Context, trigger string, ready int) (ReloadResult, error) {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	// A reload runs to its end even if its caller (an admin request)
+	// goes away: on an interruptible module a cancelled load would trap.
+	ctx = context.WithoutCancel(ctx)
+	start := time.Now()
+	refuse := func(err error) (ReloadResult, error) {
+		s.metrics.reload("refused")
+		res := ReloadResult{Result: "refused", Error: err.Error()}
+		if g := s.cur.Load(); g != nil {
+			res.Version, res.SHA256 = g.summary.Version, g.digest
+			s.log.Error("bundle refused; the current one keeps serving", "trigger", trigger, "path", s.cfg.BundlePath,
+				"err", err, "serving", g.summary.Version)
+		} else {
+			s.log.Error("bundle refused", "trigger", trigger, "path", s.cfg.BundlePath, "err", err)
+		}
+		return res, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	stamp, data, err := readBundle(s.cfg.BundlePath)
+	s.fileStat = stamp
+	if err != nil {
+		return refuse(err)
+	}
+	if g := s.cur.Load(); g != nil && sha256Hex(data) == g.digest {
+		s.metrics.reload("unchanged")
+		s.log.Info("bundle unchanged", "trigger", trigger, "version", g.summary.Version)
+		return ReloadResult{Result: "unchanged", Version: g.summary.Version, SHA256: g.digest}, nil
+	}
+	sig, err := s.verify(data)
+	if err != nil {
+		return refuse(err)
+	}
+	g, err := s.newGeneration(ctx, data, sig, s.cfg.BundlePath, ready)
+	if err != nil {
+		return refuse(fmt.Errorf("loading into the module: %w", err))
+	}
+	g.loaded = time.Now()
+	old := s.cur.Swap(g)
+	s.metrics.reload("ok")
+	attrs := []any{"trigger", trigger, "version", g.summary.Version, "sha256", g.digest, "items", g.summary.Items,
+		"format", g.summary.Format, "signature", g.sig.Status, "key_id", g.sig.KeyID, "instances", ready,
+		"ms", time.Since(start).Milliseconds()}
+	if old != nil {
+		attrs = append(attrs, "previous", old.summary.Version)
+		old.release()
+	}
+	s.log.Info("bundle loaded", attrs...)
+	return ReloadResult{Result: "ok", Version: g.summary.Version, SHA256: g.digest}, nil
+}
+
+// verify checks the container and the signature policy; the module checks
+// the rest when it loads the bundle.
+func (s *Server) verify(data []byte) (SignatureStatus, error) {
+	st, err := sign.Inspect(data) // header, table, every checksum, SIGN well-formed
+	if err != nil {
+		return SignatureStatus{}, err
+	}
+	switch {
+	case !st.Signed && s.cfg.RequireSigned:
+		return SignatureStatus{}, errors.New("bundle is unsigned and --require-signed is set")
+	case !st.Signed:
+		return SignatureStatus{Status: "unsigned"}, nil
+	case s.cfg.PublicKey == nil:
+		return SignatureStatus{Status: "unverified", KeyID: st.KeyID}, nil
+	}
+	if _, err := sign.Verify(data, s.cfg.PublicKey); err != nil {
+		return SignatureStatus{}, err
+	}
+	return SignatureStatus{Status: "valid", KeyID: st.KeyID}, nil
+}
+
+// fileStamp identifies a version of the bundle file cheaply.
+type fileStamp struct {
+	size int64
+	mod  time.Time
+}
+
+// readBundle reads the bundle file, refusing one larger than any bundle.
+func readBundle(path string) (fileStamp, []byte, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fileStamp{}, nil, fmt.Errorf("bundle %s not found", path)
+	}
+	if err != nil {
+		return fileStamp{}, nil, err
+	}
+	stamp := fileStamp{fi.Size(), fi.ModTime()}
+	if fi.IsDir() {
+		return stamp, nil, fmt.Errorf("%s is a directory, not a bundle", path)
+	}
+	if uint64(fi.Size()) > bundle.MaxBundleBytes {
+		return stamp, nil, fmt.Errorf("%s is %d bytes, larger than any valid bundle", path, fi.Size())
+	}
+	data, err := os.ReadFile(path)
+	return stamp, data, err
+}
+
+// watch reloads when the bundle file's size or modification time changes.
+func (s *Server) watch() {
+	defer s.bg.Done()
+	t := time.NewTicker(s.cfg.WatchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		fi, err := os.Stat(s.cfg.BundlePath)
+		if err != nil {
+			continue // a file being replaced may be missing for a moment
+		}
+		s.reloadMu.Lock()
+		changed := fileStamp{fi.Size(), fi.ModTime()} != s.fileStat
+		s.reloadMu.Unlock()
+		if changed {
+			s.Reload(s.ctx, "file")
+		}
+	}
+}
+
+// Ready reports whether a bundle is loaded and the server is not draining.
+func (s *Server) Ready() bool { return s.cur.Load() != nil && !s.draining.Load() }
+
+// Drain makes /readyz fail so that a load balancer stops sending requests;
+// requests still get answered. Call it before http.Server.Shutdown.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Close stops the file watch and background loads and closes every
+// instance. Call it after the HTTP server has shut down: requests in flight
+// would fail.
+func (s *Server) Close() {
+	s.cancel()
+	s.bg.Wait()
+	if g := s.cur.Swap(nil); g != nil {
+		g.release()
+	}
+}
+
+// Status is what GET /v1/bundle reports.
+type Status struct {
+	Version     string          `json:"version"`
+	Created     int64           `json:"created"`
+	Items       int             `json:"items"`
+	Dim         int             `json:"dim"`
+	Format      string          `json:"format"`
+	SizeBytes   int             `json:"size_bytes"`
+	SHA256      string          `json:"sha256"`
+	Signature   SignatureStatus `json:"signature"`
+	Path        string          `json:"path"`
+	LoadedAt    time.Time       `json:"loaded_at"`
+	Instances   int             `json:"instances"`
+	MemoryBytes uint64          `json:"instance_memory_bytes"`
+	Module      string          `json:"module_sha256"`
+}
+
+// Status describes the bundle being served; ok is false when none is.
+func (s *Server) Status() (Status, bool) {
+	g := s.acquire()
+	if g == nil {
+		return Status{}, false
+	}
+	defer g.release()
+	live, _, mem := g.stats()
+	return Status{Version: g.summary.Version, Created: g.summary.Created, Items: g.summary.Items, Dim: g.summary.Dim,
+		Format: g.summary.Format, SizeBytes: len(g.data), SHA256: g.digest, Signature: g.sig, Path: g.source,
+		LoadedAt: g.loaded.UTC(), Instances: live, MemoryBytes: mem, Module: s.cfg.Module.Digest()}, true
+}

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/core/bundle/bundletest"
+	"github.com/edgerec/edgerec/host"
+	"github.com/edgerec/edgerec/host/server"
+)
+
+// TestSignCommands: keygen, bundle sign, bundle verify with their exit
+// statuses.
+func TestSignCommands(t *testing.T) {
+	dir := t.TempDir()
+	b := bundletest.Random(100, 8, 1)
+	data, err := bundle.Encode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "x.bundle")
+	os.WriteFile(path, data, 0o644)
+	key := filepath.Join(dir, "release")
+	out := mustRun(t, "keygen", "--out", key)
+	if !strings.Contains(out, "key id") {
+		t.Errorf("keygen printed %q", out)
+	}
+	if fi, err := os.Stat(key + ".key"); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("private key file: %v, mode %v", err, fi.Mode())
+	}
+	if code, _, errOut := edgerec(t, "keygen", "--out", key); code != 1 || !strings.Contains(errOut, "--force") {
+		t.Errorf("keygen over an existing key: exit %d, %s", code, errOut)
+	}
+	mustRun(t, "keygen", "--out", filepath.Join(dir, "other"))
+
+	// Unsigned: structure valid; with a key: exit 1.
+	if out := mustRun(t, "bundle", "verify", path); !strings.Contains(out, "unsigned") {
+		t.Errorf("verify unsigned: %q", out)
+	}
+	if code, _, errOut := edgerec(t, "bundle", "verify", "--public-key", key+".pub", path); code != 1 || !strings.Contains(errOut, "not signed") {
+		t.Errorf("verify unsigned with a key: exit %d, %s", code, errOut)
+	}
+	signed := filepath.Join(dir, "signed.bundle")
+	mustRun(t, "bundle", "sign", "--key", key+".key", "--out", signed, path)
+	if out := mustRun(t, "bundle", "verify", "--public-key", key+".pub", signed); !strings.Contains(out, "valid, signed by key") {
+		t.Errorf("verify signed: %q", out)
+	}
+	var v verification
+	code, jsonOut, _ := edgerec(t, "bundle", "verify", "--public-key", filepath.Join(dir, "other.pub"), "--json", signed)
+	if err := json.Unmarshal([]byte(jsonOut), &v); err != nil || code != 1 || v.Valid || !v.Signed || !strings.Contains(v.Error, "another key") {
+		t.Errorf("verify with another key: exit %d, %+v, %v", code, v, err)
+	}
+	// In place, and inspect still reads it.
+	mustRun(t, "bundle", "sign", "--key", key+".key", path)
+	if out := mustRun(t, "bundle", "inspect", path); !strings.Contains(out, "SIGN") || !strings.Contains(out, "signature ed25519 key") {
+		t.Errorf("inspect of a signed bundle does not list SIGN:\n%s", out)
+	}
+	// A corrupt bundle: exit 1 before and after signing.
+	raw, _ := os.ReadFile(path)
+	raw[len(raw)/2] ^= 1
+	os.WriteFile(path, raw, 0o644)
+	if code, _, _ := edgerec(t, "bundle", "verify", "--public-key", key+".pub", path); code != 1 {
+		t.Errorf("verify corrupt: exit %d", code)
+	}
+	if code, _, _ := edgerec(t, "bundle", "sign", "--key", key+".key", path); code != 1 {
+		t.Errorf("sign corrupt: exit %d", code)
+	}
+	for _, args := range [][]string{
+		{"bundle", "sign", path},
+		{"bundle", "sign", "--key", key + ".key"},
+		{"bundle", "verify"},
+		{"keygen"},
+		{"bundle", "verify", "--bogus", path},
+	} {
+		if code, _, _ := edgerec(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	if code, _, errOut := edgerec(t, "bundle", "sign", "--key", filepath.Join(dir, "missing.key"), signed); code != 1 || !strings.Contains(errOut, "keygen") {
+		t.Errorf("missing key: exit %d, %s", code, errOut)
+	}
+}
+
+// TestLoadtest runs the load tool against a server on loopback.
+func TestLoadtest(t *testing.T) {
+	wasm, err := host.LoadModuleFile(wasmPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	mod, err := host.Compile(ctx, wasm, host.Options{CacheDir: host.DefaultCacheDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mod.Close(ctx)
+	path := filepath.Join(t.TempDir(), "b.bundle")
+	data, _ := bundle.Encode(bundletest.Random(200, 16, 1))
+	os.WriteFile(path, data, 0o644)
+	s, err := server.New(ctx, server.Config{Module: mod, BundlePath: path, Pool: 2, WatchInterval: -1, Timeout: 30 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	hs := httptest.NewServer(s.Handler())
+	defer hs.Close()
+
+	for _, extra := range [][]string{{"--bundle", path}, {"--msgpack"}} {
+		var rep loadReport
+		out := mustRun(t, append([]string{"loadtest", "--url", hs.URL, "--concurrency", "2", "--duration", "500ms", "--json"}, extra...)...)
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Requests == 0 || rep.Errors != 0 || rep.RPS <= 0 || rep.P50 <= 0 || rep.P99 < rep.P50 || rep.Status["200"] != rep.Requests {
+			t.Errorf("%v: %+v", extra, rep)
+		}
+	}
+	// Nothing listening: every request fails, exit 1.
+	down := httptest.NewServer(http.NotFoundHandler())
+	downURL := down.URL
+	down.Close()
+	if code, _, errOut := edgerec(t, "loadtest", "--url", downURL, "--duration", "200ms", "--concurrency", "1"); code != 1 || !strings.Contains(errOut, "no request was answered") {
+		t.Errorf("server down: exit %d, %s", code, errOut)
+	}
+	for _, args := range [][]string{
+		{"loadtest"},
+		{"loadtest", "--url", "http://10.1.2.3:8080"},
+		{"loadtest", "--url", "ftp://127.0.0.1"},
+		{"loadtest", "--url", hs.URL, "--concurrency", "0"},
+	} {
+		if code, _, _ := edgerec(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+// TestServeCommand starts the edgerec binary, asks it for
+// recommendations, reloads it with SIGHUP after the file changes, and
+// stops it with SIGTERM (exit 0).
+func TestServeCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "edgerec")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	path := filepath.Join(dir, "b.bundle")
+	write := func(version string) {
+		b := bundletest.Random(200, 16, 1)
+		b.Manifest.Version = version
+		data, _ := bundle.Encode(b)
+		os.WriteFile(path+".tmp", data, 0o644)
+		os.Rename(path+".tmp", path)
+	}
+	write("one")
+	cmd := exec.Command(bin, "serve", "--bundle", path, "--wasm", wasmPath, "--addr", "127.0.0.1:0", "--pool", "1", "--watch", "0")
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no first line: %v\n%s", err, stderr.String())
+	}
+	url := regexp.MustCompile(`http://[0-9.:a-z]+`).FindString(line)
+	if url == "" {
+		t.Fatalf("no URL in %q", line)
+	}
+	version := func() string {
+		resp, err := http.Post(url+"/v1/recommend", "application/json", strings.NewReader(`{"k": 3}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r api.Response
+		json.NewDecoder(resp.Body).Decode(&r)
+		if resp.StatusCode != 200 || len(r.Items) != 3 {
+			t.Fatalf("status %d, %+v", resp.StatusCode, r)
+		}
+		return r.BundleVersion
+	}
+	if v := version(); v != "one" {
+		t.Errorf("serving %q, want one", v)
+	}
+	write("two")
+	cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(30 * time.Second)
+	for version() != "two" {
+		if time.Now().After(deadline) {
+			t.Fatalf("SIGHUP did not reload\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{`"msg":"bundle loaded","trigger":"sighup"`, `"msg":"stopped"`} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("logs lack %s:\n%s", want, stderr.String())
+		}
+	}
+}
+
+func TestServeUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve"},
+		{"serve", "--bundle", "x", "--pool", "0"},
+		{"serve", "--bundle", "x", "--require-signed"},
+		{"serve", "--bundle", "x", "--log-level", "loud"},
+	} {
+		if code, _, _ := edgerec(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	if code, _, errOut := edgerec(t, "serve", "--bundle", filepath.Join(t.TempDir(), "missing.bundle")); code != 1 || !strings.Contains(errOut, "missing.bundle") {
+		t.Errorf("missing bundle: exit %d, %s", code, errOut)
+	}
+}
