@@ -7,7 +7,7 @@ DEMO      := out/demo
 DEMO_ADDR ?= 127.0.0.1:8080
 FUZZTIME  ?= 60s
 
-.PHONY: all build test check demo import-demo bench fuzz eval clean web-deps web-fixtures web-test web-bench soak bench-serve
+.PHONY: all build test check demo import-demo bench fuzz eval clean web-npm web-deps web-fixtures web-test web-bench soak bench-serve
 
 all: build
 
@@ -85,7 +85,9 @@ demo: build
 	done
 	@# The edge node, in the foreground (Ctrl-C stops it); DEMO_ADDR moves it.
 	@echo; echo "== edgerec serve: the demo bundle over HTTP (Ctrl-C to stop) =="
-	$(EDGEREC) serve --bundle $(DEMO)/demo.bundle --wasm $(WASM) --addr $(DEMO_ADDR) $(if $(wildcard web-demo),--web web-demo)
+	@# The demo page (web-demo/) loads its two npm packages from node_modules.
+	@$(MAKE) --no-print-directory web-npm || echo "note: without npm the demo page cannot load its packages; the API still serves"
+	$(EDGEREC) serve --bundle $(DEMO)/demo.bundle --wasm $(WASM) --addr $(DEMO_ADDR) --web web-demo
 
 # import-demo: a PyTorch two-tower (tools/pytorch, Debian's python3-torch)
 # trained on synthetic data, exported, imported and served by the module.
@@ -136,9 +138,12 @@ WEB        := web-demo
 WEB_OUT    := out/web
 CHROMIUM   ?= /usr/bin/chromium
 
-web-deps:
+# web-npm: the page's npm packages (web-demo/node_modules).
+web-npm:
 	@command -v node >/dev/null && command -v npm >/dev/null || { echo "web-demo needs Node 20+ and npm: apt-get install nodejs npm"; exit 1; }
 	@[ $(WEB)/node_modules/.package-lock.json -nt $(WEB)/package-lock.json ] || (cd $(WEB) && npm ci --no-audit --no-fund)
+
+web-deps: web-npm
 	@if [ ! -x "$(CHROMIUM)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing Debian's chromium for the browser test"; \
 	  apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; } || true; \
