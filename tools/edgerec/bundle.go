@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -244,25 +242,18 @@ semantic checks) and describe it: format version, sections, manifest and
 counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pubFile := fs.String("public-key", "", "verify the signature with this public key file (edgerec keygen)")
-	// Accept the file before or after the flags.
-	var file string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		file, args = args[0], args[1:]
+	// The file may come before, between or after the flags.
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &usageError{err.Error()}
-	}
-	if file == "" && fs.NArg() == 1 {
-		file = fs.Arg(0)
-	} else if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
-	}
-	if file == "" {
+	if len(pos) == 0 {
 		return usagef("want the bundle FILE to inspect")
 	}
+	if len(pos) > 1 {
+		return usagef("unexpected argument %q", pos[1])
+	}
+	file := pos[0]
 	data, err := readBundleFile(file)
 	if err != nil {
 		return err

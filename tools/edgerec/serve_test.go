@@ -66,6 +66,17 @@ func TestSignCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(jsonOut), &v); err != nil || code != 1 || v.Valid || !v.Signed || !strings.Contains(v.Error, "another key") {
 		t.Errorf("verify with another key: exit %d, %+v, %v", code, v, err)
 	}
+	// inspect reports the signature, verified when given a key.
+	for _, c := range []struct{ key, status string }{{"", "not verified"}, {key + ".pub", "valid"}, {filepath.Join(dir, "other.pub"), "invalid: "}} {
+		args := []string{"bundle", "inspect", "--json", signed}
+		if c.key != "" {
+			args = append(args, "--public-key", c.key)
+		}
+		var in inspection
+		if err := json.Unmarshal([]byte(mustRun(t, args...)), &in); err != nil || !in.Signature.Present || !strings.HasPrefix(in.Signature.Status, c.status) || in.Signature.KeyID == "" {
+			t.Errorf("inspect %v: signature %+v (%v), want status %q", args, in.Signature, err, c.status)
+		}
+	}
 	// In place, and inspect still reads it.
 	mustRun(t, "bundle", "sign", "--key", key+".key", path)
 	if out := mustRun(t, "bundle", "inspect", path); !strings.Contains(out, "SIGN") || !strings.Contains(out, "signature ed25519 key") {
