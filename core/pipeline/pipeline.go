@@ -147,7 +147,7 @@ func (r *Recommender) Retrieve(q *Query, emb []float32, n int) []Candidate {
 	if len(excl) > 16 {
 		excl = make([]int32, len(q.Exclude))
 		copy(excl, q.Exclude)
-		sort.Slice(excl, func(i, j int) bool { return excl[i] < excl[j] })
+		slices.Sort(excl)
 	}
 	m := n
 	if n > 0 {

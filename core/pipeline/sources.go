@@ -6,7 +6,6 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"slices"
-	"sort"
 
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/quant"
@@ -255,11 +254,11 @@ func (r *Recommender) fresh(pl *pool, q *Query, emb []float32, n int, keep func(
 		r.b.Embeddings.Scores(one[:], query, int(row))
 		hits = append(hits, hit{row, one[0]})
 	}
-	sort.Slice(hits, func(i, j int) bool {
-		if hits[i].score != hits[j].score {
-			return hits[i].score > hits[j].score
+	slices.SortFunc(hits, func(a, b hit) int {
+		if a.score != b.score {
+			return cmp.Compare(b.score, a.score)
 		}
-		return hits[i].row < hits[j].row
+		return cmp.Compare(a.row, b.row)
 	})
 	for i, h := range hits[:min(n, len(hits))] {
 		pl.add(bundle.SourceFresh, h.row, i, h.score)
@@ -309,19 +308,17 @@ func (r *Recommender) indexSources() {
 			r.byRelease = append(r.byRelease, int32(row))
 		}
 	}
-	sort.SliceStable(r.byRelease, func(i, j int) bool {
-		return it.Released[r.byRelease[i]] > it.Released[r.byRelease[j]]
-	})
+	// slices' sorts, not sort.SliceStable: its reflective swapper made
+	// sorting a million rows take seconds in the module.
+	slices.SortStableFunc(r.byRelease, func(a, b int32) int { return cmp.Compare(it.Released[b], it.Released[a]) })
 	r.byPopularity = make([]int32, len(it.Popularity))
 	for i := range r.byPopularity {
 		r.byPopularity[i] = int32(i)
 	}
-	sort.SliceStable(r.byPopularity, func(i, j int) bool {
-		return it.Popularity[r.byPopularity[i]] > it.Popularity[r.byPopularity[j]]
-	})
+	slices.SortStableFunc(r.byPopularity, func(a, b int32) int { return cmp.Compare(it.Popularity[b], it.Popularity[a]) })
 	if n := len(it.Popularity); n > 0 {
 		pops := append([]float32(nil), it.Popularity...)
-		sort.Slice(pops, func(i, j int) bool { return pops[i] < pops[j] })
+		slices.Sort(pops)
 		median := pops[n/2]
 		for row, p := range it.Popularity {
 			if p <= median {
