@@ -4,6 +4,7 @@ package main
 
 import (
 	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/pipeline"
 	"github.com/edgerec/edgerec/core/wire"
 )
 
@@ -15,23 +16,9 @@ import (
 //go:wasmexport edgerec_embed
 func embed(ptr, n uint32) (result uint64) {
 	defer recoverResult(&result)
-	b, err := buffer(ptr, n, false)
-	if err != nil {
-		return errResult(err.Error())
-	}
-	req, err := api.DecodeRequest(b)
-	if err != nil {
-		return errResult(err.Error())
-	}
-	rec := current
-	if rec == nil {
-		return errResult("no bundle loaded")
-	}
-	req.Normalize()
-	q := rec.Resolve(req)
-	out, err := wire.Marshal(&api.Embedding{Vector: rec.Embed(q), Pooled: len(q.Input.History), UnknownItems: q.Unknown})
-	if err != nil {
-		return errResult("encode embedding: " + err.Error())
-	}
-	return okResult(out)
+	return answer(ptr, n, api.DecodeRequest, func(rec *pipeline.Recommender, req *api.Request) ([]byte, error) {
+		req.Normalize()
+		q := rec.Resolve(req)
+		return wire.Marshal(&api.Embedding{Vector: rec.Embed(q), Pooled: len(q.Input.History), UnknownItems: q.Unknown})
+	})
 }

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"unsafe"
 
@@ -97,33 +98,42 @@ func loadBundle(ptr, n uint32) (result uint64) {
 //go:wasmexport edgerec_recommend
 func recommend(ptr, n uint32) (result uint64) {
 	defer recoverResult(&result)
+	// DecodeRequest copies what it keeps (msgpack allocates every string and
+	// byte slice), so nothing refers to the host's buffer after the call.
+	return answer(ptr, n, api.DecodeRequest, func(rec *pipeline.Recommender, req *api.Request) ([]byte, error) {
+		if faultHook != nil {
+			faultHook(req)
+		}
+		resp, err := rec.Recommend(req)
+		if err != nil {
+			return nil, err
+		}
+		if resp == nil {
+			return nil, errors.New("internal error: Recommend returned no response")
+		}
+		return api.EncodeResponse(resp)
+	})
+}
+
+// answer runs an export that reads the loaded bundle: it decodes the
+// n-byte input at ptr, which stays the host's, with decode, and returns
+// what run makes of it, or the first error.
+func answer[T any](ptr, n uint32, decode func([]byte) (T, error), run func(*pipeline.Recommender, T) ([]byte, error)) uint64 {
 	b, err := buffer(ptr, n, false)
 	if err != nil {
 		return errResult(err.Error())
 	}
-	// DecodeRequest copies what it keeps (msgpack allocates every string and
-	// byte slice), so nothing refers to the host's buffer after the call.
-	req, err := api.DecodeRequest(b)
+	req, err := decode(b)
 	if err != nil {
 		return errResult(err.Error())
-	}
-	if faultHook != nil {
-		faultHook(req)
 	}
 	rec := current
 	if rec == nil {
 		return errResult("no bundle loaded")
 	}
-	resp, err := rec.Recommend(req)
+	out, err := run(rec, req)
 	if err != nil {
 		return errResult(err.Error())
-	}
-	if resp == nil {
-		return errResult("internal error: Recommend returned no response")
-	}
-	out, err := api.EncodeResponse(resp)
-	if err != nil {
-		return errResult("encode response: " + err.Error())
 	}
 	return okResult(out)
 }
@@ -157,23 +167,9 @@ func bloomOp(ptr, n uint32) (result uint64) {
 //go:wasmexport edgerec_catalog
 func catalog(ptr, n uint32) (result uint64) {
 	defer recoverResult(&result)
-	b, err := buffer(ptr, n, false)
-	if err != nil {
-		return errResult(err.Error())
-	}
-	req, err := api.DecodeCatalogRequest(b)
-	if err != nil {
-		return errResult(err.Error())
-	}
-	rec := current
-	if rec == nil {
-		return errResult("no bundle loaded")
-	}
-	out, err := api.EncodeCatalogPage(rec.Catalog(req))
-	if err != nil {
-		return errResult("encode catalog page: " + err.Error())
-	}
-	return okResult(out)
+	return answer(ptr, n, api.DecodeCatalogRequest, func(rec *pipeline.Recommender, req *api.CatalogRequest) ([]byte, error) {
+		return api.EncodeCatalogPage(rec.Catalog(req))
+	})
 }
 
 // pin keeps b reachable under its address and returns the address. b must

@@ -31,7 +31,6 @@ import (
 	"github.com/edgerec/edgerec/core/rank"
 	"github.com/edgerec/edgerec/core/tower"
 	"github.com/edgerec/edgerec/core/vec"
-	"github.com/edgerec/edgerec/host"
 	"github.com/edgerec/edgerec/tools/builder"
 	"github.com/edgerec/edgerec/tools/train"
 )
@@ -132,11 +131,7 @@ timing: query tower, ANN search, filters) and of the whole recommend call
 	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "\r\033[K"+format, a...) }
 
 	// The module first: a missing file should fail before minutes of work.
-	path, err := findModule(*wasmPath)
-	if err != nil {
-		return err
-	}
-	wasm, err := host.LoadModuleFile(path)
+	path, wasm, err := readModule(*wasmPath)
 	if err != nil {
 		return err
 	}
@@ -205,16 +200,11 @@ timing: query tower, ANN search, filters) and of the whole recommend call
 
 	ctx := context.Background()
 	progress("compiling %s", path)
-	mod, err := host.Compile(ctx, wasm, host.Options{CacheDir: host.DefaultCacheDir()})
+	inst, closeAll, err := openInstance(ctx, wasm)
 	if err != nil {
 		return err
 	}
-	defer mod.Close(ctx)
-	inst, err := mod.Instantiate(ctx)
-	if err != nil {
-		return err
-	}
-	defer inst.Close(ctx)
+	defer closeAll()
 	progress("loading into the module")
 	start = time.Now()
 	if _, err := inst.LoadBundle(ctx, data); err != nil {

@@ -88,25 +88,16 @@ Chromium (web-demo/bench).`, stderr)
 	if err != nil {
 		return err
 	}
-	path, err := findModule(*wasmPath)
-	if err != nil {
-		return err
-	}
-	wasm, err := host.LoadModuleFile(path)
+	_, wasm, err := readModule(*wasmPath)
 	if err != nil {
 		return err
 	}
 	ctx := context.Background()
-	mod, err := host.Compile(ctx, wasm, host.Options{CacheDir: host.DefaultCacheDir()})
+	in, closeAll, err := openInstance(ctx, wasm)
 	if err != nil {
 		return err
 	}
-	defer mod.Close(ctx)
-	in, err := mod.Instantiate(ctx)
-	if err != nil {
-		return err
-	}
-	defer in.Close(ctx)
+	defer closeAll()
 	summary, err := in.LoadBundle(ctx, data)
 	if err != nil {
 		return err

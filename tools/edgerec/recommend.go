@@ -5,14 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/pipeline"
-	"github.com/edgerec/edgerec/host"
 	"github.com/edgerec/edgerec/tools/dataset"
 	"github.com/edgerec/edgerec/tools/eval"
 )
@@ -155,44 +152,20 @@ func userRequest(ds *dataset.Dataset, user string, k int) (*api.Request, error) 
 
 // recommendWasm runs one request through recommender.wasm in wazero.
 func recommendWasm(wasmPath string, bundleData []byte, req *api.Request) (*api.Response, error) {
-	path, err := findModule(wasmPath)
-	if err != nil {
-		return nil, err
-	}
-	wasm, err := host.LoadModuleFile(path)
+	_, wasm, err := readModule(wasmPath)
 	if err != nil {
 		return nil, err
 	}
 	ctx := context.Background()
-	mod, err := host.Compile(ctx, wasm, host.Options{CacheDir: host.DefaultCacheDir()})
+	inst, closeAll, err := openInstance(ctx, wasm)
 	if err != nil {
 		return nil, err
 	}
-	defer mod.Close(ctx)
-	inst, err := mod.Instantiate(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer inst.Close(ctx)
+	defer closeAll()
 	if _, err := inst.LoadBundle(ctx, bundleData); err != nil {
 		return nil, err
 	}
 	return inst.Recommend(ctx, req)
-}
-
-// findModule resolves --wasm: the flag, else recommender.wasm next to the
-// running binary, else bin/recommender.wasm.
-func findModule(flagPath string) (string, error) {
-	if flagPath != "" {
-		return flagPath, nil
-	}
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), "recommender.wasm")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return filepath.Join("bin", "recommender.wasm"), nil
 }
 
 func printResponse(w io.Writer, resp *api.Response, titles map[string]string) {

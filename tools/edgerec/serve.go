@@ -110,11 +110,7 @@ Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr
 			return fmt.Errorf("admin token in %s is %d characters; use at least 16 (e.g. openssl rand -hex 16)", *tokenFile, len(token))
 		}
 	}
-	path, err := findModule(*wasmPath)
-	if err != nil {
-		return err
-	}
-	wasm, err := host.LoadModuleFile(path)
+	path, wasm, err := readModule(*wasmPath)
 	if err != nil {
 		return err
 	}
