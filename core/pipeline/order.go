@@ -13,29 +13,55 @@ import (
 // considers: MMR costs k·mmrPool similarity computations.
 const mmrPool = 64
 
-// standardize turns the candidates' scores into z-scores, so that the
-// knobs of the order stage (demotion, boosts, MMR's λ) mean the same with
-// the ranker's logits and with the blend.
+// standardize turns the candidates' scores into robust z-scores,
+// (score − median) / (1.4826·MAD), so that the knobs of the order stage
+// (demotion, boosts, MMR's λ) mean the same with the ranker's logits and
+// with the blend. The median and the median absolute deviation ignore a
+// few extreme scores: with the mean and standard deviation, one wild logit
+// (−500 for an item the ranker never saw the like of) shrank every other
+// candidate's relevance to a few hundredths and let MMR's similarity term
+// order the list. A deviation of 0 falls back to the standard deviation,
+// then to 1.
 func standardize(cands []Candidate) []float32 {
 	rel := make([]float32, len(cands))
 	if len(cands) == 0 {
 		return rel
 	}
-	var sum, sq float64
-	for _, c := range cands {
-		sum += float64(c.Score)
-		sq += float64(c.Score) * float64(c.Score)
+	s := make([]float64, len(cands))
+	for i, c := range cands {
+		s[i] = float64(c.Score)
 	}
-	n := float64(len(cands))
-	mean := sum / n
-	sd := math.Sqrt(max(sq/n-mean*mean, 0))
-	if sd < 1e-9 {
-		sd = 1
+	slices.Sort(s)
+	med := median(s)
+	dev := make([]float64, len(s))
+	var sum, sq float64
+	for i, v := range s {
+		dev[i] = math.Abs(v - med)
+		sum += v
+		sq += v * v
+	}
+	slices.Sort(dev)
+	scale := 1.4826 * median(dev)
+	if !(scale > 1e-9) {
+		n := float64(len(s))
+		scale = math.Sqrt(max(sq/n-(sum/n)*(sum/n), 0))
+	}
+	if !(scale > 1e-9) {
+		scale = 1
 	}
 	for i, c := range cands {
-		rel[i] = float32((float64(c.Score) - mean) / sd)
+		rel[i] = float32((float64(c.Score) - med) / scale)
 	}
 	return rel
+}
+
+// median returns the median of sorted s (len(s) > 0).
+func median(s []float64) float64 {
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // order picks and orders the k items of the response (stage 4):

@@ -77,10 +77,17 @@ func (m *Model) NewScratch() *Scratch {
 	return s
 }
 
-// Standardize writes (raw − mean)/std into s.X.
+// MaxZ bounds a standardized feature: a value far outside what the ranker
+// saw in training (a cold item's flag when training had none, a tiny
+// deviation) would otherwise reach the layers as thousands and swamp every
+// other feature, and the logit with it.
+const MaxZ = 8
+
+// Standardize writes (raw − mean)/std, clamped to ±MaxZ, into s.X. Training
+// and serving both standardize here.
 func (m *Model) Standardize(s *Scratch, raw []float32) {
 	for i, v := range raw {
-		s.X[i] = (v - m.Mean[i]) / m.Std[i]
+		s.X[i] = min(max((v-m.Mean[i])/m.Std[i], -MaxZ), MaxZ)
 	}
 }
 

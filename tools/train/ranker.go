@@ -207,7 +207,13 @@ func newRanker(lists []list, cfg RankerConfig, rng *rand.Rand) *rank.Model {
 		mean := sum[i] / max(n, 1)
 		sd := math.Sqrt(max(sq[i]/max(n, 1)-mean*mean, 0))
 		m.Mean[i] = float32(mean)
-		m.Std[i] = float32(max(sd, 1e-3))
+		// A feature constant in training (no cold items, say) keeps a unit
+		// scale: its weights never learned anything, and dividing by a
+		// floor like 10⁻³ would blow up the first value that differs.
+		if sd < 1e-3 {
+			sd = 1
+		}
+		m.Std[i] = float32(sd)
 	}
 	uniform := func(k, fanIn, fanOut int) []float32 {
 		w := make([]float32, k)
