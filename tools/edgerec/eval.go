@@ -234,13 +234,13 @@ func writeSplitReport(w io.Writer, ds *dataset.Dataset, format string, st eval.S
 
 func writeEvalTable(w io.Writer, runs []evalRun) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "model\trecall@10\trecall@20 [95% bootstrap CI]\trecall@50\tndcg@10 [95% bootstrap CI]\tndcg@20\tndcg@50\thr@10\thr@20\thr@50\tnext-hr@10\tcoverage@20\tfit")
+	fmt.Fprintln(tw, "model\trecall@10\trecall@20 [95% bootstrap CI]\trecall@50\tndcg@10 [95% bootstrap CI]\tndcg@20\tndcg@50\thr@10\thr@20\thr@50\tnext-hr@10\tcoverage@20\tild@10\tfit")
 	for _, r := range runs {
 		m, ci := r.res.Metrics, r.res.CI
-		fmt.Fprintf(tw, "%s\t%.4f\t%.4f [%.4f, %.4f]\t%.4f\t%.4f [%.4f, %.4f]\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.1fs\n",
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f [%.4f, %.4f]\t%.4f\t%.4f [%.4f, %.4f]\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.1fs\n",
 			r.name, m["recall@10"], m["recall@20"], ci["recall@20"][0], ci["recall@20"][1], m["recall@50"],
 			m["ndcg@10"], ci["ndcg@10"][0], ci["ndcg@10"][1], m["ndcg@20"], m["ndcg@50"],
-			m["hr@10"], m["hr@20"], m["hr@50"], m[eval.NextHR10], m[eval.Coverage20], r.fit.Seconds())
+			m["hr@10"], m["hr@20"], m["hr@50"], m[eval.NextHR10], m[eval.Coverage20], m[eval.ILD10], r.fit.Seconds())
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -279,12 +279,12 @@ func writeRollingTable(w io.Writer, cuts []evalCut) {
 	tw.Flush()
 	fmt.Fprintf(w, "\nmean over the cuts (per-cut values and intervals: --json)\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "model\trecall@10\trecall@20\trecall@50\tndcg@10\tndcg@20\tndcg@50\thr@10\thr@20\thr@50\tnext-hr@10\tcoverage@20\tfit (mean)")
+	fmt.Fprintln(tw, "model\trecall@10\trecall@20\trecall@50\tndcg@10\tndcg@20\tndcg@50\thr@10\thr@20\thr@50\tnext-hr@10\tcoverage@20\tild@10\tfit (mean)")
 	for _, r := range rollingMean(cuts) {
 		m := r.res.Metrics
-		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.1fs\n",
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.1fs\n",
 			r.name, m["recall@10"], m["recall@20"], m["recall@50"], m["ndcg@10"], m["ndcg@20"], m["ndcg@50"],
-			m["hr@10"], m["hr@20"], m["hr@50"], m[eval.NextHR10], m[eval.Coverage20], r.fit.Seconds())
+			m["hr@10"], m["hr@20"], m["hr@50"], m[eval.NextHR10], m[eval.Coverage20], m[eval.ILD10], r.fit.Seconds())
 	}
 	tw.Flush()
 }
