@@ -24,7 +24,7 @@ import (
 func loadML100K(dir string) (*Dataset, error) {
 	const format = FormatMovieLens100K
 	d := &Dataset{}
-	seenItems, seenUsers := firstLines{}, firstLines{}
+	seenItems := firstLines{}
 	genres, err := readLines(dir, "u.genre", format, func(t *lineTable, line string, genres []string) ([]string, error) {
 		f := strings.Split(line, "|")
 		if len(f) != 2 {
@@ -75,35 +75,10 @@ func loadML100K(dir string) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.Users, err = readLines(dir, "u.user", format, func(t *lineTable, line string, users []User) ([]User, error) {
-		f := strings.Split(line, "|")
-		if len(f) != 5 {
-			return nil, t.errorf("got %d '|'-separated fields, expected 5 (id|age|gender|occupation|zip)", len(f))
-		}
-		u, err := movieLensUser(f[0], f[1], f[2], f[3], f[4])
-		if err != nil {
-			return nil, t.errorf("%v", err)
-		}
-		if err := seenUsers.add(t.path, t.line, "user id", u.ID); err != nil {
-			return nil, err
-		}
-		return append(users, u), nil
-	})
-	if err != nil {
+	if d.Users, err = readMLUsers(dir, "u.user", format, "|", "'|'-separated fields, expected 5 (id|age|gender|occupation|zip)", [5]int{0, 1, 2, 3, 4}); err != nil {
 		return nil, err
 	}
-	d.Interactions, err = readLines(dir, "u.data", format, func(t *lineTable, line string, out []Interaction) ([]Interaction, error) {
-		f := strings.Split(line, "\t")
-		if len(f) != 4 {
-			return nil, t.errorf("got %d tab-separated fields, expected 4 (user id, item id, rating, timestamp)", len(f))
-		}
-		in, err := rating(f)
-		if err != nil {
-			return nil, t.errorf("%v", err)
-		}
-		return append(out, in), nil
-	})
-	if err != nil {
+	if d.Interactions, err = readMLRatings(dir, "u.data", format, "\t", "tab-separated fields, expected 4 (user id, item id, rating, timestamp)"); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -120,7 +95,7 @@ func loadML100K(dir string) (*Dataset, error) {
 func loadML1M(dir string) (*Dataset, error) {
 	const format = FormatMovieLens1M
 	d := &Dataset{}
-	seenItems, seenUsers := firstLines{}, firstLines{}
+	seenItems := firstLines{}
 	var err error
 	d.Items, err = readLines(dir, "movies.dat", format, func(t *lineTable, line string, items []Item) ([]Item, error) {
 		f := strings.Split(latin1(line), "::")
@@ -140,27 +115,43 @@ func loadML1M(dir string) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.Users, err = readLines(dir, "users.dat", format, func(t *lineTable, line string, users []User) ([]User, error) {
-		f := strings.Split(line, "::")
+	if d.Users, err = readMLUsers(dir, "users.dat", format, "::", "'::'-separated fields, expected 5 (UserID::Gender::Age::Occupation::Zip-code)", [5]int{0, 2, 1, 3, 4}); err != nil {
+		return nil, err
+	}
+	if d.Interactions, err = readMLRatings(dir, "ratings.dat", format, "::", "'::'-separated fields, expected 4 (UserID::MovieID::Rating::Timestamp)"); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// readMLUsers reads a MovieLens user table of sep-separated fields; col
+// gives the field of the id, age, gender, occupation and zip code, and
+// expect describes the line for errors.
+func readMLUsers(dir, file string, format, sep, expect string, col [5]int) ([]User, error) {
+	seen := firstLines{}
+	return readLines(dir, file, format, func(t *lineTable, line string, users []User) ([]User, error) {
+		f := strings.Split(line, sep)
 		if len(f) != 5 {
-			return nil, t.errorf("got %d '::'-separated fields, expected 5 (UserID::Gender::Age::Occupation::Zip-code)", len(f))
+			return nil, t.errorf("got %d %s", len(f), expect)
 		}
-		u, err := movieLensUser(f[0], f[2], f[1], f[3], f[4])
+		u, err := movieLensUser(f[col[0]], f[col[1]], f[col[2]], f[col[3]], f[col[4]])
 		if err != nil {
 			return nil, t.errorf("%v", err)
 		}
-		if err := seenUsers.add(t.path, t.line, "user id", u.ID); err != nil {
+		if err := seen.add(t.path, t.line, "user id", u.ID); err != nil {
 			return nil, err
 		}
 		return append(users, u), nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	d.Interactions, err = readLines(dir, "ratings.dat", format, func(t *lineTable, line string, out []Interaction) ([]Interaction, error) {
-		f := strings.Split(line, "::")
+}
+
+// readMLRatings reads a MovieLens rating table of sep-separated user id,
+// item id, rating and timestamp; expect describes the line for errors.
+func readMLRatings(dir, file string, format, sep, expect string) ([]Interaction, error) {
+	return readLines(dir, file, format, func(t *lineTable, line string, out []Interaction) ([]Interaction, error) {
+		f := strings.Split(line, sep)
 		if len(f) != 4 {
-			return nil, t.errorf("got %d '::'-separated fields, expected 4 (UserID::MovieID::Rating::Timestamp)", len(f))
+			return nil, t.errorf("got %d %s", len(f), expect)
 		}
 		in, err := rating(f)
 		if err != nil {
@@ -168,10 +159,6 @@ func loadML1M(dir string) (*Dataset, error) {
 		}
 		return append(out, in), nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return d, nil
 }
 
 // MovieLens latest and latest-small
