@@ -146,7 +146,7 @@ web-npm:
 web-deps: web-npm
 	@if [ ! -x "$(CHROMIUM)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing Debian's chromium for the browser test"; \
-	  apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; } || true; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null; } || true; \
 	fi
 	@[ -x "$(CHROMIUM)" ] || echo "!!!!!!!! no Chromium at $(CHROMIUM): the browser test will be SKIPPED (apt-get install chromium) !!!!!!!!"
 
