@@ -4,15 +4,10 @@ import (
 	"context"
 	"fmt"
 
-	wapi "github.com/tetratelabs/wazero/api"
-
 	"github.com/edgerec/edgerec/core/abi"
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/wire"
 )
-
-// catalogSig is the wasm type of the edgerec_catalog export.
-var catalogSig = signature{[]wapi.ValueType{i32, i32}, []wapi.ValueType{i64}}
 
 // Catalog returns one page of the loaded bundle's catalog (titles, category
 // and region names, release times, popularity) through the module's
@@ -26,15 +21,8 @@ var catalogSig = signature{[]wapi.ValueType{i32, i32}, []wapi.ValueType{i64}}
 // an error wrapping ErrABI. Contexts and timeouts behave as in
 // RecommendBytes.
 func (in *Instance) Catalog(ctx context.Context, req api.CatalogRequest) (*api.CatalogPage, error) {
-	if err := in.usable(); err != nil {
-		return nil, err
-	}
-	f := in.mod.ExportedFunction(abi.ExportCatalog)
-	var def wapi.FunctionDefinition
-	if f != nil {
-		def = f.Definition()
-	}
-	if err := checkSig(abi.ExportCatalog, def, catalogSig); err != nil {
+	f, err := in.optionalExport(abi.ExportCatalog)
+	if err != nil {
 		return nil, err
 	}
 	b, err := encodeCatalogRequest(&req)

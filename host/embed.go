@@ -14,14 +14,8 @@ import (
 // retrieval searches with. Errors are those of Recommend; a module without
 // the export gives an error wrapping ErrABI and the instance stays usable.
 func (in *Instance) Embed(ctx context.Context, req *api.Request) (*api.Embedding, error) {
-	if err := in.usable(); err != nil {
-		return nil, err
-	}
-	f := in.mod.ExportedFunction(abi.ExportEmbed)
-	if f == nil {
-		return nil, fmt.Errorf("%w: no export %s (the module predates it)", ErrABI, abi.ExportEmbed)
-	}
-	if err := checkSig(abi.ExportEmbed, f.Definition(), exportSigs[abi.ExportRecommend]); err != nil {
+	f, err := in.optionalExport(abi.ExportEmbed)
+	if err != nil {
 		return nil, err
 	}
 	b, err := api.EncodeRequest(req)

@@ -367,3 +367,20 @@ func (in *Instance) result(ctx context.Context, export string, r uint64) ([]byte
 	}
 	return payload, nil
 }
+
+// optionalExport returns the export name of optionalSigs, checked, after
+// checking the instance is usable. A module without it gives an error
+// wrapping ErrABI; the instance stays usable.
+func (in *Instance) optionalExport(name string) (wapi.Function, error) {
+	if err := in.usable(); err != nil {
+		return nil, err
+	}
+	f := in.mod.ExportedFunction(name)
+	if f == nil {
+		return nil, fmt.Errorf("%w: no export %s (the module predates it)", ErrABI, name)
+	}
+	if err := checkSig(name, f.Definition(), optionalSigs[name]); err != nil {
+		return nil, err
+	}
+	return f, nil
+}

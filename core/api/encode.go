@@ -88,24 +88,20 @@ func appendItem(dst []byte, it *Item) []byte {
 	return dst
 }
 
-func appendMapLen(dst []byte, n int) []byte {
-	switch {
-	case n < 16:
-		return append(dst, 0x80|byte(n))
-	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(dst, 0xde), uint16(n))
-	}
-	return binary.BigEndian.AppendUint32(append(dst, 0xdf), uint32(n))
-}
+func appendMapLen(dst []byte, n int) []byte { return appendLen(dst, n, 0x80, 0xde, 0xdf) }
 
-func appendArrayLen(dst []byte, n int) []byte {
+func appendArrayLen(dst []byte, n int) []byte { return appendLen(dst, n, 0x90, 0xdc, 0xdd) }
+
+// appendLen writes a map or array header: the fix form (fix|n) below 16,
+// else the 16- or 32-bit form.
+func appendLen(dst []byte, n int, fix, b16, b32 byte) []byte {
 	switch {
 	case n < 16:
-		return append(dst, 0x90|byte(n))
+		return append(dst, fix|byte(n))
 	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(dst, 0xdc), uint16(n))
+		return binary.BigEndian.AppendUint16(append(dst, b16), uint16(n))
 	}
-	return binary.BigEndian.AppendUint32(append(dst, 0xdd), uint32(n))
+	return binary.BigEndian.AppendUint32(append(dst, b32), uint32(n))
 }
 
 func appendStr(dst []byte, s string) []byte {

@@ -31,17 +31,17 @@ func standardize(cands []Candidate) []float32 {
 	for i, c := range cands {
 		s[i] = float64(c.Score)
 	}
-	slices.Sort(s)
 	med := median(s)
-	dev := make([]float64, len(s))
 	var sum, sq float64
-	for i, v := range s {
-		dev[i] = math.Abs(v - med)
+	for _, c := range cands {
+		v := float64(c.Score)
 		sum += v
 		sq += v * v
 	}
-	slices.Sort(dev)
-	scale := 1.4826 * median(dev)
+	for i, c := range cands {
+		s[i] = math.Abs(float64(c.Score) - med)
+	}
+	scale := 1.4826 * median(s)
 	if !(scale > 1e-9) {
 		n := float64(len(s))
 		scale = math.Sqrt(max(sq/n-(sum/n)*(sum/n), 0))
@@ -55,13 +55,50 @@ func standardize(cands []Candidate) []float32 {
 	return rel
 }
 
-// median returns the median of sorted s (len(s) > 0).
+// median returns the median of s (len(s) > 0), reordering s: a
+// quickselect (Hoare's FIND, as ann's top-k): for 205 scores, 13 µs in
+// wazero where sorting them twice took 44. The scores are finite.
 func median(s []float64) float64 {
 	n := len(s)
+	m := selectNth(s, n/2)
 	if n%2 == 1 {
-		return s[n/2]
+		return m
 	}
-	return (s[n/2-1] + s[n/2]) / 2
+	// s[:n/2] holds the n/2 smallest: the lower middle is their maximum.
+	return (slices.Max(s[:n/2]) + m) / 2
+}
+
+// selectNth reorders s so that s[k] is its k-th smallest value, every
+// value before it no larger and every value after it no smaller, and
+// returns s[k].
+func selectNth(s []float64, k int) float64 {
+	lo, hi := 0, len(s)-1
+	for lo < hi {
+		p := s[lo+(hi-lo)/2]
+		i, j := lo, hi
+		for i <= j {
+			for s[i] < p {
+				i++
+			}
+			for s[j] > p {
+				j--
+			}
+			if i <= j {
+				s[i], s[j] = s[j], s[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return s[k]
+		}
+	}
+	return s[k]
 }
 
 // order picks and orders the k items of the response (stage 4):

@@ -19,36 +19,17 @@ import (
 // the reflective decoder accepts (TestColumnsMatchReflection) and keep nil
 // and empty apart.
 func init() {
-	msgpack.Register([]float32(nil), nil, func(d *msgpack.Decoder, v reflect.Value) error {
-		s, err := decodeColumn(d, (*msgpack.Decoder).DecodeFloat32)
-		if err == nil {
-			v.Set(reflect.ValueOf(s))
-		}
-		return err
-	})
-	msgpack.Register([]int32(nil), nil, func(d *msgpack.Decoder, v reflect.Value) error {
-		s, err := decodeColumn(d, (*msgpack.Decoder).DecodeInt32)
-		if err == nil {
-			v.Set(reflect.ValueOf(s))
-		}
-		return err
-	})
-	msgpack.Register([]uint32(nil), nil, func(d *msgpack.Decoder, v reflect.Value) error {
-		s, err := decodeColumn(d, (*msgpack.Decoder).DecodeUint32)
-		if err == nil {
-			v.Set(reflect.ValueOf(s))
-		}
-		return err
-	})
-	msgpack.Register([]int64(nil), nil, func(d *msgpack.Decoder, v reflect.Value) error {
-		s, err := decodeColumn(d, (*msgpack.Decoder).DecodeInt64)
-		if err == nil {
-			v.Set(reflect.ValueOf(s))
-		}
-		return err
-	})
-	msgpack.Register([]bool(nil), nil, func(d *msgpack.Decoder, v reflect.Value) error {
-		s, err := decodeColumn(d, (*msgpack.Decoder).DecodeBool)
+	registerColumn((*msgpack.Decoder).DecodeFloat32)
+	registerColumn((*msgpack.Decoder).DecodeInt32)
+	registerColumn((*msgpack.Decoder).DecodeUint32)
+	registerColumn((*msgpack.Decoder).DecodeInt64)
+	registerColumn((*msgpack.Decoder).DecodeBool)
+}
+
+// registerColumn makes msgpack decode every []T with decodeColumn.
+func registerColumn[T any](elem func(*msgpack.Decoder) (T, error)) {
+	msgpack.Register([]T(nil), nil, func(d *msgpack.Decoder, v reflect.Value) error {
+		s, err := decodeColumn(d, elem)
 		if err == nil {
 			v.Set(reflect.ValueOf(s))
 		}

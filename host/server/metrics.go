@@ -66,25 +66,19 @@ func newMetrics() *metrics {
 	return &metrics{requests: map[int]*atomic.Uint64{}, stages: map[string]*histogram{}, reloads: map[string]*atomic.Uint64{}}
 }
 
-func (m *metrics) request(status int) {
-	m.mu.Lock()
-	c := m.requests[status]
-	if c == nil {
-		c = new(atomic.Uint64)
-		m.requests[status] = c
-	}
-	m.mu.Unlock()
-	c.Add(1)
-}
+func (m *metrics) request(status int) { count(&m.mu, m.requests, status) }
 
-func (m *metrics) reload(result string) {
-	m.mu.Lock()
-	c := m.reloads[result]
+func (m *metrics) reload(result string) { count(&m.mu, m.reloads, result) }
+
+// count adds one to the counter of key in counters, creating it under mu.
+func count[K comparable](mu *sync.Mutex, counters map[K]*atomic.Uint64, key K) {
+	mu.Lock()
+	c := counters[key]
 	if c == nil {
 		c = new(atomic.Uint64)
-		m.reloads[result] = c
+		counters[key] = c
 	}
-	m.mu.Unlock()
+	mu.Unlock()
 	c.Add(1)
 }
 

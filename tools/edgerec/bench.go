@@ -28,7 +28,6 @@ import (
 	"github.com/edgerec/edgerec/core/nn"
 	"github.com/edgerec/edgerec/core/pipeline"
 	"github.com/edgerec/edgerec/core/quant"
-	"github.com/edgerec/edgerec/core/rank"
 	"github.com/edgerec/edgerec/core/tower"
 	"github.com/edgerec/edgerec/core/vec"
 	"github.com/edgerec/edgerec/tools/builder"
@@ -415,43 +414,13 @@ func benchBundle(cat *anntest.Catalog, seed uint64) *bundle.Bundle {
 		{In: 2 * d, Out: d, W: w2, B: make([]float32, d), Act: nn.Linear},
 	}}
 	b.Query = q
-	b.Ranker = benchRanker(rng)
+	// A ranker of the trainer's default shape, untrained: what a trained
+	// bundle's rank stage costs.
+	b.Ranker = train.NewRanker(train.DefaultRankerConfig(), rng)
 	b.Manifest = bundle.Manifest{Format: bundle.FormatName, Version: fmt.Sprintf("bench-%d-%d-%d", n, d, seed),
 		Created: 1_767_225_600, Items: n, Dim: d, HistoryDim: h, Quantization: "int8", Metric: "dot",
 		Builder: "edgerec bench", Model: bundle.Model{Name: "synthetic", Data: "anntest.Clustered"}}
 	return b
-}
-
-// benchRanker returns a ranker of the trainer's default shape (cross
-// layers and hidden widths of train.DefaultRankerConfig) with random
-// weights: what a trained bundle's rank stage costs.
-func benchRanker(rng *rand.Rand) *rank.Model {
-	cfg := train.DefaultRankerConfig()
-	nf := len(rank.Features)
-	m := &rank.Model{Depth: cfg.Depth, Features: rank.Features, Mean: make([]float32, nf), Std: make([]float32, nf)}
-	for i := range m.Std {
-		m.Std[i] = 1
-	}
-	random := func(n int, scale float64) []float32 {
-		w := make([]float32, n)
-		for i := range w {
-			w[i] = float32(rng.NormFloat64() * scale)
-		}
-		return w
-	}
-	for range cfg.Cross {
-		m.Cross = append(m.Cross, nn.Cross{Dim: nf, W: random(nf*nf, 0.02), B: make([]float32, nf)})
-	}
-	widths := append(append([]int{nf}, cfg.Hidden...), 1)
-	for l := 0; l+1 < len(widths); l++ {
-		in, out := widths[l], widths[l+1]
-		act := nn.ReLU
-		if l+2 == len(widths) {
-			act = nn.Linear
-		}
-		m.MLP.Layers = append(m.MLP.Layers, nn.Dense{In: in, Out: out, W: random(in*out, 1/math.Sqrt(float64(in))), B: make([]float32, out), Act: act})
-	}
-	return m
 }
 
 func genres() []string {

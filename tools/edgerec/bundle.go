@@ -242,18 +242,10 @@ semantic checks) and describe it: format version, sections, manifest and
 counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pubFile := fs.String("public-key", "", "verify the signature with this public key file (edgerec keygen)")
-	// The file may come before, between or after the flags.
-	pos, err := parseInterspersed(fs, args)
+	file, err := parseFile(fs, args, "inspect")
 	if err != nil {
 		return err
 	}
-	if len(pos) == 0 {
-		return usagef("want the bundle FILE to inspect")
-	}
-	if len(pos) > 1 {
-		return usagef("unexpected argument %q", pos[1])
-	}
-	file := pos[0]
 	data, err := readBundleFile(file)
 	if err != nil {
 		return err

@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -92,19 +90,9 @@ completely first; exit status 1 when either is corrupt.`, stderr)
 	queries := fs.Int("queries", 200, "sample requests for the top-K overlap")
 	k := fs.Int("k", 20, "list depth of the overlap")
 	seed := fs.Uint64("seed", 1, "seed of the sample requests")
-	var files []string
-	for len(args) > 0 {
-		if len(args[0]) > 0 && args[0][0] != '-' {
-			files, args = append(files, args[0]), args[1:]
-			continue
-		}
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
-			return &usageError{err.Error()}
-		}
-		args = fs.Args()
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(files) != 2 {
 		return usagef("want two bundle files, OLD and NEW (got %d)", len(files))

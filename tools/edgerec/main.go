@@ -143,6 +143,21 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseFile parses args holding flags and exactly one positional FILE,
+// anywhere among the flags; what names the action for the error.
+func parseFile(fs *flag.FlagSet, args []string, what string) (string, error) {
+	pos, err := parseInterspersed(fs, args)
+	switch {
+	case err != nil:
+		return "", err
+	case len(pos) == 0:
+		return "", usagef("want the bundle FILE to %s", what)
+	case len(pos) > 1:
+		return "", usagef("unexpected argument %q", pos[1])
+	}
+	return pos[0], nil
+}
+
 // required reports the first empty flag among names.
 func required(fs *flag.FlagSet, names ...string) error {
 	for _, n := range names {

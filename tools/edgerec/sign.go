@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,30 +11,6 @@ import (
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/host/sign"
 )
-
-// parseFile parses args holding flags and exactly one positional FILE,
-// before or after the flags.
-func parseFile(fs *flag.FlagSet, args []string, what string) (string, error) {
-	var file string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		file, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return "", err
-		}
-		return "", &usageError{err.Error()}
-	}
-	if file == "" && fs.NArg() == 1 {
-		file = fs.Arg(0)
-	} else if fs.NArg() > 0 {
-		return "", usagef("unexpected argument %q", fs.Arg(0))
-	}
-	if file == "" {
-		return "", usagef("want the bundle FILE to %s", what)
-	}
-	return file, nil
-}
 
 func runKeygen(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("keygen", "keygen --out NAME [--force]", `

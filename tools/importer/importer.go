@@ -22,6 +22,7 @@ package importer
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -104,23 +105,11 @@ func (m *matcher) take(name string, shape ...int) []float32 {
 		m.problems = append(m.problems, Problem{Name: name, Expected: shape})
 		return make([]float32, n)
 	}
-	if !sameShape(t.Shape, shape) {
+	if !slices.Equal(t.Shape, shape) {
 		m.problems = append(m.problems, Problem{Name: name, Expected: shape, Got: t.Shape})
 		return make([]float32, n)
 	}
 	return t.Data
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func prefix(p *string, def string) string {

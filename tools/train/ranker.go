@@ -189,9 +189,8 @@ func rankerLists(holdout *model.Model, ds *dataset.Dataset, valStart int64, dept
 
 // newRanker initializes a ranker with standardization fitted on lists.
 func newRanker(lists []list, cfg RankerConfig, rng *rand.Rand) *rank.Model {
+	m := NewRanker(cfg, rng)
 	nf := len(rank.Features)
-	m := &rank.Model{Depth: cfg.Depth, Features: append([]string(nil), rank.Features...),
-		Mean: make([]float32, nf), Std: make([]float32, nf)}
 	var n float64
 	sum, sq := make([]float64, nf), make([]float64, nf)
 	for _, l := range lists {
@@ -214,6 +213,19 @@ func newRanker(lists []list, cfg RankerConfig, rng *rand.Rand) *rank.Model {
 			sd = 1
 		}
 		m.Std[i] = float32(sd)
+	}
+	return m
+}
+
+// NewRanker returns an untrained ranker of cfg's shape: Glorot-uniform
+// weights (the cross layers' scaled by 0.1, so that they start near the
+// identity), zero biases, and standardization by mean 0 and deviation 1.
+func NewRanker(cfg RankerConfig, rng *rand.Rand) *rank.Model {
+	nf := len(rank.Features)
+	m := &rank.Model{Depth: cfg.Depth, Features: append([]string(nil), rank.Features...),
+		Mean: make([]float32, nf), Std: make([]float32, nf)}
+	for i := range m.Std {
+		m.Std[i] = 1
 	}
 	uniform := func(k, fanIn, fanOut int) []float32 {
 		w := make([]float32, k)
