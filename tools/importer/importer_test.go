@@ -50,7 +50,9 @@ func testTensors(s *Spec, seed uint64) Tensors {
 	qin, iin := s.queryInput(), s.itemInput()
 	add("item.ids.weight", len(s.Items.Values)+1, s.Item.IDDim)
 	add("item.categories.weight", len(s.Categories.Values)+1, s.Item.CategoryDim)
-	add("item.tokens.weight", s.Item.TokenBuckets+1, s.Item.TokenDim)
+	if s.Item.TokenBuckets > 0 { // no buckets, no token table (Import)
+		add("item.tokens.weight", s.Item.TokenBuckets+1, s.Item.TokenDim)
+	}
 	for _, f := range s.Query.Fields {
 		add("query.fields."+f.Name+".weight", len(f.Vocab.Values)+1, f.Dim)
 	}

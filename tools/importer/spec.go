@@ -321,6 +321,14 @@ func (s *Spec) validate() error {
 	if s.Query.Cross > 0 && s.queryInput() > 1<<12 || s.Item.Cross > 0 && s.itemInput() > 1<<12 {
 		return fmt.Errorf("cross layers over an input wider than %d", 1<<12)
 	}
+	// A tower without input would be a constant: refuse it here rather than
+	// as a layer of width 0 after the weights were read.
+	if s.queryInput() == 0 {
+		return fmt.Errorf("the query tower has no input: give it decays, seed, fields or numerics")
+	}
+	if s.itemInput() == 0 {
+		return fmt.Errorf("the item tower has no input: give it an id_dim, a category_dim, tokens or numerics")
+	}
 	return nil
 }
 
