@@ -81,38 +81,106 @@ func TestDenseShapePanics(t *testing.T) {
 	d.Forward(make([]float32, 1), make([]float32, 3))
 }
 
-// BenchmarkDense times Forward beside the naive loop (one vec.Dot call
-// per output, the previous Forward) on a ranker layer and a tower layer. In
-// wazero:
+// affineDot4 is the kernel affine replaced: a dot product per output with
+// four accumulators over four-element sub-slices. BenchmarkDense keeps it
+// as the baseline.
+func affineDot4(dst, w, b, x []float32) {
+	n := len(x)
+	for o := range dst {
+		wo := w[o*n : o*n+n]
+		var s0, s1, s2, s3 float32
+		i := 0
+		for ; i+4 <= n; i += 4 {
+			xx := x[i : i+4 : i+4]
+			ww := wo[i : i+4 : i+4]
+			s0 += ww[0] * xx[0]
+			s1 += ww[1] * xx[1]
+			s2 += ww[2] * xx[2]
+			s3 += ww[3] * xx[3]
+		}
+		for ; i < n; i++ {
+			s0 += wo[i] * x[i]
+		}
+		dst[o] = b[o] + ((s0 + s1) + (s2 + s3))
+	}
+}
+
+// TestAffineMatchesReference holds affine (every block size and tail) and
+// the baseline to the reference loop.
+func TestAffineMatchesReference(t *testing.T) {
+	for n := 1; n <= 40; n++ {
+		for _, out := range []int{1, 3, 16} {
+			w, b, x := make([]float32, n*out), make([]float32, out), make([]float32, n)
+			for i := range w {
+				w[i] = float32(math.Sin(float64(7*i + n)))
+			}
+			for i := range b {
+				b[i] = float32(i) - 1
+			}
+			for i := range x {
+				x[i] = float32(math.Cos(float64(3*i + out)))
+			}
+			got, base := make([]float32, out), make([]float32, out)
+			affine(got, w, b, x)
+			affineDot4(base, w, b, x)
+			for o := range got {
+				want := float64(b[o])
+				for i := range x {
+					want += float64(w[o*n+i]) * float64(x[i])
+				}
+				if math.Abs(float64(got[o])-want) > 1e-4 || math.Abs(float64(base[o])-want) > 1e-4 {
+					t.Fatalf("n=%d out=%d o=%d: affine %v, baseline %v, reference %v", n, out, o, got[o], base[o], want)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkDense times affine beside the naive loop (one vec.Dot call per
+// output) and the previous kernel (affineDot4), on the trained ranker's
+// layers (one forward pass: 26→26 cross, 26→32, 32→16, 16→1) and a tower
+// layer. In wazero:
 //
 //	GOOS=wasip1 GOARCH=wasm go test -exec "$(go env GOROOT)/lib/wasm/go_wasip1_wasm_exec" -run '^$' -bench Dense ./core/nn
 func BenchmarkDense(b *testing.B) {
-	for _, shape := range [][2]int{{26, 8}, {64, 128}} {
-		in, out := shape[0], shape[1]
-		d := Dense{In: in, Out: out, W: make([]float32, in*out), B: make([]float32, out), Act: ReLU}
-		for i := range d.W {
-			d.W[i] = float32(math.Sin(float64(i)))
+	for _, shapes := range [][][2]int{{{26, 26}, {26, 32}, {32, 16}, {16, 1}}, {{64, 128}}} {
+		type layer struct{ w, b, x, dst []float32 }
+		var ls []layer
+		name := ""
+		for _, s := range shapes {
+			in, out := s[0], s[1]
+			l := layer{make([]float32, in*out), make([]float32, out), make([]float32, in), make([]float32, out)}
+			for i := range l.w {
+				l.w[i] = float32(math.Sin(float64(i)))
+			}
+			for i := range l.x {
+				l.x[i] = float32(math.Cos(float64(i)))
+			}
+			ls = append(ls, l)
+			name += fmt.Sprintf("%dx%d,", in, out)
 		}
-		x := make([]float32, in)
-		for i := range x {
-			x[i] = float32(math.Cos(float64(i)))
-		}
-		dst := make([]float32, out)
-		name := fmt.Sprintf("%dx%d", in, out)
+		name = name[:len(name)-1]
 		b.Run("naive/"+name, func(b *testing.B) {
 			for b.Loop() {
-				for o := range dst {
-					s := d.B[o] + vec.Dot(d.W[o*in:(o+1)*in], x)
-					if s < 0 {
-						s = 0
+				for _, l := range ls {
+					for o := range l.dst {
+						l.dst[o] = l.b[o] + vec.Dot(l.w[o*len(l.x):(o+1)*len(l.x)], l.x)
 					}
-					dst[o] = s
 				}
 			}
 		})
-		b.Run("forward/"+name, func(b *testing.B) {
+		b.Run("dot4/"+name, func(b *testing.B) {
 			for b.Loop() {
-				d.Forward(dst, x)
+				for _, l := range ls {
+					affineDot4(l.dst, l.w, l.b, l.x)
+				}
+			}
+		})
+		b.Run("affine/"+name, func(b *testing.B) {
+			for b.Loop() {
+				for _, l := range ls {
+					affine(l.dst, l.w, l.b, l.x)
+				}
 			}
 		})
 	}

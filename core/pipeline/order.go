@@ -242,7 +242,9 @@ func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands 
 		if mmr {
 			poolEmb.Scores(sims, emb.RowQuery(int(cands[pick].Row)), 0)
 			for j, i := range pool {
-				maxSim[i] = max(maxSim[i], sims[j])
+				if sims[j] > maxSim[i] { // not max(): a runtime call in wasm
+					maxSim[i] = sims[j]
+				}
 			}
 		}
 	}

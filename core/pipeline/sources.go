@@ -46,7 +46,11 @@ func (c *Candidate) Source(w *[bundle.NumSources]float32) int {
 		if r < 0 {
 			continue
 		}
-		v := max(w[s], 1e-6) / float32(r+1)
+		ws := w[s]
+		if !(ws > 1e-6) { // not max(): a runtime call in wasm
+			ws = 1e-6
+		}
+		v := ws / float32(r+1)
 		if v > bestV {
 			best, bestV = s, v
 		}

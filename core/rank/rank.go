@@ -88,9 +88,22 @@ const MaxZ = 50
 
 // Standardize writes (raw − mean)/std, clamped to ±MaxZ, into s.X. Training
 // and serving both standardize here.
+//
+// The clamp is two comparisons, not min and max: Go compiles a float min or
+// max for WebAssembly as a call into the runtime (its NaN and signed-zero
+// rules), and two calls per feature were most of the ranker's time in
+// wazero with a small model. A NaN stays NaN either way.
 func (m *Model) Standardize(s *Scratch, raw []float32) {
+	x := s.X[:len(raw)]
+	mean, std := m.Mean[:len(raw)], m.Std[:len(raw)]
 	for i, v := range raw {
-		s.X[i] = min(max((v-m.Mean[i])/m.Std[i], -MaxZ), MaxZ)
+		z := (v - mean[i]) / std[i]
+		if z < -MaxZ {
+			z = -MaxZ
+		} else if z > MaxZ {
+			z = MaxZ
+		}
+		x[i] = z
 	}
 }
 
