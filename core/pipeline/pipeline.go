@@ -217,8 +217,14 @@ func (r *Recommender) Features(q *Query, emb []float32, cands []Candidate) {
 				f = append(f, 0, 0, absent)
 			}
 		}
-		e.Scores(one[:], query, row)
-		f = append(f, one[0], it.Popularity[row], it.Recent[row],
+		// The two-tower source's score is this same product (Retrieve
+		// scores with the same kernel and query): reuse it.
+		qs := c.SourceScore[bundle.SourceTwoTower]
+		if c.SourceRank[bundle.SourceTwoTower] < 0 {
+			e.Scores(one[:], query, row)
+			qs = one[0]
+		}
+		f = append(f, qs, it.Popularity[row], it.Recent[row],
 			(&feature.Item{Released: it.Released[row], Time: q.Time}).Numeric(feature.ItemAge))
 		var aff float32
 		if cats := it.CategoriesOf(row); nh > 0 && len(cats) > 0 {

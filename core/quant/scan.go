@@ -146,21 +146,29 @@ func (m *Int8) Dots(dst []int32, q *Query, lo int) {
 	}
 }
 
-// dots64 is Dots for rows of 64 codes (8 words), unrolled.
+// dots64 is Dots for rows of 64 codes (8 words), unrolled. The 32 packed
+// query words are held in local variables across the rows: in wazero the
+// ones that do not fit in registers are spilled to the machine stack,
+// which is cheaper to reload than linear memory (an address computation
+// and a bounds check per load): 36.3 → 25.3 ns a row (11.6 natively).
 func dots64(dst []int32, p *[32]uint64, bias int32, w []uint64) {
 	w = w[:8*len(dst)]
+	p0, p1, p2, p3, p4, p5, p6, p7 := p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]
+	p8, p9, p10, p11, p12, p13, p14, p15 := p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15]
+	p16, p17, p18, p19, p20, p21, p22, p23 := p[16], p[17], p[18], p[19], p[20], p[21], p[22], p[23]
+	p24, p25, p26, p27, p28, p29, p30, p31 := p[24], p[25], p[26], p[27], p[28], p[29], p[30], p[31]
 	for i := range dst {
 		r := (*[8]uint64)(w[8*i : 8*i+8])
 		x0, x1, x2, x3 := r[0]^signBits, r[1]^signBits, r[2]^signBits, r[3]^signBits
 		x4, x5, x6, x7 := r[4]^signBits, r[5]^signBits, r[6]^signBits, r[7]^signBits
-		acc := (x0&laneMask)*p[0] + (x0>>8&laneMask)*p[1] + (x0>>16&laneMask)*p[2] + (x0>>24&laneMask)*p[3] +
-			(x1&laneMask)*p[4] + (x1>>8&laneMask)*p[5] + (x1>>16&laneMask)*p[6] + (x1>>24&laneMask)*p[7] +
-			(x2&laneMask)*p[8] + (x2>>8&laneMask)*p[9] + (x2>>16&laneMask)*p[10] + (x2>>24&laneMask)*p[11] +
-			(x3&laneMask)*p[12] + (x3>>8&laneMask)*p[13] + (x3>>16&laneMask)*p[14] + (x3>>24&laneMask)*p[15] +
-			(x4&laneMask)*p[16] + (x4>>8&laneMask)*p[17] + (x4>>16&laneMask)*p[18] + (x4>>24&laneMask)*p[19] +
-			(x5&laneMask)*p[20] + (x5>>8&laneMask)*p[21] + (x5>>16&laneMask)*p[22] + (x5>>24&laneMask)*p[23] +
-			(x6&laneMask)*p[24] + (x6>>8&laneMask)*p[25] + (x6>>16&laneMask)*p[26] + (x6>>24&laneMask)*p[27] +
-			(x7&laneMask)*p[28] + (x7>>8&laneMask)*p[29] + (x7>>16&laneMask)*p[30] + (x7>>24&laneMask)*p[31]
+		acc := (x0&laneMask)*p0 + (x0>>8&laneMask)*p1 + (x0>>16&laneMask)*p2 + (x0>>24&laneMask)*p3 +
+			(x1&laneMask)*p4 + (x1>>8&laneMask)*p5 + (x1>>16&laneMask)*p6 + (x1>>24&laneMask)*p7 +
+			(x2&laneMask)*p8 + (x2>>8&laneMask)*p9 + (x2>>16&laneMask)*p10 + (x2>>24&laneMask)*p11 +
+			(x3&laneMask)*p12 + (x3>>8&laneMask)*p13 + (x3>>16&laneMask)*p14 + (x3>>24&laneMask)*p15 +
+			(x4&laneMask)*p16 + (x4>>8&laneMask)*p17 + (x4>>16&laneMask)*p18 + (x4>>24&laneMask)*p19 +
+			(x5&laneMask)*p20 + (x5>>8&laneMask)*p21 + (x5>>16&laneMask)*p22 + (x5>>24&laneMask)*p23 +
+			(x6&laneMask)*p24 + (x6>>8&laneMask)*p25 + (x6>>16&laneMask)*p26 + (x6>>24&laneMask)*p27 +
+			(x7&laneMask)*p28 + (x7>>8&laneMask)*p29 + (x7>>16&laneMask)*p30 + (x7>>24&laneMask)*p31
 		dst[i] = int32((int64(acc)+1<<31)>>32) - bias
 	}
 }
@@ -224,18 +232,22 @@ func (m *Int8) Scores(dst []float32, q *Query, lo int) {
 func scores64(dst []float32, p *[32]uint64, bias int32, w []uint64, scales []float32, qs float32) {
 	w = w[:8*len(dst)]
 	scales = scales[:len(dst)]
+	p0, p1, p2, p3, p4, p5, p6, p7 := p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]
+	p8, p9, p10, p11, p12, p13, p14, p15 := p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15]
+	p16, p17, p18, p19, p20, p21, p22, p23 := p[16], p[17], p[18], p[19], p[20], p[21], p[22], p[23]
+	p24, p25, p26, p27, p28, p29, p30, p31 := p[24], p[25], p[26], p[27], p[28], p[29], p[30], p[31]
 	for i := range dst {
 		r := (*[8]uint64)(w[8*i : 8*i+8])
 		x0, x1, x2, x3 := r[0]^signBits, r[1]^signBits, r[2]^signBits, r[3]^signBits
 		x4, x5, x6, x7 := r[4]^signBits, r[5]^signBits, r[6]^signBits, r[7]^signBits
-		acc := (x0&laneMask)*p[0] + (x0>>8&laneMask)*p[1] + (x0>>16&laneMask)*p[2] + (x0>>24&laneMask)*p[3] +
-			(x1&laneMask)*p[4] + (x1>>8&laneMask)*p[5] + (x1>>16&laneMask)*p[6] + (x1>>24&laneMask)*p[7] +
-			(x2&laneMask)*p[8] + (x2>>8&laneMask)*p[9] + (x2>>16&laneMask)*p[10] + (x2>>24&laneMask)*p[11] +
-			(x3&laneMask)*p[12] + (x3>>8&laneMask)*p[13] + (x3>>16&laneMask)*p[14] + (x3>>24&laneMask)*p[15] +
-			(x4&laneMask)*p[16] + (x4>>8&laneMask)*p[17] + (x4>>16&laneMask)*p[18] + (x4>>24&laneMask)*p[19] +
-			(x5&laneMask)*p[20] + (x5>>8&laneMask)*p[21] + (x5>>16&laneMask)*p[22] + (x5>>24&laneMask)*p[23] +
-			(x6&laneMask)*p[24] + (x6>>8&laneMask)*p[25] + (x6>>16&laneMask)*p[26] + (x6>>24&laneMask)*p[27] +
-			(x7&laneMask)*p[28] + (x7>>8&laneMask)*p[29] + (x7>>16&laneMask)*p[30] + (x7>>24&laneMask)*p[31]
+		acc := (x0&laneMask)*p0 + (x0>>8&laneMask)*p1 + (x0>>16&laneMask)*p2 + (x0>>24&laneMask)*p3 +
+			(x1&laneMask)*p4 + (x1>>8&laneMask)*p5 + (x1>>16&laneMask)*p6 + (x1>>24&laneMask)*p7 +
+			(x2&laneMask)*p8 + (x2>>8&laneMask)*p9 + (x2>>16&laneMask)*p10 + (x2>>24&laneMask)*p11 +
+			(x3&laneMask)*p12 + (x3>>8&laneMask)*p13 + (x3>>16&laneMask)*p14 + (x3>>24&laneMask)*p15 +
+			(x4&laneMask)*p16 + (x4>>8&laneMask)*p17 + (x4>>16&laneMask)*p18 + (x4>>24&laneMask)*p19 +
+			(x5&laneMask)*p20 + (x5>>8&laneMask)*p21 + (x5>>16&laneMask)*p22 + (x5>>24&laneMask)*p23 +
+			(x6&laneMask)*p24 + (x6>>8&laneMask)*p25 + (x6>>16&laneMask)*p26 + (x6>>24&laneMask)*p27 +
+			(x7&laneMask)*p28 + (x7>>8&laneMask)*p29 + (x7>>16&laneMask)*p30 + (x7>>24&laneMask)*p31
 		dst[i] = qs * scales[i] * float32(int32((int64(acc)+1<<31)>>32)-bias)
 	}
 }
