@@ -108,7 +108,7 @@ func affineDot4(dst, w, b, x []float32) {
 // TestAffineMatchesReference holds affine (every block size and tail) and
 // the baseline to the reference loop.
 func TestAffineMatchesReference(t *testing.T) {
-	for n := 1; n <= 40; n++ {
+	for n := 1; n <= 150; n++ {
 		for _, out := range []int{1, 3, 16} {
 			w, b, x := make([]float32, n*out), make([]float32, out), make([]float32, n)
 			for i := range w {
