@@ -100,18 +100,18 @@ type Vocab struct {
 // FORMAT.md §5.3). Lists are flattened: item i's categories are
 // Categories[CategoryOffsets[i]:CategoryOffsets[i+1]], likewise regions.
 type Items struct {
-	IDs             []string  `msgpack:"ids"`
-	Titles          []string  `msgpack:"titles"`
-	CategoryOffsets []uint32  `msgpack:"category_offsets"` // len = items + 1
-	Categories      []int32   `msgpack:"categories"`       // indices into Vocab.Categories
-	Released        []int64   `msgpack:"released"`         // Unix seconds, 0 unknown
-	Available       []bool    `msgpack:"available"`
-	AgeRating       []uint8   `msgpack:"age_rating"`     // minimum age
-	RegionOffsets   []uint32  `msgpack:"region_offsets"` // len = items + 1
-	Regions         []int32   `msgpack:"regions"`        // indices into Vocab.Licensing; none = everywhere
-	Popularity      []float32 `msgpack:"popularity"`     // log(1 + training interactions)
-	Recent          []float32 `msgpack:"recent"`         // log(1 + interactions in the 30 days before the build)
-	Known           []bool    `msgpack:"known"`          // the model saw the item in training
+	IDs             wire.Strings `msgpack:"ids"`
+	Titles          wire.Strings `msgpack:"titles"`
+	CategoryOffsets []uint32     `msgpack:"category_offsets"` // len = items + 1
+	Categories      []int32      `msgpack:"categories"`       // indices into Vocab.Categories
+	Released        []int64      `msgpack:"released"`         // Unix seconds, 0 unknown
+	Available       []bool       `msgpack:"available"`
+	AgeRating       []uint8      `msgpack:"age_rating"`     // minimum age
+	RegionOffsets   []uint32     `msgpack:"region_offsets"` // len = items + 1
+	Regions         []int32      `msgpack:"regions"`        // indices into Vocab.Licensing; none = everywhere
+	Popularity      []float32    `msgpack:"popularity"`     // log(1 + training interactions)
+	Recent          []float32    `msgpack:"recent"`         // log(1 + interactions in the 30 days before the build)
+	Known           []bool       `msgpack:"known"`          // the model saw the item in training
 }
 
 // Len returns the number of items.

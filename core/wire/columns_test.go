@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"bytes"
+	"io"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -16,6 +18,7 @@ type (
 	refU32  []uint32
 	refI64  []int64
 	refBool []bool
+	refStr  []string
 )
 
 type columns struct {
@@ -24,6 +27,7 @@ type columns struct {
 	U32  []uint32  `msgpack:"u"`
 	I64  []int64   `msgpack:"l"`
 	Bool []bool    `msgpack:"b"`
+	Str  Strings   `msgpack:"s"`
 }
 
 type refColumns struct {
@@ -32,6 +36,7 @@ type refColumns struct {
 	U32  refU32  `msgpack:"u"`
 	I64  refI64  `msgpack:"l"`
 	Bool refBool `msgpack:"b"`
+	Str  refStr  `msgpack:"s"`
 }
 
 // randomColumn encodes an array (or nil, or a non-array) of mixed numeric
@@ -46,7 +51,7 @@ func randomColumn(rng *rand.Rand) any {
 	n := rng.IntN(20)
 	out := make([]any, n)
 	for i := range out {
-		switch rng.IntN(9) {
+		switch rng.IntN(13) {
 		case 0:
 			out[i] = float32(rng.NormFloat64())
 		case 1:
@@ -63,6 +68,14 @@ func randomColumn(rng *rand.Rand) any {
 			out[i] = nil
 		case 7:
 			out[i] = "x"
+		case 8:
+			out[i] = ""
+		case 9:
+			out[i] = []byte("bin·ära")
+		case 10:
+			out[i] = string(make([]byte, rng.IntN(70000)))
+		case 11:
+			out[i] = uint64(1<<63) + rng.Uint64()>>1
 		default:
 			out[i] = int8(rng.IntN(100))
 		}
@@ -83,28 +96,32 @@ func TestColumnsMatchReflection(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for i := range 5000 {
 		m := map[string]any{}
-		for _, k := range []string{"f", "i", "u", "l", "b"} {
+		for _, k := range []string{"f", "i", "u", "l", "b", "s"} {
 			m[k] = randomColumn(rng)
 		}
 		b, err := msgpack.Marshal(m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got columns
 		var want refColumns
-		gotErr := msgpack.Unmarshal(b, &got)
 		wantErr := msgpack.Unmarshal(b, &want)
-		if (gotErr != nil) != (wantErr != nil) {
-			t.Fatalf("case %d: error %v, reflection gives %v (input %v)", i, gotErr, wantErr, m)
-		}
-		if gotErr != nil {
-			continue
-		}
-		same := reflect.DeepEqual([]float32(want.F32), got.F32) && reflect.DeepEqual([]int32(want.I32), got.I32) &&
-			reflect.DeepEqual([]uint32(want.U32), got.U32) && reflect.DeepEqual([]int64(want.I64), got.I64) &&
-			reflect.DeepEqual([]bool(want.Bool), got.Bool)
-		if !same {
-			t.Fatalf("case %d: got %+v, reflection gives %+v (input %v)", i, got, want, m)
+		// Both paths of the column decoders: the fast one over Unmarshal's
+		// sliceReader and the Decoder's methods over any other reader.
+		for _, r := range []io.Reader{&sliceReader{b: b}, bytes.NewReader(b)} {
+			var got columns
+			gotErr := msgpack.NewDecoder(r).Decode(&got)
+			if (gotErr != nil) != (wantErr != nil) {
+				t.Fatalf("case %d, %T: error %v, reflection gives %v (input %v)", i, r, gotErr, wantErr, m)
+			}
+			if gotErr != nil {
+				continue
+			}
+			same := reflect.DeepEqual([]float32(want.F32), got.F32) && reflect.DeepEqual([]int32(want.I32), got.I32) &&
+				reflect.DeepEqual([]uint32(want.U32), got.U32) && reflect.DeepEqual([]int64(want.I64), got.I64) &&
+				reflect.DeepEqual([]bool(want.Bool), got.Bool) && reflect.DeepEqual([]string(want.Str), []string(got.Str))
+			if !same {
+				t.Fatalf("case %d, %T: got %+v, reflection gives %+v (input %v)", i, r, got, want, m)
+			}
 		}
 	}
 }

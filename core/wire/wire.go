@@ -74,7 +74,7 @@ func UnmarshalLimit(b []byte, v any, maxLen int) error {
 	if err := CheckLimit(b, maxLen); err != nil {
 		return err
 	}
-	dec := msgpack.NewDecoder(bytes.NewReader(b))
+	dec := msgpack.NewDecoder(&sliceReader{b: b})
 	if err := dec.Decode(v); err != nil {
 		return &Error{Offset: -1, Reason: err.Error()}
 	}
