@@ -52,36 +52,40 @@ func decodeStrings(d *msgpack.Decoder) ([]string, error) {
 	if err != nil || n < 0 {
 		return nil, err
 	}
-	ends := make([]int, n)
-	var buf []byte
-	r, _ := d.Buffered().(*sliceReader)
-	if r != nil {
-		// Size the backing array exactly when every element is in a
-		// form the fast path reads.
-		total, off := 0, r.off
+	out := make([]string, n)
+	if r, _ := d.Buffered().(*sliceReader); r != nil {
+		// When every element is in a form the fast path reads, size the
+		// backing array exactly in a first pass and point the strings into
+		// it in a second.
+		total, off, ok := 0, r.off, true
 		for range n {
 			l, k := fastBytesLen(r.b[off:])
 			if k == 0 || l > len(r.b)-off-k {
-				total = 0
+				ok = false
 				break
 			}
 			off += k + max(l, 0)
 			total += max(l, 0)
 		}
-		buf = make([]byte, 0, total)
-	}
-	for i := range ends {
-		if r != nil {
-			if l, k := fastBytesLen(r.b[r.off:]); k > 0 && l <= len(r.b)-r.off-k {
+		if ok {
+			buf := make([]byte, total)
+			pos := 0
+			for i := range out {
+				l, k := fastBytesLen(r.b[r.off:])
 				r.off += k
 				if l > 0 {
-					buf = append(buf, r.b[r.off:r.off+l]...)
+					copy(buf[pos:pos+l], r.b[r.off:])
+					out[i] = unsafe.String(&buf[pos], l)
+					pos += l
 					r.off += l
 				}
-				ends[i] = len(buf)
-				continue
 			}
+			return out, nil
 		}
+	}
+	ends := make([]int, n)
+	var buf []byte
+	for i := range ends {
 		l, err := d.DecodeBytesLen()
 		if err != nil {
 			return nil, err
@@ -95,7 +99,6 @@ func decodeStrings(d *msgpack.Decoder) ([]string, error) {
 		}
 		ends[i] = len(buf)
 	}
-	out := make([]string, n)
 	start := 0
 	for i, end := range ends {
 		if end > start {
