@@ -10,6 +10,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/edgerec/edgerec/core/abi"
@@ -181,6 +182,9 @@ func (m *Module) Instantiate(ctx context.Context) (*Instance, error) {
 	}
 	if m.opts.Stderr != nil {
 		cfg = cfg.WithStderr(m.opts.Stderr)
+	}
+	if m.opts.ReserveMemory {
+		ctx = experimental.WithMemoryAllocator(ctx, reservedAllocator())
 	}
 	mod, err := m.runtime.InstantiateModule(ctx, m.compiled, cfg)
 	if err != nil {

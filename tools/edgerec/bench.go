@@ -30,6 +30,7 @@ import (
 	"github.com/edgerec/edgerec/core/quant"
 	"github.com/edgerec/edgerec/core/tower"
 	"github.com/edgerec/edgerec/core/vec"
+	"github.com/edgerec/edgerec/host"
 	"github.com/edgerec/edgerec/tools/builder"
 	"github.com/edgerec/edgerec/tools/train"
 )
@@ -111,6 +112,7 @@ timing: query tower, ANN search, filters) and of the whole recommend call
 	lists := fs.Int("lists", 0, "inverted lists (0: 4·√N)")
 	target := fs.Float64("target", 0, "recall@100 against the exact int8 scan the default nprobe is tuned for (0: builder default)")
 	seed := fs.Uint64("seed", 1, "seed of the catalog and the users")
+	reserve := fs.Bool("reserve-memory", false, "reserve the instance's linear memory up front (host.Options.ReserveMemory: faster loading, slower requests)")
 	keep := fs.String("keep", "", "also write the bundle to this file")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -199,7 +201,7 @@ timing: query tower, ANN search, filters) and of the whole recommend call
 
 	ctx := context.Background()
 	progress("compiling %s", path)
-	inst, closeAll, err := openInstance(ctx, wasm)
+	inst, closeAll, err := openInstanceWith(ctx, wasm, host.Options{CacheDir: host.DefaultCacheDir(), ReserveMemory: *reserve})
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,12 @@ func readModule(flagPath string) (path string, wasm []byte, err error) {
 // openInstance compiles wasm with the on-disk compilation cache and
 // instantiates it; closing releases both.
 func openInstance(ctx context.Context, wasm []byte) (inst *host.Instance, closeAll func(), err error) {
-	mod, err := host.Compile(ctx, wasm, host.Options{CacheDir: host.DefaultCacheDir()})
+	return openInstanceWith(ctx, wasm, host.Options{CacheDir: host.DefaultCacheDir()})
+}
+
+// openInstanceWith is openInstance with the given host options.
+func openInstanceWith(ctx context.Context, wasm []byte, opts host.Options) (inst *host.Instance, closeAll func(), err error) {
+	mod, err := host.Compile(ctx, wasm, opts)
 	if err != nil {
 		return nil, nil, err
 	}
