@@ -4,7 +4,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
 	"github.com/edgerec/edgerec/core/quant"
@@ -16,17 +15,7 @@ import (
 // the item for every candidate, whichever source proposed it.
 func TestQuerySimilarityFeature(t *testing.T) {
 	r := loadBundle(t, bundletest.Random(3_000, 64, 5))
-	var hist []api.Event
-	for i := range 6 {
-		hist = append(hist, api.Event{Item: bundletest.ID(i * 41)})
-	}
-	req := &api.Request{K: 20, History: hist, Context: api.Context{Region: "eu", Age: 30}}
-	req.Normalize()
-	p, _, _ := r.Params(req)
-	q := r.Resolve(req)
-	f, _ := r.newFilter(req, q)
-	emb := r.Embed(q)
-	cands := r.sources(q, emb, &p, 1, f.keep, requestSeed("", "", q.Time), nil).cands
+	_, _, q, _, emb, cands := stage1(r, historyRequest(6, 41))
 	r.Features(q, emb, cands)
 	col := slices.Index(rank.Features, "query_similarity")
 	query := quant.NewQuery(emb)

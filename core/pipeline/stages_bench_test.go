@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
 )
 
@@ -16,22 +17,9 @@ import (
 // (the second needs a wasm runtime on PATH, e.g. the wazero command).
 func BenchmarkStages(b *testing.B) {
 	r := loadBundle(b, bundletest.Random(20_000, 64, 1))
-	var hist []api.Event
-	for i := range 10 {
-		hist = append(hist, api.Event{Item: bundletest.ID(i * 37)})
-	}
-	newReq := func() *api.Request {
-		req := &api.Request{K: 20, History: hist, Context: api.Context{Region: "eu", Age: 30}}
-		req.Normalize()
-		return req
-	}
-	req := newReq()
-	p, _, _ := r.Params(req)
-	q := r.Resolve(req)
-	f, _ := r.newFilter(req, q)
-	emb := r.Embed(q)
+	newReq := func() *api.Request { return historyRequest(10, 37) }
+	req, p, q, f, emb, cands := stage1(r, newReq())
 	seed := requestSeed("", "", q.Time)
-	cands := r.sources(q, emb, &p, 1, f.keep, seed, nil).cands
 	b.Logf("%d candidates", len(cands))
 	b.Run("embed", func(b *testing.B) {
 		for b.Loop() {
@@ -85,4 +73,26 @@ func BenchmarkStages(b *testing.B) {
 			r.Recommend(newReq())
 		}
 	})
+}
+
+// historyRequest is a normalized request of k = 20 from region eu, age 30,
+// whose history is n items step rows apart.
+func historyRequest(n, step int) *api.Request {
+	var hist []api.Event
+	for i := range n {
+		hist = append(hist, api.Event{Item: bundletest.ID(i * step)})
+	}
+	req := &api.Request{K: 20, History: hist, Context: api.Context{Region: "eu", Age: 30}}
+	req.Normalize()
+	return req
+}
+
+// stage1 runs the request's first stage as Recommend does and returns
+// what the later stages take.
+func stage1(r *Recommender, req *api.Request) (*api.Request, bundle.Params, *Query, *filter, []float32, []Candidate) {
+	p, _, _ := r.Params(req)
+	q := r.Resolve(req)
+	f, _ := r.newFilter(req, q)
+	emb := r.Embed(q)
+	return req, p, q, f, emb, r.sources(q, emb, &p, 1, f.keep, requestSeed("", "", q.Time), nil).cands
 }
