@@ -145,7 +145,15 @@ type Options struct {
 	// 364 ms instead of 716–760, but recommend calls ran 7 % slower
 	// (p50 2.01–2.03 ms against 1.87–1.89), so it is off by default: it
 	// suits an edge node that starts often more than one that serves long.
-	// Linux only; elsewhere it is ignored.
+	// Linux only; elsewhere, and where the kernel does not overcommit
+	// (vm.overcommit_memory = 2, which would charge every reservation in
+	// full), instances get wazero's default memory.
+	//
+	// Closing an Instance or its Module unmaps the memory at once: with
+	// ReserveMemory, never close one while a call still runs in it (a call
+	// abandoned at its deadline without Interruptible), or the call faults
+	// and takes the process down. Without it the memory stays valid until
+	// the call ends.
 	ReserveMemory bool
 
 	// Stdout and Stderr receive the guest's output; nil discards it.

@@ -1,6 +1,8 @@
 package host
 
 import (
+	"bytes"
+	"os"
 	"syscall"
 
 	"github.com/tetratelabs/wazero/experimental"
@@ -24,6 +26,11 @@ import (
 // 2.9. So the mapping stays on small pages and the option stays off by
 // default.
 func reservedAllocator() experimental.MemoryAllocator {
+	if b, err := os.ReadFile("/proc/sys/vm/overcommit_memory"); err == nil && bytes.HasPrefix(bytes.TrimSpace(b), []byte("2")) {
+		// Strict accounting ignores MAP_NORESERVE: each reservation would
+		// be charged in full against the commit limit.
+		return nil
+	}
 	return experimental.MemoryAllocatorFunc(func(capacity, max uint64) experimental.LinearMemory {
 		if max > 0 && max <= 1<<32 {
 			b, err := syscall.Mmap(-1, 0, int(max), syscall.PROT_READ|syscall.PROT_WRITE,
@@ -33,7 +40,7 @@ func reservedAllocator() experimental.MemoryAllocator {
 			}
 		}
 		// No maximum, or no address space to reserve: grow by copying.
-		return &sliceMemory{buf: make([]byte, 0, capacity)}
+		return &sliceMemory{buf: make([]byte, 0, capacity), limit: max}
 	})
 }
 

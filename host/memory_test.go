@@ -92,4 +92,10 @@ func TestSliceMemory(t *testing.T) {
 		}
 	}
 	m.Free()
+
+	// Growth doubles the capacity, but never past the memory's limit.
+	m = &sliceMemory{buf: make([]byte, 0, 600), limit: 1000}
+	if b := m.Reallocate(700); cap(b) != 1000 {
+		t.Fatalf("capacity %d after growing to 700 under a limit of 1000", cap(b))
+	}
 }

@@ -89,7 +89,7 @@ type Dense struct {
 //
 // The work is in affine, written for Go's WebAssembly backend (see there).
 //
-// Forward panics if len(x) != In or len(dst) != Out.
+// Forward panics if len(x) != In or len(dst) != Out. dst may not alias x.
 func (d *Dense) Forward(dst, x []float32) {
 	if len(x) != d.In || len(dst) != d.Out {
 		panic("nn: dense shape mismatch")
@@ -105,7 +105,8 @@ func (d *Dense) Forward(dst, x []float32) {
 }
 
 // affine computes dst[o] = b[o] + Σ_i w[o·len(x)+i]·x[i]. len(w) must be at
-// least len(dst)·len(x) and len(b) at least len(dst).
+// least len(dst)·len(x) and len(b) at least len(dst); dst may not alias x
+// (it is written before x is read).
 //
 // # Notes
 //

@@ -120,9 +120,17 @@ func TestAffineMatchesReference(t *testing.T) {
 			for i := range x {
 				x[i] = float32(math.Cos(float64(3*i + out)))
 			}
-			got, base := make([]float32, out), make([]float32, out)
+			// Weights and biases longer than needed, and guard values
+			// around the output, which affine must leave alone.
+			w, b = append(w, 99, 99), append(b, 99)
+			buf := make([]float32, out+2)
+			buf[0], buf[out+1] = -7, -7
+			got, base := buf[1:out+1], make([]float32, out)
 			affine(got, w, b, x)
 			affineDot4(base, w, b, x)
+			if buf[0] != -7 || buf[out+1] != -7 {
+				t.Fatalf("n=%d out=%d: affine wrote outside dst", n, out)
+			}
 			for o := range got {
 				want := float64(b[o])
 				for i := range x {

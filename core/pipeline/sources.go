@@ -371,6 +371,8 @@ func byRelease(released []int64) []int32 {
 }
 
 // byPopularity returns every row, most popular first (ties by lower row).
+// The popularities must not be NaN (bundle validation refuses them): the
+// keys would rank one above +Inf.
 func byPopularity(pop []float32) []int32 {
 	keys := make([]uint64, len(pop))
 	for row, p := range pop {

@@ -39,6 +39,17 @@ func (s *Strings) DecodeMsgpack(d *msgpack.Decoder) error {
 	return err
 }
 
+// allocLen is how many elements to allocate for an array declared n long.
+// Behind Unmarshal's sliceReader the bytes were checked first (Check), so n
+// fits in them; from any other reader, whose bytes nobody checked, the
+// first allocation is capped and the array grows as elements really arrive.
+func allocLen(n int, r *sliceReader) int {
+	if r != nil {
+		return n
+	}
+	return min(n, 1<<12)
+}
+
 // decodeStrings decodes a msgpack array (or nil) of strings (str or bin; a
 // nil element reads as "", as with reflection) into strings that share one
 // backing array: two allocations for the whole column instead of one per
@@ -52,7 +63,6 @@ func decodeStrings(d *msgpack.Decoder) ([]string, error) {
 	if err != nil || n < 0 {
 		return nil, err
 	}
-	out := make([]string, n)
 	if r, _ := d.Buffered().(*sliceReader); r != nil {
 		// When every element is in a form the fast path reads, size the
 		// backing array exactly in a first pass and point the strings into
@@ -68,6 +78,7 @@ func decodeStrings(d *msgpack.Decoder) ([]string, error) {
 			total += max(l, 0)
 		}
 		if ok {
+			out := make([]string, n)
 			buf := make([]byte, total)
 			pos := 0
 			for i := range out {
@@ -83,9 +94,9 @@ func decodeStrings(d *msgpack.Decoder) ([]string, error) {
 			return out, nil
 		}
 	}
-	ends := make([]int, n)
+	ends := make([]int, 0, allocLen(n, nil))
 	var buf []byte
-	for i := range ends {
+	for range n {
 		l, err := d.DecodeBytesLen()
 		if err != nil {
 			return nil, err
@@ -97,8 +108,9 @@ func decodeStrings(d *msgpack.Decoder) ([]string, error) {
 				return nil, err
 			}
 		}
-		ends[i] = len(buf)
+		ends = append(ends, len(buf))
 	}
+	out := make([]string, len(ends))
 	start := 0
 	for i, end := range ends {
 		if end > start {
@@ -130,19 +142,21 @@ func decodeColumn[T any](d *msgpack.Decoder, elem func(*msgpack.Decoder) (T, err
 	if err != nil || n < 0 {
 		return nil, err
 	}
-	s := make([]T, n)
 	r, _ := d.Buffered().(*sliceReader)
-	for i := range s {
+	s := make([]T, 0, allocLen(n, r))
+	for range n {
 		if r != nil {
 			if v, k := fast(r.b[r.off:]); k > 0 {
-				s[i] = v
+				s = append(s, v)
 				r.off += k
 				continue
 			}
 		}
-		if s[i], err = elem(d); err != nil {
+		v, err := elem(d)
+		if err != nil {
 			return nil, err
 		}
+		s = append(s, v)
 	}
 	return s, nil
 }

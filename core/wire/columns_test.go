@@ -125,3 +125,19 @@ func TestColumnsMatchReflection(t *testing.T) {
 		}
 	}
 }
+
+// TestColumnsUncheckedLength: from a reader no Check has seen, a declared
+// length the bytes cannot hold fails when the bytes run out, after an
+// allocation bounded by allocLen rather than by the declared 2³¹ elements.
+func TestColumnsUncheckedLength(t *testing.T) {
+	b := []byte{0xdd, 0x80, 0, 0, 0, 0xca, 0x3f, 0x80, 0, 0} // array32 of 2³¹, one float32
+	var f []float32
+	if err := msgpack.NewDecoder(bytes.NewReader(b)).Decode(&f); err == nil {
+		t.Fatal("a truncated array of 2³¹ float32 decoded")
+	}
+	s := append([]byte{0xdd, 0x80, 0, 0, 0}, 0xa1, 'x')
+	var strs Strings
+	if err := msgpack.NewDecoder(bytes.NewReader(s)).Decode(&strs); err == nil {
+		t.Fatal("a truncated array of 2³¹ strings decoded")
+	}
+}

@@ -338,6 +338,11 @@ func (s *Server) Close() {
 	}
 }
 
+// AbandonedCalls returns how many module calls answered at their deadline
+// are still running in their instances (modules that are not
+// interruptible). Their module must not be closed while any runs.
+func (s *Server) AbandonedCalls() int64 { return s.metrics.abandoned.Load() }
+
 // Status is what GET /v1/bundle reports.
 type Status struct {
 	Version     string          `json:"version"`

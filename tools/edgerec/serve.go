@@ -122,7 +122,18 @@ Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr
 	if err != nil {
 		return err
 	}
-	defer mod.Close(ctx)
+	var srv *server.Server
+	defer func() {
+		// A call abandoned at its deadline may still be running in its
+		// instance; closing the module would free the memory under it
+		// (with --reserve-memory, unmap it and crash the process). The
+		// process is exiting: leave that to the operating system.
+		if srv != nil && srv.AbandonedCalls() > 0 {
+			log.Warn("module calls still running at exit; not closing the module", "calls", srv.AbandonedCalls())
+			return
+		}
+		mod.Close(ctx)
+	}()
 	log.Info("module compiled", "path", path, "sha256", mod.Digest(), "ms", time.Since(start).Milliseconds(),
 		"cache", *cacheDir, "interruptible", *interruptible)
 
@@ -142,6 +153,7 @@ Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr
 		ln.Close()
 		return err
 	}
+	srv = s
 	defer s.Close()
 	st, _ := s.Status()
 	url := "http://" + displayAddr(ln.Addr())
