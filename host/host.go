@@ -141,9 +141,10 @@ type Options struct {
 	// its capacity: loading a bundle grows it dozens of times. The kernel
 	// backs only the pages the guest touches, so it costs address space,
 	// not memory. Measured on a 2-core machine with a 100k-item bundle
-	// (edgerec bench --reserve-memory, three runs each): loading took
-	// 364 ms instead of 716–760, but recommend calls ran 7 % slower
-	// (p50 2.01–2.03 ms against 1.87–1.89), so it is off by default: it
+	// (edgerec bench --reserve-memory, alternating with the default, three
+	// runs each): loading took 365–373 ms instead of 599–804, and recommend
+	// calls ran 2–4 % slower (p50 1.91–1.95 ms against 1.87–1.89), so it is
+	// off by default: it
 	// suits an edge node that starts often more than one that serves long.
 	// Linux only; elsewhere, and where the kernel does not overcommit
 	// (vm.overcommit_memory = 2, which would charge every reservation in
