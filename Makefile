@@ -29,36 +29,36 @@ test:
 	@# The quality tests print their figures (-v): synthetic and MovieLens-100K.
 	$(GO) test -count=1 -v -run '$(QUALITY)' ./tools/eval
 	@# A short run of each fuzz target (longer ones: make fuzz).
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBundle$$' -fuzztime 5s ./core/bundle
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSection$$' -fuzztime 5s ./core/bundle
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIndex$$' -fuzztime 5s ./core/bundle
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 5s ./core/api
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 5s ./core/bloom
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCatalogRequest$$' -fuzztime 5s ./core/api
+	GO=$(GO) tools/fuzz.sh FuzzDecodeBundle ./core/bundle 5s
+	GO=$(GO) tools/fuzz.sh FuzzDecodeSection ./core/bundle 5s
+	GO=$(GO) tools/fuzz.sh FuzzDecodeIndex ./core/bundle 5s
+	GO=$(GO) tools/fuzz.sh FuzzDecodeRequest ./core/api 5s
+	GO=$(GO) tools/fuzz.sh FuzzDecode ./core/bloom 5s
+	GO=$(GO) tools/fuzz.sh FuzzDecodeCatalogRequest ./core/api 5s
 	@# The importer's decoders: tower spec, safetensors, .npz and .npy.
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSpec$$' -fuzztime 5s ./tools/importer
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSafetensors$$' -fuzztime 5s ./tools/importer
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNPZ$$' -fuzztime 5s ./tools/importer
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNPY$$' -fuzztime 5s ./tools/importer
-	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 5s ./host/sign
-	$(GO) test -run '^$$' -fuzz '^FuzzRecommendBody$$' -fuzztime 5s ./host/server
+	GO=$(GO) tools/fuzz.sh FuzzDecodeSpec ./tools/importer 5s
+	GO=$(GO) tools/fuzz.sh FuzzDecodeSafetensors ./tools/importer 5s
+	GO=$(GO) tools/fuzz.sh FuzzDecodeNPZ ./tools/importer 5s
+	GO=$(GO) tools/fuzz.sh FuzzDecodeNPY ./tools/importer 5s
+	GO=$(GO) tools/fuzz.sh FuzzVerify ./host/sign 5s
+	GO=$(GO) tools/fuzz.sh FuzzRecommendBody ./host/server 5s
 	$(MAKE) web-test
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBundle$$' -fuzztime $(FUZZTIME) ./core/bundle
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSection$$' -fuzztime $(FUZZTIME) ./core/bundle
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIndex$$' -fuzztime $(FUZZTIME) ./core/bundle
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime $(FUZZTIME) ./core/api
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./core/bloom
-	$(GO) test -run '^$$' -fuzz '^FuzzApplyBytes$$' -fuzztime $(FUZZTIME) ./core/bloom
-	$(GO) test -run '^$$' -fuzz '^FuzzLoadEdgerec$$' -fuzztime $(FUZZTIME) ./tools/dataset
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCatalogRequest$$' -fuzztime $(FUZZTIME) ./core/api
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSpec$$' -fuzztime $(FUZZTIME) ./tools/importer
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSafetensors$$' -fuzztime $(FUZZTIME) ./tools/importer
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNPZ$$' -fuzztime $(FUZZTIME) ./tools/importer
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNPY$$' -fuzztime $(FUZZTIME) ./tools/importer
-	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./host/sign
-	$(GO) test -run '^$$' -fuzz '^FuzzRecommendBody$$' -fuzztime $(FUZZTIME) ./host/server
+	GO=$(GO) tools/fuzz.sh FuzzDecodeBundle ./core/bundle $(FUZZTIME)
+	GO=$(GO) tools/fuzz.sh FuzzDecodeSection ./core/bundle $(FUZZTIME)
+	GO=$(GO) tools/fuzz.sh FuzzDecodeIndex ./core/bundle $(FUZZTIME)
+	GO=$(GO) tools/fuzz.sh FuzzDecodeRequest ./core/api $(FUZZTIME)
+	GO=$(GO) tools/fuzz.sh FuzzDecode ./core/bloom $(FUZZTIME)
+	GO=$(GO) tools/fuzz.sh FuzzApplyBytes ./core/bloom $(FUZZTIME)
+	GO=$(GO) tools/fuzz.sh FuzzLoadEdgerec ./tools/dataset $(FUZZTIME)
+	GO=$(GO) tools/fuzz.sh FuzzDecodeCatalogRequest ./core/api $(FUZZTIME)
+	GO=$(GO) tools/fuzz.sh FuzzDecodeSpec ./tools/importer $(FUZZTIME)
+	GO=$(GO) tools/fuzz.sh FuzzDecodeSafetensors ./tools/importer $(FUZZTIME)
+	GO=$(GO) tools/fuzz.sh FuzzDecodeNPZ ./tools/importer $(FUZZTIME)
+	GO=$(GO) tools/fuzz.sh FuzzDecodeNPY ./tools/importer $(FUZZTIME)
+	GO=$(GO) tools/fuzz.sh FuzzVerify ./host/sign $(FUZZTIME)
+	GO=$(GO) tools/fuzz.sh FuzzRecommendBody ./host/server $(FUZZTIME)
 
 # check: formatting, vet, tidy modules, and the cross builds core/ must keep.
 check:
