@@ -1,8 +1,9 @@
 // app.js — the demo page: loads recommender.wasm and the bundle from the
 // server that serves this page (edgerec serve --web web-demo: GET
 // recommender.wasm and GET v1/bundle/file, relative to the page), then
-// computes every recommendation in the page. History and its Bloom filter
-// live in localStorage; nothing is sent anywhere.
+// computes every recommendation in the page. History, its Bloom filter and
+// the impressions (items shown but not taken) live in localStorage; nothing
+// is sent anywhere.
 
 import { EdgeRec } from './edgerec.js';
 
@@ -21,6 +22,7 @@ const SOURCES = [
 ];
 const SOURCE_LABEL = Object.fromEntries(SOURCES.map(([name, label]) => [name, label]));
 const EXPLORE_STEPS = [0, 10, 8, 6, 4, 3, 2]; // slider position → explore_every
+const MAX_IMPRESSIONS = 500; // the most recent kept (the module reads at most 1024)
 
 const $ = (id) => document.getElementById(id);
 
@@ -31,13 +33,17 @@ let state = loadState();
 let shown = CATALOG_PAGE;
 
 function defaultState() {
-  return { history: [], filter: '', context: { region: '', device: '', age: 30 }, knobs: {} };
+  return { history: [], filter: '', impressions: {}, context: { region: '', device: '', age: 30 }, knobs: {} };
 }
 
 function loadState() {
   try {
     const s = JSON.parse(localStorage.getItem(STORE) || 'null');
-    if (s && Array.isArray(s.history)) return { ...defaultState(), ...s };
+    if (s && Array.isArray(s.history)) {
+      const st = { ...defaultState(), ...s };
+      if (!st.impressions || typeof st.impressions !== 'object' || Array.isArray(st.impressions)) st.impressions = {};
+      return st;
+    }
   } catch { /* a damaged entry: start over */ }
   return defaultState();
 }
@@ -122,6 +128,7 @@ async function start() {
   // Forget history items this bundle does not know (a new bundle version).
   state.history = state.history.filter((h) => byId.has(h.item));
   if (state.history.length === 0) state.filter = '';
+  for (const id of Object.keys(state.impressions)) if (!byId.has(id)) delete state.impressions[id];
   setupContext();
   setupKnobs();
   setupCatalog();
@@ -229,6 +236,10 @@ function buildRequest() {
     context: { region: state.context.region || undefined, device: state.context.device || undefined, age: state.context.age || undefined },
     history: state.history.map((h) => ({ item: h.item, time: h.time })),
   };
+  // Items shown before and not taken: the module demotes them, so that the
+  // list does not repeat itself (the notes' "churn").
+  const impressions = Object.entries(state.impressions).map(([item, v]) => ({ item, count: v.count, last: v.last }));
+  if (impressions.length) req.impressions = impressions;
   const filter = b64.decode(state.filter);
   if (filter) req.consumed = filter;
   const k = state.knobs;
@@ -310,8 +321,27 @@ function renderTiming(resp, totalMs) {
 
 // ---- history --------------------------------------------------------------------
 
+// noteImpressions records the recommendations on screen, all but the one
+// taken, as shown and not taken. It runs when the user takes an item, not
+// on every render: sliding a knob would otherwise count as showing.
+function noteImpressions(taken) {
+  const now = Math.floor(Date.now() / 1000);
+  for (const c of document.querySelectorAll('#recs .card')) {
+    const id = c.dataset.id;
+    if (id === taken) continue;
+    const im = state.impressions[id] || { count: 0, last: 0 };
+    state.impressions[id] = { count: im.count + 1, last: now };
+  }
+  const ids = Object.keys(state.impressions);
+  if (ids.length > MAX_IMPRESSIONS) {
+    ids.sort((a, b) => state.impressions[b].last - state.impressions[a].last || a.localeCompare(b));
+    for (const id of ids.slice(MAX_IMPRESSIONS)) delete state.impressions[id];
+  }
+}
+
 function consume(id, action) {
   if (state.history.some((h) => h.item === id)) return;
+  noteImpressions(id);
   state.history.push({ item: id, action, time: Math.floor(Date.now() / 1000) });
   const filter = rec.bloomAdd(b64.decode(state.filter), [id], { expected: FILTER_EXPECTED, fpRate: FILTER_FP });
   state.filter = b64.encode(filter);
@@ -324,6 +354,7 @@ function consume(id, action) {
 function reset() {
   state.history = [];
   state.filter = '';
+  state.impressions = {};
   saveState();
   renderHistory();
   refresh();
@@ -339,6 +370,7 @@ function renderHistory() {
     el('span', { class: 'h-title', text: byId.get(e.item)?.title || e.item }))));
   const f = b64.decode(state.filter);
   $('filter-size').textContent = f ? fmtBytes(f.length) : '0 bytes';
+  $('impressions-count').textContent = String(Object.keys(state.impressions).length);
 }
 
 // ---- catalog ----------------------------------------------------------------------

@@ -93,6 +93,26 @@ test('the demo page recommends in Chromium, and history survives a reload', { sk
   const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('edgerec-demo-v1')));
   assert.equal(stored.history.length, 3);
   assert.ok(stored.filter.length > 20, 'the Bloom filter is stored');
+  // Each take counted the other eleven cards on screen as shown, not taken.
+  const imps = stored.impressions;
+  assert.ok(Object.keys(imps).length >= 11, `impressions stored: ${JSON.stringify(imps)}`);
+  assert.ok(!(consumed[0] in imps), 'the first item taken was never counted as shown but not taken');
+  for (const id of first.slice(1)) assert.ok(imps[id]?.count >= 1, `${id} was on screen at the first take`);
+  assert.equal(await page.textContent('#impressions-count'), String(Object.keys(imps).length));
+  // They reach the module: the same history without them gives another list.
+  await page.evaluate(() => {
+    const s = JSON.parse(localStorage.getItem('edgerec-demo-v1'));
+    s.impressions = {};
+    localStorage.setItem('edgerec-demo-v1', JSON.stringify(s));
+  });
+  await page.reload();
+  await ready();
+  const unseen = await recIds();
+  assert.notDeepEqual(unseen, reloaded, 'shown-but-not-taken items sink: without impressions the list differs');
+  await page.evaluate((s) => localStorage.setItem('edgerec-demo-v1', JSON.stringify(s)), stored);
+  await page.reload();
+  await ready();
+  assert.deepEqual(await recIds(), reloaded, 'impressions back, the same list');
 
   mkdirSync(outDir, { recursive: true });
   await page.screenshot({ path: path.join(outDir, 'demo.png'), fullPage: true });
@@ -119,9 +139,10 @@ test('the demo page recommends in Chromium, and history survives a reload', { sk
   assert.equal(await page.getAttribute(`#catalog .row[data-id="${consumed[0]}"]`, 'class'), 'row done');
   await page.fill('#search', '');
 
-  // Reset clears the history; the first list comes back.
+  // Reset clears the history and the impressions; the first list comes back.
   await page.click('#reset');
   assert.deepEqual(await historyIds(), []);
+  assert.equal(await page.textContent('#impressions-count'), '0');
   assert.deepEqual(await recIds(), first);
   await page.reload();
   await ready();
