@@ -3,6 +3,7 @@ package bloom
 import (
 	"bytes"
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -39,22 +40,10 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded filter does not decode: %v", err)
 		}
-		if again.M() != g.M() || again.K() != g.K() || !slicesEqual(again.words, g.words) {
+		if again.M() != g.M() || again.K() != g.K() || !slices.Equal(again.words, g.words) {
 			t.Fatal("decode → encode → decode changed the filter")
 		}
 	})
-}
-
-func slicesEqual(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // FuzzApplyBytes feeds arbitrary bytes to the export's whole path: it must

@@ -3,7 +3,9 @@ package server
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -118,12 +120,7 @@ func (m *metrics) write(w io.Writer, g *generation, ready bool) {
 	defer m.mu.Unlock()
 	fmt.Fprintln(w, "# HELP edgerec_requests_total Recommend requests answered, by HTTP status code.")
 	fmt.Fprintln(w, "# TYPE edgerec_requests_total counter")
-	codes := make([]int, 0, len(m.requests))
-	for c := range m.requests {
-		codes = append(codes, c)
-	}
-	sort.Ints(codes)
-	for _, c := range codes {
+	for _, c := range slices.Sorted(maps.Keys(m.requests)) {
 		fmt.Fprintf(w, "edgerec_requests_total{code=\"%d\"} %d\n", c, m.requests[c].Load())
 	}
 	fmt.Fprintln(w, "# HELP edgerec_request_duration_seconds Time to answer a recommend request, from its arrival to the response written.")
@@ -131,12 +128,7 @@ func (m *metrics) write(w io.Writer, g *generation, ready bool) {
 	m.latency.write(w, "edgerec_request_duration_seconds", "")
 	fmt.Fprintln(w, "# HELP edgerec_stage_duration_seconds Time of each pipeline stage inside the module, as the module reports it.")
 	fmt.Fprintln(w, "# TYPE edgerec_stage_duration_seconds histogram")
-	names := make([]string, 0, len(m.stages))
-	for n := range m.stages {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(m.stages)) {
 		m.stages[n].write(w, "edgerec_stage_duration_seconds", fmt.Sprintf("stage=\"%s\",", labelValue(n)))
 	}
 	counter := func(name, help string, v uint64) {

@@ -70,6 +70,26 @@ func mustRun(t *testing.T, args ...string) string {
 	return out
 }
 
+// mustDataset loads the data set in the edgerec format at dir.
+func mustDataset(t *testing.T, dir string) *dataset.Dataset {
+	t.Helper()
+	ds, err := dataset.Load(dir, "edgerec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// mustModel loads the model directory dir.
+func mustModel(t *testing.T, dir string) *model.Model {
+	t.Helper()
+	m, err := model.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // pipelineOnce runs synth → train → bundle build once and returns the paths.
 func pipelineOnce(t *testing.T) (data, modelDir, bundlePath string) {
 	t.Helper()
@@ -98,10 +118,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("inspect: %d items, %d sections (ranker %v), format %s", in.Manifest.Items, len(in.Sections), in.Ranker != nil, in.Format)
 	}
 
-	ds, err := dataset.Load(data, "edgerec")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := mustDataset(t, data)
 	user := ds.Users[6].ID
 	args := []string{"recommend", "--bundle", bundlePath, "--data", data, "--user", user, "--k", "15", "--json"}
 	var fromWasm, native api.Response
@@ -195,14 +212,8 @@ func TestParity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := model.Load(modelDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := dataset.Load(data, "edgerec")
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := mustModel(t, modelDir)
+	ds := mustDataset(t, data)
 	ctx := context.Background()
 	wasm, err := host.LoadModuleFile(wasmPath)
 	if err != nil {
@@ -367,14 +378,8 @@ func moduleInstance(t *testing.T, bundleData []byte) *host.Instance {
 // releases.
 func TestPipelineThroughModule(t *testing.T) {
 	data, modelDir, _ := pipelineOnce(t)
-	ds, err := dataset.Load(data, "edgerec")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.Load(modelDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := mustDataset(t, data)
+	m := mustModel(t, modelDir)
 	// A new item released after the training data, in the catalog of a
 	// bundle built two days after training.
 	trained := m.Manifest.TrainedAt

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgerec/edgerec/tools/dataset"
 	"github.com/edgerec/edgerec/tools/importer"
 	"github.com/edgerec/edgerec/tools/model"
 )
@@ -20,10 +19,7 @@ import (
 // same bytes as the original's bundle built without its ranker).
 func TestImportRoundTrip(t *testing.T) {
 	data, modelDir, _ := pipelineOnce(t)
-	m, err := model.Load(modelDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := mustModel(t, modelDir)
 	dir := t.TempDir()
 	spec, ts := importer.Export(m)
 	sb, err := json.MarshalIndent(spec, "", " ")
@@ -64,10 +60,7 @@ func TestImportRoundTrip(t *testing.T) {
 	if !bytes.Equal(ab, bb) {
 		t.Error("the imported model builds another bundle than the original")
 	}
-	ds, err := dataset.Load(data, "edgerec")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := mustDataset(t, data)
 	if out := mustRun(t, "recommend", "--bundle", b, "--wasm", wasmPath, "--data", data, "--user", ds.Users[7].ID, "--k", "5"); !strings.Contains(out, "twotower") {
 		t.Errorf("recommend from the imported bundle:\n%s", out)
 	}

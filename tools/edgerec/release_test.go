@@ -10,8 +10,6 @@ import (
 
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/tools/builder"
-	"github.com/edgerec/edgerec/tools/dataset"
-	"github.com/edgerec/edgerec/tools/model"
 )
 
 // TestReproducibleBuild builds the same bundle twice, once with one worker
@@ -31,14 +29,8 @@ func TestReproducibleBuild(t *testing.T) {
 
 	// The builder with one worker and with many, and an index forced on
 	// this small catalog (its k-means runs in parallel too).
-	m, err := model.Load(modelDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := dataset.Load(data, "edgerec")
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := mustModel(t, modelDir)
+	ds := mustDataset(t, data)
 	var enc [2][]byte
 	for i, w := range []int{1, 4} {
 		bn, err := builder.Build(m, ds, builder.Options{Version: "r1", Workers: w,
@@ -127,12 +119,8 @@ func itoa(n int64) string {
 // region, embeddings of shared items do not drift, and the inspect JSON
 // has the release fields.
 func TestRegionalAndDiff(t *testing.T) {
-	data, _, bundlePath := pipelineOnce(t)
-	_, modelDir, _ := pipelineOnce(t)
-	ds, err := dataset.Load(data, "edgerec")
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, modelDir, bundlePath := pipelineOnce(t)
+	ds := mustDataset(t, data)
 	region := ""
 	for _, it := range ds.Items {
 		if len(it.Regions) > 0 {

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 )
 
@@ -104,7 +105,7 @@ func roundTripEqual(t *testing.T, a, b Tensors) {
 	}
 	for name, x := range a {
 		y := b[name]
-		if y == nil || shapeString(x.Shape) != shapeString(y.Shape) || !equal(x.Data, y.Data) {
+		if y == nil || shapeString(x.Shape) != shapeString(y.Shape) || !slices.Equal(x.Data, y.Data) {
 			t.Fatalf("tensor %q changed in a round trip", name)
 		}
 	}

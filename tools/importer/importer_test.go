@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -264,7 +265,7 @@ func TestWeightFormats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if shapeString(tn.Shape) != "[2, 3]" || !equal(tn.Data, []float32{1, 2, 3, 4, 5, 6}) {
+	if shapeString(tn.Shape) != "[2, 3]" || !slices.Equal(tn.Data, []float32{1, 2, 3, 4, 5, 6}) {
 		t.Errorf("fortran f8: %v %v", tn.Shape, tn.Data)
 	}
 	for h, want := range map[uint16]float32{0x3c00: 1, 0xc000: -2, 0x3555: 0.33325195, 0x0001: 5.9604645e-08, 0x7bff: 65504} {
@@ -311,16 +312,4 @@ func appendF64(b []byte, v float64) []byte {
 		b = append(b, byte(u>>(8*i)))
 	}
 	return b
-}
-
-func equal(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
