@@ -3,6 +3,7 @@ package ann
 import (
 	"flag"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"testing"
@@ -219,4 +220,87 @@ func BenchmarkSearch(b *testing.B) {
 			})
 		}
 	}
+}
+
+// bestListsSorted is bestLists before the block bound: the best so far
+// kept in a sorted array, a binary search and a copy per score that
+// enters. It is the baseline of BenchmarkBestLists.
+func bestListsSorted(scores []float32, n int) []int32 {
+	n = min(n, len(scores))
+	best := make([]Hit, 0, n)
+	for l, s := range scores {
+		if len(best) == n && !(s > best[n-1].Score) {
+			continue
+		}
+		lo, hi := 0, len(best)
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if best[m].Score >= s {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		if len(best) < n {
+			best = append(best, Hit{})
+		}
+		copy(best[lo+1:], best[lo:len(best)-1])
+		best[lo] = Hit{Item: int32(l), Score: s}
+	}
+	out := make([]int32, len(best))
+	for i, h := range best {
+		out[i] = h.Item
+	}
+	return out
+}
+
+// BenchmarkBestLists chooses 28 of 633 and 48 of 1 265 normal scores (the
+// lists a search probes at 100k items with 2√N and 4√N lists), against
+// the sorted-array baseline; and sorts 174 keys (a pipeline search's top
+// k) with sortKeys and with slices.Sort. In wazero:
+//
+//	GOOS=wasip1 GOARCH=wasm go test -exec "$(go env GOROOT)/lib/wasm/go_wasip1_wasm_exec" -run '^$' -bench 'BestLists|SortKeys' ./core/ann
+func BenchmarkBestLists(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct{ lists, n int }{{633, 28}, {1265, 48}} {
+		scores := make([]float32, c.lists)
+		for i := range scores {
+			scores[i] = float32(rng.NormFloat64())
+		}
+		if !slices.Equal(bestLists(scores, c.n), bestListsSorted(scores, c.n)) {
+			b.Fatal("bestLists and the baseline differ")
+		}
+		name := strconv.Itoa(c.n) + "of" + strconv.Itoa(c.lists)
+		b.Run("block/"+name, func(b *testing.B) {
+			for b.Loop() {
+				bestLists(scores, c.n)
+			}
+		})
+		b.Run("sorted/"+name, func(b *testing.B) {
+			for b.Loop() {
+				bestListsSorted(scores, c.n)
+			}
+		})
+	}
+}
+
+func BenchmarkSortKeys(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	src := make([]uint64, 174)
+	for i := range src {
+		src[i] = rng.Uint64()
+	}
+	x := make([]uint64, len(src))
+	b.Run("sortKeys", func(b *testing.B) {
+		for b.Loop() {
+			copy(x, src)
+			sortKeys(x)
+		}
+	})
+	b.Run("slices.Sort", func(b *testing.B) {
+		for b.Loop() {
+			copy(x, src)
+			slices.Sort(x)
+		}
+	})
 }

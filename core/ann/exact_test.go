@@ -157,3 +157,29 @@ func TestTopKMatchesSort(t *testing.T) {
 		}
 	}
 }
+
+// TestSortKeys holds sortKeys to slices.Sort: sizes around the insertion
+// sort's cut-off, duplicates, sorted and reversed input.
+func TestSortKeys(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for trial := 0; trial < 2000; trial++ {
+		x := make([]uint64, rng.IntN(400))
+		for i := range x {
+			switch trial % 4 {
+			case 0:
+				x[i] = rng.Uint64()
+			case 1:
+				x[i] = uint64(rng.IntN(5)) // many duplicates
+			case 2:
+				x[i] = uint64(i)
+			default:
+				x[i] = uint64(len(x) - i)
+			}
+		}
+		want := slices.Sorted(slices.Values(x))
+		sortKeys(x)
+		if !slices.Equal(x, want) {
+			t.Fatalf("trial %d: %v, want %v", trial, x, want)
+		}
+	}
+}

@@ -353,14 +353,26 @@ func TestTuneNProbeSamples(t *testing.T) {
 	}
 }
 
-// TestBestLists holds the selection to a stable sort, with many ties.
+// TestBestLists holds the selection to a stable sort, with many ties
+// (−0 and +0 among them), on short lists and on lists long enough for the
+// block bound.
 func TestBestLists(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 12))
-	for trial := 0; trial < 300; trial++ {
+	for trial := 0; trial < 600; trial++ {
 		n := 1 + rng.IntN(200)
+		if trial%2 == 1 {
+			n = 1 + rng.IntN(3000)
+		}
 		scores := make([]float32, n)
 		for i := range scores {
-			scores[i] = float32(rng.IntN(1 + trial%20))
+			switch {
+			case trial%3 == 0:
+				scores[i] = float32(rng.NormFloat64())
+			case rng.IntN(4) == 0:
+				scores[i] = float32(math.Copysign(0, -1))
+			default:
+				scores[i] = float32(rng.IntN(1 + trial%20))
+			}
 		}
 		k := 1 + rng.IntN(n)
 		idx := make([]int32, n)
@@ -379,6 +391,26 @@ func TestBestLists(t *testing.T) {
 		want := idx[:k]
 		if got := bestLists(scores, k); !slices.Equal(got, want) {
 			t.Fatalf("scores %v, n=%d: got %v, want %v", scores, k, got, want)
+		}
+	}
+}
+
+// TestBestListsNaN: NaN scores (a broken query) are never chosen, and the
+// rest are still chosen in order, whether or not the block bound is
+// itself NaN.
+func TestBestListsNaN(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, n := range []int{40, 400} {
+		scores := make([]float32, n)
+		for i := range scores {
+			scores[i] = nan
+		}
+		scores[3], scores[n-1] = 2, 1
+		if got := bestLists(scores, 2); !slices.Equal(got, []int32{3, int32(n - 1)}) {
+			t.Errorf("%d scores: got %v, want [3 %d]", n, got, n-1)
+		}
+		if got := bestLists(scores, 5); !slices.Equal(got, []int32{3, int32(n - 1)}) {
+			t.Errorf("%d scores, n = 5: got %v, want the two numbers", n, got)
 		}
 	}
 }

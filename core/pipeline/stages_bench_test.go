@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"os"
 	"testing"
 
 	"github.com/edgerec/edgerec/core/api"
@@ -15,9 +16,31 @@ import (
 //	GOOS=wasip1 GOARCH=wasm go test -exec "$(go env GOROOT)/lib/wasm/go_wasip1_wasm_exec" -run '^$' -bench Stages ./core/pipeline
 //
 // (the second needs a wasm runtime on PATH, e.g. the wazero command).
+// With EDGEREC_BENCH_BUNDLE naming a bundle file (`edgerec bench --keep`),
+// it times that bundle instead, with a history of ten of its items.
 func BenchmarkStages(b *testing.B) {
-	r := loadBundle(b, bundletest.Random(20_000, 64, 1))
+	var r *Recommender
 	newReq := func() *api.Request { return historyRequest(10, 37) }
+	if path := os.Getenv("EDGEREC_BENCH_BUNDLE"); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r, err = Load(data); err != nil {
+			b.Fatal(err)
+		}
+		ids := r.b.Items.IDs
+		newReq = func() *api.Request {
+			req := historyRequest(0, 0)
+			for i := range 10 {
+				req.History = append(req.History, api.Event{Item: ids[(i*7919+13)%len(ids)]})
+			}
+			req.Normalize()
+			return req
+		}
+	} else {
+		r = loadBundle(b, bundletest.Random(20_000, 64, 1))
+	}
 	req, p, q, f, emb, cands := stage1(r, newReq())
 	seed := requestSeed("", "", q.Time)
 	b.Logf("%d candidates", len(cands))

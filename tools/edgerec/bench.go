@@ -109,7 +109,7 @@ timing: query tower, ANN search, filters) and of the whole recommend call
 	wasmPath := fs.String("wasm", "", "recommender.wasm (default: next to the edgerec binary, then bin/recommender.wasm)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	exact := fs.Bool("exact", false, "build no index: measure the exact scan")
-	lists := fs.Int("lists", 0, "inverted lists (0: 4·√N)")
+	lists := fs.Int("lists", 0, "inverted lists (0: 2·√N)")
 	target := fs.Float64("target", 0, "recall@100 against the exact int8 scan the default nprobe is tuned for (0: builder default)")
 	seed := fs.Uint64("seed", 1, "seed of the catalog and the users")
 	reserve := fs.Bool("reserve-memory", false, "reserve the instance's linear memory up front (host.Options.ReserveMemory: faster loading, slower requests)")
