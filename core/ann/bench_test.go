@@ -257,7 +257,7 @@ func bestListsSorted(scores []float32, n int) []int32 {
 // BenchmarkBestLists chooses 28 of 633 and 48 of 1 265 normal scores (the
 // lists a search probes at 100k items with 2√N and 4√N lists), against
 // the sorted-array baseline; and sorts 174 keys (a pipeline search's top
-// k) with sortKeys and with slices.Sort. In wazero:
+// k) with SortKeys and with slices.Sort. In wazero:
 //
 //	GOOS=wasip1 GOARCH=wasm go test -exec "$(go env GOROOT)/lib/wasm/go_wasip1_wasm_exec" -run '^$' -bench 'BestLists|SortKeys' ./core/ann
 func BenchmarkBestLists(b *testing.B) {
@@ -291,10 +291,10 @@ func BenchmarkSortKeys(b *testing.B) {
 		src[i] = rng.Uint64()
 	}
 	x := make([]uint64, len(src))
-	b.Run("sortKeys", func(b *testing.B) {
+	b.Run("SortKeys", func(b *testing.B) {
 		for b.Loop() {
 			copy(x, src)
-			sortKeys(x)
+			SortKeys(x)
 		}
 	})
 	b.Run("slices.Sort", func(b *testing.B) {

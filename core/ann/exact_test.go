@@ -158,28 +158,36 @@ func TestTopKMatchesSort(t *testing.T) {
 	}
 }
 
-// TestSortKeys holds sortKeys to slices.Sort: sizes around the insertion
-// sort's cut-off, duplicates, sorted and reversed input.
+// TestSortKeys holds SortKeys to slices.Sort: sizes around the insertion
+// sort's cut-off, duplicates, sorted, reversed and organ-pipe input, and
+// the heapsort that takes over past the depth limit.
 func TestSortKeys(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
-	for trial := 0; trial < 2000; trial++ {
+	for trial := 0; trial < 3000; trial++ {
 		x := make([]uint64, rng.IntN(400))
 		for i := range x {
-			switch trial % 4 {
+			switch trial % 5 {
 			case 0:
 				x[i] = rng.Uint64()
 			case 1:
 				x[i] = uint64(rng.IntN(5)) // many duplicates
 			case 2:
 				x[i] = uint64(i)
-			default:
+			case 3:
 				x[i] = uint64(len(x) - i)
+			default:
+				x[i] = uint64(min(i, len(x)-i))
 			}
 		}
 		want := slices.Sorted(slices.Values(x))
-		sortKeys(x)
+		y := slices.Clone(x)
+		SortKeys(x)
 		if !slices.Equal(x, want) {
 			t.Fatalf("trial %d: %v, want %v", trial, x, want)
+		}
+		introsort(y, 1) // the heapsort after one partition
+		if !slices.Equal(y, want) {
+			t.Fatalf("trial %d, depth 1: %v, want %v", trial, y, want)
 		}
 	}
 }

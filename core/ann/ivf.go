@@ -206,7 +206,7 @@ func bestLists(scores []float32, n int) []int32 {
 		selectLargest(keys, n)
 		keys = keys[:n]
 	}
-	sortKeys(keys)
+	SortKeys(keys)
 	out := make([]int32, len(keys))
 	for i, k := range keys {
 		out[len(out)-1-i] = hit(k).Item

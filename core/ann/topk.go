@@ -133,7 +133,7 @@ func (t *TopK) Sorted() []Hit {
 	t.reduce()
 	keys := t.keys
 	t.keys, t.thr = nil, float32(math.Inf(-1))
-	sortKeys(keys)
+	SortKeys(keys)
 	h := make([]Hit, len(keys))
 	for i, k := range keys {
 		h[len(h)-1-i] = hit(k)
@@ -175,14 +175,35 @@ func nthLargest(x []float32, n int) float32 {
 	return x[k]
 }
 
-// sortKeys sorts x in increasing order: a quicksort (median of three,
-// Hoare's partition, the smaller side first) over insertion sorts of at
-// most 12 keys. For the 174 keys of a pipeline search it takes 6.8 µs in
+// SortKeys sorts x in increasing order: an introsort (Musser 1997) of
+// quicksort partitions (median of three, Hoare's scheme, the smaller side
+// first) over insertion sorts of at most 12 keys, with a heapsort once the
+// depth passes 2·log₂n, so that no input costs more than O(n·log n).
+//
+// # Notes
+//
+// It is the module's one general sort: callers pack what they sort into
+// 64-bit keys. For the 174 keys of a pipeline search it takes 6.8 µs in
 // wazero against 10.6 µs for slices.Sort (BenchmarkSortKeys), whose
-// pattern-defeating bookkeeping costs more there than it saves on these
-// keys, which are distinct and in no particular order.
-func sortKeys(x []uint64) {
+// pattern-defeating bookkeeping costs more there than it saves; and each
+// element type or comparison function given to slices.Sort or
+// slices.SortFunc adds its own copy of pdqsort to the module, 15–20 kB
+// before compression (RATIONALE.md, "Module size").
+func SortKeys(x []uint64) {
+	depth := 0
+	for n := len(x); n > 0; n >>= 1 {
+		depth += 2
+	}
+	introsort(x, depth)
+}
+
+func introsort(x []uint64, depth int) {
 	for len(x) > 12 {
+		if depth == 0 {
+			heapsort(x)
+			return
+		}
+		depth--
 		m := len(x) / 2
 		a, b, c := x[0], x[m], x[len(x)-1]
 		if a > b {
@@ -211,10 +232,10 @@ func sortKeys(x []uint64) {
 		}
 		// Recurse into the smaller side, loop on the larger.
 		if j+1 < len(x)-i {
-			sortKeys(x[:j+1])
+			introsort(x[:j+1], depth)
 			x = x[i:]
 		} else {
-			sortKeys(x[i:])
+			introsort(x[i:], depth)
 			x = x[:j+1]
 		}
 	}
@@ -226,5 +247,33 @@ func sortKeys(x []uint64) {
 			j--
 		}
 		x[j] = v
+	}
+}
+
+// heapsort sorts x in increasing order with a max-heap.
+func heapsort(x []uint64) {
+	for i := len(x)/2 - 1; i >= 0; i-- {
+		siftDown(x, i)
+	}
+	for n := len(x) - 1; n > 0; n-- {
+		x[0], x[n] = x[n], x[0]
+		siftDown(x[:n], 0)
+	}
+}
+
+func siftDown(x []uint64, i int) {
+	for {
+		c := 2*i + 1
+		if c >= len(x) {
+			return
+		}
+		if c+1 < len(x) && x[c+1] > x[c] {
+			c++
+		}
+		if x[i] >= x[c] {
+			return
+		}
+		x[i], x[c] = x[c], x[i]
+		i = c
 	}
 }

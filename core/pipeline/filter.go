@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bloom"
 	"github.com/edgerec/edgerec/core/feature"
@@ -121,11 +122,23 @@ func (r *Recommender) rows(ids []string) []int32 {
 type rowSet []int32
 
 func newRowSet(rows []int32) rowSet {
-	slices.Sort(rows)
+	sortRows(rows)
 	return rowSet(slices.Compact(rows))
 }
 
 func (s rowSet) has(row int32) bool {
 	_, ok := slices.BinarySearch(s, row)
 	return ok
+}
+
+// sortRows sorts rows in increasing order, as 64-bit keys (ann.SortKeys).
+func sortRows(rows []int32) {
+	keys := make([]uint64, len(rows))
+	for i, r := range rows {
+		keys[i] = uint64(uint32(r) ^ 1<<31)
+	}
+	ann.SortKeys(keys)
+	for i, k := range keys {
+		rows[i] = int32(uint32(k) ^ 1<<31)
+	}
 }

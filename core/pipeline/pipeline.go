@@ -9,7 +9,6 @@
 package pipeline
 
 import (
-	"cmp"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -158,7 +157,7 @@ func (r *Recommender) retrieve(q *Query, emb []float32, n int) []ann.Hit {
 	if len(excl) > 16 {
 		excl = make([]int32, len(q.Exclude))
 		copy(excl, q.Exclude)
-		slices.Sort(excl)
+		sortRows(excl)
 	}
 	m := n
 	if n > 0 {
@@ -340,7 +339,7 @@ func byScore(n int, score func(i int) float32, row func(i int) int32) []int {
 	for i := range keys {
 		keys[i] = uint64(^ann.Monotone(score(i)))<<32 | uint64(i)
 	}
-	slices.Sort(keys)
+	ann.SortKeys(keys)
 	order := make([]int, n)
 	for j, k := range keys {
 		order[j] = int(uint32(k))
@@ -351,7 +350,15 @@ func byScore(n int, score func(i int) float32, row func(i int) int32) []int {
 			hi++
 		}
 		if hi-lo > 1 {
-			slices.SortFunc(order[lo:hi], func(a, b int) int { return cmp.Compare(row(a), row(b)) })
+			// Equal scores: by row, again as keys.
+			run := keys[lo:hi]
+			for t, i := range order[lo:hi] {
+				run[t] = uint64(uint32(row(i)))<<32 | uint64(i)
+			}
+			ann.SortKeys(run)
+			for t, k := range run {
+				order[lo+t] = int(uint32(k))
+			}
 		}
 		lo = hi
 	}

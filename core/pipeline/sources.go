@@ -1,11 +1,10 @@
 package pipeline
 
 import (
-	"cmp"
 	"encoding/binary"
 	"hash/fnv"
 	"math/rand/v2"
-	"slices"
+	"sort"
 
 	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/bundle"
@@ -186,17 +185,14 @@ func (r *Recommender) covisit(pl *pool, q *Query, n int, keep func(int32) bool) 
 			}
 		}
 	}
-	slices.SortFunc(accs, func(a, b acc) int {
-		switch {
-		case a.score > b.score:
-			return -1
-		case a.score < b.score:
-			return 1
-		}
-		return cmp.Compare(a.row, b.row)
-	})
-	for i, a := range accs[:min(n, len(accs))] {
-		pl.add(bundle.SourceCovisit, a.row, i, a.score).Because = a.because
+	// Highest score first, ties by lower row: TopK's order.
+	top := ann.NewTopK(n)
+	for _, a := range accs {
+		top.Push(a.row, a.score)
+	}
+	for i, h := range top.Sorted() {
+		j, _ := at.get(h.Item)
+		pl.add(bundle.SourceCovisit, h.Item, i, h.Score).Because = accs[j].because
 	}
 }
 
@@ -242,11 +238,8 @@ func (r *Recommender) fresh(pl *pool, q *Query, emb []float32, n int, keep func(
 	from := q.Time - int64(r.b.Pipeline.FreshDays)*86400
 	query := quant.NewQuery(emb)
 	var one [1]float32
-	type hit struct {
-		row   int32
-		score float32
-	}
-	var hits []hit
+	// Highest score first, ties by lower row: TopK's order.
+	top := ann.NewTopK(n)
 	// byRelease is newest first.
 	for _, row := range r.byRelease {
 		rel := r.b.Items.Released[row]
@@ -257,16 +250,10 @@ func (r *Recommender) fresh(pl *pool, q *Query, emb []float32, n int, keep func(
 			continue
 		}
 		r.b.Embeddings.Scores(one[:], query, int(row))
-		hits = append(hits, hit{row, one[0]})
+		top.Push(row, one[0])
 	}
-	slices.SortFunc(hits, func(a, b hit) int {
-		if a.score != b.score {
-			return cmp.Compare(b.score, a.score)
-		}
-		return cmp.Compare(a.row, b.row)
-	})
-	for i, h := range hits[:min(n, len(hits))] {
-		pl.add(bundle.SourceFresh, h.row, i, h.score)
+	for i, h := range top.Sorted() {
+		pl.add(bundle.SourceFresh, h.Item, i, h.Score)
 	}
 }
 
@@ -310,9 +297,8 @@ func (r *Recommender) indexSources() {
 	it := &r.b.Items
 	r.byRelease, r.byPopularity = byRelease(it.Released), byPopularity(it.Popularity)
 	if n := len(it.Popularity); n > 0 {
-		pops := append([]float32(nil), it.Popularity...)
-		slices.Sort(pops)
-		median := pops[n/2]
+		// The median: the (n/2)-th smallest, through byPopularity's order.
+		median := it.Popularity[r.byPopularity[n-1-n/2]]
 		for row, p := range it.Popularity {
 			if p <= median {
 				r.tail = append(r.tail, int32(row))
@@ -348,7 +334,7 @@ func byRelease(released []int64) []int32 {
 		}
 	}
 	if packs {
-		slices.Sort(keys)
+		ann.SortKeys(keys)
 		out := make([]int32, len(keys))
 		for i, k := range keys {
 			out[i] = int32(k & (1<<rowBits - 1))
@@ -361,11 +347,14 @@ func byRelease(released []int64) []int32 {
 			rows = append(rows, int32(row))
 		}
 	}
-	slices.SortFunc(rows, func(a, b int32) int {
-		if c := cmp.Compare(released[b], released[a]); c != 0 {
-			return c
+	// Release times beyond the year 6325 or more than 2²⁶ rows: a sort
+	// with a callback, which the module already holds for ann's rare paths.
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if released[a] != released[b] {
+			return released[a] > released[b]
 		}
-		return cmp.Compare(a, b)
+		return a < b
 	})
 	return rows
 }
@@ -378,7 +367,7 @@ func byPopularity(pop []float32) []int32 {
 	for row, p := range pop {
 		keys[row] = uint64(^ann.Monotone(p))<<32 | uint64(row)
 	}
-	slices.Sort(keys)
+	ann.SortKeys(keys)
 	out := make([]int32, len(keys))
 	for i, k := range keys {
 		out[i] = int32(uint32(k))
