@@ -9,9 +9,6 @@ package api
 
 import (
 	"fmt"
-	"sort"
-
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/edgerec/edgerec/core/wire"
 )
@@ -79,30 +76,11 @@ type Request struct {
 	Order *Order `msgpack:"order,omitempty" json:"order,omitempty"`
 }
 
-// Weights maps candidate source names to weights. It encodes with sorted
-// keys, so that equal requests encode to equal bytes.
+// Weights maps candidate source names to weights. Any msgpack number
+// decodes as a weight (JavaScript's and Python's writers send fractional
+// numbers as float64), and the keys encode sorted, so that equal requests
+// encode to equal bytes (core/wire).
 type Weights map[string]float32
-
-// EncodeMsgpack implements msgpack.CustomEncoder.
-func (w Weights) EncodeMsgpack(enc *msgpack.Encoder) error {
-	keys := make([]string, 0, len(w))
-	for k := range w {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	if err := enc.EncodeMapLen(len(keys)); err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := enc.EncodeString(k); err != nil {
-			return err
-		}
-		if err := enc.EncodeFloat32(w[k]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // Context is what is known about the user and the moment of the request.
 // Empty strings and zero numbers mean unknown.

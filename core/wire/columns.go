@@ -2,166 +2,128 @@ package wire
 
 import (
 	"reflect"
-	"slices"
 	"unsafe"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
-// Typed decoders for the numeric columns of a bundle.
+// Typed decoders for the columns of a bundle.
 //
 // # Notes
 //
-// msgpack/v5 decodes a []float32 (and []int32, []uint32, []int64, []bool)
-// element by element through reflection. A bundle holds millions of such
-// elements (the catalog's columns, the co-visitation lists), and in
-// WebAssembly the reflective path made loading a 100k-item bundle take
-// seconds. These decoders, registered for the plain slice types, read the
-// same encodings with the Decoder's typed methods; they accept exactly what
-// the reflective decoder accepts (TestColumnsMatchReflection) and keep nil
-// and empty apart.
-func init() {
-	registerColumn((*msgpack.Decoder).DecodeFloat32, fastFloat32)
-	registerColumn((*msgpack.Decoder).DecodeInt32, fastInt32)
-	registerColumn((*msgpack.Decoder).DecodeUint32, fastUint32)
-	registerColumn((*msgpack.Decoder).DecodeInt64, fastInt64)
-	registerColumn((*msgpack.Decoder).DecodeBool, fastBool)
+// A bundle holds millions of numbers in plain slices (the catalog's
+// columns, the co-visitation lists) and hundreds of thousands of short
+// strings (ids, titles). Decoded element by element through reflection
+// they made loading a 100k-item bundle take seconds in WebAssembly; these
+// decoders read the elements with typed readers straight from the bytes,
+// and a string column into one backing array. They accept exactly what
+// the reflective path accepts (TestColumnsMatchReflection).
+var columnDecoders = map[reflect.Type]func(*decoder, reflect.Value) error{
+	reflect.TypeFor[[]float32](): column(func(d *decoder) (float32, error) {
+		f, err := d.float("[]float32")
+		return float32(f), err
+	}),
+	reflect.TypeFor[[]int32](): column(func(d *decoder) (int32, error) {
+		n, err := d.int("[]int32", -1<<31, 1<<31-1)
+		return int32(n), err
+	}),
+	reflect.TypeFor[[]uint32](): column(func(d *decoder) (uint32, error) {
+		n, err := d.int("[]uint32", 0, 1<<32-1)
+		return uint32(n), err
+	}),
+	reflect.TypeFor[[]int64](): column(func(d *decoder) (int64, error) {
+		return d.int("[]int64", -1<<63, 1<<63-1)
+	}),
+	reflect.TypeFor[[]bool](): column(func(d *decoder) (bool, error) {
+		c, err := d.code()
+		if err == nil && c != 0xc0 && c != 0xc2 && c != 0xc3 {
+			err = d.errorf("type byte 0x%02x where []bool wants a bool", c)
+		}
+		d.off++
+		return c == 0xc3, err
+	}),
+	reflect.TypeFor[Strings](): func(d *decoder, v reflect.Value) error {
+		s, err := d.strings()
+		if err == nil {
+			v.Set(reflect.ValueOf(Strings(s)))
+		}
+		return err
+	},
 }
 
-// Strings is a column of strings that decodes with decodeStrings (a
+// Strings is a column of strings that decodes into one backing array (a
 // bundle's item ids and titles).
 type Strings []string
 
-// DecodeMsgpack implements msgpack.CustomDecoder.
-func (s *Strings) DecodeMsgpack(d *msgpack.Decoder) error {
-	v, err := decodeStrings(d)
-	*s = v
-	return err
-}
-
-// allocLen is how many elements to allocate for an array declared n long.
-// Behind Unmarshal's sliceReader the bytes were checked first (Check), so n
-// fits in them; from any other reader, whose bytes nobody checked, the
-// first allocation is capped and the array grows as elements really arrive.
-func allocLen(n int, r *sliceReader) int {
-	if r != nil {
-		return n
+// int reads an integer in [lo, hi].
+func (d *decoder) int(what string, lo, hi int64) (int64, error) {
+	n, _, big, err := d.integer(what)
+	if err == nil && (big || n < lo || n > hi) {
+		err = d.errorf("integer out of the range of %s", what)
 	}
-	return min(n, 1<<12)
+	return n, err
 }
 
-// decodeStrings decodes a msgpack array (or nil) of strings (str or bin; a
-// nil element reads as "", as with reflection) into strings that share one
-// backing array: two allocations for the whole column instead of one per
-// string. A catalog's ids and titles are hundreds of thousands of short
-// strings, and in WebAssembly allocating them one by one (and the garbage
-// collections that follow) made decoding section ITEM of a 100k-item
-// bundle take 0.42 s. Any one string keeps the column's bytes alive, which
-// suits a bundle's columns: they live as long as the bundle.
-func decodeStrings(d *msgpack.Decoder) ([]string, error) {
-	n, err := d.DecodeArrayLen()
+// column returns the decoder of an array (or nil) of elements read by
+// elem.
+func column[T any](elem func(*decoder) (T, error)) func(*decoder, reflect.Value) error {
+	return func(d *decoder, v reflect.Value) error {
+		n, err := d.arrayLen(v.Type().String())
+		if err != nil {
+			return err
+		}
+		if n < 0 {
+			v.SetZero()
+			return nil
+		}
+		// Check has made sure the n elements fit in the bytes left.
+		s := make([]T, n)
+		for i := range s {
+			if s[i], err = elem(d); err != nil {
+				return err
+			}
+		}
+		v.Set(reflect.ValueOf(s))
+		return nil
+	}
+}
+
+// strings decodes an array (or nil) of strings (str or bin; nil reads as
+// "") into strings that share one backing array: two allocations for the
+// whole column instead of one per string. A catalog's ids and titles are
+// hundreds of thousands of short strings, and in WebAssembly allocating
+// them one by one (and the garbage collections that follow) made decoding
+// section ITEM of a 100k-item bundle take 0.42 s. Any one string keeps
+// the column's bytes alive, which suits a bundle's columns: they live as
+// long as the bundle.
+func (d *decoder) strings() ([]string, error) {
+	n, err := d.arrayLen("a string column")
 	if err != nil || n < 0 {
 		return nil, err
 	}
-	if r, _ := d.Buffered().(*sliceReader); r != nil {
-		// When every element is in a form the fast path reads, size the
-		// backing array exactly in a first pass and point the strings into
-		// it in a second.
-		total, off, ok := 0, r.off, true
-		for range n {
-			l, k := fastBytesLen(r.b[off:])
-			if k == 0 || l > len(r.b)-off-k {
-				ok = false
-				break
-			}
-			off += k + max(l, 0)
-			total += max(l, 0)
-		}
-		if ok {
-			out := make([]string, n)
-			buf := make([]byte, total)
-			pos := 0
-			for i := range out {
-				l, k := fastBytesLen(r.b[r.off:])
-				r.off += k
-				if l > 0 {
-					copy(buf[pos:pos+l], r.b[r.off:])
-					out[i] = unsafe.String(&buf[pos], l)
-					pos += l
-					r.off += l
-				}
-			}
-			return out, nil
-		}
-	}
-	ends := make([]int, 0, allocLen(n, nil))
-	var buf []byte
+	// First pass: the total length, so that the backing array is sized
+	// exactly.
+	start, total := d.off, 0
 	for range n {
-		l, err := d.DecodeBytesLen()
+		l, err := d.bytesLen("a string column")
 		if err != nil {
 			return nil, err
 		}
-		if l > 0 {
-			start := len(buf)
-			buf = slices.Grow(buf, l)[:start+l]
-			if err := d.ReadFull(buf[start:]); err != nil {
-				return nil, err
-			}
-		}
-		ends = append(ends, len(buf))
-	}
-	out := make([]string, len(ends))
-	start := 0
-	for i, end := range ends {
-		if end > start {
-			out[i] = unsafe.String(&buf[start], end-start)
-		}
-		start = end
-	}
-	return out, nil
-}
-
-// registerColumn makes msgpack decode every []T with decodeColumn.
-func registerColumn[T any](elem func(*msgpack.Decoder) (T, error), fast func([]byte) (T, int)) {
-	msgpack.Register([]T(nil), nil, func(d *msgpack.Decoder, v reflect.Value) error {
-		s, err := decodeColumn(d, elem, fast)
-		if err == nil {
-			v.Set(reflect.ValueOf(s))
-		}
-		return err
-	})
-}
-
-// decodeColumn decodes a msgpack array (or nil) of elements read by elem.
-// When the Decoder reads from Unmarshal's sliceReader, fast reads each
-// element in its usual encoding straight from the bytes, and elem only the
-// others: in wazero a million float32 took 185 ms through the Decoder's
-// per-byte reads.
-func decodeColumn[T any](d *msgpack.Decoder, elem func(*msgpack.Decoder) (T, error), fast func([]byte) (T, int)) ([]T, error) {
-	n, err := d.DecodeArrayLen()
-	if err != nil || n < 0 {
-		return nil, err
-	}
-	r, _ := d.Buffered().(*sliceReader)
-	s := make([]T, allocLen(n, r))
-	for i := range n {
-		// Only from an unchecked reader. Grown by hand: append in this
-		// generic function made the compressed module 30 kB larger.
-		if i == len(s) {
-			grown := make([]T, min(n, 2*len(s)))
-			copy(grown, s)
-			s = grown
-		}
-		if r != nil {
-			if v, k := fast(r.b[r.off:]); k > 0 {
-				s[i] = v
-				r.off += k
-				continue
-			}
-		}
-		if s[i], err = elem(d); err != nil {
+		if _, err := d.take(max(l, 0)); err != nil {
 			return nil, err
 		}
+		total += max(l, 0)
 	}
-	return s, nil
+	d.off = start
+	out := make([]string, n)
+	buf := make([]byte, total)
+	pos := 0
+	for i := range out {
+		l, _ := d.bytesLen("")
+		if l > 0 {
+			copy(buf[pos:pos+l], d.b[d.off:])
+			out[i] = unsafe.String(&buf[pos], l)
+			pos += l
+			d.off += l
+		}
+	}
+	return out, nil
 }

@@ -1,8 +1,6 @@
 package wire
 
 import (
-	"bytes"
-	"io"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -10,8 +8,8 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// Named slice types are not registered, so msgpack decodes them through
-// reflection: the reference for the registered column decoders.
+// Named slice types are not column types, so Unmarshal decodes them
+// through reflection: the reference for the column decoders.
 type (
 	refF32  []float32
 	refI32  []int32
@@ -89,9 +87,9 @@ func randomColumn(rng *rand.Rand) any {
 	return out
 }
 
-// TestColumnsMatchReflection decodes random arrays into the registered
-// slice types and into unregistered ones and wants the same values, or an
-// error from both.
+// TestColumnsMatchReflection decodes random arrays into the column types
+// and into named slice types, which take the reflective path, and wants
+// the same values, or an error from both.
 func TestColumnsMatchReflection(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for i := range 5000 {
@@ -104,40 +102,20 @@ func TestColumnsMatchReflection(t *testing.T) {
 			t.Fatal(err)
 		}
 		var want refColumns
-		wantErr := msgpack.Unmarshal(b, &want)
-		// Both paths of the column decoders: the fast one over Unmarshal's
-		// sliceReader and the Decoder's methods over any other reader.
-		for _, r := range []io.Reader{&sliceReader{b: b}, bytes.NewReader(b)} {
-			var got columns
-			gotErr := msgpack.NewDecoder(r).Decode(&got)
-			if (gotErr != nil) != (wantErr != nil) {
-				t.Fatalf("case %d, %T: error %v, reflection gives %v (input %v)", i, r, gotErr, wantErr, m)
-			}
-			if gotErr != nil {
-				continue
-			}
-			same := reflect.DeepEqual([]float32(want.F32), got.F32) && reflect.DeepEqual([]int32(want.I32), got.I32) &&
-				reflect.DeepEqual([]uint32(want.U32), got.U32) && reflect.DeepEqual([]int64(want.I64), got.I64) &&
-				reflect.DeepEqual([]bool(want.Bool), got.Bool) && reflect.DeepEqual([]string(want.Str), []string(got.Str))
-			if !same {
-				t.Fatalf("case %d, %T: got %+v, reflection gives %+v (input %v)", i, r, got, want, m)
-			}
+		wantErr := Unmarshal(b, &want)
+		var got columns
+		gotErr := Unmarshal(b, &got)
+		if (gotErr != nil) != (wantErr != nil) {
+			t.Fatalf("case %d: error %v, reflection gives %v (input %v)", i, gotErr, wantErr, m)
 		}
-	}
-}
-
-// TestColumnsUncheckedLength: from a reader no Check has seen, a declared
-// length the bytes cannot hold fails when the bytes run out, after an
-// allocation bounded by allocLen rather than by the declared 2³¹ elements.
-func TestColumnsUncheckedLength(t *testing.T) {
-	b := []byte{0xdd, 0x80, 0, 0, 0, 0xca, 0x3f, 0x80, 0, 0} // array32 of 2³¹, one float32
-	var f []float32
-	if err := msgpack.NewDecoder(bytes.NewReader(b)).Decode(&f); err == nil {
-		t.Fatal("a truncated array of 2³¹ float32 decoded")
-	}
-	s := append([]byte{0xdd, 0x80, 0, 0, 0}, 0xa1, 'x')
-	var strs Strings
-	if err := msgpack.NewDecoder(bytes.NewReader(s)).Decode(&strs); err == nil {
-		t.Fatal("a truncated array of 2³¹ strings decoded")
+		if gotErr != nil {
+			continue
+		}
+		same := reflect.DeepEqual([]float32(want.F32), got.F32) && reflect.DeepEqual([]int32(want.I32), got.I32) &&
+			reflect.DeepEqual([]uint32(want.U32), got.U32) && reflect.DeepEqual([]int64(want.I64), got.I64) &&
+			reflect.DeepEqual([]bool(want.Bool), got.Bool) && reflect.DeepEqual([]string(want.Str), []string(got.Str))
+		if !same {
+			t.Fatalf("case %d: got %+v, reflection gives %+v (input %v)", i, got, want, m)
+		}
 	}
 }

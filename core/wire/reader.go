@@ -2,52 +2,12 @@ package wire
 
 import (
 	"encoding/binary"
-	"errors"
-	"io"
 	"math"
 )
 
-// sliceReader is the reader Unmarshal hands to msgpack: a byte slice and an
-// offset, so that the column decoders (columns.go) can read the common
-// encodings straight from the bytes instead of through the Decoder's
-// per-byte interface calls. It implements io.Reader and io.ByteScanner,
-// which msgpack reads directly, without buffering of its own.
-type sliceReader struct {
-	b   []byte
-	off int
-}
-
-func (r *sliceReader) Read(p []byte) (int, error) {
-	if r.off >= len(r.b) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b[r.off:])
-	r.off += n
-	return n, nil
-}
-
-func (r *sliceReader) ReadByte() (byte, error) {
-	if r.off >= len(r.b) {
-		return 0, io.EOF
-	}
-	c := r.b[r.off]
-	r.off++
-	return c, nil
-}
-
-func (r *sliceReader) UnreadByte() error {
-	if r.off == 0 {
-		return errors.New("wire: UnreadByte at the start")
-	}
-	r.off--
-	return nil
-}
-
-// The fast element readers below decode one value of a column from b when
-// it has the encoding a writer normally uses and return the value and its
-// length in bytes; for anything else they return length 0 and the
-// Decoder's own method reads the element (TestColumnsMatchReflection holds
-// the two paths to the reflective decoder).
+// fastInt and fastBytesLen read the encodings of an integer and of a
+// string's header from b and return the value and the encoding's length
+// in bytes, 0 for any other encoding.
 
 // fastInt reads a msgpack integer whose value fits in an int64.
 func fastInt(b []byte) (int64, int) {
@@ -81,40 +41,9 @@ func fastInt(b []byte) (int64, int) {
 	return 0, 0
 }
 
-func fastInt64(b []byte) (int64, int) { return fastInt(b) }
-
-func fastInt32(b []byte) (int32, int) {
-	if v, n := fastInt(b); n > 0 && v >= math.MinInt32 && v <= math.MaxInt32 {
-		return int32(v), n
-	}
-	return 0, 0
-}
-
-func fastUint32(b []byte) (uint32, int) {
-	if v, n := fastInt(b); n > 0 && v >= 0 && v <= math.MaxUint32 {
-		return uint32(v), n
-	}
-	return 0, 0
-}
-
-// fastFloat32 reads a msgpack float 32.
-func fastFloat32(b []byte) (float32, int) {
-	if len(b) >= 5 && b[0] == 0xca {
-		return math.Float32frombits(binary.BigEndian.Uint32(b[1:])), 5
-	}
-	return 0, 0
-}
-
-func fastBool(b []byte) (bool, int) {
-	if len(b) > 0 && (b[0] == 0xc2 || b[0] == 0xc3) {
-		return b[0] == 0xc3, 1
-	}
-	return false, 0
-}
-
 // fastBytesLen reads the header of a msgpack str or bin (or nil, length
-// −1 as the Decoder reports it) and returns the payload length and the
-// header's length, 0 for anything else.
+// −1) and returns the payload length and the header's length, 0 for
+// anything else.
 func fastBytesLen(b []byte) (l, n int) {
 	if len(b) == 0 {
 		return 0, 0

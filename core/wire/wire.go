@@ -1,23 +1,30 @@
-// Package wire decodes msgpack from untrusted bytes without trusting the
-// lengths the bytes declare.
+// Package wire encodes and decodes msgpack, decoding from untrusted bytes
+// without trusting the lengths the bytes declare.
 //
-// github.com/vmihailenco/msgpack/v5 (v5.4.1) sizes a decoded slice from the
-// array length written in the input before it reads any element, so five
-// bytes declaring an array of 2³¹ structs make it allocate gigabytes, which
-// kills a WebAssembly instance outright. Unmarshal therefore walks the
-// encoding once first (Check) and refuses any array, map, string or binary
-// whose declared length cannot fit in the bytes that remain, any nesting
-// deeper than MaxDepth, and trailing bytes. Only then does it hand the bytes
-// to msgpack.
+// A decoder that sizes a slice from the array length written in the input
+// before it reads any element can be made to allocate gigabytes by five
+// bytes declaring an array of 2³¹ structs, which kills a WebAssembly
+// instance outright (github.com/vmihailenco/msgpack/v5 v5.4.1 does).
+// Unmarshal therefore walks the encoding once first (Check) and refuses
+// any array, map, string or binary whose declared length cannot fit in the
+// bytes that remain, any nesting deeper than MaxDepth, and trailing bytes.
+// Only then does it decode.
+//
+// # Notes
+//
+// The package is its own msgpack codec (decode.go, encode.go) rather than
+// a front for msgpack/v5, which the module linked before: msgpack/v5 with
+// its reflection, its time and log support made up 123 kB of the
+// compressed recommender.wasm (RATIONALE.md, "Module size"). The tests
+// hold both directions to msgpack/v5: what it encodes decodes to the same
+// values, and Marshal writes the bytes it writes.
 package wire
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-
-	"github.com/vmihailenco/msgpack/v5"
+	"reflect"
 )
 
 // MaxDepth is the deepest nesting of arrays and maps that Check accepts.
@@ -74,28 +81,12 @@ func UnmarshalLimit(b []byte, v any, maxLen int) error {
 	if err := CheckLimit(b, maxLen); err != nil {
 		return err
 	}
-	dec := msgpack.NewDecoder(&sliceReader{b: b})
-	if err := dec.Decode(v); err != nil {
-		return &Error{Offset: -1, Reason: err.Error()}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("msgpack: Unmarshal needs a non-nil pointer, not %T", v)
 	}
-	return nil
-}
-
-// Marshal encodes v as msgpack. Struct fields are written as maps keyed by
-// their msgpack tag names, in field order. msgpack/v5 sorts the keys of
-// map[string]string, map[string]bool and map[string]any only; any other map
-// is written in Go's random order, so a type that must encode
-// deterministically needs its own encoder (as api.Weights has).
-func Marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := msgpack.NewEncoder(&buf)
-	enc.SetSortMapKeys(true)
-	enc.UseCompactInts(true)
-	enc.UseCompactFloats(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	d := decoder{b: b}
+	return d.value(rv.Elem())
 }
 
 type checker struct {

@@ -1,0 +1,394 @@
+package wire
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"reflect"
+	"unsafe"
+)
+
+// decoder decodes msgpack from bytes that Check has accepted, into Go
+// values by reflection: struct fields by their msgpack tag names (unknown
+// keys skipped), slices, arrays, maps with string keys, pointers, numbers,
+// strings, []byte and bools; and the columns of columns.go without
+// reflection per element. It accepts what github.com/vmihailenco/msgpack/v5
+// accepts for these types, and also any number for a float field
+// (JavaScript's and Python's writers send fractional numbers as float64);
+// it refuses an integer that does not fit its field, where msgpack/v5
+// wraps it (TestDecodeMatchesMsgpack).
+type decoder struct {
+	b   []byte
+	off int
+}
+
+func (d *decoder) errorf(format string, args ...any) error {
+	return &Error{Offset: d.off, Reason: fmt.Sprintf(format, args...)}
+}
+
+// code returns the next type byte without consuming it.
+func (d *decoder) code() (byte, error) {
+	if d.off >= len(d.b) {
+		return 0, d.errorf("unexpected end of input")
+	}
+	return d.b[d.off], nil
+}
+
+// nil consumes a nil and reports whether there was one.
+func (d *decoder) nil() bool {
+	if d.off < len(d.b) && d.b[d.off] == 0xc0 {
+		d.off++
+		return true
+	}
+	return false
+}
+
+// take consumes n bytes.
+func (d *decoder) take(n int) ([]byte, error) {
+	if n < 0 || n > len(d.b)-d.off {
+		return nil, d.errorf("declared length %d exceeds the %d bytes left", n, len(d.b)-d.off)
+	}
+	p := d.b[d.off : d.off+n]
+	d.off += n
+	return p, nil
+}
+
+// skip consumes one value of any type.
+func (d *decoder) skip() error {
+	c := checker{b: d.b, off: d.off}
+	if err := c.value(0); err != nil {
+		return err
+	}
+	d.off = c.off
+	return nil
+}
+
+// length reads the length that follows a type byte in size bytes.
+func (d *decoder) length(size int) (int, error) {
+	p, err := d.take(size)
+	if err != nil {
+		return 0, err
+	}
+	switch size {
+	case 1:
+		return int(p[0]), nil
+	case 2:
+		return int(binary.BigEndian.Uint16(p)), nil
+	}
+	return int(binary.BigEndian.Uint32(p)), nil
+}
+
+// integer reads any msgpack integer (nil reads as 0) as its value: an
+// int64, or a uint64 above the int64 range (big true).
+func (d *decoder) integer(what string) (v int64, u uint64, big bool, err error) {
+	c, err := d.code()
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if v, n := fastInt(d.b[d.off:]); n > 0 {
+		d.off += n
+		return v, 0, false, nil
+	}
+	switch {
+	case c == 0xc0:
+		d.off++
+		return 0, 0, false, nil
+	case c == 0xcf && len(d.b)-d.off >= 9:
+		d.off += 9
+		return 0, binary.BigEndian.Uint64(d.b[d.off-8:]), true, nil
+	}
+	return 0, 0, false, d.errorf("type byte 0x%02x where %s wants an integer", c, what)
+}
+
+// float reads any msgpack number (nil reads as 0).
+func (d *decoder) float(what string) (float64, error) {
+	c, err := d.code()
+	if err != nil {
+		return 0, err
+	}
+	switch c {
+	case 0xca:
+		p, err := d.take(5)
+		if err != nil {
+			return 0, err
+		}
+		return float64(math.Float32frombits(binary.BigEndian.Uint32(p[1:]))), nil
+	case 0xcb:
+		p, err := d.take(9)
+		if err != nil {
+			return 0, err
+		}
+		return math.Float64frombits(binary.BigEndian.Uint64(p[1:])), nil
+	}
+	v, u, big, err := d.integer(what)
+	if big {
+		return float64(u), err
+	}
+	return float64(v), err
+}
+
+// bytesLen reads the header of a str or bin and returns the payload's
+// length; nil reads as length −1.
+func (d *decoder) bytesLen(what string) (int, error) {
+	c, err := d.code()
+	if err != nil {
+		return 0, err
+	}
+	if l, n := fastBytesLen(d.b[d.off:]); n > 0 {
+		d.off += n
+		return l, nil
+	}
+	return 0, d.errorf("type byte 0x%02x where %s wants a string", c, what)
+}
+
+// arrayLen reads an array header; nil reads as −1.
+func (d *decoder) arrayLen(what string) (int, error) {
+	c, err := d.code()
+	if err != nil {
+		return 0, err
+	}
+	d.off++
+	switch {
+	case c >= 0x90 && c <= 0x9f:
+		return int(c & 0x0f), nil
+	case c == 0xc0:
+		return -1, nil
+	case c == 0xdc:
+		return d.length(2)
+	case c == 0xdd:
+		return d.length(4)
+	}
+	d.off--
+	return 0, d.errorf("type byte 0x%02x where %s wants an array", c, what)
+}
+
+// mapLen reads a map header; nil reads as −1.
+func (d *decoder) mapLen(what string) (int, error) {
+	c, err := d.code()
+	if err != nil {
+		return 0, err
+	}
+	d.off++
+	switch {
+	case c >= 0x80 && c <= 0x8f:
+		return int(c & 0x0f), nil
+	case c == 0xc0:
+		return -1, nil
+	case c == 0xde:
+		return d.length(2)
+	case c == 0xdf:
+		return d.length(4)
+	}
+	d.off--
+	return 0, d.errorf("type byte 0x%02x where %s wants a map", c, what)
+}
+
+// str reads a str or bin as a string that aliases the input (valid until
+// the caller copies it; map keys are only compared).
+func (d *decoder) str(what string) (string, error) {
+	l, err := d.bytesLen(what)
+	if err != nil || l <= 0 {
+		return "", err
+	}
+	p, err := d.take(l)
+	if err != nil {
+		return "", err
+	}
+	return unsafe.String(&p[0], l), nil
+}
+
+// value decodes one value into v, which must be settable.
+func (d *decoder) value(v reflect.Value) error {
+	t := v.Type()
+	if col, ok := columnDecoders[t]; ok {
+		return col(d, v)
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		c, err := d.code()
+		if err != nil {
+			return err
+		}
+		if c != 0xc0 && c != 0xc2 && c != 0xc3 {
+			return d.errorf("type byte 0x%02x where %s wants a bool", c, t)
+		}
+		d.off++
+		v.SetBool(c == 0xc3)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, _, big, err := d.integer(t.String())
+		if err != nil {
+			return err
+		}
+		if big || v.OverflowInt(n) {
+			return d.errorf("integer out of the range of %s", t)
+		}
+		v.SetInt(n)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		n, u, big, err := d.integer(t.String())
+		if err != nil {
+			return err
+		}
+		if !big {
+			if n < 0 {
+				return d.errorf("negative integer for %s", t)
+			}
+			u = uint64(n)
+		}
+		if v.OverflowUint(u) {
+			return d.errorf("integer out of the range of %s", t)
+		}
+		v.SetUint(u)
+	case reflect.Float32, reflect.Float64:
+		f, err := d.float(t.String())
+		if err != nil {
+			return err
+		}
+		v.SetFloat(f)
+	case reflect.String:
+		s, err := d.str(t.String())
+		if err != nil {
+			return err
+		}
+		v.SetString(string([]byte(s)))
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return d.bytes(v)
+		}
+		n, err := d.arrayLen(t.String())
+		if err != nil {
+			return err
+		}
+		if n < 0 {
+			v.SetZero()
+			return nil
+		}
+		s := reflect.MakeSlice(t, n, n)
+		for i := range n {
+			if err := d.value(s.Index(i)); err != nil {
+				return err
+			}
+		}
+		v.Set(s)
+	case reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return d.errorf("byte arrays are not supported (%s)", t)
+		}
+		n, err := d.arrayLen(t.String())
+		if err != nil {
+			return err
+		}
+		if n > v.Len() {
+			return d.errorf("%d elements for %s", n, t)
+		}
+		v.SetZero()
+		for i := range max(n, 0) {
+			if err := d.value(v.Index(i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		return d.mapping(v)
+	case reflect.Struct:
+		return d.structure(v)
+	case reflect.Pointer:
+		if d.nil() {
+			v.SetZero()
+			return nil
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(t.Elem()))
+		}
+		return d.value(v.Elem())
+	default:
+		if d.nil() {
+			v.SetZero()
+			return nil
+		}
+		return d.errorf("cannot decode into %s", t)
+	}
+	return nil
+}
+
+// bytes decodes a bin or str (or nil) into a []byte-kinded slice.
+func (d *decoder) bytes(v reflect.Value) error {
+	l, err := d.bytesLen(v.Type().String())
+	if err != nil {
+		return err
+	}
+	if l < 0 {
+		v.SetZero()
+		return nil
+	}
+	p, err := d.take(l)
+	if err != nil {
+		return err
+	}
+	s := reflect.MakeSlice(v.Type(), l, l)
+	copy(s.Bytes(), p)
+	v.Set(s)
+	return nil
+}
+
+// mapping decodes a map with string keys.
+func (d *decoder) mapping(v reflect.Value) error {
+	t := v.Type()
+	if t.Key().Kind() != reflect.String {
+		return d.errorf("cannot decode into %s: keys must be strings", t)
+	}
+	n, err := d.mapLen(t.String())
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		v.SetZero()
+		return nil
+	}
+	m := reflect.MakeMapWithSize(t, n)
+	key := reflect.New(t.Key()).Elem()
+	elem := reflect.New(t.Elem()).Elem()
+	for range n {
+		k, err := d.str("a map key")
+		if err != nil {
+			return err
+		}
+		key.SetString(string([]byte(k)))
+		elem.SetZero()
+		if err := d.value(elem); err != nil {
+			return err
+		}
+		m.SetMapIndex(key, elem)
+	}
+	v.Set(m)
+	return nil
+}
+
+// structure decodes a map into a struct's fields by name; nil zeroes it.
+func (d *decoder) structure(v reflect.Value) error {
+	t := v.Type()
+	n, err := d.mapLen(t.String())
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		v.SetZero()
+		return nil
+	}
+	info := fieldsOf(t)
+	for range n {
+		k, err := d.str("a field name")
+		if err != nil {
+			return err
+		}
+		i, ok := info.byName[k]
+		if !ok {
+			if err := d.skip(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := d.value(v.FieldByIndex(info.fields[i].index)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
