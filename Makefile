@@ -29,6 +29,7 @@ test:
 	@# The quality tests print their figures (-v): synthetic and MovieLens-100K.
 	$(GO) test -count=1 -v -run '$(QUALITY)' ./tools/eval
 	@# A short run of each fuzz target (longer ones: make fuzz).
+	GO=$(GO) tools/fuzz.sh FuzzUnmarshal ./core/wire 5s
 	GO=$(GO) tools/fuzz.sh FuzzDecodeBundle ./core/bundle 5s
 	GO=$(GO) tools/fuzz.sh FuzzDecodeSection ./core/bundle 5s
 	GO=$(GO) tools/fuzz.sh FuzzDecodeIndex ./core/bundle 5s
@@ -45,6 +46,7 @@ test:
 	$(MAKE) web-test
 
 fuzz:
+	GO=$(GO) tools/fuzz.sh FuzzUnmarshal ./core/wire $(FUZZTIME)
 	GO=$(GO) tools/fuzz.sh FuzzDecodeBundle ./core/bundle $(FUZZTIME)
 	GO=$(GO) tools/fuzz.sh FuzzDecodeSection ./core/bundle $(FUZZTIME)
 	GO=$(GO) tools/fuzz.sh FuzzDecodeIndex ./core/bundle $(FUZZTIME)

@@ -292,3 +292,36 @@ func TestDecodeRefuses(t *testing.T) {
 		t.Error("Unmarshal into a nil pointer succeeded")
 	}
 }
+
+// FuzzUnmarshal decodes arbitrary bytes into the sample type with
+// Unmarshal and, when Check accepts them (so that msgpack/v5 cannot be
+// made to allocate without bound), with msgpack/v5: Unmarshal must not
+// panic, and when both succeed they must agree. (Each may refuse what the
+// other takes: Unmarshal refuses integers that do not fit and msgpack/v5
+// float64 for a float32.)
+func FuzzUnmarshal(f *testing.F) {
+	rng := rand.New(rand.NewPCG(55, 56))
+	for range 8 {
+		b, err := Marshal(randSample(rng))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{0x80})
+	f.Add([]byte{0xc0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got sample
+		gotErr := Unmarshal(b, &got)
+		if Check(b) != nil {
+			if gotErr == nil {
+				t.Fatal("Unmarshal accepted what Check refuses")
+			}
+			return
+		}
+		var want sample
+		if msgpack.Unmarshal(b, &want) == nil && gotErr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("Unmarshal gives %+v, msgpack/v5 %+v", got, want)
+		}
+	})
+}
