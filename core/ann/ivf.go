@@ -236,11 +236,11 @@ const SamplePerList = 40
 // DefaultLists returns the number of lists for n items, ⌈2·√n⌉. The usual
 // rule of thumb is 4√n to 16√n, for float vectors whose centroids cost
 // little beside the rows; here a centroid costs what a row costs (the same
-// int8 kernel), and the rows scanned for a given recall barely depend on
-// the list count, so fewer lists are cheaper: in `edgerec bench` at 100k
-// items, retrieval in the module took 0.266 ms with 1 265 lists (4√n),
-// 0.234–0.243 with 632 (2√n), 0.237 with 450 and 0.256 with 316, at the
-// same recall (RATIONALE.md, "Retrieval at scale").
+// int8 kernel). In `edgerec bench` at 100k items, retrieval in the module
+// took 0.234–0.243 ms with 632 lists and 0.266 ms with 1 265 (4√n), at the
+// same recall; at 1M, 4√n was faster in the one run measured (0.631
+// against 0.715 ms), far inside that size's target either way
+// (RATIONALE.md, "Retrieval at scale").
 func DefaultLists(n int) int {
 	return min(max(int(math.Ceil(2*math.Sqrt(float64(n)))), 1), MaxLists)
 }

@@ -233,7 +233,8 @@ func addList(pl *pool, s int, l *bundle.RegionList, n int, keep func(int32) bool
 
 // fresh proposes items released in the FreshDays before the request,
 // scored by the query embedding against their item embedding (content-based
-// for items the model never saw).
+// for items the model never saw). A NaN score (a query embedding a broken
+// model made NaN) proposes nothing: ann.TopK keeps no NaN.
 func (r *Recommender) fresh(pl *pool, q *Query, emb []float32, n int, keep func(int32) bool) {
 	from := q.Time - int64(r.b.Pipeline.FreshDays)*86400
 	query := quant.NewQuery(emb)

@@ -12,11 +12,19 @@ import (
 // values by reflection: struct fields by their msgpack tag names (unknown
 // keys skipped), slices, arrays, maps with string keys, pointers, numbers,
 // strings, []byte and bools; and the columns of columns.go without
-// reflection per element. It accepts what github.com/vmihailenco/msgpack/v5
-// accepts for these types, and also any number for a float field
-// (JavaScript's and Python's writers send fractional numbers as float64);
-// it refuses an integer that does not fit its field, where msgpack/v5
-// wraps it (TestDecodeMatchesMsgpack).
+// reflection per element. What msgpack/v5 writes for these types it reads
+// as msgpack/v5 does (TestDecodeMatchesMsgpack), with these differences:
+//   - any number decodes into a float field (JavaScript's and Python's
+//     writers send fractional numbers as float64, which msgpack/v5 refuses
+//     for a float32), and an unsigned integer above the int64 range keeps
+//     its value (msgpack/v5 wraps it through int64 first);
+//   - an integer that does not fit its field is an error, where msgpack/v5
+//     wraps it;
+//   - it decodes into fresh values: an array or map is replaced, not
+//     merged into, and elements an array does not send are zero;
+//   - structs sent as arrays, interface fields, maps without string keys,
+//     extension types and embedded pointers are refused (no message of
+//     ours has them).
 type decoder struct {
 	b   []byte
 	off int
@@ -374,6 +382,9 @@ func (d *decoder) structure(v reflect.Value) error {
 		return nil
 	}
 	info := fieldsOf(t)
+	if info.err != nil {
+		return info.err
+	}
 	for range n {
 		k, err := d.str("a field name")
 		if err != nil {

@@ -189,6 +189,9 @@ func (e *encoder) mapping(v reflect.Value) error {
 
 func (e *encoder) structure(v reflect.Value) error {
 	info := fieldsOf(v.Type())
+	if info.err != nil {
+		return info.err
+	}
 	n := 0
 	for _, f := range info.fields {
 		if !f.omitEmpty || !isEmpty(v.FieldByIndex(f.index)) {
@@ -210,7 +213,8 @@ func (e *encoder) structure(v reflect.Value) error {
 }
 
 // isEmpty is msgpack/v5's test for omitempty: length zero, false, zero, or
-// nil; a struct is never empty.
+// nil; a struct is empty when it would encode no field (each is omitempty
+// and empty).
 func isEmpty(v reflect.Value) bool {
 	switch v.Kind() {
 	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
@@ -225,6 +229,13 @@ func isEmpty(v reflect.Value) bool {
 		return v.Float() == 0
 	case reflect.Interface, reflect.Pointer:
 		return v.IsNil()
+	case reflect.Struct:
+		for _, f := range fieldsOf(v.Type()).fields {
+			if !f.omitEmpty || !isEmpty(v.FieldByIndex(f.index)) {
+				return false
+			}
+		}
+		return true
 	}
 	return false
 }

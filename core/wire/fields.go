@@ -1,51 +1,79 @@
 package wire
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
 )
 
-// structInfo is how a struct type encodes: its fields in order and by name.
+// structInfo is how a struct type encodes: its fields in order and by name,
+// or why the codec cannot encode it.
 type structInfo struct {
 	fields []field
 	byName map[string]int
+	err    error
 }
 
 type field struct {
 	name      string
 	index     []int
+	depth     int // how many embedded structs deep
 	omitEmpty bool
 }
 
 var structs sync.Map // reflect.Type → *structInfo
 
-// fieldsOf returns the encoded fields of struct type t, as msgpack/v5
-// names them: exported fields, named by their msgpack tag (or the Go name
-// when the tag gives none), "-" left out, an untagged embedded struct's
-// fields in its place.
+// fieldsOf returns the encoded fields of struct type t: exported fields,
+// named by their msgpack tag (or the Go name when the tag gives none), "-"
+// left out, and an untagged embedded struct's fields in its place, where a
+// field of the outer struct hides an embedded one of the same name (Go's
+// rule). What no type of ours uses is refused rather than guessed at: an
+// embedded pointer or tagged embedded struct (msgpack/v5 flattens those
+// too), and two fields of one name at the same depth.
 func fieldsOf(t reflect.Type) *structInfo {
 	if s, ok := structs.Load(t); ok {
 		return s.(*structInfo)
 	}
-	s := &structInfo{byName: map[string]int{}}
-	collectFields(s, t, nil)
+	var all []field
+	var err error
+	collectFields(&all, &err, t, nil)
+	s := &structInfo{byName: map[string]int{}, err: err}
+	for _, f := range all {
+		i, dup := s.byName[f.name]
+		switch {
+		case !dup:
+			s.byName[f.name] = len(s.fields)
+			s.fields = append(s.fields, f)
+		case f.depth < s.fields[i].depth:
+			s.fields[i] = f
+		case f.depth == s.fields[i].depth && s.err == nil:
+			s.err = fmt.Errorf("msgpack: %s has two fields named %q", t, f.name)
+		}
+	}
 	got, _ := structs.LoadOrStore(t, s)
 	return got.(*structInfo)
 }
 
-func collectFields(s *structInfo, t reflect.Type, parent []int) {
+func collectFields(all *[]field, err *error, t reflect.Type, parent []int) {
 	for i := range t.NumField() {
 		f := t.Field(i)
-		tag := f.Tag.Get("msgpack")
-		name, opts, _ := strings.Cut(tag, ",")
+		name, opts, _ := strings.Cut(f.Tag.Get("msgpack"), ",")
 		if name == "-" {
 			continue
 		}
 		index := append(append([]int(nil), parent...), i)
-		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
-			collectFields(s, f.Type, index)
-			continue
+		if f.Anonymous {
+			if name == "" && f.Type.Kind() == reflect.Struct {
+				collectFields(all, err, f.Type, index)
+				continue
+			}
+			if f.Type.Kind() == reflect.Pointer || f.Type.Kind() == reflect.Struct {
+				if *err == nil {
+					*err = fmt.Errorf("msgpack: embedded field %s of %s is not supported", f.Name, t)
+				}
+				continue
+			}
 		}
 		if !f.IsExported() {
 			continue
@@ -53,10 +81,7 @@ func collectFields(s *structInfo, t reflect.Type, parent []int) {
 		if name == "" {
 			name = f.Name
 		}
-		if _, dup := s.byName[name]; dup {
-			continue
-		}
-		s.byName[name] = len(s.fields)
-		s.fields = append(s.fields, field{name: name, index: index, omitEmpty: strings.Contains(","+opts+",", ",omitempty,")})
+		*all = append(*all, field{name: name, index: index, depth: len(parent),
+			omitEmpty: strings.Contains(","+opts+",", ",omitempty,")})
 	}
 }
