@@ -35,26 +35,57 @@ func NewInt8(rows, dim int) *Int8 {
 
 // Encode quantizes x into dst and returns the scale: scale = max|x|/127 and
 // dst[i] = round(x[i]/scale), so |x[i] − scale·dst[i]| ≤ scale/2. A zero
-// vector has scale 0 and zero codes.
+// vector, one with a NaN or an infinity, and one too small for any scale
+// (max|x| < 127·2⁻¹⁴⁹) have scale 0 and zero codes.
 //
 // Encode panics if len(dst) != len(x).
 func Encode(dst []int8, x []float32) float32 {
 	if len(dst) != len(x) {
 		panic("quant: length mismatch")
 	}
+	// Comparisons, not max, min and math.Round: in wazero each of those is
+	// a call, four per element (BenchmarkEncode; TestEncodeMatchesReference
+	// holds the two forms to the same bits).
 	var m float32
+	finite := true
 	for _, v := range x {
-		m = max(m, float32(math.Abs(float64(v))))
+		a := v
+		if a < 0 {
+			a = -a
+		}
+		if a > m {
+			m = a
+		}
+		finite = finite && a == a && a <= math.MaxFloat32
 	}
-	if m == 0 || math.IsNaN(float64(m)) || math.IsInf(float64(m), 0) {
+	if m == 0 || !finite {
 		clear(dst)
 		return 0
 	}
 	scale := m / 127
+	if scale == 0 {
+		// max|x| below 127 times the smallest float32: no scale represents
+		// it (the first version's codes came out ±127 with scale 0).
+		clear(dst)
+		return 0
+	}
 	inv := 1 / scale
 	for i, v := range x {
-		c := math.Round(float64(v * inv))
-		dst[i] = int8(max(-127, min(127, c)))
+		// Round half away from zero, exactly: a float32 below 2²⁴ plus ½
+		// is exact in float64.
+		f := float64(v * inv)
+		var c int32
+		if f >= 0 {
+			c = int32(f + 0.5)
+		} else {
+			c = int32(f - 0.5)
+		}
+		if c > 127 {
+			c = 127
+		} else if c < -127 {
+			c = -127
+		}
+		dst[i] = int8(c)
 	}
 	return scale
 }

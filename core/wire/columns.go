@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"math"
 	"reflect"
 	"unsafe"
 )
@@ -17,28 +18,28 @@ import (
 // and a string column into one backing array. They accept exactly what
 // the reflective path accepts (TestColumnsMatchReflection).
 var columnDecoders = map[reflect.Type]func(*decoder, reflect.Value) error{
-	reflect.TypeFor[[]float32](): column(func(d *decoder) (float32, error) {
+	reflect.TypeFor[[]float32](): column(fastFloat32, func(d *decoder) (float32, error) {
 		f, err := d.float("[]float32")
 		return float32(f), err
 	}),
-	reflect.TypeFor[[]int32](): column(func(d *decoder) (int32, error) {
-		n, err := d.int("[]int32", -1<<31, 1<<31-1)
+	reflect.TypeFor[[]int32](): column(fastInt32, func(d *decoder) (int32, error) {
+		n, err := d.int("[]int32", math.MinInt32, math.MaxInt32)
 		return int32(n), err
 	}),
-	reflect.TypeFor[[]uint32](): column(func(d *decoder) (uint32, error) {
-		n, err := d.int("[]uint32", 0, 1<<32-1)
+	reflect.TypeFor[[]uint32](): column(fastUint32, func(d *decoder) (uint32, error) {
+		n, err := d.int("[]uint32", 0, math.MaxUint32)
 		return uint32(n), err
 	}),
-	reflect.TypeFor[[]int64](): column(func(d *decoder) (int64, error) {
-		return d.int("[]int64", -1<<63, 1<<63-1)
+	reflect.TypeFor[[]int64](): column(fastInt, func(d *decoder) (int64, error) {
+		return d.int("[]int64", math.MinInt64, math.MaxInt64)
 	}),
-	reflect.TypeFor[[]bool](): column(func(d *decoder) (bool, error) {
+	reflect.TypeFor[[]bool](): column(fastBool, func(d *decoder) (bool, error) {
 		c, err := d.code()
-		if err == nil && c != 0xc0 && c != 0xc2 && c != 0xc3 {
+		if err == nil && c != 0xc0 {
 			err = d.errorf("type byte 0x%02x where []bool wants a bool", c)
 		}
 		d.off++
-		return c == 0xc3, err
+		return false, err
 	}),
 	reflect.TypeFor[Strings](): func(d *decoder, v reflect.Value) error {
 		s, err := d.strings()
@@ -62,9 +63,11 @@ func (d *decoder) int(what string, lo, hi int64) (int64, error) {
 	return n, err
 }
 
-// column returns the decoder of an array (or nil) of elements read by
-// elem.
-func column[T any](elem func(*decoder) (T, error)) func(*decoder, reflect.Value) error {
+// column returns the decoder of an array (or nil) of elements: fast reads
+// an element in its usual encoding straight from the bytes (a call per
+// element, where elem's general path is several), elem any other encoding
+// (TestColumnsMatchReflection holds the two to the reflective path).
+func column[T any](fast func([]byte) (T, int), elem func(*decoder) (T, error)) func(*decoder, reflect.Value) error {
 	return func(d *decoder, v reflect.Value) error {
 		n, err := d.arrayLen(v.Type().String())
 		if err != nil {
@@ -77,6 +80,11 @@ func column[T any](elem func(*decoder) (T, error)) func(*decoder, reflect.Value)
 		// Check has made sure the n elements fit in the bytes left.
 		s := make([]T, n)
 		for i := range s {
+			if x, k := fast(d.b[d.off:]); k > 0 {
+				s[i] = x
+				d.off += k
+				continue
+			}
 			if s[i], err = elem(d); err != nil {
 				return err
 			}

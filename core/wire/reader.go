@@ -64,3 +64,32 @@ func fastBytesLen(b []byte) (l, n int) {
 	}
 	return 0, 0
 }
+
+func fastInt32(b []byte) (int32, int) {
+	if v, n := fastInt(b); n > 0 && v >= math.MinInt32 && v <= math.MaxInt32 {
+		return int32(v), n
+	}
+	return 0, 0
+}
+
+func fastUint32(b []byte) (uint32, int) {
+	if v, n := fastInt(b); n > 0 && v >= 0 && v <= math.MaxUint32 {
+		return uint32(v), n
+	}
+	return 0, 0
+}
+
+// fastFloat32 reads a msgpack float 32.
+func fastFloat32(b []byte) (float32, int) {
+	if len(b) >= 5 && b[0] == 0xca {
+		return math.Float32frombits(binary.BigEndian.Uint32(b[1:])), 5
+	}
+	return 0, 0
+}
+
+func fastBool(b []byte) (bool, int) {
+	if len(b) > 0 && (b[0] == 0xc2 || b[0] == 0xc3) {
+		return b[0] == 0xc3, 1
+	}
+	return false, 0
+}
