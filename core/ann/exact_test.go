@@ -191,3 +191,25 @@ func TestSortKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectNth holds SelectNth to sorting: the k-th smallest in place,
+// nothing larger before it, nothing smaller after it, with many ties.
+func TestSelectNth(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	for trial := 0; trial < 2000; trial++ {
+		s := make([]float64, 1+rng.IntN(300))
+		for i := range s {
+			s[i] = float64(rng.IntN(1 + trial%30))
+		}
+		k := rng.IntN(len(s))
+		want := slices.Sorted(slices.Values(s))[k]
+		if got := SelectNth(s, k); got != want || s[k] != want {
+			t.Fatalf("trial %d: k=%d: %v (s[k] %v), want %v", trial, k, got, s[k], want)
+		}
+		for i := range s {
+			if i < k && s[i] > want || i > k && s[i] < want {
+				t.Fatalf("trial %d: s[%d] = %v on the wrong side of %v at %d", trial, i, s[i], want, k)
+			}
+		}
+	}
+}

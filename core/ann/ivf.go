@@ -184,7 +184,7 @@ func bestLists(scores []float32, n int) []int32 {
 			}
 			maxes[b] = m
 		}
-		thr = nthLargest(maxes, n)
+		thr = SelectNth(maxes, nb-n) // the n-th largest
 	}
 	keys := make([]uint64, 0, 2*n)
 	for l, s := range scores {
@@ -203,8 +203,8 @@ func bestLists(scores []float32, n int) []int32 {
 		}
 	}
 	if len(keys) > n {
-		selectLargest(keys, n)
-		keys = keys[:n]
+		SelectNth(keys, len(keys)-n)
+		keys = keys[len(keys)-n:]
 	}
 	SortKeys(keys)
 	out := make([]int32, len(keys))

@@ -1,8 +1,8 @@
 package ann
 
 import (
+	"cmp"
 	"math"
-	"slices"
 )
 
 // TopK keeps the k best hits seen so far: higher score, then lower row, is
@@ -86,43 +86,49 @@ func (t *TopK) Push(item int32, score float32) {
 // reduce keeps the k best keys of the buffer and sets the threshold to the
 // k-th best score.
 func (t *TopK) reduce() {
-	if len(t.keys) <= t.k {
+	n := len(t.keys)
+	if n <= t.k {
 		return
 	}
-	selectLargest(t.keys, t.k)
-	t.keys = t.keys[:t.k]
-	t.thr = hit(slices.Min(t.keys)).Score
+	// The k largest keys end the buffer, the smallest of them first.
+	SelectNth(t.keys, n-t.k)
+	t.thr = hit(t.keys[n-t.k]).Score
+	t.keys = append(t.keys[:0], t.keys[n-t.k:]...)
 }
 
-// selectLargest reorders x so that its k largest values come first (in no
-// order), 0 < k < len(x).
-func selectLargest(x []uint64, k int) {
-	lo, hi := 0, len(x)-1
+// SelectNth reorders s so that s[k] is its k-th smallest value (0-based),
+// no value before it larger and no value after it smaller, and returns
+// s[k]: Hoare's FIND (CACM 1961), a quickselect. With NaNs among floats the
+// order is undefined but the loop still ends. It panics unless
+// 0 ≤ k < len(s).
+func SelectNth[T cmp.Ordered](s []T, k int) T {
+	lo, hi := 0, len(s)-1
 	for lo < hi {
-		p := x[lo+(hi-lo)/2]
+		p := s[lo+(hi-lo)/2]
 		i, j := lo, hi
 		for i <= j {
-			for x[i] > p {
+			for s[i] < p {
 				i++
 			}
-			for x[j] < p {
+			for s[j] > p {
 				j--
 			}
 			if i <= j {
-				x[i], x[j] = x[j], x[i]
+				s[i], s[j] = s[j], s[i]
 				i++
 				j--
 			}
 		}
 		switch {
-		case k-1 <= j:
+		case k <= j:
 			hi = j
-		case k-1 >= i:
+		case k >= i:
 			lo = i
 		default:
-			return
+			return s[k]
 		}
 	}
+	return s[k]
 }
 
 // Len returns the number of hits kept, at most k.
@@ -139,40 +145,6 @@ func (t *TopK) Sorted() []Hit {
 		h[len(h)-1-i] = hit(k)
 	}
 	return h
-}
-
-// nthLargest returns the n-th largest of x (1 ≤ n ≤ len(x)), reordering
-// x: the quickselect of selectLargest on floats. NaNs make the answer
-// meaningless but the loop still ends.
-func nthLargest(x []float32, n int) float32 {
-	k := n - 1
-	lo, hi := 0, len(x)-1
-	for lo < hi {
-		p := x[lo+(hi-lo)/2]
-		i, j := lo, hi
-		for i <= j {
-			for x[i] > p {
-				i++
-			}
-			for x[j] < p {
-				j--
-			}
-			if i <= j {
-				x[i], x[j] = x[j], x[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return x[k]
-		}
-	}
-	return x[k]
 }
 
 // SortKeys sorts x in increasing order: an introsort (Musser 1997) of

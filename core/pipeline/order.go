@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/quant"
@@ -60,45 +61,12 @@ func standardize(cands []Candidate) []float32 {
 // wazero where sorting them twice took 44. The scores are finite.
 func median(s []float64) float64 {
 	n := len(s)
-	m := selectNth(s, n/2)
+	m := ann.SelectNth(s, n/2)
 	if n%2 == 1 {
 		return m
 	}
 	// s[:n/2] holds the n/2 smallest: the lower middle is their maximum.
 	return (slices.Max(s[:n/2]) + m) / 2
-}
-
-// selectNth reorders s so that s[k] is its k-th smallest value, every
-// value before it no larger and every value after it no smaller, and
-// returns s[k].
-func selectNth(s []float64, k int) float64 {
-	lo, hi := 0, len(s)-1
-	for lo < hi {
-		p := s[lo+(hi-lo)/2]
-		i, j := lo, hi
-		for i <= j {
-			for s[i] < p {
-				i++
-			}
-			for s[j] > p {
-				j--
-			}
-			if i <= j {
-				s[i], s[j] = s[j], s[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return s[k]
-		}
-	}
-	return s[k]
 }
 
 // order picks and orders the k items of the response (stage 4):

@@ -150,45 +150,31 @@ func (d *decoder) bytesLen(what string) (int, error) {
 }
 
 // arrayLen reads an array header; nil reads as −1.
-func (d *decoder) arrayLen(what string) (int, error) {
-	c, err := d.code()
-	if err != nil {
-		return 0, err
-	}
-	d.off++
-	switch {
-	case c >= 0x90 && c <= 0x9f:
-		return int(c & 0x0f), nil
-	case c == 0xc0:
-		return -1, nil
-	case c == 0xdc:
-		return d.length(2)
-	case c == 0xdd:
-		return d.length(4)
-	}
-	d.off--
-	return 0, d.errorf("type byte 0x%02x where %s wants an array", c, what)
-}
+func (d *decoder) arrayLen(what string) (int, error) { return d.header(0x90, 0xdc, what, "an array") }
 
 // mapLen reads a map header; nil reads as −1.
-func (d *decoder) mapLen(what string) (int, error) {
+func (d *decoder) mapLen(what string) (int, error) { return d.header(0x80, 0xde, what, "a map") }
+
+// header reads an array (fix 0x90, 16-bit 0xdc) or map (0x80, 0xde)
+// header; nil reads as −1.
+func (d *decoder) header(fix, long byte, what, kind string) (int, error) {
 	c, err := d.code()
 	if err != nil {
 		return 0, err
 	}
 	d.off++
 	switch {
-	case c >= 0x80 && c <= 0x8f:
+	case c&0xf0 == fix:
 		return int(c & 0x0f), nil
 	case c == 0xc0:
 		return -1, nil
-	case c == 0xde:
+	case c == long:
 		return d.length(2)
-	case c == 0xdf:
+	case c == long+1:
 		return d.length(4)
 	}
 	d.off--
-	return 0, d.errorf("type byte 0x%02x where %s wants a map", c, what)
+	return 0, d.errorf("type byte 0x%02x where %s wants %s", c, what, kind)
 }
 
 // str reads a str or bin as a string that aliases the input (valid until
