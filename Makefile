@@ -24,43 +24,26 @@ $(WASM):
 
 QUALITY := TestTwoTowerBeatsPopularity|TestML100KQualityFloor
 
+# Fuzz targets as Target:package: make test runs FUZZ_TEST for 5 s each
+# (the decoders of what a request, a bundle, the importer and a signature
+# bring in), make fuzz every target for $(FUZZTIME).
+FUZZ_TEST := FuzzUnmarshal:./core/wire FuzzDecodeBundle:./core/bundle FuzzDecodeSection:./core/bundle \
+	FuzzDecodeIndex:./core/bundle FuzzDecodeRequest:./core/api FuzzDecode:./core/bloom \
+	FuzzDecodeCatalogRequest:./core/api FuzzDecodeSpec:./tools/importer FuzzDecodeSafetensors:./tools/importer \
+	FuzzDecodeNPZ:./tools/importer FuzzDecodeNPY:./tools/importer FuzzVerify:./host/sign \
+	FuzzRecommendBody:./host/server
+FUZZ_LONG := FuzzApplyBytes:./core/bloom FuzzLoadEdgerec:./tools/dataset
+
 test:
 	$(GO) test -count=1 -skip '$(QUALITY)' ./...
 	@# The quality tests print their figures (-v): synthetic and MovieLens-100K.
 	$(GO) test -count=1 -v -run '$(QUALITY)' ./tools/eval
 	@# A short run of each fuzz target (longer ones: make fuzz).
-	GO=$(GO) tools/fuzz.sh FuzzUnmarshal ./core/wire 5s
-	GO=$(GO) tools/fuzz.sh FuzzDecodeBundle ./core/bundle 5s
-	GO=$(GO) tools/fuzz.sh FuzzDecodeSection ./core/bundle 5s
-	GO=$(GO) tools/fuzz.sh FuzzDecodeIndex ./core/bundle 5s
-	GO=$(GO) tools/fuzz.sh FuzzDecodeRequest ./core/api 5s
-	GO=$(GO) tools/fuzz.sh FuzzDecode ./core/bloom 5s
-	GO=$(GO) tools/fuzz.sh FuzzDecodeCatalogRequest ./core/api 5s
-	@# The importer's decoders: tower spec, safetensors, .npz and .npy.
-	GO=$(GO) tools/fuzz.sh FuzzDecodeSpec ./tools/importer 5s
-	GO=$(GO) tools/fuzz.sh FuzzDecodeSafetensors ./tools/importer 5s
-	GO=$(GO) tools/fuzz.sh FuzzDecodeNPZ ./tools/importer 5s
-	GO=$(GO) tools/fuzz.sh FuzzDecodeNPY ./tools/importer 5s
-	GO=$(GO) tools/fuzz.sh FuzzVerify ./host/sign 5s
-	GO=$(GO) tools/fuzz.sh FuzzRecommendBody ./host/server 5s
+	@for t in $(FUZZ_TEST); do echo "fuzz $${t%%:*} ($${t#*:}, 5s)"; GO=$(GO) tools/fuzz.sh $${t%%:*} $${t#*:} 5s || exit 1; done
 	$(MAKE) web-test
 
 fuzz:
-	GO=$(GO) tools/fuzz.sh FuzzUnmarshal ./core/wire $(FUZZTIME)
-	GO=$(GO) tools/fuzz.sh FuzzDecodeBundle ./core/bundle $(FUZZTIME)
-	GO=$(GO) tools/fuzz.sh FuzzDecodeSection ./core/bundle $(FUZZTIME)
-	GO=$(GO) tools/fuzz.sh FuzzDecodeIndex ./core/bundle $(FUZZTIME)
-	GO=$(GO) tools/fuzz.sh FuzzDecodeRequest ./core/api $(FUZZTIME)
-	GO=$(GO) tools/fuzz.sh FuzzDecode ./core/bloom $(FUZZTIME)
-	GO=$(GO) tools/fuzz.sh FuzzApplyBytes ./core/bloom $(FUZZTIME)
-	GO=$(GO) tools/fuzz.sh FuzzLoadEdgerec ./tools/dataset $(FUZZTIME)
-	GO=$(GO) tools/fuzz.sh FuzzDecodeCatalogRequest ./core/api $(FUZZTIME)
-	GO=$(GO) tools/fuzz.sh FuzzDecodeSpec ./tools/importer $(FUZZTIME)
-	GO=$(GO) tools/fuzz.sh FuzzDecodeSafetensors ./tools/importer $(FUZZTIME)
-	GO=$(GO) tools/fuzz.sh FuzzDecodeNPZ ./tools/importer $(FUZZTIME)
-	GO=$(GO) tools/fuzz.sh FuzzDecodeNPY ./tools/importer $(FUZZTIME)
-	GO=$(GO) tools/fuzz.sh FuzzVerify ./host/sign $(FUZZTIME)
-	GO=$(GO) tools/fuzz.sh FuzzRecommendBody ./host/server $(FUZZTIME)
+	@for t in $(FUZZ_TEST) $(FUZZ_LONG); do echo "fuzz $${t%%:*} ($${t#*:}, $(FUZZTIME))"; GO=$(GO) tools/fuzz.sh $${t%%:*} $${t#*:} $(FUZZTIME) || exit 1; done
 
 # check: formatting, vet, tidy modules, and the cross builds core/ must keep.
 check:
