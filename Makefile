@@ -128,7 +128,11 @@ web-npm:
 	@command -v node >/dev/null && command -v npm >/dev/null || { echo "web-demo needs Node 20+ and npm: apt-get install nodejs npm"; exit 1; }
 	@[ $(WEB)/node_modules/.package-lock.json -nt $(WEB)/package-lock.json ] || (cd $(WEB) && npm ci --no-audit --no-fund)
 
+# web-deps: what the web tests need besides the page's packages: workerd
+# and esbuild for the edge worker's test (web-demo/test/workerd, kept apart
+# so that make demo does not download them), and Chromium.
 web-deps: web-npm
+	@[ $(WEB)/test/workerd/node_modules/.package-lock.json -nt $(WEB)/test/workerd/package-lock.json ] || (cd $(WEB)/test/workerd && npm ci --no-audit --no-fund)
 	@if [ ! -x "$(CHROMIUM)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing Debian's chromium for the browser test"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null; } || true; \

@@ -1,0 +1,135 @@
+// The edge-worker example under workerd, the open-source runtime of
+// Cloudflare Workers (V8 isolates, the Workers API, no Node): bundled by
+// esbuild as Workers tooling bundles a worker, the module imported as a
+// compiled Wasm module (Workers refuse to compile Wasm from bytes at run
+// time), the bundle bound as data. Its answers must be the loader's under
+// Node and, for msgpack, the wazero host's bytes. `make web-test` installs
+// workerd and esbuild in test/workerd (apart from the page's packages).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, copyFileSync, existsSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { decode } from '@msgpack/msgpack';
+import { EdgeRec } from '../edgerec.js';
+import { root, wasmPath, fixtures, wasmBytes, stripTimings } from './fixtures.js';
+
+const toolsDir = path.join(root, 'web-demo', 'test', 'workerd');
+const workerdBin = path.join(toolsDir, 'node_modules', '.bin', 'workerd');
+if (!existsSync(workerdBin)) {
+  throw new Error(`workerd is missing at ${workerdBin}: run 'make web-test' from the repository root (it installs test/workerd's packages)`);
+}
+const { build } = createRequire(path.join(toolsDir, 'package.json'))('esbuild');
+
+const fx = fixtures();
+const direct = await EdgeRec.load(await WebAssembly.compile(wasmBytes()), fx.bundle, { stdout: () => {}, stderr: () => {} });
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'edgerec-workerd-'));
+let proc = null;
+let base = '';
+let log = '';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+before(async () => {
+  // The entry a Workers project would write: import the module, hand it to
+  // the worker as its RECOMMENDER_WASM binding.
+  writeFileSync(path.join(dir, 'entry.js'), [
+    `import worker from ${JSON.stringify(path.join(root, 'web-demo', 'worker', 'worker.js'))};`,
+    `import wasm from './recommender.wasm';`,
+    `export default { fetch: (request, env, ctx) => worker.fetch(request, { ...env, RECOMMENDER_WASM: wasm }, ctx) };`,
+  ].join('\n'));
+  await build({
+    entryPoints: [path.join(dir, 'entry.js')], bundle: true, format: 'esm', outfile: path.join(dir, 'worker.js'),
+    external: ['./recommender.wasm'], nodePaths: [path.join(root, 'web-demo', 'node_modules')], logLevel: 'silent',
+  });
+  copyFileSync(wasmPath, path.join(dir, 'recommender.wasm'));
+  writeFileSync(path.join(dir, 'bundle.bin'), fx.bundle);
+  const port = await freePort();
+  writeFileSync(path.join(dir, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [ (name = "main", worker = .worker) ],
+  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
+);
+
+const worker :Workerd.Worker = (
+  modules = [
+    (name = "worker.js", esModule = embed "worker.js"),
+    (name = "recommender.wasm", wasm = embed "recommender.wasm"),
+  ],
+  bindings = [ (name = "BUNDLE", data = embed "bundle.bin") ],
+  compatibilityDate = "2025-01-01",
+);
+`);
+  proc = spawn(workerdBin, ['serve', path.join(dir, 'config.capnp')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout.on('data', (d) => { log += d; });
+  proc.stderr.on('data', (d) => { log += d; });
+  base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      const r = await fetch(`${base}/v1/bundle`);
+      if (r.ok) break;
+    } catch (err) {
+      if (i >= 100 || proc.exitCode !== null) throw new Error(`workerd did not start: ${err.message}\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
+
+after(() => {
+  if (proc) proc.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const post = (body, type = 'application/json') => fetch(`${base}/v1/recommend`, { method: 'POST', body, headers: { 'Content-Type': type } });
+
+test('workerd: the bundle summary is the loader\'s', async () => {
+  const got = await (await fetch(`${base}/v1/bundle`)).json();
+  assert.deepEqual(got, JSON.parse(JSON.stringify(direct.summary)));
+});
+
+test('workerd: JSON requests get the loader\'s answers', async () => {
+  for (const c of fx.recommend.filter((c) => !c.error)) {
+    const req = decode(c.input);
+    const body = { ...req };
+    if (body.consumed) body.consumed = Buffer.from(body.consumed).toString('base64');
+    const resp = await post(JSON.stringify(body));
+    assert.equal(resp.status, 200, `${c.name}: ${log}`);
+    assert.deepEqual(stripTimings(await resp.json()), stripTimings(JSON.parse(JSON.stringify(direct.recommend(req)))), c.name);
+  }
+});
+
+test('workerd: msgpack requests get the wazero host\'s bytes', async () => {
+  // Debug answers carry timings; the others must match byte for byte.
+  const cases = fx.recommend.filter((c) => !c.error && c.output && !decode(c.input).debug);
+  assert.ok(cases.length >= 5, `only ${cases.length} msgpack cases`);
+  for (const c of cases) {
+    const resp = await post(c.input, 'application/msgpack');
+    assert.equal(resp.status, 200, c.name);
+    assert.deepEqual(new Uint8Array(await resp.arrayBuffer()), c.output, c.name);
+  }
+});
+
+test('workerd: bad requests get 400 with the module\'s message, and it keeps serving', async () => {
+  let resp = await post(JSON.stringify({ k: -1 }));
+  assert.equal(resp.status, 400);
+  assert.deepEqual(await resp.json(), { error: 'k = -1 is out of range [0, 500]' });
+  resp = await post(new Uint8Array([0xc1]), 'application/msgpack');
+  assert.equal(resp.status, 400);
+  assert.match((await resp.json()).error, /^malformed request: msgpack/);
+  resp = await post(JSON.stringify({ k: 4 }));
+  assert.equal((await resp.json()).items.length, 4);
+});
