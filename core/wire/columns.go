@@ -69,13 +69,9 @@ func (d *decoder) int(what string, lo, hi int64) (int64, error) {
 // (TestColumnsMatchReflection holds the two to the reflective path).
 func column[T any](fast func([]byte) (T, int), elem func(*decoder) (T, error)) func(*decoder, reflect.Value) error {
 	return func(d *decoder, v reflect.Value) error {
-		n, err := d.arrayLen(v.Type().String())
-		if err != nil {
+		n, err := d.arrayOf(v)
+		if err != nil || n < 0 {
 			return err
-		}
-		if n < 0 {
-			v.SetZero()
-			return nil
 		}
 		// Check has made sure the n elements fit in the bytes left.
 		s := make([]T, n)

@@ -114,13 +114,11 @@ func (d *decoder) float(what string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if f, n := fastFloat32(d.b[d.off:]); n > 0 {
+		d.off += n
+		return float64(f), nil
+	}
 	switch c {
-	case 0xca:
-		p, err := d.take(5)
-		if err != nil {
-			return 0, err
-		}
-		return float64(math.Float32frombits(binary.BigEndian.Uint32(p[1:]))), nil
 	case 0xcb:
 		p, err := d.take(9)
 		if err != nil {
@@ -154,6 +152,25 @@ func (d *decoder) arrayLen(what string) (int, error) { return d.header(0x90, 0xd
 
 // mapLen reads a map header; nil reads as −1.
 func (d *decoder) mapLen(what string) (int, error) { return d.header(0x80, 0xde, what, "a map") }
+
+// arrayOf reads the header of the array to decode into v; a nil zeroes v
+// and reads as −1.
+func (d *decoder) arrayOf(v reflect.Value) (int, error) {
+	n, err := d.arrayLen(v.Type().String())
+	if err == nil && n < 0 {
+		v.SetZero()
+	}
+	return n, err
+}
+
+// mapOf is arrayOf for a map (or a struct, which is sent as one).
+func (d *decoder) mapOf(v reflect.Value) (int, error) {
+	n, err := d.mapLen(v.Type().String())
+	if err == nil && n < 0 {
+		v.SetZero()
+	}
+	return n, err
+}
 
 // header reads an array (fix 0x90, 16-bit 0xdc) or map (0x80, 0xde)
 // header; nil reads as −1.
@@ -248,13 +265,9 @@ func (d *decoder) value(v reflect.Value) error {
 		if t.Elem().Kind() == reflect.Uint8 {
 			return d.bytes(v)
 		}
-		n, err := d.arrayLen(t.String())
-		if err != nil {
+		n, err := d.arrayOf(v)
+		if err != nil || n < 0 {
 			return err
-		}
-		if n < 0 {
-			v.SetZero()
-			return nil
 		}
 		s := reflect.MakeSlice(t, n, n)
 		for i := range n {
@@ -329,13 +342,9 @@ func (d *decoder) mapping(v reflect.Value) error {
 	if t.Key().Kind() != reflect.String {
 		return d.errorf("cannot decode into %s: keys must be strings", t)
 	}
-	n, err := d.mapLen(t.String())
-	if err != nil {
+	n, err := d.mapOf(v)
+	if err != nil || n < 0 {
 		return err
-	}
-	if n < 0 {
-		v.SetZero()
-		return nil
 	}
 	m := reflect.MakeMapWithSize(t, n)
 	key := reflect.New(t.Key()).Elem()
@@ -359,13 +368,9 @@ func (d *decoder) mapping(v reflect.Value) error {
 // structure decodes a map into a struct's fields by name; nil zeroes it.
 func (d *decoder) structure(v reflect.Value) error {
 	t := v.Type()
-	n, err := d.mapLen(t.String())
-	if err != nil {
+	n, err := d.mapOf(v)
+	if err != nil || n < 0 {
 		return err
-	}
-	if n < 0 {
-		v.SetZero()
-		return nil
 	}
 	info := fieldsOf(t)
 	if info.err != nil {

@@ -5,9 +5,11 @@ import (
 	"math"
 )
 
-// fastInt and fastBytesLen read the encodings of an integer and of a
-// string's header from b and return the value and the encoding's length
-// in bytes, 0 for any other encoding.
+// The fast readers decode one value from the start of b when it has the
+// encoding a writer normally uses for it and return the value and the
+// encoding's length in bytes, 0 for any other encoding (the decoder's
+// general path then reads it). The decoder and the column decoders use
+// them first.
 
 // fastInt reads a msgpack integer whose value fits in an int64.
 func fastInt(b []byte) (int64, int) {
