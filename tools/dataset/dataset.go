@@ -1,6 +1,6 @@
 // Package dataset holds interaction logs, catalogs and user tables in memory
 // and loads them from the formats edgerec reads: its own CSV layout (what
-// `edgerec synth` writes) and the MovieLens releases.
+// `edgerec synth` writes), the MovieLens releases and Last.fm HetRec 2011.
 //
 // # The edgerec format
 //
@@ -70,6 +70,15 @@
 // "zip" + the first character of the zip code; Device empty; 1M's Age is the
 // release's age-group code 1, 18, 25, 35, 45, 50 or 56). "movielens-latest"
 // has no user table.
+//
+// # Last.fm HetRec 2011
+//
+// "lastfm-hetrec" reads the user–artist tag assignments of Last.fm HetRec
+// 2011: an Interaction (Value 1) for each user's first tag of an artist,
+// dated at the first of that month (the source's dates are monthly); Items
+// are the tagged artists, Title = name, Categories = the artist's
+// [LastFMCategories] most used tags. There is no user table. The details
+// are on loadLastFM in lastfm.go.
 package dataset
 
 import (

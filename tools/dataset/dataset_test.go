@@ -165,7 +165,7 @@ func TestLoadErrors(t *testing.T) {
 		{"missing interactions", FormatEdgerec, map[string]string{"items.csv": items},
 			[]string{`format "edgerec" expects interactions.csv`}},
 		{"unknown format", "parquet", nil,
-			[]string{`unknown format "parquet"`, "edgerec, movielens-100k, movielens-1m, movielens-latest"}},
+			[]string{`unknown format "parquet"`, "edgerec, movielens-100k, movielens-1m, movielens-latest, lastfm-hetrec"}},
 		{"1m field count", FormatMovieLens1M, map[string]string{"movies.dat": "1::A (1990)::Drama\n", "users.dat": "1::F::1::10::48067\n", "ratings.dat": "1::1::5::978300760\n\n1::1::5\n"},
 			[]string{"ratings.dat:3:", "got 3 '::'-separated fields, expected 4"}},
 		{"1m bad rating", FormatMovieLens1M, map[string]string{"movies.dat": "1::A (1990)::Drama\n", "users.dat": "1::F::1::10::48067\n", "ratings.dat": "1::1::five::978300760\n"},
@@ -316,11 +316,11 @@ func TestHelpers(t *testing.T) {
 	if len(by) != 2 {
 		t.Errorf("ByUser has %d users, want 2", len(by))
 	}
-	if got := Formats(); !slices.Equal(got, []string{"edgerec", "movielens-100k", "movielens-1m", "movielens-latest"}) {
+	if got := Formats(); !slices.Equal(got, []string{"edgerec", "movielens-100k", "movielens-1m", "movielens-latest", "lastfm-hetrec"}) {
 		t.Errorf("Formats() = %v", got)
 	}
-	if h := FormatHelp(); strings.Count(h, "\n") != 4 {
-		t.Errorf("FormatHelp() = %q, want 4 lines", h)
+	if h := FormatHelp(); strings.Count(h, "\n") != 5 {
+		t.Errorf("FormatHelp() = %q, want 5 lines", h)
 	}
 }
 

@@ -26,6 +26,9 @@ const (
 	// FormatMovieLensLatest is the MovieLens "latest" and "latest-small"
 	// releases (ratings.csv, movies.csv; no user table).
 	FormatMovieLensLatest = "movielens-latest"
+	// FormatLastFMHetRec is the Last.fm HetRec 2011 release
+	// (user_taggedartists.dat, artists.dat, tags.dat).
+	FormatLastFMHetRec = "lastfm-hetrec"
 )
 
 // formats lists the loaders in the order Formats reports them.
@@ -38,6 +41,7 @@ var formats = []struct {
 	{FormatMovieLens100K, "MovieLens 100K: u.data, u.item, u.genre, u.user", loadML100K},
 	{FormatMovieLens1M, "MovieLens 1M: ratings.dat, movies.dat, users.dat", loadML1M},
 	{FormatMovieLensLatest, "MovieLens latest(-small): ratings.csv, movies.csv", loadMLLatest},
+	{FormatLastFMHetRec, "Last.fm HetRec 2011: user_taggedartists.dat, artists.dat, tags.dat (first tag of a user-artist pair, by month)", loadLastFM},
 }
 
 // Formats returns the format names [Load] accepts, in a fixed order.

@@ -40,6 +40,9 @@ seed). With few test users, read small differences as noise.
 --rolling adds the mean over 5 cuts at quantiles 0.80, 0.825, 0.85, 0.875 and
 0.90, each tested on the window up to the next cut (the last up to 0.925).
 
+Formats (--format; --data is the directory):
+
+`+dataset.FormatHelp()+`
 --format csv reads any CSV/TSV interaction log: --data is then the file and
 --user-col, --item-col and --time-col name its columns; --items and --users
 add optional item and user tables. Progress goes to stderr.`, stderr)
