@@ -26,14 +26,6 @@ func (g *mlpGrad) zero() {
 	}
 }
 
-// add accumulates o into g.
-func (g *mlpGrad) add(o *mlpGrad) {
-	for l := range g.W {
-		vec.Axpy(g.W[l], 1, o.W[l])
-		vec.Axpy(g.B[l], 1, o.B[l])
-	}
-}
-
 // backwardMLP back-propagates dy, the gradient of the loss with respect to
 // the MLP's output, through the layers whose forward pass left acts (see
 // nn.MLP.Forward) for input x. It accumulates weight gradients into g and
@@ -135,13 +127,6 @@ func (g *crossGrad) zero() {
 	for l := range g.W {
 		clear(g.W[l])
 		clear(g.B[l])
-	}
-}
-
-func (g *crossGrad) add(o *crossGrad) {
-	for l := range g.W {
-		vec.Axpy(g.W[l], 1, o.W[l])
-		vec.Axpy(g.B[l], 1, o.B[l])
 	}
 }
 

@@ -37,6 +37,10 @@ type Config struct {
 	Batch       int     `json:"batch"`       // examples per batch; their items are the in-batch negatives
 	Negatives   int     `json:"negatives"`   // B′ uniform corpus negatives per batch (mixed negative sampling); 0 = off
 	LogQ        bool    `json:"logq"`        // subtract log q(item) from every logit (sampling-bias correction)
+	// FullSoftmax scores each example against every item instead of the
+	// sampled columns when the catalog has at most this many items (0 =
+	// never): no sampling, so no log-Q correction and no negatives.
+	FullSoftmax int `json:"full_softmax"`
 	HitMask     bool    `json:"hit_mask"`    // mask negatives that are the row's own positive item
 	IDDropout   float32 `json:"id_dropout"`  // probability of hiding an item's id from the item tower, so content features learn to stand in (cold start)
 	MaxPerUser  int     `json:"max_per_user"`
@@ -118,7 +122,7 @@ func (c *Config) Validate() error {
 		{"id_dim", c.IDDim, 1, 1024}, {"category_dim", c.CategoryDim, 1, 1024}, {"token_buckets", c.TokenBuckets, 0, 1 << 20},
 		{"token_dim", c.TokenDim, 1, 1024}, {"field_dim", c.FieldDim, 1, 1024}, {"query_cross", c.QueryCross, 0, 8},
 		{"item_cross", c.ItemCross, 0, 8}, {"dim", c.Dim, 1, 1024}, {"batch", c.Batch, 2, 8192},
-		{"negatives", c.Negatives, 0, 8192}, {"max_per_user", c.MaxPerUser, 0, 1 << 30}, {"max_history", c.MaxHistory, 1, 4096},
+		{"negatives", c.Negatives, 0, 8192}, {"full_softmax", c.FullSoftmax, 0, 1 << 20}, {"max_per_user", c.MaxPerUser, 0, 1 << 30}, {"max_history", c.MaxHistory, 1, 4096},
 		{"epochs", c.Epochs, 1, 1000}, {"patience", c.Patience, 1, 1000}, {"workers", c.Workers, 0, 1024},
 	} {
 		if b.v < b.lo || b.v > b.hi {

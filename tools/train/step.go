@@ -10,32 +10,6 @@ import (
 	"github.com/edgerec/edgerec/tools/model"
 )
 
-// qslot holds one batch row's query activations and gradients.
-type qslot struct {
-	in     tower.QueryInput
-	s      *tower.Scratch
-	target int32
-	du     []float32   // ∂L/∂u, then ∂L/∂(MLP output)
-	dh     []float32   // ∂L/∂(MLP input)
-	dx     []float32   // ∂L/∂(input vector)
-	tmpx   []float32   // cross backward scratch
-	tmp    [][]float32 // MLP backward scratch
-	p      []float32   // the softmax row, then dS
-	pool   []float32   // pooling weights
-}
-
-// islot holds one batch column's item activations and gradients.
-type islot struct {
-	row  int32 // item row (the id, before dropout)
-	in   tower.ItemInput
-	s    *tower.Scratch
-	dv   []float32
-	dh   []float32
-	dx   []float32
-	tmpx []float32
-	tmp  [][]float32
-}
-
 // towerGrad accumulates one tower's dense gradients.
 type towerGrad struct {
 	cross crossGrad
@@ -44,9 +18,9 @@ type towerGrad struct {
 
 func (g *towerGrad) zero() { g.cross.zero(); g.mlp.zero() }
 
-func (g *towerGrad) add(o *towerGrad) { g.cross.add(&o.cross); g.mlp.add(&o.mlp) }
-
-// workerGrad holds one worker's gradient sums.
+// workerGrad holds gradient sums: the dense ones of both towers (used in
+// wg[0] only: the matrix products sum over the whole batch) and one
+// worker's share of the sparse embedding rows.
 type workerGrad struct {
 	q, i              towerGrad
 	ids, cats, tokens *sparseGrad
@@ -81,12 +55,27 @@ type sparse struct {
 	grad func(*workerGrad) *sparseGrad
 }
 
+// trainer runs the training steps of one model. A batch of B examples is
+// B query rows scored against N item columns: the B positives and the
+// uniform negatives (sampled softmax), or every item of the catalog (full
+// softmax, Config.FullSoftmax).
 type trainer struct {
-	m      *model.Model
-	c      *corpus
-	cfg    *Config
-	qs     []qslot
-	is     []islot
+	m    *model.Model
+	c    *corpus
+	cfg  *Config
+	full bool // full softmax: the columns are the whole catalog
+
+	// The prepared batch.
+	qin    []tower.QueryInput // per row
+	target []int32            // per row: the positive item row
+	pos    []int32            // per row: the column of its positive
+	cols   []int32            // per column: the item row (the id, before dropout)
+	iin    []tower.ItemInput  // per column
+
+	qb, ib *towerBatch
+	logits []float32   // B × N: the logits, then dS = ∂L/∂S
+	pool   [][]float32 // per worker: pooling weights
+
 	wg     []*workerGrad
 	logQ   []float32 // per item row: log q(item), or 0 without LogQ
 	step_  int       // Adam step count
@@ -94,32 +83,24 @@ type trainer struct {
 	sparse []sparse
 }
 
+// columns returns the number of item columns per batch of B rows.
+func (t *trainer) columns(B int) int {
+	if t.full {
+		return len(t.c.items) - 1
+	}
+	return B + t.cfg.Negatives
+}
+
 func newTrainer(m *model.Model, c *corpus, cfg *Config, ex []example) *trainer {
-	t := &trainer{m: m, c: c, cfg: cfg}
+	t := &trainer{m: m, c: c, cfg: cfg, full: cfg.FullSoftmax > 0 && len(c.items)-1 <= cfg.FullSoftmax}
 	q, it := &m.Query, &m.Item
-	B, N := cfg.Batch, cfg.Batch+cfg.Negatives
-	t.qs = make([]qslot, B)
-	for i := range t.qs {
-		s := &t.qs[i]
-		s.s = q.NewScratch()
-		s.du = make([]float32, cfg.Dim)
-		s.dh = make([]float32, q.InputDim())
-		s.dx = make([]float32, q.InputDim())
-		s.tmpx = make([]float32, q.InputDim())
-		s.tmp = q.MLP.NewActs()
-		s.p = make([]float32, N)
-		s.pool = make([]float32, cfg.MaxHistory)
-	}
-	t.is = make([]islot, N)
-	for j := range t.is {
-		s := &t.is[j]
-		s.s = it.NewScratch()
-		s.dv = make([]float32, cfg.Dim)
-		s.dh = make([]float32, it.InputDim())
-		s.dx = make([]float32, it.InputDim())
-		s.tmpx = make([]float32, it.InputDim())
-		s.tmp = it.MLP.NewActs()
-	}
+	B := cfg.Batch
+	N := t.columns(B)
+	t.qin, t.target, t.pos = make([]tower.QueryInput, B), make([]int32, B), make([]int32, B)
+	t.cols, t.iin = make([]int32, N), make([]tower.ItemInput, N)
+	t.qb = newTowerBatch(q.Cross, &q.MLP, q.InputDim(), B)
+	t.ib = newTowerBatch(it.Cross, &it.MLP, it.InputDim(), N)
+	t.logits = make([]float32, B*N)
 	for w := 0; w < cfg.workers(); w++ {
 		g := &workerGrad{
 			q:   towerGrad{cross: newCrossGrad(q.Cross), mlp: newMLPGrad(&q.MLP)},
@@ -130,11 +111,13 @@ func newTrainer(m *model.Model, c *corpus, cfg *Config, ex []example) *trainer {
 			g.fields = append(g.fields, newSparseGrad(q.Fields[f].Table.Dim))
 		}
 		t.wg = append(t.wg, g)
+		t.pool = append(t.pool, make([]float32, cfg.MaxHistory))
 	}
 
 	// log q(item) for the mixture of in-batch positives and uniform draws.
+	// The full softmax scores every item once: nothing to correct.
 	t.logQ = make([]float32, len(c.items))
-	if cfg.LogQ {
+	if cfg.LogQ && !t.full {
 		counts := make([]int, len(c.items))
 		for _, e := range ex {
 			counts[c.target(e)]++
@@ -184,120 +167,133 @@ func (t *trainer) step(batch []example, rng *rand.Rand) float64 {
 	return loss
 }
 
-// prepare fills the slots for batch: queries, positives, and uniform
-// negatives with their id dropout decided here, in order, for
-// reproducibility.
+// prepare fills the batch: queries, their positives and the item columns,
+// with the id dropout decided here, in order, for reproducibility.
 func (t *trainer) prepare(batch []example, rng *rand.Rand) {
 	c, cfg := t.c, t.cfg
 	q, it := &t.m.Query, &t.m.Item
 	B := len(batch)
 	for i, e := range batch {
-		s := &t.qs[i]
 		ctx := c.context(e, cfg.MaxHistory)
-		s.in = q.Prepare(&ctx, c.history(e, cfg.MaxHistory), -1)
-		s.target = c.target(e)
-		t.is[i].row = s.target
-		t.is[i].in = c.itemInput(it, s.target, ctx.Time, rng.Float32() < cfg.IDDropout)
+		t.qin[i] = q.Prepare(&ctx, c.history(e, cfg.MaxHistory), -1)
+		t.target[i] = c.target(e)
+	}
+	if t.full {
+		// Every item once, each at the time of one of the batch's examples.
+		for j := range t.cols {
+			r := int32(j + 1)
+			t.cols[j] = r
+			t.iin[j] = c.itemInput(it, r, c.time(batch[j%B]), rng.Float32() < cfg.IDDropout)
+		}
+		for i := range batch {
+			t.pos[i] = t.target[i] - 1
+		}
+		return
+	}
+	for i, e := range batch {
+		t.pos[i] = int32(i)
+		t.cols[i] = t.target[i]
+		t.iin[i] = c.itemInput(it, t.target[i], c.time(e), rng.Float32() < cfg.IDDropout)
 	}
 	nItems := len(c.items) - 1
 	for j := B; j < B+cfg.Negatives; j++ {
 		r := int32(1 + rng.IntN(nItems))
-		t.is[j].row = r
-		t.is[j].in = c.itemInput(it, r, c.time(batch[(j-B)%B]), rng.Float32() < cfg.IDDropout)
+		t.cols[j] = r
+		t.iin[j] = c.itemInput(it, r, c.time(batch[(j-B)%B]), rng.Float32() < cfg.IDDropout)
 	}
 }
 
 // gradients runs the forward and backward passes on the prepared batch of B
 // rows, leaves the summed gradients in t.wg[0] and returns the mean loss.
+//
+// With U the B×d query and V the N×d item unit embeddings, the logits are
+// S = U·Vᵀ/τ − log q (masked where a negative column holds the row's own
+// positive), the loss is the mean over rows of softmax cross-entropy
+// against the row's positive column, and with P the row softmax and Y the
+// one-hot positives, dS = (P − Y)/B, dU = dS·V/τ and dV = dSᵀ·U/τ.
 func (t *trainer) gradients(B int) float64 {
 	q, it, cfg := &t.m.Query, &t.m.Item, t.cfg
-	N := B + cfg.Negatives
+	N := t.columns(B)
 	W := len(t.wg)
+	d := cfg.Dim
 	invTau := 1 / cfg.Temperature
 
-	// Forward both towers.
+	// Inputs, then both towers forward.
+	inQ, inI := t.qb.in, t.ib.in
 	parallel(W, B, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			q.Embed(t.qs[i].s, &it.IDs, t.qs[i].in)
+			q.Input(row(t.qb.x, i, inQ), &it.IDs, t.qin[i])
 		}
 	})
 	parallel(W, N, func(_, lo, hi int) {
 		for j := lo; j < hi; j++ {
-			it.Embed(t.is[j].s, t.is[j].in)
+			it.Input(row(t.ib.x, j, inI), t.iin[j])
 		}
 	})
+	t.qb.forward(B, W)
+	t.ib.forward(N, W)
 
 	// Softmax of each row over the N columns; dS = (P − Y)/B.
+	S := t.logits[:B*N]
+	mulNT(S, t.qb.unit, t.ib.unit, B, N, d, invTau, 0)
 	parallel(W, B, func(w, lo, hi int) {
 		g := t.wg[w]
 		g.loss = 0
 		for i := lo; i < hi; i++ {
-			s := &t.qs[i]
-			p := s.p[:N]
-			u := s.s.Unit
+			p := row(S, i, N)
+			pos := int(t.pos[i])
 			mx := float32(math.Inf(-1))
-			for j := 0; j < N; j++ {
-				if j != i && cfg.HitMask && t.is[j].row == s.target {
+			for j := range p {
+				if j != pos && cfg.HitMask && t.cols[j] == t.target[i] {
 					p[j] = float32(math.Inf(-1))
 					continue
 				}
-				p[j] = vec.Dot(u, t.is[j].s.Unit)*invTau - t.logQ[t.is[j].row]
+				p[j] -= t.logQ[t.cols[j]]
 				mx = max(mx, p[j])
 			}
+			sPos := float64(p[pos] - mx)
 			var z float64
-			for j := range p {
-				z += math.Exp(float64(p[j] - mx))
+			for j, s := range p {
+				e := math.Exp(float64(s - mx))
+				p[j] = float32(e)
+				z += e
 			}
-			g.loss += -float64(p[i]-mx) + math.Log(z)
-			clear(s.du)
+			g.loss += math.Log(z) - sPos
+			scale := float32(1 / (z * float64(B)))
 			for j := range p {
-				pj := float32(math.Exp(float64(p[j]-mx)) / z)
-				if j == i {
-					pj--
-				}
-				p[j] = pj / float32(B)
-				if p[j] != 0 {
-					vec.Axpy(s.du, p[j]*invTau, t.is[j].s.Unit)
-				}
+				p[j] *= scale
 			}
+			p[pos] -= 1 / float32(B)
 		}
 	})
 	var loss float64
 	for _, g := range t.wg {
 		loss += g.loss
 	}
-	parallel(W, N, func(_, lo, hi int) {
-		for j := lo; j < hi; j++ {
-			dv := t.is[j].dv
-			clear(dv)
-			for i := 0; i < B; i++ {
-				if d := t.qs[i].p[j]; d != 0 {
-					vec.Axpy(dv, d*invTau, t.qs[i].s.Unit)
-				}
-			}
-		}
-	})
+	mulNN(t.qb.dUnit, S, t.ib.unit, B, d, N, invTau, 0)
+	mulTN(t.ib.dUnit, S, t.qb.unit, N, d, B, invTau, 0)
 
-	// Backward through both towers into per-worker gradients.
-	parallel(W, B, func(w, lo, hi int) {
-		g := t.wg[w]
+	// Backward through both towers.
+	for _, g := range t.wg {
 		g.reset()
+	}
+	g0 := t.wg[0]
+	t.qb.backward(&g0.q, B, W)
+	t.ib.backward(&g0.i, N, W)
+
+	// Scatter ∂L/∂input into the embedding rows, per worker, then sum the
+	// workers' rows in order.
+	parallel(W, B, func(w, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			t.backwardQuery(g, &t.qs[i])
+			t.backwardQuery(t.wg[w], t.pool[w], t.qin[i], row(t.qb.dx, i, inQ))
 		}
 	})
 	parallel(W, N, func(w, lo, hi int) {
-		g := t.wg[w]
 		for j := lo; j < hi; j++ {
-			t.backwardItem(g, &t.is[j])
+			t.backwardItem(t.wg[w], t.iin[j], row(t.ib.dx, j, inI))
 		}
 	})
-
-	// Sum the workers' gradients in order.
-	g0 := t.wg[0]
 	for _, g := range t.wg[1:] {
-		g0.q.add(&g.q)
-		g0.i.add(&g.i)
 		g0.ids.merge(g.ids)
 		g0.cats.merge(g.cats)
 		g0.tokens.merge(g.tokens)
@@ -308,52 +304,43 @@ func (t *trainer) gradients(B int) float64 {
 	return loss / float64(B)
 }
 
-// backwardTower propagates ∂L/∂unit (du) through L2, the MLP and the cross
-// stack, leaving ∂L/∂input in dx.
-func backwardTower(g *towerGrad, cross nn.Stack, mlp *nn.MLP, s *tower.Scratch, du, dh, dx, tmpx []float32, tmp [][]float32) {
-	backwardL2(du, s.Unit, s.Norm)
-	h := s.X
-	if len(cross) > 0 {
-		h = s.CrossOut[len(cross)-1]
-	}
-	backwardMLP(mlp, &g.mlp, h, s.Acts, du, dh, tmp)
-	backwardCross(cross, &g.cross, s.X, s.CrossOut, s.CrossLin, dh, dx, tmpx)
-}
-
-func (t *trainer) backwardQuery(g *workerGrad, s *qslot) {
+// backwardQuery adds the gradient dx of one query's input vector to the
+// embedding rows it was built from: the pooled history rows, the seed row
+// and the field rows.
+func (t *trainer) backwardQuery(g *workerGrad, pool []float32, in tower.QueryInput, dx []float32) {
 	q := &t.m.Query
-	backwardTower(&g.q, q.Cross, &q.MLP, s.s, s.du, s.dh, s.dx, s.tmpx, s.tmp)
 	H, off := q.HistoryDim, 0
-	hist := s.in.History
+	hist := in.History
 	for _, d := range q.Decays {
-		block := s.dx[off : off+H]
-		for j, w := range tower.PoolWeights(s.pool, len(hist), d) {
+		block := dx[off : off+H]
+		for j, w := range tower.PoolWeights(pool, len(hist), d) {
 			vec.Axpy(g.ids.row(hist[j]), w, block)
 		}
 		off += H
 	}
 	if q.Seed {
-		if s.in.Seed >= 0 {
-			vec.Axpy(g.ids.row(s.in.Seed), 1, s.dx[off:off+H])
+		if in.Seed >= 0 {
+			vec.Axpy(g.ids.row(in.Seed), 1, dx[off:off+H])
 		}
 		off += H
 	}
-	for f, r := range s.in.Fields {
+	for f, r := range in.Fields {
 		d := q.Fields[f].Table.Dim
-		vec.Axpy(g.fields[f].row(r), 1, s.dx[off:off+d])
+		vec.Axpy(g.fields[f].row(r), 1, dx[off:off+d])
 		off += d
 	}
 }
 
-func (t *trainer) backwardItem(g *workerGrad, s *islot) {
+// backwardItem adds the gradient dx of one item's input vector to its id,
+// category and token rows.
+func (t *trainer) backwardItem(g *workerGrad, in tower.ItemInput, dx []float32) {
 	it := &t.m.Item
-	backwardTower(&g.i, it.Cross, &it.MLP, s.s, s.dv, s.dh, s.dx, s.tmpx, s.tmp)
 	off := it.IDs.Dim
-	vec.Axpy(g.ids.row(s.in.ID), 1, s.dx[:off])
-	meanBackward(g.cats, s.in.Categories, s.dx[off:off+it.Categories.Dim])
+	vec.Axpy(g.ids.row(in.ID), 1, dx[:off])
+	meanBackward(g.cats, in.Categories, dx[off:off+it.Categories.Dim])
 	off += it.Categories.Dim
 	if it.Buckets > 0 {
-		meanBackward(g.tokens, s.in.Tokens, s.dx[off:off+it.Tokens.Dim])
+		meanBackward(g.tokens, in.Tokens, dx[off:off+it.Tokens.Dim])
 	}
 }
 

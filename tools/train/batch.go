@@ -1,0 +1,188 @@
+package train
+
+import (
+	"github.com/edgerec/edgerec/core/nn"
+	"github.com/edgerec/edgerec/core/vec"
+)
+
+// towerBatch holds one tower's activations and gradients for a batch of
+// rows, each matrix row-major with one row per example (or item column).
+// The forward pass computes what core/tower's Embed computes for each row
+// (cross layers, dense layers, L2), as matrix products: the same numbers up
+// to the order of float32 additions (TestBatchForwardIsTowerEmbed).
+type towerBatch struct {
+	cross nn.Stack
+	mlp   *nn.MLP
+	in    int // input width
+
+	x        []float32   // rows × in: the input vectors
+	crossOut [][]float32 // per cross layer, rows × in
+	crossLin [][]float32 // per cross layer, rows × in: W·x + b
+	acts     [][]float32 // per dense layer, rows × Out
+	unit     []float32   // rows × dim: the unit embeddings
+	norm     []float32   // per row: ‖output‖ before normalization
+
+	dUnit []float32   // rows × dim: ∂L/∂unit, then ∂L/∂output
+	dActs [][]float32 // per dense layer but the last, rows × Out
+	dh    []float32   // rows × in: ∂L/∂(MLP input)
+	dx    []float32   // rows × in: ∂L/∂(input vector)
+	tmp   []float32   // rows × in: cross backward scratch
+}
+
+func newTowerBatch(cross nn.Stack, mlp *nn.MLP, in, rows int) *towerBatch {
+	b := &towerBatch{cross: cross, mlp: mlp, in: in}
+	f := func(n int) []float32 { return make([]float32, rows*n) }
+	b.x, b.dh, b.dx, b.tmp = f(in), f(in), f(in), f(in)
+	for range cross {
+		b.crossOut = append(b.crossOut, f(in))
+		b.crossLin = append(b.crossLin, f(in))
+	}
+	for l := range mlp.Layers {
+		b.acts = append(b.acts, f(mlp.Layers[l].Out))
+		if l+1 < len(mlp.Layers) {
+			b.dActs = append(b.dActs, f(mlp.Layers[l].Out))
+		}
+	}
+	dim := mlp.Out()
+	b.unit, b.dUnit, b.norm = f(dim), f(dim), make([]float32, rows)
+	return b
+}
+
+// row returns row r of a rows×w matrix m.
+func row(m []float32, r, w int) []float32 { return m[r*w : (r+1)*w] }
+
+// mlpIn returns the MLP's input matrix: the cross stack's last output, or x.
+func (b *towerBatch) mlpIn() []float32 {
+	if len(b.cross) > 0 {
+		return b.crossOut[len(b.cross)-1]
+	}
+	return b.x
+}
+
+// forward embeds the first n rows of b.x into b.unit, on W workers for the
+// row-wise parts.
+func (b *towerBatch) forward(n, W int) {
+	D := b.in
+	for l := range b.cross {
+		c := &b.cross[l]
+		xl := b.x
+		if l > 0 {
+			xl = b.crossOut[l-1]
+		}
+		lin, out := b.crossLin[l][:n*D], b.crossOut[l][:n*D]
+		broadcast(lin, c.B, n)
+		mulNT(lin, xl, c.W, n, D, D, 1, 1)
+		for i := range out {
+			out[i] = b.x[i]*lin[i] + xl[i]
+		}
+	}
+	in, inW := b.mlpIn(), D
+	for l := range b.mlp.Layers {
+		d := &b.mlp.Layers[l]
+		a := b.acts[l][:n*d.Out]
+		broadcast(a, d.B, n)
+		mulNT(a, in, d.W, n, d.Out, inW, 1, 1)
+		if d.Act == nn.ReLU {
+			for i, v := range a {
+				if v < 0 {
+					a[i] = 0
+				}
+			}
+		}
+		in, inW = a, d.Out
+	}
+	dim := inW
+	copy(b.unit[:n*dim], in[:n*dim])
+	parallel(W, n, func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			b.norm[r] = vec.L2Normalize(row(b.unit, r, dim))
+		}
+	})
+}
+
+// broadcast writes bias into each of the n rows of dst.
+func broadcast(dst, bias []float32, n int) {
+	w := len(bias)
+	for r := 0; r < n; r++ {
+		copy(dst[r*w:(r+1)*w], bias)
+	}
+}
+
+// backward propagates b.dUnit (∂L/∂unit of the first n rows) through L2, the
+// dense layers and the cross stack: it adds the weight gradients into g and
+// leaves ∂L/∂x in b.dx. b.dUnit is overwritten.
+func (b *towerBatch) backward(g *towerGrad, n, W int) {
+	dim := b.mlp.Out()
+	parallel(W, n, func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			backwardL2(row(b.dUnit, r, dim), row(b.unit, r, dim), b.norm[r])
+		}
+	})
+	D := b.in
+	d := b.dUnit[:n*dim]
+	for l := len(b.mlp.Layers) - 1; l >= 0; l-- {
+		layer := &b.mlp.Layers[l]
+		in := b.mlpIn()
+		if l > 0 {
+			in = b.acts[l-1]
+		}
+		if layer.Act == nn.ReLU {
+			a := b.acts[l]
+			for i := range d {
+				if a[i] <= 0 {
+					d[i] = 0
+				}
+			}
+		}
+		colSum(g.mlp.B[l], d, layer.Out)
+		mulTN(g.mlp.W[l], d, in, layer.Out, layer.In, n, 1, 1)
+		out := b.dh[:n*D]
+		if l > 0 {
+			out = b.dActs[l-1][:n*layer.In]
+		}
+		mulNN(out, d, layer.W, n, layer.In, layer.Out, 1, 0)
+		d = out
+	}
+	b.backwardCross(g, n)
+}
+
+// backwardCross takes b.dh (∂L/∂ of the cross stack's output) to b.dx, the
+// batched form of backwardCross: with g = ∂L/∂x_{l+1}, going down,
+//
+//	t = g ⊙ x0;  ∂W_l += tᵀ·x_l;  ∂b_l += Σ_rows t;  ∂x0 += g ⊙ lin_l;  g ← g + t·W_l
+//
+// and finally ∂x0 += g.
+func (b *towerBatch) backwardCross(g *towerGrad, n int) {
+	D := b.in
+	dx := b.dx[:n*D]
+	if len(b.cross) == 0 {
+		copy(dx, b.dh[:n*D])
+		return
+	}
+	clear(dx)
+	grad, t := b.dh[:n*D], b.tmp[:n*D]
+	x0 := b.x[:n*D]
+	for l := len(b.cross) - 1; l >= 0; l-- {
+		c := &b.cross[l]
+		xl := x0
+		if l > 0 {
+			xl = b.crossOut[l-1][:n*D]
+		}
+		lin := b.crossLin[l][:n*D]
+		for i := range grad {
+			dx[i] += grad[i] * lin[i]
+			t[i] = grad[i] * x0[i]
+		}
+		colSum(g.cross.B[l], t, D)
+		mulTN(g.cross.W[l], t, xl, D, D, n, 1, 1)
+		mulNN(grad, t, c.W, n, D, D, 1, 1)
+	}
+	vec.Axpy(dx, 1, grad)
+}
+
+// colSum adds the column sums of the rows×w matrix m to dst (len w).
+func colSum(dst, m []float32, w int) {
+	for r := 0; r+w <= len(m); r += w {
+		vec.Axpy(dst, 1, m[r:r+w])
+	}
+}

@@ -1,0 +1,173 @@
+package train
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgerec/edgerec/core/tower"
+	"github.com/edgerec/edgerec/core/vec"
+)
+
+// referenceGradients is the per-example form of trainer.gradients, the
+// trainer before its batched matrix products: each query and item through
+// core/tower's Embed, each logit a dot product, each backward pass one row
+// at a time (backwardMLP, backwardCross). It returns the mean loss and the
+// gradients, for the batch t.prepare left.
+func referenceGradients(t *trainer, B int) (float64, *workerGrad) {
+	q, it, cfg := &t.m.Query, &t.m.Item, t.cfg
+	N := t.columns(B)
+	invTau := 1 / cfg.Temperature
+	g := &workerGrad{
+		q:   towerGrad{cross: newCrossGrad(q.Cross), mlp: newMLPGrad(&q.MLP)},
+		i:   towerGrad{cross: newCrossGrad(it.Cross), mlp: newMLPGrad(&it.MLP)},
+		ids: newSparseGrad(it.IDs.Dim), cats: newSparseGrad(it.Categories.Dim), tokens: newSparseGrad(max(it.Tokens.Dim, 1)),
+	}
+	for f := range q.Fields {
+		g.fields = append(g.fields, newSparseGrad(q.Fields[f].Table.Dim))
+	}
+	qs := make([]*tower.Scratch, B)
+	for i := range qs {
+		qs[i] = q.NewScratch()
+		q.Embed(qs[i], &it.IDs, t.qin[i])
+	}
+	is := make([]*tower.Scratch, N)
+	for j := range is {
+		is[j] = it.NewScratch()
+		it.Embed(is[j], t.iin[j])
+	}
+	du := make([][]float32, B)
+	dv := make([][]float32, N)
+	for j := range dv {
+		dv[j] = make([]float32, cfg.Dim)
+	}
+	var loss float64
+	for i := 0; i < B; i++ {
+		p := make([]float64, N)
+		pos := int(t.pos[i])
+		mx := math.Inf(-1)
+		for j := range p {
+			if j != pos && cfg.HitMask && t.cols[j] == t.target[i] {
+				p[j] = math.Inf(-1)
+				continue
+			}
+			p[j] = float64(vec.Dot(qs[i].Unit, is[j].Unit)*invTau - t.logQ[t.cols[j]])
+			mx = max(mx, p[j])
+		}
+		var z float64
+		for _, s := range p {
+			z += math.Exp(s - mx)
+		}
+		loss += math.Log(z) - (p[pos] - mx)
+		du[i] = make([]float32, cfg.Dim)
+		for j, s := range p {
+			d := math.Exp(s-mx) / z
+			if j == pos {
+				d--
+			}
+			d /= float64(B)
+			vec.Axpy(du[i], float32(d)*invTau, is[j].Unit)
+			vec.Axpy(dv[j], float32(d)*invTau, qs[i].Unit)
+		}
+	}
+	for i := 0; i < B; i++ {
+		s := qs[i]
+		in := q.InputDim()
+		dh, dx, tmpx := make([]float32, in), make([]float32, in), make([]float32, in)
+		backwardL2(du[i], s.Unit, s.Norm)
+		h := s.X
+		if len(q.Cross) > 0 {
+			h = s.CrossOut[len(q.Cross)-1]
+		}
+		backwardMLP(&q.MLP, &g.q.mlp, h, s.Acts, du[i], dh, q.MLP.NewActs())
+		backwardCross(q.Cross, &g.q.cross, s.X, s.CrossOut, s.CrossLin, dh, dx, tmpx)
+		t.backwardQuery(g, make([]float32, cfg.MaxHistory), t.qin[i], dx)
+	}
+	for j := 0; j < N; j++ {
+		s := is[j]
+		in := it.InputDim()
+		dh, dx, tmpx := make([]float32, in), make([]float32, in), make([]float32, in)
+		backwardL2(dv[j], s.Unit, s.Norm)
+		h := s.X
+		if len(it.Cross) > 0 {
+			h = s.CrossOut[len(it.Cross)-1]
+		}
+		backwardMLP(&it.MLP, &g.i.mlp, h, s.Acts, dv[j], dh, it.MLP.NewActs())
+		backwardCross(it.Cross, &g.i.cross, s.X, s.CrossOut, s.CrossLin, dh, dx, tmpx)
+		t.backwardItem(g, t.iin[j], dx)
+	}
+	return loss / float64(B), g
+}
+
+// TestGradientsMatchReference holds the batched gradients to the
+// per-example reference, for sampled and full softmax, with cross layers,
+// two hidden layers and every input kind.
+func TestGradientsMatchReference(t *testing.T) {
+	for _, full := range []bool{false, true} {
+		name := "sampled"
+		if full {
+			name = "full"
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg := tinyConfig()
+			cfg.Hidden = []int{7, 5}
+			if full {
+				cfg.FullSoftmax = 100
+			}
+			require.NoError(t, cfg.Validate())
+			c, err := newCorpus(tinyDataset(), 0)
+			require.NoError(t, err)
+			rng := rand.New(rand.NewPCG(5, 6))
+			m := initModel(c, &cfg, c.train, rng)
+			tr := newTrainer(m, c, &cfg, c.train)
+			require.Equal(t, full, tr.full)
+			batch := c.train[3:9]
+			tr.prepare(batch, rng)
+			loss := tr.gradients(len(batch))
+			refLoss, ref := referenceGradients(tr, len(batch))
+			assert.InDelta(t, refLoss, loss, 1e-4*math.Abs(refLoss)+1e-6, "loss")
+			got := tr.wg[0]
+			close := func(what string, want, got []float32) {
+				t.Helper()
+				require.Equal(t, len(want), len(got), what)
+				for k := range want {
+					if math.Abs(float64(want[k]-got[k])) > 1e-4+1e-3*math.Abs(float64(want[k])) {
+						t.Errorf("%s[%d]: batched %v, reference %v", what, k, got[k], want[k])
+						return
+					}
+				}
+			}
+			for l := range ref.q.mlp.W {
+				close("query W", ref.q.mlp.W[l], got.q.mlp.W[l])
+				close("query b", ref.q.mlp.B[l], got.q.mlp.B[l])
+			}
+			for l := range ref.i.mlp.W {
+				close("item W", ref.i.mlp.W[l], got.i.mlp.W[l])
+				close("item b", ref.i.mlp.B[l], got.i.mlp.B[l])
+			}
+			for l := range ref.q.cross.W {
+				close("query cross W", ref.q.cross.W[l], got.q.cross.W[l])
+				close("query cross b", ref.q.cross.B[l], got.q.cross.B[l])
+			}
+			for l := range ref.i.cross.W {
+				close("item cross W", ref.i.cross.W[l], got.i.cross.W[l])
+			}
+			sparse := func(what string, want, got *sparseGrad) {
+				t.Helper()
+				require.ElementsMatch(t, want.rows, got.rows, what+" rows")
+				for _, r := range want.rows {
+					close(what, want.row(r), got.row(r))
+				}
+			}
+			sparse("ids", ref.ids, got.ids)
+			sparse("categories", ref.cats, got.cats)
+			sparse("tokens", ref.tokens, got.tokens)
+			for f := range ref.fields {
+				sparse("field", ref.fields[f], got.fields[f])
+			}
+		})
+	}
+}
