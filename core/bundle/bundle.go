@@ -207,10 +207,21 @@ func Encode(b *Bundle) ([]byte, error) {
 	})
 }
 
+// known reports whether Decode reads a section: the sections of §5 but
+// SIGN, which host/sign checks. Decode skips any other section without
+// decompressing it (FORMAT.md §7).
+func known(tag string) bool {
+	switch tag {
+	case TagManifest, TagVocab, TagItems, TagEmbeddings, TagHistory, TagQuery, TagRanker, TagPipeline, TagIndex:
+		return true
+	}
+	return false
+}
+
 // Decode validates data and returns its content. Uncompressed embedding
 // sections alias data: the caller must not modify data afterwards.
 func Decode(data []byte) (*Bundle, error) {
-	h, sections, err := decodeContainer(data)
+	h, sections, err := decodeContainer(data, known)
 	if err != nil {
 		return nil, err
 	}
@@ -334,6 +345,9 @@ func (b *Bundle) validate() error {
 		if err := b.Ranker.Validate(); err != nil {
 			return formatErr(TagRanker, "%v", err)
 		}
+	}
+	if err := b.checkFinite(); err != nil {
+		return err
 	}
 	if b.Pipeline != nil {
 		if err := b.Pipeline.validate(n); err != nil {

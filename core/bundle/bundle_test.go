@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/edgerec/edgerec/core/feature"
 	"github.com/edgerec/edgerec/core/nn"
 	"github.com/edgerec/edgerec/core/quant"
@@ -236,7 +239,7 @@ func TestUnsupportedVersion(t *testing.T) {
 // sections, which this reader skips.
 func TestNewerMinorSkipsUnknownSections(t *testing.T) {
 	b := testBundle()
-	_, sections, err := decodeContainer(mustEncode(t, b))
+	_, sections, err := decodeContainer(mustEncode(t, b), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +290,7 @@ func TestSemanticChecks(t *testing.T) {
 // replaced, under valid checksums.
 func withSection(t *testing.T, tag string, data []byte) []byte {
 	t.Helper()
-	_, sections, err := decodeContainer(mustEncode(t, testBundle()))
+	_, sections, err := decodeContainer(mustEncode(t, testBundle()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,6 +319,18 @@ func TestHostileSizes(t *testing.T) {
 	nils := append([]byte{0x81, 0xa3, 'i', 'd', 's', 0xdd, 0x00, 0x20, 0x00, 0x00}, bytes.Repeat([]byte{0xc0}, 1<<21)...)
 	// A table entry that declares 512 MiB raw for a small zstd section.
 	declared := withRaw(t, mustEncode(t, testBundle()), 1<<29)
+	// A table whose sections declare more than MaxDecodedBytes in all,
+	// each within the compression ratio: 4 MiB stored (never decompressed:
+	// the table is refused first) declaring MaxSectionBytes.
+	_, stored, err := ReadStored(mustEncode(t, testBundle()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored = append(stored, Stored{Entry: Entry{Tag: "XTRA", Flags: FlagZstd, Raw: MaxSectionBytes}, Data: make([]byte, 4<<20)})
+	total, err := Relayout(Minor+1, stored)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	for _, tc := range []struct {
 		name string
@@ -324,8 +339,8 @@ func TestHostileSizes(t *testing.T) {
 	}{
 		{"items 2^62", withSection(t, TagManifest, hugeManifest), "out of range"},
 		{"2M nil ids", withSection(t, TagItems, nils), "more than the limit"},
-		{"512 MiB declared", declared, "fewer than the"},
-		{"total over the limit", withRaw(t, declared, MaxSectionBytes), "in all"},
+		{"512 MiB declared", declared, "compression ratio"},
+		{"total over the limit", total, "in all"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var before, after runtime.MemStats
@@ -359,4 +374,17 @@ func withRaw(t *testing.T, data []byte, raw uint64) []byte {
 	}
 	binary.LittleEndian.PutUint32(data[20:], headerChecksum(data[:headerSize], data[headerSize:headerSize+len(h.Entries)*entrySize]))
 	return data
+}
+
+// TestWriterKeepsTheRatio: a section that compresses beyond MaxZstdRatio
+// is stored raw, so that the writer never lays out what readers refuse.
+func TestWriterKeepsTheRatio(t *testing.T) {
+	zeros := make([]byte, 4<<20)
+	data, err := encodeContainer(MinorUnsigned, []Section{{Tag: "ZERO", Data: zeros}, {Tag: "TEXT", Data: bytes.Repeat([]byte("abcd"), 1000)}},
+		func(string) bool { return true })
+	require.NoError(t, err)
+	h, err := ReadHeader(data)
+	require.NoError(t, err)
+	assert.Zero(t, h.Entries[0].Flags, "4 MiB of zeros compress beyond the ratio limit: stored raw")
+	assert.Equal(t, FlagZstd, h.Entries[1].Flags, "a section within the ratio is compressed")
 }

@@ -44,7 +44,21 @@ const (
 	// (FORMAT.md §3): a reader refuses a table declaring more before it
 	// decompresses anything.
 	MaxDecodedBytes = 1 << 30
+	// MaxZstdRatio bounds a compressed section's raw length to this many
+	// times its stored length, plus ZstdRatioSlack (FORMAT.md §3): what a
+	// small file can make a reader allocate stays proportional to its
+	// size. The writer stores a section raw rather than exceed it.
+	MaxZstdRatio = 256
+	// ZstdRatioSlack is the raw length any compressed section may have,
+	// whatever its stored length (FORMAT.md §3).
+	ZstdRatioSlack = 1 << 20
 )
+
+// maxRawFor returns the largest raw length a compressed section of stored
+// bytes may declare (MaxZstdRatio).
+func maxRawFor(stored uint64) uint64 {
+	return min(MaxZstdRatio*min(stored, MaxBundleBytes)+ZstdRatioSlack, MaxSectionBytes)
+}
 
 // Section flags (FORMAT.md §3).
 const (
@@ -108,7 +122,7 @@ func encodeContainer(minor uint16, sections []Section, compress func(tag string)
 		}
 		st[i] = stored{data: s.Data}
 		if compress != nil && compress(s.Tag) {
-			if z := enc.EncodeAll(s.Data, nil); len(z) < len(s.Data) {
+			if z := enc.EncodeAll(s.Data, nil); len(z) < len(s.Data) && uint64(len(s.Data)) <= maxRawFor(uint64(len(z))) {
 				st[i] = stored{flags: FlagZstd, data: z}
 			}
 		}
@@ -170,6 +184,8 @@ func Relayout(minor uint16, sections []Stored) ([]byte, error) {
 			return nil, fmt.Errorf("bundle: section %s declares %d bytes, more than %d", s.Tag, s.Raw, MaxSectionBytes)
 		case s.Flags&FlagZstd == 0 && s.Raw != uint64(len(s.Data)):
 			return nil, fmt.Errorf("bundle: uncompressed section %s declares %d raw bytes but holds %d", s.Tag, s.Raw, len(s.Data))
+		case s.Flags&FlagZstd != 0 && s.Raw > maxRawFor(uint64(len(s.Data))):
+			return nil, fmt.Errorf("bundle: compressed section %s declares %d raw bytes from %d stored, more than the compression ratio limit allows", s.Tag, s.Raw, len(s.Data))
 		}
 		seen[s.Tag] = true
 	}
@@ -309,6 +325,9 @@ func ReadHeader(b []byte) (*Header, error) {
 			return nil, formatErr(en.Tag, "declares %d decoded bytes, more than the limit of %d", en.Raw, MaxSectionBytes)
 		case en.Flags&FlagZstd == 0 && en.Raw != en.Stored:
 			return nil, formatErr(en.Tag, "uncompressed section declares %d raw bytes but stores %d", en.Raw, en.Stored)
+		case en.Flags&FlagZstd != 0 && en.Raw > maxRawFor(en.Stored):
+			return nil, formatErr(en.Tag, "declares %d decoded bytes from %d stored: more than the compression ratio limit of %d:1 (plus %d bytes)",
+				en.Raw, en.Stored, MaxZstdRatio, ZstdRatioSlack)
 		}
 		for _, p := range b[dataEnd:en.Offset] {
 			if p != 0 {
@@ -333,9 +352,11 @@ func ReadHeader(b []byte) (*Header, error) {
 	return h, nil
 }
 
-// decodeContainer validates b and returns its sections, decompressed, in
-// file order. Uncompressed sections alias b.
-func decodeContainer(b []byte) (*Header, []Section, error) {
+// decodeContainer validates b and returns its sections in file order, the
+// ones read(tag) wants decompressed, the others (sections this reader does
+// not know) with their stored bytes and never decompressed; read nil wants
+// all. Every checksum is verified. Uncompressed sections alias b.
+func decodeContainer(b []byte, read func(tag string) bool) (*Header, []Section, error) {
 	h, err := ReadHeader(b)
 	if err != nil {
 		return nil, nil, err
@@ -348,7 +369,7 @@ func decodeContainer(b []byte) (*Header, []Section, error) {
 			return nil, nil, formatErr(e.Tag, "checksum mismatch (stored %08x, computed %08x)", e.Checksum, got)
 		}
 		data := stored
-		if e.Flags&FlagZstd != 0 {
+		if e.Flags&FlagZstd != 0 && (read == nil || read(e.Tag)) {
 			if dec == nil {
 				// Concurrency 1 decodes synchronously: goroutines do not run
 				// between exports of a wasm reactor (../shared/WASM-NOTES.md).
@@ -359,29 +380,98 @@ func decodeContainer(b []byte) (*Header, []Section, error) {
 				}
 				defer dec.Close()
 			}
-			// Stream exactly the declared size: a frame that claims more
-			// cannot make us allocate more than the table said.
-			if err := dec.Reset(bytes.NewReader(stored)); err != nil {
-				return nil, nil, formatErr(e.Tag, "zstd: %v", err)
+			if data, err = decompress(dec, e, stored); err != nil {
+				return nil, nil, err
 			}
-			// Grow the buffer as bytes come out rather than trusting the
-			// declared size: a small hostile section cannot make us
-			// allocate more than it really decompresses to.
-			var buf bytes.Buffer
-			buf.Grow(int(min(e.Raw, 16*e.Stored+4096)))
-			n, err := io.CopyN(&buf, dec, int64(e.Raw))
-			if err != nil {
-				return nil, nil, formatErr(e.Tag, "zstd: decompressed to %d bytes, fewer than the %d declared: %v", n, e.Raw, err)
-			}
-			var one [1]byte
-			if n, err := dec.Read(one[:]); n != 0 || err != io.EOF {
-				return nil, nil, formatErr(e.Tag, "zstd: decompresses to more than the %d bytes declared", e.Raw)
-			}
-			data = buf.Bytes()
 		}
 		out = append(out, Section{Tag: e.Tag, Data: data})
 	}
 	return h, out, nil
+}
+
+// decompress returns the section of entry e from its stored bytes, which
+// must be exactly one zstd frame (checkFrame) decompressing to exactly
+// e.Raw bytes.
+func decompress(dec *zstd.Decoder, e Entry, stored []byte) ([]byte, error) {
+	if err := checkFrame(e, stored); err != nil {
+		return nil, err
+	}
+	// Stream exactly the declared size: a frame that claims more
+	// cannot make us allocate more than the table said.
+	if err := dec.Reset(bytes.NewReader(stored)); err != nil {
+		return nil, formatErr(e.Tag, "zstd: %v", err)
+	}
+	// Grow the buffer as bytes come out rather than trusting the
+	// declared size: a small hostile section cannot make us
+	// allocate more than it really decompresses to.
+	var buf bytes.Buffer
+	buf.Grow(int(min(e.Raw, 16*e.Stored+4096)))
+	n, err := io.CopyN(&buf, dec, int64(e.Raw))
+	if err != nil {
+		return nil, formatErr(e.Tag, "zstd: decompressed to %d bytes, fewer than the %d declared: %v", n, e.Raw, err)
+	}
+	var one [1]byte
+	if n, err := dec.Read(one[:]); n != 0 || err != io.EOF {
+		return nil, formatErr(e.Tag, "zstd: decompresses to more than the %d bytes declared", e.Raw)
+	}
+	return buf.Bytes(), nil
+}
+
+// checkFrame checks, before anything is decompressed, that stored is one
+// zstd frame and nothing else (RFC 8878 §3.1.1: a frame header, blocks up
+// to the one marked last, an optional 4-byte checksum): no skippable
+// frame, no second frame, no trailing bytes, no dictionary, and a content
+// size, when the frame declares one, equal to the raw length the table
+// declares (FORMAT.md §3).
+func checkFrame(e Entry, stored []byte) error {
+	var h zstd.Header
+	rest, err := h.DecodeAndStrip(stored)
+	switch {
+	case err != nil:
+		return formatErr(e.Tag, "zstd: not one zstd frame: %v", err)
+	case h.Skippable:
+		return formatErr(e.Tag, "zstd: not one zstd frame: starts with a skippable frame")
+	case h.DictionaryID != 0:
+		return formatErr(e.Tag, "zstd: the frame needs dictionary %d; bundles use none", h.DictionaryID)
+	case h.HasFCS && h.FrameContentSize != e.Raw:
+		return formatErr(e.Tag, "zstd: the frame declares %d bytes, the section table %d", h.FrameContentSize, e.Raw)
+	}
+	for {
+		if len(rest) < 3 {
+			return formatErr(e.Tag, "zstd: truncated frame: a block header needs 3 bytes, %d left", len(rest))
+		}
+		bh := uint32(rest[0]) | uint32(rest[1])<<8 | uint32(rest[2])<<16
+		last, kind, size := bh&1 != 0, (bh>>1)&3, int(bh>>3)
+		rest = rest[3:]
+		switch kind {
+		case 1: // RLE: one byte repeated size times
+			size = 1
+		case 3:
+			return formatErr(e.Tag, "zstd: reserved block type")
+		}
+		if size > len(rest) {
+			return formatErr(e.Tag, "zstd: truncated frame: a block of %d bytes, %d left", size, len(rest))
+		}
+		rest = rest[size:]
+		if last {
+			break
+		}
+	}
+	if h.HasCheckSum {
+		if len(rest) < 4 {
+			return formatErr(e.Tag, "zstd: truncated frame: its checksum is missing")
+		}
+		rest = rest[4:]
+	}
+	var next zstd.Header
+	switch {
+	case len(rest) == 0:
+		return nil
+	case next.Decode(rest) == nil:
+		return formatErr(e.Tag, "zstd: the section holds more than one zstd frame; FORMAT.md §3 allows one")
+	default:
+		return formatErr(e.Tag, "zstd: %d bytes follow the zstd frame", len(rest))
+	}
 }
 
 // sortedTags returns the tags of sections in sorted order, for messages.

@@ -41,7 +41,7 @@ func FuzzDecodeSection(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	_, sections, err := decodeContainer(good)
+	_, sections, err := decodeContainer(good, nil)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -51,10 +51,32 @@ type Options struct {
 	Index IndexOptions
 }
 
+// checkWeights returns the first NaN or infinity in m's towers and ranker
+// as a *bundle.WeightError.
+func checkWeights(m *model.Model) error {
+	if err := bundle.CheckItemTower(&m.Item); err != nil {
+		return err
+	}
+	if err := bundle.CheckQueryTower(&m.Query); err != nil {
+		return err
+	}
+	if m.Ranker != nil {
+		return bundle.CheckRanker(m.Ranker)
+	}
+	return nil
+}
+
 // Build assembles the bundle of m over the catalog ds.Items.
 func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, error) {
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("builder: model: %w", err)
+	}
+	// A NaN or an infinity in the item tower would embed the catalog into
+	// NaNs that quantize without a word; the query tower's and the
+	// ranker's would be refused by every reader. Refuse them here, where
+	// retraining is the remedy.
+	if err := checkWeights(m); err != nil {
+		return nil, fmt.Errorf("builder: model: %w; retrain or re-export the model", err)
 	}
 	n := len(ds.Items)
 	if n == 0 {
