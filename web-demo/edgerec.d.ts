@@ -120,7 +120,9 @@ export interface Response {
   items: Item[];
   bundle_version: string;
   arm?: string;
-  debug?: { stages: Stage[]; unknown_items: number; truncated: number };
+  /** Where the module served the request other than as asked (api.Warn*). */
+  warnings?: ("consumed_saturated" | "budget_exhausted" | string)[];
+  debug?: { stages: Stage[]; unknown_items: number; truncated: number; examined: number };
 }
 
 export interface CatalogRequest {

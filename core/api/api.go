@@ -35,6 +35,27 @@ const (
 	// MaxListLen is the longest list or map a request may hold at all;
 	// longer ones are refused before they are decoded.
 	MaxListLen = 4096
+	// MaxConsumedFPRate is the largest estimated false-positive rate
+	// (bloom.Filter.EstimatedFPRate) of a consumed filter the module
+	// applies. A fuller filter claims most items the user never saw (an
+	// all-ones filter claims every item), so it tells nothing about what
+	// was consumed: the module ignores it and says so in the response
+	// (WarnConsumedSaturated). The client should start a larger filter.
+	MaxConsumedFPRate = 0.5
+)
+
+// Warnings a response may carry (Response.Warnings): stable codes for the
+// ways the module served a request other than as asked.
+const (
+	// WarnConsumedSaturated: the consumed filter's estimated
+	// false-positive rate is above MaxConsumedFPRate, so it was ignored;
+	// the items may include consumed ones.
+	WarnConsumedSaturated = "consumed_saturated"
+	// WarnBudgetExhausted: the filters rejected so many of the rows the
+	// sources proposed that the request's work budget (pipeline.MaxExamined
+	// rows) ran out; the items are what survived within it, possibly fewer
+	// than k.
+	WarnBudgetExhausted = "budget_exhausted"
 )
 
 // Request asks for K recommendations for one user in one context.
@@ -122,7 +143,10 @@ type Response struct {
 	Items         []Item `msgpack:"items" json:"items"`
 	BundleVersion string `msgpack:"bundle_version" json:"bundle_version"`
 	Arm           string `msgpack:"arm,omitempty" json:"arm,omitempty"`
-	Debug         *Debug `msgpack:"debug,omitempty" json:"debug,omitempty"`
+	// Warnings lists, as the codes Warn*, where the module served the
+	// request other than as asked; empty when it served it as asked.
+	Warnings []string `msgpack:"warnings,omitempty" json:"warnings,omitempty"`
+	Debug    *Debug   `msgpack:"debug,omitempty" json:"debug,omitempty"`
 }
 
 // Item is one recommendation.
@@ -142,6 +166,10 @@ type Debug struct {
 	UnknownItems int `msgpack:"unknown_items" json:"unknown_items"`
 	// Truncated counts history events and impressions dropped by the limits.
 	Truncated int `msgpack:"truncated" json:"truncated"`
+	// Examined counts the rows the sources, the filters and the back-fill
+	// looked at: the work budget the request spent, at most
+	// pipeline.MaxExamined.
+	Examined int `msgpack:"examined" json:"examined"`
 }
 
 // Stage reports one pipeline stage.

@@ -21,6 +21,9 @@ func AppendResponse(dst []byte, r *Response) []byte {
 	if r.Arm != "" {
 		n++
 	}
+	if len(r.Warnings) > 0 {
+		n++
+	}
 	if r.Debug != nil {
 		n++
 	}
@@ -40,9 +43,16 @@ func AppendResponse(dst []byte, r *Response) []byte {
 		dst = appendStr(dst, "arm")
 		dst = appendStr(dst, r.Arm)
 	}
+	if len(r.Warnings) > 0 {
+		dst = appendStr(dst, "warnings")
+		dst = appendArrayLen(dst, len(r.Warnings))
+		for _, w := range r.Warnings {
+			dst = appendStr(dst, w)
+		}
+	}
 	if d := r.Debug; d != nil {
 		dst = appendStr(dst, "debug")
-		dst = appendMapLen(dst, 3)
+		dst = appendMapLen(dst, 4)
 		dst = appendStr(dst, "stages")
 		if d.Stages == nil {
 			dst = append(dst, 0xc0)
@@ -64,6 +74,8 @@ func AppendResponse(dst []byte, r *Response) []byte {
 		dst = appendInt(dst, int64(d.UnknownItems))
 		dst = appendStr(dst, "truncated")
 		dst = appendInt(dst, int64(d.Truncated))
+		dst = appendStr(dst, "examined")
+		dst = appendInt(dst, int64(d.Examined))
 	}
 	return dst
 }

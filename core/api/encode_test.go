@@ -24,6 +24,12 @@ func randomResponse(rng *rand.Rand) *Response {
 	if rng.IntN(2) == 0 {
 		r.Arm = str()
 	}
+	if rng.IntN(3) == 0 {
+		r.Warnings = make([]string, rng.IntN(3))
+		for i := range r.Warnings {
+			r.Warnings[i] = str()
+		}
+	}
 	if rng.IntN(5) > 0 {
 		r.Items = make([]Item, []int{0, 3, 15, 16, 300}[rng.IntN(5)])
 		for i := range r.Items {
@@ -34,7 +40,7 @@ func randomResponse(rng *rand.Rand) *Response {
 		}
 	}
 	if rng.IntN(2) == 0 {
-		r.Debug = &Debug{UnknownItems: int(num()), Truncated: int(num())}
+		r.Debug = &Debug{UnknownItems: int(num()), Truncated: int(num()), Examined: int(num())}
 		if rng.IntN(4) > 0 {
 			r.Debug.Stages = make([]Stage, rng.IntN(20))
 			for i := range r.Debug.Stages {

@@ -37,11 +37,19 @@ type filter struct {
 	age         int
 	region      int32 // licensing index; −1 unknown region
 	ignoreStock bool
+	// saturated records a consumed filter ignored for its fill
+	// (api.WarnConsumedSaturated).
+	saturated bool
+	// examined counts the rows keep looked at, limit is how many it may
+	// (the work budget, see MaxExamined), and exhausted records that a
+	// source or the back-fill wanted more.
+	examined, limit int
+	exhausted       bool
 }
 
 // newFilter builds the filter of a resolved request.
 func (r *Recommender) newFilter(req *api.Request, q *Query) (*filter, error) {
-	f := &filter{r: r, age: req.Context.Age, region: -1}
+	f := &filter{r: r, age: req.Context.Age, region: -1, limit: MaxExamined}
 	excl := append([]int32(nil), q.Exclude...)
 	if p := r.b.Pipeline; p != nil {
 		excl = append(excl, p.Rules.Exclude...)
@@ -62,7 +70,11 @@ func (r *Recommender) newFilter(req *api.Request, q *Query) (*filter, error) {
 		if err != nil {
 			return nil, fmt.Errorf("consumed filter: %w", err)
 		}
-		f.consumed = c
+		if c.EstimatedFPRate() > api.MaxConsumedFPRate {
+			f.saturated = true
+		} else {
+			f.consumed = c
+		}
 	}
 	if req.Context.Region != "" {
 		if i := r.b.Vocab.Licensing.Index(req.Context.Region); i != feature.Unknown {
@@ -74,8 +86,36 @@ func (r *Recommender) newFilter(req *api.Request, q *Query) (*filter, error) {
 	return f, nil
 }
 
-// keep reports whether row may be returned.
+// keep reports whether row may be returned, and counts it against the
+// request's work budget: once the budget is spent it returns false for
+// every row. A row outside the request's allow-list is refused first and
+// not counted: the sources' walks are bounded on their own (MaxFetch), and
+// counting them would let a small allow-list spend the budget on rows it
+// never allowed.
 func (f *filter) keep(row int32) bool {
+	if f.allow != nil && !f.allow.has(row) {
+		return false
+	}
+	if f.spent() {
+		return false
+	}
+	f.examined++
+	return f.allows(row)
+}
+
+// spent reports whether the work budget is spent, and if so records that
+// the request wanted more.
+func (f *filter) spent() bool {
+	if f.examined >= f.limit {
+		f.exhausted = true
+		return true
+	}
+	return false
+}
+
+// allows reports whether row may be returned, without counting it: what
+// the order stage asks of pinned items.
+func (f *filter) allows(row int32) bool {
 	it := &f.r.b.Items
 	switch {
 	case f.exclude.has(row):

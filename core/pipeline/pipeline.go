@@ -435,9 +435,12 @@ func pickArm(arms []bundle.Arm, key string) *bundle.Arm {
 	return &arms[len(arms)-1]
 }
 
-// candidates runs stages 1 and 2: the sources fetch only what the filter
-// keeps, and fetch deeper (4×, then everything) until req.K items survive
-// or the catalog is exhausted.
+// candidates runs stages 1 and 2 within the request's work budget
+// (MaxExamined): the sources fetch only what the filter keeps, and when
+// fewer than req.K items survive they run once more four times as deep
+// (not with an allow-list, which the two-tower source has scored whole);
+// then the popularity back-fill fills up, from the allow-list when there
+// is one. The sources may spend all but BackfillReserve of the budget.
 func (r *Recommender) candidates(req *api.Request, p *bundle.Params, t *timer) (*Query, []float32, *filter, []Candidate, error) {
 	q := r.Resolve(req)
 	f, err := r.newFilter(req, q)
@@ -447,17 +450,28 @@ func (r *Recommender) candidates(req *api.Request, p *bundle.Params, t *timer) (
 	emb := r.Embed(q)
 	t.stage("embed", len(q.Input.History), len(emb))
 	seed := requestSeed(req.UserID, req.ExperimentKey, q.Time)
+	f.limit = MaxExamined - BackfillReserve
 	var pl *pool
-	for _, mult := range []int{1, 4, 0} {
-		if pl = r.sources(q, emb, p, mult, f.keep, seed, t); len(pl.cands) >= req.K {
-			return q, emb, f, pl.cands, nil
+	for _, mult := range []int{1, 4} {
+		// A deeper pass cut short by the budget may find fewer.
+		if next := r.sources(q, emb, p, mult, f, seed, t); pl == nil || len(next.cands) >= len(pl.cands) {
+			pl = next
+		}
+		if len(pl.cands) >= req.K || f.allow != nil || f.spent() {
+			break
 		}
 	}
 	// Back-fill: the enabled sources are exhausted (a request may disable
-	// the two-tower source); fill up from the whole catalog by popularity.
+	// the two-tower source); fill up by popularity from the allow-list or
+	// the catalog.
+	f.limit = MaxExamined
+	rows := r.byPopularity
+	if f.allow != nil {
+		rows = r.allowedByPopularity(f.allow)
+	}
 	rank := 0
-	for _, row := range r.byPopularity {
-		if len(pl.cands) >= req.K {
+	for _, row := range rows {
+		if len(pl.cands) >= req.K || f.spent() {
 			break
 		}
 		if !pl.has(row) && f.keep(row) {
@@ -466,6 +480,22 @@ func (r *Recommender) candidates(req *api.Request, p *bundle.Params, t *timer) (
 		}
 	}
 	return q, emb, f, pl.cands, nil
+}
+
+// allowedByPopularity returns the rows of an allow-list, most popular
+// first (ties by lower row), as byPopularity orders the catalog.
+func (r *Recommender) allowedByPopularity(allow rowSet) []int32 {
+	pop := r.b.Items.Popularity
+	keys := make([]uint64, len(allow))
+	for i, row := range allow {
+		keys[i] = uint64(^ann.Monotone(pop[row]))<<32 | uint64(uint32(row))
+	}
+	ann.SortKeys(keys)
+	out := make([]int32, len(keys))
+	for i, k := range keys {
+		out[i] = int32(uint32(k))
+	}
+	return out
 }
 
 // ListBackfillRank is the popular-source rank of the first back-filled item.
@@ -516,10 +546,16 @@ func (r *Recommender) Recommend(req *api.Request) (*api.Response, error) {
 	r.Rank(q, emb, &p, cands)
 	t.stage("rank", len(cands), len(cands))
 
-	out := r.order(req, q, &p, cands, req.K, f.keep)
+	out := r.order(req, q, &p, cands, req.K, f.allows)
 	t.stage("order", len(cands), len(out))
 
 	resp := &api.Response{Items: make([]api.Item, len(out)), BundleVersion: r.b.Manifest.Version, Arm: arm}
+	if f.saturated {
+		resp.Warnings = append(resp.Warnings, api.WarnConsumedSaturated)
+	}
+	if f.exhausted {
+		resp.Warnings = append(resp.Warnings, api.WarnBudgetExhausted)
+	}
 	for j, c := range out {
 		item := api.Item{ID: r.b.Items.IDs[c.Row], Score: c.Score}
 		switch {
@@ -534,7 +570,7 @@ func (r *Recommender) Recommend(req *api.Request) (*api.Response, error) {
 		resp.Items[j] = item
 	}
 	if req.Debug {
-		resp.Debug = &api.Debug{Stages: t.stages, UnknownItems: q.Unknown, Truncated: truncated}
+		resp.Debug = &api.Debug{Stages: t.stages, UnknownItems: q.Unknown, Truncated: truncated, Examined: f.examined}
 	}
 	return resp, nil
 }

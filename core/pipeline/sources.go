@@ -89,28 +89,32 @@ func (p *pool) add(s int, row int32, rank int, score float32) *Candidate {
 }
 
 // sources runs every enabled source for q with the depths of p scaled by
-// mult (mult 0: every item the source can give), skipping rows keep
-// refuses.
-func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult int, keep func(int32) bool, seed uint64, t *timer) *pool {
+// mult, skipping rows the filter f refuses. With an allow-list the
+// two-tower source scores the allowed rows themselves instead of searching
+// the catalog.
+func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult int, f *filter, seed uint64, t *timer) *pool {
+	keep := f.keep
 	total := 0
 	for s := range p.Depth {
 		if p.Weights[s] != 0 {
-			total += p.Depth[s] * max(mult, 1)
+			total += p.Depth[s] * mult
 		}
 	}
-	pl := newPool(min(total, r.b.Manifest.Items))
+	pl := newPool(min(total, r.b.Manifest.Items, MaxExamined))
 	depth := func(s int) int {
 		if p.Weights[s] == 0 {
 			return 0
-		}
-		if mult == 0 {
-			return r.b.Manifest.Items
 		}
 		return p.Depth[s] * mult
 	}
 	if n := depth(bundle.SourceTwoTower); n > 0 {
 		t.startSearch()
-		hits := r.search(q, emb, n, keep)
+		var hits []ann.Hit
+		if f.allow != nil {
+			hits = r.scoreRows(emb, f.allow, n, f)
+		} else {
+			hits = r.search(q, emb, n, f)
+		}
 		t.endSearch(len(hits))
 		for i, h := range hits {
 			pl.add(bundle.SourceTwoTower, h.Item, i, h.Score)
@@ -213,14 +217,15 @@ func regionList(lists []bundle.RegionList, region string) *bundle.RegionList {
 	return all
 }
 
-// addList proposes the first n kept items of l, scores relative to its top.
+// addList proposes the first n kept items among the first MaxFetch of l,
+// scores relative to its top.
 func addList(pl *pool, s int, l *bundle.RegionList, n int, keep func(int32) bool) {
 	if l == nil || len(l.Items) == 0 {
 		return
 	}
 	top := max(l.Scores[0], 1e-9)
 	rank := 0
-	for i, it := range l.Items {
+	for i, it := range l.Items[:min(len(l.Items), MaxFetch)] {
 		if rank == n {
 			return
 		}
@@ -233,21 +238,25 @@ func addList(pl *pool, s int, l *bundle.RegionList, n int, keep func(int32) bool
 
 // fresh proposes items released in the FreshDays before the request,
 // scored by the query embedding against their item embedding (content-based
-// for items the model never saw). A NaN score (a query embedding a broken
-// model made NaN) proposes nothing: ann.TopK keeps no NaN.
+// for items the model never saw); it looks at the newest MaxFetch items of
+// that window at most. A NaN score (a query embedding a broken model made
+// NaN) proposes nothing: ann.TopK keeps no NaN.
 func (r *Recommender) fresh(pl *pool, q *Query, emb []float32, n int, keep func(int32) bool) {
 	from := q.Time - int64(r.b.Pipeline.FreshDays)*86400
 	query := quant.NewQuery(emb)
 	var one [1]float32
 	// Highest score first, ties by lower row: TopK's order.
 	top := ann.NewTopK(n)
-	// byRelease is newest first.
-	for _, row := range r.byRelease {
-		rel := r.b.Items.Released[row]
-		if rel < from {
+	// byRelease is newest first: skip what was released after the request
+	// by a binary search, so that an early request time costs nothing.
+	rel := r.b.Items.Released
+	start := sort.Search(len(r.byRelease), func(i int) bool { return rel[r.byRelease[i]] <= q.Time })
+	window := r.byRelease[start:]
+	for _, row := range window[:min(len(window), MaxFetch)] {
+		if rel[row] < from {
 			break
 		}
-		if rel > q.Time || !keep(row) {
+		if !keep(row) {
 			continue
 		}
 		r.b.Embeddings.Scores(one[:], query, int(row))
@@ -377,24 +386,48 @@ func byPopularity(pop []float32) []int32 {
 }
 
 // search returns the n items scoring highest against the query embedding
-// among those keep accepts, best first: retrieve over-fetches, the filter
-// drops, and when too few survive it fetches four times as many, until the
-// catalog is exhausted.
-func (r *Recommender) search(q *Query, emb []float32, n int, keep func(int32) bool) []ann.Hit {
-	for m := n + 64; ; m *= 4 {
+// among those the filter f keeps, best first: retrieve over-fetches, the
+// filter drops, and when too few survive it fetches four times as many,
+// until the catalog is exhausted, MaxFetch hits were fetched, or the
+// request's work budget is spent.
+func (r *Recommender) search(q *Query, emb []float32, n int, f *filter) []ann.Hit {
+	for m := min(n+64, MaxFetch); ; m = min(4*m, MaxFetch) {
 		hits := r.retrieve(q, emb, m)
 		found := len(hits)
 		out := hits[:0]
 		for _, h := range hits {
-			if keep(h.Item) {
+			if f.spent() {
+				return out
+			}
+			if f.keep(h.Item) {
 				out = append(out, h)
 				if len(out) == n {
 					return out
 				}
 			}
 		}
-		if found < m {
+		if found < m || m == MaxFetch {
 			return out
 		}
 	}
+}
+
+// scoreRows returns the n rows among rows (an allow-list) scoring highest
+// against the query embedding, among those the filter f keeps, best first
+// with ties by lower row: the order and the scores of an exact search
+// restricted to rows.
+func (r *Recommender) scoreRows(emb []float32, rows []int32, n int, f *filter) []ann.Hit {
+	query := quant.NewQuery(emb)
+	var one [1]float32
+	top := ann.NewTopK(n)
+	for _, row := range rows {
+		if f.spent() {
+			break
+		}
+		if f.keep(row) {
+			r.b.Embeddings.Scores(one[:], query, int(row))
+			top.Push(row, one[0])
+		}
+	}
+	return top.Sorted()
 }

@@ -51,12 +51,14 @@ func BenchmarkStages(b *testing.B) {
 	})
 	b.Run("retrieve", func(b *testing.B) {
 		for b.Loop() {
-			r.search(q, emb, p.Depth[0], f.keep)
+			f.examined = 0
+			r.search(q, emb, p.Depth[0], f)
 		}
 	})
 	b.Run("sources", func(b *testing.B) {
 		for b.Loop() {
-			r.sources(q, emb, &p, 1, f.keep, seed, nil)
+			f.examined = 0
+			r.sources(q, emb, &p, 1, f, seed, nil)
 		}
 	})
 	b.Run("features", func(b *testing.B) {
@@ -88,7 +90,7 @@ func BenchmarkStages(b *testing.B) {
 	b.Run("order", func(b *testing.B) {
 		for b.Loop() {
 			c := append([]Candidate(nil), cands...)
-			r.order(req, q, &p, c, 20, f.keep)
+			r.order(req, q, &p, c, 20, f.allows)
 		}
 	})
 	b.Run("recommend", func(b *testing.B) {
@@ -117,5 +119,5 @@ func stage1(r *Recommender, req *api.Request) (*api.Request, bundle.Params, *Que
 	q := r.Resolve(req)
 	f, _ := r.newFilter(req, q)
 	emb := r.Embed(q)
-	return req, p, q, f, emb, r.sources(q, emb, &p, 1, f.keep, requestSeed("", "", q.Time), nil).cands
+	return req, p, q, f, emb, r.sources(q, emb, &p, 1, f, requestSeed("", "", q.Time), nil).cands
 }
