@@ -32,8 +32,10 @@ history. Every model is fitted and scored on the same split in the same run:
 
 `+eval.ModelHelp()+`
 Reported: Recall@K, NDCG@K and HR@K for K = 10, 20, 50, next-item HR@10 (is
-the user's first target in the top 10), catalog coverage@20 (share of the
-training items in some user's top 20), and beside NDCG@10 and Recall@20 their
+the user's first target in the top 10; targets sharing a timestamp count in
+item-id order, not file order), catalog coverage@20 (share of the training
+items in some user's top 20), ILD@10 (category diversity of the top 10;
+left out, "–", when no item has categories), and beside NDCG@10 and Recall@20 their
 95% interval: a per-user bootstrap percentile interval (`+strconv.Itoa(eval.Resamples)+` resamples, fixed
 seed). With few test users, read small differences as noise.
 
@@ -50,14 +52,15 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 	format := fs.String("format", dataset.FormatEdgerec, "data set format: "+strings.Join(append(dataset.Formats(), dataset.FormatCSV), ", "))
 	csvf := addCSVFlags(fs)
 	modelList := fs.String("models", strings.Join(eval.ModelNames(), ","), "models to evaluate, comma-separated: "+strings.Join(eval.ModelNames(), ", "))
-	coldShare := fs.Float64("cold-start", 0, "also measure cold start: hold this share of the items out of training (e.g. 0.1) and rank them for their later users by content alone")
+	coldShare := fs.Float64("cold-start", 0, "also measure cold start: hold this share of the items out of training (e.g. 0.1) and rank them for their later users by content alone, with twotower and pipeline, among the held-out items only and among the whole catalog")
 	rolling := fs.Bool("rolling", false, "also run the rolling evaluation over 5 cut points (fits every model 5 more times)")
 	jsonOut := fs.Bool("json", false, "print the results as JSON on stdout (the split report goes to stderr)")
 	plot := fs.String("plot", "", "write an SVG chart of Recall@K against K per model to this file")
 	trainConfig := trainFlags(fs) // twotower, pipeline
 	depth := fs.Int("rank-depth", train.DefaultRankerConfig().Depth, "pipeline: retrieved candidates the ranker re-scores")
 	neighbours := fs.Int("knn-neighbours", eval.DefaultNeighbours, "itemknn: neighbours kept per item (-1 = all)")
-	easeMax := fs.Int("ease-max-items", eval.DefaultEASEMaxItems, "ease: use only this many most popular items (the Gram matrix takes n²·8 bytes, its inverse ~n³/2 multiply-adds per λ)")
+	easeMax := fs.Int("ease-max-items", 0, fmt.Sprintf("ease: use only this many most popular items (0 = every training item whose fit fits in --ease-memory, at most %d)", eval.MaxEASEItems))
+	easeMem := fs.Float64("ease-memory", float64(eval.DefaultEASEMemory)/(1<<30), "ease: memory budget of one fit in GiB (n items, u users: n²·4 bytes of weights plus n²·8 or, when there are fewer users than items, u²·8 + u·n·8 bytes of work); the most popular items that fit are kept")
 	lambdas := fs.String("ease-lambdas", joinFloats(eval.DefaultLambdas), "ease: λ grid tuned on a validation split of the training part (one value: no tuning)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -79,8 +82,11 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 	if err != nil || len(grid) == 0 {
 		return usagef("--ease-lambdas %q: want positive numbers, comma-separated", *lambdas)
 	}
-	if *easeMax <= 0 || *easeMax > eval.MaxEASEItems {
-		return usagef("--ease-max-items %d: want a number in [1, %d]", *easeMax, eval.MaxEASEItems)
+	if *easeMax < 0 || *easeMax > eval.MaxEASEItems {
+		return usagef("--ease-max-items %d: want a number in [0, %d] (0: no cap beyond --ease-memory)", *easeMax, eval.MaxEASEItems)
+	}
+	if !(*easeMem > 0) || *easeMem > 1<<20 {
+		return usagef("--ease-memory %g: want a positive number of GiB", *easeMem)
 	}
 	if *neighbours == 0 || *neighbours < -1 {
 		return usagef("--knn-neighbours %d: want a positive number, or -1 for all", *neighbours)
@@ -91,7 +97,7 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 	}
 	rc := train.DefaultRankerConfig()
 	rc.Depth = *depth
-	opts := eval.Options{Train: tc, Ranker: rc, Neighbours: *neighbours, Lambdas: grid, EASEMaxItems: *easeMax, Log: stderr}
+	opts := eval.Options{Train: tc, Ranker: rc, Neighbours: *neighbours, Lambdas: grid, EASEMaxItems: *easeMax, EASEMemory: int64(*easeMem * (1 << 30)), Log: stderr}
 	if *format == dataset.FormatCSV {
 		if _, err := csvf.options(); err != nil {
 			return err
@@ -136,7 +142,7 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 	var cold *eval.ColdResult
 	if *coldShare != 0 {
 		fmt.Fprintf(stderr, "cold start: training without %.0f%% of the items\n", 100**coldShare)
-		if cold, err = eval.ColdStart(ds, opts.Train, *coldShare); err != nil {
+		if cold, err = eval.ColdStart(ds, *coldShare, opts.Train, opts.Ranker, stderr); err != nil {
 			return fmt.Errorf("cold start: %w", err)
 		}
 	}
@@ -148,18 +154,48 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 		fmt.Fprintf(stderr, "wrote %s\n", *plot)
 	}
 	if *jsonOut {
-		return writeEvalJSON(stdout, ds, *format, st, runs, cuts, cold)
+		cfg := map[string]any{
+			"args": args, "models": names, "split_quantile": evalQuantile, "rolling": *rolling, "cold_start": *coldShare,
+			"train": opts.Train, "ranker": opts.Ranker, "knn_neighbours": opts.Neighbours,
+			"ease": map[string]any{"lambdas": opts.Lambdas, "max_items": opts.EASEMaxItems, "memory_bytes": opts.EASEMemory},
+		}
+		return writeEvalJSON(stdout, ds, *format, st, runs, cuts, cold, cfg)
 	}
 	writeEvalTable(stdout, runs)
 	if len(cuts) > 0 {
 		writeRollingTable(stdout, cuts)
 	}
 	if cold != nil {
-		fmt.Fprintf(stdout, "\ncold start: %d items held out of training; %d test users with %d targets among them\n", cold.ColdItems, cold.Users, cold.Targets)
-		fmt.Fprintf(stdout, "  recall@20 over the held-out items: twotower (content only) %.4f [%.4f, %.4f], content-blind (random) %.4f\n",
-			cold.Recall20, cold.CI[0], cold.CI[1], cold.Random20)
+		writeColdTable(stdout, cold)
 	}
 	return nil
+}
+
+// writeColdTable prints the cold-start figures, one row per model and
+// scale.
+func writeColdTable(w io.Writer, cold *eval.ColdResult) {
+	fmt.Fprintf(w, "\ncold start: %d items held out of training; %d test users with %d targets among them\n", cold.ColdItems, cold.Users, cold.Targets)
+	fmt.Fprintf(w, "recall@20 over those targets, held-out items embedded from content only; cold-only ranks the %d held-out items, catalog all %d items (the warm table's scale)\n", cold.ColdItems, cold.Catalog)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "model\tranked\trecall@20 [95% bootstrap CI]\tcontent-blind (random)")
+	for _, f := range cold.Figures {
+		if f.Note != "" {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\n", f.Model, f.Scale, f.Note)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.4f [%.4f, %.4f]\t%.4f\n", f.Model, f.Scale, f.Recall20, f.CI[0], f.CI[1], f.Random20)
+	}
+	tw.Flush()
+}
+
+// metricCell formats metric k of m, or "–" when the run does not report it
+// (ILD@10 without item categories).
+func metricCell(m map[string]float64, k string) string {
+	v, ok := m[k]
+	if !ok {
+		return "–"
+	}
+	return fmt.Sprintf("%.4f", v)
 }
 
 // evalRun is one model's fit and result on one split.
@@ -227,8 +263,22 @@ func parseModels(list string) ([]string, error) {
 	return names, nil
 }
 
+// logUsers counts the distinct users of the interaction log, which is
+// what a data set without a user table has.
+func logUsers(ds *dataset.Dataset) int {
+	seen := map[string]bool{}
+	for _, in := range ds.Interactions {
+		seen[in.User] = true
+	}
+	return len(seen)
+}
+
 func writeSplitReport(w io.Writer, ds *dataset.Dataset, format string, st eval.SplitStats) {
-	fmt.Fprintf(w, "data: %s (%s): %d users, %d items, %d interactions\n", ds.Name, format, len(ds.Users), len(ds.Items), len(ds.Interactions))
+	table := "no user table"
+	if len(ds.Users) > 0 {
+		table = fmt.Sprintf("%d in the user table", len(ds.Users))
+	}
+	fmt.Fprintf(w, "data: %s (%s): %d users (%s), %d items, %d interactions\n", ds.Name, format, logUsers(ds), table, len(ds.Items), len(ds.Interactions))
 	fmt.Fprintf(w, "split: global temporal at the %g quantile, T = %s (Unix %d)\n", st.Quantile, st.TDate, st.T)
 	fmt.Fprintf(w, "  train: %d users, %d items, %d events (ts < T; first interaction of each user-item pair)\n", st.TrainUsers, st.TrainItems, st.TrainEvents)
 	fmt.Fprintf(w, "  test:  %d users, %d targets, %.2f targets per user (mean), %.1f history items per user (mean)\n", st.TestUsers, st.Targets, st.MeanTargets, st.MeanHistory)
@@ -240,10 +290,10 @@ func writeEvalTable(w io.Writer, runs []evalRun) {
 	fmt.Fprintln(tw, "model\trecall@10\trecall@20 [95% bootstrap CI]\trecall@50\tndcg@10 [95% bootstrap CI]\tndcg@20\tndcg@50\thr@10\thr@20\thr@50\tnext-hr@10\tcoverage@20\tild@10\tfit")
 	for _, r := range runs {
 		m, ci := r.res.Metrics, r.res.CI
-		fmt.Fprintf(tw, "%s\t%.4f\t%.4f [%.4f, %.4f]\t%.4f\t%.4f [%.4f, %.4f]\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.1fs\n",
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f [%.4f, %.4f]\t%.4f\t%.4f [%.4f, %.4f]\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%s\t%.1fs\n",
 			r.name, m["recall@10"], m["recall@20"], ci["recall@20"][0], ci["recall@20"][1], m["recall@50"],
 			m["ndcg@10"], ci["ndcg@10"][0], ci["ndcg@10"][1], m["ndcg@20"], m["ndcg@50"],
-			m["hr@10"], m["hr@20"], m["hr@50"], m[eval.NextHR10], m[eval.Coverage20], m[eval.ILD10], r.fit.Seconds())
+			m["hr@10"], m["hr@20"], m["hr@50"], m[eval.NextHR10], m[eval.Coverage20], metricCell(m, eval.ILD10), r.fit.Seconds())
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -285,9 +335,9 @@ func writeRollingTable(w io.Writer, cuts []evalCut) {
 	fmt.Fprintln(tw, "model\trecall@10\trecall@20\trecall@50\tndcg@10\tndcg@20\tndcg@50\thr@10\thr@20\thr@50\tnext-hr@10\tcoverage@20\tild@10\tfit (mean)")
 	for _, r := range rollingMean(cuts) {
 		m := r.res.Metrics
-		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.1fs\n",
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%s\t%.1fs\n",
 			r.name, m["recall@10"], m["recall@20"], m["recall@50"], m["ndcg@10"], m["ndcg@20"], m["ndcg@50"],
-			m["hr@10"], m["hr@20"], m["hr@50"], m[eval.NextHR10], m[eval.Coverage20], m[eval.ILD10], r.fit.Seconds())
+			m["hr@10"], m["hr@20"], m["hr@50"], m[eval.NextHR10], m[eval.Coverage20], metricCell(m, eval.ILD10), r.fit.Seconds())
 	}
 	tw.Flush()
 }
@@ -317,13 +367,16 @@ func jsonModels(runs []evalRun) map[string]map[string]any {
 	return out
 }
 
-func writeEvalJSON(w io.Writer, ds *dataset.Dataset, format string, st eval.SplitStats, runs []evalRun, cuts []evalCut, cold *eval.ColdResult) error {
+// writeEvalJSON writes the results; cfg records what produced them (the
+// command line, the resolved training and model settings).
+func writeEvalJSON(w io.Writer, ds *dataset.Dataset, format string, st eval.SplitStats, runs []evalRun, cuts []evalCut, cold *eval.ColdResult, cfg map[string]any) error {
 	order := make([]string, len(runs))
 	for i, r := range runs {
 		order[i] = r.name
 	}
 	doc := map[string]any{
-		"data":   map[string]any{"name": ds.Name, "format": format, "users": len(ds.Users), "items": len(ds.Items), "interactions": len(ds.Interactions)},
+		"data":   map[string]any{"name": ds.Name, "format": format, "users": logUsers(ds), "user_table": len(ds.Users), "items": len(ds.Items), "interactions": len(ds.Interactions)},
+		"config": cfg,
 		"split":  st,
 		"ci":     ciMethod,
 		"order":  order,
@@ -337,8 +390,15 @@ func writeEvalJSON(w io.Writer, ds *dataset.Dataset, format string, st eval.Spli
 		doc["rolling"] = map[string]any{"cuts": per, "mean": jsonModels(rollingMean(cuts))}
 	}
 	if cold != nil {
-		doc["cold_start"] = map[string]any{"cold_items": cold.ColdItems, "users": cold.Users, "targets": cold.Targets,
-			"twotower_recall@20": cold.Recall20, "twotower_recall@20_ci": cold.CI, "random_recall@20": cold.Random20}
+		figs := map[string]any{}
+		for _, f := range cold.Figures {
+			if f.Note != "" {
+				figs[f.Model+"/"+f.Scale] = map[string]any{"note": f.Note}
+				continue
+			}
+			figs[f.Model+"/"+f.Scale] = map[string]any{"recall@20": f.Recall20, "recall@20_ci": f.CI, "random_recall@20": f.Random20}
+		}
+		doc["cold_start"] = map[string]any{"cold_items": cold.ColdItems, "catalog": cold.Catalog, "users": cold.Users, "targets": cold.Targets, "recall@20": figs}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

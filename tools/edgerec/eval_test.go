@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/edgerec/edgerec/tools/dataset"
 )
 
@@ -119,6 +122,39 @@ func TestEvalCommand(t *testing.T) {
 		if ma["pop"]["recall@20"] != mb["pop"]["recall@20"] {
 			t.Errorf("csv recall@20 %v, edgerec %v", ma["pop"]["recall@20"], mb["pop"]["recall@20"])
 		}
+		// No user table: the users are counted from the log, not as 0.
+		var da, db map[string]any
+		json.Unmarshal(a["data"], &da)
+		json.Unmarshal(b["data"], &db)
+		assert.Equal(t, db["users"], da["users"], "users of the log")
+		assert.EqualValues(t, 0, da["user_table"])
+		assert.NotZero(t, da["users"])
+		// No item table, so no categories: ILD@10 is left out, not 0.
+		assert.NotContains(t, ma["pop"], "ild@10")
+		assert.Contains(t, mb["pop"], "ild@10")
+		table := mustRun(t, "eval", "--data", path, "--format", "csv", "--user-col", "who", "--item-col", "what",
+			"--time-col", "when", "--time-layout", time.DateTime, "--models", "pop")
+		assert.Contains(t, table, "users (no user table)")
+		assert.NotContains(t, table, " 0 users")
+		assert.Regexp(t, `\npop .*  –  `, table, "ild@10 cell")
+	})
+
+	t.Run("json records the config", func(t *testing.T) {
+		out := mustRun(t, "eval", "--data", data, "--models", "pop", "--no-logq", "--ease-lambdas", "7", "--json")
+		var doc struct {
+			Config struct {
+				Args  []string       `json:"args"`
+				Train map[string]any `json:"train"`
+				EASE  map[string]any `json:"ease"`
+			} `json:"config"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &doc))
+		assert.Contains(t, doc.Config.Args, "--no-logq")
+		assert.Equal(t, false, doc.Config.Train["logq"], "the --no-logq switch")
+		assert.Equal(t, []any{7.0}, doc.Config.EASE["lambdas"])
+		def := mustRun(t, "eval", "--data", data, "--models", "pop", "--json")
+		require.NoError(t, json.Unmarshal([]byte(def), &doc))
+		assert.Equal(t, true, doc.Config.Train["logq"])
 	})
 
 	errs := []struct {
@@ -133,6 +169,8 @@ func TestEvalCommand(t *testing.T) {
 		{"csv without columns", []string{"--data", data, "--format", "csv", "--user-col", "u"}, "--format csv needs --item-col"},
 		{"bad format", []string{"--data", data, "--format", "parquet"}, `--format "parquet"`},
 		{"bad lambdas", []string{"--data", data, "--ease-lambdas", "10,-1"}, "--ease-lambdas"},
+		{"bad ease cap", []string{"--data", data, "--ease-max-items", "-1"}, "--ease-max-items -1"},
+		{"bad ease memory", []string{"--data", data, "--ease-memory", "0"}, "--ease-memory 0"},
 	}
 	for _, tc := range errs {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/edgerec/edgerec/tools/dataset"
 )
 
@@ -133,13 +136,14 @@ func TestEASEByHand(t *testing.T) {
 	// and B₀₁ = −P₀₁/P₁₁ = 1/3.
 	s := handSplit(map[string]string{"u1": "a,b", "u2": "a", "u3": "b"})
 	c := newCatalog(s)
-	score, n, _, err := easeScorer(c, 1, 10, 1)
-	if err != nil || n != 2 {
-		t.Fatalf("easeScorer: %d items, %v", n, err)
+	p := newEASEProblem(c, 10, DefaultEASEMemory, 1)
+	score, err := p.fit(1)
+	if err != nil || p.n != 2 {
+		t.Fatalf("EASE fit: %d items, %v", p.n, err)
 	}
 	dst := make([]float64, 2)
 	score(dst, []int32{c.index["a"]})
-	if got := dst[c.index["b"]]; math.Abs(got-1.0/3) > 1e-15 {
+	if got := dst[c.index["b"]]; math.Abs(got-1.0/3) > 1e-7 { // B is float32
 		t.Errorf("score(b | a) = %v, want 1/3", got)
 	}
 	if got := dst[c.index["a"]]; got != 0 {
@@ -179,35 +183,69 @@ func naiveEASE(c *catalog, lambda float64, hist []int32) []float64 {
 	return out
 }
 
+// TestEASEAgainstNaive holds both routes, and the automatic choice,
+// to the textbook computation: the users route (Woodbury) on a catalog with
+// more items than users and on one with fewer, the items route (the
+// Cholesky inversion of the previous implementation) likewise.
 func TestEASEAgainstNaive(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	train := map[string]string{}
-	for u := range 60 {
-		var items []string
-		for i := range 23 {
-			if rng.Float64() < 0.25 || i == u%23 {
-				items = append(items, fmt.Sprintf("i%02d", i))
+	for _, shape := range []struct{ users, items int }{{60, 23}, {15, 40}} {
+		rng := rand.New(rand.NewPCG(7, uint64(shape.users)))
+		train := map[string]string{}
+		for u := range shape.users {
+			var items []string
+			for i := range shape.items {
+				if rng.Float64() < 0.25 || i == u%shape.items {
+					items = append(items, fmt.Sprintf("i%02d", i))
+				}
+			}
+			train[fmt.Sprintf("u%02d", u)] = strings.Join(items, ",")
+		}
+		c := newCatalog(handSplit(train))
+		n := len(c.ids)
+		for _, lambda := range []float64{0.5, 10, 500} {
+			hist := []int32{0, 4, 7, 19}
+			want := naiveEASE(c, lambda, hist)
+			for _, route := range []string{"auto", "items", "users"} {
+				t.Run(fmt.Sprintf("%dx%d/λ=%g/%s", shape.users, shape.items, lambda, route), func(t *testing.T) {
+					p := newEASEProblem(c, 0, DefaultEASEMemory, 2)
+					if route != "auto" {
+						p = buildEASEProblem(c, n, 2, route == "users")
+					}
+					require.Equal(t, n, p.n)
+					score, err := p.fit(lambda)
+					require.NoError(t, err)
+					got := make([]float64, n)
+					score(got, hist)
+					for j := range got {
+						// B is float32: a relative error of 2⁻²⁴ per entry.
+						assert.InDelta(t, want[j], got[j], 1e-6*(1+math.Abs(want[j])), "score[%d]", j)
+					}
+				})
 			}
 		}
-		train[fmt.Sprintf("u%02d", u)] = strings.Join(items, ",")
+		// The automatic route is the cheaper one.
+		wantUsers := len(c.userRows) < n
+		assert.Equal(t, wantUsers, newEASEProblem(c, 0, DefaultEASEMemory, 1).byUsers, "%d users, %d items", len(c.userRows), n)
 	}
-	s := handSplit(train)
+}
+
+// TestEASEMemoryCap checks that the memory budget caps the catalog at the
+// largest n whose fit fits, and that no budget caps nothing.
+func TestEASEMemoryCap(t *testing.T) {
+	s := handSplit(map[string]string{"u1": "a,b,c,d", "u2": "a,b,c", "u3": "a,b", "u4": "a,e,f,g,h"})
 	c := newCatalog(s)
-	for _, lambda := range []float64{0.5, 10, 500} {
-		score, _, _, err := easeScorer(c, lambda, 1000, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hist := []int32{0, 4, 7, 19}
-		got := make([]float64, len(c.ids))
-		score(got, hist)
-		want := naiveEASE(c, lambda, hist)
-		for j := range got {
-			if math.Abs(got[j]-want[j]) > 1e-10 {
-				t.Fatalf("λ = %g: score[%d] = %.15g, naive %.15g", lambda, j, got[j], want[j])
-			}
-		}
-	}
+	require.Equal(t, 8, newEASEProblem(c, 0, DefaultEASEMemory, 1).n)
+	// 3 items, 4 users, 9 interactions: the items route, 3²·12 bytes.
+	budget := EASEBytes(3, 4, 9)
+	assert.Equal(t, int64(3*3*12), budget)
+	p := newEASEProblem(c, 0, budget, 1)
+	assert.Equal(t, 3, p.n)
+	assert.Equal(t, 2, newEASEProblem(c, 0, budget-1, 1).n)
+	assert.Equal(t, 5, newEASEProblem(c, 5, DefaultEASEMemory, 1).n, "MaxItems")
+	// More items than users: the users route is the cheaper one.
+	assert.True(t, easeByUsers(12000, 1800, 60000))
+	assert.False(t, easeByUsers(5000, 10000, 500000))
+	assert.Equal(t, int64(12000*12000*4+1800*1800*8+1800*12000*8), EASEBytes(12000, 1800, 60000))
 }
 
 func TestEASECapAndTuning(t *testing.T) {
@@ -239,6 +277,8 @@ func TestEASECapAndTuning(t *testing.T) {
 	if !slices.Contains(m.Lambdas, m.Lambda) || len(m.Validation) != 3 {
 		t.Errorf("λ = %v, validation %v", m.Lambda, m.Validation)
 	}
+	assert.Equal(t, m.Catalog, m.Items, "no cap by default")
+	assert.Contains(t, m.Describe(), fmt.Sprintf("all %d items", m.Items))
 	if _, err := (&EASE{Lambdas: []float64{-1}}).Fit(split); err == nil {
 		t.Error("λ = −1 accepted")
 	}

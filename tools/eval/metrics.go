@@ -55,6 +55,14 @@ func NDCG(ranked []string, targets map[string]bool, k int) float64 {
 // recommendation (Kang & McAuley, "Self-Attentive Sequential
 // Recommendation", ICDM 2018, whose target is the next item), here ranked
 // against the whole catalog rather than sampled negatives.
+//
+// # Notes
+//
+// [Evaluate] passes the first of TestUser.Targets, which follow the data
+// set's order: by time and, among a user's events with the same timestamp,
+// by item id (the order [dataset.Dataset] documents), not by their order in
+// the source file. Where a whole basket shares one timestamp, "next" is the
+// basket's item with the lowest id (TestNextHitTies).
 func NextHit(ranked []string, next string, k int) float64 {
 	for _, id := range ranked[:min(k, len(ranked))] {
 		if id == next {
@@ -208,7 +216,9 @@ func IntraListDiversity(ranked []string, cats map[string][]string, k int) float6
 
 // Evaluate scores rank on every test user of s: the means of Recall@K,
 // NDCG@K and HR@K for each K in Ks and of next-item HR@10, catalog
-// coverage@20 over the training items, and the intervals of [CIMetrics].
+// coverage@20 over the training items, ILD@10 when some training item has
+// categories (without any, every list would score 0, which says nothing:
+// the metric is left out), and the intervals of [CIMetrics].
 // The rankings run on GOMAXPROCS goroutines; the sums run in user order, so
 // the result does not depend on scheduling.
 func Evaluate(s *Split, rank Ranker) Result {
@@ -234,8 +244,10 @@ func Evaluate(s *Split, rank Ranker) Result {
 	wg.Wait()
 
 	cats := make(map[string][]string, len(s.Train.Items))
+	hasCats := false
 	for _, it := range s.Train.Items {
 		cats[it.ID] = it.Categories
+		hasCats = hasCats || len(it.Categories) > 0
 	}
 	per := map[string][]float64{}
 	for i, u := range s.Users {
@@ -249,7 +261,9 @@ func Evaluate(s *Split, rank Ranker) Result {
 			per[key("hr", k)] = append(per[key("hr", k)], HitRate(ranked[i], targets, k))
 		}
 		per[NextHR10] = append(per[NextHR10], NextHit(ranked[i], u.Targets[0], 10))
-		per[ILD10] = append(per[ILD10], IntraListDiversity(ranked[i], cats, 10))
+		if hasCats {
+			per[ILD10] = append(per[ILD10], IntraListDiversity(ranked[i], cats, 10))
+		}
 	}
 	res := Result{Metrics: map[string]float64{}, CI: map[string][2]float64{}, PerUser: per, Users: len(s.Users)}
 	for name, v := range per {

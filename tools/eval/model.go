@@ -34,9 +34,11 @@ type Options struct {
 	Train train.Config
 	// Neighbours is [ItemKNN].Neighbours.
 	Neighbours int
-	// Lambdas and EASEMaxItems are [EASE].Lambdas and MaxItems.
+	// Lambdas, EASEMaxItems and EASEMemory are [EASE].Lambdas, MaxItems
+	// and Memory.
 	Lambdas      []float64
 	EASEMaxItems int
+	EASEMemory   int64
 	// Workers is the number of goroutines of the baselines; 0 means
 	// GOMAXPROCS.
 	Workers int
@@ -68,7 +70,7 @@ var models = []struct {
 		return &ItemKNN{Neighbours: o.Neighbours, Workers: o.Workers}
 	}},
 	{"ease", "EASE closed form, λ tuned on a validation split", func(o Options) Model {
-		return &EASE{Lambdas: o.Lambdas, MaxItems: o.EASEMaxItems, Workers: o.Workers, Log: o.Log}
+		return &EASE{Lambdas: o.Lambdas, MaxItems: o.EASEMaxItems, Memory: o.EASEMemory, Workers: o.Workers, Log: o.Log}
 	}},
 	{"twotower", "edgerec's two-tower retrieval through core/pipeline", func(o Options) Model {
 		return &TwoTower{Towers: o.towers()}
@@ -203,6 +205,15 @@ func (m *TwoTower) Name() string {
 
 // Fit trains (or reuses) the towers and loads their bundle.
 func (m *TwoTower) Fit(s *Split) (Ranker, error) {
+	rec, err := m.load(s)
+	if err != nil {
+		return nil, err
+	}
+	return Pipeline(rec, s.Train.Users), nil
+}
+
+// load trains (or reuses) the towers and loads their bundle.
+func (m *TwoTower) load(s *Split) (*pipeline.Recommender, error) {
 	if err := m.Towers.fit(s, m.Name()); err != nil {
 		return nil, err
 	}
@@ -224,11 +235,7 @@ func (m *TwoTower) Fit(s *Split) (Ranker, error) {
 		return nil, err
 	}
 	m.bundle = len(data)
-	rec, err := pipeline.Load(data)
-	if err != nil {
-		return nil, err
-	}
-	return Pipeline(rec, s.Train.Users), nil
+	return pipeline.Load(data)
 }
 
 // Describe reports the training run.

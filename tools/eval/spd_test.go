@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -168,6 +169,75 @@ func BenchmarkInvertSPD(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					gaussJordan(a, n)
+				}
+			})
+		}
+	}
+}
+
+// benchCatalog returns a random catalog of users × items with about
+// events interactions, items drawn with a Zipf-like skew and indexed by
+// popularity as newCatalog does.
+func benchCatalog(users, items, events int) *catalog {
+	rng := rand.New(rand.NewPCG(5, 6))
+	zipf := rand.NewZipf(rng, 1.1, 8, uint64(items-1))
+	seen := map[[2]int32]bool{}
+	count := make([]int, items)
+	var pairs [][2]int32
+	for len(pairs) < events {
+		p := [2]int32{int32(rng.IntN(users)), int32(zipf.Uint64())}
+		if !seen[p] {
+			seen[p] = true
+			pairs = append(pairs, p)
+			count[p[1]]++
+		}
+	}
+	order := make([]int32, items) // popularity rank → raw item
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortStableFunc(order, func(a, b int32) int { return count[b] - count[a] })
+	rank := make([]int32, items)
+	for r, i := range order {
+		rank[i] = int32(r)
+	}
+	c := &catalog{ids: make([]string, items), userRows: make([][]int32, users), itemCols: make([][]int32, items)}
+	for _, p := range pairs {
+		i := rank[p[1]]
+		c.userRows[p[0]] = append(c.userRows[p[0]], i)
+		c.itemCols[i] = append(c.itemCols[i], p[0])
+	}
+	for _, r := range c.userRows {
+		slices.Sort(r)
+	}
+	return c
+}
+
+// BenchmarkEASEFit times one EASE fit (Gram matrix built once, then the
+// solve for one λ) on catalogs shaped like the evaluation data sets
+// (users, items, interactions): by the route the fit chooses and, beside
+// it, by the items route, whose solve is invertSPD on the item Gram (the
+// only route of earlier releases). Sizes above 3,000 take minutes by the
+// items route; run them with -benchtime 1x.
+func BenchmarkEASEFit(b *testing.B) {
+	for _, sh := range []struct{ users, items, events int }{
+		{870, 1700, 90000},   // MovieLens 100K
+		{1000, 3000, 90000},  // the earlier default cap
+		{560, 8600, 90000},   // MovieLens latest-small
+		{1700, 12000, 63000}, // Last.fm HetRec
+	} {
+		c := benchCatalog(sh.users, sh.items, sh.events)
+		for _, route := range []string{"auto", "items"} {
+			b.Run(fmt.Sprintf("route=%s/n=%d/u=%d", route, sh.items, sh.users), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					p := newEASEProblem(c, 0, DefaultEASEMemory, 0)
+					if route == "items" {
+						p = buildEASEProblem(c, p.n, 0, false)
+					}
+					if _, err := p.fit(200); err != nil {
+						b.Fatal(err)
+					}
 				}
 			})
 		}

@@ -1,0 +1,86 @@
+package eval
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgerec/edgerec/tools/dataset"
+	"github.com/edgerec/edgerec/tools/synth"
+	"github.com/edgerec/edgerec/tools/train"
+)
+
+// TestEvaluateILDLeftOut checks that ILD@10 is reported when items have
+// categories and left out, not reported as 0, when none has.
+func TestEvaluateILDLeftOut(t *testing.T) {
+	s, err := TemporalSplit(rollingLog(), 0.9)
+	require.NoError(t, err)
+	res := Evaluate(s, Popularity(s))
+	assert.NotContains(t, res.Metrics, ILD10, "no item has categories")
+	assert.NotContains(t, res.PerUser, ILD10)
+	assert.Contains(t, res.Metrics, "recall@20")
+
+	ds := rollingLog()
+	for i := range ds.Items {
+		ds.Items[i].Categories = []string{[]string{"x", "y"}[i%2]}
+	}
+	s, err = TemporalSplit(ds, 0.9)
+	require.NoError(t, err)
+	res = Evaluate(s, Popularity(s))
+	assert.Contains(t, res.Metrics, ILD10)
+}
+
+// TestNextHitTies pins the documented tie rule of next-item HR: targets
+// with the same timestamp count in item-id order, whatever their order in
+// the source.
+func TestNextHitTies(t *testing.T) {
+	ds := &dataset.Dataset{Interactions: []dataset.Interaction{
+		{User: "u1", Item: "a", Time: 1}, {User: "u2", Item: "b", Time: 2}, {User: "u2", Item: "a", Time: 3},
+		{User: "u1", Item: "c", Time: 4}, {User: "u1", Item: "b", Time: 4}, // a basket, c first in the file
+		{User: "u3", Item: "c", Time: 3},
+	}}
+	ds.Normalize()
+	s, err := TemporalSplit(ds, 0.7)
+	require.NoError(t, err)
+	require.Equal(t, int64(4), s.T)
+	require.Len(t, s.Users, 1)
+	assert.Equal(t, []string{"b", "c"}, s.Users[0].Targets, "ties by item id")
+	assert.Equal(t, 1.0, NextHit([]string{"b"}, s.Users[0].Targets[0], 10))
+	assert.Equal(t, 0.0, NextHit([]string{"c"}, s.Users[0].Targets[0], 10))
+}
+
+// TestColdStartFigures checks that cold start reports the two-tower and
+// the pipeline, each among the held-out items only and among the whole
+// catalog, with the random baselines of each scale.
+func TestColdStartFigures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	sc := synth.DefaultConfig()
+	sc.Users, sc.Items = 400, 200
+	ds, err := synth.Generate(sc)
+	require.NoError(t, err)
+	tc := train.DefaultConfig()
+	tc.Epochs, tc.Workers = 2, 2
+	res, err := ColdStart(ds, 0.2, tc, train.DefaultRankerConfig(), nil)
+	require.NoError(t, err)
+	require.Len(t, res.Figures, 4)
+	assert.Positive(t, res.ColdItems)
+	assert.Greater(t, res.Catalog, res.ColdItems)
+	var got []string
+	for _, f := range res.Figures {
+		got = append(got, f.Model+"/"+f.Scale)
+		assert.Empty(t, f.Note)
+		assert.True(t, f.CI[0] <= f.Recall20 && f.Recall20 <= f.CI[1], "%s/%s: %v outside %v", f.Model, f.Scale, f.Recall20, f.CI)
+		if f.Scale == "catalog" {
+			// 20 of the items outside the history.
+			assert.InDelta(t, 20/float64(res.Catalog), f.Random20, 20/float64(res.Catalog))
+		} else {
+			assert.InDelta(t, min(1, 20/float64(res.ColdItems)), f.Random20, 1e-9)
+		}
+	}
+	assert.Equal(t, []string{"twotower/cold-only", "twotower/catalog", "pipeline/cold-only", "pipeline/catalog"}, got)
+	// Among the whole catalog a cold target is harder to reach.
+	assert.LessOrEqual(t, res.Figures[1].Recall20, res.Figures[0].Recall20)
+}
