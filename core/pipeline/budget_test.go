@@ -185,3 +185,22 @@ func TestBudgetRunsOut(t *testing.T) {
 		t.Logf("sources %v: %d items, %d rows examined", sources, len(resp.Items), resp.Debug.Examined)
 	}
 }
+
+// BenchmarkAdversarial times each adversarial request beside a normal one
+// (k = 20, ten history items).
+func BenchmarkAdversarial(b *testing.B) {
+	r := loadBundle(b, bundletest.Random(budgetItems, 16, 1))
+	reqs := adversarialRequests()
+	reqs["normal"] = historyRequest(10, 97)
+	for name, req := range reqs {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c := *req
+				if _, err := r.Recommend(&c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -159,6 +159,12 @@ func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands 
 		}
 	}
 	used := make([]bool, len(cands))
+	// poolLeft counts the pool's candidates not yet picked: once none is
+	// left, no pick reads maxSim, and a long list (k = api.MaxK) stops
+	// scoring each pick against the pool. rest is where the scan for the
+	// most relevant candidate left resumes: candidates before it are used
+	// or capped, and stay so.
+	poolLeft, rest := len(pool), 0
 	var out []Candidate
 	for len(out) < k {
 		pick := -1
@@ -188,8 +194,8 @@ func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands 
 		if pick < 0 {
 			// The pool is spent (caps, or fewer candidates): take the rest
 			// in order of relevance.
-			for _, i := range idx {
-				if !used[i] && !capped[i] {
+			for ; rest < len(idx); rest++ {
+				if i := idx[rest]; !used[i] && !capped[i] {
 					pick = i
 					break
 				}
@@ -199,6 +205,9 @@ func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands 
 			break
 		}
 		used[pick] = true
+		if slices.Contains(pool, pick) {
+			poolLeft--
+		}
 		out = append(out, cands[pick])
 		if catCount != nil {
 			for _, c := range items.CategoriesOf(int(cands[pick].Row)) {
@@ -207,7 +216,7 @@ func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands 
 				}
 			}
 		}
-		if mmr {
+		if mmr && poolLeft > 0 {
 			poolEmb.Scores(sims, emb.RowQuery(int(cands[pick].Row)), 0)
 			for j, i := range pool {
 				if sims[j] > maxSim[i] { // not max(): a runtime call in wasm

@@ -22,6 +22,8 @@ import (
 	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/ann/anntest"
 	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bloom"
+	"github.com/edgerec/edgerec/core/bloom/bloomtest"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
 	"github.com/edgerec/edgerec/core/feature"
@@ -63,6 +65,23 @@ type benchReport struct {
 	RetrieveRatio   float64 `json:"retrieve_p50_ratio"`
 	// Stages are the p50 of every debug stage of the timed requests.
 	Stages []stageTimes `json:"stages"`
+	// Adversarial times the costliest requests the module accepts, in the
+	// module; AdversarialRatio is the slowest one's p99 over the normal
+	// recommend p99 (Wasm.RecommendP99).
+	Adversarial      []adversarialTimes `json:"adversarial,omitempty"`
+	AdversarialRatio float64            `json:"adversarial_worst_ratio,omitempty"`
+}
+
+// adversarialTimes is one adversarial request's cost in the module.
+type adversarialTimes struct {
+	Name      string   `json:"name"`
+	Bytes     int      `json:"request_bytes"` // the msgpack request
+	P50       float64  `json:"p50_ms"`
+	P99       float64  `json:"p99_ms"`
+	Examined  int      `json:"examined"` // rows examined (debug), against pipeline.MaxExamined
+	Items     int      `json:"items"`
+	Warnings  []string `json:"warnings,omitempty"`
+	MaxBudget int      `json:"max_examined"`
 }
 
 // stageTimes is one pipeline stage's median time in the module and natively.
@@ -100,7 +119,13 @@ load time in the module, recall@100 of retrieval against exact float32
 search (excluding the history), and for the module and native code the
 50th and 99th percentiles of the retrieve stage (the response's debug
 timing: query tower, ANN search, filters) and of the whole recommend call
-(round trip through the host for the module).`, stderr)
+(round trip through the host for the module).
+
+Then sends the costliest requests the module accepts (k = 500 with an
+all-ones consumed filter, an allow-list of 4096 items, allow and exclude
+lists that cancel out, all at once) --adversarial times each, and prints
+their p50 and p99 in the module, the rows each examined against the
+per-request budget, and the slowest one's p99 over the normal p99.`, stderr)
 	items := fs.Int("items", 100_000, "catalog size")
 	dim := fs.Int("dim", 64, "embedding width (a multiple of 8 takes the fast kernel)")
 	hist := fs.Int("history-dim", 32, "width of the history rows the query tower pools (≤ dim)")
@@ -114,6 +139,7 @@ timing: query tower, ANN search, filters) and of the whole recommend call
 	seed := fs.Uint64("seed", 1, "seed of the catalog and the users")
 	reserve := fs.Bool("reserve-memory", false, "reserve the instance's linear memory up front (host.Options.ReserveMemory: faster loading, slower requests)")
 	keep := fs.String("keep", "", "also write the bundle to this file")
+	advReps := fs.Int("adversarial", 20, "times to send each adversarial request (0: none)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -128,6 +154,8 @@ timing: query tower, ANN search, filters) and of the whole recommend call
 		return usagef("--queries %d out of range [1, 100000]", *queries)
 	case *target < 0 || *target > 1:
 		return usagef("--target %v out of range [0, 1]", *target)
+	case *advReps < 0 || *advReps > 10_000:
+		return usagef("--adversarial %d out of range [0, 10000]", *advReps)
 	}
 	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "\r\033[K"+format, a...) }
 
@@ -308,6 +336,46 @@ timing: query tower, ANN search, filters) and of the whole recommend call
 	if rep.Native.RetrieveP50 > 0 {
 		rep.RetrieveRatio = rep.Wasm.RetrieveP50 / rep.Native.RetrieveP50
 	}
+	if *advReps > 0 {
+		var worst float64
+		for _, a := range adversarialRequests(*items, *seed) {
+			progress("adversarial: %s", a.name)
+			at := adversarialTimes{Name: a.name, MaxBudget: pipeline.MaxExamined}
+			// Timed as the edge server serves it: the client's bytes in,
+			// the response decoded.
+			body, err := api.EncodeRequest(a.req)
+			if err != nil {
+				return err
+			}
+			at.Bytes = len(body)
+			var times []float64
+			for i := -1; i < *advReps; i++ {
+				start := time.Now()
+				out, err := inst.RecommendBytes(ctx, body)
+				if err != nil {
+					return fmt.Errorf("adversarial request %q: %w", a.name, err)
+				}
+				resp, err := api.DecodeResponse(out)
+				if err != nil {
+					return err
+				}
+				if i < 0 {
+					continue // warm-up
+				}
+				times = append(times, ms(time.Since(start)))
+				at.Items, at.Warnings = len(resp.Items), resp.Warnings
+				if resp.Debug != nil {
+					at.Examined = resp.Debug.Examined
+				}
+			}
+			at.P50, at.P99 = percentile(times, 50), percentile(times, 99)
+			worst = max(worst, at.P99)
+			rep.Adversarial = append(rep.Adversarial, at)
+		}
+		if rep.Wasm.RecommendP99 > 0 {
+			rep.AdversarialRatio = worst / rep.Wasm.RecommendP99
+		}
+	}
 	progress("")
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -344,6 +412,56 @@ func printBench(w io.Writer, r *benchReport) {
 	fmt.Fprintf(w, "stage p50 (ms)     wasm     native\n")
 	for _, st := range r.Stages {
 		fmt.Fprintf(w, "  %-16s %7.3f  %7.3f\n", st.Name, st.WasmP50, st.NativeP50)
+	}
+	if len(r.Adversarial) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "adversarial (wasm)  recommend p50   p99 (ms)  examined  items  request bytes  warnings\n")
+	for _, a := range r.Adversarial {
+		fmt.Fprintf(w, "  %-32s %8.3f %8.3f  %8d  %5d  %13d  %s\n", a.Name, a.P50, a.P99, a.Examined, a.Items, a.Bytes, strings.Join(a.Warnings, ","))
+	}
+	fmt.Fprintf(w, "adversarial worst  %.2f× the normal recommend p99 (budget %d rows examined per request)\n", r.AdversarialRatio, r.Adversarial[0].MaxBudget)
+}
+
+// adversarial is one costly request the bench sends.
+type adversarial struct {
+	name string
+	req  *api.Request
+}
+
+// adversarialRequests returns the costliest requests the module accepts
+// against the bench catalog of n items: k at api.MaxK and filters that
+// reject (nearly) everything the sources propose — an all-ones consumed
+// filter (the smallest and the largest), the fullest filter the module
+// still applies with the longest exclusion list, an allow-list at the
+// limit, allow and exclude lists that cancel out, and all of it at once
+// with the longest history, the most impressions and the most probes.
+func adversarialRequests(n int, seed uint64) []adversarial {
+	ids := func(count, from int) []string {
+		out := make([]string, count)
+		for j := range out {
+			out[j] = benchID((from + j*max(1, n/count)) % n)
+		}
+		return out
+	}
+	below, _ := bloomtest.Below(2000, api.MaxConsumedFPRate, seed).MarshalBinary()
+	half := ids(api.MaxExclude/2, 0)
+	all := &api.Request{K: api.MaxK, Debug: true, NProbe: 1 << 20, Consumed: bloomtest.Full(bloom.MaxBits, bloom.MaxHashes),
+		Filters: &api.Filters{Allow: half, Exclude: half}, Context: api.Context{Region: "eu", Device: "mobile", Age: 30}}
+	for _, id := range ids(api.MaxHistory, 7) {
+		all.History = append(all.History, api.Event{Item: id})
+	}
+	for _, id := range ids(api.MaxImpressions, 11) {
+		all.Impressions = append(all.Impressions, api.Impression{Item: id, Count: 3})
+	}
+	return []adversarial{
+		{"all-ones consumed, 64 bits", &api.Request{K: api.MaxK, Debug: true, Consumed: bloomtest.Full(64, 1)}},
+		{"all-ones consumed, 512 KiB", &api.Request{K: api.MaxK, Debug: true, Consumed: bloomtest.Full(bloom.MaxBits, bloom.MaxHashes)}},
+		{"consumed below saturation", &api.Request{K: api.MaxK, Debug: true, Consumed: below,
+			Filters: &api.Filters{Exclude: ids(api.MaxExclude, 3)}}},
+		{"allow-list of 4096", &api.Request{K: api.MaxK, Debug: true, Filters: &api.Filters{Allow: ids(api.MaxExclude, 5)}}},
+		{"allow = exclude, 2048 each", &api.Request{K: api.MaxK, Debug: true, Filters: &api.Filters{Allow: half, Exclude: half}}},
+		{"everything at once", all},
 	}
 }
 

@@ -3,8 +3,12 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/pipeline"
 )
 
 // TestBench runs `edgerec bench` on a small catalog through the module and
@@ -12,7 +16,7 @@ import (
 // agreeing with native code.
 func TestBench(t *testing.T) {
 	for _, exact := range []bool{false, true} {
-		args := []string{"bench", "--items", "4000", "--dim", "64", "--queries", "30", "--json", "--wasm", wasmPath}
+		args := []string{"bench", "--items", "4000", "--dim", "64", "--queries", "30", "--adversarial", "3", "--json", "--wasm", wasmPath}
 		if exact {
 			args = append(args, "--exact")
 		}
@@ -43,6 +47,19 @@ func TestBench(t *testing.T) {
 		if r.RecallExactInt8 < 0.95 || r.RecallAt100 > r.RecallExactInt8+0.01 {
 			t.Errorf("exact=%v: recall %.4f, exact int8 %.4f", exact, r.RecallAt100, r.RecallExactInt8)
 		}
+		// The adversarial row: each request answered within the work
+		// budget, the saturated filters flagged.
+		if len(r.Adversarial) != len(adversarialRequests(4000, 1)) || !(r.AdversarialRatio > 0) {
+			t.Errorf("exact=%v: adversarial row %+v, worst ratio %v", exact, r.Adversarial, r.AdversarialRatio)
+		}
+		for _, a := range r.Adversarial {
+			if a.Examined <= 0 || a.Examined > pipeline.MaxExamined || !(a.P50 > 0) || a.P99 < a.P50 || a.Bytes == 0 {
+				t.Errorf("exact=%v: adversarial %+v", exact, a)
+			}
+			if strings.HasPrefix(a.Name, "all-ones") && !slices.Contains(a.Warnings, api.WarnConsumedSaturated) {
+				t.Errorf("exact=%v: %s: warnings %v", exact, a.Name, a.Warnings)
+			}
+		}
 		if exact && (r.Index != "exact" || r.RecallAt100 != r.RecallExactInt8) {
 			t.Errorf("--exact: index %q, recall %.4f vs exact int8 %.4f", r.Index, r.RecallAt100, r.RecallExactInt8)
 		}
@@ -51,8 +68,8 @@ func TestBench(t *testing.T) {
 		}
 	}
 	// The text form names every figure.
-	out := mustRun(t, "bench", "--items", "500", "--queries", "5", "--wasm", wasmPath)
-	for _, want := range []string{"bundle_bytes", "module_bytes", "load_ms", "recall_at_100", "wasm", "native", "retrieve p50"} {
+	out := mustRun(t, "bench", "--items", "500", "--queries", "5", "--adversarial", "1", "--wasm", wasmPath)
+	for _, want := range []string{"bundle_bytes", "module_bytes", "load_ms", "recall_at_100", "wasm", "native", "retrieve p50", "adversarial", "everything at once"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text output lacks %q:\n%s", want, out)
 		}
@@ -65,6 +82,7 @@ func TestBenchUsage(t *testing.T) {
 		{"bench", "--dim", "0"},
 		{"bench", "--history-dim", "65", "--dim", "64"},
 		{"bench", "--queries", "0"},
+		{"bench", "--adversarial", "-1"},
 		{"bench", "extra"},
 	} {
 		if code, _, _ := edgerec(t, args...); code != 2 {
