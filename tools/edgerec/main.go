@@ -25,6 +25,7 @@ type command struct {
 var commands = []command{
 	{"synth", "write a deterministic synthetic data set", runSynth},
 	{"train", "train the two towers on a data set", runTrain},
+	{"tune", "choose the training hyperparameters on a validation split (successive halving)", runTune},
 	{"bundle", "build, inspect, diff, sign or verify bundles (bundle build | inspect | diff | sign | verify)", runBundle},
 	{"recommend", "ask recommender.wasm for recommendations", runRecommend},
 	{"eval", "score models and baselines on a temporal split", runEval},

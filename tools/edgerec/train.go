@@ -28,6 +28,8 @@ them. The towers are saved separately in MODELDIR with a manifest.`, stderr)
 	printConfig := fs.Bool("print-config", false, "print the effective configuration as JSON and exit")
 	noRanker := fs.Bool("no-ranker", false, "do not train the ranker")
 	depth := fs.Int("rank-depth", train.DefaultRankerConfig().Depth, "retrieved candidates the ranker re-scores")
+	doTune := fs.Bool("tune", false, "choose the hyperparameters first (edgerec tune, on the latest --validation share of the data) and train with them")
+	tf := addTuneFlags(fs)
 	config := trainFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -49,6 +51,14 @@ them. The towers are saved separately in MODELDIR with a manifest.`, stderr)
 		return err
 	}
 	start := time.Now()
+	var tuning string
+	if *doTune {
+		r, err := tf.search(ds, cfg, stderr)
+		if err != nil {
+			return err
+		}
+		cfg, tuning = r.Config, tuned(r)
+	}
 	live := isTerminal(stderr)
 	run, err := train.Fit(ds, cfg, func(p train.Progress) {
 		end := "\r"
@@ -68,6 +78,7 @@ them. The towers are saved separately in MODELDIR with a manifest.`, stderr)
 		return err
 	}
 	m := run.Model
+	m.Manifest.Tuned = tuning
 	ranker := "no ranker"
 	switch {
 	case *noRanker:

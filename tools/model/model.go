@@ -55,6 +55,7 @@ type Manifest struct {
 	Epochs      int     `json:"epochs"`
 	FinalLoss   float64 `json:"final_loss"`
 	Config      any     `json:"config,omitempty"` // the trainer's configuration, for the record
+	Tuned       string  `json:"tuned,omitempty"`  // how Config was chosen, when edgerec tune chose it
 }
 
 // Vocab maps item ids and categories to the item tower's row indices (the

@@ -3,6 +3,7 @@ package train
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"strings"
@@ -40,15 +41,19 @@ type Config struct {
 	// FullSoftmax scores each example against every item instead of the
 	// sampled columns when the catalog has at most this many items (0 =
 	// never): no sampling, so no log-Q correction and no negatives.
-	FullSoftmax int `json:"full_softmax"`
-	HitMask     bool    `json:"hit_mask"`    // mask negatives that are the row's own positive item
-	IDDropout   float32 `json:"id_dropout"`  // probability of hiding an item's id from the item tower, so content features learn to stand in (cold start)
+	FullSoftmax int     `json:"full_softmax"`
+	HitMask     bool    `json:"hit_mask"`   // mask negatives that are the row's own positive item
+	IDDropout   float32 `json:"id_dropout"` // probability of hiding an item's id from the item tower, so content features learn to stand in (cold start)
 	MaxPerUser  int     `json:"max_per_user"`
 	MaxHistory  int     `json:"max_history"` // most recent history items a query pools
 
 	// Optimization.
-	Epochs     int     `json:"epochs"`     // maximum epochs
-	LR         float32 `json:"lr"`         // Adam step size
+	Epochs int     `json:"epochs"` // maximum epochs
+	LR     float32 `json:"lr"`     // Adam step size
+	// LRSchedule is "constant", or "cosine": the step size falls from LR to
+	// 0 along a half cosine over Epochs (the maximum), so a refit for fewer
+	// epochs follows the fit's schedule.
+	LRSchedule string  `json:"lr_schedule"`
 	Validation float64 `json:"validation"` // share of the latest training events held out for early stopping (0 = off)
 	Patience   int     `json:"patience"`   // epochs without a better validation Recall@20 before stopping
 	Refit      bool    `json:"refit"`      // after early stopping, retrain on all events for the best epoch count
@@ -87,6 +92,7 @@ func DefaultConfig() Config {
 		MaxHistory:   50,
 		Epochs:       8,
 		LR:           0.003,
+		LRSchedule:   "constant",
 		Validation:   0.1,
 		Patience:     2,
 		Refit:        true,
@@ -134,6 +140,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("temperature = %v out of range (0, 10]", c.Temperature)
 	case !(c.LR > 0) || c.LR > 1:
 		return fmt.Errorf("lr = %v out of range (0, 1]", c.LR)
+	case c.LRSchedule != "constant" && c.LRSchedule != "cosine":
+		return fmt.Errorf("lr_schedule = %q, want constant or cosine", c.LRSchedule)
 	case !(c.IDDropout >= 0 && c.IDDropout < 1):
 		return fmt.Errorf("id_dropout = %v out of range [0, 1)", c.IDDropout)
 	case !(c.Validation >= 0 && c.Validation < 0.5):
@@ -158,6 +166,15 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// stepSize returns the learning rate at fraction done of epoch (1-based).
+func (c *Config) stepSize(epoch int, done float64) float32 {
+	if c.LRSchedule != "cosine" {
+		return c.LR
+	}
+	progress := (float64(epoch-1) + done) / float64(c.Epochs)
+	return float32(float64(c.LR) * 0.5 * (1 + math.Cos(math.Pi*min(progress, 1))))
 }
 
 func (c *Config) workers() int {

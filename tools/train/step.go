@@ -159,11 +159,11 @@ func newTrainer(m *model.Model, c *corpus, cfg *Config, ex []example) *trainer {
 	return t
 }
 
-// step trains on one batch and returns its mean loss.
-func (t *trainer) step(batch []example, rng *rand.Rand) float64 {
+// step trains on one batch with step size lr and returns its mean loss.
+func (t *trainer) step(batch []example, rng *rand.Rand, lr float32) float64 {
 	t.prepare(batch, rng)
 	loss := t.gradients(len(batch))
-	t.update()
+	t.update(lr)
 	return loss
 }
 
@@ -355,11 +355,10 @@ func meanBackward(g *sparseGrad, rows []int32, d []float32) {
 	}
 }
 
-// update takes an Adam step with the gradients in t.wg[0].
-func (t *trainer) update() {
+// update takes an Adam step of size lr with the gradients in t.wg[0].
+func (t *trainer) update(lr float32) {
 	g0 := t.wg[0]
 	t.step_++
-	lr := t.cfg.LR
 	for _, d := range t.dense {
 		d.a.step(d.w, 0, d.grad(g0), lr, t.step_)
 	}

@@ -179,7 +179,7 @@ func trainEpochs(c *corpus, cfg *Config, ex []example, epochs int, phase string,
 			if hi-lo < 2 {
 				break
 			}
-			sum += t.step(exs[lo:hi], rng) * float64(hi-lo)
+			sum += t.step(exs[lo:hi], rng, cfg.stepSize(epoch, float64(lo)/float64(len(exs)))) * float64(hi-lo)
 			n += hi - lo
 			if progress != nil && time.Since(last) > time.Second {
 				last = time.Now()

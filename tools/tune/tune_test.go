@@ -1,0 +1,137 @@
+package tune
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgerec/edgerec/tools/synth"
+	"github.com/edgerec/edgerec/tools/train"
+)
+
+func smallSearch(t *testing.T, opt Options) *Result {
+	t.Helper()
+	sc := synth.DefaultConfig()
+	sc.Users, sc.Items = 150, 120
+	ds, err := synth.Generate(sc)
+	require.NoError(t, err)
+	base := train.DefaultConfig()
+	base.IDDim, base.CategoryDim, base.TokenBuckets, base.Hidden, base.Dim = 8, 4, 64, []int{16}, 8
+	base.Epochs, base.Workers = 3, 2
+	if opt.Space == nil {
+		opt.Space = Space{"temperature": {0.05, 0.2}, "lr": {0.003, 0.01}, "dim": {8, 16}}
+	}
+	r, err := Search(ds, base, opt)
+	require.NoError(t, err)
+	return r
+}
+
+func TestSearchHalves(t *testing.T) {
+	var seen []Trial
+	r := smallSearch(t, Options{Trials: 4, Eta: 2, Seed: 3, Progress: func(tr Trial) { seen = append(seen, tr) }})
+	// 4 configurations at 1 epoch, the best 2 at 1, the best at 3.
+	rungs := map[int]int{}
+	for _, tr := range r.Trials {
+		rungs[tr.Rung]++
+	}
+	assert.Equal(t, map[int]int{0: 4, 1: 2, 2: 1}, rungs)
+	assert.Equal(t, r.Trials, seen, "progress reports every trial in order")
+	last := r.Trials[len(r.Trials)-1]
+	assert.Equal(t, 3, last.Epochs)
+	assert.Equal(t, last, r.Best)
+	assert.Equal(t, 3, r.Config.Epochs)
+	for k, v := range r.Best.Params {
+		b, _ := json.Marshal(v)
+		cb, _ := json.Marshal(r.Config)
+		assert.Contains(t, string(cb), `"`+k+`":`+string(b), "the chosen config carries the best trial's %s", k)
+	}
+	// The survivors of a rung are its best.
+	for rung := 1; rung <= 2; rung++ {
+		var prev, cur []Trial
+		for _, tr := range r.Trials {
+			switch tr.Rung {
+			case rung - 1:
+				prev = append(prev, tr)
+			case rung:
+				cur = append(cur, tr)
+			}
+		}
+		for _, c := range cur {
+			for _, p := range prev {
+				if p.ID == c.ID {
+					continue
+				}
+				promoted := false
+				for _, c2 := range cur {
+					promoted = promoted || c2.ID == p.ID
+				}
+				if !promoted {
+					mine := prev[indexOf(prev, c.ID)]
+					assert.GreaterOrEqual(t, mine.ValRecall, p.ValRecall, "rung %d promoted %d over %d", rung, c.ID, p.ID)
+				}
+			}
+		}
+	}
+}
+
+func indexOf(ts []Trial, id int) int {
+	for i, t := range ts {
+		if t.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestSearchReproducible(t *testing.T) {
+	a := smallSearch(t, Options{Trials: 3, Seed: 9})
+	b := smallSearch(t, Options{Trials: 3, Seed: 9})
+	for i := range a.Trials {
+		a.Trials[i].Seconds, b.Trials[i].Seconds = 0, 0
+	}
+	a.Best.Seconds, b.Best.Seconds = 0, 0
+	assert.Equal(t, a.Trials, b.Trials)
+	assert.Equal(t, a.Config, b.Config)
+	c := smallSearch(t, Options{Trials: 3, Seed: 10})
+	assert.NotEqual(t, Describe(a.Trials[0].Params)+Describe(a.Trials[1].Params), Describe(c.Trials[0].Params)+Describe(c.Trials[1].Params),
+		"another seed draws other configurations")
+}
+
+func TestSearchBudget(t *testing.T) {
+	// A budget shorter than one trial: the first trial runs (its cost is
+	// unknown before), nothing after it.
+	r := smallSearch(t, Options{Trials: 6, Seed: 1, Budget: time.Nanosecond})
+	assert.True(t, r.Cut)
+	assert.Len(t, r.Trials, 1)
+}
+
+func TestParseSpace(t *testing.T) {
+	s, err := ParseSpace([]byte(`{"temperature": [0.1, 0.2], "hidden": [[], [64]]}`))
+	require.NoError(t, err)
+	assert.Len(t, s["hidden"], 2)
+	for _, bad := range []string{`{"temprature": [0.1]}`, `{"temperature": []}`, `{"temperature": [-1]}`, `{"dim": ["x"]}`, `[`} {
+		_, err := ParseSpace([]byte(bad))
+		assert.Error(t, err, bad)
+	}
+	for k, vs := range DefaultSpace() {
+		for _, v := range vs {
+			_, err := apply(train.DefaultConfig(), map[string]any{k: v})
+			assert.NoError(t, err, "default space %s=%v", k, v)
+		}
+	}
+}
+
+func TestPlot(t *testing.T) {
+	r := smallSearch(t, Options{Trials: 2, Seed: 2})
+	var b bytes.Buffer
+	require.NoError(t, Plot(&b, "search <1>", r))
+	svg := b.String()
+	assert.True(t, strings.HasPrefix(svg, "<svg"))
+	assert.Equal(t, len(r.Trials), strings.Count(svg, "<title>trial"))
+	assert.Contains(t, svg, "search &lt;1&gt;")
+}
