@@ -96,11 +96,17 @@ func (f *filter) keep(row int32) bool {
 	if f.allow != nil && !f.allow.has(row) {
 		return false
 	}
+	return f.keepAllowed(row)
+}
+
+// keepAllowed is keep for a row known to be in the allow-list (or with
+// none): what the sources that walk the allow-list itself ask.
+func (f *filter) keepAllowed(row int32) bool {
 	if f.spent() {
 		return false
 	}
 	f.examined++
-	return f.allows(row)
+	return f.rules(row)
 }
 
 // spent reports whether the work budget is spent, and if so records that
@@ -116,11 +122,14 @@ func (f *filter) spent() bool {
 // allows reports whether row may be returned, without counting it: what
 // the order stage asks of pinned items.
 func (f *filter) allows(row int32) bool {
+	return (f.allow == nil || f.allow.has(row)) && f.rules(row)
+}
+
+// rules reports whether row passes every rule but the allow-list.
+func (f *filter) rules(row int32) bool {
 	it := &f.r.b.Items
 	switch {
 	case f.exclude.has(row):
-		return false
-	case f.allow != nil && !f.allow.has(row):
 		return false
 	case !f.ignoreStock && !it.Available[row]:
 		return false

@@ -474,7 +474,7 @@ func (r *Recommender) candidates(req *api.Request, p *bundle.Params, t *timer) (
 		if len(pl.cands) >= req.K || f.spent() {
 			break
 		}
-		if !pl.has(row) && f.keep(row) {
+		if !pl.has(row) && f.keepAllowed(row) {
 			pl.add(bundle.SourcePopular, row, ListBackfillRank+rank, 0)
 			rank++
 		}

@@ -424,7 +424,7 @@ func (r *Recommender) scoreRows(emb []float32, rows []int32, n int, f *filter) [
 		if f.spent() {
 			break
 		}
-		if f.keep(row) {
+		if f.keepAllowed(row) {
 			r.b.Embeddings.Scores(one[:], query, int(row))
 			top.Push(row, one[0])
 		}
