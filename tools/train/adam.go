@@ -18,22 +18,24 @@ type adam struct {
 func newAdam(n int) *adam { return &adam{m: make([]float32, n), v: make([]float32, n)} }
 
 // step applies one Adam update to w[lo:hi] with gradient g (len hi−lo) at
-// step t (1-based):
+// step t (1-based), with decoupled weight decay wd (AdamW: Loshchilov &
+// Hutter, "Decoupled Weight Decay Regularization", ICLR 2019):
 //
 //	m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
-//	w ← w − lr·m̂/(√v̂ + ε),  m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ)
+//	w ← w − lr·(m̂/(√v̂ + ε) + wd·w),  m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ)
 //
 // Updating only the rows of an embedding table that a batch touched gives
 // the "lazy" Adam commonly used for sparse embeddings.
-func (a *adam) step(w []float32, lo int, g []float32, lr float32, t int) {
+func (a *adam) step(w []float32, lo int, g []float32, lr, wd float32, t int) {
 	c1 := 1 - math.Pow(beta1, float64(t))
 	c2 := 1 - math.Pow(beta2, float64(t))
 	alpha := float32(float64(lr) * math.Sqrt(c2) / c1)
 	m, v := a.m[lo:lo+len(g)], a.v[lo:lo+len(g)]
 	w = w[lo : lo+len(g)]
+	decay := 1 - lr*wd
 	for i, gi := range g {
 		m[i] = beta1*m[i] + (1-beta1)*gi
 		v[i] = beta2*v[i] + (1-beta2)*gi*gi
-		w[i] -= alpha * m[i] / (float32(math.Sqrt(float64(v[i]))) + epsilon)
+		w[i] = w[i]*decay - alpha*m[i]/(float32(math.Sqrt(float64(v[i])))+epsilon)
 	}
 }

@@ -53,11 +53,14 @@ type Config struct {
 	// LRSchedule is "constant", or "cosine": the step size falls from LR to
 	// 0 along a half cosine over Epochs (the maximum), so a refit for fewer
 	// epochs follows the fit's schedule.
-	LRSchedule string  `json:"lr_schedule"`
-	Validation float64 `json:"validation"` // share of the latest training events held out for early stopping (0 = off)
-	Patience   int     `json:"patience"`   // epochs without a better validation Recall@20 before stopping
-	Refit      bool    `json:"refit"`      // after early stopping, retrain on all events for the best epoch count
-	Seed       int64   `json:"seed"`
+	LRSchedule string `json:"lr_schedule"`
+	// WeightDecay is AdamW's decoupled weight decay, applied to the dense
+	// weights every step and to an embedding row when a batch touches it.
+	WeightDecay float32 `json:"weight_decay"`
+	Validation  float64 `json:"validation"` // share of the latest training events held out for early stopping (0 = off)
+	Patience    int     `json:"patience"`   // epochs without a better validation Recall@20 before stopping
+	Refit       bool    `json:"refit"`      // after early stopping, retrain on all events for the best epoch count
+	Seed        int64   `json:"seed"`
 	// Workers is the number of goroutines; 0 means GOMAXPROCS.
 	Workers int `json:"-"`
 }
@@ -140,6 +143,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("temperature = %v out of range (0, 10]", c.Temperature)
 	case !(c.LR > 0) || c.LR > 1:
 		return fmt.Errorf("lr = %v out of range (0, 1]", c.LR)
+	case !(c.WeightDecay >= 0 && c.WeightDecay < 1):
+		return fmt.Errorf("weight_decay = %v out of range [0, 1)", c.WeightDecay)
 	case c.LRSchedule != "constant" && c.LRSchedule != "cosine":
 		return fmt.Errorf("lr_schedule = %q, want constant or cosine", c.LRSchedule)
 	case !(c.IDDropout >= 0 && c.IDDropout < 1):

@@ -394,6 +394,6 @@ func (t *rankTrainer) step(l list, lr float32) {
 	t.t++
 	g := t.grads()
 	for i, w := range t.params() {
-		t.adams[i].step(w, 0, g[i], lr, t.t)
+		t.adams[i].step(w, 0, g[i], lr, 0, t.t)
 	}
 }

@@ -360,12 +360,12 @@ func (t *trainer) update(lr float32) {
 	g0 := t.wg[0]
 	t.step_++
 	for _, d := range t.dense {
-		d.a.step(d.w, 0, d.grad(g0), lr, t.step_)
+		d.a.step(d.w, 0, d.grad(g0), lr, t.cfg.WeightDecay, t.step_)
 	}
 	for _, s := range t.sparse {
 		g := s.grad(g0)
 		for i, r := range g.rows {
-			s.a.step(s.t.Data, int(r)*g.dim, g.data[i*g.dim:(i+1)*g.dim], lr, t.step_)
+			s.a.step(s.t.Data, int(r)*g.dim, g.data[i*g.dim:(i+1)*g.dim], lr, t.cfg.WeightDecay, t.step_)
 		}
 	}
 }

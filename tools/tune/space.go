@@ -17,7 +17,7 @@ type Space map[string][]any
 
 // DefaultSpace is what `edgerec tune` searches: the settings that moved
 // validation recall in the measurements RATIONALE.md records (width,
-// temperature, step size and schedule, batch and negatives, the softmax,
+// temperature, step size and schedule, weight decay, batch and negatives, the softmax,
 // history pooling and length, id dropout).
 func DefaultSpace() Space {
 	return Space{
@@ -32,6 +32,7 @@ func DefaultSpace() Space {
 		"decays":       {[]float32{1}, []float32{1, 0.8}, []float32{1, 0.9, 0.5}},
 		"max_history":  {20, 50, 200},
 		"id_dropout":   {0.0, 0.1, 0.3},
+		"weight_decay": {0.0, 0.01, 0.1},
 	}
 }
 
