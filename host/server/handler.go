@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/host"
@@ -38,13 +39,25 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		g := s.cur.Load()
 		switch {
 		case s.draining.Load():
 			http.Error(w, "draining: shutting down", http.StatusServiceUnavailable)
-		case s.cur.Load() == nil:
+		case g == nil:
 			http.Error(w, "no bundle loaded", http.StatusServiceUnavailable)
 		default:
-			io.WriteString(w, "ready\n")
+			// Ready either way; the body says what an operator must know.
+			msg := "ready\n"
+			conf := s.configured.Load()
+			switch {
+			case g.lastGood.Load():
+				msg = fmt.Sprintf("ready: serving the last known-good bundle %q (sha256 %s); the bundle file was refused: %s\n",
+					logField(g.summary.Version), g.digest, conf.Error)
+			case conf != nil && conf.Result == "refused":
+				msg = fmt.Sprintf("ready: serving bundle %q (sha256 %s); the bundle file was refused: %s\n",
+					logField(g.summary.Version), g.digest, conf.Error)
+			}
+			io.WriteString(w, msg)
 		}
 	})
 	mux.HandleFunc("GET /v1/bundle", func(w http.ResponseWriter, r *http.Request) {
@@ -62,12 +75,13 @@ func (s *Server) Handler() http.Handler {
 			defer g.release()
 		}
 		var buf bytes.Buffer
-		s.metrics.write(&buf, g, s.Ready())
+		conf := s.configured.Load()
+		s.metrics.write(&buf, g, s.Ready(), conf != nil && conf.Result == "refused")
 		w.Write(buf.Bytes())
 	})
 	mux.HandleFunc("POST /admin/reload", s.adminReload)
-	if s.cfg.WebDir != "" {
-		mux.Handle("GET /", http.FileServer(http.Dir(s.cfg.WebDir)))
+	if s.web != nil {
+		mux.HandleFunc("GET /", s.static)
 		mux.HandleFunc("GET /recommender.wasm", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/wasm")
 			w.Header().Set("Cache-Control", "no-cache")
@@ -76,16 +90,21 @@ func (s *Server) Handler() http.Handler {
 			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(s.cfg.Wasm))
 		})
 		mux.HandleFunc("GET /v1/bundle/file", func(w http.ResponseWriter, r *http.Request) {
+			// The bytes only, not the generation: a client that reads
+			// slowly must not keep a retired pool's instances alive.
 			g := s.acquire()
 			if g == nil {
 				writeError(w, http.StatusServiceUnavailable, "no bundle loaded")
 				return
 			}
-			defer g.release()
+			data, digest := g.data, g.digest
+			g.release()
+			// Nor keep the bytes for ever.
+			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.BundleFileTimeout))
 			w.Header().Set("Content-Type", "application/octet-stream")
 			w.Header().Set("Cache-Control", "no-cache")
-			w.Header().Set("ETag", `"`+g.digest+`"`)
-			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(g.data))
+			w.Header().Set("ETag", `"`+digest+`"`)
+			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 		})
 	}
 	return mux
@@ -113,10 +132,63 @@ func (s *Server) recommend(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// maxLogField bounds a string from a request in a log line or an error
+// message.
+const maxLogField = 256
+
+// logField returns s cut to maxLogField bytes (on a character boundary),
+// saying how long it was: a client must not be able to make every log
+// line of its refused requests as long as its request.
+func logField(s string) string {
+	if len(s) <= maxLogField {
+		return s
+	}
+	cut := maxLogField
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
+}
+
+// jsonLimits checks the lists of a JSON request against the limits the
+// module decodes with (api.MaxListLen), so that a JSON client learns which
+// field is too long in its own terms, not at a byte offset of the msgpack
+// the host made of it.
+func jsonLimits(req *api.Request) error {
+	for _, l := range []struct {
+		field string
+		n     int
+	}{{"history", len(req.History)}, {"impressions", len(req.Impressions)}, {"context.attrs", len(req.Context.Attrs)}} {
+		if l.n > api.MaxListLen {
+			return fmt.Errorf("%s has %d entries, more than the limit of %d", l.field, l.n, api.MaxListLen)
+		}
+	}
+	return nil
+}
+
+// clientMessage returns the message a client gets for an error of the
+// module or the host: for a JSON client, in JSON terms (the module reads
+// msgpack the host transcoded).
+func clientMessage(json bool, err error) string {
+	var ge *host.GuestError
+	switch {
+	case errors.Is(err, host.ErrTooLarge) && json:
+		return fmt.Sprintf("the request is too large for the module once encoded (the limit is %d bytes): send fewer history events, impressions or filters", api.MaxRequestBytes)
+	case errors.Is(err, host.ErrTooLarge):
+		return fmt.Sprintf("request body over the limit of %d bytes", api.MaxRequestBytes)
+	case errors.As(err, &ge) && json && strings.HasPrefix(ge.Message, "malformed request"):
+		return "the request has a list, map or string beyond the module's limits"
+	case errors.As(err, &ge):
+		return logField(ge.Message)
+	}
+	return logField(err.Error())
+}
+
 // serveRecommend answers one request and returns its status and log
 // attributes.
 func (s *Server) serveRecommend(w http.ResponseWriter, r *http.Request, id string) (int, []any) {
 	fail := func(status int, msg string, attrs ...any) (int, []any) {
+		msg = logField(msg)
 		writeError(w, status, msg)
 		return status, append(attrs, "err", msg)
 	}
@@ -151,6 +223,9 @@ func (s *Server) serveRecommend(w http.ResponseWriter, r *http.Request, id strin
 		if err := req.Validate(); err != nil {
 			return fail(http.StatusBadRequest, err.Error())
 		}
+		if err := jsonLimits(req); err != nil {
+			return fail(http.StatusBadRequest, err.Error())
+		}
 	} else if req, err = api.DecodeRequest(body); err != nil {
 		return fail(http.StatusBadRequest, err.Error())
 	}
@@ -162,7 +237,7 @@ func (s *Server) serveRecommend(w http.ResponseWriter, r *http.Request, id strin
 	if err != nil {
 		return fail(http.StatusBadRequest, "encoding the request: "+err.Error())
 	}
-	attrs := []any{"user", req.UserID}
+	attrs := []any{"user", logField(req.UserID)}
 
 	g := s.acquire()
 	if g == nil {
@@ -192,12 +267,9 @@ func (s *Server) serveRecommend(w http.ResponseWriter, r *http.Request, id strin
 		if err == nil {
 			break
 		}
-		var ge *host.GuestError
 		switch {
-		case errors.As(err, &ge):
-			return fail(http.StatusBadRequest, ge.Message, attrs...)
-		case errors.Is(err, host.ErrTooLarge):
-			return fail(http.StatusBadRequest, err.Error(), attrs...)
+		case errors.Is(err, host.ErrGuest), errors.Is(err, host.ErrTooLarge):
+			return fail(http.StatusBadRequest, clientMessage(ct == contentJSON, err), attrs...)
 		case errors.Is(err, errAbandoned):
 			s.metrics.timeouts.Add(1)
 			s.log.Warn("module call overran the deadline; answered, instance replaced", "request_id", id, "timeout", s.cfg.Timeout)

@@ -114,8 +114,9 @@ func (m *metrics) reloadCount(result string) uint64 {
 	return 0
 }
 
-// write prints every metric. g is the current generation or nil.
-func (m *metrics) write(w io.Writer, g *generation, ready bool) {
+// write prints every metric. g is the current generation or nil;
+// refused says the last read of the bundle file was refused.
+func (m *metrics) write(w io.Writer, g *generation, ready, refused bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	fmt.Fprintln(w, "# HELP edgerec_requests_total Recommend requests answered, by HTTP status code.")
@@ -140,9 +141,9 @@ func (m *metrics) write(w io.Writer, g *generation, ready bool) {
 	counter("edgerec_pool_waits_total", "Requests that found no idle instance and waited for one.", m.waits.Load())
 	counter("edgerec_instance_replacements_total", "Instances created to replace a trapped one.", m.replacements.Load())
 	counter("edgerec_instance_replacement_failures_total", "Failed attempts to create a replacement instance.", m.replaceFailures.Load())
-	fmt.Fprintln(w, "# HELP edgerec_bundle_reloads_total Bundle loads, by result: ok (swapped in), unchanged (same bytes), refused (failed verification or loading; the old bundle kept serving).")
+	fmt.Fprintln(w, "# HELP edgerec_bundle_reloads_total Bundle loads, by result: ok (swapped in), unchanged (same bytes), refused (failed verification or loading; the old bundle kept serving), last_known_good (the bundle file was refused at start and the last known-good copy loaded instead).")
 	fmt.Fprintln(w, "# TYPE edgerec_bundle_reloads_total counter")
-	for _, r := range []string{"ok", "unchanged", "refused"} {
+	for _, r := range []string{"ok", "unchanged", "refused", "last_known_good"} {
 		var v uint64
 		if c := m.reloads[r]; c != nil {
 			v = c.Load()
@@ -166,10 +167,19 @@ func (m *metrics) write(w io.Writer, g *generation, ready bool) {
 		r = 1
 	}
 	gauge("edgerec_ready", "1 when a bundle is loaded and the server takes requests.", r)
+	flag := func(b bool) float64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	gauge("edgerec_bundle_last_known_good", "1 when the bundle served is the last known-good copy from the state directory, because the bundle file was refused at start.",
+		flag(g != nil && g.lastGood.Load()))
+	gauge("edgerec_bundle_configured_refused", "1 when the last read of the bundle file was refused (another bundle is served, or none).", flag(refused))
 	if g != nil {
 		fmt.Fprintln(w, "# HELP edgerec_bundle_info The bundle being served (value 1).")
 		fmt.Fprintln(w, "# TYPE edgerec_bundle_info gauge")
-		fmt.Fprintf(w, "edgerec_bundle_info{version=\"%s\",sha256=\"%s\",signature=\"%s\"} 1\n", labelValue(g.summary.Version), g.digest, g.sig.Status)
+		fmt.Fprintf(w, "edgerec_bundle_info{version=\"%s\",sha256=\"%s\",signature=\"%s\",source=\"%s\"} 1\n", labelValue(logField(g.summary.Version)), g.digest, g.sig.Status, g.source())
 		gauge("edgerec_bundle_loaded_timestamp_seconds", "When the current bundle was swapped in (Unix seconds).", float64(g.loaded.UnixMilli())/1000)
 		gauge("edgerec_bundle_items", "Items in the current bundle.", float64(g.summary.Items))
 	}

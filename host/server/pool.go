@@ -24,8 +24,11 @@ type generation struct {
 	digest  string // hex SHA-256 of data
 	summary api.Summary
 	sig     SignatureStatus
-	source  string
 	loaded  time.Time
+	// lastGood: the bundle is the last known-good copy, served because
+	// the bundle file was refused at start; false again once the file
+	// holds these bytes or a newer good bundle.
+	lastGood atomic.Bool
 	size    int // instances wanted
 
 	idle chan *host.Instance
@@ -44,9 +47,9 @@ type generation struct {
 // parallel, at most `parallel` at a time) and starts loading the rest of
 // size in the background. Any failure to load the first ready instances
 // refuses the bundle: they are closed and the error returned.
-func (s *Server) newGeneration(ctx context.Context, data []byte, sig SignatureStatus, source string, ready int) (*generation, error) {
+func (s *Server) newGeneration(ctx context.Context, data []byte, sig SignatureStatus, ready int) (*generation, error) {
 	sum := sha256.Sum256(data)
-	g := &generation{s: s, data: data, digest: hex.EncodeToString(sum[:]), sig: sig, source: source,
+	g := &generation{s: s, data: data, digest: hex.EncodeToString(sum[:]), sig: sig,
 		loaded: time.Now(), size: s.cfg.Pool, idle: make(chan *host.Instance, s.cfg.Pool)}
 	g.refs.Store(1)
 	ready = min(max(ready, 1), g.size)
@@ -296,6 +299,14 @@ func (g *generation) stats() (live, idle int, memory uint64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.live, len(g.idle), g.memory
+}
+
+// source returns SourceLastKnownGood or SourceConfigured.
+func (g *generation) source() string {
+	if g.lastGood.Load() {
+		return SourceLastKnownGood
+	}
+	return SourceConfigured
 }
 
 func (g *generation) String() string {

@@ -29,7 +29,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"runtime"
@@ -37,7 +36,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/host"
 	"github.com/edgerec/edgerec/host/sign"
 )
@@ -46,6 +44,8 @@ import (
 const (
 	DefaultTimeout       = time.Second
 	DefaultWatchInterval = time.Second
+	// DefaultBundleFileTimeout bounds a response of GET /v1/bundle/file.
+	DefaultBundleFileTimeout = time.Minute
 )
 
 // Config configures a Server. Module and BundlePath are required.
@@ -76,14 +76,49 @@ type Config struct {
 	// "Authorization: Bearer AdminToken"; "" disables the endpoint.
 	AdminToken string
 	// WebDir, when set, is served at / with GET /recommender.wasm and GET
-	// /v1/bundle/file.
+	// /v1/bundle/file. Only regular files inside it are served: no
+	// directory listings, no names starting with a dot, no symlinks that
+	// leave it.
 	WebDir string
+	// BundleFileTimeout bounds the time to write a response of GET
+	// /v1/bundle/file to a client; 0 means DefaultBundleFileTimeout.
+	BundleFileTimeout time.Duration
 	// WatchInterval is how often the bundle file is checked for a change
 	// (size or modification time); 0 means DefaultWatchInterval, < 0 turns
 	// the watch off.
 	WatchInterval time.Duration
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
+	// StateDir, when set, is the directory where the node keeps a copy of
+	// the last bundle that verified and loaded (LastGoodFile). When the
+	// bundle file is refused at start, the node serves that copy instead
+	// and reports both (Status.Source, Status.Configured).
+	StateDir string
+}
+
+// LastGoodFile is the name of the last known-good bundle in
+// Config.StateDir.
+const LastGoodFile = "last-good.bundle"
+
+// Sources of the bundle being served (Status.Source).
+const (
+	// SourceConfigured: the bundle file of Config.BundlePath.
+	SourceConfigured = "configured"
+	// SourceLastKnownGood: the copy in Config.StateDir, served because
+	// the bundle file was refused at start.
+	SourceLastKnownGood = "last-known-good"
+)
+
+// ConfiguredStatus is what the last read of the bundle file gave
+// (GET /v1/bundle, "configured").
+type ConfiguredStatus struct {
+	// Result is "ok" (loaded, or the bytes being served), or "refused".
+	Result string `json:"result"`
+	// Error says why the file was refused.
+	Error  string `json:"error,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
+	// CheckedAt is when the file was last read.
+	CheckedAt time.Time `json:"checked_at"`
 }
 
 // SignatureStatus describes a served bundle's signature (GET /v1/bundle).
@@ -111,6 +146,18 @@ type Server struct {
 
 	reloadMu sync.Mutex
 	fileStat fileStamp // of the last bundle read (guarded by reloadMu)
+	lastGood string    // digest of the last known-good copy written (guarded by reloadMu)
+
+	// configured is what the last read of the bundle file gave.
+	configured atomic.Pointer[ConfiguredStatus]
+	web        *os.Root // Config.WebDir, or nil
+
+	// mu guards closed and the start of reloads: a reload that starts
+	// before Close is counted in reloads, none starts after, and none
+	// swaps its bundle in after Close.
+	mu      sync.Mutex
+	closed  bool
+	reloads sync.WaitGroup
 
 	draining atomic.Bool
 	reqSeq   atomic.Uint64
@@ -152,9 +199,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.WatchInterval == 0 {
 		cfg.WatchInterval = DefaultWatchInterval
 	}
+	if cfg.BundleFileTimeout < 0 {
+		return nil, fmt.Errorf("server: Config.BundleFileTimeout = %v is negative", cfg.BundleFileTimeout)
+	}
+	if cfg.BundleFileTimeout == 0 {
+		cfg.BundleFileTimeout = DefaultBundleFileTimeout
+	}
+	var web *os.Root
 	if cfg.WebDir != "" {
 		if fi, err := os.Stat(cfg.WebDir); err != nil || !fi.IsDir() {
 			return nil, fmt.Errorf("server: web directory %s is not a directory", cfg.WebDir)
+		}
+		var err error
+		if web, err = os.OpenRoot(cfg.WebDir); err != nil {
+			return nil, fmt.Errorf("server: web directory: %w", err)
 		}
 	}
 	if cfg.Logger == nil {
@@ -162,12 +220,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(),
 		parallel: max(1, min(cfg.Pool, runtime.NumCPU())), idPrefix: randomPrefix(),
-		interruptible: cfg.Module.Interruptible()}
+		interruptible: cfg.Module.Interruptible(), web: web}
 	s.sem = make(chan struct{}, s.parallel)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if _, err := s.load(ctx, "start", 1); err != nil {
-		s.cancel()
-		return nil, err
+		if err = s.startFromLastGood(ctx, err); err != nil {
+			s.cancel()
+			if web != nil {
+				web.Close()
+			}
+			return nil, err
+		}
 	}
 	if cfg.WatchInterval > 0 {
 		s.bg.Add(1)
@@ -199,14 +262,23 @@ func (s *Server) Reload(ctx context.Context, trigger string) (ReloadResult, erro
 // load is Reload; ready instances must load before the swap (the first
 // load serves as soon as one is ready).
 func (s *Server) load(ctx context.Context, trigger string, ready int) (ReloadResult, error) {
+	if !s.beginReload() {
+		return ReloadResult{Result: "refused", Error: "the server is closing"}, fmt.Errorf("%w: the server is closing", ErrRefused)
+	}
+	defer s.reloads.Done()
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	// A reload runs to its end even if its caller (an admin request)
 	// goes away: on an interruptible module a cancelled load would trap.
-	ctx = context.WithoutCancel(ctx)
+	// Close does cancel it: a closing server needs no new bundle.
+	ctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	defer context.AfterFunc(s.ctx, stop)()
 	start := time.Now()
+	digest := ""
 	refuse := func(err error) (ReloadResult, error) {
 		s.metrics.reload("refused")
+		s.configured.Store(&ConfiguredStatus{Result: "refused", Error: err.Error(), SHA256: digest, CheckedAt: time.Now().UTC()})
 		res := ReloadResult{Result: "refused", Error: err.Error()}
 		if g := s.cur.Load(); g != nil {
 			res.Version, res.SHA256 = g.summary.Version, g.digest
@@ -222,7 +294,12 @@ func (s *Server) load(ctx context.Context, trigger string, ready int) (ReloadRes
 	if err != nil {
 		return refuse(err)
 	}
-	if g := s.cur.Load(); g != nil && sha256Hex(data) == g.digest {
+	digest = sha256Hex(data)
+	if g := s.cur.Load(); g != nil && digest == g.digest {
+		// The bytes being served, perhaps the last known-good copy of them:
+		// the file is good again.
+		g.lastGood.Store(false)
+		s.configured.Store(&ConfiguredStatus{Result: "ok", SHA256: digest, CheckedAt: time.Now().UTC()})
 		s.metrics.reload("unchanged")
 		s.log.Info("bundle unchanged", "trigger", trigger, "version", g.summary.Version)
 		return ReloadResult{Result: "unchanged", Version: g.summary.Version, SHA256: g.digest}, nil
@@ -231,12 +308,15 @@ func (s *Server) load(ctx context.Context, trigger string, ready int) (ReloadRes
 	if err != nil {
 		return refuse(err)
 	}
-	g, err := s.newGeneration(ctx, data, sig, s.cfg.BundlePath, ready)
+	g, err := s.newGeneration(ctx, data, sig, ready)
 	if err != nil {
 		return refuse(fmt.Errorf("loading into the module: %w", err))
 	}
-	g.loaded = time.Now()
-	old := s.cur.Swap(g)
+	old, ok := s.swap(g)
+	if !ok {
+		return refuse(errors.New("the server is closing"))
+	}
+	s.configured.Store(&ConfiguredStatus{Result: "ok", SHA256: digest, CheckedAt: time.Now().UTC()})
 	s.metrics.reload("ok")
 	attrs := []any{"trigger", trigger, "version", g.summary.Version, "sha256", g.digest, "items", g.summary.Items,
 		"format", g.summary.Format, "signature", g.sig.Status, "key_id", g.sig.KeyID, "instances", ready,
@@ -246,7 +326,74 @@ func (s *Server) load(ctx context.Context, trigger string, ready int) (ReloadRes
 		old.release()
 	}
 	s.log.Info("bundle loaded", attrs...)
+	s.saveLastGood(data, digest)
 	return ReloadResult{Result: "ok", Version: g.summary.Version, SHA256: g.digest}, nil
+}
+
+// beginReload counts a reload in, or reports false once Close has begun.
+func (s *Server) beginReload() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.reloads.Add(1)
+	return true
+}
+
+// swap makes g current and returns the previous generation; once Close
+// has begun it releases g instead and reports false.
+func (s *Server) swap(g *generation) (*generation, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		g.release()
+		return nil, false
+	}
+	g.loaded = time.Now()
+	return s.cur.Swap(g), true
+}
+
+// startFromLastGood serves the last known-good bundle of Config.StateDir
+// after the bundle file was refused at start (cause). It returns cause,
+// with why the copy could not serve either, when it cannot.
+func (s *Server) startFromLastGood(ctx context.Context, cause error) error {
+	if s.cfg.StateDir == "" {
+		return cause
+	}
+	path := s.lastGoodPath()
+	err := func() error {
+		_, data, err := readBundle(path)
+		if errors.Is(err, ErrMissing) {
+			return errors.New("none kept yet")
+		}
+		if err != nil {
+			return err
+		}
+		sig, err := s.verify(data)
+		if err != nil {
+			return err
+		}
+		g, err := s.newGeneration(ctx, data, sig, 1)
+		if err != nil {
+			return fmt.Errorf("loading into the module: %w", err)
+		}
+		g.lastGood.Store(true)
+		if _, ok := s.swap(g); !ok {
+			return errors.New("the server is closing")
+		}
+		s.lastGood = g.digest
+		s.metrics.reload("last_known_good")
+		s.log.Warn("the bundle file was refused at start; serving the last known-good bundle",
+			"path", s.cfg.BundlePath, "err", cause, "last_good", path, "version", g.summary.Version, "sha256", g.digest,
+			"signature", g.sig.Status)
+		return nil
+	}()
+	if err != nil {
+		s.log.Error("no last known-good bundle to start from", "last_good", path, "err", err)
+		return fmt.Errorf("%w (last known-good bundle %s: %v)", cause, path, err)
+	}
+	return nil
 }
 
 // verify checks the container and the signature policy; the module checks
@@ -268,32 +415,6 @@ func (s *Server) verify(data []byte) (SignatureStatus, error) {
 		return SignatureStatus{}, err
 	}
 	return SignatureStatus{Status: "valid", KeyID: st.KeyID}, nil
-}
-
-// fileStamp identifies a version of the bundle file cheaply.
-type fileStamp struct {
-	size int64
-	mod  time.Time
-}
-
-// readBundle reads the bundle file, refusing one larger than any bundle.
-func readBundle(path string) (fileStamp, []byte, error) {
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fileStamp{}, nil, fmt.Errorf("bundle %s not found", path)
-	}
-	if err != nil {
-		return fileStamp{}, nil, err
-	}
-	stamp := fileStamp{fi.Size(), fi.ModTime()}
-	if fi.IsDir() {
-		return stamp, nil, fmt.Errorf("%s is a directory, not a bundle", path)
-	}
-	if uint64(fi.Size()) > bundle.MaxBundleBytes {
-		return stamp, nil, fmt.Errorf("%s is %d bytes, larger than any valid bundle", path, fi.Size())
-	}
-	data, err := os.ReadFile(path)
-	return stamp, data, err
 }
 
 // watch reloads when the bundle file's size or modification time changes.
@@ -329,12 +450,21 @@ func (s *Server) Drain() { s.draining.Store(true) }
 
 // Close stops the file watch and background loads and closes every
 // instance. Call it after the HTTP server has shut down: requests in flight
-// would fail.
+// would fail. A reload in progress is cancelled (a bundle file is never
+// read in a way that can block) and never swaps its bundle in afterwards.
 func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	g := s.cur.Swap(nil)
+	s.mu.Unlock()
 	s.cancel()
+	s.reloads.Wait()
 	s.bg.Wait()
-	if g := s.cur.Swap(nil); g != nil {
+	if g != nil {
 		g.release()
+	}
+	if s.web != nil {
+		s.web.Close()
 	}
 }
 
@@ -353,7 +483,10 @@ type Status struct {
 	SizeBytes   int             `json:"size_bytes"`
 	SHA256      string          `json:"sha256"`
 	Signature   SignatureStatus `json:"signature"`
-	Path        string          `json:"path"`
+	// Source is SourceConfigured or SourceLastKnownGood.
+	Source string `json:"source"`
+	// Configured is what the last read of the bundle file gave.
+	Configured  *ConfiguredStatus `json:"configured,omitempty"`
 	LoadedAt    time.Time       `json:"loaded_at"`
 	Instances   int             `json:"instances"`
 	MemoryBytes uint64          `json:"instance_memory_bytes"`
@@ -369,6 +502,7 @@ func (s *Server) Status() (Status, bool) {
 	defer g.release()
 	live, _, mem := g.stats()
 	return Status{Version: g.summary.Version, Created: g.summary.Created, Items: g.summary.Items, Dim: g.summary.Dim,
-		Format: g.summary.Format, SizeBytes: len(g.data), SHA256: g.digest, Signature: g.sig, Path: g.source,
+		Format: g.summary.Format, SizeBytes: len(g.data), SHA256: g.digest, Signature: g.sig, Source: g.source(),
+		Configured: s.configured.Load(),
 		LoadedAt: g.loaded.UTC(), Instances: live, MemoryBytes: mem, Module: s.cfg.Module.Digest()}, true
 }

@@ -760,14 +760,21 @@ func TestConfigErrors(t *testing.T) {
 
 // TestSoak runs only with EDGEREC_SOAK set to a duration (make soak):
 // four clients load the server while, every second, the bundle changes
-// (a good one, then a corrupt one) and a request makes the module trap.
-// No ordinary request may fail, and the pool must end full.
+// (a good one, then a corrupt one, then one of bundletest.Hostiles in
+// turn) and a request makes the module trap. No ordinary request may
+// fail, and the pool must end full.
 func TestSoak(t *testing.T) {
 	d, err := time.ParseDuration(os.Getenv("EDGEREC_SOAK"))
 	if err != nil {
 		t.Skip("set EDGEREC_SOAK=2m (make soak) to run the soak test")
 	}
-	ts := start(t, Config{Pool: 2, Timeout: 5 * time.Second}, testBundle(t, "v0", 1))
+	ts := start(t, Config{Pool: 2, Timeout: 5 * time.Second, StateDir: t.TempDir()}, testBundle(t, "v0", 1))
+	var hostile []bundletest.Hostile
+	for _, h := range bundletest.Hostiles(testItems, 16, 9) {
+		if h.Want != "" {
+			hostile = append(hostile, h)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	done := make(chan loadResult)
@@ -787,6 +794,11 @@ func TestSoak(t *testing.T) {
 			ts.replace(t, []byte("corrupt"))
 			if _, err := ts.Reload(context.Background(), "soak"); !errors.Is(err, ErrRefused) {
 				t.Errorf("round %d: corrupt bundle: %v", rounds, err)
+			}
+			h := hostile[rounds%len(hostile)]
+			ts.replace(t, h.Data)
+			if _, err := ts.Reload(context.Background(), "soak"); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), h.Want) {
+				t.Errorf("round %d: %s: %v, want refused with %q", rounds, h.Name, err, h.Want)
 			}
 			if status, _ := post(t, ts.http.URL, &api.Request{UserID: "fault:exit", K: 3}); status != http.StatusBadGateway {
 				t.Errorf("round %d: trap request: %d", rounds, status)
