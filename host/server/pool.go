@@ -29,7 +29,7 @@ type generation struct {
 	// the bundle file was refused at start; false again once the file
 	// holds these bytes or a newer good bundle.
 	lastGood atomic.Bool
-	size    int // instances wanted
+	size     int // instances wanted
 
 	idle chan *host.Instance
 

@@ -475,22 +475,22 @@ func (s *Server) AbandonedCalls() int64 { return s.metrics.abandoned.Load() }
 
 // Status is what GET /v1/bundle reports.
 type Status struct {
-	Version     string          `json:"version"`
-	Created     int64           `json:"created"`
-	Items       int             `json:"items"`
-	Dim         int             `json:"dim"`
-	Format      string          `json:"format"`
-	SizeBytes   int             `json:"size_bytes"`
-	SHA256      string          `json:"sha256"`
-	Signature   SignatureStatus `json:"signature"`
+	Version   string          `json:"version"`
+	Created   int64           `json:"created"`
+	Items     int             `json:"items"`
+	Dim       int             `json:"dim"`
+	Format    string          `json:"format"`
+	SizeBytes int             `json:"size_bytes"`
+	SHA256    string          `json:"sha256"`
+	Signature SignatureStatus `json:"signature"`
 	// Source is SourceConfigured or SourceLastKnownGood.
 	Source string `json:"source"`
 	// Configured is what the last read of the bundle file gave.
 	Configured  *ConfiguredStatus `json:"configured,omitempty"`
-	LoadedAt    time.Time       `json:"loaded_at"`
-	Instances   int             `json:"instances"`
-	MemoryBytes uint64          `json:"instance_memory_bytes"`
-	Module      string          `json:"module_sha256"`
+	LoadedAt    time.Time         `json:"loaded_at"`
+	Instances   int               `json:"instances"`
+	MemoryBytes uint64            `json:"instance_memory_bytes"`
+	Module      string            `json:"module_sha256"`
 }
 
 // Status describes the bundle being served; ok is false when none is.
@@ -504,5 +504,5 @@ func (s *Server) Status() (Status, bool) {
 	return Status{Version: g.summary.Version, Created: g.summary.Created, Items: g.summary.Items, Dim: g.summary.Dim,
 		Format: g.summary.Format, SizeBytes: len(g.data), SHA256: g.digest, Signature: g.sig, Source: g.source(),
 		Configured: s.configured.Load(),
-		LoadedAt: g.loaded.UTC(), Instances: live, MemoryBytes: mem, Module: s.cfg.Module.Digest()}, true
+		LoadedAt:   g.loaded.UTC(), Instances: live, MemoryBytes: mem, Module: s.cfg.Module.Digest()}, true
 }

@@ -51,4 +51,3 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request) {
 	}
 	http.ServeContent(w, r, fi.Name(), fi.ModTime(), f)
 }
-
