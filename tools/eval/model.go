@@ -72,6 +72,9 @@ var models = []struct {
 	{"ease", "EASE closed form, λ tuned on a validation split", func(o Options) Model {
 		return &EASE{Lambdas: o.Lambdas, MaxItems: o.EASEMaxItems, Memory: o.EASEMemory, Workers: o.Workers, Log: o.Log}
 	}},
+	{"slim", "the learned item-to-item model of the pipeline's slim source: ridge regression on each item's most co-occurring items", func(o Options) Model {
+		return &SLIM{}
+	}},
 	{"twotower", "edgerec's two-tower retrieval through core/pipeline", func(o Options) Model {
 		return &TwoTower{Towers: o.towers()}
 	}},
