@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // FuzzLoadEdgerec feeds arbitrary bytes as interactions.csv next to a valid
@@ -49,6 +50,57 @@ func FuzzLoadEdgerec(f *testing.F) {
 		}
 		if !reflect.DeepEqual(d, again) {
 			t.Fatalf("round trip changed the dataset:\n got %+v\nwant %+v", again, d)
+		}
+	})
+}
+
+// FuzzLoadLastFM feeds arbitrary bytes as user_taggedartists.dat beside
+// the fixture's tags.dat and artists.dat. Load must not panic; whatever it
+// accepts must satisfy the Dataset post-conditions, date every interaction
+// at the first of a month and give each item at most LastFMCategories
+// categories.
+func FuzzLoadLastFM(f *testing.F) {
+	const header = "userID\tartistID\ttagID\tday\tmonth\tyear\n"
+	for _, s := range []string{
+		header + "7\t20\t1\t1\t3\t2009\n7\t20\t2\t1\t2\t2009\n",
+		header + "8\t10\t3\t1\t1\t1956\n8\t40\t4\t31\t12\t2008\r\n\n",
+		header + "7\t20\t1\t29\t2\t2009\n",
+		header + "7\t20\t9\t1\t3\t2009\n",
+		header + "7\t20\t1\t1\t3\n",
+		"\uFEFF" + header + " 7 \t 20 \t 1 \t 1 \t 3 \t 2009 \n",
+		"",
+	} {
+		f.Add([]byte(s))
+	}
+	var fixed [2][]byte
+	for i, name := range []string{"tags.dat", "artists.dat"} {
+		b, err := os.ReadFile(filepath.Join("testdata/lastfm-hetrec", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		fixed[i] = b
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		for name, b := range map[string][]byte{"tags.dat": fixed[0], "artists.dat": fixed[1], "user_taggedartists.dat": data} {
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d, err := Load(dir, FormatLastFMHetRec)
+		if err != nil {
+			return
+		}
+		checkInvariants(t, d)
+		for _, in := range d.Interactions {
+			if tm := time.Unix(in.Time, 0).UTC(); tm.Day() != 1 || tm.Hour() != 0 || in.Value != 1 {
+				t.Fatalf("interaction %+v not at the first of a month with value 1", in)
+			}
+		}
+		for _, it := range d.Items {
+			if len(it.Categories) > LastFMCategories {
+				t.Fatalf("item %s has %d categories", it.ID, len(it.Categories))
+			}
 		}
 	})
 }
