@@ -60,7 +60,7 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 	depth := fs.Int("rank-depth", train.DefaultRankerConfig().Depth, "pipeline: retrieved candidates the ranker re-scores")
 	neighbours := fs.Int("knn-neighbours", eval.DefaultNeighbours, "itemknn: neighbours kept per item (-1 = all)")
 	easeMax := fs.Int("ease-max-items", 0, fmt.Sprintf("ease: use only this many most popular items (0 = every training item whose fit fits in --ease-memory, at most %d)", eval.MaxEASEItems))
-	easeMem := fs.Float64("ease-memory", float64(eval.DefaultEASEMemory)/(1<<30), "ease: memory budget of one fit in GiB (n items, u users: n²·4 bytes of weights plus n²·8 or, when there are fewer users than items, u²·8 + u·n·8 bytes of work); the most popular items that fit are kept")
+	easeMem := fs.Float64("ease-memory", float64(eval.DefaultEASEMemory)/(1<<30), "ease: memory budget of one fit in GiB (n items, u users: n²·4 bytes of weights plus n²·16 or, when there are fewer users than items, u²·16 + u·n·8 bytes of work); the most popular items that fit are kept")
 	lambdas := fs.String("ease-lambdas", joinFloats(eval.DefaultLambdas), "ease: λ grid tuned on a validation split of the training part (one value: no tuning)")
 	if err := parse(fs, args); err != nil {
 		return err

@@ -162,7 +162,7 @@ func TestEvalCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown model", []string{"--data", data, "--models", "pop,svd"}, `unknown model "svd" (valid models: pop, itemknn, ease, twotower, pipeline,`},
+		{"unknown model", []string{"--data", data, "--models", "pop,svd"}, `unknown model "svd" (valid models: pop, itemknn, ease,`},
 		{"missing data", []string{"--models", "pop"}, "--data is required"},
 		{"empty models", []string{"--data", data, "--models", ","}, "--models is empty"},
 		{"csv flag without csv", []string{"--data", data, "--user-col", "u"}, "--user-col applies only to --format csv"},

@@ -235,9 +235,9 @@ func TestEASEMemoryCap(t *testing.T) {
 	s := handSplit(map[string]string{"u1": "a,b,c,d", "u2": "a,b,c", "u3": "a,b", "u4": "a,e,f,g,h"})
 	c := newCatalog(s)
 	require.Equal(t, 8, newEASEProblem(c, 0, DefaultEASEMemory, 1).n)
-	// 3 items, 4 users, 9 interactions: the items route, 3²·12 bytes.
+	// 3 items, 4 users, 9 interactions: the items route, 3²·20 bytes.
 	budget := EASEBytes(3, 4, 9)
-	assert.Equal(t, int64(3*3*12), budget)
+	assert.Equal(t, int64(3*3*20), budget)
 	p := newEASEProblem(c, 0, budget, 1)
 	assert.Equal(t, 3, p.n)
 	assert.Equal(t, 2, newEASEProblem(c, 0, budget-1, 1).n)
@@ -245,7 +245,7 @@ func TestEASEMemoryCap(t *testing.T) {
 	// More items than users: the users route is the cheaper one.
 	assert.True(t, easeByUsers(12000, 1800, 60000))
 	assert.False(t, easeByUsers(5000, 10000, 500000))
-	assert.Equal(t, int64(12000*12000*4+1800*1800*8+1800*12000*8), EASEBytes(12000, 1800, 60000))
+	assert.Equal(t, int64(12000*12000*4+1800*1800*16+1800*12000*8), EASEBytes(12000, 1800, 60000))
 }
 
 func TestEASECapAndTuning(t *testing.T) {

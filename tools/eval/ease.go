@@ -177,15 +177,16 @@ func (m *EASE) Describe() string {
 
 // EASEBytes is the memory an EASE fit over n items and u users with nnz
 // training interactions needs, by the route it takes: B (n²·4 bytes) plus
-// the float64 matrix inverted, n²·8 (items) or u²·8 + u·n·8 (users: the
-// user Gram and K⁻¹X). A catalog is capped to the largest n whose fit
-// stays within the budget.
+// the float64 Gram matrix, kept for the λ grid, and its working copy that
+// is inverted, 2·n²·8 (items) or 2·u²·8 + u·n·8 (users: the user Gram
+// twice and K⁻¹X). A catalog is capped to the largest n whose fit stays
+// within the budget.
 func EASEBytes(n, u, nnz int) int64 {
 	b := 4 * int64(n) * int64(n)
 	if easeByUsers(n, u, nnz) {
-		return b + 8*int64(u)*int64(u) + 8*int64(u)*int64(n)
+		return b + 16*int64(u)*int64(u) + 8*int64(u)*int64(n)
 	}
-	return b + 8*int64(n)*int64(n)
+	return b + 16*int64(n)*int64(n)
 }
 
 // easeByUsers reports whether the Woodbury route (inverting the u×u user
