@@ -108,8 +108,12 @@ func apply(base train.Config, params map[string]any) (train.Config, error) {
 	return out, nil
 }
 
-// Describe returns params as "key=value" pairs in key order.
+// Describe returns params as "key=value" pairs in key order, "base" for
+// none.
 func Describe(params map[string]any) string {
+	if len(params) == 0 {
+		return "base"
+	}
 	keys := make([]string, 0, len(params))
 	for k := range params {
 		keys = append(keys, k)

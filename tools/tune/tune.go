@@ -1,7 +1,8 @@
 // Package tune chooses the two-tower's hyperparameters on a validation
 // split by successive halving (Jamieson & Talwalkar, "Non-stochastic Best
-// Arm Identification and Hyperparameter Optimization", AISTATS 2016): Trials
-// configurations are drawn at random from a Space; each is trained for a
+// Arm Identification and Hyperparameter Optimization", AISTATS 2016): the
+// base configuration and Trials−1 configurations drawn at random from a
+// Space are each trained for a
 // few epochs and scored by validation Recall@20 (train.Fit's early-stopping
 // signal on the latest Config.Validation share of the events it is given);
 // the best 1/Eta of them go on to a rung with Eta times the epochs, until
@@ -102,7 +103,12 @@ func Search(ds *dataset.Dataset, base train.Config, opt Options) (*Result, error
 	}
 	arms := make([]arm, 0, opt.Trials)
 	for id := 0; id < opt.Trials; id++ {
-		params := opt.Space.draw(rng)
+		// The first configuration is the base itself, so the search never
+		// chooses worse than the defaults on validation.
+		params := map[string]any{}
+		if id > 0 {
+			params = opt.Space.draw(rng)
+		}
 		cfg, err := apply(base, params)
 		if err != nil {
 			return nil, err

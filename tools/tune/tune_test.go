@@ -40,6 +40,7 @@ func TestSearchHalves(t *testing.T) {
 		rungs[tr.Rung]++
 	}
 	assert.Equal(t, map[int]int{0: 4, 1: 2, 2: 1}, rungs)
+	assert.Empty(t, r.Trials[0].Params, "the first trial is the base configuration")
 	assert.Equal(t, r.Trials, seen, "progress reports every trial in order")
 	last := r.Trials[len(r.Trials)-1]
 	assert.Equal(t, 3, last.Epochs)
@@ -98,7 +99,7 @@ func TestSearchReproducible(t *testing.T) {
 	assert.Equal(t, a.Trials, b.Trials)
 	assert.Equal(t, a.Config, b.Config)
 	c := smallSearch(t, Options{Trials: 3, Seed: 10})
-	assert.NotEqual(t, Describe(a.Trials[0].Params)+Describe(a.Trials[1].Params), Describe(c.Trials[0].Params)+Describe(c.Trials[1].Params),
+	assert.NotEqual(t, Describe(a.Trials[1].Params)+Describe(a.Trials[2].Params), Describe(c.Trials[1].Params)+Describe(c.Trials[2].Params),
 		"another seed draws other configurations")
 }
 
