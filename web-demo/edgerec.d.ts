@@ -75,7 +75,7 @@ export interface Filters {
   ignore_availability?: boolean;
 }
 
-export type SourceName = 'twotower' | 'covisit' | 'popular' | 'trending' | 'fresh' | 'explore';
+export type SourceName = 'twotower' | 'covisit' | 'popular' | 'trending' | 'fresh' | 'explore' | 'slim';
 
 export interface Order {
   /** Relevance (1) against diversity (0), in [0, 1]. */
@@ -110,7 +110,7 @@ export interface Item {
   id: string;
   score: number;
   source: SourceName | string;
-  /** For co-visitation: the history item this one comes from. */
+  /** For covisit and slim: the history item this one comes from. */
   because?: string;
 }
 

@@ -154,8 +154,8 @@ type Item struct {
 	ID     string  `msgpack:"id" json:"id"`
 	Score  float32 `msgpack:"score" json:"score"`
 	Source string  `msgpack:"source" json:"source"`
-	// Because names the history item a co-visitation recommendation comes
-	// from ("because you watched X").
+	// Because names the history item an item-to-item recommendation (source
+	// covisit or slim) comes from ("because you watched X").
 	Because string `msgpack:"because,omitempty" json:"because,omitempty"`
 }
 

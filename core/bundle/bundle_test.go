@@ -25,7 +25,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden bundles in testdata")
 
-const golden = "testdata/v1.0.bundle"
+const golden = "testdata/v1.2.bundle"
 
 // testBundle builds a small, fully deterministic bundle: 5 items, dim 4.
 func testBundle() *Bundle {
@@ -80,6 +80,7 @@ func testBundle() *Bundle {
 	}
 	b.Pipeline = &Pipeline{
 		Covisit: Neighbours{Offsets: []uint32{0, 2, 3, 3, 4, 4}, Items: []int32{1, 3, 0, 4}, Weights: []float32{0.5, 0.25, 0.5, 1}},
+		Slim:    Neighbours{Offsets: []uint32{0, 1, 3, 3, 3, 4}, Items: []int32{3, 0, 4, 1}, Weights: []float32{0.75, 0.5, 0.125, 0.25}},
 		Popular: []RegionList{{Region: "", Items: []int32{3, 0, 1}, Scores: []float32{9, 5, 1}}},
 		Trending: []RegionList{{Region: "", Items: []int32{4, 3}, Scores: []float32{2, 1}},
 			{Region: "eu", Items: []int32{1}, Scores: []float32{1}}},
@@ -225,6 +226,7 @@ func TestCorrupt(t *testing.T) {
 func TestUnsupportedVersion(t *testing.T) {
 	data := mustEncode(t, testBundle())
 	binary.LittleEndian.PutUint16(data[8:], 2)
+	binary.LittleEndian.PutUint16(data[10:], 0)
 	_, err := Decode(data)
 	var ue *UnsupportedError
 	if !errors.As(err, &ue) || ue.Major != 2 {
@@ -271,6 +273,11 @@ func TestSemanticChecks(t *testing.T) {
 		{"popularity column", func(b *Bundle) { b.Items.Popularity = b.Items.Popularity[:2] }, "columns disagree"},
 		{"NaN popularity", func(b *Bundle) { b.Items.Popularity[1] = float32(math.NaN()) }, "popularity"},
 		{"covisit out of range", func(b *Bundle) { b.Pipeline.Covisit.Items[0] = 9 }, "co-visitation"},
+		{"slim out of range", func(b *Bundle) { b.Pipeline.Slim.Items[1] = -1 }, "slim entry 1"},
+		{"slim offsets short", func(b *Bundle) { b.Pipeline.Slim.Offsets = b.Pipeline.Slim.Offsets[:5] }, "slim lists do not match"},
+		{"slim NaN weight", func(b *Bundle) { b.Pipeline.Slim.Weights[0] = float32(math.NaN()) }, "slim entry 0"},
+		{"slim offsets decrease", func(b *Bundle) { b.Pipeline.Slim.Offsets[1] = 4 }, "slim offsets decrease"},
+		{"slim weight negative", func(b *Bundle) { b.Pipeline.Defaults.Weights[SourceSlim] = -1 }, "weight of source slim"},
 		{"arm without weight", func(b *Bundle) { b.Pipeline.Arms[0].Weight = 0 }, "arm"},
 		{"bad lambda", func(b *Bundle) { b.Pipeline.Defaults.MMRLambda = 2 }, "mmr_lambda"},
 	}

@@ -11,6 +11,9 @@ import (
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/pipeline"
+	"github.com/edgerec/edgerec/core/rank"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // goldenName is how a released version's golden file is named:
@@ -84,4 +87,42 @@ func TestCompatibilityPolicy(t *testing.T) {
 			t.Errorf("released version %s (FORMAT.md §7) has no golden in testdata", v)
 		}
 	}
+}
+
+// TestOlderParamsTurnSlimOff: bundles written before the slim source
+// (format 1.0 and 1.1) carry six-entry params; the reader fills slim's
+// weight and depth with 0, which turns the source off, and their rankers
+// (on the six-source features) still load.
+func TestOlderParamsTurnSlimOff(t *testing.T) {
+	for _, name := range []string{"v1.0.bundle", "v1.0-ivf.bundle", "v1.1-signed.bundle"} {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", name))
+			require.NoError(t, err)
+			b, err := bundle.Decode(data)
+			require.NoError(t, err)
+			require.NotNil(t, b.Pipeline)
+			for _, p := range append([]bundle.Params{b.Pipeline.Defaults}, armParams(b.Pipeline.Arms)...) {
+				assert.Zero(t, p.Weights[bundle.SourceSlim])
+				assert.Zero(t, p.Depth[bundle.SourceSlim])
+			}
+			assert.Empty(t, b.Pipeline.Slim.Offsets)
+			if b.Ranker != nil {
+				assert.NotContains(t, b.Ranker.Features, "slim_score")
+			}
+		})
+	}
+}
+
+func armParams(arms []bundle.Arm) []bundle.Params {
+	var out []bundle.Params
+	for _, a := range arms {
+		out = append(out, a.Params)
+	}
+	return out
+}
+
+// TestRankSourcesMirrorSourceNames: the ranker's per-source features
+// follow the bundle's source order.
+func TestRankSourcesMirrorSourceNames(t *testing.T) {
+	assert.Equal(t, bundle.SourceNames[:], rank.Sources)
 }

@@ -18,15 +18,18 @@ const (
 	// Major is the format's major version: a reader refuses any other.
 	Major = 1
 	// Minor is the newest minor version this package knows (FORMAT.md §7):
-	// 1 added the optional signature section SIGN. A reader accepts newer
-	// minors and skips their unknown sections.
-	Minor = 1
-	// MinorUnsigned is the minor version Encode writes: a bundle without a
-	// signature is a 1.0 bundle. Relayout writes MinorSigned when it
-	// appends SIGN (FORMAT.md §7).
-	MinorUnsigned = 0
-	// MinorSigned is the minor version of a bundle carrying SIGN.
-	MinorSigned = 1
+	// 1 added the optional signature section SIGN, 2 the slim source
+	// (PIPE's slim lists, a seventh source in params, the ranker's slim
+	// features). A reader accepts newer minors and skips their unknown
+	// sections.
+	Minor = 2
+	// MinorUnsigned is the minor version Encode writes. Up to 1.1 an
+	// unsigned bundle was a 1.0 bundle; since 1.2 signed and unsigned
+	// bundles share the minor.
+	MinorUnsigned = 2
+	// MinorSigned is the minor version Relayout writes when SIGN is
+	// appended to a bundle (FORMAT.md §7).
+	MinorSigned = 2
 
 	headerSize = 32 // FORMAT.md §2
 	entrySize  = 40 // FORMAT.md §3

@@ -10,7 +10,8 @@ import (
 const TagPipeline = "PIPE"
 
 // Source indices: the candidate sources of stage 1, in the order of
-// SourceNames.
+// SourceNames. A new source is appended, never inserted: params and
+// rankers written before it keep their meaning (FORMAT.md §5.8).
 const (
 	SourceTwoTower = iota // two-tower ANN on the query embedding
 	SourceCovisit         // neighbours of the seed and recent history items by co-visitation
@@ -18,18 +19,23 @@ const (
 	SourceTrending        // trending in the user's region (quickly decayed counts)
 	SourceFresh           // released recently, scored by the query embedding
 	SourceExplore         // a seeded sample from the long tail
+	SourceSlim            // neighbours of the seed and recent history items by the learned item-to-item model
 	NumSources
 )
 
 // SourceNames names the sources in responses, request weights and the
 // ranker's features.
-var SourceNames = [NumSources]string{"twotower", "covisit", "popular", "trending", "fresh", "explore"}
+var SourceNames = [NumSources]string{"twotower", "covisit", "popular", "trending", "fresh", "explore", "slim"}
 
 // Pipeline is the content of section PIPE.
 type Pipeline struct {
 	// Covisit lists, per item row, its top co-visited items: item i's
 	// neighbours are Items[Offsets[i]:Offsets[i+1]] with Weights alike.
 	Covisit Neighbours `msgpack:"covisit"`
+	// Slim lists, per item row, the items it recommends by the learned
+	// item-to-item model (tools/slim), best first, in Covisit's layout;
+	// empty in bundles built before the slim source.
+	Slim Neighbours `msgpack:"slim"`
 	// Popular and Trending hold one list per region ("" = all regions),
 	// best first.
 	Popular  []RegionList `msgpack:"popular"`
@@ -91,7 +97,9 @@ type Boost struct {
 // Params are the tunable parameters of one request's pipeline.
 type Params struct {
 	// Weights scales each source in the blend and the ranker's input; 0
-	// disables a source.
+	// disables a source. Params written before a source existed have
+	// fewer entries: the reader fills the rest with 0, so that source is
+	// off.
 	Weights [NumSources]float32 `msgpack:"weights"`
 	// Depth is how many candidates each source fetches before filtering.
 	Depth [NumSources]int `msgpack:"depth"`
@@ -121,8 +129,8 @@ type Arm struct {
 // otherwise.
 func DefaultParams() Params {
 	return Params{
-		Weights:      [NumSources]float32{1, 1, 0.5, 0.5, 0.5, 0.2},
-		Depth:        [NumSources]int{100, 50, 50, 30, 30, 20},
+		Weights:      [NumSources]float32{1, 1, 0.5, 0.5, 0.5, 0.2, 1},
+		Depth:        [NumSources]int{100, 50, 50, 30, 30, 20, 50},
 		Ranker:       true,
 		MMRLambda:    0.8,
 		CategoryCap:  0,
@@ -155,20 +163,12 @@ func (p *Params) Validate() error {
 // validate checks the section against a catalog of n items.
 func (p *Pipeline) validate(n int) error {
 	row := func(i int32) bool { return i >= 0 && int(i) < n }
-	c := &p.Covisit
-	if len(c.Offsets) > 0 {
-		if len(c.Offsets) != n+1 || c.Offsets[0] != 0 || int(c.Offsets[n]) != len(c.Items) || len(c.Weights) != len(c.Items) {
-			return fmt.Errorf("co-visitation lists do not match %d items", n)
-		}
-		for i := 1; i <= n; i++ {
-			if c.Offsets[i] < c.Offsets[i-1] {
-				return fmt.Errorf("co-visitation offsets decrease at item %d", i-1)
-			}
-		}
-		for i, it := range c.Items {
-			if !row(it) || !finite32(c.Weights[i]) {
-				return fmt.Errorf("co-visitation entry %d: item %d, weight %v", i, it, c.Weights[i])
-			}
+	for _, nb := range []struct {
+		what string
+		l    *Neighbours
+	}{{"co-visitation", &p.Covisit}, {"slim", &p.Slim}} {
+		if err := nb.l.validate(n, nb.what); err != nil {
+			return err
 		}
 	}
 	for _, lists := range [][]RegionList{p.Popular, p.Trending} {
@@ -211,6 +211,28 @@ func (p *Pipeline) validate(n int) error {
 		}
 		if err := a.Params.Validate(); err != nil {
 			return fmt.Errorf("arm %s: %w", a.Name, err)
+		}
+	}
+	return nil
+}
+
+// validate checks that l has no offsets (no lists) or holds the lists of n items with
+// rows in range and finite weights; what names the lists in errors.
+func (l *Neighbours) validate(n int, what string) error {
+	if len(l.Offsets) == 0 {
+		return nil
+	}
+	if len(l.Offsets) != n+1 || l.Offsets[0] != 0 || int(l.Offsets[n]) != len(l.Items) || len(l.Weights) != len(l.Items) {
+		return fmt.Errorf("%s lists do not match %d items", what, n)
+	}
+	for i := 1; i <= n; i++ {
+		if l.Offsets[i] < l.Offsets[i-1] {
+			return fmt.Errorf("%s offsets decrease at item %d", what, i-1)
+		}
+	}
+	for i, it := range l.Items {
+		if it < 0 || int(it) >= n || !finite32(l.Weights[i]) {
+			return fmt.Errorf("%s entry %d: item %d, weight %v", what, i, it, l.Weights[i])
 		}
 	}
 	return nil

@@ -50,7 +50,7 @@ func adversarialRequests() map[string]*api.Request {
 		"everything at once": {K: api.MaxK, NProbe: 1 << 20, Consumed: bloomtest.Full(bloom.MaxBits, bloom.MaxHashes),
 			Filters: &api.Filters{Allow: half, Exclude: half}, Context: api.Context{Region: "mars"}},
 		"no source but the back-fill": {K: api.MaxK, Consumed: below,
-			Sources: api.Weights{"twotower": 0, "covisit": 0, "popular": 0, "trending": 0, "fresh": 0, "explore": 0}},
+			Sources: api.Weights{"twotower": 0, "covisit": 0, "popular": 0, "trending": 0, "fresh": 0, "explore": 0, "slim": 0}},
 	}
 }
 

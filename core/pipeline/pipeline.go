@@ -562,8 +562,9 @@ func (r *Recommender) Recommend(req *api.Request) (*api.Response, error) {
 		case c.Pinned:
 			item.Source = "pinned"
 		default:
-			item.Source = bundle.SourceNames[c.Source(&p.Weights)]
-			if item.Source == bundle.SourceNames[bundle.SourceCovisit] && c.Because >= 0 {
+			src := c.Source(&p.Weights)
+			item.Source = bundle.SourceNames[src]
+			if (src == bundle.SourceCovisit || src == bundle.SourceSlim) && c.Because >= 0 {
 				item.Because = r.b.Items.IDs[c.Because]
 			}
 		}

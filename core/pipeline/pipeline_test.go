@@ -12,6 +12,8 @@ import (
 	"github.com/edgerec/edgerec/core/bloom"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func loadBundle(t testing.TB, b *bundle.Bundle) *Recommender {
@@ -310,6 +312,37 @@ func TestSources(t *testing.T) {
 			if it.Source != "covisit" || it.Because != hist || !slices.Contains(neigh, row) {
 				t.Errorf("%+v is not a co-visited neighbour of %s %v", it, hist, neigh)
 			}
+		}
+	})
+	t.Run("slim says because and counts its rows", func(t *testing.T) {
+		hist := bundletest.ID(41)
+		neigh, _ := b.Pipeline.Slim.Of(41)
+		require.NotEmpty(t, neigh)
+		resp, err := r.Recommend(&api.Request{K: 3, Debug: true, Context: adult, History: []api.Event{{Item: hist}}, Sources: only(bundle.SourceSlim)})
+		require.NoError(t, err)
+		slims := 0
+		for _, it := range resp.Items {
+			if it.Source != "slim" { // the back-fill of what the filters dropped
+				continue
+			}
+			slims++
+			row, _ := r.Lookup(it.ID)
+			assert.Equal(t, hist, it.Because)
+			assert.Contains(t, neigh, row)
+		}
+		assert.Positive(t, slims, "no slim item in %+v", resp.Items)
+		// Every neighbour the source looked at passed the filter, which
+		// counts it against the work budget.
+		assert.GreaterOrEqual(t, resp.Debug.Examined, len(neigh))
+	})
+	t.Run("slim off without its lists", func(t *testing.T) {
+		b := bundletest.Random(300, 32, 3)
+		b.Pipeline.Slim = bundle.Neighbours{}
+		r := loadBundle(t, b)
+		resp, err := r.Recommend(&api.Request{K: 3, Context: adult, History: []api.Event{{Item: bundletest.ID(41)}}, Sources: only(bundle.SourceSlim)})
+		require.NoError(t, err)
+		for _, it := range resp.Items {
+			assert.NotEqual(t, "slim", it.Source)
 		}
 	})
 	t.Run("popular by region", func(t *testing.T) {

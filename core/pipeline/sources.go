@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/binary"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"sort"
 
@@ -22,7 +23,8 @@ type Candidate struct {
 	// (SourceRank −1: the source did not propose the item).
 	SourceScore [bundle.NumSources]float32
 	SourceRank  [bundle.NumSources]int32
-	// Because is the history row a co-visitation candidate came from, or −1.
+	// Because is the history row an item-to-item candidate came from (the
+	// first such source's, co-visitation before slim), or −1.
 	Because int32
 	// Pinned marks an item placed by a pin rule.
 	Pinned bool
@@ -125,7 +127,10 @@ func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult in
 		return pl
 	}
 	if n := depth(bundle.SourceCovisit); n > 0 {
-		r.covisit(pl, q, n, keep)
+		neighbours(pl, bundle.SourceCovisit, &pipe.Covisit, q, n, keep)
+	}
+	if n := depth(bundle.SourceSlim); n > 0 {
+		neighbours(pl, bundle.SourceSlim, &pipe.Slim, q, n, keep)
 	}
 	region := q.Context.Region
 	if n := depth(bundle.SourcePopular); n > 0 {
@@ -143,10 +148,14 @@ func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult in
 	return pl
 }
 
-// covisit proposes the co-visited neighbours of the seed (weight 1) and the
-// three newest history items (0.8, 0.6, 0.4): score = Σ weight·co-visits,
-// remembering the history item that contributed most.
-func (r *Recommender) covisit(pl *pool, q *Query, n int, keep func(int32) bool) {
+// neighbours proposes, as source s, the neighbours in nb of the seed
+// (weight 1) and the three newest history items (0.8, 0.6, 0.4): score =
+// Σ weight·neighbour weight, remembering the history item that contributed
+// most (unless an earlier source already named one). The co-visitation
+// and slim sources differ only in their lists.
+// Every neighbour looked at passes keep, which counts it against the
+// request's work budget.
+func neighbours(pl *pool, s int, nb *bundle.Neighbours, q *Query, n int, keep func(int32) bool) {
 	type src struct {
 		row int32
 		w   float32
@@ -161,7 +170,7 @@ func (r *Recommender) covisit(pl *pool, q *Query, n int, keep func(int32) bool) 
 			from = append(from, src{h[j], w})
 		}
 	}
-	// One accumulator per co-visited item, found through a row index.
+	// One accumulator per neighbour, found through a row index.
 	type acc struct {
 		row         int32
 		score, best float32
@@ -170,7 +179,7 @@ func (r *Recommender) covisit(pl *pool, q *Query, n int, keep func(int32) bool) 
 	var accs []acc
 	at := newRowIndex(len(from) * 32)
 	for _, f := range from {
-		items, weights := r.b.Pipeline.Covisit.Of(int(f.row))
+		items, weights := nb.Of(int(f.row))
 		for k, it := range items {
 			if !keep(it) {
 				continue
@@ -180,7 +189,7 @@ func (r *Recommender) covisit(pl *pool, q *Query, n int, keep func(int32) bool) 
 			if !ok {
 				i = len(accs)
 				at.put(it, i)
-				accs = append(accs, acc{row: it})
+				accs = append(accs, acc{row: it, best: negInf, because: -1})
 			}
 			a := &accs[i]
 			a.score += v
@@ -196,9 +205,15 @@ func (r *Recommender) covisit(pl *pool, q *Query, n int, keep func(int32) bool) 
 	}
 	for i, h := range top.Sorted() {
 		j, _ := at.get(h.Item)
-		pl.add(bundle.SourceCovisit, h.Item, i, h.Score).Because = accs[j].because
+		if c := pl.add(s, h.Item, i, h.Score); c.Because < 0 {
+			c.Because = accs[j].because
+		}
 	}
 }
+
+// negInf starts a maximum, so that the first contribution, whatever its
+// sign, names the history item.
+var negInf = float32(math.Inf(-1))
 
 // regionList returns the list of region, or the all-regions list.
 func regionList(lists []bundle.RegionList, region string) *bundle.RegionList {

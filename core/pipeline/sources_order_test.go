@@ -50,16 +50,31 @@ func rankOf(pl *pool, row int32, s int) int32 {
 	return pl.cands[i].SourceRank[s]
 }
 
-// TestCovisitOrder holds the co-visitation source to a reference written
-// apart: scores summed over the seed and the three newest history items,
+// TestCovisitOrder holds the item-to-item sources (co-visitation and
+// slim, one code path over different lists) to a reference written apart: scores summed over the seed and the three newest history items,
 // the best contributor as "because", and the order of a stable sort, on
 // weights rounded to make ties common.
-func TestCovisitOrder(t *testing.T) {
+func TestNeighbourSourcesOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		s     int
+		lists func(*bundle.Pipeline) *bundle.Neighbours
+	}{
+		{"covisit", bundle.SourceCovisit, func(p *bundle.Pipeline) *bundle.Neighbours { return &p.Covisit }},
+		{"slim", bundle.SourceSlim, func(p *bundle.Pipeline) *bundle.Neighbours { return &p.Slim }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testNeighboursOrder(t, tc.s, tc.lists) })
+	}
+}
+
+func testNeighboursOrder(t *testing.T, s int, lists func(*bundle.Pipeline) *bundle.Neighbours) {
 	b := bundletest.Random(300, 32, 3)
-	for i, w := range b.Pipeline.Covisit.Weights {
-		b.Pipeline.Covisit.Weights[i] = float32(math.Round(float64(w)*2)) / 2
+	nb := lists(b.Pipeline)
+	for i, w := range nb.Weights {
+		nb.Weights[i] = float32(math.Round(float64(w)*2)) / 2
 	}
 	r := loadBundle(t, b)
+	nb = lists(r.b.Pipeline)
 	rng := rand.New(rand.NewPCG(61, 62))
 	keepAll := func(int32) bool { return true }
 	for trial := range 200 {
@@ -97,7 +112,7 @@ func TestCovisitOrder(t *testing.T) {
 		var order []int32
 		best := map[int32]float32{}
 		for _, f := range from {
-			items, weights := r.b.Pipeline.Covisit.Of(int(f.row))
+			items, weights := nb.Of(int(f.row))
 			for k, it := range items {
 				if !keep(it) {
 					continue
@@ -124,9 +139,9 @@ func TestCovisitOrder(t *testing.T) {
 		want = want[:min(n, len(want))]
 
 		pl := newPool(n)
-		r.covisit(pl, q, n, keep)
-		if got := sourceOf(pl, bundle.SourceCovisit); !slices.Equal(got, want) && len(got)+len(want) > 0 {
-			t.Fatalf("trial %d: covisit gave %v, want %v", trial, got, want)
+		neighbours(pl, s, nb, q, n, keep)
+		if got := sourceOf(pl, s); !slices.Equal(got, want) && len(got)+len(want) > 0 {
+			t.Fatalf("trial %d: %s gave %v, want %v", trial, bundle.SourceNames[s], got, want)
 		}
 	}
 }

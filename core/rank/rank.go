@@ -16,10 +16,14 @@ import (
 
 // Sources names the candidate sources whose scores and ranks are features,
 // in order; it mirrors bundle.SourceNames.
-var Sources = []string{"twotower", "covisit", "popular", "trending", "fresh", "explore"}
+var Sources = []string{"twotower", "covisit", "popular", "trending", "fresh", "explore", "slim"}
 
-// Features names the ranker's inputs, in order. A model lists the names it
-// was trained with; a reader refuses a model whose list differs.
+// Features names the raw features the pipeline computes for every
+// candidate, in order. A model lists the names it was trained with, any
+// subset of these in any order, and reads its inputs from the raw vector
+// by name (Model.Validate binds them), so a ranker trained before a source
+// was added keeps scoring as it did; a reader refuses a model that names a
+// feature it does not compute.
 //
 // Per source s (three each, in Sources order):
 //
@@ -60,6 +64,11 @@ type Model struct {
 	Std      []float32 `msgpack:"std"`
 	Cross    nn.Stack  `msgpack:"cross"`
 	MLP      nn.MLP    `msgpack:"mlp"`
+
+	// cols[i] is the position in Features of the model's feature i, set by
+	// Validate; nil reads the raw vector in the model's own order (a model
+	// built in memory over Features, as the trainer does).
+	cols []int
 }
 
 // Scratch holds one forward pass's buffers.
@@ -86,17 +95,26 @@ func (m *Model) NewScratch() *Scratch {
 // it is unchanged.
 const MaxZ = 50
 
-// Standardize writes (raw − mean)/std, clamped to ±MaxZ, into s.X. Training
-// and serving both standardize here.
+// Standardize writes (raw − mean)/std of the model's features, clamped to
+// ±MaxZ, into s.X; raw holds every one of Features (or, for a model never
+// validated, the model's own features in its order). Training and serving
+// both standardize here.
 //
 // The clamp is two comparisons, not min and max: Go compiles a float min or
 // max for WebAssembly as a call into the runtime (its NaN and signed-zero
 // rules), and two calls per feature were most of the ranker's time in
 // wazero with a small model. A NaN stays NaN either way.
 func (m *Model) Standardize(s *Scratch, raw []float32) {
-	x := s.X[:len(raw)]
-	mean, std := m.Mean[:len(raw)], m.Std[:len(raw)]
-	for i, v := range raw {
+	x := s.X[:len(m.Mean)]
+	mean, std := m.Mean[:len(x)], m.Std[:len(x)]
+	cols := m.cols
+	for i := range x {
+		var v float32
+		if cols != nil {
+			v = raw[cols[i]]
+		} else {
+			v = raw[i]
+		}
 		z := (v - mean[i]) / std[i]
 		if z < -MaxZ {
 			z = -MaxZ
@@ -108,24 +126,37 @@ func (m *Model) Standardize(s *Scratch, raw []float32) {
 }
 
 // Score returns the logit for one candidate's raw features (len(Features)).
+// It panics when raw is shorter than the features it reads.
 func (m *Model) Score(s *Scratch, raw []float32) float32 {
 	m.Standardize(s, raw)
 	h := m.Cross.Forward(s.CrossOut, s.CrossLin, s.X)
 	return m.MLP.Forward(s.Acts, h)[0]
 }
 
-// Validate checks that the model was trained on this package's features and
-// that its shapes fit.
+// Validate checks that the model's features are among this package's
+// Features, each once, and that its shapes fit; it binds each feature to
+// its position in the raw vector for Standardize.
 func (m *Model) Validate() error {
-	if len(m.Features) != len(Features) {
-		return fmt.Errorf("ranker uses %d features, this reader computes %d", len(m.Features), len(Features))
-	}
+	at := make(map[string]int, len(Features))
 	for i, f := range Features {
-		if m.Features[i] != f {
-			return fmt.Errorf("ranker feature %d is %q, this reader computes %q", i, m.Features[i], f)
-		}
+		at[f] = i
 	}
-	n := len(Features)
+	n := len(m.Features)
+	if n == 0 || n > len(Features) {
+		return fmt.Errorf("ranker uses %d features, this reader computes %d", n, len(Features))
+	}
+	cols := make([]int, n)
+	used := make([]bool, len(Features))
+	for i, f := range m.Features {
+		c, ok := at[f]
+		if !ok {
+			return fmt.Errorf("ranker feature %d is %q, which this reader does not compute", i, f)
+		}
+		if used[c] {
+			return fmt.Errorf("ranker feature %q is listed twice", f)
+		}
+		used[c], cols[i] = true, c
+	}
 	if m.Depth < 1 || m.Depth > 10000 {
 		return fmt.Errorf("ranker depth %d out of range [1, 10000]", m.Depth)
 	}
@@ -134,7 +165,7 @@ func (m *Model) Validate() error {
 	}
 	for i := range m.Std {
 		if !(m.Std[i] > 0) || math.IsInf(float64(m.Std[i]), 0) || math.IsNaN(float64(m.Mean[i])) || math.IsInf(float64(m.Mean[i]), 0) {
-			return fmt.Errorf("ranker feature %s has mean %v and deviation %v", Features[i], m.Mean[i], m.Std[i])
+			return fmt.Errorf("ranker feature %s has mean %v and deviation %v", m.Features[i], m.Mean[i], m.Std[i])
 		}
 	}
 	for l := range m.Cross {
@@ -151,5 +182,6 @@ func (m *Model) Validate() error {
 	if m.MLP.In() != n || m.MLP.Out() != 1 {
 		return fmt.Errorf("ranker MLP maps %d → %d, want %d → 1", m.MLP.In(), m.MLP.Out(), n)
 	}
+	m.cols = cols
 	return nil
 }

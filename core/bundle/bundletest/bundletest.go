@@ -132,7 +132,7 @@ func gauss(rng *rand.Rand, x []float32) {
 }
 
 // RandomPipeline returns a valid PIPE section for n items: 5 random
-// co-visited neighbours per item, popular and trending lists for all
+// co-visited and 3 random slim neighbours per item, popular and trending lists for all
 // regions and for "eu" (100 items each), 30 fresh days and DefaultParams.
 func RandomPipeline(n int, seed uint64) *bundle.Pipeline {
 	rng := rand.New(rand.NewPCG(seed, 2))
@@ -148,6 +148,21 @@ func RandomPipeline(n int, seed uint64) *bundle.Pipeline {
 			p.Covisit.Weights = append(p.Covisit.Weights, float32(5-k))
 		}
 		p.Covisit.Offsets = append(p.Covisit.Offsets, uint32(len(p.Covisit.Items)))
+	}
+	// Slim's lists from a stream of their own, so the other sections stay
+	// what they were before the slim source.
+	srng := rand.New(rand.NewPCG(seed, 3))
+	p.Slim.Offsets = []uint32{0}
+	for i := 0; i < n; i++ {
+		for k := 0; k < min(3, n-1); k++ {
+			j := int32(srng.IntN(n))
+			if int(j) == i {
+				continue
+			}
+			p.Slim.Items = append(p.Slim.Items, j)
+			p.Slim.Weights = append(p.Slim.Weights, 0.5/float32(k+1))
+		}
+		p.Slim.Offsets = append(p.Slim.Offsets, uint32(len(p.Slim.Items)))
 	}
 	list := func(region string, stride int) bundle.RegionList {
 		l := bundle.RegionList{Region: region}

@@ -1,0 +1,121 @@
+package rank
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/edgerec/edgerec/core/nn"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// randomModel returns a model over features with random weights, one
+// cross layer and a hidden layer.
+func randomModel(features []string, rng *rand.Rand) *Model {
+	n := len(features)
+	vals := func(k int, scale float64) []float32 {
+		v := make([]float32, k)
+		for i := range v {
+			v[i] = float32((rng.Float64()*2 - 1) * scale)
+		}
+		return v
+	}
+	m := &Model{Depth: 10, Features: slices.Clone(features), Mean: vals(n, 1), Std: vals(n, 0.5),
+		Cross: nn.Stack{{Dim: n, W: vals(n*n, 0.1), B: vals(n, 0.1)}},
+		MLP: nn.MLP{Layers: []nn.Dense{
+			{In: n, Out: 8, W: vals(8*n, 0.3), B: vals(8, 0.1), Act: nn.ReLU},
+			{In: 8, Out: 1, W: vals(8, 0.3), B: vals(1, 0.1), Act: nn.Linear},
+		}}}
+	for i := range m.Std {
+		m.Std[i] += 1
+	}
+	return m
+}
+
+// TestOldRankerScoresAsBefore: a ranker trained on the six-source feature
+// list (before the slim source) reads its features by name from the full
+// raw vector and scores every candidate exactly as it scored the
+// six-source vector, where Score read the raw vector in order.
+func TestOldRankerScoresAsBefore(t *testing.T) {
+	var old []string
+	for _, f := range Features {
+		if f != "slim" && f != "slim_score" && f != "slim_rank_log" {
+			old = append(old, f)
+		}
+	}
+	require.Len(t, old, len(Features)-3)
+	rng := rand.New(rand.NewPCG(1, 2))
+	before := randomModel(old, rng) // never validated: reads raw in its own order
+	after := *before
+	after.Features = slices.Clone(old)
+	require.NoError(t, after.Validate())
+	sb, sa := before.NewScratch(), after.NewScratch()
+	for range 200 {
+		full := make([]float32, len(Features))
+		for i := range full {
+			full[i] = float32(rng.NormFloat64() * 3)
+		}
+		var six []float32
+		for i, f := range Features {
+			if slices.Contains(old, f) {
+				six = append(six, full[i])
+			}
+		}
+		assert.Equal(t, before.Score(sb, six), after.Score(sa, full))
+	}
+}
+
+// TestFeaturesByName: a model may list the features in any order; a
+// permuted model over permuted weights scores as the original.
+func TestFeaturesByName(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	m := randomModel(Features, rng)
+	m.Cross = nil
+	require.NoError(t, m.Validate())
+	perm := rng.Perm(len(Features))
+	p := *m
+	p.Features, p.Mean, p.Std = make([]string, len(perm)), make([]float32, len(perm)), make([]float32, len(perm))
+	d := m.MLP.Layers[0]
+	d.W = make([]float32, len(m.MLP.Layers[0].W))
+	for i, j := range perm {
+		p.Features[i], p.Mean[i], p.Std[i] = m.Features[j], m.Mean[j], m.Std[j]
+		for o := 0; o < d.Out; o++ {
+			d.W[o*d.In+i] = m.MLP.Layers[0].W[o*d.In+j]
+		}
+	}
+	p.MLP.Layers = append([]nn.Dense{d}, m.MLP.Layers[1:]...)
+	require.NoError(t, p.Validate())
+	s, sp := m.NewScratch(), p.NewScratch()
+	for range 50 {
+		raw := make([]float32, len(Features))
+		for i := range raw {
+			raw[i] = float32(rng.NormFloat64())
+		}
+		assert.InDelta(t, m.Score(s, raw), p.Score(sp, raw), 1e-5)
+	}
+}
+
+func TestValidateRefusesUnknownOrRepeatedFeatures(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, tc := range []struct {
+		name     string
+		features []string
+		want     string
+	}{
+		{"unknown", append(slices.Clone(Features[:4]), "tomorrow"), "does not compute"},
+		{"repeated", append(slices.Clone(Features[:4]), Features[0]), "twice"},
+		{"empty", nil, "uses 0 features"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var m *Model
+			if len(tc.features) > 0 {
+				m = randomModel(tc.features, rng)
+			} else {
+				m = randomModel(Features[:1], rng)
+				m.Features = nil
+			}
+			assert.ErrorContains(t, m.Validate(), tc.want)
+		})
+	}
+}
