@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/host/sign"
@@ -298,7 +300,7 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	in.Signature = signatureInfo{Present: st.Signed, KeyID: st.KeyID, Status: "unsigned"}
+	in.Signature = signatureInfo{Present: st.Signed, KeyID: safe(st.KeyID), Status: "unsigned"}
 	if st.Signed {
 		in.Signature.Status = "not verified"
 		if *pubFile != "" {
@@ -312,12 +314,28 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 			}
 		}
 	}
+	// A key that does not verify the bundle fails the command, after the
+	// report says why.
+	var sigErr error
+	if *pubFile != "" && in.Signature.Status != "valid" {
+		sigErr = fmt.Errorf("%s: signature %s with %s", file, in.Signature.Status, *pubFile)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(in)
+		if err := enc.Encode(in); err != nil {
+			return err
+		}
+		if sigErr != nil {
+			return errSilent
+		}
+		return nil
 	}
 	m := b.Manifest
+	// Every string below comes from the bundle: quoted when it holds
+	// anything but printable characters, so that it cannot forge a line
+	// (a "signature ... valid" one, say) or drive the terminal.
+	m.Version, m.Builder, m.Model.Name, m.Model.Data = safe(m.Version), safe(m.Builder), safe(m.Model.Name), safe(m.Model.Data)
 	fmt.Fprintf(stdout, "%s: edgerec bundle %s, %d bytes, sha256 %s\n", file, in.Format, len(data), in.SHA256)
 	fmt.Fprintf(stdout, "version   %s\ncreated   %s\nbuilder   %s\nmodel     %s trained on %s at %s (temperature %g)\n",
 		m.Version, time.Unix(m.Created, 0).UTC().Format(time.RFC3339), m.Builder, m.Model.Name, m.Model.Data,
@@ -328,11 +346,11 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 		len(b.Vocab.Categories.Values), len(b.Vocab.Licensing.Values), known)
 	fmt.Fprintf(stdout, "query     history %d-dim, last %d items, decays %v, seed %v; fields:", m.HistoryDim, b.Query.MaxHistory, b.Query.Decays, b.Query.Seed)
 	for _, f := range b.Query.Fields {
-		fmt.Fprintf(stdout, " %s(%d)", f.Name, len(f.Vocab.Values))
+		fmt.Fprintf(stdout, " %s(%d)", safe(f.Name), len(f.Vocab.Values))
 	}
 	fmt.Fprintf(stdout, "; numeric:")
 	for _, n := range b.Query.Numerics {
-		fmt.Fprintf(stdout, " %s", n.Name)
+		fmt.Fprintf(stdout, " %s", safe(n.Name))
 	}
 	fmt.Fprintf(stdout, "; %d cross, %d dense layers\n", len(b.Query.Cross), len(b.Query.MLP.Layers))
 	if x := in.Index; x != nil {
@@ -355,9 +373,21 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 	}
 	fmt.Fprintf(stdout, "sections:\n  tag   stored      raw         zstd  crc32c\n")
 	for _, s := range in.Sections {
-		fmt.Fprintf(stdout, "  %s  %-10d  %-10d  %-5v %s\n", s.Tag, s.Stored, s.Raw, s.Compressed, s.CRC32C)
+		fmt.Fprintf(stdout, "  %s  %-10d  %-10d  %-5v %s\n", safe(s.Tag), s.Stored, s.Raw, s.Compressed, s.CRC32C)
 	}
-	return nil
+	return sigErr
+}
+
+// safe returns s as it is when it holds only printable characters, else
+// quoted with Go escapes (strconv.Quote), so that a string from a bundle
+// prints on one line of its own and cannot drive the terminal.
+func safe(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) || r == utf8.RuneError {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 // readBundleFile reads a bundle file, refusing one larger than any valid

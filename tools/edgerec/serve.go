@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +13,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -22,7 +26,7 @@ import (
 )
 
 func runServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("serve", "serve --bundle FILE [--addr :8080] [--wasm PATH] [--pool N] [--public-key FILE] [--require-signed] [flags]", `
+	fs := newFlags("serve", "serve --bundle FILE [--addr 127.0.0.1:8080] [--wasm PATH] [--pool N] [--public-key FILE] [--require-signed] [flags]", `
 Serve recommendations over HTTP from recommender.wasm run by wazero: the
 edge node. A pool of module instances, each with the bundle loaded, answers
 POST /v1/recommend (JSON or msgpack, the module's request schema); GET
@@ -43,12 +47,18 @@ The bundle is reloaded on SIGHUP, when the file changes (checked every
 verified and loaded into a full new pool before it is swapped in; requests
 in flight finish on the old one. A bundle that fails (corrupt, wrong
 version, bad or missing signature) is refused with a log line and a metric,
-and the old one keeps serving. SIGINT or SIGTERM drains in-flight requests
-(up to --drain) and exits.
+and the old one keeps serving. Each bundle that loads is copied to
+--state-dir; a node restarted with a refused bundle file starts from that
+last known-good copy and says so (GET /v1/bundle "source", /readyz,
+edgerec_bundle_last_known_good). SIGINT or SIGTERM drains in-flight
+requests (up to --drain) and exits.
+
+The node listens on loopback unless --addr says otherwise: --addr
+0.0.0.0:8080 (or :8080) listens on every interface.
 
 Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr)
 	bundlePath := fs.String("bundle", "", "bundle file to serve")
-	addr := fs.String("addr", ":8080", "listen address")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (loopback by default; 0.0.0.0:PORT or :PORT for every interface)")
 	wasmPath := fs.String("wasm", "", "recommender.wasm (default: next to the edgerec binary, then bin/recommender.wasm)")
 	pool := fs.Int("pool", runtime.NumCPU(), "module instances (each holds the bundle in its own memory)")
 	timeout := fs.Duration("timeout", server.DefaultTimeout, "deadline of each module call, and of the wait for a free instance")
@@ -57,7 +67,8 @@ Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr
 	requireSigned := fs.Bool("require-signed", false, "refuse unsigned bundles (needs --public-key)")
 	tokenFile := fs.String("admin-token-file", "", "file holding the bearer token of POST /admin/reload (else $EDGEREC_ADMIN_TOKEN; neither: endpoint disabled)")
 	watch := fs.Duration("watch", server.DefaultWatchInterval, "how often to check the bundle file for a change (0: never)")
-	webDir := fs.String("web", "", "also serve this directory at /, with GET /recommender.wasm and GET /v1/bundle/file")
+	webDir := fs.String("web", "", "also serve this directory at /, with GET /recommender.wasm and GET /v1/bundle/file (regular files only: no dotfiles, listings or symlinks out of it)")
+	stateDir := fs.String("state-dir", "", "directory for the last known-good bundle (default: a directory per bundle path in the user cache directory; \"none\": keep none)")
 	drain := fs.Duration("drain", 10*time.Second, "on SIGINT/SIGTERM, how long to wait for requests in flight")
 	cacheDir := fs.String("cache", host.DefaultCacheDir(), "compilation cache directory (\"\": none)")
 	logLevel := fs.String("log-level", "info", "debug (a line per request), info, warn or error")
@@ -85,11 +96,21 @@ Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return usagef("--log-level %q: want debug, info, warn or error", *logLevel)
 	}
-	// A missing bundle should fail before the module compiles.
-	if fi, err := os.Stat(*bundlePath); err != nil {
-		return fmt.Errorf("bundle %s: %w", *bundlePath, err)
-	} else if fi.IsDir() {
-		return fmt.Errorf("bundle %s is a directory", *bundlePath)
+	// A missing bundle should fail before the module compiles, unless a
+	// last known-good copy can serve.
+	state := *stateDir
+	switch state {
+	case "":
+		state = defaultStateDir(*bundlePath)
+	case "none":
+		state = ""
+	}
+	if _, err := os.Stat(filepath.Join(state, server.LastGoodFile)); state == "" || err != nil {
+		if fi, err := os.Stat(*bundlePath); err != nil {
+			return fmt.Errorf("bundle %s: %w", *bundlePath, err)
+		} else if !fi.Mode().IsRegular() {
+			return fmt.Errorf("bundle %s is not a regular file", *bundlePath)
+		}
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
@@ -100,16 +121,16 @@ Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr
 			return err
 		}
 	}
-	token := os.Getenv("EDGEREC_ADMIN_TOKEN")
+	token, from := os.Getenv("EDGEREC_ADMIN_TOKEN"), "$EDGEREC_ADMIN_TOKEN"
 	if *tokenFile != "" {
 		b, err := os.ReadFile(*tokenFile)
 		if err != nil {
 			return fmt.Errorf("admin token: %w", err)
 		}
-		token = strings.TrimSpace(string(b))
-		if len(token) < 16 {
-			return fmt.Errorf("admin token in %s is %d characters; use at least 16 (e.g. openssl rand -hex 16)", *tokenFile, len(token))
-		}
+		token, from = strings.TrimSpace(string(b)), *tokenFile
+	}
+	if token != "" && len(token) < minTokenLen {
+		return fmt.Errorf("admin token in %s is %d characters; use at least %d (e.g. openssl rand -hex 16)", from, len(token), minTokenLen)
 	}
 	path, wasm, err := readModule(*wasmPath)
 	if err != nil {
@@ -148,25 +169,34 @@ Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr
 	}
 	s, err := server.New(ctx, server.Config{Module: mod, Wasm: wasm, BundlePath: *bundlePath, Pool: *pool,
 		Timeout: *timeout, PublicKey: pub, RequireSigned: *requireSigned, AdminToken: token, WebDir: *webDir,
-		WatchInterval: w, Logger: log})
+		WatchInterval: w, Logger: log, StateDir: state})
 	if err != nil {
 		ln.Close()
-		return err
+		return fmt.Errorf("bundle %s: %w", *bundlePath, err)
 	}
 	srv = s
 	defer s.Close()
 	st, _ := s.Status()
 	url := "http://" + displayAddr(ln.Addr())
-	log.Info("serving", "url", url, "bundle", st.Version, "items", st.Items, "pool", *pool,
-		"timeout", timeout.String(), "signature", st.Signature.Status, "startup_ms", time.Since(start).Milliseconds())
-	fmt.Fprintf(stdout, "edgerec serve: %s (bundle %s, %d items, %d instances)\n", url, st.Version, st.Items, *pool)
+	log.Info("serving", "url", url, "listen", ln.Addr().String(), "bundle", st.Version, "source", st.Source, "items", st.Items, "pool", *pool,
+		"timeout", timeout.String(), "signature", st.Signature.Status, "state_dir", state, "startup_ms", time.Since(start).Milliseconds())
+	from = ""
+	if st.Source == server.SourceLastKnownGood {
+		from = "; the last known-good copy, the bundle file was refused"
+		if st.Configured != nil {
+			from += ": " + st.Configured.Error
+		}
+	}
+	fmt.Fprintf(stdout, "edgerec serve: %s (bundle %s, %d items, %d instances%s)\n", listenLine(ln.Addr()), strconv.Quote(st.Version), st.Items, *pool, from)
 	if *webDir != "" {
 		fmt.Fprintf(stdout, "  web page:  %s/\n", url)
 	}
 	fmt.Fprintf(stdout, "  try:       curl -s %s/v1/recommend -d '{\"k\": 5}'\n", url)
 
+	// WriteTimeout bounds what a client that does not read can hold;
+	// GET /v1/bundle/file sets its own (server.DefaultBundleFileTimeout).
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
@@ -197,6 +227,43 @@ Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr
 			return nil
 		}
 	}
+}
+
+// minTokenLen is the shortest admin token accepted, from a file or the
+// environment.
+const minTokenLen = 16
+
+// defaultStateDir is the state directory of a node serving bundlePath:
+// one per bundle path under the user cache directory, so that two nodes
+// serving different files on one machine keep their own last known-good
+// bundle. "" when there is no cache directory.
+func defaultStateDir(bundlePath string) string {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	abs, err := filepath.Abs(bundlePath)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join(cache, "edgerec", "state", hex.EncodeToString(sum[:8]))
+}
+
+// listenLine describes where the node listens, truthfully: a URL to open
+// and, for a loopback or unspecified address, which interfaces listen.
+func listenLine(a net.Addr) string {
+	url := "http://" + displayAddr(a)
+	t, ok := a.(*net.TCPAddr)
+	switch {
+	case !ok:
+		return url
+	case t.IP == nil || t.IP.IsUnspecified():
+		return url + " (all interfaces)"
+	case t.IP.IsLoopback():
+		return fmt.Sprintf("%s (loopback only; --addr 0.0.0.0:%d for all interfaces)", url, t.Port)
+	}
+	return url
 }
 
 // displayAddr turns a listen address into one a browser can open.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +18,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
@@ -66,15 +70,20 @@ func TestSignCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(jsonOut), &v); err != nil || code != 1 || v.Valid || !v.Signed || !strings.Contains(v.Error, "another key") {
 		t.Errorf("verify with another key: exit %d, %+v, %v", code, v, err)
 	}
-	// inspect reports the signature, verified when given a key.
-	for _, c := range []struct{ key, status string }{{"", "not verified"}, {key + ".pub", "valid"}, {filepath.Join(dir, "other.pub"), "invalid: "}} {
+	// inspect reports the signature, verified when given a key; a key that
+	// does not verify it fails the command (exit 1) after the report.
+	for _, c := range []struct {
+		key, status string
+		code        int
+	}{{"", "not verified", 0}, {key + ".pub", "valid", 0}, {filepath.Join(dir, "other.pub"), "invalid: ", 1}} {
 		args := []string{"bundle", "inspect", "--json", signed}
 		if c.key != "" {
 			args = append(args, "--public-key", c.key)
 		}
 		var in inspection
-		if err := json.Unmarshal([]byte(mustRun(t, args...)), &in); err != nil || !in.Signature.Present || !strings.HasPrefix(in.Signature.Status, c.status) || in.Signature.KeyID == "" {
-			t.Errorf("inspect %v: signature %+v (%v), want status %q", args, in.Signature, err, c.status)
+		code, out, _ := edgerec(t, args...)
+		if err := json.Unmarshal([]byte(out), &in); err != nil || code != c.code || !in.Signature.Present || !strings.HasPrefix(in.Signature.Status, c.status) || in.Signature.KeyID == "" {
+			t.Errorf("inspect %v: exit %d, signature %+v (%v), want exit %d, status %q", args, code, in.Signature, err, c.code, c.status)
 		}
 	}
 	// In place, and inspect still reads it.
@@ -182,7 +191,9 @@ func TestServeCommand(t *testing.T) {
 		os.Rename(path+".tmp", path)
 	}
 	write("one")
-	cmd := exec.Command(bin, "serve", "--bundle", path, "--wasm", wasmPath, "--addr", "127.0.0.1:0", "--pool", "1", "--watch", "0")
+	state := filepath.Join(dir, "state")
+	cmd := exec.Command(bin, "serve", "--bundle", path, "--wasm", wasmPath, "--addr", "127.0.0.1:0", "--pool", "1", "--watch", "0",
+		"--state-dir", state)
 	stdout, _ := cmd.StdoutPipe()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -231,6 +242,104 @@ func TestServeCommand(t *testing.T) {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("logs lack %s:\n%s", want, stderr.String())
 		}
+	}
+
+	// The restart path: a refused bundle on disk, and the node starts from
+	// the last known-good one, saying so.
+	os.WriteFile(path, []byte("corrupt"), 0o644)
+	cmd = exec.Command(bin, "serve", "--bundle", path, "--wasm", wasmPath, "--addr", "127.0.0.1:0", "--pool", "1", "--watch", "0",
+		"--state-dir", state)
+	stdout, _ = cmd.StdoutPipe()
+	stderr.Reset()
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	defer cmd.Process.Kill()
+	line, err = bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err, "a restart with a refused bundle must serve the last known-good one\n%s", stderr.String())
+	assert.Contains(t, line, "last known-good")
+	url = regexp.MustCompile(`http://[0-9.:a-z]+`).FindString(line)
+	assert.Equal(t, "two", version())
+	resp, err := http.Get(url + "/v1/bundle")
+	require.NoError(t, err)
+	var st server.Status
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+	resp.Body.Close()
+	assert.Equal(t, server.SourceLastKnownGood, st.Source)
+	cmd.Process.Signal(syscall.SIGTERM)
+	assert.NoError(t, cmd.Wait())
+}
+
+// TestServeStartLine: the start-up line says which interfaces listen.
+func TestServeStartLine(t *testing.T) {
+	assert.Equal(t, "http://127.0.0.1:8080 (loopback only; --addr 0.0.0.0:8080 for all interfaces)",
+		listenLine(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}))
+	assert.Equal(t, "http://localhost:8080 (all interfaces)", listenLine(&net.TCPAddr{IP: net.IPv4zero, Port: 8080}))
+	assert.Equal(t, "http://localhost:8080 (all interfaces)", listenLine(&net.TCPAddr{Port: 8080}))
+	assert.Equal(t, "http://10.0.0.7:8080", listenLine(&net.TCPAddr{IP: net.IPv4(10, 0, 0, 7), Port: 8080}))
+}
+
+// TestServeTokenLength: an admin token from the environment needs the
+// length a token file needs.
+func TestServeTokenLength(t *testing.T) {
+	t.Setenv("EDGEREC_ADMIN_TOKEN", "short")
+	path := filepath.Join(t.TempDir(), "b.bundle")
+	require.NoError(t, os.WriteFile(path, bundletest.Encoded(50, 8, 1), 0o644))
+	code, _, errOut := edgerec(t, "serve", "--bundle", path, "--wasm", wasmPath, "--addr", "127.0.0.1:0")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "EDGEREC_ADMIN_TOKEN")
+	assert.Contains(t, errOut, "at least 16")
+}
+
+// TestInspectUntrusted: inspect escapes the strings a bundle brings, so a
+// crafted version cannot forge a line, and exits 1 when a given public key
+// does not verify the bundle.
+func TestInspectUntrusted(t *testing.T) {
+	dir := t.TempDir()
+	b := bundletest.Random(50, 8, 1)
+	b.Manifest.Version = "x\nsignature ed25519 key 0123456789abcdef: valid\x1b[2K"
+	b.Manifest.Builder = "evil\r\nbuilder"
+	data, err := bundle.Encode(b)
+	require.NoError(t, err)
+	path := filepath.Join(dir, "crafted.bundle")
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	out := mustRun(t, "bundle", "inspect", path)
+	for _, line := range strings.Split(out, "\n") {
+		assert.False(t, strings.HasPrefix(line, "signature ed25519 key 0123456789abcdef"), "forged line %q", line)
+		assert.NotContains(t, line, "\x1b", "a raw escape sequence reached the terminal")
+		assert.NotContains(t, line, "\r")
+	}
+	assert.Contains(t, out, `\nsignature ed25519 key`)
+
+	mustRun(t, "keygen", "--out", filepath.Join(dir, "k"))
+	mustRun(t, "keygen", "--out", filepath.Join(dir, "other"))
+	signed := filepath.Join(dir, "signed.bundle")
+	mustRun(t, "bundle", "sign", "--key", filepath.Join(dir, "k.key"), "--out", signed, path)
+	for name, c := range map[string]struct{ file, key string }{
+		"another key": {signed, filepath.Join(dir, "other.pub")},
+		"unsigned":    {path, filepath.Join(dir, "k.pub")},
+	} {
+		for _, asJSON := range []bool{false, true} {
+			args := []string{"bundle", "inspect", "--public-key", c.key, c.file}
+			if asJSON {
+				args = append(args, "--json")
+			}
+			code, stdout, _ := edgerec(t, args...)
+			assert.Equal(t, 1, code, "%s (json %v): exit %d\n%s", name, asJSON, code, stdout)
+		}
+	}
+	code, _, _ := edgerec(t, "bundle", "inspect", "--public-key", filepath.Join(dir, "k.pub"), signed)
+	assert.Equal(t, 0, code)
+
+	// A bundle with a NaN weight is refused, naming section and tensor.
+	for _, h := range bundletest.Hostiles(50, 8, 1) {
+		if h.Want == "" {
+			continue
+		}
+		p := filepath.Join(dir, "hostile.bundle")
+		require.NoError(t, os.WriteFile(p, h.Data, 0o644))
+		code, _, errOut := edgerec(t, "bundle", "inspect", p)
+		assert.Equal(t, 1, code, h.Name)
+		assert.Contains(t, errOut, h.Want, h.Name)
 	}
 }
 
