@@ -56,6 +56,9 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 	rolling := fs.Bool("rolling", false, "also run the rolling evaluation over 5 cut points (fits every model 5 more times)")
 	jsonOut := fs.Bool("json", false, "print the results as JSON on stdout (the split report goes to stderr)")
 	plot := fs.String("plot", "", "write an SVG chart of Recall@K against K per model to this file")
+	seedList := fs.String("seeds", "", "train the two-tower models once per seed (comma-separated, e.g. 1,2,3; overrides --seed) and report each model's mean ± standard deviation over them; models that do not depend on the seed are fitted once")
+	doTune := fs.Bool("tune", false, "choose the training settings first (edgerec tune on the split's training part, so the test window stays unseen) and train twotower and pipeline with them")
+	tf := addTuneFlags(fs)
 	trainConfig := trainFlags(fs) // twotower, pipeline
 	depth := fs.Int("rank-depth", train.DefaultRankerConfig().Depth, "pipeline: retrieved candidates the ranker re-scores")
 	neighbours := fs.Int("knn-neighbours", eval.DefaultNeighbours, "itemknn: neighbours kept per item (-1 = all)")
@@ -95,6 +98,12 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 	if err != nil {
 		return err
 	}
+	seeds := []int64{tc.Seed}
+	if *seedList != "" {
+		if seeds, err = parseSeeds(*seedList); err != nil {
+			return err
+		}
+	}
 	rc := train.DefaultRankerConfig()
 	rc.Depth = *depth
 	opts := eval.Options{Train: tc, Ranker: rc, Neighbours: *neighbours, Lambdas: grid, EASEMaxItems: *easeMax, EASEMemory: int64(*easeMem * (1 << 30)), Log: stderr}
@@ -119,10 +128,20 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 	st := split.Stats()
 	writeSplitReport(report, ds, *format, st)
 
-	runs, err := evalModels(split, names, opts, stderr)
+	var tuning string
+	if *doTune && slices.ContainsFunc(names, seeded) {
+		r, err := tf.search(split.Train, opts.Train, stderr)
+		if err != nil {
+			return err
+		}
+		opts.Train, tuning = r.Config, tuned(r)
+		fmt.Fprintln(report, tuning)
+	}
+	bySeed, err := evalSeeds(split, names, opts, seeds, stderr)
 	if err != nil {
 		return err
 	}
+	runs := bySeed[0]
 	var cuts []evalCut
 	if *rolling {
 		splits, err := eval.RollingSplits(ds)
@@ -157,11 +176,15 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 		cfg := map[string]any{
 			"args": args, "models": names, "split_quantile": evalQuantile, "rolling": *rolling, "cold_start": *coldShare,
 			"train": opts.Train, "ranker": opts.Ranker, "knn_neighbours": opts.Neighbours,
-			"ease": map[string]any{"lambdas": opts.Lambdas, "max_items": opts.EASEMaxItems, "memory_bytes": opts.EASEMemory},
+			"ease":  map[string]any{"lambdas": opts.Lambdas, "max_items": opts.EASEMaxItems, "memory_bytes": opts.EASEMemory},
+			"seeds": seeds, "tuned": tuning,
 		}
-		return writeEvalJSON(stdout, ds, *format, st, runs, cuts, cold, cfg)
+		return writeEvalJSON(stdout, ds, *format, st, runs, bySeed, seeds, cuts, cold, cfg)
 	}
 	writeEvalTable(stdout, runs)
+	if len(seeds) > 1 {
+		writeSeedTable(stdout, seeds, bySeed)
+	}
 	if len(cuts) > 0 {
 		writeRollingTable(stdout, cuts)
 	}
@@ -369,7 +392,7 @@ func jsonModels(runs []evalRun) map[string]map[string]any {
 
 // writeEvalJSON writes the results; cfg records what produced them (the
 // command line, the resolved training and model settings).
-func writeEvalJSON(w io.Writer, ds *dataset.Dataset, format string, st eval.SplitStats, runs []evalRun, cuts []evalCut, cold *eval.ColdResult, cfg map[string]any) error {
+func writeEvalJSON(w io.Writer, ds *dataset.Dataset, format string, st eval.SplitStats, runs []evalRun, bySeed [][]evalRun, seeds []int64, cuts []evalCut, cold *eval.ColdResult, cfg map[string]any) error {
 	order := make([]string, len(runs))
 	for i, r := range runs {
 		order[i] = r.name
@@ -381,6 +404,13 @@ func writeEvalJSON(w io.Writer, ds *dataset.Dataset, format string, st eval.Spli
 		"ci":     ciMethod,
 		"order":  order,
 		"models": jsonModels(runs),
+	}
+	if len(seeds) > 1 {
+		per := map[string]any{}
+		for i, s := range seeds {
+			per[strconv.FormatInt(s, 10)] = jsonModels(bySeed[i])
+		}
+		doc["seeds"] = map[string]any{"seeds": seeds, "per_seed": per, "summary": seedSummary(bySeed)}
 	}
 	if len(cuts) > 0 {
 		var per []map[string]any

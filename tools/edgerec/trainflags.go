@@ -26,7 +26,6 @@ func trainFlags(fs *flag.FlagSet) func() (train.Config, error) {
 	noLogQ := fs.Bool("no-logq", false, "ablation: no log-Q sampling-bias correction")
 	noMNS := fs.Bool("no-mns", false, "ablation: in-batch negatives only (no uniform corpus negatives)")
 	noHitMask := fs.Bool("no-hit-mask", false, "ablation: do not mask accidental hits")
-	noUserCap := fs.Bool("no-user-cap", false, "ablation: no cap on examples per user")
 	noRefit := fs.Bool("no-refit", false, "keep the early-stopped model instead of retraining on every event")
 	return func() (train.Config, error) {
 		cfg := def
@@ -79,9 +78,6 @@ func trainFlags(fs *flag.FlagSet) func() (train.Config, error) {
 		}
 		if *noHitMask {
 			cfg.HitMask = false
-		}
-		if *noUserCap {
-			cfg.MaxPerUser = 0
 		}
 		if *noRefit {
 			cfg.Refit = false
