@@ -30,7 +30,7 @@ func TestEvalSeeds(t *testing.T) {
 		} `json:"config"`
 		Seeds struct {
 			PerSeed map[string]map[string]map[string]any `json:"per_seed"`
-			Summary map[string]map[string]seedStat `json:"summary"`
+			Summary map[string]map[string]seedStat       `json:"summary"`
 		} `json:"seeds"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
