@@ -1,11 +1,13 @@
 package builder
 
 import (
+	"fmt"
 	"math"
 	"sort"
 
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/tools/dataset"
+	"github.com/edgerec/edgerec/tools/slim"
 )
 
 // Parameters of the candidate sources' data.
@@ -13,8 +15,13 @@ const (
 	// CovisitWindow is how many following items of a user's history count
 	// as co-visited with an item.
 	CovisitWindow = 3
-	// CovisitTop is how many neighbours are kept per item.
-	CovisitTop = 20
+	// CovisitTop is how many co-visited neighbours are kept per item. It
+	// and SlimTop share the neighbour budget per item that co-visitation
+	// had alone before the slim source, so bundles do not grow per item.
+	CovisitTop = 10
+	// SlimTop is how many slim neighbours (the items an item recommends by
+	// the learned item-to-item model) are kept per item.
+	SlimTop = 10
 	// PopularHalfLife and TrendingHalfLife are the half-lives, in days, of
 	// the decayed counts behind the popular and trending lists.
 	PopularHalfLife  = 30
@@ -26,7 +33,8 @@ const (
 )
 
 // pipelineData computes the PIPE section from the interactions up to
-// created: co-visitation neighbours, popular and trending lists per region.
+// created: co-visitation and slim neighbours, popular and trending lists
+// per region.
 func pipelineData(ds *dataset.Dataset, row map[string]int32, n int, created int64, rules *Rules) (*bundle.Pipeline, error) {
 	p := &bundle.Pipeline{FreshDays: FreshDays, Defaults: bundle.DefaultParams()}
 	region := map[string]string{}
@@ -35,6 +43,7 @@ func pipelineData(ds *dataset.Dataset, row map[string]int32, n int, created int6
 	}
 	// Users' distinct items in time order (interactions are time-sorted).
 	seqs := map[string][]int32{}
+	times := map[string][]int64{}
 	var order []string
 	seen := map[[2]string]bool{}
 	pop := map[string]map[int32]float64{}
@@ -60,6 +69,7 @@ func pipelineData(ds *dataset.Dataset, row map[string]int32, n int, created int6
 			order = append(order, in.User)
 		}
 		seqs[in.User] = append(seqs[in.User], r)
+		times[in.User] = append(times[in.User], in.Time)
 		count[r]++
 		age := float64(created-in.Time) / 86400
 		wp := math.Exp2(-age / PopularHalfLife)
@@ -117,6 +127,11 @@ func pipelineData(ds *dataset.Dataset, row map[string]int32, n int, created int6
 		}
 		nb.Offsets = append(nb.Offsets, uint32(len(nb.Items)))
 	}
+	sl, err := slimNeighbours(seqs, times, order, n)
+	if err != nil {
+		return nil, err
+	}
+	p.Slim = *sl
 	p.Popular = regionLists(pop)
 	p.Trending = regionLists(trend)
 	if rules != nil {
@@ -125,6 +140,31 @@ func pipelineData(ds *dataset.Dataset, row map[string]int32, n int, created int6
 		}
 	}
 	return p, nil
+}
+
+// slimNeighbours fits the learned item-to-item model (tools/slim) on the
+// users' distinct items in time order, the sequences co-visitation counts,
+// with λ chosen by slim.Choose on a temporal validation split of them, and
+// keeps SlimTop neighbours per item.
+func slimNeighbours(seqs map[string][]int32, times map[string][]int64, order []string, n int) (*bundle.Neighbours, error) {
+	users := make([][]int32, 0, len(order))
+	vs := make([]slim.Seq, 0, len(order))
+	for _, u := range order {
+		users = append(users, seqs[u])
+		vs = append(vs, slim.Seq{Items: seqs[u], Times: times[u]})
+	}
+	cfg := slim.DefaultConfig()
+	cfg.Top = SlimTop
+	lambda, _, err := slim.Choose(vs, n, cfg, slim.DefaultLambdas)
+	if err != nil {
+		return nil, fmt.Errorf("slim: %w", err)
+	}
+	cfg.Lambda = lambda
+	nb, err := slim.Fit(users, n, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("slim: %w", err)
+	}
+	return nb, nil
 }
 
 // regionLists turns per-region decayed counts into ranked lists, regions

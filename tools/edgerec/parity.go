@@ -164,7 +164,7 @@ Chromium (web-demo/bench).`, stderr)
 		{"impressions", &api.Request{K: 12, History: hist, Impressions: []api.Impression{
 			{Item: ids[2], Count: 3, Last: summary.Created - 60}, {Item: ids[7], Count: 1}}}},
 		{"source weights", &api.Request{K: 12, History: hist, Sources: api.Weights{
-			"twotower": 1, "covisit": 0.5, "popular": 0, "trending": 2.25, "fresh": 1.5, "explore": 0.125}}},
+			"twotower": 1, "covisit": 0.5, "popular": 0, "trending": 2.25, "fresh": 1.5, "explore": 0.125, "slim": 0.75}}},
 		{"filters", &api.Request{K: 10, History: hist, Filters: &api.Filters{
 			Exclude: ids[30:40], IgnoreAvailability: true}}},
 		{"allow list", &api.Request{K: 5, History: hist, Filters: &api.Filters{Allow: ids[:25]}}},

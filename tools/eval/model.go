@@ -88,6 +88,14 @@ var models = []struct {
 		return &TwoTower{Towers: o.towers(), WithRanker: true, name: "pipeline-no-ranker",
 			Tune: func(p *bundle.Params) { p.Ranker = false }}
 	}},
+	{"pipeline-no-slim", "ablation: the pipeline without its slim source (weight 0; the same towers and ranker)", func(o Options) Model {
+		return &TwoTower{Towers: o.towers(), WithRanker: true, name: "pipeline-no-slim",
+			Tune: func(p *bundle.Params) { p.Weights[bundle.SourceSlim] = 0 }}
+	}},
+	{"pipeline-no-covisit", "ablation: the pipeline without its co-visitation source (weight 0; the same towers and ranker)", func(o Options) Model {
+		return &TwoTower{Towers: o.towers(), WithRanker: true, name: "pipeline-no-covisit",
+			Tune: func(p *bundle.Params) { p.Weights[bundle.SourceCovisit] = 0 }}
+	}},
 	{"pipeline-no-mmr", "ablation: the pipeline without MMR diversification (λ = 1)", func(o Options) Model {
 		return &TwoTower{Towers: o.towers(), WithRanker: true, name: "pipeline-no-mmr",
 			Tune: func(p *bundle.Params) { p.MMRLambda = 1 }}
