@@ -1,0 +1,100 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// naiveMul is the reference loop of mulNT, mulNN and mulTN: c = alpha·op(a)·op(b) + beta·c
+// with op transposing when asked.
+func naiveMul(c, a, b []float32, m, n, k int, alpha, beta float32, ta, tb bool) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				av, bv := a[i*k+p], b[p*n+j]
+				if ta {
+					av = a[p*m+i]
+				}
+				if tb {
+					bv = b[j*k+p]
+				}
+				s += float64(av) * float64(bv)
+			}
+			c[i*n+j] = alpha*float32(s) + beta*c[i*n+j]
+		}
+	}
+}
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+func TestMulMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, sh := range [][3]int{{1, 1, 1}, {3, 5, 7}, {64, 65, 3}, {130, 70, 129}, {7, 1, 200}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		for _, kind := range []string{"NT", "NN", "TN"} {
+			a, b := randSlice(rng, m*k), randSlice(rng, n*k)
+			c0 := randSlice(rng, m*n)
+			want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
+			naiveMul(want, a, b, m, n, k, 0.5, 0.25, kind == "TN", kind == "NT")
+			switch kind {
+			case "NT":
+				mulNT(got, a, b, m, n, k, 0.5, 0.25)
+			case "NN":
+				mulNN(got, a, b, m, n, k, 0.5, 0.25)
+			case "TN":
+				mulTN(got, a, b, m, n, k, 0.5, 0.25)
+			}
+			for i := range want {
+				if d := math.Abs(float64(want[i] - got[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%s %v: c[%d] = %v, want %v", kind, sh, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkMul times the trainer's product shapes (default model, batch
+// 256 + 256 negatives) beside the naive loop.
+func BenchmarkMul(b *testing.B) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, s := range []struct {
+		name    string
+		m, n, k int
+		f       func(c, a, b []float32, m, n, k int, alpha, beta float32)
+		ta, tb  bool
+	}{
+		{"logits/NT", 256, 512, 64, mulNT, false, true},
+		{"dU/NN", 256, 64, 512, mulNN, false, false},
+		{"dV/TN", 512, 64, 256, mulTN, true, false},
+		{"dense/NT", 512, 128, 70, mulNT, false, true},
+		{"dW/TN", 128, 70, 512, mulTN, true, false},
+		{"dX/NN", 512, 70, 128, mulNN, false, false},
+	} {
+		a, bb, c := randSlice(rng, s.m*s.k), randSlice(rng, s.n*s.k), randSlice(rng, s.m*s.n)
+		flops := func(b *testing.B) {
+			b.ReportMetric(float64(2*s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		}
+		b.Run(fmt.Sprintf("%s/gemm", s.name), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				s.f(c, a, bb, s.m, s.n, s.k, 1, 0)
+			}
+			flops(b)
+		})
+		b.Run(fmt.Sprintf("%s/naive", s.name), func(b *testing.B) {
+			for b.Loop() {
+				naiveMul(c, a, bb, s.m, s.n, s.k, 1, 0, s.ta, s.tb)
+			}
+			flops(b)
+		})
+	}
+}
