@@ -89,7 +89,7 @@ func Fit(ds *dataset.Dataset, cfg Config, progress func(Progress)) (*Run, error)
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	run := &Run{ValStart: c.valStart}
-	val := c.validationUsers(1000)
+	val := c.validationQueries(maxValQueries)
 	if len(val) == 0 {
 		// Without validation users there is nothing to stop on: train on
 		// everything for Config.Epochs.

@@ -28,7 +28,7 @@ func DefaultSpace() Space {
 		"lr_schedule":  {"constant", "cosine"},
 		"batch":        {128, 256, 512},
 		"negatives":    {0, 256, 1024},
-		"full_softmax": {0, 20000},
+		"full_softmax": {0, 5000},
 		"decays":       {[]float32{1}, []float32{1, 0.8}, []float32{1, 0.9, 0.5}},
 		"max_history":  {20, 50, 200},
 		"id_dropout":   {0.0, 0.1, 0.3},
