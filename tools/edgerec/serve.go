@@ -176,6 +176,12 @@ Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr
 	}
 	srv = s
 	defer s.Close()
+	// Signals are ours before the first line says the node serves: a
+	// SIGTERM or SIGHUP sent on that line must not find the default
+	// action.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	st, _ := s.Status()
 	url := "http://" + displayAddr(ln.Addr())
 	log.Info("serving", "url", url, "listen", ln.Addr().String(), "bundle", st.Version, "source", st.Source, "items", st.Items, "pool", *pool,
@@ -200,9 +206,6 @@ Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	for {
 		select {
 		case err := <-served:
