@@ -456,7 +456,7 @@ func TestBadBundleUnderLoad(t *testing.T) {
 		{"flipped byte", flipped, "checksum"},
 		{"truncated", good[:len(good)/3], "truncated"},
 		{"empty", nil, "truncated"},
-		{"wrong major version", wrongMajor, "2.0"},
+		{"wrong major version", wrongMajor, fmt.Sprintf("2.%d", bundle.MinorUnsigned)},
 		{"bad content", badContent, "loading into the module"},
 	} {
 		ts.replace(t, c.data)
@@ -515,7 +515,7 @@ func TestSignaturePolicy(t *testing.T) {
 
 	ts := start(t, Config{PublicKey: pub, RequireSigned: true}, signedBy(priv, "s1", 1))
 	st, _ := ts.Status()
-	if st.Signature.Status != "valid" || st.Signature.KeyID != fmt.Sprintf("%x", sign.KeyID(pub)) || st.Format != "1.1" {
+	if st.Signature.Status != "valid" || st.Signature.KeyID != fmt.Sprintf("%x", sign.KeyID(pub)) || st.Format != fmt.Sprintf("1.%d", bundle.MinorSigned) {
 		t.Errorf("status %+v", st)
 	}
 	// Modified after signing (checksums fixed up): refused.
