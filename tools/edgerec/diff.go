@@ -315,25 +315,27 @@ func cosine(a, b []float32) float64 {
 }
 
 func printDiff(w io.Writer, r *diffReport) {
-	fmt.Fprintf(w, "old  %s: version %s, %d bytes, sha256 %s\n", r.Old.File, r.Old.Version, r.Old.Bytes, r.Old.SHA256)
-	fmt.Fprintf(w, "new  %s: version %s, %d bytes, sha256 %s\n", r.New.File, r.New.Version, r.New.Bytes, r.New.SHA256)
+	// Strings from the bundles go through safe: a crafted version or id
+	// must not forge a line of the report or drive the terminal.
+	fmt.Fprintf(w, "old  %s: version %s, %d bytes, sha256 %s\n", r.Old.File, safe(r.Old.Version), r.Old.Bytes, r.Old.SHA256)
+	fmt.Fprintf(w, "new  %s: version %s, %d bytes, sha256 %s\n", r.New.File, safe(r.New.Version), r.New.Bytes, r.New.SHA256)
 	if r.Identical {
 		fmt.Fprintln(w, "the files are byte-identical")
 	}
 	it := r.Items
 	fmt.Fprintf(w, "items       %d → %d: %d shared, %d added, %d removed\n", it.Old, it.New, it.Shared, it.Added, it.Removed)
 	if len(it.AddedIDs) > 0 {
-		fmt.Fprintf(w, "  added     %v%s\n", it.AddedIDs, more(it.Added))
+		fmt.Fprintf(w, "  added     %v%s\n", safeAll(it.AddedIDs), more(it.Added))
 	}
 	if len(it.RemovedIDs) > 0 {
-		fmt.Fprintf(w, "  removed   %v%s\n", it.RemovedIDs, more(it.Removed))
+		fmt.Fprintf(w, "  removed   %v%s\n", safeAll(it.RemovedIDs), more(it.Removed))
 	}
 	if len(r.Metadata) == 0 {
 		fmt.Fprintln(w, "metadata    unchanged")
 	} else {
 		fmt.Fprintln(w, "metadata:")
 		for _, c := range r.Metadata {
-			fmt.Fprintf(w, "  %-18s %s → %s\n", c.Field, c.Old, c.New)
+			fmt.Fprintf(w, "  %-18s %s → %s\n", c.Field, safe(c.Old), safe(c.New))
 		}
 	}
 	if len(r.Sections) > 0 {
@@ -344,7 +346,7 @@ func printDiff(w io.Writer, r *diffReport) {
 	}
 	if d := r.Drift; d != nil {
 		fmt.Fprintf(w, "drift       mean cosine %.4f over %d shared items; min %.4f (%s); %d below 0.9\n",
-			d.MeanCosine, d.Shared, d.MinCosine, d.MinCosineID, d.Below09)
+			d.MeanCosine, d.Shared, d.MinCosine, safe(d.MinCosineID), d.Below09)
 	} else {
 		fmt.Fprintf(w, "drift       %s\n", r.DriftNote)
 	}
@@ -354,6 +356,15 @@ func printDiff(w io.Writer, r *diffReport) {
 	} else {
 		fmt.Fprintln(w, "top-k       no shared items known to both models: no sample requests")
 	}
+}
+
+// safeAll applies safe to each string.
+func safeAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = safe(s)
+	}
+	return out
 }
 
 func more(n int) string {
