@@ -230,7 +230,7 @@ func BenchmarkColdStart(b *testing.B) {
 			addr := ln.Addr().String()
 			ln.Close()
 			cmd := exec.Command(bin, "serve", "--bundle", path, "--wasm", wasmPath, "--addr", addr, "--cache", cache,
-				"--pool", "1", "--log-level", "error")
+				"--pool", "1", "--log-level", "error", "--state-dir", "none")
 			start := time.Now()
 			if err := cmd.Start(); err != nil {
 				b.Fatal(err)

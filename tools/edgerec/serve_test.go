@@ -284,7 +284,7 @@ func TestServeTokenLength(t *testing.T) {
 	t.Setenv("EDGEREC_ADMIN_TOKEN", "short")
 	path := filepath.Join(t.TempDir(), "b.bundle")
 	require.NoError(t, os.WriteFile(path, bundletest.Encoded(50, 8, 1), 0o644))
-	code, _, errOut := edgerec(t, "serve", "--bundle", path, "--wasm", wasmPath, "--addr", "127.0.0.1:0")
+	code, _, errOut := edgerec(t, "serve", "--bundle", path, "--wasm", wasmPath, "--addr", "127.0.0.1:0", "--state-dir", "none")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "EDGEREC_ADMIN_TOKEN")
 	assert.Contains(t, errOut, "at least 16")
