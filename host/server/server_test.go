@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bloom/bloomtest"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
 	"github.com/edgerec/edgerec/host"
@@ -758,11 +759,32 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// soakAdversarial returns the requests that cost the most work per byte
+// (issue 18, item 1): a saturated consumed filter, a full allow-list, and
+// an allow-list that the exclusions cancel. The module answers each within
+// its per-request budget.
+func soakAdversarial() map[string]*api.Request {
+	var allow []string
+	for i := range api.MaxExclude {
+		allow = append(allow, bundletest.ID(i%testItems)+fmt.Sprint("-", i/testItems))
+	}
+	var half []string
+	for i := range testItems {
+		half = append(half, bundletest.ID(i))
+	}
+	return map[string]*api.Request{
+		"all-ones consumed filter":  {K: 500, Consumed: bloomtest.Full(1<<16, 7)},
+		"allow-list of unknown ids": {K: 500, Filters: &api.Filters{Allow: allow}},
+		"allow = exclude":           {K: 500, Filters: &api.Filters{Allow: half, Exclude: half}},
+	}
+}
+
 // TestSoak runs only with EDGEREC_SOAK set to a duration (make soak):
 // four clients load the server while, every second, the bundle changes
 // (a good one, then a corrupt one, then one of bundletest.Hostiles in
-// turn) and a request makes the module trap. No ordinary request may
-// fail, and the pool must end full.
+// turn), the adversarial requests of soakAdversarial are answered, and a
+// request makes the module trap. No ordinary request may fail, and the
+// pool must end full.
 func TestSoak(t *testing.T) {
 	d, err := time.ParseDuration(os.Getenv("EDGEREC_SOAK"))
 	if err != nil {
@@ -802,6 +824,11 @@ func TestSoak(t *testing.T) {
 			}
 			if status, _ := post(t, ts.http.URL, &api.Request{UserID: "fault:exit", K: 3}); status != http.StatusBadGateway {
 				t.Errorf("round %d: trap request: %d", rounds, status)
+			}
+			for name, req := range soakAdversarial() {
+				if status, body := post(t, ts.http.URL, req); status != http.StatusOK {
+					t.Errorf("round %d: adversarial request %s: %d %s", rounds, name, status, body)
+				}
 			}
 		}
 	}
