@@ -23,13 +23,14 @@ const (
 	// features). A reader accepts newer minors and skips their unknown
 	// sections.
 	Minor = 2
-	// MinorUnsigned is the minor version Encode writes. Up to 1.1 an
-	// unsigned bundle was a 1.0 bundle; since 1.2 signed and unsigned
-	// bundles share the minor.
+	// MinorUnsigned is the minor version Encode writes (up to 1.1 an
+	// unsigned bundle was a 1.0 bundle).
 	MinorUnsigned = 2
-	// MinorSigned is the minor version Relayout writes when SIGN is
-	// appended to a bundle (FORMAT.md §7).
-	MinorSigned = 2
+	// MinorSigned is the minor version of the signature section: host/sign
+	// writes it into every bundle it signs, so a signed 1.2 bundle is
+	// labelled 1.1 until signing keeps a higher minor (FORMAT.md §7).
+	// Readers accept any minor, so the label does not change what loads.
+	MinorSigned = 1
 
 	headerSize = 32 // FORMAT.md §2
 	entrySize  = 40 // FORMAT.md §3

@@ -114,7 +114,7 @@ func TestEndToEnd(t *testing.T) {
 	if in.Ranker != nil {
 		wantSections++ // the optional RANK
 	}
-	if in.Manifest.Items != 300 || len(in.Sections) != wantSections || in.Format != "1.0" {
+	if in.Manifest.Items != 300 || len(in.Sections) != wantSections || in.Format != fmt.Sprintf("%d.%d", bundle.Major, bundle.MinorUnsigned) {
 		t.Errorf("inspect: %d items, %d sections (ranker %v), format %s", in.Manifest.Items, len(in.Sections), in.Ranker != nil, in.Format)
 	}
 
