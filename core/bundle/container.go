@@ -26,10 +26,9 @@ const (
 	// MinorUnsigned is the minor version Encode writes (up to 1.1 an
 	// unsigned bundle was a 1.0 bundle).
 	MinorUnsigned = 2
-	// MinorSigned is the minor version of the signature section: host/sign
-	// writes it into every bundle it signs, so a signed 1.2 bundle is
-	// labelled 1.1 until signing keeps a higher minor (FORMAT.md §7).
-	// Readers accept any minor, so the label does not change what loads.
+	// MinorSigned is the minor version that introduced the signature
+	// section: host/sign writes it, or the bundle's own minor when higher,
+	// into every bundle it signs.
 	MinorSigned = 1
 
 	headerSize = 32 // FORMAT.md §2

@@ -138,19 +138,25 @@ func message(major, minor uint16, covered []bundle.Stored) []byte {
 }
 
 // Message returns the message a signature of b covers (Domain + digest) as
-// b would be signed: with b's major version and minor version
-// bundle.MinorSigned, over every section but SIGN. It checks b's container
-// first.
+// b would be signed: with b's major version and the minor version Sign
+// writes (signedMinor), over every section but SIGN. It checks b's
+// container first.
 func Message(b []byte) ([]byte, error) {
 	p, err := parse(b)
 	if err != nil {
 		return nil, err
 	}
-	return message(p.header.Major, bundle.MinorSigned, p.covered), nil
+	return message(p.header.Major, signedMinor(p.header.Minor), p.covered), nil
 }
 
+// signedMinor is the minor version of a signed bundle whose unsigned form
+// has minor: at least bundle.MinorSigned (the signature section's), and
+// never lower than what the sections already need.
+func signedMinor(minor uint16) uint16 { return max(minor, bundle.MinorSigned) }
+
 // Sign returns b signed with priv: the same sections, stored bytes
-// unchanged, followed by a SIGN section, as format version 1.1. A signature
+// unchanged, followed by a SIGN section, as format version 1.1 or b's own
+// minor version when higher (signedMinor). A signature
 // already present is replaced. b's container (header, table, checksums) is
 // checked first; Sign does not decode the sections (bundle.Decode does).
 func Sign(b []byte, priv ed25519.PrivateKey) ([]byte, error) {
@@ -163,14 +169,14 @@ func Sign(b []byte, priv ed25519.PrivateKey) ([]byte, error) {
 	}
 	pub := priv.Public().(ed25519.PublicKey)
 	sig := Signature{Alg: Alg, KeyID: KeyID(pub),
-		Sig: ed25519.Sign(priv, message(p.header.Major, bundle.MinorSigned, p.covered))}
+		Sig: ed25519.Sign(priv, message(p.header.Major, signedMinor(p.header.Minor), p.covered))}
 	data, err := wire.Marshal(&sig)
 	if err != nil {
 		return nil, fmt.Errorf("sign: encode signature: %w", err)
 	}
 	sections := append(p.covered[:len(p.covered):len(p.covered)],
 		bundle.Stored{Entry: bundle.Entry{Tag: bundle.TagSignature, Raw: uint64(len(data))}, Data: data})
-	return bundle.Relayout(bundle.MinorSigned, sections)
+	return bundle.Relayout(signedMinor(p.header.Minor), sections)
 }
 
 // Status describes a bundle's signature.

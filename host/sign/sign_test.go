@@ -33,12 +33,17 @@ func TestSignVerify(t *testing.T) {
 	if !st.Signed || len(st.KeyID) != 2*KeyIDSize {
 		t.Errorf("status %+v", st)
 	}
-	// The signed bundle is a 1.1 bundle that decodes to the same content.
+	// The signed bundle keeps the unsigned one's minor version (at least
+	// 1.1, the signature's) and decodes to the same content.
 	h, err := bundle.ReadHeader(signed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Minor != bundle.MinorSigned || h.Entries[len(h.Entries)-1].Tag != bundle.TagSignature {
+	hu, err := bundle.ReadHeader(unsigned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Minor != max(hu.Minor, bundle.MinorSigned) || h.Minor < bundle.MinorSigned || h.Entries[len(h.Entries)-1].Tag != bundle.TagSignature {
 		t.Errorf("signed bundle: minor %d, last section %s", h.Minor, h.Entries[len(h.Entries)-1].Tag)
 	}
 	a, err := bundle.Decode(unsigned)
