@@ -22,17 +22,17 @@ $(EDGEREC):
 $(WASM):
 	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -buildmode=c-shared -o $@ ./wasm
 
-QUALITY := TestTwoTowerBeatsPopularity|TestML100KQualityFloor
+QUALITY := TestTwoTowerBeatsPopularity|TestQualityFloors
 
 # Fuzz targets as Target:package: make test runs FUZZ_TEST for 5 s each
 # (the decoders of what a request, a bundle, the importer and a signature
 # bring in), make fuzz every target for $(FUZZTIME).
-FUZZ_TEST := FuzzUnmarshal:./core/wire FuzzDecodeBundle:./core/bundle FuzzDecodeSection:./core/bundle \
+FUZZ_TEST := FuzzUnmarshal:./core/wire FuzzDecodeBundle:./core/bundle FuzzDecodeSection:./core/bundle FuzzDecompress:./core/bundle \
 	FuzzDecodeIndex:./core/bundle FuzzDecodeRequest:./core/api FuzzDecode:./core/bloom \
 	FuzzDecodeCatalogRequest:./core/api FuzzDecodeSpec:./tools/importer FuzzDecodeSafetensors:./tools/importer \
 	FuzzDecodeNPZ:./tools/importer FuzzDecodeNPY:./tools/importer FuzzVerify:./host/sign \
 	FuzzRecommendBody:./host/server
-FUZZ_LONG := FuzzApplyBytes:./core/bloom FuzzLoadEdgerec:./tools/dataset
+FUZZ_LONG := FuzzApplyBytes:./core/bloom FuzzLoadEdgerec:./tools/dataset FuzzLoadLastFM:./tools/dataset
 
 test:
 	$(GO) test -count=1 -skip '$(QUALITY)' ./...

@@ -85,7 +85,7 @@ func DefaultConfig() Config {
 		ItemCross:    0,
 		Hidden:       []int{128},
 		Dim:          64,
-		Temperature:  0.05,
+		Temperature:  0.1,
 		Batch:        256,
 		Negatives:    256,
 		LogQ:         true,
