@@ -440,15 +440,23 @@ func TestPipelineThroughModule(t *testing.T) {
 		}
 	})
 	t.Run("impressions without a take sink", func(t *testing.T) {
-		top := first.Items[0].ID
+		// Demotion lowers relevance by Demote·ln(1+count) standard
+		// deviations: an item in the middle of the list, among close
+		// neighbours, moves down; a leader by more than that (a fresh item
+		// far above the rest) may keep its place, so the test takes the
+		// fourth.
+		const at = 3
+		shown := first.Items[at].ID
 		req := base()
-		req.Impressions = []api.Impression{{Item: top, Count: 2, Last: now}}
+		req.Impressions = []api.Impression{{Item: shown, Count: 2, Last: now}}
 		resp, err := inst.Recommend(ctx, req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(resp.Items) > 0 && resp.Items[0].ID == top {
-			t.Errorf("the shown-but-not-taken %s is still first", top)
+		for i, it := range resp.Items {
+			if it.ID == shown && i <= at {
+				t.Errorf("the shown-but-not-taken %s is at %d, was at %d", shown, i, at)
+			}
 		}
 	})
 	t.Run("licensing holds", func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -61,8 +62,8 @@ func TestImportRoundTrip(t *testing.T) {
 		t.Error("the imported model builds another bundle than the original")
 	}
 	ds := mustDataset(t, data)
-	if out := mustRun(t, "recommend", "--bundle", b, "--wasm", wasmPath, "--data", data, "--user", ds.Users[7].ID, "--k", "5"); !strings.Contains(out, "twotower") {
-		t.Errorf("recommend from the imported bundle:\n%s", out)
+	if out := mustRun(t, "recommend", "--bundle", b, "--wasm", wasmPath, "--data", data, "--user", ds.Users[7].ID, "--k", "5"); !regexp.MustCompile(`(?m)^\s+5\s+\S+\s+[0-9.]+\s+[a-z]+`).MatchString(out) {
+		t.Errorf("recommend from the imported bundle did not list 5 items:\n%s", out)
 	}
 
 	// Errors: bad usage 2, a mismatch 1 with the tensor named.
