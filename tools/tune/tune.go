@@ -5,8 +5,8 @@
 // Space are each trained for a
 // few epochs and scored by validation Recall@20 (train.Fit's early-stopping
 // signal on the latest Config.Validation share of the events it is given);
-// the best 1/Eta of them go on to a rung with Eta times the epochs, until
-// one rung trains for Config.Epochs.
+// the best 1/Eta of them, and always the base configuration, go on to a
+// rung with Eta times the epochs, until one rung trains for Config.Epochs.
 //
 // Search never sees events outside the data set it is given: callers that
 // evaluate afterwards (edgerec eval --tune) pass the training part of their
@@ -174,6 +174,14 @@ func Search(ds *dataset.Dataset, base train.Config, opt Options) (*Result, error
 		var next []arm
 		for _, t := range order[:keep] {
 			next = append(next, arms[slices.IndexFunc(arms, func(a arm) bool { return a.id == t.ID })])
+		}
+		// The base configuration always goes on: a short rung favours
+		// settings that learn fast (a high step size), and the defaults
+		// often do best only after the epochs a short rung does not give
+		// them, so the last rung compares every survivor with them.
+		if i := slices.IndexFunc(arms, func(a arm) bool { return a.id == 0 }); i >= 0 &&
+			!slices.ContainsFunc(next, func(a arm) bool { return a.id == 0 }) {
+			next = append(next, arms[i])
 		}
 		if rung+1 < rungs {
 			arms = next
