@@ -1,6 +1,7 @@
 package slim
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 )
@@ -82,15 +83,7 @@ func Choose(seqs []Seq, n int, cfg Config, lambdas []float64) (float64, map[floa
 					}
 				}
 			}
-			slices.SortFunc(touched, func(a, b int32) int {
-				switch {
-				case dst[a] > dst[b]:
-					return -1
-				case dst[a] < dst[b]:
-					return 1
-				}
-				return int(a - b)
-			})
+			slices.SortFunc(touched, func(a, b int32) int { return cmp.Or(cmp.Compare(dst[b], dst[a]), cmp.Compare(a, b)) })
 			hits := 0
 			for _, j := range touched[:min(20, len(touched))] {
 				if v.targets[j] {

@@ -19,6 +19,7 @@
 package slim
 
 import (
+	"cmp"
 	"errors"
 	"math"
 	"runtime"
@@ -155,15 +156,7 @@ func Fit(users [][]int32, n int, cfg Config) (*bundle.Neighbours, error) {
 	nb := &bundle.Neighbours{Offsets: make([]uint32, 1, n+1)}
 	for i := range rows {
 		r := rows[i]
-		slices.SortFunc(r, func(x, y entry) int {
-			switch {
-			case x.w > y.w:
-				return -1
-			case x.w < y.w:
-				return 1
-			}
-			return int(x.target - y.target)
-		})
+		slices.SortFunc(r, func(x, y entry) int { return cmp.Or(cmp.Compare(y.w, x.w), cmp.Compare(x.target, y.target)) })
 		for _, e := range r[:min(len(r), cfg.Top)] {
 			nb.Items = append(nb.Items, e.target)
 			nb.Weights = append(nb.Weights, e.w)
@@ -184,15 +177,7 @@ func topCandidates(row map[int32]float32, m int) []int32 {
 	for it, c := range row {
 		all = append(all, kv{it, c})
 	}
-	slices.SortFunc(all, func(x, y kv) int {
-		switch {
-		case x.c > y.c:
-			return -1
-		case x.c < y.c:
-			return 1
-		}
-		return int(x.item - y.item)
-	})
+	slices.SortFunc(all, func(x, y kv) int { return cmp.Or(cmp.Compare(y.c, x.c), cmp.Compare(x.item, y.item)) })
 	out := make([]int32, 0, min(m, len(all)))
 	for _, e := range all[:min(m, len(all))] {
 		out = append(out, e.item)

@@ -28,6 +28,20 @@ type workerGrad struct {
 	loss              float64
 }
 
+// newWorkerGrad returns zeroed gradient sums shaped for m's towers.
+func newWorkerGrad(m *model.Model) *workerGrad {
+	q, it := &m.Query, &m.Item
+	g := &workerGrad{
+		q:   towerGrad{cross: newCrossGrad(q.Cross), mlp: newMLPGrad(&q.MLP)},
+		i:   towerGrad{cross: newCrossGrad(it.Cross), mlp: newMLPGrad(&it.MLP)},
+		ids: newSparseGrad(it.IDs.Dim), cats: newSparseGrad(it.Categories.Dim), tokens: newSparseGrad(max(it.Tokens.Dim, 1)),
+	}
+	for f := range q.Fields {
+		g.fields = append(g.fields, newSparseGrad(q.Fields[f].Table.Dim))
+	}
+	return g
+}
+
 func (g *workerGrad) reset() {
 	g.q.zero()
 	g.i.zero()
@@ -102,15 +116,7 @@ func newTrainer(m *model.Model, c *corpus, cfg *Config, ex []example) *trainer {
 	t.ib = newTowerBatch(it.Cross, &it.MLP, it.InputDim(), N)
 	t.logits = make([]float32, B*N)
 	for w := 0; w < cfg.workers(); w++ {
-		g := &workerGrad{
-			q:   towerGrad{cross: newCrossGrad(q.Cross), mlp: newMLPGrad(&q.MLP)},
-			i:   towerGrad{cross: newCrossGrad(it.Cross), mlp: newMLPGrad(&it.MLP)},
-			ids: newSparseGrad(it.IDs.Dim), cats: newSparseGrad(it.Categories.Dim), tokens: newSparseGrad(max(it.Tokens.Dim, 1)),
-		}
-		for f := range q.Fields {
-			g.fields = append(g.fields, newSparseGrad(q.Fields[f].Table.Dim))
-		}
-		t.wg = append(t.wg, g)
+		t.wg = append(t.wg, newWorkerGrad(m))
 		t.pool = append(t.pool, make([]float32, cfg.MaxHistory))
 	}
 

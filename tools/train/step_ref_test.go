@@ -21,14 +21,7 @@ func referenceGradients(t *trainer, B int) (float64, *workerGrad) {
 	q, it, cfg := &t.m.Query, &t.m.Item, t.cfg
 	N := t.columns(B)
 	invTau := 1 / cfg.Temperature
-	g := &workerGrad{
-		q:   towerGrad{cross: newCrossGrad(q.Cross), mlp: newMLPGrad(&q.MLP)},
-		i:   towerGrad{cross: newCrossGrad(it.Cross), mlp: newMLPGrad(&it.MLP)},
-		ids: newSparseGrad(it.IDs.Dim), cats: newSparseGrad(it.Categories.Dim), tokens: newSparseGrad(max(it.Tokens.Dim, 1)),
-	}
-	for f := range q.Fields {
-		g.fields = append(g.fields, newSparseGrad(q.Fields[f].Table.Dim))
-	}
+	g := newWorkerGrad(t.m)
 	qs := make([]*tower.Scratch, B)
 	for i := range qs {
 		qs[i] = q.NewScratch()

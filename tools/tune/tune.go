@@ -18,6 +18,7 @@
 package tune
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -161,15 +162,7 @@ func Search(ds *dataset.Dataset, base train.Config, opt Options) (*Result, error
 		}
 		// Keep the best 1/Eta (ties: the earlier draw) for the next rung.
 		order := slices.Clone(scored)
-		slices.SortStableFunc(order, func(x, y Trial) int {
-			switch {
-			case x.ValRecall > y.ValRecall:
-				return -1
-			case x.ValRecall < y.ValRecall:
-				return 1
-			}
-			return 0
-		})
+		slices.SortStableFunc(order, func(x, y Trial) int { return cmp.Compare(y.ValRecall, x.ValRecall) })
 		keep := max(1, len(order)/opt.Eta)
 		var next []arm
 		for _, t := range order[:keep] {
