@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/host"
 )
 
 // Sentinel errors of reading a bundle file. Their messages name no path:
@@ -97,28 +98,10 @@ func (s *Server) saveLastGood(data []byte, digest string) {
 	if s.cfg.StateDir == "" || digest == s.lastGood {
 		return
 	}
-	err := func() error {
-		if err := os.MkdirAll(s.cfg.StateDir, 0o755); err != nil {
-			return err
-		}
-		f, err := os.CreateTemp(s.cfg.StateDir, ".last-good-*")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(f.Name())
-		if _, err := f.Write(data); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-		return os.Rename(f.Name(), s.lastGoodPath())
-	}()
+	err := os.MkdirAll(s.cfg.StateDir, 0o755)
+	if err == nil {
+		err = host.WriteFileAtomic(s.lastGoodPath(), data, 0o644)
+	}
 	if err != nil {
 		s.log.Warn("could not keep the last known-good bundle", "state_dir", s.cfg.StateDir, "err", err)
 		return

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/host"
 	"github.com/edgerec/edgerec/host/sign"
 	"github.com/edgerec/edgerec/tools/builder"
 	"github.com/edgerec/edgerec/tools/model"
@@ -149,26 +149,9 @@ retrieval loses too much against exact float32 search.`, stderr)
 	return nil
 }
 
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it, so a reader (a serving node watching the file) never sees half a file.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".bundle-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
+// writeFileAtomic writes a file the edgerec command produces (a bundle, a
+// signed bundle) so that a node watching it never sees half of it.
+func writeFileAtomic(path string, data []byte) error { return host.WriteFileAtomic(path, data, 0o644) }
 
 // inspection is what `bundle inspect --json` prints.
 type inspection struct {
