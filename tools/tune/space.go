@@ -95,7 +95,11 @@ func apply(base train.Config, params map[string]any) (train.Config, error) {
 	if b, err = json.Marshal(m); err != nil {
 		return base, err
 	}
-	out := base
+	// A fresh value: decoding into a copy of base would write the drawn
+	// lists (hidden, decays) into the arrays base shares with its copies.
+	// The map holds every key, so nothing is lost but the unexported-to-
+	// JSON Workers.
+	var out train.Config
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&out); err != nil {

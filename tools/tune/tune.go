@@ -77,13 +77,10 @@ type Trial struct {
 type Result struct {
 	Trials  []Trial      `json:"trials"`
 	Best    Trial        `json:"best"`   // the best trial of the highest rung reached
-	Config  train.Config `json:"config"` // the base config with Best's values; Epochs is Best's rung's epochs
+	Config  train.Config `json:"config"` // the base config with Best's values (Epochs stays base's maximum)
 	Seconds float64      `json:"seconds"`
 	Cut     bool         `json:"cut"` // the budget ended the search before its last rung
 }
-
-// ErrNoTrial is returned when the budget allows no trial at all.
-var ErrNoTrial = errors.New("tune: the budget ended the search before a trial finished")
 
 // Search tunes base on ds. base.Validation must be positive: it is the
 // share of ds's latest events every trial is scored on.
@@ -116,10 +113,14 @@ func Search(ds *dataset.Dataset, base train.Config, opt Options) (*Result, error
 		}
 		arms = append(arms, arm{id, params, cfg})
 	}
+	// One rung per halving of the trials, but no more rungs than the
+	// epochs can be divided by Eta: two rungs of the same length would
+	// train the same configurations twice for the same score.
 	rungs := 1
 	for n := opt.Trials; n > 1; n = (n + opt.Eta - 1) / opt.Eta {
 		rungs++
 	}
+	rungs = min(rungs, 1+int(math.Floor(math.Log(float64(base.Epochs))/math.Log(float64(opt.Eta))+1e-9)))
 	res := &Result{}
 	var perEpoch float64 // seconds per epoch, measured
 	var done []Trial
@@ -180,8 +181,8 @@ func Search(ds *dataset.Dataset, base train.Config, opt Options) (*Result, error
 			arms = next
 		}
 	}
-	if len(done) == 0 {
-		return nil, ErrNoTrial
+	if len(done) == 0 { // cannot happen: the first trial always runs
+		return nil, errors.New("tune: no trial finished")
 	}
 	best := done[0]
 	for _, t := range done[1:] {
@@ -189,11 +190,13 @@ func Search(ds *dataset.Dataset, base train.Config, opt Options) (*Result, error
 			best = t
 		}
 	}
+	// The chosen configuration keeps base's Epochs as its maximum: the
+	// final fit stops early on its own, and a search the budget cut short
+	// must not hand it a first rung's few epochs.
 	cfg, err := apply(base, best.Params)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Epochs = best.Epochs
 	res.Best, res.Config = best, cfg
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
