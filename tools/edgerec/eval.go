@@ -56,8 +56,8 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 	rolling := fs.Bool("rolling", false, "also run the rolling evaluation over 5 cut points (fits every model 5 more times)")
 	jsonOut := fs.Bool("json", false, "print the results as JSON on stdout (the split report goes to stderr)")
 	plot := fs.String("plot", "", "write an SVG chart of Recall@K against K per model to this file")
-	seedList := fs.String("seeds", "", "train the two-tower models once per seed (comma-separated, e.g. 1,2,3; overrides --seed) and report each model's mean ± standard deviation over them; models that do not depend on the seed are fitted once")
-	doTune := fs.Bool("tune", false, "choose the training settings first (edgerec tune on the split's training part, so the test window stays unseen) and train twotower and pipeline with them")
+	seedList := fs.String("seeds", "", "train the two-tower models once per seed (comma-separated, e.g. 1,2,3) and report each model's mean ± standard deviation over them; models that do not depend on the seed are fitted once (the main split only: --rolling and --cold-start train at --seed)")
+	doTune := fs.Bool("tune", false, "choose the training settings first (edgerec tune on the split's training part, so the test window stays unseen) and train twotower and pipeline with them; not with --rolling, whose earlier cuts test inside that training part")
 	tf := addTuneFlags(fs)
 	trainConfig := trainFlags(fs) // twotower, pipeline
 	depth := fs.Int("rank-depth", train.DefaultRankerConfig().Depth, "pipeline: retrieved candidates the ranker re-scores")
@@ -98,6 +98,12 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 	if err != nil {
 		return err
 	}
+	if *doTune && *rolling {
+		return usagef("--tune with --rolling: the rolling cuts' test windows lie inside the training part the search would score on; tune with edgerec tune --holdout instead")
+	}
+	if *doTune && !slices.ContainsFunc(names, seeded) {
+		return usagef("--tune chooses the two-tower's settings: add twotower or a pipeline model to --models")
+	}
 	seeds := []int64{tc.Seed}
 	if *seedList != "" {
 		if seeds, err = parseSeeds(*seedList); err != nil {
@@ -129,7 +135,7 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 	writeSplitReport(report, ds, *format, st)
 
 	var tuning string
-	if *doTune && slices.ContainsFunc(names, seeded) {
+	if *doTune {
 		r, err := tf.search(split.Train, opts.Train, stderr)
 		if err != nil {
 			return err

@@ -3,19 +3,22 @@ package eval
 import (
 	"fmt"
 
+	"github.com/edgerec/edgerec/tools/builder"
 	"github.com/edgerec/edgerec/tools/slim"
 )
 
 // SLIM is the learned item-to-item model the bundle builder fits for the
 // pipeline's slim source (package tools/slim: a ridge regression of each
-// item on its most co-occurring items), scored as the module serves it:
-// each history item adds its Top neighbours' weights,
+// item on its most co-occurring items, λ chosen by slim.Choose on a
+// temporal split of the training part, as the builder does), scored as the
+// module serves it: each history item adds its Top neighbours' weights,
 //
 //	score(j) = Σ_{i ∈ history, j ∈ N(i)} w_j[i]
 //
 // ties (and items no history item points to) by training popularity.
 type SLIM struct {
-	Config slim.Config // zero: slim.DefaultConfig
+	Config slim.Config // zero: slim.DefaultConfig with the builder's Top
+	Lambda float64     // set by Fit: the λ chosen
 }
 
 // Name returns "slim".
@@ -23,7 +26,9 @@ func (m *SLIM) Name() string { return "slim" }
 
 func (m *SLIM) config() slim.Config {
 	if m.Config.Candidates == 0 {
-		return slim.DefaultConfig()
+		c := slim.DefaultConfig()
+		c.Top = builder.SlimTop
+		return c
 	}
 	return m.Config
 }
@@ -31,24 +36,35 @@ func (m *SLIM) config() slim.Config {
 // Describe reports the configuration.
 func (m *SLIM) Describe() string {
 	c := m.config()
-	return fmt.Sprintf("%d candidates, top %d kept per item, λ = %g × mean item count, window %d", c.Candidates, c.Top, c.Lambda, c.Window)
+	return fmt.Sprintf("%d candidates, top %d kept per item, λ = %g × mean item count (chosen on a validation split), window %d", c.Candidates, c.Top, m.Lambda, c.Window)
 }
 
 // Fit fits the model on s's training part.
 func (m *SLIM) Fit(s *Split) (Ranker, error) {
 	c := newCatalog(s)
 	users := map[string]int{}
-	var seqs [][]int32
+	var seqs []slim.Seq
 	for _, in := range s.Train.Interactions {
 		u, ok := users[in.User]
 		if !ok {
 			u = len(seqs)
 			users[in.User] = u
-			seqs = append(seqs, nil)
+			seqs = append(seqs, slim.Seq{})
 		}
-		seqs[u] = append(seqs[u], c.index[in.Item])
+		seqs[u].Items = append(seqs[u].Items, c.index[in.Item])
+		seqs[u].Times = append(seqs[u].Times, in.Time)
 	}
-	nb, err := slim.Fit(seqs, len(c.ids), m.config())
+	cfg := m.config()
+	lambda, _, err := slim.Choose(seqs, len(c.ids), cfg, slim.DefaultLambdas)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Lambda, m.Lambda = lambda, lambda
+	items := make([][]int32, len(seqs))
+	for u := range seqs {
+		items[u] = seqs[u].Items
+	}
+	nb, err := slim.Fit(items, len(c.ids), cfg)
 	if err != nil {
 		return nil, err
 	}
