@@ -29,22 +29,33 @@ type towerBatch struct {
 	tmp   []float32   // rows × in: cross backward scratch
 }
 
+// newTowerBatch returns a batch of rows rows for training: the forward
+// buffers and the gradients backward fills.
 func newTowerBatch(cross nn.Stack, mlp *nn.MLP, in, rows int) *towerBatch {
+	b := newForwardBatch(cross, mlp, in, rows)
+	f := func(n int) []float32 { return make([]float32, rows*n) }
+	b.dh, b.dx, b.tmp = f(in), f(in), f(in)
+	for l := range mlp.Layers[:len(mlp.Layers)-1] {
+		b.dActs = append(b.dActs, f(mlp.Layers[l].Out))
+	}
+	b.dUnit = f(mlp.Out())
+	return b
+}
+
+// newForwardBatch returns a batch of rows rows for forward passes only
+// (validation): backward must not be called on it.
+func newForwardBatch(cross nn.Stack, mlp *nn.MLP, in, rows int) *towerBatch {
 	b := &towerBatch{cross: cross, mlp: mlp, in: in}
 	f := func(n int) []float32 { return make([]float32, rows*n) }
-	b.x, b.dh, b.dx, b.tmp = f(in), f(in), f(in), f(in)
+	b.x = f(in)
 	for range cross {
 		b.crossOut = append(b.crossOut, f(in))
 		b.crossLin = append(b.crossLin, f(in))
 	}
 	for l := range mlp.Layers {
 		b.acts = append(b.acts, f(mlp.Layers[l].Out))
-		if l+1 < len(mlp.Layers) {
-			b.dActs = append(b.dActs, f(mlp.Layers[l].Out))
-		}
 	}
-	dim := mlp.Out()
-	b.unit, b.dUnit, b.norm = f(dim), f(dim), make([]float32, rows)
+	b.unit, b.norm = f(mlp.Out()), make([]float32, rows)
 	return b
 }
 

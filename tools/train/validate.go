@@ -8,6 +8,10 @@ import (
 // maxValQueries bounds the validation queries scored after each epoch.
 const maxValQueries = 4000
 
+// valBlock is how many items or queries validation embeds and scores at a
+// time.
+const valBlock = 256
+
 // valQuery is one validation case: a user at one position of the
 // validation window, with the history before it and the distinct items
 // from it on as targets.
@@ -48,6 +52,9 @@ func (c *corpus) validationQueries(limit int) []valQuery {
 // exact search over every item, the query's history excluded, hits over
 // min(targets, 20) so that a query with a long future counts as much as
 // one with a short one.
+//
+// Memory stays at the catalog's embeddings (n×dim) plus fixed blocks:
+// items are embedded and queries scored valBlock rows at a time.
 func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery) float64 {
 	const k = 20
 	n := len(c.items) - 1 // item rows 1…n
@@ -56,52 +63,65 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery) flo
 	d := cfg.Dim
 
 	// Item embeddings, rows 1…n at the start of the window.
-	ib := newTowerBatch(it.Cross, &it.MLP, it.InputDim(), n)
-	parallel(W, n, func(_, lo, hi int) {
-		for j := lo; j < hi; j++ {
-			in := c.itemInput(it, int32(j+1), c.valStart, false)
-			it.Input(row(ib.x, j, ib.in), in)
-		}
-	})
-	ib.forward(n, W)
+	items := make([]float32, n*d)
+	ib := newForwardBatch(it.Cross, &it.MLP, it.InputDim(), valBlock)
+	for lo := 0; lo < n; lo += valBlock {
+		B := min(valBlock, n-lo)
+		parallel(W, B, func(_, a, b int) {
+			for j := a; j < b; j++ {
+				in := c.itemInput(it, int32(lo+j+1), c.valStart, false)
+				it.Input(row(ib.x, j, ib.in), in)
+			}
+		})
+		ib.forward(B, W)
+		copy(items[lo*d:(lo+B)*d], ib.unit[:B*d])
+	}
 
-	const block = 256
-	qb := newTowerBatch(q.Cross, &q.MLP, q.InputDim(), block)
-	scores := make([]float32, block*n)
+	qb := newForwardBatch(q.Cross, &q.MLP, q.InputDim(), valBlock)
+	scores := make([]float32, valBlock*valBlock)
+	tops := make([]*ann.TopK, valBlock)
+	skips := make([]map[int32]bool, valBlock) // each query's history
 	recalls := make([]float64, len(queries))
-	for lo := 0; lo < len(queries); lo += block {
-		hi := min(lo+block, len(queries))
-		B := hi - lo
+	for lo := 0; lo < len(queries); lo += valBlock {
+		B := min(valBlock, len(queries)-lo)
 		parallel(W, B, func(_, a, b int) {
 			for i := a; i < b; i++ {
 				e := example{user: queries[lo+i].user, pos: queries[lo+i].pos}
 				ctx := c.context(e, cfg.MaxHistory)
 				in := q.Prepare(&ctx, c.history(e, cfg.MaxHistory), -1)
 				q.Input(row(qb.x, i, qb.in), &it.IDs, in)
+				tops[i] = ann.NewTopK(k)
+				hist := c.users[e.user].items[:e.pos]
+				skips[i] = make(map[int32]bool, len(hist))
+				for _, h := range hist {
+					skips[i][h] = true
+				}
 			}
 		})
 		qb.forward(B, W)
-		mulNT(scores[:B*n], qb.unit, ib.unit, B, n, d, 1, 0)
+		for jlo := 0; jlo < n; jlo += valBlock {
+			J := min(valBlock, n-jlo)
+			mulNT(scores[:B*J], qb.unit, items[jlo*d:(jlo+J)*d], B, J, d, 1, 0)
+			parallel(W, B, func(_, a, b int) {
+				for i := a; i < b; i++ {
+					for j, s := range row(scores, i, J) {
+						if r := int32(jlo + j + 1); !skips[i][r] {
+							tops[i].Push(r, s)
+						}
+					}
+				}
+			})
+		}
 		parallel(W, B, func(_, a, b int) {
 			for i := a; i < b; i++ {
 				v := queries[lo+i]
-				items := c.users[v.user].items
-				skip := make(map[int32]bool, v.pos)
-				for _, h := range items[:v.pos] {
-					skip[h] = true
-				}
-				targets := make(map[int32]bool, len(items)-int(v.pos))
-				for _, t := range items[v.pos:] {
+				seq := c.users[v.user].items
+				targets := make(map[int32]bool, len(seq)-int(v.pos))
+				for _, t := range seq[v.pos:] {
 					targets[t] = true
 				}
-				top := ann.NewTopK(k)
-				for j, s := range row(scores, i, n) {
-					if r := int32(j + 1); !skip[r] {
-						top.Push(r, s)
-					}
-				}
 				hits := 0
-				for _, h := range top.Sorted() {
+				for _, h := range tops[i].Sorted() {
 					if targets[h.Item] {
 						hits++
 					}
