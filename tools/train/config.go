@@ -145,6 +145,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("lr = %v out of range (0, 1]", c.LR)
 	case !(c.WeightDecay >= 0 && c.WeightDecay < 1):
 		return fmt.Errorf("weight_decay = %v out of range [0, 1)", c.WeightDecay)
+	case c.FullSoftmax > 0 && c.Batch*c.FullSoftmax > 1<<26:
+		return fmt.Errorf("batch × full_softmax = %d × %d logits per step, more than %d", c.Batch, c.FullSoftmax, 1<<26)
 	case c.LRSchedule != "constant" && c.LRSchedule != "cosine":
 		return fmt.Errorf("lr_schedule = %q, want constant or cosine", c.LRSchedule)
 	case !(c.IDDropout >= 0 && c.IDDropout < 1):

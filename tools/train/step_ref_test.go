@@ -96,8 +96,9 @@ func referenceGradients(t *trainer, B int) (float64, *workerGrad) {
 }
 
 // TestGradientsMatchReference holds the batched gradients to the
-// per-example reference, for sampled and full softmax, with cross layers,
-// two hidden layers and every input kind.
+// per-example reference, for sampled and full softmax, with two and three
+// cross layers, two hidden layers, every input kind and a batch shorter
+// than Config.Batch.
 func TestGradientsMatchReference(t *testing.T) {
 	for _, full := range []bool{false, true} {
 		name := "sampled"
@@ -107,6 +108,7 @@ func TestGradientsMatchReference(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cfg := tinyConfig()
 			cfg.Hidden = []int{7, 5}
+			cfg.QueryCross, cfg.ItemCross = 2, 3
 			if full {
 				cfg.FullSoftmax = 100
 			}
@@ -117,7 +119,7 @@ func TestGradientsMatchReference(t *testing.T) {
 			m := initModel(c, &cfg, c.train, rng)
 			tr := newTrainer(m, c, &cfg, c.train)
 			require.Equal(t, full, tr.full)
-			batch := c.train[3:9]
+			batch := c.train[3:8] // shorter than cfg.Batch, as an epoch's last
 			tr.prepare(batch, rng)
 			loss := tr.gradients(len(batch))
 			refLoss, ref := referenceGradients(tr, len(batch))
@@ -147,6 +149,7 @@ func TestGradientsMatchReference(t *testing.T) {
 			}
 			for l := range ref.i.cross.W {
 				close("item cross W", ref.i.cross.W[l], got.i.cross.W[l])
+				close("item cross b", ref.i.cross.B[l], got.i.cross.B[l])
 			}
 			sparse := func(what string, want, got *sparseGrad) {
 				t.Helper()
