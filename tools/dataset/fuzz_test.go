@@ -55,7 +55,7 @@ func FuzzLoadEdgerec(f *testing.F) {
 }
 
 // FuzzLoadLastFM feeds arbitrary bytes as user_taggedartists.dat beside
-// the fixture's tags.dat and artists.dat. Load must not panic; whatever it
+// lastFMFixture's tags.dat and artists.dat. Load must not panic; whatever it
 // accepts must satisfy the Dataset post-conditions, date every interaction
 // at the first of a month and give each item at most LastFMCategories
 // categories.
@@ -72,21 +72,10 @@ func FuzzLoadLastFM(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	var fixed [2][]byte
-	for i, name := range []string{"tags.dat", "artists.dat"} {
-		b, err := os.ReadFile(filepath.Join("testdata/lastfm-hetrec", name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		fixed[i] = b
-	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dir := t.TempDir()
-		for name, b := range map[string][]byte{"tags.dat": fixed[0], "artists.dat": fixed[1], "user_taggedartists.dat": data} {
-			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		writeFiles(t, dir, map[string]string{"tags.dat": lastFMFixture["tags.dat"],
+			"artists.dat": lastFMFixture["artists.dat"], "user_taggedartists.dat": string(data)})
 		d, err := Load(dir, FormatLastFMHetRec)
 		if err != nil {
 			return

@@ -14,14 +14,30 @@ import (
 // month returns the first of a month as Unix seconds (UTC).
 func month(y int, m time.Month) int64 { return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).Unix() }
 
-// TestLoadLastFM loads testdata/lastfm-hetrec, a fixture written by hand
-// in the release's layout (no line of it comes from the real data). It
-// exercises the first tag of a pair winning over a later one, a day other
-// than 1, a skipped pre-2002 row, a tagged artist missing from artists.dat,
-// an artist nobody tagged, an ISO-8859-1 tag name, a CRLF line, a blank
-// line, and ties among the most used tags.
+// lastFMFixture is a data set made up in the release's layout (no line of
+// it comes from the real data, which may not be redistributed): file name
+// → content. It holds the first tag of a pair winning over a later one, a
+// day other than 1, a pre-2002 row, a tagged artist missing from
+// artists.dat, an artist nobody tagged, an ISO-8859-1 tag name, a CRLF
+// line, a blank line, and ties among the most used tags.
+var lastFMFixture = map[string]string{
+	"tags.dat": "tagID\ttagValue\n1\tdream pop\n2\tm\xe9tal\n3\tlo-fi\n4\tshoegaze\n5\tambient\n",
+	"artists.dat": "id\tname\turl\tpictureURL\n" +
+		"10\tThe Paper Lanterns\thttp://example.invalid/10\thttp://example.invalid/10.jpg\n" +
+		"20\tÜnder Glass\thttp://example.invalid/20\t\n" +
+		"30\tNobody Tagged Us\thttp://example.invalid/30\t\n",
+	"user_taggedartists.dat": "userID\tartistID\ttagID\tday\tmonth\tyear\n" +
+		"7\t20\t1\t1\t3\t2009\n7\t20\t2\t1\t2\t2009\n7\t10\t1\t5\t5\t2011\r\n\n" +
+		"8\t10\t3\t1\t1\t1956\n8\t10\t1\t1\t6\t2008\n8\t40\t4\t1\t7\t2008\n" +
+		"8\t20\t1\t1\t7\t2008\n8\t20\t5\t1\t7\t2008\n8\t20\t4\t1\t7\t2008\n",
+}
+
+// TestLoadLastFM loads lastFMFixture.
 func TestLoadLastFM(t *testing.T) {
-	got, err := Load("testdata/lastfm-hetrec", FormatLastFMHetRec)
+	dir := filepath.Join(t.TempDir(), "lastfm-hetrec") // the data set's name
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	writeFiles(t, dir, lastFMFixture)
+	got, err := Load(dir, FormatLastFMHetRec)
 	require.NoError(t, err)
 	want := &Dataset{
 		Name: "lastfm-hetrec",
