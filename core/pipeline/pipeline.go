@@ -467,7 +467,7 @@ func (r *Recommender) candidates(req *api.Request, p *bundle.Params, t *timer) (
 	f.limit = MaxExamined
 	rows := r.byPopularity
 	if f.allow != nil {
-		rows = r.allowedByPopularity(f.allow)
+		rows = sortByPopularity(r.b.Items.Popularity, f.allow)
 	}
 	rank := 0
 	for _, row := range rows {
@@ -480,22 +480,6 @@ func (r *Recommender) candidates(req *api.Request, p *bundle.Params, t *timer) (
 		}
 	}
 	return q, emb, f, pl.cands, nil
-}
-
-// allowedByPopularity returns the rows of an allow-list, most popular
-// first (ties by lower row), as byPopularity orders the catalog.
-func (r *Recommender) allowedByPopularity(allow rowSet) []int32 {
-	pop := r.b.Items.Popularity
-	keys := make([]uint64, len(allow))
-	for i, row := range allow {
-		keys[i] = uint64(^ann.Monotone(pop[row]))<<32 | uint64(uint32(row))
-	}
-	ann.SortKeys(keys)
-	out := make([]int32, len(keys))
-	for i, k := range keys {
-		out[i] = int32(uint32(k))
-	}
-	return out
 }
 
 // ListBackfillRank is the popular-source rank of the first back-filled item.

@@ -388,9 +388,18 @@ func byRelease(released []int64) []int32 {
 // The popularities must not be NaN (bundle validation refuses them): the
 // keys would rank one above +Inf.
 func byPopularity(pop []float32) []int32 {
-	keys := make([]uint64, len(pop))
-	for row, p := range pop {
-		keys[row] = uint64(^ann.Monotone(p))<<32 | uint64(row)
+	rows := make([]int32, len(pop))
+	for i := range rows {
+		rows[i] = int32(i)
+	}
+	return sortByPopularity(pop, rows)
+}
+
+// sortByPopularity returns rows, most popular first (ties by lower row).
+func sortByPopularity(pop []float32, rows []int32) []int32 {
+	keys := make([]uint64, len(rows))
+	for i, row := range rows {
+		keys[i] = uint64(^ann.Monotone(pop[row]))<<32 | uint64(uint32(row))
 	}
 	ann.SortKeys(keys)
 	out := make([]int32, len(keys))

@@ -147,20 +147,13 @@ func pipelineData(ds *dataset.Dataset, row map[string]int32, n int, created int6
 // with λ chosen by slim.Choose on a temporal validation split of them, and
 // keeps SlimTop neighbours per item.
 func slimNeighbours(seqs map[string][]int32, times map[string][]int64, order []string, n int) (*bundle.Neighbours, error) {
-	users := make([][]int32, 0, len(order))
 	vs := make([]slim.Seq, 0, len(order))
 	for _, u := range order {
-		users = append(users, seqs[u])
 		vs = append(vs, slim.Seq{Items: seqs[u], Times: times[u]})
 	}
 	cfg := slim.DefaultConfig()
 	cfg.Top = SlimTop
-	lambda, _, err := slim.Choose(vs, n, cfg, slim.DefaultLambdas)
-	if err != nil {
-		return nil, fmt.Errorf("slim: %w", err)
-	}
-	cfg.Lambda = lambda
-	nb, err := slim.Fit(users, n, cfg)
+	nb, _, err := slim.FitChosen(vs, n, cfg, slim.DefaultLambdas)
 	if err != nil {
 		return nil, fmt.Errorf("slim: %w", err)
 	}

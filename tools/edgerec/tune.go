@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,12 +25,7 @@ type tuneFlags struct {
 	space  *string
 }
 
-func addTuneFlags(fs interface {
-	Duration(string, time.Duration, string) *time.Duration
-	Int(string, int, string) *int
-	Uint64(string, uint64, string) *uint64
-	String(string, string, string) *string
-}) tuneFlags {
+func addTuneFlags(fs *flag.FlagSet) tuneFlags {
 	return tuneFlags{
 		budget: fs.Duration("budget", 20*time.Minute, "tuning: wall-time budget of the search (a trial that would pass it is not started; 0 = none)"),
 		trials: fs.Int("trials", 9, "tuning: configurations drawn for the first rung of successive halving"),

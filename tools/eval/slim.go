@@ -54,20 +54,11 @@ func (m *SLIM) Fit(s *Split) (Ranker, error) {
 		seqs[u].Items = append(seqs[u].Items, c.index[in.Item])
 		seqs[u].Times = append(seqs[u].Times, in.Time)
 	}
-	cfg := m.config()
-	lambda, _, err := slim.Choose(seqs, len(c.ids), cfg, slim.DefaultLambdas)
+	nb, lambda, err := slim.FitChosen(seqs, len(c.ids), m.config(), slim.DefaultLambdas)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Lambda, m.Lambda = lambda, lambda
-	items := make([][]int32, len(seqs))
-	for u := range seqs {
-		items[u] = seqs[u].Items
-	}
-	nb, err := slim.Fit(items, len(c.ids), cfg)
-	if err != nil {
-		return nil, err
-	}
+	m.Lambda = lambda
 	return c.ranker(func(dst []float64, hist []int32) {
 		for _, i := range hist {
 			items, ws := nb.Of(int(i))

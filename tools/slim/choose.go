@@ -2,6 +2,7 @@ package slim
 
 import (
 	"cmp"
+	"github.com/edgerec/edgerec/core/bundle"
 	"slices"
 	"sort"
 )
@@ -98,4 +99,21 @@ func Choose(seqs []Seq, n int, cfg Config, lambdas []float64) (float64, map[floa
 		}
 	}
 	return best, scores, nil
+}
+
+// FitChosen chooses λ from lambdas with Choose, then fits on every event
+// of seqs with it: what the bundle builder serves. It returns the
+// neighbours and the λ chosen.
+func FitChosen(seqs []Seq, n int, cfg Config, lambdas []float64) (*bundle.Neighbours, float64, error) {
+	lambda, _, err := Choose(seqs, n, cfg, lambdas)
+	if err != nil {
+		return nil, 0, err
+	}
+	cfg.Lambda = lambda
+	users := make([][]int32, len(seqs))
+	for u := range seqs {
+		users[u] = seqs[u].Items
+	}
+	nb, err := Fit(users, n, cfg)
+	return nb, lambda, err
 }
