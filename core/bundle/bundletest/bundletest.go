@@ -14,12 +14,14 @@ import (
 	"github.com/edgerec/edgerec/core/rank"
 	"github.com/edgerec/edgerec/core/tower"
 	"github.com/edgerec/edgerec/core/vec"
+	"github.com/edgerec/edgerec/tools/benchdata"
+	"github.com/edgerec/edgerec/tools/benchdata/sources"
 )
 
 // Regions, Devices and Genders are the vocabularies of a Random bundle.
 var (
-	Regions    = []string{"eu", "us", "asia"}
-	Devices    = []string{"mobile", "desktop"}
+	Regions    = benchdata.Regions
+	Devices    = benchdata.Devices
 	Genders    = []string{"f", "m"}
 	Categories = []string{"drama", "comedy", "news", "sports"}
 )
@@ -131,48 +133,9 @@ func gauss(rng *rand.Rand, x []float32) {
 	}
 }
 
-// RandomPipeline returns a valid PIPE section for n items: 5 random
-// co-visited and 3 random slim neighbours per item, popular and trending lists for all
-// regions and for "eu" (100 items each), 30 fresh days and DefaultParams.
-func RandomPipeline(n int, seed uint64) *bundle.Pipeline {
-	rng := rand.New(rand.NewPCG(seed, 2))
-	p := &bundle.Pipeline{FreshDays: 30, Defaults: bundle.DefaultParams()}
-	p.Covisit.Offsets = []uint32{0}
-	for i := 0; i < n; i++ {
-		for k := 0; k < min(5, n-1); k++ {
-			j := int32(rng.IntN(n))
-			if int(j) == i {
-				continue
-			}
-			p.Covisit.Items = append(p.Covisit.Items, j)
-			p.Covisit.Weights = append(p.Covisit.Weights, float32(5-k))
-		}
-		p.Covisit.Offsets = append(p.Covisit.Offsets, uint32(len(p.Covisit.Items)))
-	}
-	// Slim's lists from a stream of their own, so the other sections stay
-	// what they were before the slim source.
-	srng := rand.New(rand.NewPCG(seed, 3))
-	p.Slim.Offsets = []uint32{0}
-	for i := 0; i < n; i++ {
-		for k := 0; k < min(3, n-1); k++ {
-			j := int32(srng.IntN(n))
-			if int(j) == i {
-				continue
-			}
-			p.Slim.Items = append(p.Slim.Items, j)
-			p.Slim.Weights = append(p.Slim.Weights, 0.5/float32(k+1))
-		}
-		p.Slim.Offsets = append(p.Slim.Offsets, uint32(len(p.Slim.Items)))
-	}
-	list := func(region string, stride int) bundle.RegionList {
-		l := bundle.RegionList{Region: region}
-		for i := 0; i < n && len(l.Items) < 100; i += stride {
-			l.Items = append(l.Items, int32(i))
-			l.Scores = append(l.Scores, float32(n-i))
-		}
-		return l
-	}
-	p.Popular = []bundle.RegionList{list("", 1), list("eu", 3)}
-	p.Trending = []bundle.RegionList{list("", 7), list("eu", 5)}
-	return p
-}
+// RandomPipeline returns a valid PIPE section for n items
+// (sources.Random, which `edgerec bench` uses too): 5 random co-visited
+// and 3 random slim neighbours per item, popular and trending lists for
+// all regions and for "eu" (100 items each), 30 fresh days and
+// DefaultParams.
+func RandomPipeline(n int, seed uint64) *bundle.Pipeline { return sources.Random(n, seed) }
