@@ -283,24 +283,3 @@ func BenchmarkBestLists(b *testing.B) {
 		})
 	}
 }
-
-func BenchmarkSortKeys(b *testing.B) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	src := make([]uint64, 174)
-	for i := range src {
-		src[i] = rng.Uint64()
-	}
-	x := make([]uint64, len(src))
-	b.Run("SortKeys", func(b *testing.B) {
-		for b.Loop() {
-			copy(x, src)
-			SortKeys(x)
-		}
-	})
-	b.Run("slices.Sort", func(b *testing.B) {
-		for b.Loop() {
-			copy(x, src)
-			slices.Sort(x)
-		}
-	})
-}

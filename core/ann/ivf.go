@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/edgerec/edgerec/core/quant"
+	"github.com/edgerec/edgerec/core/sortkey"
 	"github.com/edgerec/edgerec/core/vec"
 )
 
@@ -184,7 +185,7 @@ func bestLists(scores []float32, n int) []int32 {
 			}
 			maxes[b] = m
 		}
-		thr = SelectNth(maxes, nb-n) // the n-th largest
+		thr = sortkey.SelectNth(maxes, nb-n) // the n-th largest
 	}
 	keys := make([]uint64, 0, 2*n)
 	for l, s := range scores {
@@ -203,10 +204,10 @@ func bestLists(scores []float32, n int) []int32 {
 		}
 	}
 	if len(keys) > n {
-		SelectNth(keys, len(keys)-n)
+		sortkey.SelectNth(keys, len(keys)-n)
 		keys = keys[len(keys)-n:]
 	}
-	SortKeys(keys)
+	sortkey.Sort(keys)
 	out := make([]int32, len(keys))
 	for i, k := range keys {
 		out[len(out)-1-i] = hit(k).Item

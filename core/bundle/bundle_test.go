@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/feature"
 	"github.com/edgerec/edgerec/core/nn"
 	"github.com/edgerec/edgerec/core/quant"
@@ -277,7 +278,7 @@ func TestSemanticChecks(t *testing.T) {
 		{"slim offsets short", func(b *Bundle) { b.Pipeline.Slim.Offsets = b.Pipeline.Slim.Offsets[:5] }, "slim lists do not match"},
 		{"slim NaN weight", func(b *Bundle) { b.Pipeline.Slim.Weights[0] = float32(math.NaN()) }, "slim entry 0"},
 		{"slim offsets decrease", func(b *Bundle) { b.Pipeline.Slim.Offsets[1] = 4 }, "slim offsets decrease"},
-		{"slim weight negative", func(b *Bundle) { b.Pipeline.Defaults.Weights[SourceSlim] = -1 }, "weight of source slim"},
+		{"slim weight negative", func(b *Bundle) { b.Pipeline.Defaults.Weights[api.SourceSlim] = -1 }, "weight of source slim"},
 		{"arm without weight", func(b *Bundle) { b.Pipeline.Arms[0].Weight = 0 }, "arm"},
 		{"bad lambda", func(b *Bundle) { b.Pipeline.Defaults.MMRLambda = 2 }, "mmr_lambda"},
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/pipeline"
-	"github.com/edgerec/edgerec/core/rank"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -102,8 +101,8 @@ func TestOlderParamsTurnSlimOff(t *testing.T) {
 			require.NoError(t, err)
 			require.NotNil(t, b.Pipeline)
 			for _, p := range append([]bundle.Params{b.Pipeline.Defaults}, armParams(b.Pipeline.Arms)...) {
-				assert.Zero(t, p.Weights[bundle.SourceSlim])
-				assert.Zero(t, p.Depth[bundle.SourceSlim])
+				assert.Zero(t, p.Weights[api.SourceSlim])
+				assert.Zero(t, p.Depth[api.SourceSlim])
 			}
 			assert.Empty(t, b.Pipeline.Slim.Offsets)
 			if b.Ranker != nil {
@@ -119,10 +118,4 @@ func armParams(arms []bundle.Arm) []bundle.Params {
 		out = append(out, a.Params)
 	}
 	return out
-}
-
-// TestRankSourcesMirrorSourceNames: the ranker's per-source features
-// follow the bundle's source order.
-func TestRankSourcesMirrorSourceNames(t *testing.T) {
-	assert.Equal(t, bundle.SourceNames[:], rank.Sources)
 }

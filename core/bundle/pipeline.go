@@ -3,29 +3,13 @@ package bundle
 import (
 	"fmt"
 	"math"
+
+	"github.com/edgerec/edgerec/core/api"
 )
 
 // TagPipeline names the optional section with the data and parameters of
 // the candidate sources, business rules and experiments (FORMAT.md §5.8).
 const TagPipeline = "PIPE"
-
-// Source indices: the candidate sources of stage 1, in the order of
-// SourceNames. A new source is appended, never inserted: params and
-// rankers written before it keep their meaning (FORMAT.md §5.8).
-const (
-	SourceTwoTower = iota // two-tower ANN on the query embedding
-	SourceCovisit         // neighbours of the seed and recent history items by co-visitation
-	SourcePopular         // popular in the user's region (slowly decayed counts)
-	SourceTrending        // trending in the user's region (quickly decayed counts)
-	SourceFresh           // released recently, scored by the query embedding
-	SourceExplore         // a seeded sample from the long tail
-	SourceSlim            // neighbours of the seed and recent history items by the learned item-to-item model
-	NumSources
-)
-
-// SourceNames names the sources in responses, request weights and the
-// ranker's features.
-var SourceNames = [NumSources]string{"twotower", "covisit", "popular", "trending", "fresh", "explore", "slim"}
 
 // Pipeline is the content of section PIPE.
 type Pipeline struct {
@@ -100,9 +84,9 @@ type Params struct {
 	// disables a source. Params written before a source existed have
 	// fewer entries: the reader fills the rest with 0, so that source is
 	// off.
-	Weights [NumSources]float32 `msgpack:"weights"`
+	Weights [api.NumSources]float32 `msgpack:"weights"`
 	// Depth is how many candidates each source fetches before filtering.
-	Depth [NumSources]int `msgpack:"depth"`
+	Depth [api.NumSources]int `msgpack:"depth"`
 	// Ranker uses the bundle's ranker when there is one; otherwise the
 	// candidates are ordered by the reciprocal-rank blend.
 	Ranker bool `msgpack:"ranker"`
@@ -129,8 +113,8 @@ type Arm struct {
 // otherwise.
 func DefaultParams() Params {
 	return Params{
-		Weights:      [NumSources]float32{1, 1, 0.5, 0.5, 0.5, 0.2, 1},
-		Depth:        [NumSources]int{100, 50, 50, 30, 30, 20, 50},
+		Weights:      [api.NumSources]float32{1, 1, 0.5, 0.5, 0.5, 0.2, 1},
+		Depth:        [api.NumSources]int{100, 50, 50, 30, 30, 20, 50},
 		Ranker:       true,
 		MMRLambda:    0.8,
 		CategoryCap:  0,
@@ -143,10 +127,10 @@ func DefaultParams() Params {
 func (p *Params) Validate() error {
 	for s := range p.Weights {
 		if !(p.Weights[s] >= 0) || p.Weights[s] > 100 {
-			return fmt.Errorf("weight of source %s = %v out of [0, 100]", SourceNames[s], p.Weights[s])
+			return fmt.Errorf("weight of source %s = %v out of [0, 100]", api.SourceNames[s], p.Weights[s])
 		}
 		if p.Depth[s] < 0 || p.Depth[s] > 10000 {
-			return fmt.Errorf("depth of source %s = %d out of [0, 10000]", SourceNames[s], p.Depth[s])
+			return fmt.Errorf("depth of source %s = %d out of [0, 10000]", api.SourceNames[s], p.Depth[s])
 		}
 	}
 	switch {

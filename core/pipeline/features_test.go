@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
 	"github.com/edgerec/edgerec/core/quant"
 	"github.com/edgerec/edgerec/core/rank"
@@ -15,7 +15,8 @@ import (
 // the item for every candidate, whichever source proposed it.
 func TestQuerySimilarityFeature(t *testing.T) {
 	r := loadBundle(t, bundletest.Random(3_000, 64, 5))
-	_, _, q, _, emb, cands := stage1(r, historyRequest(6, 41))
+	rq := stage1(r, historyRequest(6, 41))
+	q, emb, cands := rq.q, rq.emb, rq.cands
 	r.Features(q, emb, cands)
 	col := slices.Index(rank.Features, "query_similarity")
 	query := quant.NewQuery(emb)
@@ -26,7 +27,7 @@ func TestQuerySimilarityFeature(t *testing.T) {
 		if c.Features[col] != one[0] {
 			t.Fatalf("row %d: query_similarity %v, kernel %v", c.Row, c.Features[col], one[0])
 		}
-		if c.SourceRank[bundle.SourceTwoTower] >= 0 {
+		if c.SourceRank[api.SourceTwoTower] >= 0 {
 			fromTwoTower++
 		}
 	}

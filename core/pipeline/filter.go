@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bloom"
 	"github.com/edgerec/edgerec/core/feature"
+	"github.com/edgerec/edgerec/core/sortkey"
 )
 
 // AdultAge is the age rating at and above which an item needs a user whose
@@ -180,13 +180,13 @@ func (s rowSet) has(row int32) bool {
 	return ok
 }
 
-// sortRows sorts rows in increasing order, as 64-bit keys (ann.SortKeys).
+// sortRows sorts rows in increasing order, as 64-bit keys (sortkey.Sort).
 func sortRows(rows []int32) {
 	keys := make([]uint64, len(rows))
 	for i, r := range rows {
 		keys[i] = uint64(uint32(r) ^ 1<<31)
 	}
-	ann.SortKeys(keys)
+	sortkey.Sort(keys)
 	for i, k := range keys {
 		rows[i] = int32(uint32(k) ^ 1<<31)
 	}

@@ -4,10 +4,10 @@ import (
 	"math"
 	"slices"
 
-	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/quant"
+	"github.com/edgerec/edgerec/core/sortkey"
 )
 
 // mmrPool is how many of the most relevant candidates the ordering stage
@@ -57,11 +57,11 @@ func standardize(cands []Candidate) []float32 {
 }
 
 // median returns the median of s (len(s) > 0), reordering s: a
-// quickselect (Hoare's FIND, as ann's top-k): for 205 scores, 13 µs in
-// wazero where sorting them twice took 44. The scores are finite.
+// quickselect, cheaper in wazero than sorting (BenchmarkMedian). The
+// scores are finite.
 func median(s []float64) float64 {
 	n := len(s)
-	m := ann.SelectNth(s, n/2)
+	m := sortkey.SelectNth(s, n/2)
 	if n%2 == 1 {
 		return m
 	}
@@ -82,150 +82,193 @@ func median(s []float64) float64 {
 //     candidate left;
 //  3. pinned items that passed the filters are placed at their positions.
 //
-// cands must have passed the filters; the result is at most k long.
-func (r *Recommender) order(req *api.Request, q *Query, p *bundle.Params, cands []Candidate, k int, keep func(int32) bool) []Candidate {
-	rel := standardize(cands)
-	if len(req.Impressions) > 0 && p.Demote > 0 {
-		shown := make(map[int32]api.Impression, len(req.Impressions))
-		for _, im := range req.Impressions {
-			if row, ok := r.index[im.Item]; ok {
-				prev := shown[row]
-				prev.Count += max(im.Count, 1)
-				prev.Last = max(prev.Last, im.Last)
-				shown[row] = prev
-			}
-		}
-		for i, c := range cands {
-			if im, ok := shown[c.Row]; ok {
-				days := 0.0
-				if im.Last > 0 && q.Time > im.Last {
-					days = float64(q.Time-im.Last) / 86400
-				}
-				rel[i] -= p.Demote * float32(math.Log1p(float64(im.Count))*math.Exp2(-days/7))
-			}
-		}
-	}
+// The candidates must have passed the filters; the result is at most k
+// long.
+func (r *Recommender) order(rq *request) []Candidate {
+	rel := standardize(rq.cands)
+	r.demote(rel, rq)
 	var pins []bundle.Pin
 	if pipe := r.b.Pipeline; pipe != nil {
-		if len(pipe.Rules.Boosted) > 0 {
-			at := make(map[int32]int, len(cands))
-			for i, c := range cands {
-				at[c.Row] = i
-			}
-			for _, b := range pipe.Rules.Boosted {
-				if i, ok := at[b.Item]; ok {
-					rel[i] += b.Amount
-				}
-			}
-		}
+		boost(rel, rq.cands, pipe.Rules.Boosted)
 		pins = pipe.Rules.Pinned
 	}
+	o := r.newOrdering(&rq.p, rq.cands, rel)
+	var out []Candidate
+	for len(out) < rq.req.K {
+		pick := o.next(len(out))
+		if pick < 0 {
+			break
+		}
+		o.take(pick)
+		out = append(out, rq.cands[pick])
+	}
+	return r.pin(out, pins, rq.req.K, rq.f.allows)
+}
 
-	// The mmrPool most relevant, plus every exploration candidate.
-	idx := byScore(len(cands), func(i int) float32 { return rel[i] }, func(i int) int32 { return cands[i].Row })
-	pool := idx[:min(len(idx), mmrPool)]
-	var explore []int
-	for _, i := range idx {
-		if cands[i].SourceRank[bundle.SourceExplore] >= 0 {
-			explore = append(explore, i)
+// demote lowers the relevance of the candidates the request says were
+// shown and not taken: by Params.Demote·ln(1 + times shown), halved every
+// week since the last showing.
+func (r *Recommender) demote(rel []float32, rq *request) {
+	req, p := rq.req, &rq.p
+	if len(req.Impressions) == 0 || p.Demote <= 0 {
+		return
+	}
+	shown := make(map[int32]api.Impression, len(req.Impressions))
+	for _, im := range req.Impressions {
+		if row, ok := r.index[im.Item]; ok {
+			prev := shown[row]
+			prev.Count += max(im.Count, 1)
+			prev.Last = max(prev.Last, im.Last)
+			shown[row] = prev
 		}
 	}
+	for i, c := range rq.cands {
+		if im, ok := shown[c.Row]; ok {
+			days := 0.0
+			if im.Last > 0 && rq.q.Time > im.Last {
+				days = float64(rq.q.Time-im.Last) / 86400
+			}
+			rel[i] -= p.Demote * float32(math.Log1p(float64(im.Count))*math.Exp2(-days/7))
+		}
+	}
+}
 
-	// Category caps: capped[i] is set once one of candidate i's categories
-	// is full.
-	items := &r.b.Items
-	var catCount []int32
-	capped := make([]bool, len(cands))
-	if p.CategoryCap > 0 {
-		catCount = make([]int32, r.b.Vocab.Categories.Size())
+// boost raises the relevance of the boosted candidates.
+func boost(rel []float32, cands []Candidate, boosted []bundle.Boost) {
+	if len(boosted) == 0 {
+		return
 	}
-	lambda := p.MMRLambda
-	mmr := lambda < 1 && len(pool) > 1
-	// The pool's embeddings, gathered so that one kernel call scores a
-	// picked item against the whole pool.
-	emb := r.b.Embeddings
-	var poolEmb *quant.Int8
-	var sims []float32
-	maxSim := make([]float32, len(cands))
-	if mmr {
-		poolEmb = quant.NewInt8(len(pool), emb.Dim)
-		for j, i := range pool {
-			copy(poolEmb.Row(j), emb.Row(int(cands[i].Row)))
-			poolEmb.Scales[j] = emb.Scales[cands[i].Row]
-		}
-		sims = make([]float32, len(pool))
-		for i := range maxSim {
-			maxSim[i] = float32(math.Inf(-1))
+	at := make(map[int32]int, len(cands))
+	for i, c := range cands {
+		at[c.Row] = i
+	}
+	for _, b := range boosted {
+		if i, ok := at[b.Item]; ok {
+			rel[i] += b.Amount
 		}
 	}
-	used := make([]bool, len(cands))
+}
+
+// ordering is the state of the greedy pick of step 2.
+type ordering struct {
+	r     *Recommender
+	p     *bundle.Params
+	cands []Candidate
+	rel   []float32
+	// idx orders the candidates by relevance; pool is its mmrPool first;
+	// explore lists the exploration candidates in that order.
+	idx, pool, explore []int
+	used, capped       []bool
+	catCount           []int32 // per category, when Params.CategoryCap is set
+	// With MMR, poolEmb holds the pool's embeddings, gathered so that one
+	// kernel call scores a picked item against the whole pool, and
+	// maxSim[i] candidate i's largest similarity to an item picked.
+	mmr     bool
+	poolEmb *quant.Int8
+	sims    []float32
+	maxSim  []float32
 	// poolLeft counts the pool's candidates not yet picked: once none is
 	// left, no pick reads maxSim, and a long list (k = api.MaxK) stops
 	// scoring each pick against the pool. rest is where the scan for the
 	// most relevant candidate left resumes: candidates before it are used
 	// or capped, and stay so.
-	poolLeft, rest := len(pool), 0
-	var out []Candidate
-	for len(out) < k {
-		pick := -1
-		if p.ExploreEvery > 1 && (len(out)+1)%p.ExploreEvery == 0 {
-			for _, i := range explore {
-				if !used[i] && !capped[i] {
-					pick = i
-					break
-				}
-			}
+	poolLeft, rest int
+}
+
+func (r *Recommender) newOrdering(p *bundle.Params, cands []Candidate, rel []float32) *ordering {
+	o := &ordering{r: r, p: p, cands: cands, rel: rel,
+		used: make([]bool, len(cands)), capped: make([]bool, len(cands))}
+	o.idx = byScore(len(cands), func(i int) float32 { return rel[i] }, func(i int) int32 { return cands[i].Row })
+	o.pool = o.idx[:min(len(o.idx), mmrPool)]
+	o.poolLeft = len(o.pool)
+	for _, i := range o.idx {
+		if cands[i].SourceRank[api.SourceExplore] >= 0 {
+			o.explore = append(o.explore, i)
 		}
-		if pick < 0 {
-			best := float32(math.Inf(-1))
-			for _, i := range pool {
-				if used[i] || capped[i] {
-					continue
-				}
-				v := rel[i]
-				if len(out) > 0 && mmr {
-					v = lambda*rel[i] - (1-lambda)*maxSim[i]
-				}
-				if v > best {
-					best, pick = v, i
-				}
-			}
+	}
+	if p.CategoryCap > 0 {
+		o.catCount = make([]int32, r.b.Vocab.Categories.Size())
+	}
+	o.mmr = p.MMRLambda < 1 && len(o.pool) > 1
+	if o.mmr {
+		emb := r.b.Embeddings
+		o.poolEmb = quant.NewInt8(len(o.pool), emb.Dim)
+		for j, i := range o.pool {
+			copy(o.poolEmb.Row(j), emb.Row(int(cands[i].Row)))
+			o.poolEmb.Scales[j] = emb.Scales[cands[i].Row]
 		}
-		if pick < 0 {
-			// The pool is spent (caps, or fewer candidates): take the rest
-			// in order of relevance.
-			for ; rest < len(idx); rest++ {
-				if i := idx[rest]; !used[i] && !capped[i] {
-					pick = i
-					break
-				}
-			}
+		o.sims = make([]float32, len(o.pool))
+		o.maxSim = make([]float32, len(cands))
+		for i := range o.maxSim {
+			o.maxSim[i] = float32(math.Inf(-1))
 		}
-		if pick < 0 {
-			break
-		}
-		used[pick] = true
-		if slices.Contains(pool, pick) {
-			poolLeft--
-		}
-		out = append(out, cands[pick])
-		if catCount != nil {
-			for _, c := range items.CategoriesOf(int(cands[pick].Row)) {
-				if catCount[c]++; int(catCount[c]) == p.CategoryCap {
-					r.capCategory(c, cands, capped)
-				}
-			}
-		}
-		if mmr && poolLeft > 0 {
-			poolEmb.Scores(sims, emb.RowQuery(int(cands[pick].Row)), 0)
-			for j, i := range pool {
-				if sims[j] > maxSim[i] { // not max(): a runtime call in wasm
-					maxSim[i] = sims[j]
-				}
+	}
+	return o
+}
+
+// free reports whether candidate i may still be picked.
+func (o *ordering) free(i int) bool { return !o.used[i] && !o.capped[i] }
+
+// next returns the candidate for position n (0-based), or −1 when none is
+// left: an exploration candidate at every ExploreEvery-th position, else
+// the pool's best by MMR, else, the pool spent (caps, or fewer
+// candidates), the most relevant left.
+func (o *ordering) next(n int) int {
+	if e := o.p.ExploreEvery; e > 1 && (n+1)%e == 0 {
+		for _, i := range o.explore {
+			if o.free(i) {
+				return i
 			}
 		}
 	}
-	return r.pin(out, pins, k, keep)
+	pick, best := -1, float32(math.Inf(-1))
+	lambda := o.p.MMRLambda
+	for _, i := range o.pool {
+		if !o.free(i) {
+			continue
+		}
+		v := o.rel[i]
+		if n > 0 && o.mmr {
+			v = lambda*o.rel[i] - (1-lambda)*o.maxSim[i]
+		}
+		if v > best {
+			best, pick = v, i
+		}
+	}
+	if pick >= 0 {
+		return pick
+	}
+	for ; o.rest < len(o.idx); o.rest++ {
+		if i := o.idx[o.rest]; o.free(i) {
+			return i
+		}
+	}
+	return -1
+}
+
+// take records that candidate i was picked: its categories count towards
+// their caps, and the pool's similarities to it are scored.
+func (o *ordering) take(i int) {
+	o.used[i] = true
+	if slices.Contains(o.pool, i) {
+		o.poolLeft--
+	}
+	row := int(o.cands[i].Row)
+	if o.catCount != nil {
+		for _, c := range o.r.b.Items.CategoriesOf(row) {
+			if o.catCount[c]++; int(o.catCount[c]) == o.p.CategoryCap {
+				o.r.capCategory(c, o.cands, o.capped)
+			}
+		}
+	}
+	if o.mmr && o.poolLeft > 0 {
+		o.poolEmb.Scores(o.sims, o.r.b.Embeddings.RowQuery(row), 0)
+		for j, k := range o.pool {
+			if o.sims[j] > o.maxSim[k] { // not max(): a runtime call in wasm
+				o.maxSim[k] = o.sims[j]
+			}
+		}
+	}
 }
 
 // capCategory marks the candidates in category c as capped.

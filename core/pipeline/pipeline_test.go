@@ -223,7 +223,7 @@ func TestRecommendExcludesHistoryAndSeed(t *testing.T) {
 		if banned[it.ID] {
 			t.Errorf("item %d (%s) is in the history or the seed", i, it.ID)
 		}
-		if !slices.Contains(bundle.SourceNames[:], it.Source) && it.Source != "pinned" {
+		if !slices.Contains(api.SourceNames[:], it.Source) && it.Source != "pinned" {
 			t.Errorf("source %q", it.Source)
 		}
 	}
@@ -285,11 +285,11 @@ func TestLoadRejectsCorrupt(t *testing.T) {
 func TestSources(t *testing.T) {
 	b := bundletest.Random(300, 32, 3)
 	r := loadBundle(t, b)
-	only := func(s int) api.Weights {
+	only := func(s api.Source) api.Weights {
 		w := api.Weights{}
-		for i, name := range bundle.SourceNames {
+		for i, name := range api.SourceNames {
 			w[name] = 0
-			if i == s {
+			if api.Source(i) == s {
 				w[name] = 1
 			}
 		}
@@ -299,7 +299,7 @@ func TestSources(t *testing.T) {
 
 	t.Run("covisit says because", func(t *testing.T) {
 		hist := bundletest.ID(40)
-		resp, err := r.Recommend(&api.Request{K: 3, Context: adult, History: []api.Event{{Item: hist}}, Sources: only(bundle.SourceCovisit)})
+		resp, err := r.Recommend(&api.Request{K: 3, Context: adult, History: []api.Event{{Item: hist}}, Sources: only(api.SourceCovisit)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -318,7 +318,7 @@ func TestSources(t *testing.T) {
 		hist := bundletest.ID(41)
 		neigh, _ := b.Pipeline.Slim.Of(41)
 		require.NotEmpty(t, neigh)
-		resp, err := r.Recommend(&api.Request{K: 3, Debug: true, Context: adult, History: []api.Event{{Item: hist}}, Sources: only(bundle.SourceSlim)})
+		resp, err := r.Recommend(&api.Request{K: 3, Debug: true, Context: adult, History: []api.Event{{Item: hist}}, Sources: only(api.SourceSlim)})
 		require.NoError(t, err)
 		slims := 0
 		for _, it := range resp.Items {
@@ -339,14 +339,14 @@ func TestSources(t *testing.T) {
 		b := bundletest.Random(300, 32, 3)
 		b.Pipeline.Slim = bundle.Neighbours{}
 		r := loadBundle(t, b)
-		resp, err := r.Recommend(&api.Request{K: 3, Context: adult, History: []api.Event{{Item: bundletest.ID(41)}}, Sources: only(bundle.SourceSlim)})
+		resp, err := r.Recommend(&api.Request{K: 3, Context: adult, History: []api.Event{{Item: bundletest.ID(41)}}, Sources: only(api.SourceSlim)})
 		require.NoError(t, err)
 		for _, it := range resp.Items {
 			assert.NotEqual(t, "slim", it.Source)
 		}
 	})
 	t.Run("popular by region", func(t *testing.T) {
-		resp, err := r.Recommend(&api.Request{K: 5, Context: adult, Sources: only(bundle.SourcePopular)})
+		resp, err := r.Recommend(&api.Request{K: 5, Context: adult, Sources: only(api.SourcePopular)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -359,7 +359,7 @@ func TestSources(t *testing.T) {
 		}
 	})
 	t.Run("fresh within the window", func(t *testing.T) {
-		resp, err := r.Recommend(&api.Request{K: 10, Context: adult, Sources: only(bundle.SourceFresh)})
+		resp, err := r.Recommend(&api.Request{K: 10, Context: adult, Sources: only(api.SourceFresh)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -375,7 +375,7 @@ func TestSources(t *testing.T) {
 	})
 	t.Run("explore is seeded per user", func(t *testing.T) {
 		req := func(user string) *api.Request {
-			return &api.Request{K: 10, UserID: user, Context: adult, Sources: only(bundle.SourceExplore)}
+			return &api.Request{K: 10, UserID: user, Context: adult, Sources: only(api.SourceExplore)}
 		}
 		a, _ := r.Recommend(req("alice"))
 		a2, _ := r.Recommend(req("alice"))

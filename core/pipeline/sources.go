@@ -8,8 +8,10 @@ import (
 	"sort"
 
 	"github.com/edgerec/edgerec/core/ann"
+	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/quant"
+	"github.com/edgerec/edgerec/core/sortkey"
 )
 
 // Candidate is one item proposed by stage 1, with what each source said of
@@ -21,8 +23,8 @@ type Candidate struct {
 	Score float32
 	// SourceScore and SourceRank hold each source's score and 0-based rank
 	// (SourceRank −1: the source did not propose the item).
-	SourceScore [bundle.NumSources]float32
-	SourceRank  [bundle.NumSources]int32
+	SourceScore [api.NumSources]float32
+	SourceRank  [api.NumSources]int32
 	// Because is the history row an item-to-item candidate came from (the
 	// first such source's, co-visitation before slim), or −1.
 	Because int32
@@ -42,8 +44,8 @@ func newCandidate(row int32) Candidate {
 
 // Source returns the source that ranked the candidate best, by weighted
 // reciprocal rank.
-func (c *Candidate) Source(w *[bundle.NumSources]float32) int {
-	best, bestV := 0, float32(-1)
+func (c *Candidate) Source(w *[api.NumSources]float32) api.Source {
+	best, bestV := api.Source(0), float32(-1)
 	for s, r := range c.SourceRank {
 		if r < 0 {
 			continue
@@ -54,7 +56,7 @@ func (c *Candidate) Source(w *[bundle.NumSources]float32) int {
 		}
 		v := ws / float32(r+1)
 		if v > bestV {
-			best, bestV = s, v
+			best, bestV = api.Source(s), v
 		}
 	}
 	return best
@@ -75,7 +77,7 @@ func (p *pool) has(row int32) bool {
 }
 
 // add records that source s proposed row at rank with score.
-func (p *pool) add(s int, row int32, rank int, score float32) *Candidate {
+func (p *pool) add(s api.Source, row int32, rank int, score float32) *Candidate {
 	i, ok := p.at.get(row)
 	if !ok {
 		i = len(p.cands)
@@ -103,13 +105,13 @@ func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult in
 		}
 	}
 	pl := newPool(min(total, r.b.Manifest.Items, MaxExamined))
-	depth := func(s int) int {
+	depth := func(s api.Source) int {
 		if p.Weights[s] == 0 {
 			return 0
 		}
 		return p.Depth[s] * mult
 	}
-	if n := depth(bundle.SourceTwoTower); n > 0 {
+	if n := depth(api.SourceTwoTower); n > 0 {
 		t.startSearch()
 		var hits []ann.Hit
 		if f.allow != nil {
@@ -119,30 +121,30 @@ func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult in
 		}
 		t.endSearch(len(hits))
 		for i, h := range hits {
-			pl.add(bundle.SourceTwoTower, h.Item, i, h.Score)
+			pl.add(api.SourceTwoTower, h.Item, i, h.Score)
 		}
 	}
 	pipe := r.b.Pipeline
 	if pipe == nil {
 		return pl
 	}
-	if n := depth(bundle.SourceCovisit); n > 0 {
-		neighbours(pl, bundle.SourceCovisit, &pipe.Covisit, q, n, keep)
+	if n := depth(api.SourceCovisit); n > 0 {
+		neighbours(pl, api.SourceCovisit, &pipe.Covisit, q, n, keep)
 	}
-	if n := depth(bundle.SourceSlim); n > 0 {
-		neighbours(pl, bundle.SourceSlim, &pipe.Slim, q, n, keep)
+	if n := depth(api.SourceSlim); n > 0 {
+		neighbours(pl, api.SourceSlim, &pipe.Slim, q, n, keep)
 	}
 	region := q.Context.Region
-	if n := depth(bundle.SourcePopular); n > 0 {
-		addList(pl, bundle.SourcePopular, regionList(pipe.Popular, region), n, keep)
+	if n := depth(api.SourcePopular); n > 0 {
+		addList(pl, api.SourcePopular, regionList(pipe.Popular, region), n, keep)
 	}
-	if n := depth(bundle.SourceTrending); n > 0 {
-		addList(pl, bundle.SourceTrending, regionList(pipe.Trending, region), n, keep)
+	if n := depth(api.SourceTrending); n > 0 {
+		addList(pl, api.SourceTrending, regionList(pipe.Trending, region), n, keep)
 	}
-	if n := depth(bundle.SourceFresh); n > 0 {
+	if n := depth(api.SourceFresh); n > 0 {
 		r.fresh(pl, q, emb, n, keep)
 	}
-	if n := depth(bundle.SourceExplore); n > 0 {
+	if n := depth(api.SourceExplore); n > 0 {
 		r.explore(pl, n, keep, seed)
 	}
 	return pl
@@ -155,7 +157,7 @@ func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult in
 // and slim sources differ only in their lists.
 // Every neighbour looked at passes keep, which counts it against the
 // request's work budget.
-func neighbours(pl *pool, s int, nb *bundle.Neighbours, q *Query, n int, keep func(int32) bool) {
+func neighbours(pl *pool, s api.Source, nb *bundle.Neighbours, q *Query, n int, keep func(int32) bool) {
 	type src struct {
 		row int32
 		w   float32
@@ -234,7 +236,7 @@ func regionList(lists []bundle.RegionList, region string) *bundle.RegionList {
 
 // addList proposes the first n kept items among the first MaxFetch of l,
 // scores relative to its top.
-func addList(pl *pool, s int, l *bundle.RegionList, n int, keep func(int32) bool) {
+func addList(pl *pool, s api.Source, l *bundle.RegionList, n int, keep func(int32) bool) {
 	if l == nil || len(l.Items) == 0 {
 		return
 	}
@@ -278,7 +280,7 @@ func (r *Recommender) fresh(pl *pool, q *Query, emb []float32, n int, keep func(
 		top.Push(row, one[0])
 	}
 	for i, h := range top.Sorted() {
-		pl.add(bundle.SourceFresh, h.Item, i, h.Score)
+		pl.add(api.SourceFresh, h.Item, i, h.Score)
 	}
 }
 
@@ -298,7 +300,7 @@ func (r *Recommender) explore(pl *pool, n int, keep func(int32) bool, seed uint6
 			continue
 		}
 		taken.put(row, 0)
-		pl.add(bundle.SourceExplore, row, rank, 0)
+		pl.add(api.SourceExplore, row, rank, 0)
 		rank++
 	}
 }
@@ -359,7 +361,7 @@ func byRelease(released []int64) []int32 {
 		}
 	}
 	if packs {
-		ann.SortKeys(keys)
+		sortkey.Sort(keys)
 		out := make([]int32, len(keys))
 		for i, k := range keys {
 			out[i] = int32(k & (1<<rowBits - 1))
@@ -399,59 +401,12 @@ func byPopularity(pop []float32) []int32 {
 func sortByPopularity(pop []float32, rows []int32) []int32 {
 	keys := make([]uint64, len(rows))
 	for i, row := range rows {
-		keys[i] = uint64(^ann.Monotone(pop[row]))<<32 | uint64(uint32(row))
+		keys[i] = sortkey.Descending(pop[row], uint32(row))
 	}
-	ann.SortKeys(keys)
+	sortkey.Sort(keys)
 	out := make([]int32, len(keys))
 	for i, k := range keys {
 		out[i] = int32(uint32(k))
 	}
 	return out
-}
-
-// search returns the n items scoring highest against the query embedding
-// among those the filter f keeps, best first: retrieve over-fetches, the
-// filter drops, and when too few survive it fetches four times as many,
-// until the catalog is exhausted, MaxFetch hits were fetched, or the
-// request's work budget is spent.
-func (r *Recommender) search(q *Query, emb []float32, n int, f *filter) []ann.Hit {
-	for m := min(n+64, MaxFetch); ; m = min(4*m, MaxFetch) {
-		hits := r.retrieve(q, emb, m)
-		found := len(hits)
-		out := hits[:0]
-		for _, h := range hits {
-			if f.spent() {
-				return out
-			}
-			if f.keep(h.Item) {
-				out = append(out, h)
-				if len(out) == n {
-					return out
-				}
-			}
-		}
-		if found < m || m == MaxFetch {
-			return out
-		}
-	}
-}
-
-// scoreRows returns the n rows among rows (an allow-list) scoring highest
-// against the query embedding, among those the filter f keeps, best first
-// with ties by lower row: the order and the scores of an exact search
-// restricted to rows.
-func (r *Recommender) scoreRows(emb []float32, rows []int32, n int, f *filter) []ann.Hit {
-	query := quant.NewQuery(emb)
-	var one [1]float32
-	top := ann.NewTopK(n)
-	for _, row := range rows {
-		if f.spent() {
-			break
-		}
-		if f.keepAllowed(row) {
-			r.b.Embeddings.Scores(one[:], query, int(row))
-			top.Push(row, one[0])
-		}
-	}
-	return top.Sorted()
 }

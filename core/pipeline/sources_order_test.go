@@ -34,7 +34,7 @@ func byScoreThenRow(s []scored) {
 }
 
 // sourceOf returns the pool's candidates of source s in its rank order.
-func sourceOf(pl *pool, s int) []scored {
+func sourceOf(pl *pool, s api.Source) []scored {
 	var out []scored
 	for _, c := range pl.cands {
 		if c.SourceRank[s] >= 0 {
@@ -45,7 +45,7 @@ func sourceOf(pl *pool, s int) []scored {
 	return out
 }
 
-func rankOf(pl *pool, row int32, s int) int32 {
+func rankOf(pl *pool, row int32, s api.Source) int32 {
 	i, _ := pl.at.get(row)
 	return pl.cands[i].SourceRank[s]
 }
@@ -57,17 +57,17 @@ func rankOf(pl *pool, row int32, s int) int32 {
 func TestNeighbourSourcesOrder(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		s     int
+		s     api.Source
 		lists func(*bundle.Pipeline) *bundle.Neighbours
 	}{
-		{"covisit", bundle.SourceCovisit, func(p *bundle.Pipeline) *bundle.Neighbours { return &p.Covisit }},
-		{"slim", bundle.SourceSlim, func(p *bundle.Pipeline) *bundle.Neighbours { return &p.Slim }},
+		{"covisit", api.SourceCovisit, func(p *bundle.Pipeline) *bundle.Neighbours { return &p.Covisit }},
+		{"slim", api.SourceSlim, func(p *bundle.Pipeline) *bundle.Neighbours { return &p.Slim }},
 	} {
 		t.Run(tc.name, func(t *testing.T) { testNeighboursOrder(t, tc.s, tc.lists) })
 	}
 }
 
-func testNeighboursOrder(t *testing.T, s int, lists func(*bundle.Pipeline) *bundle.Neighbours) {
+func testNeighboursOrder(t *testing.T, s api.Source, lists func(*bundle.Pipeline) *bundle.Neighbours) {
 	b := bundletest.Random(300, 32, 3)
 	nb := lists(b.Pipeline)
 	for i, w := range nb.Weights {
@@ -141,7 +141,7 @@ func testNeighboursOrder(t *testing.T, s int, lists func(*bundle.Pipeline) *bund
 		pl := newPool(n)
 		neighbours(pl, s, nb, q, n, keep)
 		if got := sourceOf(pl, s); !slices.Equal(got, want) && len(got)+len(want) > 0 {
-			t.Fatalf("trial %d: %s gave %v, want %v", trial, bundle.SourceNames[s], got, want)
+			t.Fatalf("trial %d: %s gave %v, want %v", trial, api.SourceNames[s], got, want)
 		}
 	}
 }
@@ -183,7 +183,7 @@ func TestFreshOrder(t *testing.T) {
 
 		pl := newPool(n)
 		r.fresh(pl, q, emb, n, keep)
-		if got := sourceOf(pl, bundle.SourceFresh); !slices.Equal(got, want) && len(got)+len(want) > 0 {
+		if got := sourceOf(pl, api.SourceFresh); !slices.Equal(got, want) && len(got)+len(want) > 0 {
 			t.Fatalf("trial %d: fresh gave %v, want %v", trial, got, want)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/edgerec/edgerec/core/api"
-	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
 )
 
@@ -41,7 +40,8 @@ func BenchmarkStages(b *testing.B) {
 	} else {
 		r = loadBundle(b, bundletest.Random(20_000, 64, 1))
 	}
-	req, p, q, f, emb, cands := stage1(r, newReq())
+	rq := stage1(r, newReq())
+	req, p, q, f, emb, cands := rq.req, rq.p, rq.q, rq.f, rq.emb, rq.cands
 	seed := requestSeed("", "", q.Time)
 	b.Logf("%d candidates", len(cands))
 	b.Run("embed", func(b *testing.B) {
@@ -89,8 +89,9 @@ func BenchmarkStages(b *testing.B) {
 	})
 	b.Run("order", func(b *testing.B) {
 		for b.Loop() {
-			c := append([]Candidate(nil), cands...)
-			r.order(req, q, &p, c, 20, f.allows)
+			o := *rq
+			o.cands = append([]Candidate(nil), cands...)
+			r.order(&o)
 		}
 	})
 	b.Run("recommend", func(b *testing.B) {
@@ -114,10 +115,14 @@ func historyRequest(n, step int) *api.Request {
 
 // stage1 runs the request's first stage as Recommend does and returns
 // what the later stages take.
-func stage1(r *Recommender, req *api.Request) (*api.Request, bundle.Params, *Query, *filter, []float32, []Candidate) {
-	p, _, _ := r.Params(req)
-	q := r.Resolve(req)
-	f, _ := r.newFilter(req, q)
-	emb := r.Embed(q)
-	return req, p, q, f, emb, r.sources(q, emb, &p, 1, f, requestSeed("", "", q.Time), nil).cands
+func stage1(r *Recommender, req *api.Request) *request {
+	rq, err := r.newRequest(req)
+	if err != nil {
+		panic(err)
+	}
+	rq.q = r.Resolve(req)
+	rq.f, _ = r.newFilter(req, rq.q)
+	rq.emb = r.Embed(rq.q)
+	rq.cands = r.sources(rq.q, rq.emb, &rq.p, 1, rq.f, requestSeed("", "", rq.q.Time), nil).cands
+	return rq
 }

@@ -11,11 +11,12 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/nn"
 )
 
 // Sources names the candidate sources whose scores and ranks are features,
-// in order; it mirrors bundle.SourceNames.
+// in order; it mirrors api.SourceNames.
 var Sources = []string{"twotower", "covisit", "popular", "trending", "fresh", "explore", "slim"}
 
 // Features names the raw features the pipeline computes for every
@@ -25,7 +26,7 @@ var Sources = []string{"twotower", "covisit", "popular", "trending", "fresh", "e
 // was added keeps scoring as it did; a reader refuses a model that names a
 // feature it does not compute.
 //
-// Per source s (three each, in Sources order):
+// Per source s (three each, in api.Source order):
 //
 //	s            1 if the source proposed the candidate, else 0
 //	s_score      the source's score (0 when absent)
@@ -43,7 +44,7 @@ var Sources = []string{"twotower", "covisit", "popular", "trending", "fresh", "e
 //	seed_similarity    item embedding · seed (or newest history) item embedding; 0 without either
 var Features = func() []string {
 	var f []string
-	for _, s := range Sources {
+	for _, s := range api.SourceNames {
 		f = append(f, s, s+"_score", s+"_rank_log")
 	}
 	return append(f, "query_similarity", "popularity_log", "recent_log", "item_age_log",

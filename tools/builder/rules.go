@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 )
 
@@ -42,7 +43,7 @@ type BoostRule struct {
 }
 
 // ParamRules overrides bundle.Params; sources are named as in
-// bundle.SourceNames.
+// api.SourceNames.
 type ParamRules struct {
 	Weights      map[string]float32 `json:"weights"`
 	Depth        map[string]int     `json:"depth"`
@@ -83,12 +84,12 @@ func (pr *ParamRules) params() (bundle.Params, error) {
 		return p, nil
 	}
 	source := func(name string) (int, error) {
-		for s, n := range bundle.SourceNames {
+		for s, n := range api.SourceNames {
 			if n == name {
 				return s, nil
 			}
 		}
-		return 0, fmt.Errorf("unknown source %q (known: %v)", name, bundle.SourceNames)
+		return 0, fmt.Errorf("unknown source %q (known: %v)", name, api.SourceNames)
 	}
 	for name, w := range pr.Weights {
 		s, err := source(name)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/pipeline"
 	"github.com/edgerec/edgerec/core/rank"
@@ -90,11 +91,11 @@ var models = []struct {
 	}},
 	{"pipeline-no-slim", "ablation: the pipeline without its slim source (weight 0; the same towers and ranker)", func(o Options) Model {
 		return &TwoTower{Towers: o.towers(), WithRanker: true, name: "pipeline-no-slim",
-			Tune: func(p *bundle.Params) { p.Weights[bundle.SourceSlim] = 0 }}
+			Tune: func(p *bundle.Params) { p.Weights[api.SourceSlim] = 0 }}
 	}},
 	{"pipeline-no-covisit", "ablation: the pipeline without its co-visitation source (weight 0; the same towers and ranker)", func(o Options) Model {
 		return &TwoTower{Towers: o.towers(), WithRanker: true, name: "pipeline-no-covisit",
-			Tune: func(p *bundle.Params) { p.Weights[bundle.SourceCovisit] = 0 }}
+			Tune: func(p *bundle.Params) { p.Weights[api.SourceCovisit] = 0 }}
 	}},
 	{"pipeline-no-mmr", "ablation: the pipeline without MMR diversification (λ = 1)", func(o Options) Model {
 		return &TwoTower{Towers: o.towers(), WithRanker: true, name: "pipeline-no-mmr",

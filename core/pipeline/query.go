@@ -1,0 +1,61 @@
+package pipeline
+
+import (
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/feature"
+	"github.com/edgerec/edgerec/core/tower"
+)
+
+// Query is a request resolved against the bundle.
+type Query struct {
+	Input   tower.QueryInput
+	Context feature.Context
+	Exclude []int32 // rows never to recommend: the history and the seed
+	Unknown int     // history and seed ids not in the bundle
+	Time    int64   // the request time, or the bundle's creation time
+	NProbe  int     // the request's override of the index's probes (0: the bundle's)
+}
+
+// Resolve maps a normalized request's ids to rows and its context to the
+// query tower's input. Ids not in the bundle are dropped and counted; items
+// in the bundle that the model never saw are excluded from the results but
+// not pooled (their id embedding is the untrained unknown row).
+func (r *Recommender) Resolve(req *api.Request) *Query {
+	q := &Query{Time: req.Context.Time, NProbe: req.NProbe}
+	if q.Time <= 0 {
+		q.Time = r.b.Manifest.Created
+	}
+	known := r.b.Items.Known
+	hist := make([]int32, 0, len(req.History))
+	for _, e := range req.History {
+		if i, ok := r.index[e.Item]; ok {
+			q.Exclude = append(q.Exclude, i)
+			if known[i] {
+				hist = append(hist, i)
+			}
+		} else {
+			q.Unknown++
+		}
+	}
+	seed := int32(-1)
+	if req.Seed != "" {
+		if i, ok := r.index[req.Seed]; ok {
+			q.Exclude = append(q.Exclude, i)
+			if known[i] {
+				seed = i
+			}
+		} else {
+			q.Unknown++
+		}
+	}
+	c := req.Context
+	q.Context = feature.Context{Region: c.Region, Device: c.Device, Gender: c.Gender, Age: c.Age, Attrs: c.Attrs,
+		Time: c.Time, HistoryLen: len(hist)}
+	q.Input = r.b.Query.Prepare(&q.Context, hist, seed)
+	return q
+}
+
+// Embed computes the query embedding.
+func (r *Recommender) Embed(q *Query) []float32 {
+	return r.b.Query.Embed(r.b.Query.NewScratch(), r.b.History, q.Input)
+}
