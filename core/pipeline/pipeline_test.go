@@ -386,116 +386,6 @@ func TestSources(t *testing.T) {
 	})
 }
 
-// TestOrder checks the order stage's knobs.
-func TestOrder(t *testing.T) {
-	b := bundletest.Random(400, 32, 5)
-	ctx := api.Context{Age: 40, Region: "eu", Time: bundletest.Created}
-	params := func(mod func(p *bundle.Params)) *Recommender {
-		bb := bundletest.Random(400, 32, 5)
-		mod(&bb.Pipeline.Defaults)
-		return loadBundle(t, bb)
-	}
-	t.Run("impression demotes", func(t *testing.T) {
-		r := loadBundle(t, b)
-		first, _ := r.Recommend(&api.Request{K: 10, Context: ctx})
-		top := first.Items[0].ID
-		second, _ := r.Recommend(&api.Request{K: 10, Context: ctx, Impressions: []api.Impression{{Item: top, Count: 3, Last: ctx.Time}}})
-		pos := slices.IndexFunc(second.Items, func(it api.Item) bool { return it.ID == top })
-		if pos == 0 {
-			t.Errorf("the impressed item %s is still first", top)
-		}
-	})
-	t.Run("category cap", func(t *testing.T) {
-		r := params(func(p *bundle.Params) { p.CategoryCap = 2 })
-		resp, _ := r.Recommend(&api.Request{K: 8, Context: ctx})
-		count := map[int32]int{}
-		for _, it := range resp.Items {
-			row, _ := r.Lookup(it.ID)
-			for _, c := range b.Items.CategoriesOf(int(row)) {
-				if count[c]++; count[c] > 2 {
-					t.Errorf("category %d appears %d times", c, count[c])
-				}
-			}
-		}
-		if len(resp.Items) != 8 {
-			t.Errorf("%d items with a cap of 2 over 4 categories, want 8", len(resp.Items))
-		}
-	})
-	t.Run("exploration slots", func(t *testing.T) {
-		r := params(func(p *bundle.Params) { p.ExploreEvery = 3 })
-		resp, _ := r.Recommend(&api.Request{K: 9, Context: ctx})
-		for i, it := range resp.Items {
-			if (i+1)%3 == 0 && it.Source != "explore" {
-				t.Errorf("position %d is %s from %s, want an exploration slot", i, it.ID, it.Source)
-			}
-		}
-	})
-	t.Run("MMR diversifies", func(t *testing.T) {
-		sim := func(r *Recommender, items []api.Item) float32 {
-			var s float32
-			for i := range items {
-				for j := 0; j < i; j++ {
-					a, _ := r.Lookup(items[i].ID)
-					c, _ := r.Lookup(items[j].ID)
-					s += cosine(r, a, c)
-				}
-			}
-			return s
-		}
-		plain := params(func(p *bundle.Params) { p.MMRLambda = 1 })
-		diverse := params(func(p *bundle.Params) { p.MMRLambda = 0.3 })
-		a, _ := plain.Recommend(&api.Request{K: 10, Context: ctx})
-		d, _ := diverse.Recommend(&api.Request{K: 10, Context: ctx})
-		if sa, sd := sim(plain, a.Items), sim(diverse, d.Items); !(sd < sa) {
-			t.Errorf("pairwise similarity with λ=0.3 is %.3f, with λ=1 %.3f: MMR did not diversify", sd, sa)
-		}
-	})
-	t.Run("pins and boosts", func(t *testing.T) {
-		bb := bundletest.Random(400, 32, 5)
-		bb.Pipeline.Rules.Pinned = []bundle.Pin{{Item: 1, Position: 2}}
-		bb.Pipeline.Rules.Exclude = []int32{4}
-		r := loadBundle(t, bb)
-		resp, _ := r.Recommend(&api.Request{K: 5, Context: ctx})
-		if resp.Items[2].ID != bundletest.ID(1) || resp.Items[2].Source != "pinned" {
-			t.Errorf("position 2 is %+v, want the pinned %s", resp.Items[2], bundletest.ID(1))
-		}
-		for _, it := range resp.Items {
-			if it.ID == bundletest.ID(4) {
-				t.Error("an excluded item was returned")
-			}
-		}
-	})
-}
-
-func cosine(r *Recommender, a, b int32) float32 {
-	e := r.b.Embeddings
-	var s int32
-	for j := range e.Dim {
-		s += int32(e.Row(int(a))[j]) * int32(e.Row(int(b))[j])
-	}
-	return e.Scales[a] * e.Scales[b] * float32(s)
-}
-
-func TestExperimentArms(t *testing.T) {
-	b := bundletest.Random(200, 32, 6)
-	b.Pipeline.Arms = []bundle.Arm{{Name: "a", Weight: 1, Params: bundle.DefaultParams()}, {Name: "b", Weight: 3, Params: bundle.DefaultParams()}}
-	r := loadBundle(t, b)
-	count := map[string]int{}
-	for i := 0; i < 2000; i++ {
-		resp, err := r.Recommend(&api.Request{K: 1, ExperimentKey: fmt.Sprintf("user-%d", i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		count[resp.Arm]++
-	}
-	if count["a"] < 380 || count["a"] > 620 || count["a"]+count["b"] != 2000 {
-		t.Errorf("arms %v, want about 500 a and 1500 b", count)
-	}
-	if resp, _ := r.Recommend(&api.Request{K: 1}); resp.Arm != "" {
-		t.Errorf("no experiment key gave arm %q", resp.Arm)
-	}
-}
-
 func BenchmarkRecommend(b *testing.B) {
 	for _, n := range []int{1_000, 100_000} {
 		r := load(b, n)
@@ -505,5 +395,18 @@ func BenchmarkRecommend(b *testing.B) {
 				r.Recommend(&api.Request{K: 20, History: []api.Event{{Item: bundletest.ID(1)}, {Item: bundletest.ID(2)}}})
 			}
 		})
+	}
+}
+
+// BenchmarkLoad times loading a 100k-item bundle: decompress, decode,
+// validate and index. In wazero (see BenchmarkStages) it is what the
+// module's load_bundle costs.
+func BenchmarkLoad(b *testing.B) {
+	data := bundletest.Encoded(100_000, 64, 1)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Load(data); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -10,8 +10,45 @@ import (
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
-	"github.com/edgerec/edgerec/core/quant"
 )
+
+// TestSourceOrders holds byRelease and byPopularity to the stable sorts
+// they replaced, on random columns full of ties.
+func TestSourceOrders(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := range 200 {
+		n := rng.IntN(500)
+		rel, pop := make([]int64, n), make([]float32, n)
+		for i := range n {
+			rel[i] = int64(rng.IntN(1+trial%7)) - 1 // −1 and 0 are unknown
+			if trial%3 == 0 && rng.IntN(50) == 0 {
+				rel[i] = 1<<40 + int64(rng.IntN(3)) // past what the packed keys hold
+			}
+			pop[i] = float32(rng.IntN(1+trial%5)) / 2
+			if rng.IntN(10) == 0 {
+				pop[i] = -pop[i] // −0 against +0
+			}
+		}
+		var wantRel []int32
+		for row, r := range rel {
+			if r > 0 {
+				wantRel = append(wantRel, int32(row))
+			}
+		}
+		slices.SortStableFunc(wantRel, func(a, b int32) int { return cmp.Compare(rel[b], rel[a]) })
+		wantPop := make([]int32, n)
+		for i := range wantPop {
+			wantPop[i] = int32(i)
+		}
+		slices.SortStableFunc(wantPop, func(a, b int32) int { return cmp.Compare(pop[b], pop[a]) })
+		if got := byRelease(rel); !slices.Equal(got, wantRel) && !(len(got) == 0 && len(wantRel) == 0) {
+			t.Fatalf("trial %d: byRelease %v, stable sort %v", trial, got, wantRel)
+		}
+		if got := byPopularity(pop); !slices.Equal(got, wantPop) {
+			t.Fatalf("trial %d: byPopularity %v, stable sort %v (pop %v)", trial, got, wantPop, pop)
+		}
+	}
+}
 
 // scored is a reference candidate: a row, its score and (co-visitation)
 // the history row it came from.
@@ -189,55 +226,6 @@ func TestFreshOrder(t *testing.T) {
 	}
 }
 
-// TestRetrieveExcludes holds Retrieve to the exact top n of the rows not
-// excluded, with 5 and 40 excluded rows, among them rows that share the
-// low 8 bits (the exclusion mask's) with top hits.
-func TestRetrieveExcludes(t *testing.T) {
-	r := loadBundle(t, bundletest.Random(600, 32, 3))
-	rng := rand.New(rand.NewPCG(65, 66))
-	for trial := range 40 {
-		req := historyRequest(3, 1+rng.IntN(100))
-		q := r.Resolve(req)
-		emb := r.Embed(q)
-		all := make([]float32, r.b.Embeddings.Rows)
-		r.b.Embeddings.Scores(all, quantQuery(emb), 0)
-		var ranked []scored
-		for row, s := range all {
-			ranked = append(ranked, scored{int32(row), s, -1})
-		}
-		byScoreThenRow(ranked)
-		excl := []int32{}
-		nExcl := []int{5, 40}[trial%2]
-		for len(excl) < nExcl {
-			switch rng.IntN(3) {
-			case 0: // a top hit
-				excl = append(excl, ranked[rng.IntN(30)].row)
-			case 1: // a row that shares its low 8 bits with a top hit
-				excl = append(excl, (ranked[rng.IntN(30)].row+256)%int32(len(all)))
-			default:
-				excl = append(excl, int32(rng.IntN(len(all))))
-			}
-		}
-		q.Exclude = excl
-		n := 1 + rng.IntN(50)
-		var want []Candidate
-		for _, c := range ranked {
-			if len(want) < n && !slices.Contains(excl, c.row) {
-				want = append(want, Candidate{Row: c.row, Score: c.score})
-			}
-		}
-		got := r.Retrieve(q, emb, n)
-		if len(got) != len(want) {
-			t.Fatalf("trial %d: %d hits, want %d", trial, len(got), len(want))
-		}
-		for i := range got {
-			if got[i].Row != want[i].Row || got[i].Score != want[i].Score {
-				t.Fatalf("trial %d, hit %d: %+v, want %+v (excluded %v)", trial, i, got[i], want[i], excl)
-			}
-		}
-	}
-}
-
 // TestTailIsAtMostTheMedian holds the explore source's long tail to the
 // median of the sorted popularities, with many ties.
 func TestTailIsAtMostTheMedian(t *testing.T) {
@@ -260,5 +248,3 @@ func TestTailIsAtMostTheMedian(t *testing.T) {
 		}
 	}
 }
-
-func quantQuery(emb []float32) *quant.Query { return quant.NewQuery(emb) }
