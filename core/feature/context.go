@@ -4,18 +4,14 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/edgerec/edgerec/core/api"
 )
 
-// Context is what is known about a user at one moment: the raw material of
-// the query tower's features. The trainer fills it from the user table and
-// the event time, the module from the request.
-type Context struct {
-	Region, Device, Gender string
-	Age                    int               // years; 0 unknown
-	Attrs                  map[string]string // further categorical attributes, e.g. "occupation"
-	Time                   int64             // Unix seconds; 0 unknown
-	HistoryLen             int               // known history items
-}
+// The query tower's user features are read from an api.Context, what is
+// known about a user at one moment: the module has it from the request,
+// the trainer from the user table (dataset.User carries one) and the event
+// time.
 
 // Categorical feature names with a fixed meaning; any other name is looked
 // up in Context.Attrs.
@@ -31,12 +27,12 @@ const (
 // Numeric feature names.
 const (
 	Age        = "age"         // years
-	HistoryLog = "history_len" // log(1 + HistoryLen)
+	HistoryLog = "history_len" // log(1 + known history items)
 )
 
 // Categorical returns the value of the named categorical feature, "" when
 // unknown.
-func (c *Context) Categorical(name string) string {
+func Categorical(c *api.Context, name string) string {
 	switch name {
 	case Region:
 		return c.Region
@@ -63,14 +59,14 @@ func (c *Context) Categorical(name string) string {
 	return c.Attrs[name]
 }
 
-// Numeric returns the value of the named numeric feature; unknown values
-// and unknown names give 0.
-func (c *Context) Numeric(name string) float32 {
+// Numeric returns the value of the named numeric feature of c with
+// historyLen known history items; unknown values and unknown names give 0.
+func Numeric(c *api.Context, name string, historyLen int) float32 {
 	switch name {
 	case Age:
 		return float32(max(c.Age, 0))
 	case HistoryLog:
-		return float32(math.Log1p(float64(max(c.HistoryLen, 0))))
+		return float32(math.Log1p(float64(max(historyLen, 0))))
 	}
 	return 0
 }

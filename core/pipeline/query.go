@@ -2,14 +2,13 @@ package pipeline
 
 import (
 	"github.com/edgerec/edgerec/core/api"
-	"github.com/edgerec/edgerec/core/feature"
 	"github.com/edgerec/edgerec/core/tower"
 )
 
 // Query is a request resolved against the bundle.
 type Query struct {
 	Input   tower.QueryInput
-	Context feature.Context
+	Context api.Context
 	Exclude []int32 // rows never to recommend: the history and the seed
 	Unknown int     // history and seed ids not in the bundle
 	Time    int64   // the request time, or the bundle's creation time
@@ -48,9 +47,7 @@ func (r *Recommender) Resolve(req *api.Request) *Query {
 			q.Unknown++
 		}
 	}
-	c := req.Context
-	q.Context = feature.Context{Region: c.Region, Device: c.Device, Gender: c.Gender, Age: c.Age, Attrs: c.Attrs,
-		Time: c.Time, HistoryLen: len(hist)}
+	q.Context = req.Context
 	q.Input = r.b.Query.Prepare(&q.Context, hist, seed)
 	return q
 }

@@ -18,6 +18,7 @@ package tower
 import (
 	"fmt"
 
+	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/feature"
 	"github.com/edgerec/edgerec/core/nn"
 	"github.com/edgerec/edgerec/core/vec"
@@ -93,21 +94,19 @@ type QueryInput struct {
 
 // Prepare turns a context, the known history rows (oldest first; only the
 // last MaxHistory are used) and the seed row (-1 for none: the newest
-// history item then stands in) into the tower's input. ctx.HistoryLen is
-// set to the number of history rows used.
-func (q *Query) Prepare(ctx *feature.Context, history []int32, seed int32) QueryInput {
+// history item then stands in) into the tower's input.
+func (q *Query) Prepare(ctx *api.Context, history []int32, seed int32) QueryInput {
 	history = history[max(0, len(history)-q.MaxHistory):]
-	ctx.HistoryLen = len(history)
 	in := QueryInput{History: history, Seed: seed,
 		Fields: make([]int32, len(q.Fields)), Numerics: make([]float32, len(q.Numerics))}
 	if in.Seed < 0 && len(history) > 0 {
 		in.Seed = history[len(history)-1]
 	}
 	for i := range q.Fields {
-		in.Fields[i] = q.Fields[i].Vocab.Index(ctx.Categorical(q.Fields[i].Name))
+		in.Fields[i] = q.Fields[i].Vocab.Index(feature.Categorical(ctx, q.Fields[i].Name))
 	}
 	for i := range q.Numerics {
-		in.Numerics[i] = q.Numerics[i].Quantiles.Normalize(ctx.Numeric(q.Numerics[i].Name))
+		in.Numerics[i] = q.Numerics[i].Quantiles.Normalize(feature.Numeric(ctx, q.Numerics[i].Name, len(history)))
 	}
 	return in
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/bundle"
-	"github.com/edgerec/edgerec/core/feature"
 	"github.com/edgerec/edgerec/core/vec"
 	"github.com/edgerec/edgerec/tools/dataset"
 	"github.com/edgerec/edgerec/tools/model"
@@ -179,7 +178,8 @@ func UserQueries(b *bundle.Bundle, ds *dataset.Dataset, created int64, nq int) [
 	s := b.Query.NewScratch()
 	for i := 0; i < len(users) && len(queries) < nq; i += step {
 		u := users[i]
-		ctx := feature.Context{Region: u.Region, Device: u.Device, Gender: u.Gender, Age: u.Age, Attrs: u.Attrs, Time: created}
+		ctx := u.Context
+		ctx.Time = created
 		in := b.Query.Prepare(&ctx, hist[u.ID], -1)
 		queries = append(queries, append([]float32(nil), b.Query.Embed(s, b.History, in)...))
 	}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/edgerec/edgerec/core/api"
 )
 
 // FormatCSV names the generic CSV/TSV interaction log read by [LoadCSV].
@@ -363,7 +365,7 @@ func readCSVUsers(o *CSVOptions) ([]User, error) {
 	var users []User
 	seen := map[string]int{}
 	err = t.rows(func(rec []string) error {
-		u := User{Gender: field(rec, cgender), Region: field(rec, cregion), Device: field(rec, cdevice)}
+		u := User{Context: api.Context{Gender: field(rec, cgender), Region: field(rec, cregion), Device: field(rec, cdevice)}}
 		var err error
 		if u.ID, err = parseID(idName, rec[cid]); err != nil {
 			return err

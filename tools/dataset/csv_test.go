@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/edgerec/edgerec/core/api"
 )
 
 // writeCSVFiles writes name → content into a temporary directory and returns
@@ -53,7 +55,7 @@ func TestLoadCSV(t *testing.T) {
 					{ID: "m3", Title: "Unseen", Categories: []string{"Drama"}, Available: true},
 					{ID: "m9", Available: true},
 				},
-				Users: []User{{ID: "u1", Age: 34, Gender: "f", Attrs: map[string]string{"job": "doctor"}}, {ID: "u2", Gender: "m"}},
+				Users: []User{{ID: "u1", Context: api.Context{Age: 34, Gender: "f", Attrs: map[string]string{"job": "doctor"}}}, {ID: "u2", Context: api.Context{Gender: "m"}}},
 				Interactions: []Interaction{
 					{User: "u1", Item: "m2", Time: 100, Value: 1},
 					{User: "u1", Item: "m9", Time: 100, Value: 3},

@@ -84,6 +84,8 @@ package dataset
 import (
 	"cmp"
 	"slices"
+
+	"github.com/edgerec/edgerec/core/api"
 )
 
 // Item is one catalog entry.
@@ -99,16 +101,14 @@ type Item struct {
 	Regions    []string // regions where the item is licensed; empty = everywhere
 }
 
-// User is one row of the user table. Empty strings and zeros mean unknown.
+// User is one row of the user table: an id and what is known about the
+// user, the context a request of theirs carries (its Time is 0: the event
+// time is the moment's). Empty strings and zeros mean unknown; Attrs holds
+// further categorical attributes by name (MovieLens: "occupation"), which
+// the query tower may embed.
 type User struct {
-	ID     string
-	Age    int
-	Gender string
-	Region string
-	Device string
-	// Attrs holds further categorical attributes by name (MovieLens:
-	// "occupation"); the query tower may embed any of them.
-	Attrs map[string]string
+	ID string
+	api.Context
 }
 
 // Interaction is one implicit-feedback event.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/edgerec/edgerec/core/api"
 )
 
 // sharedData is where the real MovieLens copies live on the build machine;
@@ -31,7 +33,7 @@ func TestLoadFixtures(t *testing.T) {
 					{ID: "i3", Title: `Say "hi"`, Released: -86400, Available: true, AgeRating: 18, Regions: []string{"apac"}},
 					{ID: "i9", Available: true},
 				},
-				Users: []User{{ID: "u1", Age: 34, Gender: "f", Region: "eu-west", Device: "mobile"}, {ID: "u2"}},
+				Users: []User{{ID: "u1", Context: api.Context{Age: 34, Gender: "f", Region: "eu-west", Device: "mobile"}}, {ID: "u2"}},
 				Interactions: []Interaction{
 					{User: "u1", Item: "i9", Time: 1767225600, Value: 1},
 					{User: "u1", Item: "i1", Time: 1767225700, Value: 1},
@@ -50,9 +52,9 @@ func TestLoadFixtures(t *testing.T) {
 					{ID: "4", Available: true},
 				},
 				Users: []User{
-					{ID: "1", Age: 1, Gender: "f", Region: "zip4", Attrs: map[string]string{"occupation": "10"}},
-					{ID: "2", Age: 56, Gender: "m", Region: "zip7", Attrs: map[string]string{"occupation": "16"}},
-					{ID: "3", Age: 25, Gender: "m", Attrs: map[string]string{"occupation": "15"}},
+					{ID: "1", Context: api.Context{Age: 1, Gender: "f", Region: "zip4", Attrs: map[string]string{"occupation": "10"}}},
+					{ID: "2", Context: api.Context{Age: 56, Gender: "m", Region: "zip7", Attrs: map[string]string{"occupation": "16"}}},
+					{ID: "3", Context: api.Context{Age: 25, Gender: "m", Attrs: map[string]string{"occupation": "15"}}},
 				},
 				Interactions: []Interaction{
 					{User: "1", Item: "1", Time: 978300760, Value: 5},
@@ -73,7 +75,7 @@ func TestLoadFixtures(t *testing.T) {
 					{ID: "4", Title: "Undated", Categories: []string{"Action", "Comedy"}, Released: 852076800, Available: true},
 					{ID: "9", Available: true},
 				},
-				Users: []User{{ID: "1", Age: 24, Gender: "m", Region: "zip8", Attrs: map[string]string{"occupation": "technician"}}, {ID: "2", Age: 53, Gender: "f", Region: "zipT", Attrs: map[string]string{"occupation": "other"}}},
+				Users: []User{{ID: "1", Context: api.Context{Age: 24, Gender: "m", Region: "zip8", Attrs: map[string]string{"occupation": "technician"}}}, {ID: "2", Context: api.Context{Age: 53, Gender: "f", Region: "zipT", Attrs: map[string]string{"occupation": "other"}}}},
 				Interactions: []Interaction{
 					{User: "1", Item: "1", Time: 874965758, Value: 4},
 					{User: "1", Item: "3", Time: 874965758, Value: 1},
@@ -245,7 +247,7 @@ func TestRoundTrip(t *testing.T) {
 			{ID: "b", Title: "  spaced  ", Price: 1e-7, Released: -5},
 			{ID: "never-seen", Title: "ünïcode", Available: true},
 		},
-		Users: []User{{ID: "u1", Age: 80, Gender: "x", Region: "apac", Device: "tv"}, {ID: "u,2"}},
+		Users: []User{{ID: "u1", Context: api.Context{Age: 80, Gender: "x", Region: "apac", Device: "tv"}}, {ID: "u,2"}},
 		Interactions: []Interaction{
 			{User: "u1", Item: "a", Time: 10, Value: 1},
 			{User: "u,2", Item: "a", Time: 11, Value: 0.3333333333333333},

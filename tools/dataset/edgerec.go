@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/edgerec/edgerec/core/api"
 )
 
 // File names of the edgerec format (see the package doc).
@@ -159,7 +161,7 @@ func readUsers(dir string) ([]User, error) {
 		if len(rec) != len(usersHeader) {
 			return nil, t.errorf("got %d fields, expected %d (%s)", len(rec), len(usersHeader), strings.Join(usersHeader, ","))
 		}
-		u := User{Gender: strings.TrimSpace(rec[2]), Region: strings.TrimSpace(rec[3]), Device: strings.TrimSpace(rec[4])}
+		u := User{Context: api.Context{Gender: strings.TrimSpace(rec[2]), Region: strings.TrimSpace(rec[3]), Device: strings.TrimSpace(rec[4])}}
 		if u.ID, err = parseID("user_id", rec[0]); err != nil {
 			return nil, t.errorf("%v", err)
 		}

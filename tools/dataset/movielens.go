@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/edgerec/edgerec/core/api"
 )
 
 // MovieLens 100K (https://files.grouplens.org/datasets/movielens/ml-100k-README.txt):
@@ -315,7 +317,7 @@ func rating(f []string) (Interaction, error) {
 // movieLensUser builds a user; Region is "zip" plus the zip code's first
 // character.
 func movieLensUser(id, age, gender, occupation, zip string) (User, error) {
-	u := User{Gender: strings.ToLower(strings.TrimSpace(gender))}
+	u := User{Context: api.Context{Gender: strings.ToLower(strings.TrimSpace(gender))}}
 	if o := strings.TrimSpace(occupation); o != "" {
 		u.Attrs = map[string]string{"occupation": o}
 	}

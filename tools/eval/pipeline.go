@@ -12,11 +12,9 @@ import (
 // history: the history items oldest first and the user's demographics.
 func Request(history []string, user dataset.User, k int) *api.Request {
 	req := &api.Request{
-		UserID: user.ID,
-		K:      k,
-		Context: api.Context{
-			Region: user.Region, Device: user.Device, Gender: user.Gender, Age: user.Age, Attrs: user.Attrs,
-		},
+		UserID:  user.ID,
+		K:       k,
+		Context: user.Context,
 	}
 	for _, h := range history {
 		req.History = append(req.History, api.Event{Item: h})

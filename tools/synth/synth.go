@@ -92,6 +92,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/tools/dataset"
 )
 
@@ -431,13 +432,12 @@ func (g *gen) makeUsers(r *rand.Rand) {
 			age = 46 + r.IntN(35)
 		}
 		region := pick(r, regionCum)
-		users[u] = dataset.User{
-			ID:     padID('u', u+1, width),
+		users[u] = dataset.User{ID: padID('u', u+1, width), Context: api.Context{
 			Age:    age,
 			Gender: genders[pick(r, genderCum)],
 			Region: regions[region],
 			Device: devices[pick(r, deviceCum)],
-		}
+		}}
 		g.userAge[u], g.userRegion[u] = age, region
 
 		copy(prior, shares)

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sort"
 
+	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/feature"
 	"github.com/edgerec/edgerec/tools/dataset"
 	"github.com/edgerec/edgerec/tools/model"
@@ -28,7 +29,7 @@ type corpus struct {
 type userSeq struct {
 	items []int32
 	times []int64
-	ctx   feature.Context // static part: demographics and attributes
+	ctx   api.Context // static part: demographics and attributes
 }
 
 // itemRec is one item's raw content.
@@ -57,10 +58,9 @@ func (c *corpus) history(e example, maxLen int) []int32 {
 }
 
 // context returns the query context of example e.
-func (c *corpus) context(e example, maxLen int) feature.Context {
+func (c *corpus) context(e example) api.Context {
 	ctx := c.users[e.user].ctx
 	ctx.Time = c.time(e)
-	ctx.HistoryLen = min(int(e.pos), maxLen)
 	return ctx
 }
 
@@ -91,9 +91,9 @@ func newCorpus(ds *dataset.Dataset, validation float64) (*corpus, error) {
 	}
 
 	attrSet := map[string]bool{}
-	ctxOf := map[string]feature.Context{}
+	ctxOf := map[string]api.Context{}
 	for _, u := range ds.Users {
-		ctxOf[u.ID] = feature.Context{Region: u.Region, Device: u.Device, Gender: u.Gender, Age: u.Age, Attrs: u.Attrs}
+		ctxOf[u.ID] = u.Context
 		for k := range u.Attrs {
 			attrSet[k] = true
 		}

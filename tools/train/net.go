@@ -76,8 +76,8 @@ func initModel(c *corpus, cfg *Config, ex []example, rng *rand.Rand) *model.Mode
 	for _, name := range names {
 		values := map[string]bool{}
 		for _, e := range ex {
-			ctx := c.context(e, cfg.MaxHistory)
-			if v := ctx.Categorical(name); v != "" {
+			ctx := c.context(e)
+			if v := feature.Categorical(&ctx, name); v != "" {
 				values[v] = true
 			}
 		}
@@ -95,8 +95,8 @@ func initModel(c *corpus, cfg *Config, ex []example, rng *rand.Rand) *model.Mode
 	for _, name := range cfg.UserNumerics {
 		vals := make([]float64, 0, len(ex))
 		for _, e := range ex {
-			ctx := c.context(e, cfg.MaxHistory)
-			vals = append(vals, float64(ctx.Numeric(name)))
+			ctx := c.context(e)
+			vals = append(vals, float64(feature.Numeric(&ctx, name, len(c.history(e, cfg.MaxHistory)))))
 		}
 		if qs := feature.FitQuantiles(vals, quantileBins); len(qs.Bounds) >= 2 {
 			q.Numerics = append(q.Numerics, tower.Numeric{Name: name, Quantiles: qs})

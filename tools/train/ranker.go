@@ -161,8 +161,8 @@ func rankerLists(holdout *model.Model, ds *dataset.Dataset, valStart int64, dept
 		// k = Depth (200) asks the sources to fetch deeper than a typical
 		// request of 20 would: measured on ML-100K, lists that deep train
 		// a better ranker (Recall@20 0.252 vs 0.203 with k = 20).
-		req := &api.Request{K: min(depth, api.MaxK), UserID: id, Context: api.Context{Region: u.Region, Device: u.Device,
-			Gender: u.Gender, Age: u.Age, Attrs: u.Attrs, Time: valStart}}
+		req := &api.Request{K: min(depth, api.MaxK), UserID: id, Context: u.Context}
+		req.Context.Time = valStart
 		for _, h := range hist[id] {
 			req.History = append(req.History, api.Event{Item: h})
 		}

@@ -180,7 +180,7 @@ func (t *trainer) prepare(batch []example, rng *rand.Rand) {
 	q, it := &t.m.Query, &t.m.Item
 	B := len(batch)
 	for i, e := range batch {
-		ctx := c.context(e, cfg.MaxHistory)
+		ctx := c.context(e)
 		t.qin[i] = q.Prepare(&ctx, c.history(e, cfg.MaxHistory), -1)
 		t.target[i] = c.target(e)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/vec"
 	"github.com/edgerec/edgerec/tools/dataset"
 )
@@ -24,8 +25,7 @@ func tinyDataset() *dataset.Dataset {
 			Title: fmt.Sprintf("word%d %s story", i%3, cat), Price: float64(1 + i), Released: int64(50 * i)})
 	}
 	for u := 0; u < 6; u++ {
-		ds.Users = append(ds.Users, dataset.User{ID: fmt.Sprintf("u%d", u), Age: 20 + 10*u, Gender: []string{"f", "m"}[u%2],
-			Region: []string{"eu", "us", "asia"}[u%3], Device: "mobile", Attrs: map[string]string{"job": []string{"a", "b"}[u%2]}})
+		ds.Users = append(ds.Users, dataset.User{ID: fmt.Sprintf("u%d", u), Context: api.Context{Age: 20 + 10*u, Gender: []string{"f", "m"}[u%2], Region: []string{"eu", "us", "asia"}[u%3], Device: "mobile", Attrs: map[string]string{"job": []string{"a", "b"}[u%2]}}})
 		for k := 0; k < 4; k++ {
 			ds.Interactions = append(ds.Interactions, dataset.Interaction{
 				User: fmt.Sprintf("u%d", u), Item: fmt.Sprintf("i%d", (u%2)+2*((u+k)%4)), Time: int64(100*k + u), Value: 1})
@@ -197,7 +197,7 @@ func TestTrainerForwardIsTowerEmbed(t *testing.T) {
 	}
 	for i, e := range batch {
 		// Rebuild the inputs from the raw example, as serving would.
-		ctx := c.context(e, cfg.MaxHistory)
+		ctx := c.context(e)
 		qin := m.Query.Prepare(&ctx, c.history(e, cfg.MaxHistory), -1)
 		got := m.Query.Embed(m.Query.NewScratch(), &m.Item.IDs, qin)
 		near(fmt.Sprintf("example %d query", i), got, row(tr.qb.unit, i, cfg.Dim))

@@ -87,7 +87,7 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery) flo
 		parallel(W, B, func(_, a, b int) {
 			for i := a; i < b; i++ {
 				e := example{user: queries[lo+i].user, pos: queries[lo+i].pos}
-				ctx := c.context(e, cfg.MaxHistory)
+				ctx := c.context(e)
 				in := q.Prepare(&ctx, c.history(e, cfg.MaxHistory), -1)
 				q.Input(row(qb.x, i, qb.in), &it.IDs, in)
 				tops[i] = ann.NewTopK(k)

@@ -36,7 +36,7 @@ func TestValidRecallMatchesNaive(t *testing.T) {
 	var want float64
 	for _, v := range qs {
 		e := example{user: v.user, pos: v.pos}
-		ctx := c.context(e, cfg.MaxHistory)
+		ctx := c.context(e)
 		u := m.Query.Embed(m.Query.NewScratch(), &m.Item.IDs, m.Query.Prepare(&ctx, c.history(e, cfg.MaxHistory), -1))
 		seq := c.users[v.user].items
 		type scored struct {
