@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -72,7 +73,9 @@ retrieval loses too much against exact float32 search.`, stderr)
 	if err := required(fs, "model", "data", "out"); err != nil {
 		return err
 	}
-	if *maxBytes < 0 || *minRecall < 0 || *minRecall > 1 || *recallK <= 0 || *recallQueries <= 0 {
+	budget := builder.Budget{MaxBytes: *maxBytes, MinRecall: *minRecall,
+		Recall: builder.RecallOptions{K: *recallK, Queries: *recallQueries}}
+	if budget.Validate() != nil || *recallK == 0 || *recallQueries == 0 {
 		return usagef("--max-bytes must be ≥ 0, --min-recall in [0, 1], --recall-k and --recall-queries > 0")
 	}
 	// Release pipelines set SOURCE_DATE_EPOCH (reproducible-builds.org);
@@ -124,20 +127,12 @@ retrieval loses too much against exact float32 search.`, stderr)
 	if err != nil {
 		return err
 	}
-	if *maxBytes > 0 && int64(len(data)) > *maxBytes {
-		return fmt.Errorf("budget exceeded: the bundle is %d bytes, over --max-bytes %d by %d (%.1f bytes/item); %s was not written",
-			len(data), *maxBytes, int64(len(data))-*maxBytes, float64(len(data))/float64(b.Manifest.Items), *out)
-	}
-	if *minRecall > 0 {
-		rep, err := builder.Recall(m, ds, b, builder.RecallOptions{K: *recallK, Queries: *recallQueries})
-		if err != nil {
-			return err
-		}
+	rep, err := budget.Check(m, ds, b, int64(len(data)))
+	if rep != nil {
 		fmt.Fprintf(stderr, "recall@%d %.4f against exact float32 search (%d sample users; served by %s)\n", rep.K, rep.Recall, rep.Queries, rep.Served)
-		if rep.Recall < *minRecall {
-			return fmt.Errorf("budget exceeded: recall@%d is %.4f, below --min-recall %g (%d sample users, %s); %s was not written",
-				rep.K, rep.Recall, *minRecall, rep.Queries, rep.Served, *out)
-		}
+	}
+	if err != nil {
+		return budgetError(err, *out)
 	}
 	if err := writeFileAtomic(*out, data); err != nil {
 		return err
@@ -147,6 +142,23 @@ retrieval loses too much against exact float32 search.`, stderr)
 		*out, b.Manifest.Items, len(data), float64(len(data))/float64(b.Manifest.Items), b.Manifest.Version,
 		hex.EncodeToString(sum[:]), time.Since(start).Seconds())
 	return nil
+}
+
+// budgetError says, in the flags' terms, how a bundle broke its budget
+// (a *builder.BudgetError) and that out was not written; other errors
+// pass unchanged.
+func budgetError(err error, out string) error {
+	var be *builder.BudgetError
+	switch {
+	case !errors.As(err, &be):
+		return err
+	case be.Limit == builder.OverBytes:
+		return fmt.Errorf("budget exceeded: the bundle is %d bytes, over --max-bytes %d by %d (%.1f bytes/item); %s was not written",
+			be.Bytes, be.MaxBytes, be.Bytes-be.MaxBytes, be.BytesPerItem(), out)
+	}
+	r := be.Recall
+	return fmt.Errorf("budget exceeded: recall@%d is %.4f, below --min-recall %g (%d sample users, %s); %s was not written",
+		r.K, r.Recall, be.MinRecall, r.Queries, r.Served, out)
 }
 
 // writeFileAtomic writes a file the edgerec command produces (a bundle, a
