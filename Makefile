@@ -45,8 +45,12 @@ test:
 fuzz:
 	@for t in $(FUZZ_TEST) $(FUZZ_LONG); do echo "fuzz $${t%%:*} ($${t#*:}, $(FUZZTIME))"; GO=$(GO) tools/fuzz.sh $${t%%:*} $${t#*:} $(FUZZTIME) || exit 1; done
 
-# check: formatting, vet, tidy modules, and the cross builds core/ must keep.
+# check: formatting, vet, tidy modules, the cross builds core/ must keep,
+# and no large tracked file (binaries belong in bin/ or out/, ignored; only
+# golden fixtures under testdata/ may pass 1 MB).
 check:
+	@big=$$(git ls-files -z | xargs -0 stat -c '%s %n' 2>/dev/null | awk '$$1 > 1048576 && $$2 !~ /(^|\/)testdata\//'); \
+	  test -z "$$big" || { echo "tracked files over 1 MB (only golden fixtures under testdata/ may be):"; echo "$$big"; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./core/... ./wasm/
