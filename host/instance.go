@@ -36,6 +36,11 @@ type Instance struct {
 	recommend  wapi.Function
 	bloom      wapi.Function
 
+	// traceAddr is the address of the module's trace record (0: the
+	// module has no edgerec_trace); names interns its stage names.
+	traceAddr uint32
+	names     map[string]string
+
 	maxBundle   int
 	callTimeout time.Duration
 
@@ -134,7 +139,9 @@ func (in *Instance) Recommend(ctx context.Context, req *api.Request) (*api.Respo
 }
 
 // RecommendBytes runs the msgpack-encoded request req in the guest and
-// returns the msgpack-encoded response (a fresh slice the caller owns).
+// returns the msgpack-encoded response (a fresh slice the caller owns). The
+// bytes go to the guest as they are: the guest decodes and validates them,
+// once. A context from WithTrace receives the call's trace.
 //
 // A request over api.MaxRequestBytes fails with ErrTooLarge without calling
 // the guest. A malformed or invalid request, or no bundle loaded ("no bundle
@@ -150,7 +157,9 @@ func (in *Instance) RecommendBytes(ctx context.Context, req []byte) ([]byte, err
 		}
 		return nil, fmt.Errorf("%w: request is %d bytes, more than the limit of %d", ErrTooLarge, len(req), api.MaxRequestBytes)
 	}
-	return in.callWith(ctx, abi.ExportRecommend, in.recommend, req)
+	out, err := in.callWith(ctx, abi.ExportRecommend, in.recommend, req)
+	in.readTrace(ctx, err == nil)
+	return out, err
 }
 
 // callWith runs an export that takes an input buffer the host keeps (a

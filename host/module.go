@@ -44,6 +44,8 @@ var (
 // ABI version. exportSigs are checked after the version handshake.
 var (
 	versionSig = signature{nil, []api.ValueType{i32}}
+	// traceSig is the optional edgerec_trace's, checked at Instantiate.
+	traceSig   = signature{nil, []api.ValueType{i32}}
 	initSig    = signature{nil, nil}
 	exportSigs = map[string]signature{
 		abi.ExportAlloc:      {[]api.ValueType{i32}, []api.ValueType{i32}},
@@ -223,6 +225,18 @@ func newInstance(ctx context.Context, mod api.Module, opts Options) (*Instance, 
 	if mem == nil {
 		return nil, fmt.Errorf("%w: no memory", ErrABI)
 	}
+	// The trace record's address is fixed for the instance's life: ask once.
+	var traceAddr uint32
+	if f := mod.ExportedFunction(abi.ExportTrace); f != nil {
+		if err := checkSig(abi.ExportTrace, f.Definition(), traceSig); err != nil {
+			return nil, err
+		}
+		res, err := f.Call(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrTrap, abi.ExportTrace, err)
+		}
+		traceAddr = uint32(res[0])
+	}
 	return &Instance{
 		mod:         mod,
 		mem:         mem,
@@ -231,6 +245,7 @@ func newInstance(ctx context.Context, mod api.Module, opts Options) (*Instance, 
 		loadBundle:  fns[abi.ExportLoadBundle],
 		recommend:   fns[abi.ExportRecommend],
 		bloom:       fns[abi.ExportBloom],
+		traceAddr:   traceAddr,
 		maxBundle:   opts.MaxBundleBytes,
 		callTimeout: opts.CallTimeout,
 	}, nil

@@ -31,8 +31,9 @@ var (
 
 	// faultHook, nil in every release build, is set by faults.go in a
 	// module built with -tags edgerec_faults: the host's fault tests use it
-	// to make the guest trap or run long on request.
-	faultHook func(*api.Request)
+	// to make the guest trap or run long on request, or answer with the
+	// request's bytes as it received them (a non-nil result).
+	faultHook func(raw []byte, req *api.Request) []byte
 )
 
 // abiVersion returns abi.Version; hosts call it first and refuse any other
@@ -100,10 +101,23 @@ func recommend(ptr, n uint32) (result uint64) {
 	defer recoverResult(&result)
 	// DecodeRequest copies what it keeps (msgpack allocates every string and
 	// byte slice), so nothing refers to the host's buffer after the call.
-	return answer(ptr, n, api.DecodeRequest, func(rec *pipeline.Recommender, req *api.Request) ([]byte, error) {
+	api.ClearTrace(trace[:])
+	var raw []byte
+	decode := func(b []byte) (*api.Request, error) {
+		raw = b
+		return api.DecodeRequest(b)
+	}
+	return answer(ptr, n, decode, func(rec *pipeline.Recommender, req *api.Request) ([]byte, error) {
 		if faultHook != nil {
-			faultHook(req)
+			if out := faultHook(raw, req); out != nil {
+				return out, nil
+			}
 		}
+		// The stage timings go into the trace record on every call, so
+		// the timer runs whether or not the caller asked for debug; the
+		// debug section goes into the response only when asked.
+		debug := req.Debug
+		req.Debug = true
 		resp, err := rec.Recommend(req)
 		if err != nil {
 			return nil, err
@@ -111,9 +125,24 @@ func recommend(ptr, n uint32) (result uint64) {
 		if resp == nil {
 			return nil, errors.New("internal error: Recommend returned no response")
 		}
+		api.PutTrace(trace[:], resp)
+		if !debug {
+			resp.Debug = nil
+		}
 		return api.EncodeResponse(resp)
 	})
 }
+
+// trace is the record edgerec_trace points at: the last recommend call's
+// item count and stage timings (api.PutTrace). A global array lives in the
+// module's data, so its address never changes and a host may read it after
+// every call without calling in.
+var trace [api.TraceBytes]byte
+
+// traceAddr returns the address of the trace record.
+//
+//go:wasmexport edgerec_trace
+func traceAddr() uint32 { return uint32(uintptr(unsafe.Pointer(&trace))) }
 
 // answer runs an export that reads the loaded bundle: it decodes the
 // n-byte input at ptr, which stays the host's, with decode, and returns

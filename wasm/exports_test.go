@@ -23,6 +23,7 @@ func TestExportNames(t *testing.T) {
 		abi.ExportRecommend:  "(uint32, uint32) uint64",
 		abi.ExportBloom:      "(uint32, uint32) uint64",
 		abi.ExportCatalog:    "(uint32, uint32) uint64",
+		abi.ExportTrace:      "() uint32",
 	}
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "exports.go", nil, parser.ParseComments)

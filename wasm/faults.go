@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"strconv"
 	"strings"
@@ -18,14 +19,17 @@ import (
 //	fault:exit      the guest calls proc_exit: the call traps
 //	fault:oom       the guest allocates until the Go runtime dies (out of memory)
 //	fault:spin:MS   the guest computes for MS milliseconds before answering
+//	fault:echo      the guest answers with the request's bytes as it received them
 
 func init() { faultHook = fault }
 
 // sink keeps the allocations and the loop of fault alive.
 var sink [][]byte
 
-func fault(req *api.Request) {
+func fault(raw []byte, req *api.Request) []byte {
 	switch {
+	case req.UserID == "fault:echo":
+		return bytes.Clone(raw)
 	case req.UserID == "fault:exit":
 		os.Exit(3)
 	case req.UserID == "fault:oom":
@@ -41,4 +45,5 @@ func fault(req *api.Request) {
 		}
 		sink = append(sink[:0], make([]byte, n&1))
 	}
+	return nil
 }

@@ -39,6 +39,13 @@ const (
 	// api.Embedding of its query. Optional: hosts look it up when first
 	// used, so modules without it still load.
 	ExportEmbed = "edgerec_embed"
+	// ExportTrace: () → i32, the address of the trace record
+	// (api.TraceBytes bytes, layout in core/api/trace.go) that every
+	// edgerec_recommend call overwrites: the call's item count and stage
+	// timings, out of band. The record never moves and is never freed.
+	// Optional: modules without it still load, and their calls have no
+	// trace.
+	ExportTrace = "edgerec_trace"
 	// ExportInitialize is the reactor's initialization function, called once
 	// after instantiation and before any other export.
 	ExportInitialize = "_initialize"
