@@ -142,13 +142,12 @@ func (ix *IVF) Search(q []float32, k, nprobe int, skip func(int32) bool) []Hit {
 //
 // The n-th largest of the maxima of blocks of 8 scores is a lower bound of
 // the n-th largest score (n blocks each hold a score at least that high),
-// and few scores pass it: for 1 265 normal scores and n = 48, about 56.
-// So one pass takes the block maxima, a quickselect over them gives the
-// bound, a second pass keeps the scores above it as TopK's 64-bit keys,
-// and a quickselect and a sort of those few give the answer. In wazero
-// this takes 7.6 µs for 28 of 633 scores where keeping the best so far in
-// a sorted array (a binary search and a copy per score that enters, about
-// n·ln(len/n) times) took 9.6 µs (BenchmarkBestLists).
+// and few scores pass it (for normal scores, hardly more than n). So one
+// pass takes the block maxima, a quickselect over them gives the bound, a
+// second pass keeps the scores above it as TopK's 64-bit keys, and a
+// quickselect and a sort of those few give the answer. In wazero this
+// beats keeping the best so far in a sorted array (a binary search and a
+// copy per score that enters, about n·ln(len/n) times): BenchmarkBestLists.
 func bestLists(scores []float32, n int) []int32 {
 	n = min(n, len(scores))
 	if n <= 0 {
@@ -237,11 +236,9 @@ const SamplePerList = 40
 // DefaultLists returns the number of lists for n items, ⌈2·√n⌉. The usual
 // rule of thumb is 4√n to 16√n, for float vectors whose centroids cost
 // little beside the rows; here a centroid costs what a row costs (the same
-// int8 kernel). In `edgerec bench` at 100k items, retrieval in the module
-// took 0.234–0.243 ms with 632 lists and 0.266 ms with 1 265 (4√n), at the
-// same recall; at 1M, 4√n was faster in the one run measured (0.631
-// against 0.715 ms), far inside that size's target either way
-// (RATIONALE.md, "Retrieval at scale").
+// int8 kernel). In `edgerec bench` at 100k items 2√n lists retrieved
+// faster than 4√n at the same recall; at 1M the two were close
+// (core/ann/MEASUREMENTS.md, "Choosing the index").
 func DefaultLists(n int) int {
 	return min(max(int(math.Ceil(2*math.Sqrt(float64(n)))), 1), MaxLists)
 }

@@ -17,9 +17,9 @@ import (
 // may belong to the top k are appended to a buffer of 2k keys; when it
 // fills, a quickselect (Hoare's FIND, CACM 1961) keeps the k best and
 // raises the admission threshold to the k-th best score. A hit below the
-// threshold costs one comparison, one above it an append. For k = 274 of
-// 3 000 scanned hits this is about three times cheaper in wazero than a
-// binary heap of Hit structs (RATIONALE.md, "Retrieval at scale").
+// threshold costs one comparison, one above it an append. In wazero this
+// is several times cheaper than a binary heap of Hit structs
+// (core/ann/MEASUREMENTS.md).
 type TopK struct {
 	k    int
 	keys []uint64

@@ -196,9 +196,9 @@ func Encode(b *Bundle) ([]byte, error) {
 	}
 	// Section INDX (index.go). The int8 matrices (EMBD, HIST and INDX's
 	// centroids) stay raw so that they alias the loaded bytes: zstd saves
-	// about 1 % on them, and decompressed copies made an instance with
-	// 100k items 65 MiB instead of 48.5 (RATIONALE.md, "Retrieval at
-	// scale").
+	// almost nothing on them, and decompressed copies cost an instance a
+	// third more memory (core/pipeline/MEASUREMENTS.md, "Loading a bundle,
+	// and memory").
 	if b.Index != nil {
 		sections = append(sections, Section{Tag: TagIndex, Data: encodeIndex(b.Index)})
 	}

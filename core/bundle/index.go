@@ -50,7 +50,7 @@ func (x *Index) Lists() int { return len(x.Offsets) - 1 }
 
 // MaxNProbeFactor bounds a request's nprobe to this multiple of the
 // bundle's default, so that one request cannot turn the index into a full
-// scan (about 45 ms in the module at a million items).
+// scan (tens of milliseconds in the module at a million items).
 const MaxNProbeFactor = 4
 
 // NProbeFor returns the lists a search probes for a request asking for

@@ -117,11 +117,10 @@ func (d *Dense) Forward(dst, x []float32) {
 // for each block makes one pass over the outputs, each a sum of sixteen
 // products over a fixed-size array of weights (no bounds checks inside):
 // one memory load per multiply-add instead of two. On the trained ranker's
-// layers (26→26, 26→32, 32→16, 16→1) it takes 2 639 ns a candidate in
-// wazero where a dot product per output with four accumulators took 5 236
-// (621 against 756 natively; BenchmarkDense). In a prototype, a copy of the
-// weights padded to sixteen columns (no tail passes) gained another 10 %,
-// and two outputs per pass nothing.
+// layers this halves the time of a dot product per output in wazero
+// (BenchmarkDense; core/quant/MEASUREMENTS.md). Padding the weights to
+// sixteen columns gained little more in a prototype, and two outputs per
+// pass nothing.
 func affine(dst, w, b, x []float32) {
 	n := len(x)
 	w = w[:len(dst)*n]

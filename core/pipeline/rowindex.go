@@ -8,8 +8,8 @@ package pipeline
 // It replaces Go maps on the request path. In WebAssembly the runtime
 // hashes map keys without the AES instructions it uses natively, and every
 // map operation is a call into the runtime; this table is a multiply, a
-// shift and a few loads, inline (BenchmarkRowIndex: 3.5× faster than
-// map[int32]int in wazero, and 4× natively, for a pool's few hundred rows).
+// shift and a few loads, inline (BenchmarkRowIndex: several times faster than
+// map[int32]int, in wazero and natively, for a pool's few hundred rows).
 type rowIndex struct {
 	// slots hold row+1 (0: empty) in the low 32 bits and the value in the
 	// high 32 bits.

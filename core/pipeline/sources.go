@@ -341,7 +341,7 @@ func (r *Recommender) indexSources() {
 //
 // byRelease and byPopularity sort once per load, a catalog's worth of
 // rows. A stable sort with a comparison callback (slices.SortStableFunc,
-// O(n·log²n) calls) took 260 ms of a 100k-item load in wazero; sorting
+// O(n·log²n) calls) took a third of a load in wazero (BenchmarkLoad); sorting
 // (key, row) pairs with the row in the order makes the order total, so an
 // unstable sort gives the same result, and the popularity order sorts
 // plain 64-bit keys with no callback at all (TestSourceOrders).

@@ -102,7 +102,7 @@ const (
 // Summed over the row, the high half is H = Σ u·q and the low half L stays
 // within |L| < 2³¹ for Dim < 2¹⁷, so H = ⌊(acc + 2³¹)/2³²⌋ exactly, and
 // the dot product is H − 128·Σq. Rows of 64 codes run a fully unrolled
-// body (a loop over words is 40 % slower in wazero), multiples of 64 run it
+// body (a loop over words is much slower in wazero: BenchmarkDots), multiples of 64 run it
 // once per block of 64, other multiples of 8 loop over words; any other Dim, or unaligned codes, falls back to
 // DotInt8. The result equals the reference loop exactly (TestDots).
 //
@@ -150,8 +150,8 @@ func (m *Int8) Dots(dst []int32, q *Query, lo int) {
 // query words are held in local variables across the rows: in wazero the
 // ones that do not fit in registers are spilled to the machine stack,
 // which is cheaper to reload than linear memory (an address computation
-// and a bounds check per load): 36.3 → 24.6 ns a row (12.3 natively,
-// BenchmarkDots).
+// and a bounds check per load): a third less time a row (BenchmarkDots in
+// wazero; core/quant/MEASUREMENTS.md).
 func dots64(dst []int32, p *[32]uint64, bias int32, w []uint64) {
 	w = w[:8*len(dst)]
 	p0, p1, p2, p3, p4, p5, p6, p7 := p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]
