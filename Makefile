@@ -89,7 +89,7 @@ import-demo: build
 	$(EDGEREC) bundle build --model $(PT)/model --data $(PT)/data --out $(PT)/pytorch.bundle
 	$(EDGEREC) recommend --bundle $(PT)/pytorch.bundle --wasm $(WASM) --data $(PT)/data --user u0001 --k 10
 
-# eval: the README's results, on the MovieLens and Last.fm data in
+# eval: the results of tools/eval/RESULTS.md, on the MovieLens and Last.fm data in
 # ../shared/data and on a large synthetic set, the two-tower models over
 # seeds 1-3 (about an hour on 2 cores).
 EVAL_OUT := out/eval
@@ -112,7 +112,7 @@ soak:
 
 # bench-serve: the edge node at 100k items (requests/s per core, p50/p99)
 # against core called natively in the same process, and cold start with a
-# warm compilation cache (README, "edgerec serve").
+# warm compilation cache (host/MEASUREMENTS.md).
 bench-serve:
 	$(GO) test -run '^$$' -bench 'BenchmarkServe' -benchtime 2000x -timeout 0 ./tools/edgerec
 	$(GO) test -run '^$$' -bench 'BenchmarkColdStart' -benchtime 10x -timeout 0 ./tools/edgerec

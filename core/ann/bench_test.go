@@ -49,8 +49,9 @@ func exactDotInt8(m *quant.Int8, q []float32, k int, skip func(int32) bool) []Hi
 // signs of each item's residual r = x − c against its list's centroid, an
 // estimate ⟨q, c⟩ + ‖r‖²/‖r‖₁·⟨q, sign r⟩ (quant.Binary.Estimates; Gao &
 // Long, "RaBitQ", SIGMOD 2024), and an int8 re-score of the best rerank.
-// It is the IVF variant RATIONALE.md measures and does not ship: at equal
-// recall it was not faster here, and it costs 12 bytes per item.
+// It is the IVF variant MEASUREMENTS.md ("Choosing the index") measures
+// and edgerec does not ship: at equal recall it was not faster here, and
+// it costs more bytes per item.
 type ivfBinary struct {
 	ix     *IVF
 	codes  *quant.Binary

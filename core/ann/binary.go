@@ -11,8 +11,9 @@ import (
 // mean item, so the distance estimates the angle between q and x − μ, and
 // ⟨q, x⟩ = ⟨q, μ⟩ + ⟨q, x − μ⟩ ranks like the latter.
 //
-// It is one of the alternatives RATIONALE.md measures against IVF; it costs
-// 8 bytes per item at dim 64 and still touches every item.
+// It is one of the alternatives measured against IVF (MEASUREMENTS.md,
+// "Choosing the index"); it costs one bit per dimension per item and still
+// touches every item.
 type BinaryRerank struct {
 	Items  *quant.Int8
 	Codes  *quant.Binary

@@ -2,8 +2,8 @@
 // embedding. Exact scans every item and is the reference every faster index
 // is measured against; IVF, an inverted file over k-means lists, scans the
 // few lists nearest the query. Both score with the int8 word kernel of
-// quant.Int8.Scores. RATIONALE.md ("Retrieval at scale") has the
-// measurements behind the choice.
+// quant.Int8.Scores. RATIONALE.md ("Retrieval at scale") says why;
+// MEASUREMENTS.md beside this file holds the measurements.
 package ann
 
 import (
