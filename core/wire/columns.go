@@ -73,7 +73,7 @@ func column[T any](fast func([]byte) (T, int), elem func(*decoder) (T, error)) f
 		if err != nil || n < 0 {
 			return err
 		}
-		// Check has made sure the n elements fit in the bytes left.
+		// header has made sure the n elements fit in the bytes left.
 		s := make([]T, n)
 		for i := range s {
 			if x, k := fast(d.b[d.off:]); k > 0 {

@@ -8,8 +8,13 @@ import (
 	"unsafe"
 )
 
-// decoder decodes msgpack from bytes that Check has accepted, into Go
-// values by reflection: struct fields by their msgpack tag names (unknown
+// decoder decodes msgpack from untrusted bytes into Go values by
+// reflection, in one pass that checks every length against the bytes left
+// where it reads it (a string's before it slices, an array's or map's
+// before it makes the slice or map: each entry takes at least a byte),
+// and the nesting depth and the list limit at every array and map, as
+// Check does; values it skips (unknown keys) it walks with Check's walker.
+// It decodes: struct fields by their msgpack tag names (unknown
 // keys skipped), slices, arrays, maps with string keys, pointers, numbers,
 // strings, []byte and bools; and the columns of columns.go without
 // reflection per element. What msgpack/v5 writes for these types it reads
@@ -26,20 +31,26 @@ import (
 //     extension types and embedded pointers are refused (no message of
 //     ours has them).
 type decoder struct {
-	b   []byte
-	off int
+	b      []byte
+	off    int
+	maxLen uint64 // most entries of an array or map, 0: no limit
+	depth  int    // nesting depth of the value being decoded
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
 	return &Error{Offset: d.off, Reason: fmt.Sprintf(format, args...)}
 }
 
-// code returns the next type byte without consuming it.
+// code returns the next type byte without consuming it; the reserved
+// byte 0xc1 is an error, named as Check names it.
 func (d *decoder) code() (byte, error) {
 	if d.off >= len(d.b) {
 		return 0, d.errorf("unexpected end of input")
 	}
-	return d.b[d.off], nil
+	if c := d.b[d.off]; c != 0xc1 {
+		return c, nil
+	}
+	return 0, d.errorf("reserved type byte 0xc1")
 }
 
 // nil consumes a nil and reports whether there was one.
@@ -63,8 +74,8 @@ func (d *decoder) take(n int) ([]byte, error) {
 
 // skip consumes one value of any type.
 func (d *decoder) skip() error {
-	c := checker{b: d.b, off: d.off}
-	if err := c.value(0); err != nil {
+	c := checker{b: d.b, off: d.off, maxLen: d.maxLen}
+	if err := c.value(d.depth); err != nil {
 		return err
 	}
 	d.off = c.off
@@ -105,6 +116,9 @@ func (d *decoder) integer(what string) (v int64, u uint64, big bool, err error) 
 		d.off += 9
 		return 0, binary.BigEndian.Uint64(d.b[d.off-8:]), true, nil
 	}
+	if err := d.short(c); err != nil {
+		return 0, 0, false, err
+	}
 	return 0, 0, false, d.errorf("type byte 0x%02x where %s wants an integer", c, what)
 }
 
@@ -144,7 +158,37 @@ func (d *decoder) bytesLen(what string) (int, error) {
 		d.off += n
 		return l, nil
 	}
+	if c == 0xdb || c == 0xc6 { // str32, bin32 longer than the bytes left
+		d.off++
+		return d.length(4)
+	}
+	if err := d.short(c); err != nil {
+		return 0, err
+	}
 	return 0, d.errorf("type byte 0x%02x where %s wants a string", c, what)
+}
+
+// short returns the error for a value of fixed size or with a length
+// prefix, of type byte c at d.off, that runs past the end of the input,
+// or nil.
+func (d *decoder) short(c byte) error {
+	var n int
+	switch c {
+	case 0xcc, 0xd0, 0xc4, 0xd9:
+		n = 1
+	case 0xcd, 0xd1, 0xc5, 0xda:
+		n = 2
+	case 0xca, 0xce, 0xd2, 0xc6, 0xdb:
+		n = 4
+	case 0xcb, 0xcf, 0xd3:
+		n = 8
+	default:
+		return nil
+	}
+	if left := len(d.b) - d.off - 1; n > left {
+		return &Error{Offset: d.off + 1, Reason: fmt.Sprintf("declared length %d exceeds the %d bytes left", n, left)}
+	}
+	return nil
 }
 
 // arrayLen reads an array header; nil reads as −1.
@@ -173,25 +217,47 @@ func (d *decoder) mapOf(v reflect.Value) (int, error) {
 }
 
 // header reads an array (fix 0x90, 16-bit 0xdc) or map (0x80, 0xde)
-// header; nil reads as −1.
+// header; nil reads as −1. It refuses, as Check does, more entries than
+// the limit, than the bytes left can hold (each entry takes at least one
+// byte, a map's two), and entries nested deeper than MaxDepth: after it,
+// n entries may be allocated.
 func (d *decoder) header(fix, long byte, what, kind string) (int, error) {
 	c, err := d.code()
 	if err != nil {
 		return 0, err
 	}
 	d.off++
+	var n int
 	switch {
 	case c&0xf0 == fix:
-		return int(c & 0x0f), nil
+		n = int(c & 0x0f)
 	case c == 0xc0:
 		return -1, nil
 	case c == long:
-		return d.length(2)
+		n, err = d.length(2)
 	case c == long+1:
-		return d.length(4)
+		n, err = d.length(4)
+	default:
+		d.off--
+		return 0, d.errorf("type byte 0x%02x where %s wants %s", c, what, kind)
 	}
-	d.off--
-	return 0, d.errorf("type byte 0x%02x where %s wants %s", c, what, kind)
+	if err != nil {
+		return 0, err
+	}
+	entries := uint64(n)
+	if d.maxLen > 0 && entries > d.maxLen {
+		return 0, &Error{Offset: d.off, Reason: fmt.Sprintf("%d entries, more than the limit of %d", n, d.maxLen), Err: ErrTooLong}
+	}
+	if fix == 0x80 {
+		entries *= 2
+	}
+	if left := len(d.b) - d.off; entries > uint64(left) {
+		return 0, d.errorf("declared length %d exceeds the %d bytes left", entries, left)
+	}
+	if n > 0 && d.depth >= MaxDepth {
+		return 0, d.errorf("nesting deeper than %d", MaxDepth)
+	}
+	return n, nil
 }
 
 // str reads a str or bin as a string that aliases the input (valid until
@@ -270,11 +336,13 @@ func (d *decoder) value(v reflect.Value) error {
 			return err
 		}
 		s := reflect.MakeSlice(t, n, n)
+		d.depth++
 		for i := range n {
 			if err := d.value(s.Index(i)); err != nil {
 				return err
 			}
 		}
+		d.depth--
 		v.Set(s)
 	case reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
@@ -288,11 +356,13 @@ func (d *decoder) value(v reflect.Value) error {
 			return d.errorf("%d elements for %s", n, t)
 		}
 		v.SetZero()
+		d.depth++
 		for i := range max(n, 0) {
 			if err := d.value(v.Index(i)); err != nil {
 				return err
 			}
 		}
+		d.depth--
 	case reflect.Map:
 		return d.mapping(v)
 	case reflect.Struct:
@@ -349,6 +419,8 @@ func (d *decoder) mapping(v reflect.Value) error {
 	m := reflect.MakeMapWithSize(t, n)
 	key := reflect.New(t.Key()).Elem()
 	elem := reflect.New(t.Elem()).Elem()
+	d.depth++
+	defer func() { d.depth-- }()
 	for range n {
 		k, err := d.str("a map key")
 		if err != nil {
@@ -376,6 +448,8 @@ func (d *decoder) structure(v reflect.Value) error {
 	if info.err != nil {
 		return info.err
 	}
+	d.depth++
+	defer func() { d.depth-- }()
 	for range n {
 		k, err := d.str("a field name")
 		if err != nil {

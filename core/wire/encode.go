@@ -1,9 +1,7 @@
 package wire
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 	"reflect"
 	"sort"
 )
@@ -27,33 +25,29 @@ type encoder struct{ b []byte }
 
 func (e *encoder) value(v reflect.Value) error {
 	if !v.IsValid() {
-		e.b = append(e.b, 0xc0)
+		e.b = AppendNil(e.b)
 		return nil
 	}
 	switch v.Kind() {
 	case reflect.Bool:
-		if v.Bool() {
-			e.b = append(e.b, 0xc3)
-		} else {
-			e.b = append(e.b, 0xc2)
-		}
+		e.b = AppendBool(e.b, v.Bool())
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		e.int(v.Int())
+		e.b = AppendInt(e.b, v.Int())
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		e.uint(v.Uint())
+		e.b = AppendUint(e.b, v.Uint())
 	case reflect.Float32:
-		e.b = binary.BigEndian.AppendUint32(append(e.b, 0xca), math.Float32bits(float32(v.Float())))
+		e.b = AppendFloat32(e.b, float32(v.Float()))
 	case reflect.Float64:
-		e.b = binary.BigEndian.AppendUint64(append(e.b, 0xcb), math.Float64bits(v.Float()))
+		e.b = AppendFloat64(e.b, v.Float())
 	case reflect.String:
-		e.str(v.String())
+		e.b = AppendString(e.b, v.String())
 	case reflect.Slice:
 		if v.IsNil() {
-			e.b = append(e.b, 0xc0)
+			e.b = AppendNil(e.b)
 			return nil
 		}
 		if v.Type().Elem().Kind() == reflect.Uint8 {
-			e.bin(v.Bytes())
+			e.b = AppendBytes(e.b, v.Bytes())
 			return nil
 		}
 		return e.array(v)
@@ -65,7 +59,7 @@ func (e *encoder) value(v reflect.Value) error {
 		return e.structure(v)
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
-			e.b = append(e.b, 0xc0)
+			e.b = AppendNil(e.b)
 			return nil
 		}
 		return e.value(v.Elem())
@@ -75,86 +69,12 @@ func (e *encoder) value(v reflect.Value) error {
 	return nil
 }
 
-// int writes n in the shortest form, a non-negative one as unsigned.
-func (e *encoder) int(n int64) {
-	switch {
-	case n >= 0:
-		e.uint(uint64(n))
-	case n >= -32:
-		e.b = append(e.b, byte(n))
-	case n >= math.MinInt8:
-		e.b = append(e.b, 0xd0, byte(n))
-	case n >= math.MinInt16:
-		e.b = binary.BigEndian.AppendUint16(append(e.b, 0xd1), uint16(n))
-	case n >= math.MinInt32:
-		e.b = binary.BigEndian.AppendUint32(append(e.b, 0xd2), uint32(n))
-	default:
-		e.b = binary.BigEndian.AppendUint64(append(e.b, 0xd3), uint64(n))
-	}
-}
-
-func (e *encoder) uint(n uint64) {
-	switch {
-	case n <= math.MaxInt8:
-		e.b = append(e.b, byte(n))
-	case n <= math.MaxUint8:
-		e.b = append(e.b, 0xcc, byte(n))
-	case n <= math.MaxUint16:
-		e.b = binary.BigEndian.AppendUint16(append(e.b, 0xcd), uint16(n))
-	case n <= math.MaxUint32:
-		e.b = binary.BigEndian.AppendUint32(append(e.b, 0xce), uint32(n))
-	default:
-		e.b = binary.BigEndian.AppendUint64(append(e.b, 0xcf), n)
-	}
-}
-
-func (e *encoder) str(s string) {
-	n := len(s)
-	switch {
-	case n < 32:
-		e.b = append(e.b, 0xa0|byte(n))
-	case n <= math.MaxUint8:
-		e.b = append(e.b, 0xd9, byte(n))
-	case n <= math.MaxUint16:
-		e.b = binary.BigEndian.AppendUint16(append(e.b, 0xda), uint16(n))
-	default:
-		e.b = binary.BigEndian.AppendUint32(append(e.b, 0xdb), uint32(n))
-	}
-	e.b = append(e.b, s...)
-}
-
-func (e *encoder) bin(p []byte) {
-	n := len(p)
-	switch {
-	case n <= math.MaxUint8:
-		e.b = append(e.b, 0xc4, byte(n))
-	case n <= math.MaxUint16:
-		e.b = binary.BigEndian.AppendUint16(append(e.b, 0xc5), uint16(n))
-	default:
-		e.b = binary.BigEndian.AppendUint32(append(e.b, 0xc6), uint32(n))
-	}
-	e.b = append(e.b, p...)
-}
-
-// header writes an array (fix 0x90, 16-bit 0xdc) or map (0x80, 0xde)
-// header for n entries.
-func (e *encoder) header(fix, long byte, n int) {
-	switch {
-	case n < 16:
-		e.b = append(e.b, fix|byte(n))
-	case n <= math.MaxUint16:
-		e.b = binary.BigEndian.AppendUint16(append(e.b, long), uint16(n))
-	default:
-		e.b = binary.BigEndian.AppendUint32(append(e.b, long+1), uint32(n))
-	}
-}
-
 func (e *encoder) array(v reflect.Value) error {
 	if v.Kind() == reflect.Array && v.Type().Elem().Kind() == reflect.Uint8 {
 		return fmt.Errorf("msgpack: cannot encode %s", v.Type())
 	}
 	n := v.Len()
-	e.header(0x90, 0xdc, n)
+	e.b = AppendArrayHeader(e.b, n)
 	for i := range n {
 		if err := e.value(v.Index(i)); err != nil {
 			return err
@@ -165,7 +85,7 @@ func (e *encoder) array(v reflect.Value) error {
 
 func (e *encoder) mapping(v reflect.Value) error {
 	if v.IsNil() {
-		e.b = append(e.b, 0xc0)
+		e.b = AppendNil(e.b)
 		return nil
 	}
 	if v.Type().Key().Kind() != reflect.String {
@@ -177,9 +97,9 @@ func (e *encoder) mapping(v reflect.Value) error {
 	}
 	sort.Strings(keys)
 	kt := v.Type().Key()
-	e.header(0x80, 0xde, len(keys))
+	e.b = AppendMapHeader(e.b, len(keys))
 	for _, k := range keys {
-		e.str(k)
+		e.b = AppendString(e.b, k)
 		if err := e.value(v.MapIndex(reflect.ValueOf(k).Convert(kt))); err != nil {
 			return err
 		}
@@ -198,13 +118,13 @@ func (e *encoder) structure(v reflect.Value) error {
 			n++
 		}
 	}
-	e.header(0x80, 0xde, n)
+	e.b = AppendMapHeader(e.b, n)
 	for _, f := range info.fields {
 		fv := v.FieldByIndex(f.index)
 		if f.omitEmpty && isEmpty(fv) {
 			continue
 		}
-		e.str(f.name)
+		e.b = AppendString(e.b, f.name)
 		if err := e.value(fv); err != nil {
 			return err
 		}

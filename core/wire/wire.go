@@ -5,10 +5,16 @@
 // before it reads any element can be made to allocate gigabytes by five
 // bytes declaring an array of 2³¹ structs, which kills a WebAssembly
 // instance outright (github.com/vmihailenco/msgpack/v5 v5.4.1 does).
-// Unmarshal therefore walks the encoding once first (Check) and refuses
-// any array, map, string or binary whose declared length cannot fit in the
-// bytes that remain, any nesting deeper than MaxDepth, and trailing bytes.
-// Only then does it decode.
+// Unmarshal therefore checks every length where it reads it, against the
+// bytes that remain (as Go's internal/saferio does): an array, map,
+// string or binary whose declared length cannot fit in them is refused
+// before anything is allocated for it, as is nesting deeper than
+// MaxDepth and trailing bytes. Check walks a message with the same rules
+// without decoding it.
+//
+// Encoding goes through one set of writers, the Append* functions (as in
+// tinylib/msgp): Marshal's reflective encoder and the hand-written
+// encoders of core/api both call them.
 //
 // # Notes
 //
@@ -72,21 +78,27 @@ func CheckLimit(b []byte, maxLen int) error {
 	return nil
 }
 
-// Unmarshal checks b (see Check) and decodes it into v. Unknown map keys are
-// ignored so that newer writers stay readable.
+// Unmarshal decodes the single msgpack value b into v, which must be a
+// non-nil pointer. It refuses what Check refuses, as it reads: every
+// length is checked against the bytes left where it is read, before
+// anything is sized from it. Unknown map keys are ignored so that newer
+// writers stay readable. On error v may be partly written.
 func Unmarshal(b []byte, v any) error { return UnmarshalLimit(b, v, 0) }
 
 // UnmarshalLimit is Unmarshal with CheckLimit's maxLen.
 func UnmarshalLimit(b []byte, v any, maxLen int) error {
-	if err := CheckLimit(b, maxLen); err != nil {
-		return err
-	}
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("msgpack: Unmarshal needs a non-nil pointer, not %T", v)
 	}
-	d := decoder{b: b}
-	return d.value(rv.Elem())
+	d := decoder{b: b, maxLen: uint64(maxLen)}
+	if err := d.value(rv.Elem()); err != nil {
+		return err
+	}
+	if d.off != len(b) {
+		return &Error{Offset: d.off, Reason: ErrTrailing.Error(), Err: ErrTrailing}
+	}
+	return nil
 }
 
 type checker struct {

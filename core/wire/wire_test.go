@@ -1,9 +1,15 @@
 package wire
 
 import (
+	"bytes"
 	"errors"
+	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestCheck(t *testing.T) {
@@ -96,4 +102,62 @@ func TestCheckLimit(t *testing.T) {
 	if err := Check([]byte{0xc0, 0xc0}); !errors.Is(err, ErrTrailing) {
 		t.Errorf("trailing: %v, want ErrTrailing", err)
 	}
+}
+
+// TestUnmarshalChecksWhereRead: Unmarshal refuses what Check refuses
+// without a walk of its own first, and a length declared inside a field it
+// decodes is checked before anything is sized from it: a few bytes that
+// declare 2³¹ entries or bytes make an error, not an allocation.
+func TestUnmarshalChecksWhereRead(t *testing.T) {
+	type nest []nest
+	deep := func(depth int) []byte {
+		return append(bytes.Repeat([]byte{0x91}, depth), 0x90)
+	}
+	var n nest
+	require.NoError(t, Unmarshal(deep(MaxDepth), &n))
+	err := Unmarshal(deep(MaxDepth+1), &n)
+	require.ErrorContains(t, err, "nesting")
+	require.Error(t, Check(deep(MaxDepth+1)))
+
+	huge := map[string][]byte{
+		"structs":     {0xdd, 0x7f, 0xff, 0xff, 0xff, 0x80},
+		"column":      {0xdd, 0x7f, 0xff, 0xff, 0xff, 0x01},
+		"strings":     {0xdd, 0x7f, 0xff, 0xff, 0xff, 0xa0},
+		"map":         {0xdf, 0x7f, 0xff, 0xff, 0xff, 0xa0, 0x01},
+		"bin32":       {0xc6, 0x7f, 0xff, 0xff, 0xff, 0x01},
+		"str32":       {0xdb, 0x7f, 0xff, 0xff, 0xff, 0x01},
+		"map16 short": {0xde, 0x00, 0x03, 0xa1, 'x', 0xa1, 'y'}, // 3 pairs need 6 bytes, 4 left
+	}
+	type target struct {
+		Structs []inner           `msgpack:"structs"`
+		Column  []float32         `msgpack:"column"`
+		Strings Strings           `msgpack:"strings"`
+		Map     map[string]int    `msgpack:"map"`
+		Bin32   []byte            `msgpack:"bin32"`
+		Str32   string            `msgpack:"str32"`
+		Odd     map[string]string `msgpack:"map16 short"`
+	}
+	for field, value := range huge {
+		msg := append([]byte{0x81}, AppendString(nil, field)...)
+		msg = append(msg, value...)
+		require.Error(t, Check(msg), field)
+		// The decoder alone, without Unmarshal's entry: it must not rely
+		// on a walk before it.
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		d := decoder{b: msg}
+		err := d.value(reflect.ValueOf(new(target)).Elem())
+		runtime.ReadMemStats(&after)
+		var we *Error
+		require.ErrorAs(t, err, &we, field)
+		assert.Contains(t, err.Error(), "exceeds", field)
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<10), "%s: bytes allocated", field)
+	}
+
+	// The list limit holds inside a value Unmarshal skips (an unknown key).
+	skipped := append([]byte{0x81, 0xa1, 'z', 0x93}, 1, 2, 3)
+	require.NoError(t, UnmarshalLimit(skipped, new(target), 3))
+	require.ErrorIs(t, UnmarshalLimit(skipped, new(target), 2), ErrTooLong)
+	// And trailing bytes are refused.
+	require.ErrorIs(t, Unmarshal([]byte{0x80, 0xc0}, new(target)), ErrTrailing)
 }
