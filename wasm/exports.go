@@ -118,7 +118,7 @@ func recommend(ptr, n uint32) (result uint64) {
 		// debug section goes into the response only when asked.
 		debug := req.Debug
 		req.Debug = true
-		resp, err := rec.Recommend(req)
+		resp, err := rec.RecommendValid(req) // DecodeRequest validated it
 		if err != nil {
 			return nil, err
 		}

@@ -86,12 +86,9 @@ type request struct {
 	cands []Candidate
 }
 
-// newRequest validates and normalizes req (in place) and resolves its
-// parameters.
+// newRequest normalizes req (in place), which must be valid
+// (api.Request.Validate), and resolves its parameters.
 func (r *Recommender) newRequest(req *api.Request) (*request, error) {
-	if err := req.Validate(); err != nil {
-		return nil, err
-	}
 	rq := &request{req: req, truncated: req.Normalize()}
 	var err error
 	if rq.p, rq.arm, err = r.Params(req); err != nil {
@@ -103,9 +100,19 @@ func (r *Recommender) newRequest(req *api.Request) (*request, error) {
 	return rq, nil
 }
 
-// Recommend answers one request through the four stages. req is
-// normalized in place (see api.Request.Normalize).
+// Recommend validates req (api.Request.Validate) and answers it through
+// the four stages. req is normalized in place (see api.Request.Normalize).
 func (r *Recommender) Recommend(req *api.Request) (*api.Response, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	return r.RecommendValid(req)
+}
+
+// RecommendValid is Recommend for a request validated already: one that
+// api.DecodeRequest returned. The module decodes and validates each
+// request once, there, and answers it with RecommendValid.
+func (r *Recommender) RecommendValid(req *api.Request) (*api.Response, error) {
 	rq, err := r.newRequest(req)
 	if err != nil {
 		return nil, err
@@ -128,6 +135,9 @@ func (r *Recommender) Recommend(req *api.Request) (*api.Response, error) {
 // features, in the order the sources proposed them. The ranker is trained
 // on exactly this.
 func (r *Recommender) Candidates(req *api.Request) ([]Candidate, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
 	rq, err := r.newRequest(req)
 	if err != nil {
 		return nil, err
