@@ -36,8 +36,20 @@ type loadReport struct {
 	FirstError  string         `json:"first_error,omitempty"`
 }
 
-func runLoadtest(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("loadtest", "loadtest --url URL [--concurrency C] [--duration D] [--json] [flags]", `
+// loadOptions are the flags of `edgerec loadtest`, checked.
+type loadOptions struct {
+	endpoint    string // the recommend URL, on loopback
+	concurrency int
+	duration    time.Duration
+	json        bool
+	bundlePath  string // draw histories from this bundle's ids
+	history, k  int
+	bodyPath    string // send this JSON body instead
+	msgpack     bool
+	seed        uint64
+}
+
+const loadtestAbout = `
 Send recommend requests to an edgerec serve on this machine from C
 concurrent clients for a duration D, and report requests, errors (any
 status but 200, or a transport error), requests per second and latency
@@ -46,148 +58,208 @@ measuring tool, not a way to load someone else's server.
 
 Requests: with --bundle, each carries a history of --history items drawn
 from the bundle's catalog (seeded), like a real user's; with --body, the
-JSON file as is; otherwise {"k": K}.`, stderr)
-	target := fs.String("url", "", "server base URL, e.g. http://127.0.0.1:8080 (a path of /v1/recommend is added when missing)")
-	conc := fs.Int("concurrency", 4, "concurrent clients")
-	dur := fs.Duration("duration", 10*time.Second, "how long to send requests")
-	asJSON := fs.Bool("json", false, "print JSON: requests, errors, rps, p50_ms, p90_ms, p99_ms, max_ms, status")
-	bundlePath := fs.String("bundle", "", "draw request histories from this bundle's item ids")
-	hist := fs.Int("history", 10, "history items per request (with --bundle)")
-	k := fs.Int("k", 20, "items asked per request")
-	bodyPath := fs.String("body", "", "send this JSON request body instead")
-	msgpack := fs.Bool("msgpack", false, "send and receive msgpack instead of JSON")
-	seed := fs.Uint64("seed", 1, "seed of the request histories")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := required(fs, "url"); err != nil {
-		return err
-	}
-	switch {
-	case *conc < 1 || *conc > 4096:
-		return usagef("--concurrency %d out of range [1, 4096]", *conc)
-	case *dur <= 0 || *dur > 24*time.Hour:
-		return usagef("--duration %v out of range (0, 24h]", *dur)
-	case *k < 1 || *k > api.MaxK:
-		return usagef("--k %d out of range [1, %d]", *k, api.MaxK)
-	case *hist < 0 || *hist > api.MaxHistory:
-		return usagef("--history %d out of range [0, %d]", *hist, api.MaxHistory)
-	case *bodyPath != "" && *bundlePath != "":
-		return usagef("give --body or --bundle, not both")
-	}
-	endpoint, err := loopbackURL(*target)
+JSON file as is; otherwise {"k": K}.`
+
+func runLoadtest(args []string, stdout, stderr io.Writer) error {
+	o, err := parseLoadtest(args, stderr)
 	if err != nil {
 		return err
 	}
+	rep, err := loadtest(o)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		if err := writeJSON(stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		rep.print(stdout)
+	}
+	if rep.Status["200"] == 0 {
+		return fmt.Errorf("no request was answered with 200: %s", rep.FirstError)
+	}
+	return nil
+}
 
-	// The request bodies: a fixed set, cycled through by the clients.
-	var bodies [][]byte
+// parseLoadtest parses and checks the flags of `edgerec loadtest`,
+// the URL included.
+func parseLoadtest(args []string, stderr io.Writer) (loadOptions, error) {
+	fs := newFlags("loadtest", "loadtest --url URL [--concurrency C] [--duration D] [--json] [flags]", loadtestAbout, stderr)
+	var o loadOptions
+	target := fs.String("url", "", "server base URL, e.g. http://127.0.0.1:8080 (a path of /v1/recommend is added when missing)")
+	fs.IntVar(&o.concurrency, "concurrency", 4, "concurrent clients")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to send requests")
+	fs.BoolVar(&o.json, "json", false, "print JSON: requests, errors, rps, p50_ms, p90_ms, p99_ms, max_ms, status")
+	fs.StringVar(&o.bundlePath, "bundle", "", "draw request histories from this bundle's item ids")
+	fs.IntVar(&o.history, "history", 10, "history items per request (with --bundle)")
+	fs.IntVar(&o.k, "k", 20, "items asked per request")
+	fs.StringVar(&o.bodyPath, "body", "", "send this JSON request body instead")
+	fs.BoolVar(&o.msgpack, "msgpack", false, "send and receive msgpack instead of JSON")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the request histories")
+	if err := parse(fs, args); err != nil {
+		return o, err
+	}
+	if err := required(fs, "url"); err != nil {
+		return o, err
+	}
+	switch {
+	case o.concurrency < 1 || o.concurrency > 4096:
+		return o, usagef("--concurrency %d out of range [1, 4096]", o.concurrency)
+	case o.duration <= 0 || o.duration > 24*time.Hour:
+		return o, usagef("--duration %v out of range (0, 24h]", o.duration)
+	case o.k < 1 || o.k > api.MaxK:
+		return o, usagef("--k %d out of range [1, %d]", o.k, api.MaxK)
+	case o.history < 0 || o.history > api.MaxHistory:
+		return o, usagef("--history %d out of range [0, %d]", o.history, api.MaxHistory)
+	case o.bodyPath != "" && o.bundlePath != "":
+		return o, usagef("give --body or --bundle, not both")
+	}
+	var err error
+	o.endpoint, err = loopbackURL(*target)
+	return o, err
+}
+
+// loadtest sends o's requests from o.concurrency clients for o.duration
+// and returns what they saw: the work of `edgerec loadtest`.
+func loadtest(o loadOptions) (*loadReport, error) {
+	bodies, err := requestBodies(o)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	results := sendLoad(o, bodies)
+	return summarizeLoad(o, results, time.Since(start)), nil
+}
+
+// requestBodies returns the request bodies, a fixed set the clients cycle
+// through: o.bodyPath's request, 1000 users drawn from o.bundlePath's
+// catalog, or {"k": K}.
+func requestBodies(o loadOptions) ([][]byte, error) {
 	encode := func(r *api.Request) ([]byte, error) {
-		if *msgpack {
+		if o.msgpack {
 			return api.EncodeRequest(r)
 		}
 		return json.Marshal(r)
 	}
 	switch {
-	case *bodyPath != "":
-		b, err := os.ReadFile(*bodyPath)
+	case o.bodyPath != "":
+		b, err := os.ReadFile(o.bodyPath)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var r api.Request
 		if err := json.Unmarshal(b, &r); err != nil {
-			return fmt.Errorf("%s: not a JSON request: %w", *bodyPath, err)
+			return nil, fmt.Errorf("%s: not a JSON request: %w", o.bodyPath, err)
 		}
-		if b, err = encode(&r); err != nil {
-			return err
-		}
-		bodies = [][]byte{b}
-	case *bundlePath != "":
-		data, err := readBundleFile(*bundlePath)
+		b, err = encode(&r)
+		return [][]byte{b}, err
+	case o.bundlePath != "":
+		ids, err := bundleIDs(o.bundlePath)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		b, err := bundle.Decode(data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", *bundlePath, err)
-		}
-		ids := b.Items.IDs
-		if len(ids) == 0 {
-			return fmt.Errorf("%s has no items", *bundlePath)
-		}
-		rng := rand.New(rand.NewPCG(*seed, 3))
+		rng := rand.New(rand.NewPCG(o.seed, 3))
+		var bodies [][]byte
 		for range 1000 {
-			r := &api.Request{K: *k}
-			for range *hist {
+			r := &api.Request{K: o.k}
+			for range o.history {
 				r.History = append(r.History, api.Event{Item: ids[rng.IntN(len(ids))]})
 			}
 			body, err := encode(r)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			bodies = append(bodies, body)
 		}
-	default:
-		b, err := encode(&api.Request{K: *k})
-		if err != nil {
-			return err
-		}
-		bodies = [][]byte{b}
+		return bodies, nil
 	}
+	b, err := encode(&api.Request{K: o.k})
+	return [][]byte{b}, err
+}
+
+// bundleIDs returns the item ids of the bundle at path.
+func bundleIDs(path string) ([]string, error) {
+	data, err := readBundleFile(path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := bundle.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(b.Items.IDs) == 0 {
+		return nil, fmt.Errorf("%s has no items", path)
+	}
+	return b.Items.IDs, nil
+}
+
+// loadResult is what one client saw.
+type loadResult struct {
+	lat      []time.Duration
+	status   map[string]int
+	errors   int
+	firstErr string
+}
+
+// sendLoad runs o.concurrency clients, each posting bodies in turn until
+// o.duration has passed, and returns what each saw.
+func sendLoad(o loadOptions, bodies [][]byte) []loadResult {
 	ctype := "application/json"
-	if *msgpack {
+	if o.msgpack {
 		ctype = "application/msgpack"
 	}
-
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		MaxIdleConns: *conc, MaxIdleConnsPerHost: *conc, IdleConnTimeout: time.Minute, DisableCompression: true}}
-	ctx, cancel := context.WithTimeout(context.Background(), *dur)
+		MaxIdleConns: o.concurrency, MaxIdleConnsPerHost: o.concurrency, IdleConnTimeout: time.Minute, DisableCompression: true}}
+	ctx, cancel := context.WithTimeout(context.Background(), o.duration)
 	defer cancel()
-	type result struct {
-		lat      []time.Duration
-		status   map[string]int
-		errors   int
-		firstErr string
-	}
-	results := make([]result, *conc)
+	results := make([]loadResult, o.concurrency)
 	var wg sync.WaitGroup
-	start := time.Now()
-	for c := range *conc {
+	for c := range o.concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			res := &results[c]
 			res.status = map[string]int{}
-			for i := c; ctx.Err() == nil; i += *conc {
-				req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, endpoint, bytes.NewReader(bodies[i%len(bodies)]))
-				req.Header.Set("Content-Type", ctype)
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					res.errors++
-					res.status["transport"]++
-					if res.firstErr == "" {
-						res.firstErr = err.Error()
-					}
-					time.Sleep(10 * time.Millisecond) // a server that is down: do not spin
-					continue
-				}
-				body, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				res.lat = append(res.lat, time.Since(t0))
-				res.status[fmt.Sprint(resp.StatusCode)]++
-				if resp.StatusCode != http.StatusOK || err != nil {
-					res.errors++
-					if res.firstErr == "" {
-						res.firstErr = fmt.Sprintf("status %d: %s", resp.StatusCode, bytes.TrimSpace(body))
-					}
-				}
+			for i := c; ctx.Err() == nil; i += o.concurrency {
+				res.post(client, o.endpoint, ctype, bodies[i%len(bodies)])
 			}
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	rep := loadReport{URL: endpoint, Concurrency: *conc, DurationS: elapsed.Seconds(), Status: map[string]int{}}
+	return results
+}
+
+// post sends one request and records its latency and status.
+func (res *loadResult) post(client *http.Client, endpoint, ctype string, body []byte) {
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, endpoint, bytes.NewReader(body))
+	req.Header.Set("Content-Type", ctype)
+	t0 := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		res.errors++
+		res.status["transport"]++
+		if res.firstErr == "" {
+			res.firstErr = err.Error()
+		}
+		time.Sleep(10 * time.Millisecond) // a server that is down: do not spin
+		return
+	}
+	out, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	res.lat = append(res.lat, time.Since(t0))
+	res.status[fmt.Sprint(resp.StatusCode)]++
+	if resp.StatusCode != http.StatusOK || err != nil {
+		res.errors++
+		if res.firstErr == "" {
+			res.firstErr = fmt.Sprintf("status %d: %s", resp.StatusCode, bytes.TrimSpace(out))
+		}
+	}
+}
+
+// summarizeLoad adds up the clients' results over elapsed.
+func summarizeLoad(o loadOptions, results []loadResult, elapsed time.Duration) *loadReport {
+	rep := &loadReport{URL: o.endpoint, Concurrency: o.concurrency, DurationS: elapsed.Seconds(), Status: map[string]int{}}
 	var all []float64
 	for _, r := range results {
 		for _, l := range r.lat {
@@ -208,31 +280,24 @@ JSON file as is; otherwise {"k": K}.`, stderr)
 		rep.P50, rep.P90, rep.P99 = percentile(all, 50), percentile(all, 90), percentile(all, 99)
 		rep.Max = all[len(all)-1]
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(stdout, "url          %s\nconcurrency  %d for %.1f s\nrequests     %d (%d errors)\nrps          %.1f\nlatency ms   p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n",
-			rep.URL, rep.Concurrency, rep.DurationS, rep.Requests, rep.Errors, rep.RPS, rep.P50, rep.P90, rep.P99, rep.Max)
-		codes := make([]string, 0, len(rep.Status))
-		for s := range rep.Status {
-			codes = append(codes, s)
-		}
-		slices.Sort(codes)
-		for _, s := range codes {
-			fmt.Fprintf(stdout, "status %-9s %d\n", s, rep.Status[s])
-		}
-		if rep.FirstError != "" {
-			fmt.Fprintf(stdout, "first error  %s\n", rep.FirstError)
-		}
+	return rep
+}
+
+// print writes the report as `edgerec loadtest` prints it.
+func (r *loadReport) print(w io.Writer) {
+	fmt.Fprintf(w, "url          %s\nconcurrency  %d for %.1f s\nrequests     %d (%d errors)\nrps          %.1f\nlatency ms   p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n",
+		r.URL, r.Concurrency, r.DurationS, r.Requests, r.Errors, r.RPS, r.P50, r.P90, r.P99, r.Max)
+	codes := make([]string, 0, len(r.Status))
+	for s := range r.Status {
+		codes = append(codes, s)
 	}
-	if rep.Status["200"] == 0 {
-		return fmt.Errorf("no request was answered with 200: %s", rep.FirstError)
+	slices.Sort(codes)
+	for _, s := range codes {
+		fmt.Fprintf(w, "status %-9s %d\n", s, r.Status[s])
 	}
-	return nil
+	if r.FirstError != "" {
+		fmt.Fprintf(w, "first error  %s\n", r.FirstError)
+	}
 }
 
 // loopbackURL checks that raw is an http URL whose host resolves only to
