@@ -25,8 +25,31 @@ import (
 	"github.com/edgerec/edgerec/host/sign"
 )
 
-func runServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("serve", "serve --bundle FILE [--addr 127.0.0.1:8080] [--wasm PATH] [--pool N] [--public-key FILE] [--require-signed] [flags]", `
+// serveOptions are the flags of `edgerec serve`, checked for range.
+type serveOptions struct {
+	bundlePath, addr, wasmPath string
+	pool                       int
+	timeout, watch, drain      time.Duration
+	memMiB                     int
+	pubPath                    string
+	requireSigned              bool
+	tokenFile                  string
+	webDir, stateDir, cacheDir string
+	level                      slog.Level
+	reserve, interruptible     bool
+}
+
+// serveConfig is what the node starts from: the options, and what they
+// name read and checked (state directory, public key, admin token), all
+// before the module compiles.
+type serveConfig struct {
+	serveOptions
+	state string // last known-good directory ("" none)
+	pub   ed25519.PublicKey
+	token string
+}
+
+const serveAbout = `
 Serve recommendations over HTTP from recommender.wasm run by wazero: the
 edge node. A pool of module instances, each with the bundle loaded, answers
 POST /v1/recommend (JSON or msgpack, the module's request schema); GET
@@ -56,90 +79,130 @@ requests (up to --drain) and exits.
 The node listens on loopback unless --addr says otherwise: --addr
 0.0.0.0:8080 (or :8080) listens on every interface.
 
-Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr)
-	bundlePath := fs.String("bundle", "", "bundle file to serve")
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address (loopback by default; 0.0.0.0:PORT or :PORT for every interface)")
-	wasmPath := fs.String("wasm", "", "recommender.wasm (default: next to the edgerec binary, then bin/recommender.wasm)")
-	pool := fs.Int("pool", runtime.NumCPU(), "module instances (each holds the bundle in its own memory)")
-	timeout := fs.Duration("timeout", server.DefaultTimeout, "deadline of each module call, and of the wait for a free instance")
-	memMiB := fs.Int("max-memory", 1024, "linear memory limit per instance, MiB (a guest that needs more traps)")
-	pubPath := fs.String("public-key", "", "verify signed bundles with this public key (PEM, from edgerec keygen)")
-	requireSigned := fs.Bool("require-signed", false, "refuse unsigned bundles (needs --public-key)")
-	tokenFile := fs.String("admin-token-file", "", "file holding the bearer token of POST /admin/reload (else $EDGEREC_ADMIN_TOKEN; neither: endpoint disabled)")
-	watch := fs.Duration("watch", server.DefaultWatchInterval, "how often to check the bundle file for a change (0: never)")
-	webDir := fs.String("web", "", "also serve this directory at /, with GET /recommender.wasm and GET /v1/bundle/file (regular files only: no dotfiles, listings or symlinks out of it)")
-	stateDir := fs.String("state-dir", "", "directory for the last known-good bundle (default: a directory per bundle path in the user cache directory; \"none\": keep none)")
-	drain := fs.Duration("drain", 10*time.Second, "on SIGINT/SIGTERM, how long to wait for requests in flight")
-	cacheDir := fs.String("cache", host.DefaultCacheDir(), "compilation cache directory (\"\": none)")
-	logLevel := fs.String("log-level", "info", "debug (a line per request), info, warn or error")
-	reserve := fs.Bool("reserve-memory", true, "reserve each instance's linear memory up front, so that it grows in place: loads a bundle about twice as fast and removes the 85-100 ms stalls of wazero copying a memory that grows (Linux; --reserve-memory=false for wazero's default memory; see README)")
-	interruptible := fs.Bool("interruptible", false, "stop a module call inside the guest at the deadline (wazero context cancellation); makes the guest several times slower, see README")
-	if err := parse(fs, args); err != nil {
+Logs are JSON lines on stderr (log/slog) with a request id per request.`
+
+func runServe(args []string, stdout, stderr io.Writer) error {
+	o, err := parseServe(args, stderr)
+	if err != nil {
 		return err
+	}
+	cfg, err := o.config()
+	if err != nil {
+		return err
+	}
+	return serve(cfg, stdout, stderr)
+}
+
+// parseServe parses the flags of `edgerec serve` and checks their ranges.
+func parseServe(args []string, stderr io.Writer) (serveOptions, error) {
+	fs := newFlags("serve", "serve --bundle FILE [--addr 127.0.0.1:8080] [--wasm PATH] [--pool N] [--public-key FILE] [--require-signed] [flags]", serveAbout, stderr)
+	var o serveOptions
+	fs.StringVar(&o.bundlePath, "bundle", "", "bundle file to serve")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (loopback by default; 0.0.0.0:PORT or :PORT for every interface)")
+	fs.StringVar(&o.wasmPath, "wasm", "", "recommender.wasm (default: next to the edgerec binary, then bin/recommender.wasm)")
+	fs.IntVar(&o.pool, "pool", runtime.NumCPU(), "module instances (each holds the bundle in its own memory)")
+	fs.DurationVar(&o.timeout, "timeout", server.DefaultTimeout, "deadline of each module call, and of the wait for a free instance")
+	fs.IntVar(&o.memMiB, "max-memory", 1024, "linear memory limit per instance, MiB (a guest that needs more traps)")
+	fs.StringVar(&o.pubPath, "public-key", "", "verify signed bundles with this public key (PEM, from edgerec keygen)")
+	fs.BoolVar(&o.requireSigned, "require-signed", false, "refuse unsigned bundles (needs --public-key)")
+	fs.StringVar(&o.tokenFile, "admin-token-file", "", "file holding the bearer token of POST /admin/reload (else $EDGEREC_ADMIN_TOKEN; neither: endpoint disabled)")
+	fs.DurationVar(&o.watch, "watch", server.DefaultWatchInterval, "how often to check the bundle file for a change (0: never)")
+	fs.StringVar(&o.webDir, "web", "", "also serve this directory at /, with GET /recommender.wasm and GET /v1/bundle/file (regular files only: no dotfiles, listings or symlinks out of it)")
+	fs.StringVar(&o.stateDir, "state-dir", "", "directory for the last known-good bundle (default: a directory per bundle path in the user cache directory; \"none\": keep none)")
+	fs.DurationVar(&o.drain, "drain", 10*time.Second, "on SIGINT/SIGTERM, how long to wait for requests in flight")
+	fs.StringVar(&o.cacheDir, "cache", host.DefaultCacheDir(), "compilation cache directory (\"\": none)")
+	logLevel := fs.String("log-level", "info", "debug (a line per request), info, warn or error")
+	fs.BoolVar(&o.reserve, "reserve-memory", true, "reserve each instance's linear memory up front, so that it grows in place: loads a bundle about twice as fast and removes the 85-100 ms stalls of wazero copying a memory that grows (Linux; --reserve-memory=false for wazero's default memory; see README)")
+	fs.BoolVar(&o.interruptible, "interruptible", false, "stop a module call inside the guest at the deadline (wazero context cancellation); makes the guest several times slower, see README")
+	if err := parse(fs, args); err != nil {
+		return o, err
 	}
 	if err := required(fs, "bundle"); err != nil {
-		return err
+		return o, err
 	}
 	switch {
-	case *pool < 1 || *pool > 1024:
-		return usagef("--pool %d out of range [1, 1024]", *pool)
-	case *timeout <= 0:
-		return usagef("--timeout must be positive")
-	case *memMiB < 16 || *memMiB > 4096:
-		return usagef("--max-memory %d out of range [16, 4096] MiB", *memMiB)
-	case *requireSigned && *pubPath == "":
-		return usagef("--require-signed needs --public-key")
-	case *drain < 0:
-		return usagef("--drain must not be negative")
+	case o.pool < 1 || o.pool > 1024:
+		return o, usagef("--pool %d out of range [1, 1024]", o.pool)
+	case o.timeout <= 0:
+		return o, usagef("--timeout must be positive")
+	case o.memMiB < 16 || o.memMiB > 4096:
+		return o, usagef("--max-memory %d out of range [16, 4096] MiB", o.memMiB)
+	case o.requireSigned && o.pubPath == "":
+		return o, usagef("--require-signed needs --public-key")
+	case o.drain < 0:
+		return o, usagef("--drain must not be negative")
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return usagef("--log-level %q: want debug, info, warn or error", *logLevel)
+	if err := o.level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return o, usagef("--log-level %q: want debug, info, warn or error", *logLevel)
 	}
-	// A missing bundle should fail before the module compiles, unless a
-	// last known-good copy can serve.
-	state := *stateDir
-	switch state {
-	case "":
-		state = defaultStateDir(*bundlePath)
-	case "none":
-		state = ""
-	}
-	if _, err := os.Stat(filepath.Join(state, server.LastGoodFile)); state == "" || err != nil {
-		if fi, err := os.Stat(*bundlePath); err != nil {
-			return fmt.Errorf("bundle %s: %w", *bundlePath, err)
-		} else if !fi.Mode().IsRegular() {
-			return fmt.Errorf("bundle %s is not a regular file", *bundlePath)
-		}
-	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	return o, nil
+}
 
-	var pub ed25519.PublicKey
-	if *pubPath != "" {
-		var err error
-		if pub, err = sign.ReadPublicKeyFile(*pubPath); err != nil {
-			return err
+// config reads and checks what the options name, so that a missing
+// bundle, web directory, key or token fails before the module compiles.
+func (o serveOptions) config() (*serveConfig, error) {
+	c := &serveConfig{serveOptions: o, state: o.stateDir}
+	switch c.state {
+	case "":
+		c.state = defaultStateDir(o.bundlePath)
+	case "none":
+		c.state = ""
+	}
+	// A missing bundle is fatal unless a last known-good copy can serve.
+	if _, err := os.Stat(filepath.Join(c.state, server.LastGoodFile)); c.state == "" || err != nil {
+		if fi, err := os.Stat(o.bundlePath); err != nil {
+			return nil, fmt.Errorf("bundle %s: %w", o.bundlePath, err)
+		} else if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("bundle %s is not a regular file", o.bundlePath)
 		}
 	}
-	token, from := os.Getenv("EDGEREC_ADMIN_TOKEN"), "$EDGEREC_ADMIN_TOKEN"
-	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
-		if err != nil {
-			return fmt.Errorf("admin token: %w", err)
+	if o.webDir != "" {
+		if fi, err := os.Stat(o.webDir); err != nil {
+			return nil, fmt.Errorf("--web: %w", err)
+		} else if !fi.IsDir() {
+			return nil, fmt.Errorf("--web %s is not a directory", o.webDir)
 		}
-		token, from = strings.TrimSpace(string(b)), *tokenFile
+	}
+	if o.pubPath != "" {
+		var err error
+		if c.pub, err = sign.ReadPublicKeyFile(o.pubPath); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	c.token, err = adminToken(o.tokenFile)
+	return c, err
+}
+
+// adminToken returns the admin token from file, else from
+// $EDGEREC_ADMIN_TOKEN ("" when neither has one), refusing a short one.
+func adminToken(file string) (string, error) {
+	token, from := os.Getenv("EDGEREC_ADMIN_TOKEN"), "$EDGEREC_ADMIN_TOKEN"
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("admin token: %w", err)
+		}
+		token, from = strings.TrimSpace(string(b)), file
 	}
 	if token != "" && len(token) < minTokenLen {
-		return fmt.Errorf("admin token in %s is %d characters; use at least %d (e.g. openssl rand -hex 16)", from, len(token), minTokenLen)
+		return "", fmt.Errorf("admin token in %s is %d characters; use at least %d (e.g. openssl rand -hex 16)", from, len(token), minTokenLen)
 	}
-	path, wasm, err := readModule(*wasmPath)
+	return token, nil
+}
+
+// serve compiles the module, loads the bundle into a pool, listens, and
+// serves until SIGINT or SIGTERM: the work of `edgerec serve`.
+func serve(c *serveConfig, stdout, stderr io.Writer) error {
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: c.level}))
+	path, wasm, err := readModule(c.wasmPath)
 	if err != nil {
 		return err
 	}
 	ctx := context.Background()
 	start := time.Now()
-	mod, err := host.Compile(ctx, wasm, host.Options{CacheDir: *cacheDir, Interruptible: *interruptible,
-		MemoryLimitPages: uint32(*memMiB) * 16, ReserveMemory: *reserve})
+	mod, err := host.Compile(ctx, wasm, host.Options{CacheDir: c.cacheDir, Interruptible: c.interruptible,
+		MemoryLimitPages: uint32(c.memMiB) * 16, ReserveMemory: c.reserve})
 	if err != nil {
 		return err
 	}
@@ -156,56 +219,53 @@ Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr
 		mod.Close(ctx)
 	}()
 	log.Info("module compiled", "path", path, "sha256", mod.Digest(), "ms", time.Since(start).Milliseconds(),
-		"cache", *cacheDir, "interruptible", *interruptible)
+		"cache", c.cacheDir, "interruptible", c.interruptible)
 
 	// Listen before loading, so that a port in use fails fast.
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
-	w := *watch
-	if w == 0 {
-		w = -1
-	}
-	s, err := server.New(ctx, server.Config{Module: mod, Wasm: wasm, BundlePath: *bundlePath, Pool: *pool,
-		Timeout: *timeout, PublicKey: pub, RequireSigned: *requireSigned, AdminToken: token, WebDir: *webDir,
-		WatchInterval: w, Logger: log, StateDir: state})
+	srv, err = c.newServer(ctx, mod, wasm, log)
 	if err != nil {
 		ln.Close()
-		return fmt.Errorf("bundle %s: %w", *bundlePath, err)
+		return fmt.Errorf("bundle %s: %w", c.bundlePath, err)
 	}
-	srv = s
-	defer s.Close()
+	defer srv.Close()
 	// Signals are ours before the first line says the node serves: a
 	// SIGTERM or SIGHUP sent on that line must not find the default
 	// action.
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	st, _ := s.Status()
-	url := "http://" + displayAddr(ln.Addr())
-	log.Info("serving", "url", url, "listen", ln.Addr().String(), "bundle", st.Version, "source", st.Source, "items", st.Items, "pool", *pool,
-		"timeout", timeout.String(), "signature", st.Signature.Status, "state_dir", state, "startup_ms", time.Since(start).Milliseconds())
-	from = ""
-	if st.Source == server.SourceLastKnownGood {
-		from = "; the last known-good copy, the bundle file was refused"
-		if st.Configured != nil {
-			from += ": " + st.Configured.Error
-		}
-	}
-	fmt.Fprintf(stdout, "edgerec serve: %s (bundle %s, %d items, %d instances%s)\n", listenLine(ln.Addr()), strconv.Quote(st.Version), st.Items, *pool, from)
-	if *webDir != "" {
-		fmt.Fprintf(stdout, "  web page:  %s/\n", url)
-	}
-	fmt.Fprintf(stdout, "  try:       curl -s %s/v1/recommend -d '{\"k\": 5}'\n", url)
+	st, _ := srv.Status()
+	b := serveBanner{addr: ln.Addr(), status: st, pool: c.pool, web: c.webDir != ""}
+	log.Info("serving", "url", b.url(), "listen", ln.Addr().String(), "bundle", st.Version, "source", st.Source, "items", st.Items, "pool", c.pool,
+		"timeout", c.timeout.String(), "signature", st.Signature.Status, "state_dir", c.state, "startup_ms", time.Since(start).Milliseconds())
+	b.print(stdout)
+	return c.run(ctx, srv, ln, sigs, log)
+}
 
+// newServer is the node's server over mod: the bundle loaded into a pool.
+func (c *serveConfig) newServer(ctx context.Context, mod *host.Module, wasm []byte, log *slog.Logger) (*server.Server, error) {
+	w := c.watch
+	if w == 0 {
+		w = -1
+	}
+	return server.New(ctx, server.Config{Module: mod, Wasm: wasm, BundlePath: c.bundlePath, Pool: c.pool,
+		Timeout: c.timeout, PublicKey: c.pub, RequireSigned: c.requireSigned, AdminToken: c.token, WebDir: c.webDir,
+		WatchInterval: w, Logger: log, StateDir: c.state})
+}
+
+// run serves HTTP on ln until SIGINT or SIGTERM, then drains; SIGHUP
+// reloads the bundle.
+func (c *serveConfig) run(ctx context.Context, s *server.Server, ln net.Listener, sigs <-chan os.Signal, log *slog.Logger) error {
 	// WriteTimeout bounds what a client that does not read can hold;
 	// GET /v1/bundle/file sets its own (server.DefaultBundleFileTimeout).
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-
 	for {
 		select {
 		case err := <-served:
@@ -215,9 +275,9 @@ Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr
 				go s.Reload(ctx, "sighup")
 				continue
 			}
-			log.Info("shutting down: draining requests in flight", "signal", sig.String(), "drain", drain.String())
+			log.Info("shutting down: draining requests in flight", "signal", sig.String(), "drain", c.drain.String())
 			s.Drain()
-			sctx, cancel := context.WithTimeout(ctx, *drain)
+			sctx, cancel := context.WithTimeout(ctx, c.drain)
 			err := hs.Shutdown(sctx)
 			cancel()
 			if err != nil {
@@ -230,6 +290,33 @@ Logs are JSON lines on stderr (log/slog) with a request id per request.`, stderr
 			return nil
 		}
 	}
+}
+
+// serveBanner is what the node prints on stdout once it serves: where,
+// which bundle, and how to try it.
+type serveBanner struct {
+	addr   net.Addr
+	status server.Status
+	pool   int
+	web    bool // --web: the page is served too
+}
+
+func (b serveBanner) url() string { return "http://" + displayAddr(b.addr) }
+
+func (b serveBanner) print(w io.Writer) {
+	st := b.status
+	from := ""
+	if st.Source == server.SourceLastKnownGood {
+		from = "; the last known-good copy, the bundle file was refused"
+		if st.Configured != nil {
+			from += ": " + st.Configured.Error
+		}
+	}
+	fmt.Fprintf(w, "edgerec serve: %s (bundle %s, %d items, %d instances%s)\n", listenLine(b.addr), strconv.Quote(st.Version), st.Items, b.pool, from)
+	if b.web {
+		fmt.Fprintf(w, "  web page:  %s/\n", b.url())
+	}
+	fmt.Fprintf(w, "  try:       curl -s %s/v1/recommend -d '{\"k\": 5}'\n", b.url())
 }
 
 // minTokenLen is the shortest admin token accepted, from a file or the

@@ -358,3 +358,36 @@ func TestServeUsage(t *testing.T) {
 		t.Errorf("missing bundle: exit %d, %s", code, errOut)
 	}
 }
+
+// TestServeChecksBeforeCompiling: what the flags name (the web directory,
+// the public key, the bundle) is checked before the module is read: with a
+// module that does not exist, the error is about the argument.
+func TestServeChecksBeforeCompiling(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "b.bundle")
+	require.NoError(t, os.WriteFile(path, bundletest.Encoded(50, 8, 1), 0o644))
+	noModule := filepath.Join(dir, "missing.wasm")
+	for name, c := range map[string]struct {
+		args []string
+		want string
+	}{
+		"web dir missing":   {[]string{"--web", filepath.Join(dir, "nodir")}, "--web"},
+		"web dir a file":    {[]string{"--web", path}, "is not a directory"},
+		"public key absent": {[]string{"--public-key", filepath.Join(dir, "none.pub")}, "none.pub"},
+	} {
+		args := append([]string{"serve", "--bundle", path, "--wasm", noModule, "--state-dir", "none"}, c.args...)
+		code, _, errOut := edgerec(t, args...)
+		assert.Equal(t, 1, code, name)
+		assert.Contains(t, errOut, c.want, name)
+		assert.NotContains(t, errOut, "missing.wasm", "%s: the module was read first", name)
+	}
+
+	// The configuration the node starts from, without starting it.
+	o, err := parseServe([]string{"--bundle", path, "--web", dir, "--state-dir", "none", "--pool", "3"}, io.Discard)
+	require.NoError(t, err)
+	c, err := o.config()
+	require.NoError(t, err)
+	assert.Equal(t, "", c.state, "--state-dir none keeps no copy")
+	assert.Equal(t, 3, c.pool)
+	assert.Equal(t, dir, c.webDir)
+}
