@@ -2,10 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"math"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/pipeline"
@@ -92,4 +96,51 @@ func TestBenchUsage(t *testing.T) {
 	if code, _, errOut := edgerec(t, "bench", "--items", "500", "--wasm", "/nonexistent/recommender.wasm"); code != 1 || !strings.Contains(errOut, "make build") {
 		t.Errorf("missing module: exit %d, %q", code, errOut)
 	}
+}
+
+// TestBenchChecksBeforeWork: every flag is checked before the module is
+// read: a bad --k with a missing module is bad usage (exit 2), not the
+// missing module.
+func TestBenchChecksBeforeWork(t *testing.T) {
+	_, err := parseBench([]string{"--k", "0", "--wasm", "/nonexistent/recommender.wasm"}, io.Discard)
+	var ue *usageError
+	require.ErrorAs(t, err, &ue)
+	assert.Contains(t, err.Error(), "--k 0")
+	o, err := parseBench([]string{"--items", "500", "--exact", "--adversarial", "0"}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 500, o.items)
+	assert.True(t, o.exact)
+	assert.Equal(t, 0, o.advReps)
+}
+
+// TestBenchReportPrint: the text form shows the report's figures where
+// the reader looks for them.
+func TestBenchReportPrint(t *testing.T) {
+	r := &benchReport{Items: 1000, Dim: 64, HistoryDim: 32, Queries: 50, K: 20, Index: "ivf", Lists: 63, NProbe: 7, BuildIndexMS: 1500,
+		BundleBytes: 90_000, BytesPerItem: 90, SectionBytes: []kv{{Tag: "EMBD", Bytes: 64_000, Zstd: false}, {Tag: "PIPE", Bytes: 5_000, Zstd: true}},
+		ModuleBytes: 4 << 20, ModuleBytesZstd: 1 << 20, ZstdTool: "zstd -19", RecallAt100: 0.9512, RecallExactInt8: 0.9876,
+		Wasm: timings{1, 2, 3, 4}, Native: timings{0.5, 1, 1.5, 2}, RetrieveRatio: 2, Mismatches: 1,
+		Stages: []stageTimes{{"retrieve", 1, 0.5}},
+		Adversarial: []adversarialTimes{{Name: "everything at once", Bytes: 9000, P50: 5, P99: 8, Examined: 4096, Items: 500,
+			Warnings: []string{"a", "b"}, MaxBudget: pipeline.MaxExamined}}, AdversarialRatio: 2}
+	var b strings.Builder
+	r.print(&b)
+	out := b.String()
+	for _, want := range []string{
+		"index              IVF, 63 lists, nprobe 7 (built in 1.5 s)",
+		"bundle_bytes       90000 (90.0 bytes per item: EMBD 64.0, PIPE 5.0 zstd)",
+		"module_bytes       4194304 (zstd -19: 1048576)",
+		"recall_at_100      0.9512 against exact float32 (the exact int8 scan: 0.9876)",
+		"wasm/native        retrieve p50 2.00×; responses that differ: 1",
+		"  retrieve           1.000    0.500",
+		"a,b",
+		"adversarial worst  2.00× the normal recommend p99",
+	} {
+		assert.Contains(t, out, want)
+	}
+	r.Adversarial, r.Index = nil, "exact"
+	b.Reset()
+	r.print(&b)
+	assert.Contains(t, b.String(), "index              exact scan")
+	assert.NotContains(t, b.String(), "adversarial", "no adversarial rows without adversarial requests")
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bloom"
 )
@@ -98,4 +100,18 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestParityReportPrint: the timing line appears only when --bench timed
+// calls, and the last line names the file and the counts.
+func TestParityReportPrint(t *testing.T) {
+	r := &parityReport{Path: "out/fixtures.json", Version: "v7", Recommend: 18, Bloom: 7, Catalog: 4}
+	var b strings.Builder
+	r.print(&b)
+	assert.Equal(t, "wrote out/fixtures.json: 18 recommend, 7 bloom and 4 catalog cases for bundle v7\n", b.String())
+	r.Wazero = &parityTimingMs{Calls: 20, P50: 0.25, P99: 0.5, Mean: 0.3}
+	b.Reset()
+	r.print(&b)
+	assert.True(t, strings.HasPrefix(b.String(), "wazero: 20 recommend calls"), b.String())
+	assert.Contains(t, b.String(), "p50 0.250 ms, p99 0.500 ms, mean 0.300 ms\nwrote ")
 }

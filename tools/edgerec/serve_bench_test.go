@@ -20,13 +20,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgerec/edgerec/core/ann/anntest"
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
 	"github.com/edgerec/edgerec/core/pipeline"
 	"github.com/edgerec/edgerec/host"
 	"github.com/edgerec/edgerec/host/server"
+	"github.com/edgerec/edgerec/tools/benchdata"
+	"github.com/edgerec/edgerec/tools/benchdata/sources"
 	"github.com/edgerec/edgerec/tools/builder"
 )
 
@@ -39,7 +40,7 @@ func serveBenchItems() int {
 }
 
 // benchCatalog is the synthetic catalog of the serve benchmarks.
-var benchCatalog = sync.OnceValue(func() *anntest.Catalog { return anntest.Clustered(serveBenchItems(), 64, 32, 1) })
+var benchCatalog = sync.OnceValue(func() *benchdata.Catalog { return benchdata.Clustered(serveBenchItems(), 64, 32, 1) })
 
 // benchServeBundle builds the catalog bundle edgerec bench measures: n
 // clustered items of dim 64, the IVF index and every candidate source.
@@ -50,12 +51,12 @@ var benchServeBundle = sync.OnceValues(func() ([]byte, error) {
 	if err := builder.Index(b, builder.IndexOptions{MinItems: 1, Seed: 1}); err != nil {
 		return nil, err
 	}
-	b.Pipeline = bundletest.RandomPipeline(n, 1)
+	b.Pipeline = sources.Random(n, 1)
 	return bundle.Encode(b)
 })
 
 // benchRequests returns the requests edgerec bench sends: a user of the
-// catalog with 10 history items (anntest.Catalog.User), k = 20.
+// catalog with 10 history items (benchdata.Catalog.User), k = 20.
 func benchRequests(n int) []*api.Request {
 	cat := benchCatalog()
 	rng := rand.New(rand.NewPCG(2, 99))
