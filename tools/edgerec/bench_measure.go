@@ -87,8 +87,7 @@ func measureRecall(rep *benchReport, rec *pipeline.Recommender, cat *benchdata.C
 // of responses that differ.
 func timeBench(ctx context.Context, rep *benchReport, inst *host.Instance, rec *pipeline.Recommender, reqs []*api.Request, progress func(string, ...any)) error {
 	var wr, wt, nr, nt []float64
-	var names []string
-	wstage, nstage := map[string][]float64{}, map[string][]float64{}
+	var wstage, nstage stageSamples
 	for i := -min(20, len(reqs)); i < len(reqs); i++ {
 		req := reqs[(i+len(reqs))%len(reqs)]
 		if i >= 0 && i%20 == 0 {
@@ -114,18 +113,11 @@ func timeBench(ctx context.Context, rep *benchReport, inst *host.Instance, rec *
 		}
 		wr, wt = append(wr, retrieveMS(wresp)), append(wt, wtime)
 		nr, nt = append(nr, retrieveMS(nresp)), append(nt, ntime)
-		for _, st := range wresp.Debug.Stages {
-			if _, ok := wstage[st.Name]; !ok {
-				names = append(names, st.Name)
-			}
-			wstage[st.Name] = append(wstage[st.Name], float64(st.Micros)/1000)
-		}
-		for _, st := range nresp.Debug.Stages {
-			nstage[st.Name] = append(nstage[st.Name], float64(st.Micros)/1000)
-		}
+		wstage.add(wresp.Debug.Stages)
+		nstage.add(nresp.Debug.Stages)
 	}
-	for _, n := range names {
-		rep.Stages = append(rep.Stages, stageTimes{n, percentile(wstage[n], 50), percentile(nstage[n], 50)})
+	for _, n := range wstage.names {
+		rep.Stages = append(rep.Stages, stageTimes{n, percentile(wstage.ms[n], 50), percentile(nstage.ms[n], 50)})
 	}
 	rep.Wasm = timings{percentile(wr, 50), percentile(wr, 99), percentile(wt, 50), percentile(wt, 99)}
 	rep.Native = timings{percentile(nr, 50), percentile(nr, 99), percentile(nt, 50), percentile(nt, 99)}
@@ -133,6 +125,25 @@ func timeBench(ctx context.Context, rep *benchReport, inst *host.Instance, rec *
 		rep.RetrieveRatio = rep.Wasm.RetrieveP50 / rep.Native.RetrieveP50
 	}
 	return nil
+}
+
+// stageSamples collects the debug times of each pipeline stage, in
+// milliseconds, and the stages' names in the order they first ran.
+type stageSamples struct {
+	names []string
+	ms    map[string][]float64
+}
+
+func (s *stageSamples) add(stages []api.Stage) {
+	if s.ms == nil {
+		s.ms = map[string][]float64{}
+	}
+	for _, st := range stages {
+		if _, ok := s.ms[st.Name]; !ok {
+			s.names = append(s.names, st.Name)
+		}
+		s.ms[st.Name] = append(s.ms[st.Name], float64(st.Micros)/1000)
+	}
 }
 
 // exactFloat returns the catalog items with the k highest inner products
