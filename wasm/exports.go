@@ -113,11 +113,12 @@ func recommend(ptr, n uint32) (result uint64) {
 				return out, nil
 			}
 		}
-		// The stage timings go into the trace record on every call, so
-		// the timer runs whether or not the caller asked for debug; the
-		// debug section goes into the response only when asked.
+		// Once a host has asked for the trace record, the stage timings
+		// go into it on every call, so the timer runs whether or not the
+		// request asked for debug; the debug section goes into the
+		// response only when asked.
 		debug := req.Debug
-		req.Debug = true
+		req.Debug = debug || tracing
 		resp, err := rec.RecommendValid(req) // DecodeRequest validated it
 		if err != nil {
 			return nil, err
@@ -125,7 +126,9 @@ func recommend(ptr, n uint32) (result uint64) {
 		if resp == nil {
 			return nil, errors.New("internal error: Recommend returned no response")
 		}
-		api.PutTrace(trace[:], resp)
+		if tracing {
+			api.PutTrace(trace[:], resp)
+		}
 		if !debug {
 			resp.Debug = nil
 		}
@@ -133,16 +136,26 @@ func recommend(ptr, n uint32) (result uint64) {
 	})
 }
 
-// trace is the record edgerec_trace points at: the last recommend call's
-// item count and stage timings (api.PutTrace). A global array lives in the
-// module's data, so its address never changes and a host may read it after
-// every call without calling in.
-var trace [api.TraceBytes]byte
+var (
+	// trace is the record edgerec_trace points at: the last recommend
+	// call's item count and stage timings (api.PutTrace). A global array
+	// lives in the module's data, so its address never changes and a host
+	// may read it after every call without calling in.
+	trace [api.TraceBytes]byte
+	// tracing is set once a host has asked where the record is: only then
+	// does every call time its stages (a host that never reads the record,
+	// such as the JS loader, does not pay for the clock reads).
+	tracing bool
+)
 
-// traceAddr returns the address of the trace record.
+// traceAddr returns the address of the trace record and turns the record
+// on for the instance's later recommend calls.
 //
 //go:wasmexport edgerec_trace
-func traceAddr() uint32 { return uint32(uintptr(unsafe.Pointer(&trace))) }
+func traceAddr() uint32 {
+	tracing = true
+	return uint32(uintptr(unsafe.Pointer(&trace)))
+}
 
 // answer runs an export that reads the loaded bundle: it decodes the
 // n-byte input at ptr, which stays the host's, with decode, and returns
