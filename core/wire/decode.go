@@ -336,7 +336,7 @@ func (d *decoder) value(v reflect.Value) error {
 			return err
 		}
 		s := reflect.MakeSlice(t, n, n)
-		d.depth++
+		d.depth++ // an error ends the decoding: no need to undo it
 		for i := range n {
 			if err := d.value(s.Index(i)); err != nil {
 				return err
@@ -419,8 +419,7 @@ func (d *decoder) mapping(v reflect.Value) error {
 	m := reflect.MakeMapWithSize(t, n)
 	key := reflect.New(t.Key()).Elem()
 	elem := reflect.New(t.Elem()).Elem()
-	d.depth++
-	defer func() { d.depth-- }()
+	d.depth++ // an error ends the decoding: no need to undo it
 	for range n {
 		k, err := d.str("a map key")
 		if err != nil {
@@ -433,6 +432,7 @@ func (d *decoder) mapping(v reflect.Value) error {
 		}
 		m.SetMapIndex(key, elem)
 	}
+	d.depth--
 	v.Set(m)
 	return nil
 }
@@ -449,7 +449,6 @@ func (d *decoder) structure(v reflect.Value) error {
 		return info.err
 	}
 	d.depth++
-	defer func() { d.depth-- }()
 	for range n {
 		k, err := d.str("a field name")
 		if err != nil {
@@ -466,5 +465,6 @@ func (d *decoder) structure(v reflect.Value) error {
 			return err
 		}
 	}
+	d.depth--
 	return nil
 }
