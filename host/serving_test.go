@@ -26,7 +26,7 @@ func TestFailedLoadKeepsServing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Items != 300 || sum.Format != fmt.Sprintf("%d.%d", bundle.Major, bundle.MinorUnsigned) {
+	if sum.Items != 300 || sum.Format != fmt.Sprintf("%d.%d", bundle.Major, bundle.Minor) {
 		t.Fatalf("summary %+v", sum)
 	}
 	native, err := pipeline.Load(bytes.Clone(good))

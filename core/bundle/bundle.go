@@ -13,7 +13,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"unsafe"
 
 	"github.com/edgerec/edgerec/core/feature"
 	"github.com/edgerec/edgerec/core/quant"
@@ -63,7 +62,7 @@ type UnsupportedError struct {
 }
 
 func (e *UnsupportedError) Error() string {
-	return fmt.Sprintf("bundle: format version %d.%d is not supported (this reader reads %d.x); rebuild the bundle with a matching edgerec", e.Major, e.Minor, Major)
+	return fmt.Sprintf("bundle: format version %d.%d is not supported (this reader reads %d.x to %d.x); rebuild the bundle with a matching edgerec", e.Major, e.Minor, OldestMajor, Major)
 }
 
 // Manifest describes a bundle (section MANI, FORMAT.md §5.1).
@@ -96,26 +95,33 @@ type Vocab struct {
 	Licensing feature.Vocab `msgpack:"licensing"`
 }
 
-// Items holds the catalog as columns, one row per item (section ITEM,
-// FORMAT.md §5.3). Lists are flattened: item i's categories are
+// Items holds the catalog as columns, one row per item (FORMAT.md §8.2).
+// Lists are flattened: item i's categories are
 // Categories[CategoryOffsets[i]:CategoryOffsets[i+1]], likewise regions.
+// A decoded bundle's columns alias its bytes.
 type Items struct {
-	IDs             wire.Strings `msgpack:"ids"`
-	Titles          wire.Strings `msgpack:"titles"`
-	CategoryOffsets []uint32     `msgpack:"category_offsets"` // len = items + 1
-	Categories      []int32      `msgpack:"categories"`       // indices into Vocab.Categories
-	Released        []int64      `msgpack:"released"`         // Unix seconds, 0 unknown
-	Available       []bool       `msgpack:"available"`
-	AgeRating       []uint8      `msgpack:"age_rating"`     // minimum age
-	RegionOffsets   []uint32     `msgpack:"region_offsets"` // len = items + 1
-	Regions         []int32      `msgpack:"regions"`        // indices into Vocab.Licensing; none = everywhere
-	Popularity      []float32    `msgpack:"popularity"`     // log(1 + training interactions)
-	Recent          []float32    `msgpack:"recent"`         // log(1 + interactions in the 30 days before the build)
-	Known           []bool       `msgpack:"known"`          // the model saw the item in training
+	IDs             Strings
+	Titles          Strings
+	CategoryOffsets []uint32 // len = items + 1
+	Categories      []int32  // indices into Vocab.Categories
+	Released        []int64  // Unix seconds, 0 unknown
+	Available       []bool
+	AgeRating       []uint8   // minimum age
+	RegionOffsets   []uint32  // len = items + 1
+	Regions         []int32   // indices into Vocab.Licensing; none = everywhere
+	Popularity      []float32 // log(1 + training interactions)
+	Recent          []float32 // log(1 + interactions in the 30 days before the build)
+	Known           []bool    // the model saw the item in training
+
+	// index finds rows by id; Decode sets it (Encode writes its own).
+	index IDIndex
 }
 
 // Len returns the number of items.
-func (it *Items) Len() int { return len(it.IDs) }
+func (it *Items) Len() int { return it.IDs.Len() }
+
+// Lookup returns the row of an item id in a decoded bundle.
+func (it *Items) Lookup(id string) (int32, bool) { return it.index.Lookup(it.IDs, id) }
 
 // CategoriesOf returns item i's category indices.
 func (it *Items) CategoriesOf(i int) []int32 {
@@ -130,7 +136,7 @@ func (it *Items) RegionsOf(i int) []int32 {
 // Bundle is a bundle's decoded content.
 type Bundle struct {
 	// Format is the format version read, "major.minor" (set by Decode;
-	// Encode always writes Major.MinorUnsigned).
+	// Encode always writes Major.Minor).
 	Format   string
 	Manifest Manifest
 	Vocab    Vocab
@@ -152,75 +158,41 @@ type Bundle struct {
 	// Index is an approximate-search index over Embeddings (optional
 	// section INDX, index.go); nil searches exactly.
 	Index *Index
+	// Orders are the catalog's orders the sources walk, set by Decode
+	// (Encode computes them from Items).
+	Orders Orders
 }
 
-// Encode writes b as a bundle of format version Major.MinorUnsigned. The output
-// depends only on b.
+// Encode writes b as a bundle of format version Major.Minor. The output
+// depends only on b: the id table and the orders are computed from
+// b.Items.
 func Encode(b *Bundle) ([]byte, error) {
 	if err := b.validate(); err != nil {
 		return nil, fmt.Errorf("bundle: refusing to write an invalid bundle: %w", err)
 	}
-	var sections []Section
-	add := func(tag string, v any) error {
-		data, err := wire.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("bundle: encoding %s: %w", tag, err)
-		}
-		sections = append(sections, Section{Tag: tag, Data: data})
-		return nil
+	ids := newIDIndex(b.Items.IDs)
+	if err := ids.check(b.Items.IDs); err != nil {
+		return nil, fmt.Errorf("bundle: refusing to write an invalid bundle: %w", formatErr(TagIDs, "%v", err))
 	}
-	if err := add(TagManifest, &b.Manifest); err != nil {
+	sections, err := encodeV2(b, ids)
+	if err != nil {
 		return nil, err
 	}
-	if err := add(TagVocab, &b.Vocab); err != nil {
-		return nil, err
-	}
-	if err := add(TagItems, &b.Items); err != nil {
-		return nil, err
-	}
-	sections = append(sections,
-		Section{Tag: TagEmbeddings, Data: encodeInt8(b.Embeddings)},
-		Section{Tag: TagHistory, Data: encodeInt8(b.History)})
-	if err := add(TagQuery, &b.Query); err != nil {
-		return nil, err
-	}
-	if b.Ranker != nil {
-		if err := add(TagRanker, b.Ranker); err != nil {
-			return nil, err
-		}
-	}
-	if b.Pipeline != nil {
-		if err := add(TagPipeline, b.Pipeline); err != nil {
-			return nil, err
-		}
-	}
-	// Section INDX (index.go). The int8 matrices (EMBD, HIST and INDX's
-	// centroids) stay raw so that they alias the loaded bytes: zstd saves
-	// almost nothing on them, and decompressed copies cost an instance a
-	// third more memory (core/pipeline/MEASUREMENTS.md, "Loading a bundle,
-	// and memory").
-	if b.Index != nil {
-		sections = append(sections, Section{Tag: TagIndex, Data: encodeIndex(b.Index)})
-	}
-	return encodeContainer(MinorUnsigned, sections, func(tag string) bool {
-		return tag != TagIndex && tag != TagEmbeddings && tag != TagHistory
-	})
+	return encodeContainer(Major, Minor, sections, func(tag string) bool { return !rawV2(tag) })
 }
 
-// known reports whether Decode reads a section: the sections of §5 but
-// SIGN, which host/sign checks. Decode skips any other section without
-// decompressing it (FORMAT.md §7).
-func known(tag string) bool {
-	switch tag {
-	case TagManifest, TagVocab, TagItems, TagEmbeddings, TagHistory, TagQuery, TagRanker, TagPipeline, TagIndex:
-		return true
-	}
-	return false
-}
-
-// Decode validates data and returns its content. Uncompressed embedding
-// sections alias data: the caller must not modify data afterwards.
+// Decode validates data and returns its content: a bundle of format 2,
+// whose raw sections it uses in place, or of format 1, which it decodes.
+// The content aliases data: the caller must not modify data afterwards.
 func Decode(data []byte) (*Bundle, error) {
+	h, err := ReadHeader(data)
+	if err != nil {
+		return nil, err
+	}
+	known := knownV2
+	if h.Major == 1 {
+		known = knownV1
+	}
 	h, sections, err := decodeContainer(data, known)
 	if err != nil {
 		return nil, err
@@ -229,7 +201,7 @@ func Decode(data []byte) (*Bundle, error) {
 	for _, s := range sections {
 		byTag[s.Tag] = s.Data
 	}
-	for _, tag := range []string{TagManifest, TagVocab, TagItems, TagEmbeddings, TagHistory, TagQuery} {
+	for _, tag := range []string{TagManifest, TagVocab, TagEmbeddings, TagHistory, TagQuery} {
 		if _, ok := byTag[tag]; !ok {
 			return nil, formatErr(tag, "required section missing (bundle has %v)", sortedTags(sections))
 		}
@@ -260,32 +232,27 @@ func Decode(data []byte) (*Bundle, error) {
 			return nil, err
 		}
 	}
-	// Lists in the catalog sections scale with the item count; bounding
-	// them before decoding bounds what a hostile section can make us build.
-	catalogLen := maxListsPerItem*(m.Items+1) + 1<<16
-	if err := wire.UnmarshalLimit(byTag[TagVocab], &b.Vocab, catalogLen); err != nil {
+	// Vocabularies scale with the catalog; bounding their lists before
+	// decoding bounds what a hostile section can make us build.
+	if err := wire.UnmarshalLimit(byTag[TagVocab], &b.Vocab, maxListsPerItem*(m.Items+1)+1<<16); err != nil {
 		return nil, formatErr(TagVocab, "%v", err)
 	}
-	if err := wire.UnmarshalLimit(byTag[TagItems], &b.Items, catalogLen); err != nil {
-		return nil, formatErr(TagItems, "%v", err)
+	if h.Major == 1 {
+		err = decodeV1(b, byTag)
+	} else {
+		err = decodeV2(b, byTag)
 	}
-	if err := wire.UnmarshalLimit(byTag[TagQuery], &b.Query, maxWeights); err != nil {
-		return nil, formatErr(TagQuery, "%v", err)
-	}
-	if data, ok := byTag[TagPipeline]; ok {
-		b.Pipeline = &Pipeline{}
-		if err := wire.UnmarshalLimit(data, b.Pipeline, maxNeighbours*(m.Items+1)+1<<16); err != nil {
-			return nil, formatErr(TagPipeline, "%v", err)
-		}
-	}
-	if data, ok := byTag[TagRanker]; ok {
-		b.Ranker = &rank.Model{}
-		if err := wire.UnmarshalLimit(data, b.Ranker, maxWeights); err != nil {
-			return nil, formatErr(TagRanker, "%v", err)
-		}
+	if err != nil {
+		return nil, err
 	}
 	if err := b.validate(); err != nil {
 		return nil, err
+	}
+	if err := b.Items.index.check(b.Items.IDs); err != nil {
+		return nil, formatErr(TagIDIndex, "%v", err)
+	}
+	if err := b.Orders.check(m.Items); err != nil {
+		return nil, formatErr(TagOrders, "%v", err)
 	}
 	return b, nil
 }
@@ -308,25 +275,15 @@ func (b *Bundle) validate() error {
 			n, m.Dim, n, m.HistoryDim, b.Embeddings.Rows, b.Embeddings.Dim, b.History.Rows, b.History.Dim)
 	}
 	it := &b.Items
-	if len(it.IDs) != n || len(it.Titles) != n || len(it.Released) != n || len(it.Available) != n || len(it.AgeRating) != n ||
+	if it.IDs.Len() != n || it.Titles.Len() != n || len(it.Released) != n || len(it.Available) != n || len(it.AgeRating) != n ||
 		len(it.Popularity) != n || len(it.Recent) != n || len(it.Known) != n {
-		return formatErr(TagItems, "columns disagree with the manifest's %d items", n)
-	}
-	seen := make(map[string]struct{}, n)
-	for i, id := range it.IDs {
-		if id == "" {
-			return formatErr(TagItems, "item %d has an empty id", i)
-		}
-		if _, dup := seen[id]; dup {
-			return formatErr(TagItems, "item id %q appears twice", id)
-		}
-		seen[id] = struct{}{}
+		return formatErr(TagColumns, "columns disagree with the manifest's %d items", n)
 	}
 	if err := checkLists(it.CategoryOffsets, it.Categories, n, b.Vocab.Categories.Size()); err != nil {
-		return formatErr(TagItems, "categories: %v", err)
+		return formatErr(TagColumns, "categories: %v", err)
 	}
 	if err := checkLists(it.RegionOffsets, it.Regions, n, b.Vocab.Licensing.Size()); err != nil {
-		return formatErr(TagItems, "regions: %v", err)
+		return formatErr(TagColumns, "regions: %v", err)
 	}
 	q := &b.Query
 	if err := q.Validate(); err != nil {
@@ -338,7 +295,7 @@ func (b *Bundle) validate() error {
 	}
 	for i := range it.Popularity {
 		if !finite(it.Popularity[i]) || !finite(it.Recent[i]) {
-			return formatErr(TagItems, "item %d has popularity %v, recent %v", i, it.Popularity[i], it.Recent[i])
+			return formatErr(TagColumns, "item %d has popularity %v, recent %v", i, it.Popularity[i], it.Recent[i])
 		}
 	}
 	if b.Ranker != nil {
@@ -400,25 +357,4 @@ func encodeInt8(m *quant.Int8) []byte {
 		binary.LittleEndian.PutUint32(out[padded+4*i:], math.Float32bits(s))
 	}
 	return out
-}
-
-// decodeInt8 reads the layout of encodeInt8, checking the length against the
-// declared shape before allocating. The codes alias data.
-func decodeInt8(tag string, data []byte, rows, dim int) (*quant.Int8, error) {
-	codes := uint64(rows) * uint64(dim)
-	padded := (codes + 3) &^ 3
-	if want := padded + 4*uint64(rows); uint64(len(data)) != want {
-		return nil, formatErr(tag, "%d bytes, a %d×%d int8 matrix needs %d", len(data), rows, dim, want)
-	}
-	m := &quant.Int8{Rows: rows, Dim: dim, Scales: make([]float32, rows)}
-	if codes > 0 {
-		m.Codes = unsafe.Slice((*int8)(unsafe.Pointer(&data[0])), codes)
-	}
-	for i := range m.Scales {
-		m.Scales[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[padded+4*uint64(i):]))
-	}
-	if err := m.Validate(); err != nil {
-		return nil, formatErr(tag, "%v", err)
-	}
-	return m, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -26,7 +27,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden bundles in testdata")
 
-const golden = "testdata/v1.2.bundle"
+const golden = "testdata/v2.0.bundle"
+
+// goldenV1 is the newest golden of format 1: testBundle as the format-1
+// writer wrote it.
+const goldenV1 = "testdata/v1.2.bundle"
 
 // testBundle builds a small, fully deterministic bundle: 5 items, dim 4.
 func testBundle() *Bundle {
@@ -36,8 +41,8 @@ func testBundle() *Bundle {
 			Licensing:  *feature.NewVocab([]string{"eu"}),
 		},
 		Items: Items{
-			IDs:             []string{"a", "b", "c", "d", "e"},
-			Titles:          []string{"Alpha", "Beta", "Gamma", "Delta", "Epsilon"},
+			IDs:             NewStrings([]string{"a", "b", "c", "d", "e"}),
+			Titles:          NewStrings([]string{"Alpha", "Beta", "Gamma", "Delta", "Epsilon"}),
 			CategoryOffsets: []uint32{0, 1, 2, 4, 4, 5},
 			Categories:      []int32{1, 2, 1, 2, 1},
 			Released:        []int64{0, 100, 200, 300, 400},
@@ -132,8 +137,8 @@ func TestReleasedGoldensLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if b.Manifest.Items != len(b.Items.IDs) || b.Manifest.Items == 0 {
-				t.Errorf("manifest declares %d items, ITEM holds %d", b.Manifest.Items, len(b.Items.IDs))
+			if b.Manifest.Items != b.Items.Len() || b.Manifest.Items == 0 {
+				t.Errorf("manifest declares %d items, the columns hold %d", b.Manifest.Items, b.Items.Len())
 			}
 		})
 	}
@@ -226,14 +231,14 @@ func TestCorrupt(t *testing.T) {
 
 func TestUnsupportedVersion(t *testing.T) {
 	data := mustEncode(t, testBundle())
-	binary.LittleEndian.PutUint16(data[8:], 2)
+	binary.LittleEndian.PutUint16(data[8:], Major+1)
 	binary.LittleEndian.PutUint16(data[10:], 0)
 	_, err := Decode(data)
 	var ue *UnsupportedError
-	if !errors.As(err, &ue) || ue.Major != 2 {
-		t.Fatalf("Decode of major 2: %v, want *UnsupportedError", err)
+	if !errors.As(err, &ue) || ue.Major != Major+1 {
+		t.Fatalf("Decode of major %d: %v, want *UnsupportedError", Major+1, err)
 	}
-	if !strings.Contains(err.Error(), "2.0") || !strings.Contains(err.Error(), "1.x") {
+	if !strings.Contains(err.Error(), fmt.Sprintf("%d.0", Major+1)) || !strings.Contains(err.Error(), "1.x to 2.x") {
 		t.Errorf("error %q should name both versions", err)
 	}
 }
@@ -247,7 +252,7 @@ func TestNewerMinorSkipsUnknownSections(t *testing.T) {
 		t.Fatal(err)
 	}
 	sections = append(sections, Section{Tag: "XTRA", Data: []byte("from the future")})
-	data, err := encodeContainer(Minor+1, sections, nil)
+	data, err := encodeContainer(Major, Minor+1, sections, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +271,8 @@ func TestSemanticChecks(t *testing.T) {
 		mod  func(b *Bundle)
 		want string
 	}{
-		{"duplicate id", func(b *Bundle) { b.Items.IDs[1] = "a" }, "appears twice"},
+		{"duplicate id", func(b *Bundle) { b.Items.IDs = NewStrings([]string{"a", "a", "c", "d", "e"}) }, "appears twice"},
+		{"empty id", func(b *Bundle) { b.Items.IDs = NewStrings([]string{"a", "b", "", "d", "e"}) }, "empty id"},
 		{"category out of vocab", func(b *Bundle) { b.Items.Categories[0] = 9 }, "outside the vocabulary"},
 		{"offsets decrease", func(b *Bundle) { b.Items.CategoryOffsets[2] = 0 }, "decrease"},
 		{"dim mismatch", func(b *Bundle) { b.Manifest.Dim = 5 }, "declares"},
@@ -307,10 +313,28 @@ func withSection(t *testing.T, tag string, data []byte) []byte {
 			sections[i].Data = data
 		}
 	}
-	out, err := encodeContainer(Minor, sections, func(string) bool { return true })
+	out, err := encodeContainer(Major, Minor, sections, func(string) bool { return true })
 	if err != nil {
 		t.Fatal(err)
 	}
+	return out
+}
+
+// withSectionV1 returns the format-1 golden with one section's bytes
+// replaced, under valid checksums.
+func withSectionV1(t *testing.T, tag string, data []byte) []byte {
+	t.Helper()
+	golden, err := os.ReadFile(goldenV1)
+	require.NoError(t, err)
+	h, sections, err := decodeContainer(golden, nil)
+	require.NoError(t, err)
+	for i := range sections {
+		if sections[i].Tag == tag {
+			sections[i].Data = data
+		}
+	}
+	out, err := encodeContainer(h.Major, h.Minor, sections, func(string) bool { return true })
+	require.NoError(t, err)
 	return out
 }
 
@@ -323,8 +347,15 @@ func TestHostileSizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// ITEM {"ids": [nil × 2M]}: 2 MB that would decode to 32 MB of strings.
+	// Format 1's ITEM {"ids": [nil × 2M]}: 2 MB that would decode to 32
+	// MB of strings.
 	nils := append([]byte{0x81, 0xa3, 'i', 'd', 's', 0xdd, 0x00, 0x20, 0x00, 0x00}, bytes.Repeat([]byte{0xc0}, 1<<21)...)
+	// IDS declaring a blob of 2 GiB.
+	var w rawWriter
+	w.u32(5)
+	w.u32(1<<31 - 1)
+	putArray(&w, []uint32{0, 1, 2, 3, 4, 5})
+	hugeBlob := w.finish()
 	// A table entry that declares 512 MiB raw for a small zstd section.
 	declared := withRaw(t, mustEncode(t, testBundle()), 1<<29)
 	// A table whose sections declare more than MaxDecodedBytes in all,
@@ -335,7 +366,7 @@ func TestHostileSizes(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored = append(stored, Stored{Entry: Entry{Tag: "XTRA", Flags: FlagZstd, Raw: MaxSectionBytes}, Data: make([]byte, 4<<20)})
-	total, err := Relayout(Minor+1, stored)
+	total, err := Relayout(Major, Minor+1, stored)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +377,8 @@ func TestHostileSizes(t *testing.T) {
 		want string
 	}{
 		{"items 2^62", withSection(t, TagManifest, hugeManifest), "out of range"},
-		{"2M nil ids", withSection(t, TagItems, nils), "more than the limit"},
+		{"2M nil ids (format 1)", withSectionV1(t, TagItems, nils), "more than the limit"},
+		{"2 GiB of ids", withSection(t, TagIDs, hugeBlob), "overrun"},
 		{"512 MiB declared", declared, "compression ratio"},
 		{"total over the limit", total, "in all"},
 	} {
@@ -388,7 +420,7 @@ func withRaw(t *testing.T, data []byte, raw uint64) []byte {
 // is stored raw, so that the writer never lays out what readers refuse.
 func TestWriterKeepsTheRatio(t *testing.T) {
 	zeros := make([]byte, 4<<20)
-	data, err := encodeContainer(MinorUnsigned, []Section{{Tag: "ZERO", Data: zeros}, {Tag: "TEXT", Data: bytes.Repeat([]byte("abcd"), 1000)}},
+	data, err := encodeContainer(Major, Minor, []Section{{Tag: "ZERO", Data: zeros}, {Tag: "TEXT", Data: bytes.Repeat([]byte("abcd"), 1000)}},
 		func(string) bool { return true })
 	require.NoError(t, err)
 	h, err := ReadHeader(data)

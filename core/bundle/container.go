@@ -15,21 +15,19 @@ import (
 const (
 	// Magic opens every bundle (FORMAT.md §2).
 	Magic = "EDGRBNDL"
-	// Major is the format's major version: a reader refuses any other.
-	Major = 1
-	// Minor is the newest minor version this package knows (FORMAT.md §7):
-	// 1 added the optional signature section SIGN, 2 the slim source
-	// (PIPE's slim lists, a seventh source in params, the ranker's slim
-	// features). A reader accepts newer minors and skips their unknown
-	// sections.
-	Minor = 2
-	// MinorUnsigned is the minor version Encode writes (up to 1.1 an
-	// unsigned bundle was a 1.0 bundle).
-	MinorUnsigned = 2
-	// MinorSigned is the minor version that introduced the signature
-	// section: host/sign writes it, or the bundle's own minor when higher,
-	// into every bundle it signs.
-	MinorSigned = 1
+	// Major and Minor are the format version Encode writes (FORMAT.md
+	// §7). A reader reads majors OldestMajor to Major, any minor of them,
+	// and skips sections it does not know.
+	Major = 2
+	Minor = 0
+	// OldestMajor is the oldest major version a reader reads: format 1,
+	// whose catalog it decodes (v1.go).
+	OldestMajor = 1
+	// MinorSignedV1 is the minor of format 1 that introduced the signature
+	// section: host/sign writes it, or the bundle's own minor when
+	// higher, into every format-1 bundle it signs. Format 2 has SIGN from
+	// its first minor.
+	MinorSignedV1 = 1
 
 	headerSize = 32 // FORMAT.md §2
 	entrySize  = 40 // FORMAT.md §3
@@ -95,7 +93,7 @@ const (
 // encodeContainer writes sections (in the given order) into a bundle. A
 // section is zstd-compressed when compress(tag) says so and compression
 // makes it smaller. The output depends only on the inputs.
-func encodeContainer(minor uint16, sections []Section, compress func(tag string) bool) ([]byte, error) {
+func encodeContainer(major, minor uint16, sections []Section, compress func(tag string) bool) ([]byte, error) {
 	if len(sections) > MaxSections {
 		return nil, fmt.Errorf("bundle: %d sections, more than %d", len(sections), MaxSections)
 	}
@@ -135,7 +133,7 @@ func encodeContainer(minor uint16, sections []Section, compress func(tag string)
 	for i, s := range sections {
 		out[i] = Stored{Entry: Entry{Tag: s.Tag, Flags: st[i].flags, Raw: uint64(len(s.Data))}, Data: st[i].data}
 	}
-	return layout(minor, out)
+	return layout(major, minor, out)
 }
 
 // Stored is one section as a bundle stores it: its table entry and its
@@ -164,13 +162,13 @@ func ReadStored(b []byte) (*Header, []Stored, error) {
 	return h, out, nil
 }
 
-// Relayout writes a bundle of format version Major.minor holding sections
+// Relayout writes a bundle of format version major.minor holding sections
 // in the given order with their tags, flags, raw lengths and stored bytes
 // unchanged; offsets, padding, checksums and the header checksum are
 // recomputed (FORMAT.md §2–§4). The Offset, Stored and Checksum fields of
 // the entries are ignored. It is how a signature section is appended
 // without touching the other sections' bytes.
-func Relayout(minor uint16, sections []Stored) ([]byte, error) {
+func Relayout(major, minor uint16, sections []Stored) ([]byte, error) {
 	if len(sections) > MaxSections {
 		return nil, fmt.Errorf("bundle: %d sections, more than %d", len(sections), MaxSections)
 	}
@@ -192,12 +190,12 @@ func Relayout(minor uint16, sections []Stored) ([]byte, error) {
 		}
 		seen[s.Tag] = true
 	}
-	return layout(minor, sections)
+	return layout(major, minor, sections)
 }
 
 // layout writes the header, the table and the stored bytes of sections,
 // whose tags, flags and raw lengths the caller has checked.
-func layout(minor uint16, sections []Stored) ([]byte, error) {
+func layout(major, minor uint16, sections []Stored) ([]byte, error) {
 	off := uint64(headerSize + entrySize*len(sections))
 	off = alignUp(off)
 	table := make([]byte, entrySize*len(sections))
@@ -218,7 +216,7 @@ func layout(minor uint16, sections []Stored) ([]byte, error) {
 	out.Grow(int(off))
 	hdr := make([]byte, headerSize)
 	copy(hdr, Magic)
-	binary.LittleEndian.PutUint16(hdr[8:], Major)
+	binary.LittleEndian.PutUint16(hdr[8:], major)
 	binary.LittleEndian.PutUint16(hdr[10:], minor)
 	binary.LittleEndian.PutUint32(hdr[12:], uint32(len(sections)))
 	binary.LittleEndian.PutUint32(hdr[20:], headerChecksum(hdr, table))
@@ -282,7 +280,7 @@ func ReadHeader(b []byte) (*Header, error) {
 		return nil, formatErr("", "not an edgerec bundle (magic %q, want %q)", b[:8], Magic)
 	}
 	h := &Header{Major: binary.LittleEndian.Uint16(b[8:]), Minor: binary.LittleEndian.Uint16(b[10:])}
-	if h.Major != Major {
+	if h.Major < OldestMajor || h.Major > Major {
 		return nil, &UnsupportedError{Major: h.Major, Minor: h.Minor}
 	}
 	n := binary.LittleEndian.Uint32(b[12:])

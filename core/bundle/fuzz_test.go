@@ -3,6 +3,7 @@ package bundle
 import (
 	"bytes"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -39,23 +40,34 @@ func FuzzDecodeBundle(f *testing.F) {
 // bytes under valid checksums, so that the fuzzer reaches the section
 // decoders and the semantic checks behind the CRCs.
 func FuzzDecodeSection(f *testing.F) {
-	good, err := os.ReadFile(golden)
-	if err != nil {
-		f.Fatal(err)
+	// The goldens of both formats: format 2's raw sections and format 1's
+	// msgpack catalog.
+	type file struct {
+		h        *Header
+		sections []Section
 	}
-	_, sections, err := decodeContainer(good, nil)
-	if err != nil {
-		f.Fatal(err)
+	var files []file
+	for _, name := range []string{golden, goldenV1} {
+		good, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		h, sections, err := decodeContainer(good, nil)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for i, s := range sections {
+			f.Add(uint8(len(files)), uint8(i), bytes.Clone(s.Data))
+			f.Add(uint8(len(files)), uint8(i), bytes.Clone(s.Data[:len(s.Data)/2]))
+		}
+		files = append(files, file{h, sections})
 	}
-	for i, s := range sections {
-		f.Add(uint8(i), bytes.Clone(s.Data))
-		f.Add(uint8(i), bytes.Clone(s.Data[:len(s.Data)/2]))
-	}
-	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
-		ss := make([]Section, len(sections))
-		copy(ss, sections)
-		ss[int(which)%len(ss)] = Section{Tag: ss[int(which)%len(ss)].Tag, Data: data}
-		enc, err := encodeContainer(Minor, ss, nil)
+	f.Fuzz(func(t *testing.T, which, section uint8, data []byte) {
+		fl := files[int(which)%len(files)]
+		ss := slices.Clone(fl.sections)
+		i := int(section) % len(ss)
+		ss[i] = Section{Tag: ss[i].Tag, Data: data}
+		enc, err := encodeContainer(fl.h.Major, fl.h.Minor, ss, nil)
 		if err != nil {
 			return
 		}

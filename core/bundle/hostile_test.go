@@ -60,7 +60,7 @@ func TestUnknownSectionNotDecompressed(t *testing.T) {
 	h, sections, err := bundle.ReadStored(bundletest.Encoded(50, 8, 1))
 	require.NoError(t, err)
 	sections = append(sections, bundle.Stored{Entry: bundle.Entry{Tag: "XTRA", Flags: bundle.FlagZstd, Raw: uint64(len(noise))}, Data: frame})
-	data, err := bundle.Relayout(h.Minor+1, sections)
+	data, err := bundle.Relayout(h.Major, h.Minor+1, sections)
 	require.NoError(t, err)
 	alloc := allocated(func() { _, err = bundle.Decode(data) })
 	require.NoError(t, err)

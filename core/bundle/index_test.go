@@ -12,7 +12,7 @@ import (
 	"github.com/edgerec/edgerec/core/quant"
 )
 
-const goldenIndex = "testdata/v1.2-ivf.bundle"
+const goldenIndex = "testdata/v2.0-ivf.bundle"
 
 // testIndexBundle is testBundle with a two-list IVF index over its five
 // items.
@@ -108,7 +108,7 @@ func replaceSection(t testing.TB, sections []Section, tag string, data []byte) [
 			ss[i].Data = data
 		}
 	}
-	out, err := encodeContainer(Minor, ss, nil)
+	out, err := encodeContainer(Major, Minor, ss, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

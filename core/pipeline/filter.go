@@ -148,7 +148,7 @@ func (f *filter) rules(row int32) bool {
 			return false
 		}
 	}
-	if f.consumed != nil && f.consumed.MayContain(it.IDs[row]) {
+	if f.consumed != nil && f.consumed.MayContain(it.IDs.At(int(row))) {
 		return false
 	}
 	return true
@@ -158,7 +158,7 @@ func (f *filter) rules(row int32) bool {
 func (r *Recommender) rows(ids []string) []int32 {
 	out := make([]int32, 0, len(ids))
 	for _, id := range ids {
-		if row, ok := r.index[id]; ok {
+		if row, ok := r.Lookup(id); ok {
 			out = append(out, row)
 		}
 	}

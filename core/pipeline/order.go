@@ -115,7 +115,7 @@ func (r *Recommender) demote(rel []float32, rq *request) {
 	}
 	shown := make(map[int32]api.Impression, len(req.Impressions))
 	for _, im := range req.Impressions {
-		if row, ok := r.index[im.Item]; ok {
+		if row, ok := r.Lookup(im.Item); ok {
 			prev := shown[row]
 			prev.Count += max(im.Count, 1)
 			prev.Last = max(prev.Last, im.Last)

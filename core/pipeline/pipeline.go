@@ -19,12 +19,8 @@ import (
 // Recommender answers requests from one bundle. It is safe for concurrent
 // use: requests do not modify it.
 type Recommender struct {
-	b            *bundle.Bundle
-	index        map[string]int32 // item id → row
-	summary      api.Summary
-	byRelease    []int32 // rows with a release time, newest first
-	byPopularity []int32 // every row, most popular first
-	tail         []int32 // rows at or below the median popularity
+	b       *bundle.Bundle
+	summary api.Summary
 }
 
 // Load decodes and validates a bundle. The Recommender may keep references to
@@ -35,8 +31,7 @@ func Load(data []byte) (*Recommender, error) {
 		return nil, err
 	}
 	r := &Recommender{
-		b:     b,
-		index: make(map[string]int32, len(b.Items.IDs)),
+		b: b,
 		summary: api.Summary{
 			Version:   b.Manifest.Version,
 			Created:   b.Manifest.Created,
@@ -46,9 +41,6 @@ func Load(data []byte) (*Recommender, error) {
 			SizeBytes: len(data),
 		},
 	}
-	for i, id := range b.Items.IDs {
-		r.index[id] = int32(i)
-	}
 	// Build the vocabularies' lookup maps now, so that concurrent requests
 	// only read them.
 	b.Vocab.Categories.Index("")
@@ -56,7 +48,6 @@ func Load(data []byte) (*Recommender, error) {
 	for i := range b.Query.Fields {
 		b.Query.Fields[i].Vocab.Index("")
 	}
-	r.indexSources()
 	return r, nil
 }
 
@@ -67,10 +58,7 @@ func (r *Recommender) Summary() api.Summary { return r.summary }
 func (r *Recommender) Bundle() *bundle.Bundle { return r.b }
 
 // Lookup returns the row of an item id.
-func (r *Recommender) Lookup(id string) (int32, bool) {
-	i, ok := r.index[id]
-	return i, ok
-}
+func (r *Recommender) Lookup(id string) (int32, bool) { return r.b.Items.Lookup(id) }
 
 // request is one request's state as it passes through the stages.
 type request struct {
@@ -186,9 +174,9 @@ func (r *Recommender) candidates(rq *request) error {
 // the catalog, once the enabled sources are exhausted (a request may
 // disable the two-tower source).
 func (r *Recommender) backfill(pl *pool, f *filter, k int) {
-	rows := r.byPopularity
+	rows := r.b.Orders.Popularity
 	if f.allow != nil {
-		rows = sortByPopularity(r.b.Items.Popularity, f.allow)
+		rows = bundle.SortByPopularity(r.b.Items.Popularity, f.allow)
 	}
 	rank := 0
 	for _, row := range rows {
@@ -215,14 +203,14 @@ func (r *Recommender) response(rq *request, out []Candidate) *api.Response {
 		resp.Warnings = append(resp.Warnings, api.WarnBudgetExhausted)
 	}
 	for j, c := range out {
-		item := api.Item{ID: r.b.Items.IDs[c.Row], Score: c.Score}
+		item := api.Item{ID: r.b.Items.IDs.At(int(c.Row)), Score: c.Score}
 		if c.Pinned {
 			item.Source = api.SourcePinned
 		} else {
 			src := c.Source(&rq.p.Weights)
 			item.Source = src.String()
 			if (src == api.SourceCovisit || src == api.SourceSlim) && c.Because >= 0 {
-				item.Because = r.b.Items.IDs[c.Because]
+				item.Because = r.b.Items.IDs.At(int(c.Because))
 			}
 		}
 		resp.Items[j] = item

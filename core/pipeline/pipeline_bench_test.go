@@ -32,7 +32,7 @@ func BenchmarkStages(b *testing.B) {
 		newReq = func() *api.Request {
 			req := historyRequest(0, 0)
 			for i := range 10 {
-				req.History = append(req.History, api.Event{Item: ids[(i*7919+13)%len(ids)]})
+				req.History = append(req.History, api.Event{Item: ids.At((i*7919 + 13) % ids.Len())})
 			}
 			req.Normalize()
 			return req

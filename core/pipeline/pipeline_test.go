@@ -35,7 +35,7 @@ func load(t testing.TB, n int) *Recommender { return loadBundle(t, bundletest.Ra
 // item row be returned to req?
 func eligible(r *Recommender, req *api.Request, consumed map[string]bool, row int) bool {
 	it := &r.b.Items
-	id := it.IDs[row]
+	id := it.IDs.At(row)
 	for _, h := range req.History {
 		if h.Item == id {
 			return false
@@ -163,7 +163,7 @@ func TestPropertiesOverRandomRequests(t *testing.T) {
 			if len(req.Consumed) > 0 {
 				f, _ := bloom.Decode(req.Consumed)
 				for row := 0; row < n; row++ {
-					if eligible(r, req, consumed, row) && f.MayContain(r.b.Items.IDs[row]) {
+					if eligible(r, req, consumed, row) && f.MayContain(r.b.Items.IDs.At(int(row))) {
 						fp++
 					}
 				}
@@ -175,7 +175,7 @@ func TestPropertiesOverRandomRequests(t *testing.T) {
 		if len(req.Consumed) > 0 {
 			f, _ := bloom.Decode(req.Consumed)
 			for row := 0; row < n; row++ {
-				if id := r.b.Items.IDs[row]; !consumed[id] {
+				if id := r.b.Items.IDs.At(int(row)); !consumed[id] {
 					fpCandidates++
 					if f.MayContain(id) {
 						fpDropped++

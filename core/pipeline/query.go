@@ -27,7 +27,7 @@ func (r *Recommender) Resolve(req *api.Request) *Query {
 	known := r.b.Items.Known
 	hist := make([]int32, 0, len(req.History))
 	for _, e := range req.History {
-		if i, ok := r.index[e.Item]; ok {
+		if i, ok := r.Lookup(e.Item); ok {
 			q.Exclude = append(q.Exclude, i)
 			if known[i] {
 				hist = append(hist, i)
@@ -38,7 +38,7 @@ func (r *Recommender) Resolve(req *api.Request) *Query {
 	}
 	seed := int32(-1)
 	if req.Seed != "" {
-		if i, ok := r.index[req.Seed]; ok {
+		if i, ok := r.Lookup(req.Seed); ok {
 			q.Exclude = append(q.Exclude, i)
 			if known[i] {
 				seed = i

@@ -11,7 +11,6 @@ import (
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/quant"
-	"github.com/edgerec/edgerec/core/sortkey"
 )
 
 // Candidate is one item proposed by stage 1, with what each source said of
@@ -267,8 +266,8 @@ func (r *Recommender) fresh(pl *pool, q *Query, emb []float32, n int, keep func(
 	// byRelease is newest first: skip what was released after the request
 	// by a binary search, so that an early request time costs nothing.
 	rel := r.b.Items.Released
-	start := sort.Search(len(r.byRelease), func(i int) bool { return rel[r.byRelease[i]] <= q.Time })
-	window := r.byRelease[start:]
+	start := sort.Search(len(r.b.Orders.Release), func(i int) bool { return rel[r.b.Orders.Release[i]] <= q.Time })
+	window := r.b.Orders.Release[start:]
 	for _, row := range window[:min(len(window), MaxFetch)] {
 		if rel[row] < from {
 			break
@@ -287,7 +286,7 @@ func (r *Recommender) fresh(pl *pool, q *Query, emb []float32, n int, keep func(
 // explore proposes n items drawn without replacement from the long tail
 // (popularity at or below the median) with a generator seeded per request.
 func (r *Recommender) explore(pl *pool, n int, keep func(int32) bool, seed uint64) {
-	tail := r.tail
+	tail := r.b.Orders.Tail
 	if len(tail) == 0 {
 		return
 	}
@@ -316,97 +315,4 @@ func requestSeed(user, key string, t int64) uint64 {
 	binary.LittleEndian.PutUint64(day[:], uint64(t/86400))
 	h.Write(day[:])
 	return h.Sum64()
-}
-
-// indexSources precomputes what the sources need from the catalog: items
-// by release time (newest first) and the long tail.
-func (r *Recommender) indexSources() {
-	it := &r.b.Items
-	r.byRelease, r.byPopularity = byRelease(it.Released), byPopularity(it.Popularity)
-	if n := len(it.Popularity); n > 0 {
-		// The median: the (n/2)-th smallest, through byPopularity's order.
-		median := it.Popularity[r.byPopularity[n-1-n/2]]
-		for row, p := range it.Popularity {
-			if p <= median {
-				r.tail = append(r.tail, int32(row))
-			}
-		}
-	}
-}
-
-// byRelease returns the rows with a release time, newest first (ties by
-// lower row).
-//
-// # Notes
-//
-// byRelease and byPopularity sort once per load, a catalog's worth of
-// rows. A stable sort with a comparison callback (slices.SortStableFunc,
-// O(n·log²n) calls) took a third of a load in wazero (BenchmarkLoad); sorting
-// (key, row) pairs with the row in the order makes the order total, so an
-// unstable sort gives the same result, and the popularity order sorts
-// plain 64-bit keys with no callback at all (TestSourceOrders).
-func byRelease(released []int64) []int32 {
-	// Release times below 2³⁷ s (the year 6325) and rows below 2²⁶
-	// (bundle.MaxItems) pack into one key: newest first, then lower row.
-	const relBits, rowBits = 37, 26
-	var keys []uint64
-	packs := len(released) <= 1<<rowBits
-	for row, rel := range released {
-		if rel > 0 {
-			if rel >= 1<<relBits {
-				packs = false
-				break
-			}
-			keys = append(keys, uint64(1<<relBits-1-rel)<<rowBits|uint64(row))
-		}
-	}
-	if packs {
-		sortkey.Sort(keys)
-		out := make([]int32, len(keys))
-		for i, k := range keys {
-			out[i] = int32(k & (1<<rowBits - 1))
-		}
-		return out
-	}
-	var rows []int32
-	for row, rel := range released {
-		if rel > 0 {
-			rows = append(rows, int32(row))
-		}
-	}
-	// Release times beyond the year 6325 or more than 2²⁶ rows: a sort
-	// with a callback, which the module already holds for ann's rare paths.
-	sort.Slice(rows, func(i, j int) bool {
-		a, b := rows[i], rows[j]
-		if released[a] != released[b] {
-			return released[a] > released[b]
-		}
-		return a < b
-	})
-	return rows
-}
-
-// byPopularity returns every row, most popular first (ties by lower row).
-// The popularities must not be NaN (bundle validation refuses them): the
-// keys would rank one above +Inf.
-func byPopularity(pop []float32) []int32 {
-	rows := make([]int32, len(pop))
-	for i := range rows {
-		rows[i] = int32(i)
-	}
-	return sortByPopularity(pop, rows)
-}
-
-// sortByPopularity returns rows, most popular first (ties by lower row).
-func sortByPopularity(pop []float32, rows []int32) []int32 {
-	keys := make([]uint64, len(rows))
-	for i, row := range rows {
-		keys[i] = sortkey.Descending(pop[row], uint32(row))
-	}
-	sortkey.Sort(keys)
-	out := make([]int32, len(keys))
-	for i, k := range keys {
-		out[i] = int32(uint32(k))
-	}
-	return out
 }

@@ -427,7 +427,7 @@ func TestBadBundleUnderLoad(t *testing.T) {
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)/2] ^= 0x40
 	wrongMajor := bytes.Clone(good)
-	wrongMajor[8] = 2
+	wrongMajor[8] = bundle.Major + 1
 	// A bundle whose container is sound but whose content the module
 	// refuses: a query tower of the wrong shape.
 	b := bundletest.Random(testItems, 16, 5)
@@ -445,7 +445,7 @@ func TestBadBundleUnderLoad(t *testing.T) {
 			sections[i].Data, sections[i].Flags, sections[i].Raw = []byte{0x80}, 0, 1
 		}
 	}
-	badContent, err := bundle.Relayout(bundle.MinorUnsigned, sections)
+	badContent, err := bundle.Relayout(bundle.Major, bundle.Minor, sections)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +457,7 @@ func TestBadBundleUnderLoad(t *testing.T) {
 		{"flipped byte", flipped, "checksum"},
 		{"truncated", good[:len(good)/3], "truncated"},
 		{"empty", nil, "truncated"},
-		{"wrong major version", wrongMajor, fmt.Sprintf("2.%d", bundle.MinorUnsigned)},
+		{"wrong major version", wrongMajor, fmt.Sprintf("%d.%d", bundle.Major+1, bundle.Minor)},
 		{"bad content", badContent, "loading into the module"},
 	} {
 		ts.replace(t, c.data)
@@ -516,7 +516,7 @@ func TestSignaturePolicy(t *testing.T) {
 
 	ts := start(t, Config{PublicKey: pub, RequireSigned: true}, signedBy(priv, "s1", 1))
 	st, _ := ts.Status()
-	if st.Signature.Status != "valid" || st.Signature.KeyID != fmt.Sprintf("%x", sign.KeyID(pub)) || st.Format != fmt.Sprintf("1.%d", max(bundle.MinorUnsigned, bundle.MinorSigned)) {
+	if st.Signature.Status != "valid" || st.Signature.KeyID != fmt.Sprintf("%x", sign.KeyID(pub)) || st.Format != fmt.Sprintf("%d.%d", bundle.Major, bundle.Minor) {
 		t.Errorf("status %+v", st)
 	}
 	// Modified after signing (checksums fixed up): refused.
@@ -528,7 +528,7 @@ func TestSignaturePolicy(t *testing.T) {
 			sections[i].Data = d
 		}
 	}
-	tampered, err := bundle.Relayout(h.Minor, sections)
+	tampered, err := bundle.Relayout(h.Major, h.Minor, sections)
 	if err != nil {
 		t.Fatal(err)
 	}

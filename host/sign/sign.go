@@ -146,17 +146,23 @@ func Message(b []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return message(p.header.Major, signedMinor(p.header.Minor), p.covered), nil
+	return message(p.header.Major, signedMinor(p.header), p.covered), nil
 }
 
 // signedMinor is the minor version of a signed bundle whose unsigned form
-// has minor: at least bundle.MinorSigned (the signature section's), and
-// never lower than what the sections already need.
-func signedMinor(minor uint16) uint16 { return max(minor, bundle.MinorSigned) }
+// has header h: in format 1 at least bundle.MinorSignedV1 (the signature
+// section's), never lower than what the sections already need; in format
+// 2, which has SIGN from its first minor, the bundle's own.
+func signedMinor(h *bundle.Header) uint16 {
+	if h.Major == 1 {
+		return max(h.Minor, bundle.MinorSignedV1)
+	}
+	return h.Minor
+}
 
 // Sign returns b signed with priv: the same sections, stored bytes
-// unchanged, followed by a SIGN section, as format version 1.1 or b's own
-// minor version when higher (signedMinor). A signature
+// unchanged, followed by a SIGN section, at b's major version and the
+// minor version signedMinor gives. A signature
 // already present is replaced. b's container (header, table, checksums) is
 // checked first; Sign does not decode the sections (bundle.Decode does).
 func Sign(b []byte, priv ed25519.PrivateKey) ([]byte, error) {
@@ -169,14 +175,14 @@ func Sign(b []byte, priv ed25519.PrivateKey) ([]byte, error) {
 	}
 	pub := priv.Public().(ed25519.PublicKey)
 	sig := Signature{Alg: Alg, KeyID: KeyID(pub),
-		Sig: ed25519.Sign(priv, message(p.header.Major, signedMinor(p.header.Minor), p.covered))}
+		Sig: ed25519.Sign(priv, message(p.header.Major, signedMinor(p.header), p.covered))}
 	data, err := wire.Marshal(&sig)
 	if err != nil {
 		return nil, fmt.Errorf("sign: encode signature: %w", err)
 	}
 	sections := append(p.covered[:len(p.covered):len(p.covered)],
 		bundle.Stored{Entry: bundle.Entry{Tag: bundle.TagSignature, Raw: uint64(len(data))}, Data: data})
-	return bundle.Relayout(signedMinor(p.header.Minor), sections)
+	return bundle.Relayout(p.header.Major, signedMinor(p.header), sections)
 }
 
 // Status describes a bundle's signature.

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/edgerec/edgerec/core/bundle"
@@ -43,7 +44,7 @@ func TestSignVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Minor != max(hu.Minor, bundle.MinorSigned) || h.Minor < bundle.MinorSigned || h.Entries[len(h.Entries)-1].Tag != bundle.TagSignature {
+	if h.Major != hu.Major || h.Minor != hu.Minor || h.Entries[len(h.Entries)-1].Tag != bundle.TagSignature {
 		t.Errorf("signed bundle: minor %d, last section %s", h.Minor, h.Entries[len(h.Entries)-1].Tag)
 	}
 	a, err := bundle.Decode(unsigned)
@@ -54,7 +55,7 @@ func TestSignVerify(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Decode(signed): %v", err)
 	}
-	if a.Manifest != b.Manifest || len(a.Items.IDs) != len(b.Items.IDs) {
+	if a.Manifest != b.Manifest || !slices.Equal(a.Items.IDs.Slice(), b.Items.IDs.Slice()) {
 		t.Error("signing changed the content")
 	}
 	// The other sections' stored bytes are unchanged.
@@ -117,7 +118,7 @@ func TestTamper(t *testing.T) {
 			data := bytes.Clone(mod[i].Data)
 			data[len(data)/2] ^= 1
 			mod[i].Data = data
-			forged, err := bundle.Relayout(h.Minor, mod)
+			forged, err := bundle.Relayout(h.Major, h.Minor, mod)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,7 +130,7 @@ func TestTamper(t *testing.T) {
 	t.Run("dropped section", func(t *testing.T) {
 		mod := append([]bundle.Stored{}, sections[:len(sections)-2]...)
 		mod = append(mod, sections[len(sections)-1])
-		forged, err := bundle.Relayout(h.Minor, mod)
+		forged, err := bundle.Relayout(h.Major, h.Minor, mod)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,7 +139,7 @@ func TestTamper(t *testing.T) {
 		}
 	})
 	t.Run("version", func(t *testing.T) {
-		forged, err := bundle.Relayout(h.Minor+1, sections)
+		forged, err := bundle.Relayout(h.Major, h.Minor+1, sections)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +157,7 @@ func TestTamper(t *testing.T) {
 	})
 	t.Run("signature not last", func(t *testing.T) {
 		mod := append([]bundle.Stored{sections[len(sections)-1]}, sections[:len(sections)-1]...)
-		forged, err := bundle.Relayout(h.Minor, mod)
+		forged, err := bundle.Relayout(h.Major, h.Minor, mod)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -98,6 +98,7 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 	it.CategoryOffsets = append(it.CategoryOffsets, 0)
 	it.RegionOffsets = append(it.RegionOffsets, 0)
 	inputs := make([]tower.ItemInput, n)
+	ids, titles := make([]string, 0, n), make([]string, 0, n)
 	seen := make(map[string]bool, n)
 	for i, item := range ds.Items {
 		if item.ID == "" || seen[item.ID] {
@@ -107,8 +108,8 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 		id := m.Vocab.Items.Index(item.ID)
 		in := ItemInput(m, &item, created)
 		inputs[i] = in
-		it.IDs = append(it.IDs, item.ID)
-		it.Titles = append(it.Titles, item.Title)
+		ids = append(ids, item.ID)
+		titles = append(titles, item.Title)
 		it.Categories = append(it.Categories, in.Categories...)
 		it.CategoryOffsets = append(it.CategoryOffsets, uint32(len(it.Categories)))
 		it.Released = append(it.Released, item.Released)
@@ -122,6 +123,7 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 		it.Recent = append(it.Recent, float32(math.Log1p(float64(recent[item.ID]))))
 		it.Known = append(it.Known, id != feature.Unknown)
 	}
+	it.IDs, it.Titles = bundle.NewStrings(ids), bundle.NewStrings(titles)
 
 	embed(m, inputs, b, opts)
 	// The index orders the rows by inverted list (index.go), so it comes
@@ -138,8 +140,8 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 	}
 	if !opts.NoSources {
 		rows := make(map[string]int32, n)
-		for i, id := range it.IDs {
-			rows[id] = int32(i)
+		for i := range it.Len() {
+			rows[it.IDs.At(i)] = int32(i)
 		}
 		p, err := pipelineData(ds, rows, n, created, opts.Rules)
 		if err != nil {

@@ -115,8 +115,8 @@ func permute(b *bundle.Bundle, perm []int32) error {
 	}
 	b.Embeddings = ann.Permute(b.Embeddings, perm)
 	b.History = ann.Permute(b.History, perm)
-	it.IDs = gather(it.IDs, perm)
-	it.Titles = gather(it.Titles, perm)
+	it.IDs = bundle.NewStrings(gather(it.IDs.Slice(), perm))
+	it.Titles = bundle.NewStrings(gather(it.Titles.Slice(), perm))
 	it.Released = gather(it.Released, perm)
 	it.Available = gather(it.Available, perm)
 	it.AgeRating = gather(it.AgeRating, perm)

@@ -99,7 +99,7 @@ func Recall(m *model.Model, ds *dataset.Dataset, b *bundle.Bundle, opts RecallOp
 			defer wg.Done()
 			s := m.Item.NewScratch()
 			for r := w; r < n; r += workers {
-				it, ok := byID[b.Items.IDs[r]]
+				it, ok := byID[b.Items.IDs.At(r)]
 				if !ok {
 					continue
 				}
@@ -141,10 +141,10 @@ func Recall(m *model.Model, ds *dataset.Dataset, b *bundle.Bundle, opts RecallOp
 // up to then, with the user's context. The users are evenly spaced in ds.Users order (or by id when ds
 // has no user table) among those with history in b; none gives nil.
 func UserQueries(b *bundle.Bundle, ds *dataset.Dataset, created int64, nq int) [][]float32 {
-	n := len(b.Items.IDs)
+	n := b.Items.Len()
 	rows := make(map[string]int32, n)
-	for i, id := range b.Items.IDs {
-		rows[id] = int32(i)
+	for i := range n {
+		rows[b.Items.IDs.At(i)] = int32(i)
 	}
 	// Histories of the users, known items only, oldest first.
 	hist := map[string][]int32{}

@@ -51,8 +51,8 @@ func encodeBenchBundle(o benchOptions, cat *benchdata.Catalog, rep *benchReport,
 	if err := rep.recordSizes(data); err != nil {
 		return nil, nil, err
 	}
-	catRow := make([]int32, len(b.Items.IDs))
-	for r, id := range b.Items.IDs {
+	catRow := make([]int32, b.Items.Len())
+	for r, id := range b.Items.IDs.Slice() {
 		i, err := strconv.Atoi(id[1:])
 		if err != nil {
 			return nil, nil, err
@@ -114,9 +114,9 @@ func benchItems(b *bundle.Bundle, cat *benchdata.Catalog, rng *rand.Rand) {
 	it.CategoryOffsets = append(it.CategoryOffsets, 0)
 	it.RegionOffsets = make([]uint32, n+1)
 	p := make([]float32, cat.History)
+	ids, titles := make([]string, n), make([]string, n)
 	for i := 0; i < n; i++ {
-		it.IDs = append(it.IDs, benchID(i))
-		it.Titles = append(it.Titles, fmt.Sprintf("Item %d", i))
+		ids[i], titles[i] = benchID(i), fmt.Sprintf("Item %d", i)
 		it.Categories = append(it.Categories, 1+cat.Cluster[i]%benchdata.Genres)
 		it.CategoryOffsets = append(it.CategoryOffsets, uint32(len(it.Categories)))
 		it.Released = append(it.Released, 1_700_000_000+int64(rng.IntN(365*86400)))
@@ -130,6 +130,7 @@ func benchItems(b *bundle.Bundle, cat *benchdata.Catalog, rng *rand.Rand) {
 		cat.Project(p, cat.Row(i))
 		b.History.Set(i, p)
 	}
+	it.IDs, it.Titles = bundle.NewStrings(ids), bundle.NewStrings(titles)
 }
 
 // benchQuery is the bench bundle's query tower (see benchBundle).

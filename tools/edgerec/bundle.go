@@ -259,7 +259,7 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 	in := inspection{File: file, Bytes: len(data), SHA256: hex.EncodeToString(sum[:]),
 		Format: fmt.Sprintf("%d.%d", h.Major, h.Minor), Manifest: &b.Manifest,
 		Counts: map[string]int{
-			"items": len(b.Items.IDs), "categories": len(b.Vocab.Categories.Values),
+			"items": b.Items.Len(), "categories": len(b.Vocab.Categories.Values),
 			"licensing_regions": len(b.Vocab.Licensing.Values),
 		}}
 	for _, f := range b.Query.Fields {

@@ -140,18 +140,18 @@ func diffBundles(files []string, raw [2][]byte, recs [2]*pipeline.Recommender, h
 	old, nw := bs[0], bs[1]
 
 	// Items.
-	oldRow := make(map[string]int, len(old.Items.IDs))
-	for i, id := range old.Items.IDs {
+	oldRow := make(map[string]int, old.Items.Len())
+	for i, id := range old.Items.IDs.Slice() {
 		oldRow[id] = i
 	}
-	newRow := make(map[string]int, len(nw.Items.IDs))
-	for i, id := range nw.Items.IDs {
+	newRow := make(map[string]int, nw.Items.Len())
+	for i, id := range nw.Items.IDs.Slice() {
 		newRow[id] = i
 	}
 	it := &rep.Items
-	it.Old, it.New = len(old.Items.IDs), len(nw.Items.IDs)
+	it.Old, it.New = old.Items.Len(), nw.Items.Len()
 	var shared []string
-	for _, id := range nw.Items.IDs {
+	for _, id := range nw.Items.IDs.Slice() {
 		if _, ok := oldRow[id]; ok {
 			shared = append(shared, id)
 		} else {
@@ -159,7 +159,7 @@ func diffBundles(files []string, raw [2][]byte, recs [2]*pipeline.Recommender, h
 			it.AddedIDs = append(it.AddedIDs, id)
 		}
 	}
-	for _, id := range old.Items.IDs {
+	for _, id := range old.Items.IDs.Slice() {
 		if _, ok := newRow[id]; !ok {
 			it.Removed++
 			it.RemovedIDs = append(it.RemovedIDs, id)

@@ -110,11 +110,11 @@ func TestEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustRun(t, "bundle", "inspect", bundlePath, "--json")), &in); err != nil {
 		t.Fatal(err)
 	}
-	wantSections := 7 // six required and PIPE
+	wantSections := 13 // ten required, and PIPE with its lists COVI and SLIM
 	if in.Ranker != nil {
 		wantSections++ // the optional RANK
 	}
-	if in.Manifest.Items != 300 || len(in.Sections) != wantSections || in.Format != fmt.Sprintf("%d.%d", bundle.Major, bundle.MinorUnsigned) {
+	if in.Manifest.Items != 300 || len(in.Sections) != wantSections || in.Format != fmt.Sprintf("%d.%d", bundle.Major, bundle.Minor) {
 		t.Errorf("inspect: %d items, %d sections (ranker %v), format %s", in.Manifest.Items, len(in.Sections), in.Ranker != nil, in.Format)
 	}
 
@@ -279,7 +279,7 @@ func TestParity(t *testing.T) {
 		// module's retrieval stage (int8 rows and embeddings).
 		q := native.Resolve(req)
 		fin := q.Input
-		toModel := func(row int32) int32 { return m.Vocab.Items.Index(native.Bundle().Items.IDs[row]) }
+		toModel := func(row int32) int32 { return m.Vocab.Items.Index(native.Bundle().Items.IDs.At(int(row))) }
 		fin.History = nil
 		for _, row := range q.Input.History {
 			fin.History = append(fin.History, toModel(row))
@@ -312,9 +312,9 @@ func TestParity(t *testing.T) {
 // item tower, as the bundle builder does before quantizing.
 func floatItemEmbeddings(m *model.Model, rec *pipeline.Recommender, items map[string]dataset.Item, created int64) [][]float32 {
 	b := rec.Bundle()
-	out := make([][]float32, len(b.Items.IDs))
+	out := make([][]float32, b.Items.Len())
 	s := m.Item.NewScratch()
-	for row, id := range b.Items.IDs {
+	for row, id := range b.Items.IDs.Slice() {
 		it := items[id]
 		raw := feature.Item{Price: it.Price, Released: it.Released, Time: created}
 		in := m.Item.Prepare(m.Vocab.Items.Index(id), b.Items.CategoriesOf(row), m.Item.Tokenize(it.Title), &raw)

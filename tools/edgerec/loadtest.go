@@ -188,10 +188,10 @@ func bundleIDs(path string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(b.Items.IDs) == 0 {
+	if b.Items.Len() == 0 {
 		return nil, fmt.Errorf("%s has no items", path)
 	}
-	return b.Items.IDs, nil
+	return b.Items.IDs.Slice(), nil
 }
 
 // loadResult is what one client saw.

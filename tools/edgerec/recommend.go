@@ -105,9 +105,9 @@ pipeline compiled natively instead of the module, for comparison.`, stderr)
 	if err != nil {
 		return err
 	}
-	titles := make(map[string]string, len(b.Items.IDs))
-	for i, id := range b.Items.IDs {
-		titles[id] = b.Items.Titles[i]
+	titles := make(map[string]string, b.Items.Len())
+	for i, id := range b.Items.IDs.Slice() {
+		titles[id] = b.Items.Titles.At(i)
 	}
 	if *user != "" {
 		printHistory(stdout, *user, req, titles)

@@ -156,7 +156,7 @@ func ColdStart(ds *dataset.Dataset, frac float64, cfg train.Config, rc train.Ran
 		q := retrieval.Resolve(req)
 		var ranked, rankedCold []string
 		for _, c := range retrieval.Retrieve(q, retrieval.Embed(q), n) {
-			item := ids[c.Row]
+			item := ids.At(int(c.Row))
 			ranked = append(ranked, item)
 			if cold[item] {
 				rankedCold = append(rankedCold, item)

@@ -193,7 +193,7 @@ func TestPyTorchRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	rowOf := map[string]int{}
-	for i, id := range b.Items.IDs {
+	for i, id := range b.Items.IDs.Slice() {
 		rowOf[id] = i
 	}
 	dec := make([]float32, b.Embeddings.Dim)

@@ -61,9 +61,10 @@ func Random(n, dim int, seed uint64) *bundle.Bundle {
 	it.RegionOffsets = []uint32{0}
 	v := make([]float32, dim)
 	h := make([]float32, histDim)
+	var ids, titles []string
 	for i := 0; i < n; i++ {
-		it.IDs = append(it.IDs, ID(i))
-		it.Titles = append(it.Titles, fmt.Sprintf("Title %d", i))
+		ids = append(ids, ID(i))
+		titles = append(titles, fmt.Sprintf("Title %d", i))
 		it.Categories = append(it.Categories, int32(1+i%4))
 		it.CategoryOffsets = append(it.CategoryOffsets, uint32(len(it.Categories)))
 		it.Released = append(it.Released, Created-int64(n-1-i)*ReleaseStep)
@@ -82,6 +83,7 @@ func Random(n, dim int, seed uint64) *bundle.Bundle {
 		gauss(rng, h)
 		b.History.Set(i, h)
 	}
+	it.IDs, it.Titles = bundle.NewStrings(ids), bundle.NewStrings(titles)
 	table := func(rows, d int) nn.Table {
 		t := nn.NewTable(rows, d)
 		gauss(rng, t.Data)

@@ -82,7 +82,7 @@ func Hostiles(n, dim int, seed uint64) []Hostile {
 
 	// A kilobyte of zeros declaring a gigabyte: no reader may try.
 	add("a gigabyte declared by a small section", "compression ratio",
-		declare(withStored(good, bundle.TagItems, compress(make([]byte, 1<<10)), 1<<10), bundle.TagItems, bundle.MaxSectionBytes))
+		declare(withStored(good, bundle.TagIDs, compress(make([]byte, 1<<10)), 1<<10), bundle.TagIDs, bundle.MaxSectionBytes))
 
 	// 64 MiB of zeros is a few kilobytes of zstd; declared truthfully it
 	// is still refused, unknown section or not.
@@ -218,7 +218,7 @@ func edit(data []byte, minor uint16, f func([]bundle.Stored) []bundle.Stored) []
 	if err != nil {
 		panic(err)
 	}
-	out, err := bundle.Relayout(max(h.Minor, minor), f(sections))
+	out, err := bundle.Relayout(h.Major, max(h.Minor, minor), f(sections))
 	if err != nil {
 		panic(err)
 	}

@@ -1,0 +1,114 @@
+package bundle
+
+import "fmt"
+
+// IDIndex finds an item's row by its id: an open-addressing hash table
+// (FNV-1a 32 of the id's bytes, linear probing) that the builder lays out
+// and the reader uses in place (section IDIX, FORMAT.md §8.3), so that
+// loading builds no map. Each slot holds row+1, 0 when empty.
+type IDIndex struct {
+	slots []uint32 // a power of two of them
+	// maxProbe bounds the slots a lookup examines past its home slot: what
+	// a lookup costs is bounded by the table, not by what a request asks.
+	maxProbe uint32
+}
+
+// maxIDProbe bounds IDIndex.maxProbe; the builder grows the table until
+// its longest probe fits.
+const maxIDProbe = 64
+
+func fnv32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+// newIDIndex builds the table of ids: at least twice as many slots as ids,
+// doubled until no id lies more than maxIDProbe slots past its home.
+func newIDIndex(ids Strings) IDIndex {
+	n := ids.Len()
+	size := 8
+	for size < 2*n {
+		size *= 2
+	}
+	for {
+		x := IDIndex{slots: make([]uint32, size)}
+		ok := true
+		for row := 0; row < n && ok; row++ {
+			mask := uint32(size - 1)
+			j := fnv32(ids.At(row)) & mask
+			for d := uint32(0); ; d++ {
+				if d > maxIDProbe {
+					ok = false
+					break
+				}
+				if x.slots[j] == 0 {
+					x.slots[j] = uint32(row) + 1
+					x.maxProbe = max(x.maxProbe, d)
+					break
+				}
+				j = (j + 1) & mask
+			}
+		}
+		if ok {
+			return x
+		}
+		size *= 2
+	}
+}
+
+// Lookup returns the row of id in ids, the column the index was built
+// over.
+func (x *IDIndex) Lookup(ids Strings, id string) (int32, bool) {
+	if len(x.slots) == 0 {
+		return 0, false
+	}
+	mask := uint32(len(x.slots) - 1)
+	j := fnv32(id) & mask
+	for d := uint32(0); d <= x.maxProbe; d++ {
+		v := x.slots[j]
+		if v == 0 {
+			return 0, false
+		}
+		if ids.At(int(v-1)) == id {
+			return int32(v - 1), true
+		}
+		j = (j + 1) & mask
+	}
+	return 0, false
+}
+
+// check validates the table against its column: a power of two of slots,
+// more than the ids, every slot empty or a row, and every id found at its
+// own row, which also proves the ids unique and non-empty ones reachable.
+func (x *IDIndex) check(ids Strings) error {
+	n := ids.Len()
+	s := len(x.slots)
+	if s < 8 || s&(s-1) != 0 || s <= n {
+		return fmt.Errorf("%d slots for %d ids (a power of two above the ids, at least 8)", s, n)
+	}
+	if x.maxProbe > maxIDProbe {
+		return fmt.Errorf("longest probe %d, more than %d", x.maxProbe, maxIDProbe)
+	}
+	for j, v := range x.slots {
+		if v > uint32(n) {
+			return fmt.Errorf("slot %d holds row %d of %d", j, int64(v)-1, n)
+		}
+	}
+	for row := range n {
+		id := ids.At(row)
+		if id == "" {
+			return fmt.Errorf("item %d has an empty id", row)
+		}
+		if got, ok := x.Lookup(ids, id); !ok || int(got) != row {
+			if ok {
+				return fmt.Errorf("item id %q appears twice (rows %d and %d)", id, got, row)
+			}
+			return fmt.Errorf("item id %q (row %d) is not where the table says", id, row)
+		}
+	}
+	return nil
+}
