@@ -10,6 +10,7 @@ package rank
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/nn"
@@ -55,6 +56,31 @@ var Features = func() []string {
 // not propose the candidate.
 const AbsentRank = 1000
 
+// Evidence names the features that only the interaction log can give an
+// item: its popularity and recent count, the cold flag, and the sources
+// that rank by the log (co-visitation, popular, trending, explore, which
+// draws from the least popular half, and slim). A cold item — one the
+// model never saw in training — has none of that evidence, and its zeros
+// there mean "unknown", not "nobody wants it": Standardize imputes the
+// training mean (z = 0) for each of them on a cold row, so the ranker
+// scores a new item as an average one and orders it by what it does know
+// (its content's retrieval score and similarities). Without it, a ranker
+// trained where every candidate is known (or where the unknown ones are
+// never taken) read the zeros as the strongest negative evidence and ranked
+// cold items below a random order (the synthetic set with eval
+// --cold-start).
+var Evidence = func() []string {
+	var f []string
+	for _, s := range []api.Source{api.SourceCovisit, api.SourcePopular, api.SourceTrending, api.SourceExplore, api.SourceSlim} {
+		n := api.SourceNames[s]
+		f = append(f, n, n+"_score", n+"_rank_log")
+	}
+	return append(f, "popularity_log", "recent_log", "cold")
+}()
+
+// coldFeature is the feature whose value 1 marks a cold row.
+const coldFeature = "cold"
+
 // Model is the ranker: standardized features → cross layers → dense layers
 // → one logit.
 type Model struct {
@@ -70,6 +96,31 @@ type Model struct {
 	// Validate; nil reads the raw vector in the model's own order (a model
 	// built in memory over Features, as the trainer does).
 	cols []int
+	// bind is cols' imputation: set by Validate, else computed by
+	// NewScratch from the model's own order.
+	bind *binding
+}
+
+// binding says where a row's cold flag is in the raw vector and which of
+// the model's features are Evidence.
+type binding struct {
+	cold     int // raw position of the cold flag; −1 when absent
+	evidence []bool
+}
+
+// bindFeatures returns the binding of a model over features reading a raw
+// vector whose features are names.
+func bindFeatures(features, names []string) *binding {
+	b := &binding{cold: -1, evidence: make([]bool, len(features))}
+	for i, n := range names {
+		if n == coldFeature {
+			b.cold = i
+		}
+	}
+	for i, f := range features {
+		b.evidence[i] = slices.Contains(Evidence, f)
+	}
+	return b
 }
 
 // Scratch holds one forward pass's buffers.
@@ -78,12 +129,17 @@ type Scratch struct {
 	CrossOut [][]float32
 	CrossLin [][]float32
 	Acts     [][]float32
+	bind     *binding
 }
 
 // NewScratch allocates the buffers of one forward pass.
 func (m *Model) NewScratch() *Scratch {
-	s := &Scratch{X: make([]float32, len(m.Features)), Acts: m.MLP.NewActs()}
+	s := &Scratch{X: make([]float32, len(m.Features)), Acts: m.MLP.NewActs(), bind: m.bind}
 	s.CrossOut, s.CrossLin = m.Cross.NewBuffers(len(m.Features))
+	if s.bind == nil {
+		// Never validated: the raw vector is the model's own features.
+		s.bind = bindFeatures(m.Features, m.Features)
+	}
 	return s
 }
 
@@ -98,8 +154,9 @@ const MaxZ = 50
 
 // Standardize writes (raw − mean)/std of the model's features, clamped to
 // ±MaxZ, into s.X; raw holds every one of Features (or, for a model never
-// validated, the model's own features in its order). Training and serving
-// both standardize here.
+// validated, the model's own features in its order). On a cold row (cold
+// flag 1) the Evidence features are imputed at their training mean, z = 0.
+// Training and serving both standardize here.
 //
 // The clamp is two comparisons, not min and max: Go compiles a float min or
 // max for WebAssembly as a call into the runtime (its NaN and signed-zero
@@ -123,6 +180,13 @@ func (m *Model) Standardize(s *Scratch, raw []float32) {
 			z = MaxZ
 		}
 		x[i] = z
+	}
+	if b := s.bind; b.cold >= 0 && raw[b.cold] == 1 {
+		for i, e := range b.evidence[:len(x)] {
+			if e {
+				x[i] = 0
+			}
+		}
 	}
 }
 
@@ -184,5 +248,6 @@ func (m *Model) Validate() error {
 		return fmt.Errorf("ranker MLP maps %d → %d, want %d → 1", m.MLP.In(), m.MLP.Out(), n)
 	}
 	m.cols = cols
+	m.bind = bindFeatures(m.Features, Features)
 	return nil
 }

@@ -119,3 +119,47 @@ func TestValidateRefusesUnknownOrRepeatedFeatures(t *testing.T) {
 		})
 	}
 }
+
+// TestColdRowImputesEvidence: on a cold row the Evidence features are
+// read as their training mean, whatever their raw values (a new item's
+// zero popularity is unknown, not bad news), and the other features as
+// they are; a warm row reads every feature as it is. It holds for a model
+// validated against Features and for one scoring its own order.
+func TestColdRowImputesEvidence(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	cold := slices.Index(Features, "cold")
+	require.GreaterOrEqual(t, cold, 0)
+	validated := randomModel(Features, rng)
+	require.NoError(t, validated.Validate())
+	own := randomModel(Features, rng)
+	for _, m := range []*Model{validated, own} {
+		s := m.NewScratch()
+		for range 50 {
+			raw := make([]float32, len(Features))
+			for i := range raw {
+				raw[i] = float32(rng.NormFloat64() * 3)
+			}
+			raw[cold] = 1
+			atMean := slices.Clone(raw)
+			other := slices.Clone(raw)
+			for i, f := range Features {
+				if slices.Contains(Evidence, f) {
+					atMean[i] = m.Mean[i]
+					other[i] = float32(rng.NormFloat64() * 3)
+				}
+			}
+			other[cold] = 1
+			want := m.Score(s, atMean)
+			assert.InDelta(t, want, m.Score(s, raw), 1e-5)
+			assert.InDelta(t, want, m.Score(s, other), 1e-5)
+
+			// The same row warm: evidence counts.
+			raw[cold], other[cold] = 0, 0
+			assert.NotEqual(t, m.Score(s, raw), m.Score(s, other))
+		}
+	}
+	for _, f := range Evidence {
+		assert.Contains(t, Features, f)
+	}
+	assert.NotContains(t, Evidence, "twotower_score", "content evidence is never imputed")
+}

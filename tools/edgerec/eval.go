@@ -61,6 +61,8 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 	tf := addTuneFlags(fs)
 	trainConfig := trainFlags(fs) // twotower, pipeline
 	depth := fs.Int("rank-depth", train.DefaultRankerConfig().Depth, "pipeline: retrieved candidates the ranker re-scores")
+	rankLoss := fs.String("rank-loss", train.DefaultRankerConfig().Loss, "pipeline: the ranker's training loss over each user's candidates: "+strings.Join(train.Losses, ", "))
+	coldDrop := fs.Float64("rank-cold-dropout", train.DefaultRankerConfig().ColdDropout, "pipeline: share of the ranker's training candidates presented as new items (their popularity and log-based sources unknown), so that it learns to order new items by content")
 	neighbours := fs.Int("knn-neighbours", eval.DefaultNeighbours, "itemknn: neighbours kept per item (-1 = all)")
 	easeMax := fs.Int("ease-max-items", 0, fmt.Sprintf("ease: use only this many most popular items (0 = every training item whose fit fits in --ease-memory, at most %d)", eval.MaxEASEItems))
 	easeMem := fs.Float64("ease-memory", float64(eval.DefaultEASEMemory)/(1<<30), "ease: memory budget of one fit in GiB (n items, u users: n²·4 bytes of weights plus n²·16 or, when there are fewer users than items, u²·16 + u·n·8 bytes of work); the most popular items that fit are kept")
@@ -111,7 +113,10 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 		}
 	}
 	rc := train.DefaultRankerConfig()
-	rc.Depth = *depth
+	rc.Depth, rc.Loss, rc.ColdDropout = *depth, *rankLoss, *coldDrop
+	if err := rc.Validate(); err != nil {
+		return usagef("%v", err)
+	}
 	opts := eval.Options{Train: tc, Ranker: rc, Neighbours: *neighbours, Lambdas: grid, EASEMaxItems: *easeMax, EASEMemory: int64(*easeMem * (1 << 30)), Log: stderr}
 	if *format == dataset.FormatCSV {
 		if _, err := csvf.options(); err != nil {

@@ -28,6 +28,8 @@ them. The towers are saved separately in MODELDIR with a manifest.`, stderr)
 	printConfig := fs.Bool("print-config", false, "print the effective configuration as JSON and exit")
 	noRanker := fs.Bool("no-ranker", false, "do not train the ranker")
 	depth := fs.Int("rank-depth", train.DefaultRankerConfig().Depth, "retrieved candidates the ranker re-scores")
+	rankLoss := fs.String("rank-loss", train.DefaultRankerConfig().Loss, "the ranker's training loss over each user's candidates: "+strings.Join(train.Losses, ", "))
+	coldDrop := fs.Float64("rank-cold-dropout", train.DefaultRankerConfig().ColdDropout, "share of the ranker's training candidates presented as new items (their popularity and log-based sources unknown), so that it learns to order new items by content")
 	doTune := fs.Bool("tune", false, "choose the hyperparameters first (edgerec tune, on the latest --validation share of the data) and train with them")
 	tf := addTuneFlags(fs)
 	config := trainFlags(fs)
@@ -44,6 +46,11 @@ them. The towers are saved separately in MODELDIR with a manifest.`, stderr)
 	}
 	if err := required(fs, "data", "out"); err != nil {
 		return err
+	}
+	rc := train.DefaultRankerConfig()
+	rc.Depth, rc.Loss, rc.ColdDropout = *depth, *rankLoss, *coldDrop
+	if err := rc.Validate(); err != nil {
+		return usagef("%v", err)
 	}
 
 	ds, err := loadData(*dir, *format, stderr)
@@ -85,8 +92,6 @@ them. The towers are saved separately in MODELDIR with a manifest.`, stderr)
 	case run.Holdout == nil:
 		ranker = "no ranker (no validation window to train it on)"
 	default:
-		rc := train.DefaultRankerConfig()
-		rc.Depth = *depth
 		r, rep, err := train.FitRanker(run.Holdout, ds, run.ValStart, rc)
 		if err != nil {
 			return err

@@ -106,25 +106,22 @@ func ColdStart(ds *dataset.Dataset, frac float64, cfg train.Config, rc train.Ran
 	}
 
 	// Test users: training history on warm items, later targets on cold ones.
+	cut := dataset.SplitAt(ds, s.T)
 	hist := map[string][]string{}
-	seen := map[[2]string]bool{}
 	targets := map[string]map[string]bool{}
-	var order []string
-	for _, in := range ds.Interactions {
-		k := [2]string{in.User, in.Item}
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		switch {
-		case in.Time < s.T && !cold[in.Item]:
-			hist[in.User] = append(hist[in.User], in.Item)
-		case in.Time >= s.T && cold[in.Item]:
-			if targets[in.User] == nil {
-				targets[in.User] = map[string]bool{}
-				order = append(order, in.User)
+	for _, id := range cut.Users {
+		for _, it := range cut.History[id] {
+			if !cold[it] {
+				hist[id] = append(hist[id], it)
 			}
-			targets[in.User][in.Item] = true
+		}
+		for _, in := range cut.Later[id] {
+			if cold[in.Item] {
+				if targets[id] == nil {
+					targets[id] = map[string]bool{}
+				}
+				targets[id][in.Item] = true
+			}
 		}
 	}
 	users := map[string]dataset.User{}
@@ -143,9 +140,9 @@ func ColdStart(ds *dataset.Dataset, frac float64, cfg train.Config, rc train.Ran
 		figures
 	)
 	var per, random [figures][]float64
-	for _, id := range order {
+	for _, id := range cut.Users {
 		h := hist[id]
-		if len(h) == 0 {
+		if len(h) == 0 || len(targets[id]) == 0 {
 			continue
 		}
 		u := users[id]

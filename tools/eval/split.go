@@ -14,8 +14,6 @@ package eval
 
 import (
 	"fmt"
-	"math"
-	"sort"
 	"time"
 
 	"github.com/edgerec/edgerec/tools/dataset"
@@ -77,78 +75,39 @@ func WindowSplit(ds *dataset.Dataset, q, qEnd float64) (*Split, error) {
 	if !(qEnd > q && qEnd <= 1) {
 		return nil, fmt.Errorf("split end quantile %v out of (%v, 1]", qEnd, q)
 	}
-	if len(ds.Interactions) == 0 {
-		return nil, fmt.Errorf("dataset %q has no interactions", ds.Name)
+	T, err := dataset.TimeQuantile(ds, q)
+	if err != nil {
+		return nil, err
 	}
-	times := make([]int64, len(ds.Interactions))
-	for i, in := range ds.Interactions {
-		times[i] = in.Time
-	}
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	at := func(q float64) int64 {
-		return times[min(len(times)-1, int(math.Floor(q*float64(len(times)))))]
-	}
-	T := at(q)
 	var end int64
-	inWindow := func(ts int64) bool { return ts >= T }
 	if qEnd < 1 {
-		end = at(qEnd)
-		inWindow = func(ts int64) bool { return ts >= T && ts < end }
+		if end, err = dataset.TimeQuantile(ds, qEnd); err != nil {
+			return nil, err
+		}
 	}
-
-	seen := map[[2]string]bool{}
-	train := &dataset.Dataset{Name: ds.Name, Users: ds.Users}
+	cut := dataset.SplitAt(ds, T)
+	train := &dataset.Dataset{Name: ds.Name, Users: ds.Users, Interactions: cut.Before.Interactions}
 	trainItems := map[string]bool{}
-	type user struct {
-		hist    []string
-		inHist  map[string]bool
-		targets []string
-		inTgt   map[string]bool
-	}
-	users := map[string]*user{}
-	var order []string
-	for _, in := range ds.Interactions {
-		k := [2]string{in.User, in.Item}
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		u := users[in.User]
-		if u == nil {
-			u = &user{inHist: map[string]bool{}, inTgt: map[string]bool{}}
-			users[in.User] = u
-			order = append(order, in.User)
-		}
-		if in.Time < T {
-			train.Interactions = append(train.Interactions, in)
-			trainItems[in.Item] = true
-			u.hist = append(u.hist, in.Item)
-			u.inHist[in.Item] = true
-		}
-	}
-	// A pair's first interaction is its earliest (the log is in time
-	// order), so skipping pairs already in the history or the targets
-	// keeps first interactions only.
-	for _, in := range ds.Interactions {
-		if !inWindow(in.Time) {
-			continue
-		}
-		u := users[in.User]
-		if len(u.hist) == 0 || !trainItems[in.Item] || u.inHist[in.Item] || u.inTgt[in.Item] {
-			continue
-		}
-		u.inTgt[in.Item] = true
-		u.targets = append(u.targets, in.Item)
+	for _, in := range train.Interactions {
+		trainItems[in.Item] = true
 	}
 	for _, it := range ds.Items {
 		if trainItems[it.ID] {
 			train.Items = append(train.Items, it)
 		}
 	}
+	targets := map[string][]string{}
+	for id, later := range cut.Later {
+		for _, in := range later {
+			if (end == 0 || in.Time < end) && trainItems[in.Item] {
+				targets[id] = append(targets[id], in.Item)
+			}
+		}
+	}
 	s := &Split{T: T, End: end, Quantile: q, EndQuantile: qEnd, Train: train}
-	for _, id := range order {
-		if u := users[id]; len(u.hist) > 0 && len(u.targets) > 0 {
-			s.Users = append(s.Users, TestUser{ID: id, History: u.hist, Targets: u.targets})
+	for _, id := range cut.Users {
+		if h, tg := cut.History[id], targets[id]; len(h) > 0 && len(tg) > 0 {
+			s.Users = append(s.Users, TestUser{ID: id, History: h, Targets: tg})
 		}
 	}
 	if len(s.Users) == 0 {

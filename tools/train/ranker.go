@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"github.com/edgerec/edgerec/core/api"
@@ -25,11 +26,30 @@ type RankerConfig struct {
 	LR      float32 `json:"lr"`      // Adam step size
 	Holdout float64 `json:"holdout"` // share of lists held out to pick the epoch
 	Seed    int64   `json:"seed"`
+	// Loss is the training loss over each user's candidate list: one of
+	// Losses (LossListwise, LossPairwise, LossPointwise).
+	Loss string `json:"loss"`
+	// ColdDropout is the share of candidate rows presented as cold in
+	// training (the step's coldDrop).
+	ColdDropout float64 `json:"cold_dropout"`
 }
 
 // DefaultRankerConfig returns the ranker defaults.
 func DefaultRankerConfig() RankerConfig {
-	return RankerConfig{Depth: 200, Hidden: []int{32, 16}, Cross: 1, Epochs: 40, LR: 0.003, Holdout: 0.2, Seed: 1}
+	return RankerConfig{Depth: 200, Hidden: []int{32, 16}, Cross: 1, Epochs: 40, LR: 0.003, Holdout: 0.2, Seed: 1, Loss: LossListwise}
+}
+
+// Validate reports a setting out of range.
+func (c *RankerConfig) Validate() error {
+	switch {
+	case !slices.Contains(Losses, c.Loss):
+		return fmt.Errorf("ranker loss %q, want one of %v", c.Loss, Losses)
+	case !(c.ColdDropout >= 0 && c.ColdDropout < 1):
+		return fmt.Errorf("ranker cold dropout %v out of [0, 1)", c.ColdDropout)
+	case c.Depth < 20 || c.Epochs < 1 || !(c.LR > 0) || !(c.Holdout > 0 && c.Holdout < 1):
+		return fmt.Errorf("train: ranker config out of range: %+v", *c)
+	}
+	return nil
 }
 
 // RankerReport tells how the ranker did on its held-out lists.
@@ -54,12 +74,12 @@ type list struct {
 // from holdout (the towers trained on events before valStart) with every
 // candidate source, runs stages 1 and 2 of the serving pipeline for every
 // user with events in [valStart, ∞), labels the candidates the user then
-// took, and fits a listwise softmax over each user's candidates. It returns nil (and says so
-// in the report) when the ranker does not beat the retrieval order on the
-// held-out lists.
+// took (leaving out items the log never shows), and fits cfg.Loss over
+// each user's candidates. It returns nil (and says so in the report) when
+// the ranker does not beat the retrieval order on the held-out lists.
 func FitRanker(holdout *model.Model, ds *dataset.Dataset, valStart int64, cfg RankerConfig) (*rank.Model, *RankerReport, error) {
-	if cfg.Depth < 20 || cfg.Epochs < 1 || !(cfg.LR > 0) || !(cfg.Holdout > 0 && cfg.Holdout < 1) {
-		return nil, nil, fmt.Errorf("train: ranker config out of range: %+v", cfg)
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
 	}
 	lists, found, targets, err := rankerLists(holdout, ds, valStart, cfg.Depth)
 	if err != nil {
@@ -92,7 +112,7 @@ func FitRanker(holdout *model.Model, ds *dataset.Dataset, valStart int64, cfg Ra
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, i := range order {
-			t.step(fit[i], cfg.LR)
+			t.step(fit[i], cfg.LR, cfg.Loss, cfg.ColdDropout, rng)
 		}
 		if r := recallAt(held, 20, m); r > bestRecall {
 			bestRecall, rep.BestEpoch, best = r, epoch, cloneRanker(m)
@@ -108,28 +128,8 @@ func FitRanker(holdout *model.Model, ds *dataset.Dataset, valStart int64, cfg Ra
 
 // rankerLists retrieves and labels the candidate lists.
 func rankerLists(holdout *model.Model, ds *dataset.Dataset, valStart int64, depth int) (lists []list, found, targets int, err error) {
-	before := &dataset.Dataset{Name: ds.Name, Items: ds.Items, Users: ds.Users}
-	hist := map[string][]string{}
-	seen := map[[2]string]bool{}
-	after := map[string][]string{}
-	var order []string
-	for _, in := range ds.Interactions {
-		k := [2]string{in.User, in.Item}
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		if in.Time < valStart {
-			before.Interactions = append(before.Interactions, in)
-			if len(hist[in.User]) == 0 {
-				order = append(order, in.User)
-			}
-			hist[in.User] = append(hist[in.User], in.Item)
-		} else {
-			after[in.User] = append(after[in.User], in.Item)
-		}
-	}
-	b, err := builder.Build(holdout, before, builder.Options{Created: valStart})
+	cut := dataset.SplitAt(ds, valStart)
+	b, err := builder.Build(holdout, cut.Before, builder.Options{Created: valStart})
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -145,14 +145,26 @@ func rankerLists(holdout *model.Model, ds *dataset.Dataset, valStart int64, dept
 	for _, u := range ds.Users {
 		users[u.ID] = u
 	}
-	for _, id := range order {
-		tg := after[id]
-		if len(tg) == 0 {
+	// Candidates the log never shows (no interaction before the cut or
+	// after it) are left out of the lists: nothing says whether anyone
+	// could have taken them — items added after the log ends, or the items
+	// eval --cold-start holds out. As negatives they taught the ranker that
+	// an item without interactions is never taken, and it put new items
+	// below a random order (TestColdStartPipelineRanksByContent).
+	inLog := make([]bool, rec.Summary().Items)
+	for _, in := range ds.Interactions {
+		if row, ok := rec.Lookup(in.Item); ok {
+			inLog[row] = true
+		}
+	}
+	for _, id := range cut.Users {
+		h, tg := cut.History[id], cut.Later[id]
+		if len(h) == 0 || len(tg) == 0 {
 			continue
 		}
 		want := map[int32]bool{}
-		for _, it := range tg {
-			if row, ok := rec.Lookup(it); ok {
+		for _, in := range tg {
+			if row, ok := rec.Lookup(in.Item); ok {
 				want[row] = true
 			}
 		}
@@ -163,8 +175,8 @@ func rankerLists(holdout *model.Model, ds *dataset.Dataset, valStart int64, dept
 		// a better ranker (Recall@20 0.252 vs 0.203 with k = 20).
 		req := &api.Request{K: min(depth, api.MaxK), UserID: id, Context: u.Context}
 		req.Context.Time = valStart
-		for _, h := range hist[id] {
-			req.History = append(req.History, api.Event{Item: h})
+		for _, it := range h {
+			req.History = append(req.History, api.Event{Item: it})
 		}
 		cands, err := rec.Candidates(req)
 		if err != nil {
@@ -173,6 +185,9 @@ func rankerLists(holdout *model.Model, ds *dataset.Dataset, valStart int64, dept
 		l := list{targets: len(want)}
 		pos := 0
 		for _, c := range cands {
+			if !inLog[c.Row] {
+				continue
+			}
 			l.x = append(l.x, c.Features)
 			l.y = append(l.y, want[c.Row])
 			if want[c.Row] {
@@ -317,7 +332,13 @@ type rankTrainer struct {
 	dx    []float32
 	tmpx  []float32
 	tmp   [][]float32
+	// coldRow holds a row presented as cold (Score standardizes it into
+	// the row's scratch, so one buffer serves every row).
+	coldRow []float32
 }
+
+// coldAt is the cold flag's position in rank.Features.
+var coldAt = slices.Index(rank.Features, "cold")
 
 func newRankTrainer(m *rank.Model) *rankTrainer {
 	nf := len(m.Features)
@@ -352,37 +373,34 @@ func (t *rankTrainer) grads() [][]float32 {
 	return g
 }
 
-// step takes one Adam step on one list's listwise softmax loss
-// L = −Σ_k y_k·log softmax(s)_k with y spread evenly over the positives;
-// ∂L/∂s_k = p_k − y_k.
-func (t *rankTrainer) step(l list, lr float32) {
+// step takes one Adam step on one list's loss (see lossGrad). With
+// coldDrop > 0 each row is presented as cold with that probability (its
+// cold flag set, so rank.Model.Standardize imputes its evidence features),
+// which teaches the ranker to order items by what it knows without the
+// log's evidence, as it must for new items.
+func (t *rankTrainer) step(l list, lr float32, loss string, coldDrop float64, rng *rand.Rand) {
 	n := len(l.y)
 	for len(t.s) < n {
 		t.s = append(t.s, t.m.NewScratch())
 	}
 	scores := make([]float64, n)
-	mx := math.Inf(-1)
-	pos := 0
 	for i := range l.y {
-		scores[i] = float64(t.m.Score(t.s[i], l.x[i]))
-		mx = max(mx, scores[i])
-		if l.y[i] {
-			pos++
+		x := l.x[i]
+		if coldDrop > 0 && rng.Float64() < coldDrop {
+			t.coldRow = append(t.coldRow[:0], x...)
+			t.coldRow[coldAt] = 1
+			x = t.coldRow
 		}
+		scores[i] = float64(t.m.Score(t.s[i], x))
 	}
-	var z float64
-	for i := range scores {
-		scores[i] = math.Exp(scores[i] - mx)
-		z += scores[i]
-	}
+	d := lossGrad(loss, scores, l.y)
 	t.cross.zero()
 	t.mlp.zero()
-	for i := range scores {
-		d := scores[i] / z
-		if l.y[i] {
-			d -= 1 / float64(pos)
+	for i := range d {
+		if d[i] == 0 {
+			continue
 		}
-		t.dy[0] = float32(d)
+		t.dy[0] = float32(d[i])
 		s := t.s[i]
 		h := s.X
 		if len(t.m.Cross) > 0 {
@@ -397,3 +415,82 @@ func (t *rankTrainer) step(l list, lr float32) {
 		t.adams[i].step(w, 0, g[i], lr, 0, t.t)
 	}
 }
+
+// The ranker's losses over one list of scores s with labels y (P
+// positives, N negatives):
+//
+//   - LossListwise: softmax cross-entropy with the target spread evenly
+//     over the positives, L = −Σ_k y_k/P·log softmax(s)_k;
+//     ∂L/∂s_k = softmax(s)_k − y_k/P.
+//   - LossPairwise: RankNet/BPR over every (positive, negative) pair,
+//     L = Σ_{p,n} log(1 + e^{−(s_p − s_n)})/(P·N).
+//   - LossPointwise: binary cross-entropy of σ(s_k) against y_k, averaged
+//     over the list; ∂L/∂s_k = (σ(s_k) − y_k)/(P+N).
+const (
+	LossListwise  = "listwise"
+	LossPairwise  = "pairwise"
+	LossPointwise = "pointwise"
+)
+
+// Losses lists the ranker's losses.
+var Losses = []string{LossListwise, LossPairwise, LossPointwise}
+
+// lossGrad returns ∂L/∂s for one list under loss (one of Losses).
+func lossGrad(loss string, s []float64, y []bool) []float64 {
+	n := len(s)
+	d := make([]float64, n)
+	pos := 0
+	for _, v := range y {
+		if v {
+			pos++
+		}
+	}
+	switch loss {
+	case LossPointwise:
+		for i := range s {
+			d[i] = sigmoid(s[i]) / float64(n)
+			if y[i] {
+				d[i] -= 1 / float64(n)
+			}
+		}
+	case LossPairwise:
+		neg := n - pos
+		if pos == 0 || neg == 0 {
+			return d
+		}
+		w := 1 / float64(pos*neg)
+		for p := range s {
+			if !y[p] {
+				continue
+			}
+			for q := range s {
+				if y[q] {
+					continue
+				}
+				// ∂/∂s_p log(1 + e^{−(s_p−s_q)}) = −σ(−(s_p − s_q)).
+				g := sigmoid(s[q]-s[p]) * w
+				d[p] -= g
+				d[q] += g
+			}
+		}
+	default: // LossListwise
+		mx := math.Inf(-1)
+		for _, v := range s {
+			mx = max(mx, v)
+		}
+		var z float64
+		for i, v := range s {
+			d[i] = math.Exp(v - mx)
+			z += d[i]
+		}
+		for i := range d {
+			d[i] /= z
+			if y[i] {
+				d[i] -= 1 / float64(pos)
+			}
+		}
+	}
+	return d
+}
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
