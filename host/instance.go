@@ -151,15 +151,19 @@ func (in *Instance) Recommend(ctx context.Context, req *api.Request) (*api.Respo
 // that ends during the call, or Options.CallTimeout passing, stops the call:
 // ErrTrap, and the instance is lost.
 func (in *Instance) RecommendBytes(ctx context.Context, req []byte) ([]byte, error) {
+	out, err := in.recommendBytes(ctx, req)
+	in.readTrace(ctx, err == nil)
+	return out, err
+}
+
+func (in *Instance) recommendBytes(ctx context.Context, req []byte) ([]byte, error) {
 	if len(req) > api.MaxRequestBytes {
 		if err := in.usable(); err != nil {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: request is %d bytes, more than the limit of %d", ErrTooLarge, len(req), api.MaxRequestBytes)
 	}
-	out, err := in.callWith(ctx, abi.ExportRecommend, in.recommend, req)
-	in.readTrace(ctx, err == nil)
-	return out, err
+	return in.callWith(ctx, abi.ExportRecommend, in.recommend, req)
 }
 
 // callWith runs an export that takes an input buffer the host keeps (a

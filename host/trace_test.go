@@ -56,8 +56,14 @@ func TestTrace(t *testing.T) {
 	tracedAllocs := testing.AllocsPerRun(20, func() { in.RecommendBytes(tctx, b) })
 	assert.Equal(t, callAllocs, tracedAllocs)
 
-	_, err = in.RecommendBytes(tctx, []byte{0xc1})
-	require.ErrorIs(t, err, ErrGuest)
-	assert.Empty(t, tr.Stages)
-	assert.Zero(t, tr.Items)
+	// A refused request, and one refused before the call, leave it empty.
+	for _, bad := range [][]byte{{0xc1}, make([]byte, api.MaxRequestBytes+1)} {
+		_, err := in.RecommendBytes(tctx, b)
+		require.NoError(t, err)
+		require.NotEmpty(t, tr.Stages)
+		_, err = in.RecommendBytes(tctx, bad)
+		require.Error(t, err)
+		assert.Empty(t, tr.Stages)
+		assert.Zero(t, tr.Items)
+	}
 }

@@ -35,13 +35,14 @@ const (
 	traceNameLen = 16
 )
 
-// Trace is a decoded trace record.
+// Trace is a decoded trace record: what the response and its debug
+// section (Debug) would say, without the response.
 type Trace struct {
-	Items        int
-	UnknownItems int
-	Truncated    int
-	Examined     int
-	Stages       []Stage
+	Items        int     // items in the response
+	UnknownItems int     // as Debug.UnknownItems
+	Truncated    int     // as Debug.Truncated
+	Examined     int     // as Debug.Examined
+	Stages       []Stage // as Debug.Stages, at most MaxTraceStages
 }
 
 // PutTrace writes the trace record of a response r (with its debug
