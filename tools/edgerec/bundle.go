@@ -22,7 +22,7 @@ import (
 
 func runBundle(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("want a subcommand: build, inspect, diff, sign or verify")
+		return usagef("want a subcommand: build, inspect, diff, sign, verify or upgrade")
 	}
 	switch args[0] {
 	case "build":
@@ -35,11 +35,13 @@ func runBundle(args []string, stdout, stderr io.Writer) error {
 		return runBundleSign(args[1:], stdout, stderr)
 	case "verify": // sign.go
 		return runBundleVerify(args[1:], stdout, stderr)
+	case "upgrade": // upgrade.go
+		return runBundleUpgrade(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
-		fmt.Fprintf(stderr, "Usage:\n  edgerec bundle build --model MODELDIR --data DIR --out FILE [--region R] [--max-bytes N] [--min-recall R]\n  edgerec bundle inspect FILE [--json] [--public-key FILE]\n  edgerec bundle diff OLD NEW [--json]\n  edgerec bundle sign --key FILE [--out FILE] BUNDLE\n  edgerec bundle verify [--public-key FILE] [--json] BUNDLE\n")
+		fmt.Fprintf(stderr, "Usage:\n  edgerec bundle build --model MODELDIR --data DIR --out FILE [--region R] [--max-bytes N] [--min-recall R]\n  edgerec bundle inspect FILE [--json] [--public-key FILE]\n  edgerec bundle diff OLD NEW [--json]\n  edgerec bundle sign --key FILE [--out FILE] BUNDLE\n  edgerec bundle verify [--public-key FILE] [--json] BUNDLE\n  edgerec bundle upgrade --out FILE BUNDLE\n")
 		return nil
 	}
-	return usagef("unknown subcommand %q (want build, inspect, diff, sign or verify)", args[0])
+	return usagef("unknown subcommand %q (want build, inspect, diff, sign, verify or upgrade)", args[0])
 }
 
 func runBundleBuild(args []string, stdout, stderr io.Writer) error {

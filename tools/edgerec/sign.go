@@ -64,9 +64,10 @@ func runBundleSign(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bundle sign", "bundle sign --key FILE [--out FILE] BUNDLE", `
 Sign a bundle with an Ed25519 private key (edgerec keygen). The signature is
 appended as the bundle's last section, SIGN (bundles/FORMAT.md §5.9); the
-other sections' bytes are copied unchanged and the format version becomes
-1.1, which every 1.x reader (recommender.wasm included) still loads. A
-signature already present is replaced. The bundle is validated completely
+other sections' bytes are copied unchanged and the format version stays
+the bundle's (a 1.0 bundle becomes 1.1, the minor that added SIGN), so
+every reader that loaded it still does. A signature already present is
+replaced. The bundle is validated completely
 before it is signed. Without --out the file is replaced (atomically).`, stderr)
 	keyPath := fs.String("key", "", "private key file (PEM PKCS #8, from edgerec keygen)")
 	out := fs.String("out", "", "write the signed bundle here instead of replacing BUNDLE")

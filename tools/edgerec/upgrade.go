@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/host/sign"
+)
+
+func runBundleUpgrade(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bundle upgrade", "bundle upgrade --out FILE BUNDLE", `
+Rewrite a bundle of an older format version as the current one
+(bundles/FORMAT.md §8.6): the same content, laid out so that the module
+uses it in place. The bundle is validated completely first. A signature
+does not survive (it covers the old layout): sign the upgraded bundle
+again with edgerec bundle sign.`, stderr)
+	out := fs.String("out", "", "file to write the upgraded bundle to")
+	file, err := parseFile(fs, args, "upgrade")
+	if err != nil {
+		return err
+	}
+	if err := required(fs, "out"); err != nil {
+		return err
+	}
+	data, err := readBundleFile(file)
+	if err != nil {
+		return err
+	}
+	h, err := bundle.ReadHeader(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if h.Major == bundle.Major {
+		return fmt.Errorf("%s is format %d.%d already; nothing to upgrade", file, h.Major, h.Minor)
+	}
+	b, err := bundle.Decode(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	st, err := sign.Inspect(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	upgraded, err := bundle.Encode(b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if err := writeFileAtomic(*out, upgraded); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "upgraded %s (format %s, %d bytes) to %s (format %d.%d, %d bytes)\n",
+		file, b.Format, len(data), *out, bundle.Major, bundle.Minor, len(upgraded))
+	if st.Signed {
+		fmt.Fprintf(stderr, "note: %s was signed (key id %s); the signature covers the old layout and was dropped: sign %s again\n", file, st.KeyID, *out)
+	}
+	return nil
+}

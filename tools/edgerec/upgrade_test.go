@@ -1,0 +1,45 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestBundleUpgrade: the 1.2 golden upgrades to the 2.0 golden byte for
+// byte; a signed 1.1 bundle upgrades with a note that its signature was
+// dropped; a 2.0 bundle and a file that is no bundle are refused.
+func TestBundleUpgrade(t *testing.T) {
+	const goldens = "../../core/bundle/testdata/"
+	dir := t.TempDir()
+	out := filepath.Join(dir, "up.bundle")
+	code, stdout, stderr := edgerec(t, "bundle", "upgrade", "--out", out, goldens+"v1.2.bundle")
+	require.Zero(t, code, stderr)
+	assert.Contains(t, stdout, "format 1.2")
+	got, err := os.ReadFile(out)
+	require.NoError(t, err)
+	want, err := os.ReadFile(goldens + "v2.0.bundle")
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+
+	code, _, stderr = edgerec(t, "bundle", "upgrade", "--out", out, goldens+"v1.1-signed.bundle")
+	require.Zero(t, code, stderr)
+	assert.Contains(t, stderr, "signature")
+
+	code, _, stderr = edgerec(t, "bundle", "upgrade", "--out", out, goldens+"v2.0.bundle")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "already")
+
+	junk := filepath.Join(dir, "junk")
+	require.NoError(t, os.WriteFile(junk, []byte("not a bundle, but long enough to hold a header"), 0o644))
+	code, _, stderr = edgerec(t, "bundle", "upgrade", "--out", out, junk)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "not an edgerec bundle")
+
+	code, _, stderr = edgerec(t, "bundle", "upgrade", junk)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "--out")
+}
