@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgerec/edgerec/tools/dataset"
+	"github.com/edgerec/edgerec/tools/train"
 )
 
 // handSplit builds a split whose training part is the given user → items
@@ -290,6 +291,12 @@ func TestNewModel(t *testing.T) {
 		if err != nil || m.Name() != name {
 			t.Errorf("NewModel(%q) = %v, %v", name, m, err)
 		}
+	}
+	def := DefaultModelNames()
+	assert.Contains(t, def, "pipeline")
+	for _, loss := range train.Losses {
+		assert.Contains(t, ModelNames(), "pipeline-"+loss)
+		assert.NotContains(t, def, "pipeline-"+loss, "the loss comparison runs only when asked for")
 	}
 	if _, err := NewModel("svd", Options{}); err == nil || !strings.Contains(err.Error(), "itemknn") {
 		t.Errorf("unknown model: error %v, want one listing the valid names", err)

@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,6 +102,15 @@ var models = []struct {
 		return &TwoTower{Towers: o.towers(), WithRanker: true, name: "pipeline-no-mmr",
 			Tune: func(p *bundle.Params) { p.MMRLambda = 1 }}
 	}},
+	{"pipeline-listwise", "the pipeline with its ranker trained on the listwise softmax loss (the same towers)", func(o Options) Model {
+		return &TwoTower{Towers: o.towers(), WithRanker: true, RankLoss: train.LossListwise, name: "pipeline-listwise"}
+	}},
+	{"pipeline-pairwise", "the pipeline with its ranker trained on the pairwise (RankNet) loss (the same towers)", func(o Options) Model {
+		return &TwoTower{Towers: o.towers(), WithRanker: true, RankLoss: train.LossPairwise, name: "pipeline-pairwise"}
+	}},
+	{"pipeline-pointwise", "the pipeline with its ranker trained on the pointwise (logistic) loss (the same towers)", func(o Options) Model {
+		return &TwoTower{Towers: o.towers(), WithRanker: true, RankLoss: train.LossPointwise, name: "pipeline-pointwise"}
+	}},
 }
 
 // ModelNames returns the names NewModel accepts, in report order.
@@ -108,6 +118,18 @@ func ModelNames() []string {
 	out := make([]string, len(models))
 	for i, m := range models {
 		out[i] = m.name
+	}
+	return out
+}
+
+// DefaultModelNames returns the models an evaluation runs unless told
+// otherwise: every model but the pipeline-<loss> comparisons.
+func DefaultModelNames() []string {
+	var out []string
+	for _, m := range models {
+		if !strings.HasPrefix(m.name, "pipeline-") || !slices.Contains(train.Losses, strings.TrimPrefix(m.name, "pipeline-")) {
+			out = append(out, m.name)
+		}
 	}
 	return out
 }
@@ -156,6 +178,37 @@ type Towers struct {
 	rank   *rank.Model
 	report *train.RankerReport
 	secs   float64
+	// byLoss holds the rankers trained with another loss than Ranker's,
+	// for the pipeline-<loss> models.
+	byLoss map[string]lossRanker
+}
+
+type lossRanker struct {
+	rank   *rank.Model
+	report *train.RankerReport
+	err    error
+}
+
+// ranker returns the ranker trained with loss ("" is Ranker.Loss) and its
+// report, training it on the same holdout towers the first time.
+func (t *Towers) ranker(loss string) (*rank.Model, *train.RankerReport, error) {
+	if loss == "" || loss == t.Ranker.Loss {
+		return t.rank, t.report, nil
+	}
+	if r, ok := t.byLoss[loss]; ok {
+		return r.rank, r.report, r.err
+	}
+	if t.byLoss == nil {
+		t.byLoss = map[string]lossRanker{}
+	}
+	var r lossRanker
+	if t.run.Holdout != nil {
+		rc := t.Ranker
+		rc.Loss = loss
+		r.rank, r.report, r.err = train.FitRanker(t.run.Holdout, t.split.Train, t.run.ValStart, rc)
+	}
+	t.byLoss[loss] = r
+	return r.rank, r.report, r.err
 }
 
 // fit trains on s unless it already did.
@@ -163,7 +216,7 @@ func (t *Towers) fit(s *Split, name string) error {
 	if t.split == s {
 		return t.err
 	}
-	t.split = s
+	t.split, t.byLoss = s, nil
 	var progress func(train.Progress)
 	if t.Log != nil {
 		progress = func(p train.Progress) {
@@ -198,6 +251,9 @@ type TwoTower struct {
 	NoSources bool
 	// Tune, if not nil, changes the bundle's default pipeline parameters.
 	Tune func(*bundle.Params)
+	// RankLoss trains the ranker with this loss instead of the Towers'
+	// (train.Losses; "" keeps it).
+	RankLoss string
 
 	name   string // overrides the name
 	bundle int    // bundle size in bytes, set by Fit
@@ -232,7 +288,11 @@ func (m *TwoTower) load(s *Split) (*pipeline.Recommender, error) {
 	tm := *m.Towers.run.Model
 	tm.Ranker = nil
 	if m.WithRanker {
-		tm.Ranker = m.Towers.rank
+		r, _, err := m.Towers.ranker(m.RankLoss)
+		if err != nil {
+			return nil, err
+		}
+		tm.Ranker = r
 	}
 	// "twotower" is retrieval alone: no other source, no ranker, no MMR.
 	b, err := builder.Build(&tm, s.Train, builder.Options{NoSources: m.NoSources || !m.WithRanker})
@@ -258,7 +318,7 @@ func (m *TwoTower) Describe() string {
 	d := fmt.Sprintf("dim %d, batch %d+%d negatives, seed %d; early stop at epoch %d (validation recall@20 %v), refit %v; %d examples; trained in %.1fs; bundle %d bytes",
 		c.Dim, c.Batch, c.Negatives, c.Seed, r.BestEpoch, roundAll(r.ValRecall), c.Refit, r.Examples, t.secs, m.bundle)
 	if m.WithRanker {
-		if rep := t.report; rep != nil {
+		if _, rep, _ := t.ranker(m.RankLoss); rep != nil {
 			d += fmt.Sprintf("; ranker on %d lists (%d held out, %d candidates, %.0f%% of targets retrieved): held-out recall@20 %.4f vs retrieval order %.4f",
 				rep.Lists, rep.HeldOut, rep.Candidates, 100*rep.CandidateRecall, rep.RankerRecall20, rep.RetrievalRecall20)
 			if !rep.Used {
