@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"bytes"
 	"os"
 	"testing"
 	"unsafe"
@@ -22,7 +23,7 @@ func TestUpgradeV1(t *testing.T) {
 	require.NoError(t, err)
 	want, err := os.ReadFile(golden)
 	require.NoError(t, err)
-	assert.Equal(t, want, got)
+	assert.True(t, bytes.Equal(want, got), "upgraded 1.2 golden (%d bytes) differs from the 2.0 golden (%d bytes)", len(got), len(want))
 }
 
 // TestFormatsAgree: what a reader serves from — ids, columns, orders, the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,7 +24,7 @@ func TestBundleUpgrade(t *testing.T) {
 	require.NoError(t, err)
 	want, err := os.ReadFile(goldens + "v2.0.bundle")
 	require.NoError(t, err)
-	assert.Equal(t, want, got)
+	assert.True(t, bytes.Equal(want, got), "the upgraded 1.2 golden differs from the 2.0 golden")
 
 	code, _, stderr = edgerec(t, "bundle", "upgrade", "--out", out, goldens+"v1.1-signed.bundle")
 	require.Zero(t, code, stderr)
