@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/edgerec/edgerec/core/abi"
+	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bloom"
 )
 
@@ -19,7 +20,7 @@ func TestBloomMatchesNative(t *testing.T) {
 	in := newTestInstance(t)
 	ctx := context.Background()
 
-	ids := make([]string, bloom.MaxOpItems)
+	ids := make([]string, api.MaxBloomOpItems)
 	for i := range ids {
 		switch i % 3 {
 		case 0:
@@ -32,30 +33,30 @@ func TestBloomMatchesNative(t *testing.T) {
 	}
 	// big is a filter for 100,000 items: 120 KB, larger than the kept
 	// request buffer, so that the op takes a temporary guest buffer.
-	big, err := bloom.Apply(&bloom.Op{Op: bloom.OpAdd, Expected: 100_000, FPRate: 0.01, Items: ids[:100]})
+	big, err := bloom.Apply(&api.BloomOp{Op: api.BloomAdd, Expected: 100_000, FPRate: 0.01, Items: ids[:100]})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var filter []byte // threaded through the steps, from the module's results
 	steps := []struct {
 		name  string
-		op    func() *bloom.Op
+		op    func() *api.BloomOp
 		chain bool // the result's filter is the next steps' input
 	}{
-		{"new", func() *bloom.Op { return &bloom.Op{Op: bloom.OpNew, Expected: 5000, FPRate: 0.01} }, true},
-		{"add to it", func() *bloom.Op { return &bloom.Op{Op: bloom.OpAdd, Filter: filter, Items: ids[:2000]} }, true},
-		{"add more", func() *bloom.Op { return &bloom.Op{Op: bloom.OpAdd, Filter: filter, Items: ids[2000:3000]} }, true},
-		{"check", func() *bloom.Op { return &bloom.Op{Op: bloom.OpCheck, Filter: filter, Items: ids} }, false},
-		{"add to a new filter", func() *bloom.Op {
-			return &bloom.Op{Op: bloom.OpAdd, Expected: 10, FPRate: 0.05, Items: []string{"a", "b", "🎬"}}
+		{"new", func() *api.BloomOp { return &api.BloomOp{Op: api.BloomNew, Expected: 5000, FPRate: 0.01} }, true},
+		{"add to it", func() *api.BloomOp { return &api.BloomOp{Op: api.BloomAdd, Filter: filter, Items: ids[:2000]} }, true},
+		{"add more", func() *api.BloomOp { return &api.BloomOp{Op: api.BloomAdd, Filter: filter, Items: ids[2000:3000]} }, true},
+		{"check", func() *api.BloomOp { return &api.BloomOp{Op: api.BloomCheck, Filter: filter, Items: ids} }, false},
+		{"add to a new filter", func() *api.BloomOp {
+			return &api.BloomOp{Op: api.BloomAdd, Expected: 10, FPRate: 0.05, Items: []string{"a", "b", "🎬"}}
 		}, false},
-		{"add to a large filter", func() *bloom.Op { return &bloom.Op{Op: bloom.OpAdd, Filter: big.Filter, Items: ids} }, false},
-		{"check a large filter", func() *bloom.Op { return &bloom.Op{Op: bloom.OpCheck, Filter: big.Filter, Items: ids} }, false},
+		{"add to a large filter", func() *api.BloomOp { return &api.BloomOp{Op: api.BloomAdd, Filter: big.Filter, Items: ids} }, false},
+		{"check a large filter", func() *api.BloomOp { return &api.BloomOp{Op: api.BloomCheck, Filter: big.Filter, Items: ids} }, false},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
 			op := s.op()
-			enc, err := bloom.EncodeOp(op)
+			enc, err := api.EncodeBloomOp(op)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +82,7 @@ func TestBloomMatchesNative(t *testing.T) {
 			if !bytes.Equal(res.Filter, native.Filter) || !slices.Equal(res.Contains, native.Contains) {
 				t.Fatal("Bloom's decoded result differs from bloom.Apply's")
 			}
-			if op.Op == bloom.OpCheck {
+			if op.Op == api.BloomCheck {
 				n := 0
 				for _, c := range res.Contains {
 					if c {
@@ -99,7 +100,7 @@ func TestBloomMatchesNative(t *testing.T) {
 		})
 	}
 	// After "add to it" and "add more", the first 3000 ids are members.
-	res, err := in.Bloom(ctx, &bloom.Op{Op: bloom.OpCheck, Filter: filter, Items: ids[:3000]})
+	res, err := in.Bloom(ctx, &api.BloomOp{Op: api.BloomCheck, Filter: filter, Items: ids[:3000]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,20 +116,20 @@ func TestBloomMatchesNative(t *testing.T) {
 func TestBloomBadInput(t *testing.T) {
 	in := newTestInstance(t)
 	ctx := context.Background()
-	good, err := bloom.Apply(&bloom.Op{Op: bloom.OpAdd, Expected: 100, FPRate: 0.01, Items: []string{"a"}})
+	good, err := bloom.Apply(&api.BloomOp{Op: api.BloomAdd, Expected: 100, FPRate: 0.01, Items: []string{"a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	damaged := bytes.Clone(good.Filter)
 	damaged[20] ^= 1
-	enc := func(op *bloom.Op) []byte {
-		b, err := bloom.EncodeOp(op)
+	enc := func(op *api.BloomOp) []byte {
+		b, err := api.EncodeBloomOp(op)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return b
 	}
-	tooMany := make([]string, bloom.MaxOpItems+1)
+	tooMany := make([]string, api.MaxBloomOpItems+1)
 	for i := range tooMany {
 		tooMany[i] = "x"
 	}
@@ -140,14 +141,14 @@ func TestBloomBadInput(t *testing.T) {
 		{"empty", nil, "malformed op"},
 		{"reserved byte", []byte{0xc1}, "malformed op: msgpack: reserved type byte 0xc1"},
 		{"hostile length", []byte{0x81, 0xa5, 'i', 't', 'e', 'm', 's', 0xdd, 0xff, 0xff, 0xff, 0xff}, "malformed op"},
-		{"unknown op", enc(&bloom.Op{Op: "delete"}), `unknown op "delete"`},
-		{"damaged filter", enc(&bloom.Op{Op: bloom.OpCheck, Filter: damaged, Items: []string{"a"}}), "checksum"},
-		{"not a filter", enc(&bloom.Op{Op: bloom.OpCheck, Filter: []byte("hello, world"), Items: []string{"a"}}), "magic"},
-		{"no filter", enc(&bloom.Op{Op: bloom.OpCheck, Items: []string{"a"}}), "needs a filter"},
-		{"bad rate", enc(&bloom.Op{Op: bloom.OpNew, Expected: 10, FPRate: 1.5}), "p = 1.5"},
-		{"too large a filter", enc(&bloom.Op{Op: bloom.OpNew, Expected: 1 << 30, FPRate: 0.001}), "more than the limit"},
-		{"too many items", enc(&bloom.Op{Op: bloom.OpAdd, Filter: good.Filter, Items: tooMany}), "more than the limit of 4096"},
-		{"empty item", enc(&bloom.Op{Op: bloom.OpAdd, Filter: good.Filter, Items: []string{""}}), "items[0] is empty"},
+		{"unknown op", enc(&api.BloomOp{Op: "delete"}), `unknown op "delete"`},
+		{"damaged filter", enc(&api.BloomOp{Op: api.BloomCheck, Filter: damaged, Items: []string{"a"}}), "checksum"},
+		{"not a filter", enc(&api.BloomOp{Op: api.BloomCheck, Filter: []byte("hello, world"), Items: []string{"a"}}), "magic"},
+		{"no filter", enc(&api.BloomOp{Op: api.BloomCheck, Items: []string{"a"}}), "needs a filter"},
+		{"bad rate", enc(&api.BloomOp{Op: api.BloomNew, Expected: 10, FPRate: 1.5}), "p = 1.5"},
+		{"too large a filter", enc(&api.BloomOp{Op: api.BloomNew, Expected: 1 << 30, FPRate: 0.001}), "more than the limit"},
+		{"too many items", enc(&api.BloomOp{Op: api.BloomAdd, Filter: good.Filter, Items: tooMany}), "more than the limit of 4096"},
+		{"empty item", enc(&api.BloomOp{Op: api.BloomAdd, Filter: good.Filter, Items: []string{""}}), "items[0] is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := in.bloomBytes(ctx, tc.in)
@@ -161,7 +162,7 @@ func TestBloomBadInput(t *testing.T) {
 		})
 	}
 	// And it still does its job.
-	res, err := in.Bloom(ctx, &bloom.Op{Op: bloom.OpCheck, Filter: good.Filter, Items: []string{"a"}})
+	res, err := in.Bloom(ctx, &api.BloomOp{Op: api.BloomCheck, Filter: good.Filter, Items: []string{"a"}})
 	if err != nil || !slices.Equal(res.Contains, []bool{true}) {
 		t.Fatalf("Bloom after the refusals = %+v, %v", res, err)
 	}
@@ -169,7 +170,7 @@ func TestBloomBadInput(t *testing.T) {
 
 func TestBloomTooLarge(t *testing.T) {
 	in := newTestInstance(t)
-	big := make([]byte, bloom.MaxOpBytes+1)
+	big := make([]byte, api.MaxBloomOpBytes+1)
 	if _, err := in.bloomBytes(context.Background(), big); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("bloomBytes of %d bytes: %v, want ErrTooLarge", len(big), err)
 	}
@@ -180,7 +181,7 @@ func TestBloomClosed(t *testing.T) {
 	in := newTestInstance(t)
 	ctx := context.Background()
 	in.Close(ctx)
-	if _, err := in.Bloom(ctx, &bloom.Op{Op: bloom.OpNew, Expected: 10, FPRate: 0.01}); !errors.Is(err, ErrClosed) {
+	if _, err := in.Bloom(ctx, &api.BloomOp{Op: api.BloomNew, Expected: 10, FPRate: 0.01}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Bloom on a closed instance: %v, want ErrClosed", err)
 	}
 }
@@ -189,7 +190,7 @@ func TestBloomContextDone(t *testing.T) {
 	in := newTestInstance(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := in.Bloom(ctx, &bloom.Op{Op: bloom.OpNew, Expected: 10, FPRate: 0.01}); !errors.Is(err, context.Canceled) {
+	if _, err := in.Bloom(ctx, &api.BloomOp{Op: api.BloomNew, Expected: 10, FPRate: 0.01}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Bloom with a cancelled context: %v, want context.Canceled", err)
 	}
 	wantUsable(t, in)
@@ -200,11 +201,11 @@ func TestBloomContextDone(t *testing.T) {
 func BenchmarkBloom(b *testing.B) {
 	in := newTestInstance(b)
 	ctx := context.Background()
-	added, err := bloom.Apply(&bloom.Op{Op: bloom.OpAdd, Expected: 10_000, FPRate: 0.01, Items: []string{"a", "b"}})
+	added, err := bloom.Apply(&api.BloomOp{Op: api.BloomAdd, Expected: 10_000, FPRate: 0.01, Items: []string{"a", "b"}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	op := &bloom.Op{Op: bloom.OpCheck, Filter: added.Filter, Items: []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}}
+	op := &api.BloomOp{Op: api.BloomCheck, Filter: added.Filter, Items: []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}}
 	b.Run("module", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -180,8 +180,8 @@ func answer[T any](ptr, n uint32, decode func([]byte) (T, error), run func(*pipe
 	return okResult(out)
 }
 
-// bloomOp runs the n-byte msgpack bloom.Op at ptr, which stays the host's,
-// and returns the msgpack bloom.OpResult: a consumed-items filter made,
+// bloomOp runs the n-byte msgpack api.BloomOp at ptr, which stays the
+// host's, and returns the msgpack api.BloomResult: a consumed-items filter made,
 // added to, or checked, so that a browser need not reimplement the hashing.
 // It does not use the bundle.
 //

@@ -26,8 +26,8 @@ const (
 	// host's; the result holds the msgpack response.
 	ExportRecommend = "edgerec_recommend"
 	// ExportBloom: (ptr i32, len i32) → i64 result; the buffer stays the
-	// host's; the input is a msgpack bloom.Op (new, add or check), the
-	// result holds the msgpack bloom.OpResult. It needs no bundle.
+	// host's; the input is a msgpack api.BloomOp (new, add or check), the
+	// result holds the msgpack api.BloomResult. It needs no bundle.
 	ExportBloom = "edgerec_bloom"
 	// ExportCatalog: (ptr i32, len i32) → i64 result; the buffer stays the
 	// host's; the input is a msgpack api.CatalogRequest (or empty for the
