@@ -245,13 +245,9 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 	if err != nil {
 		return err
 	}
-	data, err := readBundleFile(file)
+	data, h, err := readBundleHeader(file)
 	if err != nil {
 		return err
-	}
-	h, err := bundle.ReadHeader(data)
-	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
 	}
 	b, err := bundle.Decode(data)
 	if err != nil {
@@ -389,6 +385,20 @@ func safe(s string) string {
 
 // readBundleFile reads a bundle file, refusing one larger than any valid
 // bundle before reading it.
+// readBundleHeader reads a bundle file and checks its header and section
+// table (bundle.ReadHeader).
+func readBundleHeader(path string) ([]byte, *bundle.Header, error) {
+	data, err := readBundleFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := bundle.ReadHeader(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, h, nil
+}
+
 func readBundleFile(path string) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {

@@ -23,13 +23,9 @@ again with edgerec bundle sign.`, stderr)
 	if err := required(fs, "out"); err != nil {
 		return err
 	}
-	data, err := readBundleFile(file)
+	data, h, err := readBundleHeader(file)
 	if err != nil {
 		return err
-	}
-	h, err := bundle.ReadHeader(data)
-	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
 	}
 	if h.Major == bundle.Major {
 		return fmt.Errorf("%s is format %d.%d already; nothing to upgrade", file, h.Major, h.Minor)
