@@ -12,10 +12,18 @@ import (
 // of format 2 uses them in place; a reader of format 1 computes them at
 // load.
 type Orders struct {
-	Popularity []int32 // every row, most popular first (ties by lower row)
+	// Popularity holds the PopularOrderRows most popular rows (all of them
+	// in a smaller catalog), most popular first, ties by lower row.
+	Popularity []int32
 	Release    []int32 // the rows with a release time, newest first (ties by lower row)
 	Tail       []int32 // the rows at or below the median popularity, in row order
 }
+
+// PopularOrderRows is how much of the popularity order a bundle keeps:
+// the back-fill that walks it looks at most at a request's work budget of
+// rows (core/pipeline.MaxExamined, which a test holds below this), so the
+// rest would be bytes no request reads.
+const PopularOrderRows = 1 << 14
 
 // newOrders computes the orders of it.
 func newOrders(it *Items) Orders {
@@ -29,13 +37,15 @@ func newOrders(it *Items) Orders {
 			}
 		}
 	}
+	o.Popularity = o.Popularity[:min(len(o.Popularity), PopularOrderRows)]
 	return o
 }
 
 // check validates that every entry is a row of n and that the popularity
-// order holds n of them: what a source reads from an order is a row.
+// order is as long as n items give: what a source reads from an order is
+// a row.
 func (o *Orders) check(n int) error {
-	if len(o.Popularity) != n || len(o.Release) > n || len(o.Tail) > n {
+	if len(o.Popularity) != min(n, PopularOrderRows) || len(o.Release) > n || len(o.Tail) > n {
 		return fmt.Errorf("orders of %d, %d and %d rows for %d items", len(o.Popularity), len(o.Release), len(o.Tail), n)
 	}
 	for _, l := range [][]int32{o.Popularity, o.Release, o.Tail} {

@@ -5,6 +5,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestOrders holds byRelease and byPopularity to the stable sorts they
@@ -43,4 +46,25 @@ func TestOrders(t *testing.T) {
 			t.Fatalf("trial %d: byPopularity %v, stable sort %v (pop %v)", trial, got, wantPop, pop)
 		}
 	}
+}
+
+// TestPopularityOrderKeepsTheTop: a large catalog keeps the
+// PopularOrderRows most popular rows, the prefix of the full order, and a
+// reader refuses an order of another length.
+func TestPopularityOrderKeepsTheTop(t *testing.T) {
+	n := PopularOrderRows + 1000
+	it := &Items{Popularity: make([]float32, n), Released: make([]int64, n)}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range it.Popularity {
+		it.Popularity[i] = float32(rng.IntN(5000))
+	}
+	o := newOrders(it)
+	full := byPopularity(it.Popularity)
+	require.Len(t, o.Popularity, PopularOrderRows)
+	assert.Equal(t, full[:PopularOrderRows], o.Popularity)
+	require.NoError(t, o.check(n))
+	o.Popularity = full
+	assert.Error(t, o.check(n))
+	_, err := decodeOrders(encodeOrders(&o), n)
+	assert.ErrorContains(t, err, "orders of")
 }

@@ -293,7 +293,7 @@ func encodeOrders(o *Orders) []byte {
 func decodeOrders(data []byte, n int) (Orders, error) {
 	r := &rawReader{tag: TagOrders, b: data}
 	pop, rel, tail, reserved := r.u32(), r.u32(), r.u32(), r.u32()
-	if r.err == nil && (int64(pop) != int64(n) || int64(rel) > int64(n) || int64(tail) > int64(n) || reserved != 0) {
+	if r.err == nil && (int64(pop) != int64(min(n, PopularOrderRows)) || int64(rel) > int64(n) || int64(tail) > int64(n) || reserved != 0) {
 		return Orders{}, formatErr(TagOrders, "orders of %d, %d and %d rows for %d items (reserved %d)", pop, rel, tail, n, reserved)
 	}
 	o := Orders{

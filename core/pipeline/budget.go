@@ -15,7 +15,7 @@ const (
 	// every row the popularity back-fill walks. A normal request looks at
 	// a few hundred (about the sum of the sources' depths); one with k =
 	// api.MaxK and a strict filter at most a few thousand.
-	MaxExamined = 16384
+	MaxExamined = 16384 // at most bundle.PopularOrderRows (TestBudgetFitsTheOrders)
 
 	// BackfillReserve is the part of MaxExamined the sources leave to the
 	// popularity back-fill, so that a request whose sources spent their

@@ -11,6 +11,7 @@ import (
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bloom"
 	"github.com/edgerec/edgerec/core/bloom/bloomtest"
+	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
 )
 
@@ -203,4 +204,11 @@ func BenchmarkAdversarial(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestBudgetFitsTheOrders: the back-fill walks the bundle's popularity
+// order, which keeps bundle.PopularOrderRows rows; a budget larger than
+// that would walk past its end and miss popular items.
+func TestBudgetFitsTheOrders(t *testing.T) {
+	assert.LessOrEqual(t, MaxExamined, bundle.PopularOrderRows)
 }
