@@ -14,4 +14,6 @@ func Full(m, k int) []byte { return benchdata.FullFilter(m, k) }
 
 // Below returns a filter filled until its estimated false-positive rate
 // reaches rate (benchdata.FilterBelow).
-func Below(n int, rate float64, seed uint64) *bloom.Filter { return benchdata.FilterBelow(n, rate, seed) }
+func Below(n int, rate float64, seed uint64) *bloom.Filter {
+	return benchdata.FilterBelow(n, rate, seed)
+}
