@@ -36,7 +36,7 @@ var columnDecoders = map[reflect.Type]func(*decoder, reflect.Value) error{
 	reflect.TypeFor[[]bool](): column(fastBool, func(d *decoder) (bool, error) {
 		c, err := d.code()
 		if err == nil && c != 0xc0 {
-			err = d.errorf("type byte 0x%02x where []bool wants a bool", c)
+			err = d.mismatch(c, "[]bool", "a bool")
 		}
 		d.off++
 		return false, err

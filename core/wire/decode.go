@@ -41,16 +41,21 @@ func (d *decoder) errorf(format string, args ...any) error {
 	return &Error{Offset: d.off, Reason: fmt.Sprintf(format, args...)}
 }
 
-// code returns the next type byte without consuming it; the reserved
-// byte 0xc1 is an error, named as Check names it.
+// code returns the next type byte without consuming it.
 func (d *decoder) code() (byte, error) {
 	if d.off >= len(d.b) {
 		return 0, d.errorf("unexpected end of input")
 	}
-	if c := d.b[d.off]; c != 0xc1 {
-		return c, nil
+	return d.b[d.off], nil
+}
+
+// mismatch returns the error for type byte c where what wants kind ("an
+// integer"); the reserved byte 0xc1 is named as Check names it.
+func (d *decoder) mismatch(c byte, what, kind string) error {
+	if c == 0xc1 {
+		return d.errorf("reserved type byte 0xc1")
 	}
-	return 0, d.errorf("reserved type byte 0xc1")
+	return d.errorf("type byte 0x%02x where %s wants %s", c, what, kind)
 }
 
 // nil consumes a nil and reports whether there was one.
@@ -119,7 +124,7 @@ func (d *decoder) integer(what string) (v int64, u uint64, big bool, err error) 
 	if err := d.short(c); err != nil {
 		return 0, 0, false, err
 	}
-	return 0, 0, false, d.errorf("type byte 0x%02x where %s wants an integer", c, what)
+	return 0, 0, false, d.mismatch(c, what, "an integer")
 }
 
 // float reads any msgpack number (nil reads as 0).
@@ -165,7 +170,7 @@ func (d *decoder) bytesLen(what string) (int, error) {
 	if err := d.short(c); err != nil {
 		return 0, err
 	}
-	return 0, d.errorf("type byte 0x%02x where %s wants a string", c, what)
+	return 0, d.mismatch(c, what, "a string")
 }
 
 // short returns the error for a value of fixed size or with a length
@@ -239,7 +244,7 @@ func (d *decoder) header(fix, long byte, what, kind string) (int, error) {
 		n, err = d.length(4)
 	default:
 		d.off--
-		return 0, d.errorf("type byte 0x%02x where %s wants %s", c, what, kind)
+		return 0, d.mismatch(c, what, kind)
 	}
 	if err != nil {
 		return 0, err
@@ -287,7 +292,7 @@ func (d *decoder) value(v reflect.Value) error {
 			return err
 		}
 		if c != 0xc0 && c != 0xc2 && c != 0xc3 {
-			return d.errorf("type byte 0x%02x where %s wants a bool", c, t)
+			return d.mismatch(c, t.String(), "a bool")
 		}
 		d.off++
 		v.SetBool(c == 0xc3)
