@@ -1,0 +1,220 @@
+package ann
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/edgerec/edgerec/core/quant"
+	"github.com/edgerec/edgerec/core/sortkey"
+)
+
+// IVFPQ is the compact mode's index: an inverted file whose rows are not
+// stored as embeddings but as product-quantization codes of their residual
+// to the list's centroid (Jégou, Douze & Schmid, "Product Quantization for
+// Nearest Neighbor Search", IEEE TPAMI 2011, §IV, "IVFADC"). Row r of
+// list l stands for the vector
+//
+//	x̂ᵣ = Centroids[l] + PQ.Decode(Codes[r·M : (r+1)·M])
+//
+// so its inner product with a query q is ⟨q, cₗ⟩ + Σₘ ⟨qₘ, Cₘ[codeₘ]⟩:
+// one score per list and one look-up table per query serve every list.
+// With 32 subspaces a row costs 32 bytes instead of the int8 rows' 68 at
+// dimension 64 (core/quant/MEASUREMENTS.md has the recall it keeps).
+//
+// As for IVF, list l is rows Offsets[l] … Offsets[l+1]−1, so a search
+// reads contiguous runs of Codes. The host trains and encodes
+// (tools/compact.Train); the module decodes the bytes of MarshalBinary
+// with DecodeIVFPQ, aliasing them, and searches.
+type IVFPQ struct {
+	// PQ quantizes the residuals.
+	PQ *quant.PQ
+	// Centroids holds Lists() vectors of PQ.Dim floats, row-major.
+	Centroids []float32
+	// Offsets has Lists()+1 entries: 0, non-decreasing, ending at Rows().
+	Offsets []uint32
+	// Codes holds Rows() codes of PQ.M bytes, grouped by list.
+	Codes []byte
+	// NProbe is how many lists a search probes by default (1…Lists()).
+	NProbe int
+}
+
+// Lists returns the number of lists.
+func (ix *IVFPQ) Lists() int { return len(ix.Offsets) - 1 }
+
+// Rows returns the number of coded rows.
+func (ix *IVFPQ) Rows() int {
+	if ix.PQ == nil || ix.PQ.M == 0 {
+		return 0
+	}
+	return len(ix.Codes) / ix.PQ.M
+}
+
+// Validate reports whether the index is consistent: the quantizer, the
+// shapes, the offsets and the default nprobe.
+func (ix *IVFPQ) Validate() error {
+	if ix.PQ == nil {
+		return errors.New("ivfpq: quantizer missing")
+	}
+	if err := ix.PQ.Validate(); err != nil {
+		return fmt.Errorf("ivfpq: %w", err)
+	}
+	l, d, m := ix.Lists(), ix.PQ.Dim, ix.PQ.M
+	switch {
+	case l < 1 || l > MaxLists:
+		return fmt.Errorf("ivfpq: %d lists, want 1…%d", l, MaxLists)
+	case len(ix.Centroids) != l*d:
+		return fmt.Errorf("ivfpq: %d centroid floats for %d lists of dimension %d", len(ix.Centroids), l, d)
+	case len(ix.Codes)%m != 0:
+		return fmt.Errorf("ivfpq: %d code bytes are not whole %d-byte codes", len(ix.Codes), m)
+	case ix.Offsets[0] != 0 || uint64(ix.Offsets[l]) != uint64(len(ix.Codes)/m):
+		return fmt.Errorf("ivfpq: lists span rows %d…%d, codes hold %d", ix.Offsets[0], ix.Offsets[l], len(ix.Codes)/m)
+	case ix.NProbe < 1 || ix.NProbe > l:
+		return fmt.Errorf("ivfpq: default nprobe %d outside 1…%d", ix.NProbe, l)
+	}
+	for i := 1; i <= l; i++ {
+		if ix.Offsets[i] < ix.Offsets[i-1] {
+			return fmt.Errorf("ivfpq: offsets decrease at list %d", i-1)
+		}
+	}
+	for _, v := range ix.Centroids {
+		if v != v || v > math.MaxFloat32 || v < -math.MaxFloat32 {
+			return errors.New("ivfpq: a centroid holds a NaN or an infinity")
+		}
+	}
+	return nil
+}
+
+// Scratch is the memory of one search at a time: the query's table, the
+// centroid scores, the sums of a chunk and the kept hits. Reusing one
+// across searches makes a search allocate nothing once the buffers have
+// grown to the index and k (bestLists aside). The zero value is ready;
+// a Scratch must not be used by two searches at once.
+type Scratch struct {
+	table quant.PQTable
+	cs    []float32
+	sums  [scanChunk]uint32
+	keys  []uint64
+}
+
+// Search appends to dst up to k rows with the highest approximate inner
+// product with q (the reconstruction x̂ above) among the rows of the
+// nprobe lists whose centroids score highest against q (nprobe ≤ 0 means
+// NProbe; more than Lists() means all), best first with ties by lower
+// row, skipping rows for which skip returns true (skip may be nil; it is
+// only asked about rows that would enter the top k). When those lists
+// hold fewer than k rows that skip keeps, the next lists in centroid
+// order are scanned too. s holds the search's memory (nil allocates one).
+// Scores are the fixed-point sums of quant.PQTable plus the list's
+// centroid score: within PQTable's rounding of the float ADC score.
+//
+// Search panics if len(q) != PQ.Dim.
+func (ix *IVFPQ) Search(dst []Hit, q []float32, k, nprobe int, skip func(int32) bool, s *Scratch) []Hit {
+	p := ix.PQ
+	if len(q) != p.Dim {
+		panic("ann: query dimension mismatch")
+	}
+	if k <= 0 {
+		return dst
+	}
+	if s == nil {
+		s = new(Scratch)
+	}
+	lists := ix.Lists()
+	if nprobe <= 0 {
+		nprobe = ix.NProbe
+	}
+	nprobe = min(max(nprobe, 1), lists)
+	p.Table(&s.table, q)
+	if cap(s.cs) < lists {
+		s.cs = make([]float32, lists)
+	}
+	cs := s.cs[:lists]
+	centroidScores(cs, ix.Centroids, q)
+	top := TopK{k: k, keys: s.keys[:0], thr: float32(math.Inf(-1))}
+	if nprobe == lists {
+		for l := range lists {
+			ix.scanList(&top, s, l, cs[l], skip)
+		}
+	} else {
+		order := bestLists(cs, nprobe)
+		for _, l := range order {
+			ix.scanList(&top, s, int(l), cs[l], skip)
+		}
+		if top.Len() < k {
+			// Too few rows in the probed lists: the rest in centroid
+			// order (rare: only for k near the catalog's size).
+			for _, l := range bestLists(cs, lists)[len(order):] {
+				if top.Len() >= k {
+					break
+				}
+				ix.scanList(&top, s, int(l), cs[l], skip)
+			}
+		}
+	}
+	top.reduce()
+	keys := top.keys
+	sortkey.Sort(keys)
+	for i := len(keys) - 1; i >= 0; i-- {
+		dst = append(dst, hit(keys[i]))
+	}
+	s.keys = keys[:0]
+	return dst
+}
+
+// scanList offers the rows of list l to top, scored by s.table plus the
+// list's centroid score base.
+func (ix *IVFPQ) scanList(top *TopK, s *Scratch, l int, base float32, skip func(int32) bool) {
+	t := &s.table
+	m := t.M
+	lo, hi := int(ix.Offsets[l]), int(ix.Offsets[l+1])
+	off, step := base+t.Offset, t.Step
+	for lo < hi {
+		n := min(hi-lo, scanChunk)
+		sums := s.sums[:n]
+		t.Sums(sums, ix.Codes[lo*m:(lo+n)*m])
+		for i, v := range sums {
+			sc := off + step*float32(v)
+			if !(sc >= top.thr) {
+				continue
+			}
+			row := int32(lo + i)
+			if skip != nil && skip(row) {
+				continue
+			}
+			// top.Push, inlined: a call per hit costs in wazero.
+			top.keys = append(top.keys, key(row, sc))
+			if len(top.keys) >= 2*top.k && len(top.keys) >= 64 {
+				top.reduce()
+			}
+		}
+		lo += n
+	}
+}
+
+// centroidScores sets dst[l] = ⟨c_l, q⟩ for the rows of centroids.
+func centroidScores(dst, centroids, q []float32) {
+	d := len(q)
+	if d == 64 {
+		qa := (*[64]float32)(q)
+		for l := range dst {
+			c := (*[64]float32)(centroids[l*64 : l*64+64])
+			var s0, s1, s2, s3 float32
+			for j := 0; j < 64; j += 4 {
+				s0 += qa[j] * c[j]
+				s1 += qa[j+1] * c[j+1]
+				s2 += qa[j+2] * c[j+2]
+				s3 += qa[j+3] * c[j+3]
+			}
+			dst[l] = (s0 + s1) + (s2 + s3)
+		}
+		return
+	}
+	for l := range dst {
+		var s float32
+		for j, v := range centroids[l*d : (l+1)*d] {
+			s += q[j] * v
+		}
+		dst[l] = s
+	}
+}

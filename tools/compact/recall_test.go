@@ -1,0 +1,155 @@
+package compact
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgerec/edgerec/core/ann"
+	"github.com/edgerec/edgerec/tools/benchdata"
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	recallItems  = flag.Int("compact.items", 0, "TestRecallSweep: catalog size (0 skips the sweep)")
+	recallLists  = flag.Int("compact.lists", 0, "TestRecallSweep: lists (0: DefaultLists)")
+	recallM      = flag.Int("compact.m", 32, "TestRecallSweep: subspaces")
+	recallNProbe = flag.String("compact.nprobe", "16,32,64,128", "TestRecallSweep: nprobe values")
+	recallUsers  = flag.Int("compact.users", 100, "TestRecallSweep: queries")
+	recallEta    = flag.String("compact.eta", "0", "TestRecallSweep: Options.Eta values")
+)
+
+// queries are users' queries as `edgerec bench` builds them: 10 history
+// items from 1–3 sub-genres, pooled by the catalog's linear query tower
+// (benchdata.Catalog.Query); the history is excluded from the answers.
+type query struct {
+	q    []float32
+	hist map[int32]bool
+	want []int32 // exact float32 top k, input rows
+}
+
+func makeQueries(cat *benchdata.Catalog, users, k int, seed uint64) []query {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	qs := make([]query, users)
+	for u := range qs {
+		h := cat.User(rng, 10)
+		qs[u].q = cat.Query(h)
+		qs[u].hist = map[int32]bool{}
+		for _, r := range h {
+			qs[u].hist[r] = true
+		}
+	}
+	parallel(users, 0, func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			qs[u].want = exactFloat(cat.Vectors, cat.Dim, qs[u].q, k, qs[u].hist)
+		}
+	})
+	return qs
+}
+
+// exactFloat is the float32 full scan every recall is measured against.
+func exactFloat(x []float32, dim int, q []float32, k int, skip map[int32]bool) []int32 {
+	top := ann.NewTopK(k)
+	for i := 0; i < len(x)/dim; i++ {
+		if skip[int32(i)] {
+			continue
+		}
+		var s float32
+		for j, v := range x[i*dim : (i+1)*dim] {
+			s += v * q[j]
+		}
+		top.Push(int32(i), s)
+	}
+	hs := top.Sorted()
+	out := make([]int32, len(hs))
+	for i, h := range hs {
+		out[i] = h.Item
+	}
+	return out
+}
+
+// recallAt returns the mean recall@k of ix at nprobe against the exact
+// answers, and the mean number of rows scanned.
+func recallAt(ix *ann.IVFPQ, perm []int32, qs []query, k, nprobe int) (recall, rows float64) {
+	inv := make([]int32, len(perm))
+	for r, i := range perm {
+		inv[i] = int32(r)
+	}
+	var s ann.Scratch
+	var hits []ann.Hit
+	for _, q := range qs {
+		skip := func(r int32) bool { return q.hist[perm[r]] }
+		hits = ix.Search(hits[:0], q.q, k, nprobe, skip, &s)
+		got := make([]int32, len(hits))
+		for i, h := range hits {
+			got[i] = perm[h.Item]
+		}
+		recall += benchdata.Recall(got, q.want)
+	}
+	cs := make([]float32, ix.Lists())
+	for _, q := range qs {
+		// Rows scanned: the sizes of the nprobe best lists.
+		for l := range cs {
+			var d float32
+			for j, v := range ix.Centroids[l*ix.PQ.Dim : (l+1)*ix.PQ.Dim] {
+				d += v * q.q[j]
+			}
+			cs[l] = d
+		}
+		order := make([]int, len(cs))
+		for l := range order {
+			order[l] = l
+		}
+		sortByScore(order, cs)
+		for _, l := range order[:min(nprobe, len(order))] {
+			rows += float64(ix.Offsets[l+1] - ix.Offsets[l])
+		}
+	}
+	return recall / float64(len(qs)), rows / float64(len(qs))
+}
+
+func sortByScore(order []int, s []float32) {
+	for i := 1; i < len(order); i++ {
+		for j := i; j > 0 && s[order[j]] > s[order[j-1]]; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+}
+
+// TestRecallSweep measures recall@100 against exact float32 search for a
+// sweep of nprobe (the table of core/quant/MEASUREMENTS.md, "Compact
+// mode"):
+//
+//	go test -run RecallSweep -v ./tools/compact -args -compact.items 1000000
+func TestRecallSweep(t *testing.T) {
+	if *recallItems == 0 {
+		t.Skip("a measurement: -args -compact.items N runs it")
+	}
+	const dim, k = 64, 100
+	start := time.Now()
+	cat := benchdata.Clustered(*recallItems, dim, 32, 1)
+	qs := makeQueries(cat, *recallUsers, k, 7)
+	t.Logf("catalog and exact answers: %v", time.Since(start))
+	var out []string
+	for _, es := range strings.Split(*recallEta, ",") {
+		eta, err := strconv.ParseFloat(es, 64)
+		require.NoError(t, err)
+		start = time.Now()
+		ix, perm, err := Train(cat.Vectors, dim, Options{Lists: *recallLists, M: *recallM, Eta: eta, Seed: 1})
+		require.NoError(t, err)
+		out = append(out, fmt.Sprintf("train: %d lists, M %d, eta %v: %v", ix.Lists(), ix.PQ.M, eta, time.Since(start)))
+		for _, f := range strings.Split(*recallNProbe, ",") {
+			np, err := strconv.Atoi(f)
+			require.NoError(t, err)
+			r, rows := recallAt(ix, perm, qs, k, np)
+			out = append(out, fmt.Sprintf("nprobe %d: recall@100 %.3f, %.0f rows", np, r, rows))
+		}
+	}
+	for _, o := range out {
+		t.Log(o)
+	}
+}
