@@ -15,10 +15,10 @@
 //	b, err := f.MarshalBinary()  // 1216 bytes, for api.Request.Consumed
 //	g, err := bloom.Decode(b)    // *FormatError on bad bytes
 //
-// The module exports the operations through edgerec_bloom (Op, Apply;
-// wasm/ABI.md), so a browser need not reimplement anything; the hashing and
-// the bytes are specified here in full anyway, so that any language can
-// read and write filters.
+// The module exports the operations through edgerec_bloom (api.BloomOp,
+// Apply; wasm/ABI.md), so a browser need not reimplement anything; the
+// hashing and the bytes are specified here in full anyway, so that any
+// language can read and write filters.
 //
 // # Sizing
 //

@@ -32,7 +32,7 @@ func TestMaxBytes(t *testing.T) {
 	if got := bloom.Size(bloom.MaxBits); got != bloom.MaxBytes {
 		t.Errorf("Size(MaxBits) = %d, want MaxBytes = %d", got, bloom.MaxBytes)
 	}
-	if bloom.MaxOpBytes > api.MaxRequestBytes {
-		t.Errorf("bloom.MaxOpBytes = %d exceeds api.MaxRequestBytes = %d", bloom.MaxOpBytes, api.MaxRequestBytes)
+	if api.MaxBloomOpBytes > api.MaxRequestBytes {
+		t.Errorf("api.MaxBloomOpBytes = %d exceeds api.MaxRequestBytes = %d", api.MaxBloomOpBytes, api.MaxRequestBytes)
 	}
 }

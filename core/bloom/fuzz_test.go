@@ -5,6 +5,8 @@ import (
 	"os"
 	"slices"
 	"testing"
+
+	"github.com/edgerec/edgerec/core/api"
 )
 
 // FuzzDecode feeds arbitrary bytes to Decode: it must return a filter or a
@@ -53,13 +55,13 @@ func FuzzApplyBytes(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, op := range []*Op{
-		{Op: OpNew, Expected: 10, FPRate: 0.01},
-		{Op: OpAdd, Filter: good, Items: []string{"a", "b"}},
-		{Op: OpAdd, Expected: 3, FPRate: 0.5, Items: []string{"x"}},
-		{Op: OpCheck, Filter: good, Items: []string{"item-1", "zzz"}},
+	for _, op := range []*api.BloomOp{
+		{Op: api.BloomNew, Expected: 10, FPRate: 0.01},
+		{Op: api.BloomAdd, Filter: good, Items: []string{"a", "b"}},
+		{Op: api.BloomAdd, Expected: 3, FPRate: 0.5, Items: []string{"x"}},
+		{Op: api.BloomCheck, Filter: good, Items: []string{"item-1", "zzz"}},
 	} {
-		b, err := EncodeOp(op)
+		b, err := api.EncodeBloomOp(op)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -70,7 +72,7 @@ func FuzzApplyBytes(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := DecodeResult(out); err != nil {
+		if _, err := api.DecodeBloomResult(out); err != nil {
 			t.Fatalf("result does not decode: %v", err)
 		}
 	})

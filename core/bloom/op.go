@@ -11,30 +11,6 @@ import (
 // (its fields, limits and msgpack codec) is api.BloomOp, part of the
 // contract between the module and its hosts; this package runs it.
 
-// Deprecated names of the message, kept until every caller names api's.
-type (
-	// Op is api.BloomOp.
-	//
-	// Deprecated: use api.BloomOp.
-	Op = api.BloomOp
-	// OpResult is api.BloomResult.
-	//
-	// Deprecated: use api.BloomResult.
-	OpResult = api.BloomResult
-)
-
-// Deprecated names of api's constants.
-//
-// Deprecated: use api.BloomNew, api.BloomAdd, api.BloomCheck,
-// api.MaxBloomOpItems and api.MaxBloomOpBytes.
-const (
-	OpNew      = api.BloomNew
-	OpAdd      = api.BloomAdd
-	OpCheck    = api.BloomCheck
-	MaxOpItems = api.MaxBloomOpItems
-	MaxOpBytes = api.MaxBloomOpBytes
-)
-
 // Apply runs op:
 //
 //   - api.BloomNew returns an empty filter sized by Expected and FPRate
@@ -113,26 +89,6 @@ func marshalResult(f *Filter) (*api.BloomResult, error) {
 	}
 	return &api.BloomResult{Filter: b}, nil
 }
-
-// DecodeOp is api.DecodeBloomOp.
-//
-// Deprecated: use api.DecodeBloomOp.
-func DecodeOp(b []byte) (*api.BloomOp, error) { return api.DecodeBloomOp(b) }
-
-// EncodeOp is api.EncodeBloomOp.
-//
-// Deprecated: use api.EncodeBloomOp.
-func EncodeOp(op *api.BloomOp) ([]byte, error) { return api.EncodeBloomOp(op) }
-
-// DecodeResult is api.DecodeBloomResult.
-//
-// Deprecated: use api.DecodeBloomResult.
-func DecodeResult(b []byte) (*api.BloomResult, error) { return api.DecodeBloomResult(b) }
-
-// EncodeResult is api.EncodeBloomResult.
-//
-// Deprecated: use api.EncodeBloomResult.
-func EncodeResult(r *api.BloomResult) ([]byte, error) { return api.EncodeBloomResult(r) }
 
 // ApplyBytes is api.DecodeBloomOp, Apply and api.EncodeBloomResult in one:
 // the whole of the edgerec_bloom export, for hosts that run it natively.

@@ -192,19 +192,19 @@ func bloomCases(c *parityCatalog, consumed []byte) ([]parityCase, error) {
 	var out []parityCase
 	for _, op := range []struct {
 		name string
-		op   *bloom.Op
+		op   *api.BloomOp
 	}{
-		{"new", &bloom.Op{Op: bloom.OpNew, Expected: 1000, FPRate: 0.01}},
-		{"add to new", &bloom.Op{Op: bloom.OpAdd, Expected: 2000, FPRate: 0.001, Items: c.ids[:50]}},
-		{"add to existing", &bloom.Op{Op: bloom.OpAdd, Filter: consumed, Items: []string{"café", "日本語", c.ids[99]}}},
-		{"check", &bloom.Op{Op: bloom.OpCheck, Filter: consumed, Items: c.ids[:40]}},
-		{"unknown op", &bloom.Op{Op: "remove", Items: []string{"x"}}},
-		{"bad rate", &bloom.Op{Op: bloom.OpNew, Expected: 10, FPRate: 2}},
-		{"check without filter", &bloom.Op{Op: bloom.OpCheck, Items: []string{"x"}}},
+		{"new", &api.BloomOp{Op: api.BloomNew, Expected: 1000, FPRate: 0.01}},
+		{"add to new", &api.BloomOp{Op: api.BloomAdd, Expected: 2000, FPRate: 0.001, Items: c.ids[:50]}},
+		{"add to existing", &api.BloomOp{Op: api.BloomAdd, Filter: consumed, Items: []string{"café", "日本語", c.ids[99]}}},
+		{"check", &api.BloomOp{Op: api.BloomCheck, Filter: consumed, Items: c.ids[:40]}},
+		{"unknown op", &api.BloomOp{Op: "remove", Items: []string{"x"}}},
+		{"bad rate", &api.BloomOp{Op: api.BloomNew, Expected: 10, FPRate: 2}},
+		{"check without filter", &api.BloomOp{Op: api.BloomCheck, Items: []string{"x"}}},
 	} {
 		pc := parityCase{Name: op.name}
 		var err error
-		if pc.Input, err = bloom.EncodeOp(op.op); err != nil {
+		if pc.Input, err = api.EncodeBloomOp(op.op); err != nil {
 			return nil, err
 		}
 		if pc.Output, err = bloom.ApplyBytes(pc.Input); err != nil {
