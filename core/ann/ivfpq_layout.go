@@ -98,11 +98,11 @@ func zeroPad(b []byte) []byte {
 // DecodeIVFPQ reads an index from b, laid out as MarshalBinary writes it.
 // It checks the magic, the version, the counts against their bounds and
 // the length of b against what they imply before it slices or allocates,
-// then the index itself (Validate: offsets, finite floats). On a
-// little-endian machine with b 4-byte aligned the index aliases b (b must
-// then not change while the index is used); otherwise the float and
-// offset arrays are copied. Codes always alias b. Errors wrap
-// ErrIVFPQFormat.
+// then the index itself (Validate: offsets, finite floats), and calls
+// Prepare. On a little-endian machine with b 4-byte aligned the index
+// aliases b (b must then not change while the index is used); otherwise
+// the float and offset arrays are copied. Codes always alias b. Errors
+// wrap ErrIVFPQFormat.
 func DecodeIVFPQ(b []byte) (*IVFPQ, error) {
 	bad := func(format string, a ...any) (*IVFPQ, error) {
 		return nil, fmt.Errorf("%w: "+format, append([]any{ErrIVFPQFormat}, a...)...)
@@ -160,6 +160,7 @@ func DecodeIVFPQ(b []byte) (*IVFPQ, error) {
 	if err := ix.Validate(); err != nil {
 		return bad("%v", err)
 	}
+	ix.Prepare()
 	return ix, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -40,6 +41,7 @@ func randIVFPQ(rng *rand.Rand, dim, m, lists, rows int) *IVFPQ {
 	for i := range ix.Codes {
 		ix.Codes[i] = byte(rng.IntN(256))
 	}
+	ix.Prepare()
 	return ix
 }
 
@@ -105,7 +107,7 @@ func TestIVFPQSearchProbes(t *testing.T) {
 		q[j] = float32(rng.NormFloat64())
 	}
 	cs := make([]float32, ix.Lists())
-	centroidScores(cs, ix.Centroids, q)
+	ix.rank.Scores(cs, quant.NewQuery(q), 0) // the lists are ranked in int8
 	const nprobe = 5
 	probed := map[int32]bool{}
 	for _, l := range bestLists(cs, nprobe) {
@@ -257,7 +259,17 @@ func BenchmarkIVFPQSearch(b *testing.B) {
 	qs := float32s(alignedCopy(qb), len(qb)/4)
 	dim := ix.PQ.Dim
 	nq := len(qs) / dim
-	for _, np := range []int{ix.NProbe / 2, ix.NProbe, 2 * ix.NProbe} {
+	probes := []int{ix.NProbe / 2, ix.NProbe, 2 * ix.NProbe}
+	if v := os.Getenv("EDGEREC_IVFPQ_NPROBE"); v != "" {
+		// A comma-separated list instead of the default and its half and double.
+		probes = probes[:0]
+		for _, f := range strings.Split(v, ",") {
+			np, err := strconv.Atoi(f)
+			require.NoError(b, err)
+			probes = append(probes, np)
+		}
+	}
+	for _, np := range probes {
 		np = max(np, 1)
 		b.Run("nprobe="+strconv.Itoa(np), func(b *testing.B) {
 			var s Scratch

@@ -29,6 +29,18 @@ func NewQuery(x []float32) *Query {
 	return q
 }
 
+// Reset makes q the query of x, as NewQuery(x) would, reusing q's memory
+// when it is large enough (a search that keeps its Query allocates
+// nothing for it). q must not be in use by a scan meanwhile.
+func (q *Query) Reset(x []float32) {
+	if cap(q.Codes) < len(x) {
+		q.Codes = make([]int8, len(x))
+	}
+	q.Codes = q.Codes[:len(x)]
+	q.Scale = Encode(q.Codes, x)
+	q.pack()
+}
+
 // RowQuery returns row i of m as a Query: its codes and scale as stored,
 // packed for the kernel. It scores exactly as NewQuery of the decoded row
 // would up to the rounding of the scale, without the float round trip
@@ -47,8 +59,12 @@ func (q *Query) pack() {
 		sum += int64(c)
 	}
 	q.bias = 128 * sum
+	q.packed = q.packed[:0]
 	if len(x)%8 == 0 {
-		q.packed = make([]uint64, len(x)/2)
+		if cap(q.packed) < len(x)/2 {
+			q.packed = make([]uint64, len(x)/2)
+		}
+		q.packed = q.packed[:len(x)/2]
 		for k := 0; k < len(x)/8; k++ {
 			for t := 0; t < 4; t++ {
 				lo, hi := int64(q.Codes[8*k+t+4]), int64(q.Codes[8*k+t])

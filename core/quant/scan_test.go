@@ -3,6 +3,7 @@ package quant
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -175,6 +176,24 @@ func TestRowQueryMatchesDecoded(t *testing.T) {
 			if d := math.Abs(float64(got[j] - want[j])); d > 1e-6*math.Abs(float64(want[j]))+1e-7 {
 				t.Fatalf("row %d against %d: %v, want %v", i, j, got[j], want[j])
 			}
+		}
+	}
+}
+
+// TestQueryReset: a reused Query scores as a new one, for every shape.
+func TestQueryReset(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	var q Query
+	for _, dim := range []int{64, 8, 12, 128, 64} {
+		m := randInt8(rng, 20, dim)
+		x := randVec(rng, dim)
+		q.Reset(x)
+		want := NewQuery(x)
+		got, exp := make([]int32, m.Rows), make([]int32, m.Rows)
+		m.Dots(got, &q, 0)
+		m.Dots(exp, want, 0)
+		if !slices.Equal(got, exp) || q.Scale != want.Scale {
+			t.Fatalf("dim %d: %v, want %v", dim, got, exp)
 		}
 	}
 }

@@ -1,9 +1,12 @@
 package compact
 
 import (
+	"encoding/binary"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +24,7 @@ var (
 	recallNProbe = flag.String("compact.nprobe", "16,32,64,128", "TestRecallSweep: nprobe values")
 	recallUsers  = flag.Int("compact.users", 100, "TestRecallSweep: queries")
 	recallEta    = flag.String("compact.eta", "0", "TestRecallSweep: Options.Eta values")
+	recallWrite  = flag.String("compact.write", "", "TestRecallSweep: write the last index and the queries to this file (for BenchmarkIVFPQSearch)")
 )
 
 // queries are users' queries as `edgerec bench` builds them: 10 history
@@ -112,6 +116,21 @@ func recallAt(ix *ann.IVFPQ, perm []int32, qs []query, k, nprobe int) (recall, r
 	return recall / float64(len(qs)), rows / float64(len(qs))
 }
 
+// writeBench writes ix to path and the queries to path.queries, as
+// core/ann's BenchmarkIVFPQSearch reads them.
+func writeBench(t *testing.T, path string, ix *ann.IVFPQ, qs []query) {
+	b, err := ix.MarshalBinary()
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+	var q []byte
+	for _, x := range qs {
+		for _, v := range x.q {
+			q = binary.LittleEndian.AppendUint32(q, math.Float32bits(v))
+		}
+	}
+	require.NoError(t, os.WriteFile(path+".queries", q, 0o644))
+}
+
 func sortByScore(order []int, s []float32) {
 	for i := 1; i < len(order); i++ {
 		for j := i; j > 0 && s[order[j]] > s[order[j-1]]; j-- {
@@ -147,6 +166,9 @@ func TestRecallSweep(t *testing.T) {
 			require.NoError(t, err)
 			r, rows := recallAt(ix, perm, qs, k, np)
 			out = append(out, fmt.Sprintf("nprobe %d: recall@100 %.3f, %.0f rows", np, r, rows))
+		}
+		if *recallWrite != "" {
+			writeBench(t, *recallWrite, ix, qs)
 		}
 	}
 	for _, o := range out {

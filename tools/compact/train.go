@@ -58,7 +58,7 @@ func DefaultLists(n int) int {
 }
 
 // DefaultEta is Options.Eta's default.
-const DefaultEta = 4
+const DefaultEta = 8
 
 // Train builds the compact index of the n = len(x)/dim vectors x
 // (row-major float32 item embeddings): spherical k-means lists
@@ -210,6 +210,7 @@ func Train(x []float32, dim int, opts Options) (ix *ann.IVFPQ, perm []int32, err
 	if eta <= 0 {
 		eta = DefaultEta
 	}
+
 	codes := make([]byte, n*m)
 	for lo := 0; lo < n; lo += chunk {
 		hi := min(lo+chunk, n)
@@ -225,7 +226,11 @@ func Train(x []float32, dim int, opts Options) (ix *ann.IVFPQ, perm []int32, err
 		progress("encode", hi, n)
 	}
 	ix = &ann.IVFPQ{PQ: pq, Centroids: cent, Offsets: offsets, Codes: codes, NProbe: max(1, (lists+49)/50)}
-	return ix, perm, ix.Validate()
+	if err := ix.Validate(); err != nil {
+		return nil, nil, err
+	}
+	ix.Prepare()
+	return ix, perm, nil
 }
 
 // lloydL2 clusters the n = len(x)/d points x into k centroids by Lloyd's
