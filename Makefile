@@ -32,7 +32,7 @@ FUZZ_TEST := FuzzUnmarshal:./core/wire FuzzDecodeBundle:./core/bundle FuzzDecode
 	FuzzDecodeCatalogRequest:./core/api FuzzDecodeSpec:./tools/importer FuzzDecodeSafetensors:./tools/importer \
 	FuzzDecodeNPZ:./tools/importer FuzzDecodeNPY:./tools/importer FuzzVerify:./host/sign \
 	FuzzRecommendBody:./host/server
-FUZZ_LONG := FuzzApplyBytes:./core/bloom FuzzLoadEdgerec:./tools/dataset FuzzLoadLastFM:./tools/dataset
+FUZZ_LONG := FuzzDecodeVerified:./core/bundle FuzzApplyBytes:./core/bloom FuzzLoadEdgerec:./tools/dataset FuzzLoadLastFM:./tools/dataset
 
 test:
 	$(GO) test -count=1 -skip '$(QUALITY)' ./...

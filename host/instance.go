@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -74,10 +75,31 @@ const (
 //
 // b is copied into guest memory; the caller may reuse it.
 func (in *Instance) LoadBundle(ctx context.Context, b []byte) (api.Summary, error) {
-	var s api.Summary
 	if err := in.usable(); err != nil {
-		return s, err
+		return api.Summary{}, err
 	}
+	return in.load(ctx, abi.ExportLoadBundle, in.loadBundle, b)
+}
+
+// LoadVerified loads a bundle that Verify checked natively: the guest
+// checks only what keeps its reads within the bytes
+// (core/bundle.DecodeVerified), so that loading costs about a copy. A
+// module without the edgerec_load_verified export gets the bundle through
+// LoadBundle instead. Errors are LoadBundle's.
+func (in *Instance) LoadVerified(ctx context.Context, v *Verified) (api.Summary, error) {
+	f, err := in.optionalExport(abi.ExportLoadVerified)
+	switch {
+	case errors.Is(err, ErrABI) && in.mod.ExportedFunction(abi.ExportLoadVerified) == nil:
+		return in.LoadBundle(ctx, v.data)
+	case err != nil:
+		return api.Summary{}, err
+	}
+	return in.load(ctx, abi.ExportLoadVerified, f, v.data)
+}
+
+// load hands b to the guest's load export f.
+func (in *Instance) load(ctx context.Context, export string, f wapi.Function, b []byte) (api.Summary, error) {
+	var s api.Summary
 	if len(b) > in.maxBundle {
 		return s, fmt.Errorf("%w: bundle is %d bytes, more than the limit of %d (Options.MaxBundleBytes)", ErrTooLarge, len(b), in.maxBundle)
 	}
@@ -103,19 +125,19 @@ func (in *Instance) LoadBundle(ctx context.Context, b []byte) (api.Summary, erro
 	if err != nil {
 		return s, err
 	}
-	r, err := in.call(ctx, abi.ExportLoadBundle, in.loadBundle, uint64(ptr), uint64(len(b)))
+	r, err := in.call(ctx, export, f, uint64(ptr), uint64(len(b)))
 	if err != nil {
 		return s, err
 	}
 	if ptr != 0 {
 		in.outstanding-- // the guest owns the buffer now, even on error
 	}
-	payload, err := in.result(ctx, abi.ExportLoadBundle, r)
+	payload, err := in.result(ctx, export, r)
 	if err != nil {
 		return s, err
 	}
 	if err := wire.Unmarshal(payload, &s); err != nil {
-		return s, fmt.Errorf("host: %s: malformed summary: %w", abi.ExportLoadBundle, err)
+		return s, fmt.Errorf("host: %s: malformed summary: %w", export, err)
 	}
 	return s, nil
 }

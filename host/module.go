@@ -59,8 +59,9 @@ var (
 // optionalSigs are the exports a host looks up when first used, so that
 // modules built before them still load.
 var optionalSigs = map[string]signature{
-	abi.ExportCatalog: {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
-	abi.ExportEmbed:   {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.ExportCatalog:      {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.ExportEmbed:        {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.ExportLoadVerified: {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
 }
 
 // checkSig returns an error wrapping ErrABI unless def has the signature s.

@@ -5,6 +5,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"unsafe"
 
 	"github.com/edgerec/edgerec/core/abi"
@@ -71,13 +74,22 @@ func free(ptr uint32) { delete(pinned, ptr) }
 // recommender stays.
 //
 //go:wasmexport edgerec_load_bundle
-func loadBundle(ptr, n uint32) (result uint64) {
+func loadBundle(ptr, n uint32) (result uint64) { return load(ptr, n, pipeline.Load) }
+
+// loadVerified is loadBundle for a bundle the host has checked completely
+// (bundle.Decode): the guest checks only what keeps its reads within the
+// bytes (pipeline.LoadVerified).
+//
+//go:wasmexport edgerec_load_verified
+func loadVerified(ptr, n uint32) (result uint64) { return load(ptr, n, pipeline.LoadVerified) }
+
+func load(ptr, n uint32, loader func([]byte) (*pipeline.Recommender, error)) (result uint64) {
 	defer recoverResult(&result)
 	b, err := buffer(ptr, n, true)
 	if err != nil {
 		return errResult(err.Error())
 	}
-	rec, err := pipeline.Load(b)
+	rec, err := loader(b)
 	if err != nil {
 		return errResult(err.Error())
 	}
@@ -89,7 +101,27 @@ func loadBundle(ptr, n uint32) (result uint64) {
 		return errResult("encode summary: " + err.Error())
 	}
 	current = rec
+	limitMemory()
 	return okResult(summary)
+}
+
+// memoryHeadroom is what the heap may grow past its live part after a
+// load before the collector runs.
+const memoryHeadroom = 8 << 20
+
+// limitMemory sets the runtime's memory limit a little above what it holds
+// now that a bundle is loaded: the bundle and what the pipeline keeps. A
+// linear memory never shrinks, and by default the collector runs only when
+// the heap doubles, which the bundle dominates: an instance serving a
+// 250 MB bundle would grow by 250 MB of garbage. With the limit it grows by
+// at most the headroom, whatever the bundle's size (TestMemoryFlatUnderLoad
+// in host; edgerec bench prints the memory after load and after the run).
+func limitMemory() {
+	runtime.GC() // what a previous bundle left is garbage now
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	held := s[0].Value.Uint64() - s[1].Value.Uint64()
+	debug.SetMemoryLimit(int64(held) + memoryHeadroom)
 }
 
 // recommend decodes the n-byte msgpack request at ptr, which stays the

@@ -22,6 +22,11 @@ const (
 	// ExportLoadBundle: (ptr i32, len i32) → i64 result; takes ownership of
 	// the buffer; the result holds the msgpack manifest summary.
 	ExportLoadBundle = "edgerec_load_bundle"
+	// ExportLoadVerified: as ExportLoadBundle, for a bundle the host has
+	// checked completely (core/bundle.Decode): the guest checks only what
+	// keeps its reads within the bytes (bundle.DecodeVerified). Optional:
+	// hosts fall back to ExportLoadBundle without it.
+	ExportLoadVerified = "edgerec_load_verified"
 	// ExportRecommend: (ptr i32, len i32) → i64 result; the buffer stays the
 	// host's; the result holds the msgpack response.
 	ExportRecommend = "edgerec_recommend"

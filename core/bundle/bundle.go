@@ -184,7 +184,20 @@ func Encode(b *Bundle) ([]byte, error) {
 // Decode validates data and returns its content: a bundle of format 2,
 // whose raw sections it uses in place, or of format 1, which it decodes.
 // The content aliases data: the caller must not modify data afterwards.
-func Decode(data []byte) (*Bundle, error) {
+func Decode(data []byte) (*Bundle, error) { return decode(data, true) }
+
+// DecodeVerified reads bytes that Decode has accepted — in this process,
+// or natively in the host that hands them to the module — doing only what
+// keeps every read within the bytes: the header, the table, every length
+// and offset of §8. It skips the checksums and the content checks (ids
+// unique, lists in range, values finite), which are Decode's and which
+// cost a pass over the whole bundle: a bundle checked once natively loads
+// into every instance of a pool at the cost of a copy. Given bytes Decode
+// refuses, it may accept them; what it returns then may answer wrongly or
+// panic on a request, but never reads outside data.
+func DecodeVerified(data []byte) (*Bundle, error) { return decode(data, false) }
+
+func decode(data []byte, verify bool) (*Bundle, error) {
 	h, err := ReadHeader(data)
 	if err != nil {
 		return nil, err
@@ -193,7 +206,7 @@ func Decode(data []byte) (*Bundle, error) {
 	if h.Major == 1 {
 		known = knownV1
 	}
-	h, sections, err := decodeContainer(data, known)
+	h, sections, err := decodeContainer(data, known, verify)
 	if err != nil {
 		return nil, err
 	}
@@ -220,10 +233,10 @@ func Decode(data []byte) (*Bundle, error) {
 	if m.Quantization != "int8" {
 		return nil, &FormatError{Section: TagManifest, Reason: fmt.Sprintf("quantization %q is not supported", m.Quantization)}
 	}
-	if b.Embeddings, err = decodeInt8(TagEmbeddings, byTag[TagEmbeddings], m.Items, m.Dim); err != nil {
+	if b.Embeddings, err = decodeInt8(TagEmbeddings, byTag[TagEmbeddings], m.Items, m.Dim, verify); err != nil {
 		return nil, err
 	}
-	if b.History, err = decodeInt8(TagHistory, byTag[TagHistory], m.Items, m.HistoryDim); err != nil {
+	if b.History, err = decodeInt8(TagHistory, byTag[TagHistory], m.Items, m.HistoryDim, verify); err != nil {
 		return nil, err
 	}
 	// Section INDX (index.go); an index of an unknown kind decodes to nil.
@@ -244,6 +257,9 @@ func Decode(data []byte) (*Bundle, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if !verify {
+		return b, nil
 	}
 	if err := b.validate(); err != nil {
 		return nil, err

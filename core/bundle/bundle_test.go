@@ -247,7 +247,7 @@ func TestUnsupportedVersion(t *testing.T) {
 // sections, which this reader skips.
 func TestNewerMinorSkipsUnknownSections(t *testing.T) {
 	b := testBundle()
-	_, sections, err := decodeContainer(mustEncode(t, b), nil)
+	_, sections, err := decodeContainer(mustEncode(t, b), nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +304,7 @@ func TestSemanticChecks(t *testing.T) {
 // replaced, under valid checksums.
 func withSection(t *testing.T, tag string, data []byte) []byte {
 	t.Helper()
-	_, sections, err := decodeContainer(mustEncode(t, testBundle()), nil)
+	_, sections, err := decodeContainer(mustEncode(t, testBundle()), nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func withSectionV1(t *testing.T, tag string, data []byte) []byte {
 	t.Helper()
 	golden, err := os.ReadFile(goldenV1)
 	require.NoError(t, err)
-	h, sections, err := decodeContainer(golden, nil)
+	h, sections, err := decodeContainer(golden, nil, true)
 	require.NoError(t, err)
 	for i := range sections {
 		if sections[i].Tag == tag {

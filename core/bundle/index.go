@@ -136,7 +136,7 @@ func decodeIndex(data []byte, items, dim int) (*Index, error) {
 		x.Offsets[i] = binary.LittleEndian.Uint32(data[indexHeaderSize+4*i:])
 	}
 	var err error
-	if x.Centroids, err = decodeInt8(TagIndex, data[off:], int(l), dim); err != nil {
+	if x.Centroids, err = decodeInt8(TagIndex, data[off:], int(l), dim, true); err != nil {
 		return nil, err
 	}
 	if err := x.validate(items, dim); err != nil {

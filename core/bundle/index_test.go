@@ -93,7 +93,7 @@ func withIndex(t testing.TB, data []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, sections, err := decodeContainer(good, nil)
+	_, sections, err := decodeContainer(good, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func FuzzDecodeIndex(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	_, sections, err := decodeContainer(good, nil)
+	_, sections, err := decodeContainer(good, nil, true)
 	if err != nil {
 		f.Fatal(err)
 	}

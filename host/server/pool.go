@@ -21,6 +21,7 @@ import (
 type generation struct {
 	s       *Server
 	data    []byte // the bundle's bytes, for replacements and /v1/bundle/file
+	bundle  *host.Verified
 	digest  string // hex SHA-256 of data
 	summary api.Summary
 	sig     SignatureStatus
@@ -47,9 +48,10 @@ type generation struct {
 // parallel, at most `parallel` at a time) and starts loading the rest of
 // size in the background. Any failure to load the first ready instances
 // refuses the bundle: they are closed and the error returned.
-func (s *Server) newGeneration(ctx context.Context, data []byte, sig SignatureStatus, ready int) (*generation, error) {
+func (s *Server) newGeneration(ctx context.Context, v *host.Verified, sig SignatureStatus, ready int) (*generation, error) {
+	data := v.Bytes()
 	sum := sha256.Sum256(data)
-	g := &generation{s: s, data: data, digest: hex.EncodeToString(sum[:]), sig: sig,
+	g := &generation{s: s, data: data, bundle: v, digest: hex.EncodeToString(sum[:]), sig: sig,
 		loaded: time.Now(), size: s.cfg.Pool, idle: make(chan *host.Instance, s.cfg.Pool)}
 	g.refs.Store(1)
 	ready = min(max(ready, 1), g.size)
@@ -106,8 +108,9 @@ func (g *generation) instance(ctx context.Context) (*host.Instance, api.Summary,
 	if err != nil {
 		return nil, api.Summary{}, err
 	}
-	// LoadBundle copies data into the guest; the generation keeps it.
-	summary, err := in.LoadBundle(ctx, g.data)
+	// LoadVerified copies the bytes into the guest; the generation keeps
+	// them.
+	summary, err := in.LoadVerified(ctx, g.bundle)
 	if err != nil {
 		in.Close(ctx)
 		return nil, api.Summary{}, err

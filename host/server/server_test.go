@@ -458,7 +458,7 @@ func TestBadBundleUnderLoad(t *testing.T) {
 		{"truncated", good[:len(good)/3], "truncated"},
 		{"empty", nil, "truncated"},
 		{"wrong major version", wrongMajor, fmt.Sprintf("%d.%d", bundle.Major+1, bundle.Minor)},
-		{"bad content", badContent, "loading into the module"},
+		{"bad content", badContent, "corrupt section QTWR"}, // checked natively, before any instance
 	} {
 		ts.replace(t, c.data)
 		res, err := ts.Reload(context.Background(), "test")

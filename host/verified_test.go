@@ -1,0 +1,70 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bundle/bundletest"
+)
+
+// TestLoadVerified: a bundle loaded after a native Verify answers byte for
+// byte as one the guest checked itself, for format 2 and format 1; Verify
+// refuses what the guest would.
+func TestLoadVerified(t *testing.T) {
+	ctx := context.Background()
+	v1, err := os.ReadFile("../core/bundle/testdata/v1.2.bundle")
+	require.NoError(t, err)
+	for name, data := range map[string][]byte{"2.0": bundletest.Encoded(2000, 32, 7), "1.2": v1} {
+		t.Run(name, func(t *testing.T) {
+			v, err := Verify(data)
+			require.NoError(t, err)
+			full, fast := newTestInstance(t), newTestInstance(t)
+			a, err := full.LoadBundle(ctx, data)
+			require.NoError(t, err)
+			b, err := fast.LoadVerified(ctx, v)
+			require.NoError(t, err)
+			assert.Equal(t, a, b)
+			for i := range 20 {
+				req := &api.Request{K: 10, Context: api.Context{Age: 20 + i}}
+				x, err1 := full.Recommend(ctx, req)
+				y, err2 := fast.Recommend(ctx, req)
+				require.NoError(t, err1)
+				require.NoError(t, err2)
+				assert.Equal(t, x, y)
+			}
+		})
+	}
+	bad := bytes.Clone(bundletest.Encoded(50, 8, 1))
+	bad[len(bad)-5] ^= 0xff
+	_, err = Verify(bad)
+	assert.ErrorContains(t, err, "checksum")
+}
+
+// TestMemoryFlatUnderLoad: after a bundle loads, requests leave the
+// instance's memory within the guest's headroom of where the load left
+// it, whatever the bundle's size (by default the heap would double before
+// the collector ran, and a linear memory never shrinks).
+func TestMemoryFlatUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	data := bundletest.Encoded(60_000, 64, 5)
+	in := newTestInstance(t)
+	_, err := in.LoadBundle(ctx, data)
+	require.NoError(t, err)
+	after := in.MemoryBytes()
+	for i := range 1500 {
+		req := &api.Request{K: 50, UserID: fmt.Sprint("u", i), Context: api.Context{Age: 18 + i%60},
+			History: []api.Event{{Item: bundletest.ID(i % 60_000)}, {Item: bundletest.ID((7 * i) % 60_000)}}}
+		_, err := in.Recommend(ctx, req)
+		require.NoError(t, err)
+	}
+	grown := int64(in.MemoryBytes()) - int64(after)
+	t.Logf("bundle %d MiB; memory after load %d MiB, after 1500 requests %+d MiB", len(data)>>20, after>>20, grown>>20)
+	assert.LessOrEqual(t, grown, int64(12<<20), "memory grew by %d MiB under load", grown>>20)
+}
