@@ -142,6 +142,10 @@ func bench(o benchOptions) (*benchReport, error) {
 	rep.LoadNativeMS = ms(time.Since(start))
 
 	ctx := context.Background()
+	progress("cold start: verify, compile, instantiate, load, answer")
+	if err := timeColdStart(ctx, rep, wasm, data, o); err != nil {
+		return nil, err
+	}
 	progress("compiling %s", path)
 	inst, closeAll, err := openInstanceWith(ctx, wasm, host.Options{CacheDir: host.DefaultCacheDir(), ReserveMemory: o.reserve})
 	if err != nil {
@@ -167,5 +171,6 @@ func bench(o benchOptions) (*benchReport, error) {
 	if err := timeAdversarial(ctx, rep, inst, o, progress); err != nil {
 		return nil, err
 	}
+	rep.InstanceBytesAfter = inst.MemoryBytes()
 	return rep, nil
 }
