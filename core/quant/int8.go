@@ -10,7 +10,9 @@
 //
 // Float16 (IEEE binary16) is the near-lossless alternative at twice the
 // bytes; Binary (one sign bit per dimension) is a first pass whose
-// survivors are re-scored with int8. Every kernel is documented by its
+// survivors are re-scored with int8. PQ (product quantization, pq.go) is
+// the compact mode's code: one byte per subspace of a residual, scored by
+// a query's look-up table. Every kernel is documented by its
 // reference loop and held to it by a test; MEASUREMENTS.md beside this
 // file has their speed and recall against float32.
 package quant

@@ -230,10 +230,10 @@ func (p *PQ) Table(t *PQTable, q []float32) {
 //
 // For M = 32 and codes at an 8-byte aligned address on a little-endian
 // machine, the kernel loads a row as four uint64 words and takes each
-// code with a shift and a byte conversion, which indexes the 256-entry
-// sub-table with no bounds check; four independent sums keep the adds
-// from waiting on each other natively. Go's WebAssembly backend emits no
-// SIMD, so a row costs M table loads wherever it runs (BenchmarkPQSums).
+// code with a shift and a byte conversion, which with a constant offset
+// indexes the table with no bounds check (pqSums32). Go's WebAssembly
+// backend emits no SIMD, so a row costs M table loads wherever it runs
+// (BenchmarkPQSums).
 //
 // Sums panics if len(codes) != len(dst)·M.
 func (t *PQTable) Sums(dst []uint32, codes []byte) {
@@ -245,7 +245,7 @@ func (t *PQTable) Sums(dst []uint32, codes []byte) {
 	}
 	if t.M == 32 && littleEndian && uintptr(unsafe.Pointer(&codes[0]))%8 == 0 {
 		w := unsafe.Slice((*uint64)(unsafe.Pointer(&codes[0])), len(codes)/8)
-		pqSums32(dst, (*[32 * PQCentroids]uint16)(t.T), w)
+		pqSums32(dst, t, w)
 		return
 	}
 	pqSumsRef(dst, t.T, t.M, codes)
@@ -262,29 +262,59 @@ func pqSumsRef(dst []uint32, tab []uint16, m int, codes []byte) {
 	}
 }
 
-// pqSums32 is Sums for 32-byte codes read as words.
-func pqSums32(dst []uint32, t *[32 * PQCentroids]uint16, w []uint64) {
+// pqSums32 is Sums for 32-byte codes read as words, one statement per
+// look-up.
+//
+// # Notes
+//
+// The table's address comes from t.T, a load, rather than from an
+// argument: Go's WebAssembly backend rematerializes an argument from its
+// Go-stack slot at each use, a bounds-checked linear-memory load per
+// look-up in wazero. One statement per look-up and a single sum order the
+// code better for wazero than four sums of eight terms each; natively the
+// forms are within a few percent (BenchmarkPQSums; core/quant/MEASUREMENTS.md,
+// "Compact mode").
+func pqSums32(dst []uint32, tab *PQTable, w []uint64) {
 	w = w[:4*len(dst)]
-	// Sub-tables as arrays of 256: a byte index needs no bounds check.
+	t := (*[32 * PQCentroids]uint16)(tab.T)
 	for i := range dst {
 		r := (*[4]uint64)(w[4*i : 4*i+4])
-		x0, x1, x2, x3 := r[0], r[1], r[2], r[3]
-		s0 := uint32(t[0*256+int(uint8(x0))]) + uint32(t[1*256+int(uint8(x0>>8))]) +
-			uint32(t[2*256+int(uint8(x0>>16))]) + uint32(t[3*256+int(uint8(x0>>24))]) +
-			uint32(t[4*256+int(uint8(x0>>32))]) + uint32(t[5*256+int(uint8(x0>>40))]) +
-			uint32(t[6*256+int(uint8(x0>>48))]) + uint32(t[7*256+int(uint8(x0>>56))])
-		s1 := uint32(t[8*256+int(uint8(x1))]) + uint32(t[9*256+int(uint8(x1>>8))]) +
-			uint32(t[10*256+int(uint8(x1>>16))]) + uint32(t[11*256+int(uint8(x1>>24))]) +
-			uint32(t[12*256+int(uint8(x1>>32))]) + uint32(t[13*256+int(uint8(x1>>40))]) +
-			uint32(t[14*256+int(uint8(x1>>48))]) + uint32(t[15*256+int(uint8(x1>>56))])
-		s2 := uint32(t[16*256+int(uint8(x2))]) + uint32(t[17*256+int(uint8(x2>>8))]) +
-			uint32(t[18*256+int(uint8(x2>>16))]) + uint32(t[19*256+int(uint8(x2>>24))]) +
-			uint32(t[20*256+int(uint8(x2>>32))]) + uint32(t[21*256+int(uint8(x2>>40))]) +
-			uint32(t[22*256+int(uint8(x2>>48))]) + uint32(t[23*256+int(uint8(x2>>56))])
-		s3 := uint32(t[24*256+int(uint8(x3))]) + uint32(t[25*256+int(uint8(x3>>8))]) +
-			uint32(t[26*256+int(uint8(x3>>16))]) + uint32(t[27*256+int(uint8(x3>>24))]) +
-			uint32(t[28*256+int(uint8(x3>>32))]) + uint32(t[29*256+int(uint8(x3>>40))]) +
-			uint32(t[30*256+int(uint8(x3>>48))]) + uint32(t[31*256+int(uint8(x3>>56))])
-		dst[i] = (s0 + s1) + (s2 + s3)
+		x := r[0]
+		s := uint32(t[int(uint8(x))])
+		s += uint32(t[1*256+int(uint8(x>>8))])
+		s += uint32(t[2*256+int(uint8(x>>16))])
+		s += uint32(t[3*256+int(uint8(x>>24))])
+		s += uint32(t[4*256+int(uint8(x>>32))])
+		s += uint32(t[5*256+int(uint8(x>>40))])
+		s += uint32(t[6*256+int(uint8(x>>48))])
+		s += uint32(t[7*256+int(uint8(x>>56))])
+		x = r[1]
+		s += uint32(t[8*256+int(uint8(x))])
+		s += uint32(t[9*256+int(uint8(x>>8))])
+		s += uint32(t[10*256+int(uint8(x>>16))])
+		s += uint32(t[11*256+int(uint8(x>>24))])
+		s += uint32(t[12*256+int(uint8(x>>32))])
+		s += uint32(t[13*256+int(uint8(x>>40))])
+		s += uint32(t[14*256+int(uint8(x>>48))])
+		s += uint32(t[15*256+int(uint8(x>>56))])
+		x = r[2]
+		s += uint32(t[16*256+int(uint8(x))])
+		s += uint32(t[17*256+int(uint8(x>>8))])
+		s += uint32(t[18*256+int(uint8(x>>16))])
+		s += uint32(t[19*256+int(uint8(x>>24))])
+		s += uint32(t[20*256+int(uint8(x>>32))])
+		s += uint32(t[21*256+int(uint8(x>>40))])
+		s += uint32(t[22*256+int(uint8(x>>48))])
+		s += uint32(t[23*256+int(uint8(x>>56))])
+		x = r[3]
+		s += uint32(t[24*256+int(uint8(x))])
+		s += uint32(t[25*256+int(uint8(x>>8))])
+		s += uint32(t[26*256+int(uint8(x>>16))])
+		s += uint32(t[27*256+int(uint8(x>>24))])
+		s += uint32(t[28*256+int(uint8(x>>32))])
+		s += uint32(t[29*256+int(uint8(x>>40))])
+		s += uint32(t[30*256+int(uint8(x>>48))])
+		s += uint32(t[31*256+int(uint8(x>>56))])
+		dst[i] = s
 	}
 }
