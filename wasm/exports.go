@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"unsafe"
 
 	"github.com/edgerec/edgerec/core/abi"
@@ -118,10 +117,11 @@ const memoryHeadroom = 8 << 20
 // in host; edgerec bench prints the memory after load and after the run).
 func limitMemory() {
 	runtime.GC() // what a previous bundle left is garbage now
-	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
-	metrics.Read(s)
-	held := s[0].Value.Uint64() - s[1].Value.Uint64()
-	debug.SetMemoryLimit(int64(held) + memoryHeadroom)
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	// Sys − HeapReleased is what the memory limit is compared against
+	// (runtime/debug.SetMemoryLimit), read without linking runtime/metrics.
+	debug.SetMemoryLimit(int64(m.Sys-m.HeapReleased) + memoryHeadroom)
 }
 
 // recommend decodes the n-byte msgpack request at ptr, which stays the
