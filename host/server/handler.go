@@ -83,11 +83,7 @@ func (s *Server) Handler() http.Handler {
 	if s.web != nil {
 		mux.HandleFunc("GET /", s.static)
 		mux.HandleFunc("GET /recommender.wasm", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/wasm")
-			w.Header().Set("Cache-Control", "no-cache")
-			etag := `"` + s.cfg.Module.Digest() + `"`
-			w.Header().Set("ETag", etag)
-			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(s.cfg.Wasm))
+			s.wasmFile.serve(w, r, "application/wasm")
 		})
 		mux.HandleFunc("GET /v1/bundle/file", func(w http.ResponseWriter, r *http.Request) {
 			// The bytes only, not the generation: a client that reads
@@ -97,14 +93,11 @@ func (s *Server) Handler() http.Handler {
 				writeError(w, http.StatusServiceUnavailable, "no bundle loaded")
 				return
 			}
-			data, digest := g.data, g.digest
+			file := g.file
 			g.release()
 			// Nor keep the bytes for ever.
 			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.BundleFileTimeout))
-			w.Header().Set("Content-Type", "application/octet-stream")
-			w.Header().Set("Cache-Control", "no-cache")
-			w.Header().Set("ETag", `"`+digest+`"`)
-			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+			file.serve(w, r, "application/octet-stream")
 		})
 	}
 	return mux

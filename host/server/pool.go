@@ -20,7 +20,8 @@ import (
 // (refs reaches 0).
 type generation struct {
 	s       *Server
-	data    []byte // the bundle's bytes, for replacements and /v1/bundle/file
+	data    []byte   // the bundle's bytes, for replacements
+	file    *encoded // data and its compressed variants, for /v1/bundle/file
 	bundle  *host.Verified
 	digest  string // hex SHA-256 of data
 	summary api.Summary
@@ -52,6 +53,7 @@ func (s *Server) newGeneration(ctx context.Context, v *host.Verified, sig Signat
 	data := v.Bytes()
 	sum := sha256.Sum256(data)
 	g := &generation{s: s, data: data, bundle: v, digest: hex.EncodeToString(sum[:]), sig: sig,
+		file:   newEncoded(data, hex.EncodeToString(sum[:])),
 		loaded: time.Now(), size: s.cfg.Pool, idle: make(chan *host.Instance, s.cfg.Pool)}
 	g.refs.Store(1)
 	ready = min(max(ready, 1), g.size)

@@ -151,6 +151,7 @@ type Server struct {
 	// configured is what the last read of the bundle file gave.
 	configured atomic.Pointer[ConfiguredStatus]
 	web        *os.Root // Config.WebDir, or nil
+	wasmFile   *encoded // Config.Wasm and its compressed variants, served with Config.WebDir
 
 	// mu guards closed and the start of reloads: a reload that starts
 	// before Close is counted in reloads, none starts after, and none
@@ -221,6 +222,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(),
 		parallel: max(1, min(cfg.Pool, runtime.NumCPU())), idPrefix: randomPrefix(),
 		interruptible: cfg.Module.Interruptible(), web: web}
+	if web != nil {
+		s.wasmFile = newEncoded(cfg.Wasm, cfg.Module.Digest())
+	}
 	s.sem = make(chan struct{}, s.parallel)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if _, err := s.load(ctx, "start", 1); err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -24,6 +25,9 @@ import (
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
 	"github.com/edgerec/edgerec/host"
 	"github.com/edgerec/edgerec/host/sign"
+	"github.com/klauspost/compress/zstd"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const testItems = 300
@@ -714,9 +718,11 @@ func TestWeb(t *testing.T) {
 	if status != 200 || h.Get("Content-Type") != "application/wasm" || !bytes.Equal(body, testWasm) {
 		t.Errorf("/recommender.wasm: %d %s, %d bytes", status, h.Get("Content-Type"), len(body))
 	}
+	// Go's client asks for gzip and decompresses: the bytes arrive as they
+	// are, under the gzip variant's ETag (TestCompressedFiles negotiates).
 	status, h, body = get(t, ts.http.URL+"/v1/bundle/file")
 	etag := h.Get("ETag")
-	if status != 200 || !bytes.Equal(body, data) || etag != `"`+sha256Hex(data)+`"` || h.Get("Cache-Control") != "no-cache" {
+	if status != 200 || !bytes.Equal(body, data) || etag != `"`+sha256Hex(data)+`.gzip"` || h.Get("Cache-Control") != "no-cache" {
 		t.Errorf("/v1/bundle/file: %d, etag %s, cache %s, %d bytes", status, etag, h.Get("Cache-Control"), len(body))
 	}
 	req, _ := http.NewRequest(http.MethodGet, ts.http.URL+"/v1/bundle/file", nil)
@@ -838,4 +844,66 @@ func TestSoak(t *testing.T) {
 		t.Fatalf("%d requests failed; first: %s", res.failed, res.firstErr)
 	}
 	waitFor(t, "a full pool", func() bool { live, idle := ts.pool(); return live == 2 && idle == 2 })
+}
+
+// TestCompressedFiles: the module and the bundle file are served as zstd
+// or gzip to clients that accept them (zstd first), as they are to those
+// that do not, each variant with its own strong ETag, Vary on
+// Accept-Encoding, and 304 for a matching If-None-Match.
+func TestCompressedFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("<h1>edgerec</h1>"), 0o644)
+	data := testBundle(t, "v1", 1)
+	ts := start(t, Config{WebDir: dir, Wasm: testWasm}, data)
+	fetch := func(path, accept, ifNoneMatch string) (*http.Response, []byte) {
+		req, _ := http.NewRequest(http.MethodGet, ts.http.URL+path, nil)
+		req.Header.Set("Accept-Encoding", accept) // set: the client does not decompress
+		if ifNoneMatch != "" {
+			req.Header.Set("If-None-Match", ifNoneMatch)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp, body
+	}
+	for _, f := range []struct {
+		path string
+		want []byte
+	}{{"/recommender.wasm", testWasm}, {"/v1/bundle/file", data}} {
+		for _, c := range []struct{ accept, coding string }{
+			{"gzip, deflate, br, zstd", "zstd"}, {"gzip", "gzip"}, {"zstd;q=0, gzip;q=0.5", "gzip"},
+			{"identity", ""}, {"br", ""},
+		} {
+			resp, body := fetch(f.path, c.accept, "")
+			require.Equal(t, 200, resp.StatusCode, "%s %q", f.path, c.accept)
+			assert.Equal(t, c.coding, resp.Header.Get("Content-Encoding"), "%s %q", f.path, c.accept)
+			assert.Contains(t, resp.Header.Values("Vary"), "Accept-Encoding")
+			var plain []byte
+			switch c.coding {
+			case "zstd":
+				dec, err := zstd.NewReader(nil)
+				require.NoError(t, err)
+				plain, err = dec.DecodeAll(body, nil)
+				require.NoError(t, err)
+				dec.Close()
+				assert.Less(t, len(body), len(f.want), "%s: zstd made it larger", f.path)
+			case "gzip":
+				r, err := gzip.NewReader(bytes.NewReader(body))
+				require.NoError(t, err)
+				plain, err = io.ReadAll(r)
+				require.NoError(t, err)
+			default:
+				plain = body
+			}
+			assert.True(t, bytes.Equal(plain, f.want), "%s %q: the bytes differ", f.path, c.accept)
+			etag := resp.Header.Get("ETag")
+			if c.coding != "" {
+				assert.True(t, strings.HasSuffix(etag, "."+c.coding+`"`), "%s %q: ETag %s", f.path, c.accept, etag)
+			}
+			again, _ := fetch(f.path, c.accept, etag)
+			assert.Equal(t, http.StatusNotModified, again.StatusCode, "%s %q with If-None-Match", f.path, c.accept)
+		}
+	}
 }
