@@ -43,14 +43,16 @@ type IVFPQ struct {
 	rank *quant.Int8
 }
 
-// Prepare makes the int8 copy of the centroids that Search ranks the
-// lists with: the word kernel of quant.Int8 scores a centroid several
+// Prepare readies the index for Search: it prepares the quantizer
+// (quant.PQ.Prepare) and makes the int8 copy of the centroids that Search
+// ranks the lists with: the word kernel of quant.Int8 scores a centroid several
 // times faster than a float inner product in the module
 // (BenchmarkIVFPQSearch), and the probed lists' scores are then
 // recomputed in float32, so only the choice of lists is approximate. It
 // costs Dim+4 bytes per list. DecodeIVFPQ and tools/compact.Train call
 // it; Search ranks in float32 when it has not been called.
 func (ix *IVFPQ) Prepare() {
+	ix.PQ.Prepare()
 	d := ix.PQ.Dim
 	ix.rank = quant.NewInt8(ix.Lists(), d)
 	for l := range ix.Lists() {

@@ -33,6 +33,8 @@ type PQ struct {
 	// Codebooks holds M·256 centroids of Sub() floats: centroid k of
 	// subspace m is Codebooks[(m·256+k)·Sub() : (m·256+k+1)·Sub()].
 	Codebooks []float32
+
+	radius []float32 // each subspace's largest centroid norm (Prepare)
 }
 
 // Sub returns the width of a subspace, Dim/M.
@@ -132,17 +134,52 @@ type PQTable struct {
 	T      []uint16
 	Step   float32
 	Offset float32
-	f      []float32 // the float table, scratch of Table
+	radius []float32 // scratch of Table when the PQ is not prepared
 }
 
 // Score returns the inner product that a sum of Sums stands for.
 func (t *PQTable) Score(sum uint32) float32 { return t.Offset + t.Step*float32(sum) }
 
-// Table fills t with q's table: entry (m, k) is ⟨qₘ, Cₘ[k]⟩ − minₖ ⟨qₘ,
-// Cₘ[k]⟩ in units of Step, Step being the largest of the subspaces'
-// ranges divided by 65 535 (so every entry fits 16 bits), and Offset the
-// sum of the subspaces' minima. A query with a NaN or an infinity gets a
-// zero table (every code scores Offset, which is then NaN or infinite).
+// Prepare computes the radius of each subspace's codebook (the largest
+// centroid norm), which Table bounds its entries with. Call it again
+// after changing Codebooks; Table computes the radii on every call when
+// Prepare has not been called (several times its own cost in the module).
+// Prepare must not run concurrently with Table.
+func (p *PQ) Prepare() { p.radius = p.radii(nil) }
+
+// radii returns Rₘ = maxₖ ‖Cₘ[k]‖ for each subspace m, in dst when it is
+// large enough.
+func (p *PQ) radii(dst []float32) []float32 {
+	if cap(dst) < p.M {
+		dst = make([]float32, p.M)
+	}
+	dst = dst[:p.M]
+	for m := range p.M {
+		var r float32
+		for k := range PQCentroids {
+			var n float32
+			for _, c := range p.centroid(m, k) {
+				n += c * c
+			}
+			if n > r {
+				r = n
+			}
+		}
+		dst[m] = float32(math.Sqrt(float64(r)))
+	}
+	return dst
+}
+
+// Table fills t with q's table. By Cauchy–Schwarz every entry of subspace
+// m lies within ±‖qₘ‖·Rₘ (Prepare), so the entry for centroid k is
+// (⟨qₘ, Cₘ[k]⟩ + ‖qₘ‖·Rₘ)/Step rounded, with Step the largest 2‖qₘ‖Rₘ
+// over tableSteps (every entry fits 16 bits) and Offset = −Σₘ ‖qₘ‖·Rₘ: one
+// pass over the codebooks, with no float table and no search for each
+// subspace's minimum and maximum, which made the table several times
+// dearer in wazero (BenchmarkPQTable). The bound is at most twice the
+// subspace's true range, so Step is at most twice the finest possible.
+// A query with a NaN or an infinity gets a zero table and a NaN or
+// infinite Offset.
 //
 // Table panics if len(q) != Dim.
 func (p *PQ) Table(t *PQTable, q []float32) {
@@ -152,67 +189,83 @@ func (p *PQ) Table(t *PQTable, q []float32) {
 	n := p.M * PQCentroids
 	if cap(t.T) < n {
 		t.T = make([]uint16, n)
-		t.f = make([]float32, n)
 	}
-	t.M, t.T, t.f = p.M, t.T[:n], t.f[:n]
+	t.M, t.T = p.M, t.T[:n]
+	rad := p.radius
+	if len(rad) != p.M {
+		t.radius = p.radii(t.radius)
+		rad = t.radius
+	}
 	s := p.Sub()
+	// Per subspace: the bound ‖qₘ‖·Rₘ.
 	var rng, off float32
 	for m := range p.M {
-		qm := q[m*s : (m+1)*s]
-		f := t.f[m*PQCentroids : (m+1)*PQCentroids]
-		cb := p.Codebooks[m*PQCentroids*s : (m+1)*PQCentroids*s]
-		if s == 2 {
-			// The common shape (64 dimensions in 32 subspaces), without
-			// the inner loop.
-			q0, q1 := qm[0], qm[1]
-			for k := range f {
-				f[k] = q0*cb[2*k] + q1*cb[2*k+1]
-			}
-		} else {
-			for k := range f {
-				var d float32
-				for j, c := range cb[k*s : (k+1)*s] {
-					d += qm[j] * c
-				}
-				f[k] = d
-			}
+		var qq float32
+		for _, v := range q[m*s : (m+1)*s] {
+			qq += v * v
 		}
-		lo, hi := f[0], f[0]
-		for _, v := range f {
-			if v < lo {
-				lo = v
-			}
-			if v > hi {
-				hi = v
-			}
-		}
-		off += lo
-		if hi-lo > rng {
-			rng = hi - lo
-		}
-		// Entries relative to the subspace's minimum: ≥ 0, so the
-		// quantization below needs no sign.
-		for k := range f {
-			f[k] -= lo
+		b := float32(math.Sqrt(float64(qq))) * rad[m]
+		off -= b
+		if 2*b > rng {
+			rng = 2 * b
 		}
 	}
 	t.Offset = off
-	t.Step = rng / 65535
+	t.Step = rng / tableSteps
 	if !(t.Step > 0) || t.Step > math.MaxFloat32 {
-		// All subspaces constant (or NaN/∞): every code scores Offset.
+		// A zero query, or a NaN or ∞ in it: every code scores Offset.
 		t.Step = 0
 		clear(t.T)
 		return
 	}
 	inv := 1 / t.Step
-	for i, v := range t.f {
-		// v ≥ 0; round half up, clamp the last ulp.
-		u := int32(v*inv + 0.5)
-		if u > 65535 {
-			u = 65535
+	for m := range p.M {
+		qm := q[m*s : (m+1)*s]
+		lo := 0 - float32(math.Sqrt(float64(dot32(qm, qm))))*rad[m]
+		tm := (*[PQCentroids]uint16)(t.T[m*PQCentroids : (m+1)*PQCentroids])
+		if s == 2 {
+			// The common shape (64 dimensions in 32 subspaces), without
+			// the inner loop or bounds checks.
+			cb := (*[2 * PQCentroids]float32)(p.Codebooks[2*m*PQCentroids : 2*(m+1)*PQCentroids])
+			q0, q1 := qm[0], qm[1]
+			// Unrolled and without a branch: in Go's WebAssembly every
+			// jump, a loop's included, goes through the function's
+			// dispatch loop. Entries fit 16 bits without a clamp (the
+			// headroom of tableSteps).
+			for k := 0; k < PQCentroids; k += 8 {
+				c := (*[16]float32)(cb[2*k : 2*k+16])
+				e := (*[8]uint16)(tm[k : k+8])
+				e[0] = uint16(int32((q0*c[0]+q1*c[1]-lo)*inv + 0.5))
+				e[1] = uint16(int32((q0*c[2]+q1*c[3]-lo)*inv + 0.5))
+				e[2] = uint16(int32((q0*c[4]+q1*c[5]-lo)*inv + 0.5))
+				e[3] = uint16(int32((q0*c[6]+q1*c[7]-lo)*inv + 0.5))
+				e[4] = uint16(int32((q0*c[8]+q1*c[9]-lo)*inv + 0.5))
+				e[5] = uint16(int32((q0*c[10]+q1*c[11]-lo)*inv + 0.5))
+				e[6] = uint16(int32((q0*c[12]+q1*c[13]-lo)*inv + 0.5))
+				e[7] = uint16(int32((q0*c[14]+q1*c[15]-lo)*inv + 0.5))
+			}
+			continue
 		}
-		t.T[i] = uint16(u)
+		cb := p.Codebooks[m*PQCentroids*s : (m+1)*PQCentroids*s]
+		for k := range PQCentroids {
+			tm[k] = uint16(int32((dot32(qm, cb[k*s:(k+1)*s])-lo)*inv + 0.5))
+		}
 	}
+}
+
+// tableSteps is the number of Steps that the widest subspace's bound
+// spans: two short of 65 535, so that an entry rounded up, or pushed a
+// few ulps past its bound by the float32 rounding of the inner product,
+// still fits 16 bits without a clamp.
+const tableSteps = 65533
+
+// dot32 returns Σ x[j]·y[j] in float32, in order.
+func dot32(x, y []float32) float32 {
+	var d float32
+	for j, v := range x {
+		d += v * y[j]
+	}
+	return d
 }
 
 // Sums computes, for the rows of codes (M bytes each, row i being

@@ -85,9 +85,15 @@ func TestPQTable(t *testing.T) {
 		dim, m := shape[0], shape[1]
 		p := randPQ(rng, dim, m)
 		require.NoError(t, p.Validate())
-		var tab PQTable
+		var tab, prepared PQTable
 		q := randVec(rng, dim)
 		p.Table(&tab, q)
+		pp := *p
+		pp.Prepare()
+		pp.Table(&prepared, q)
+		assert.Equal(t, tab.T, prepared.T, "the radii computed per call or by Prepare")
+		assert.Equal(t, tab.Step, prepared.Step)
+		assert.Equal(t, tab.Offset, prepared.Offset)
 		const rows = 200
 		codes := make([]byte, rows*m)
 		for i := range codes {
@@ -211,11 +217,12 @@ func BenchmarkPQSums(b *testing.B) {
 	}
 }
 
-// BenchmarkPQTable builds a query's table (32 subspaces of 2 dimensions):
-// a fixed cost per query.
+// BenchmarkPQTable builds a query's table (32 subspaces of 2 dimensions,
+// prepared): a fixed cost per query.
 func BenchmarkPQTable(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	p := randPQ(rng, 64, 32)
+	p.Prepare()
 	q := randVec(rng, 64)
 	var tab PQTable
 	b.ReportAllocs()
