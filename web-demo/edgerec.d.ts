@@ -122,6 +122,8 @@ export interface Response {
   arm?: string;
   /** Where the module served the request other than as asked (api.Warn*). */
   warnings?: ("consumed_saturated" | "budget_exhausted" | string)[];
+  /** History and seed ids the bundle does not hold, ignored; absent when 0. */
+  unknown_items?: number;
   debug?: { stages: Stage[]; unknown_items: number; truncated: number; examined: number };
 }
 

@@ -146,7 +146,11 @@ type Response struct {
 	// Warnings lists, as the codes Warn*, where the module served the
 	// request other than as asked; empty when it served it as asked.
 	Warnings []string `msgpack:"warnings,omitempty" json:"warnings,omitempty"`
-	Debug    *Debug   `msgpack:"debug,omitempty" json:"debug,omitempty"`
+	// UnknownItems counts the history and seed ids the bundle does not
+	// hold, which the pipeline ignored (as Debug.UnknownItems, without
+	// asking for debug); left out when 0.
+	UnknownItems int    `msgpack:"unknown_items,omitempty" json:"unknown_items,omitempty"`
+	Debug        *Debug `msgpack:"debug,omitempty" json:"debug,omitempty"`
 }
 
 // Item is one recommendation.

@@ -21,6 +21,9 @@ func AppendResponse(dst []byte, r *Response) []byte {
 	if len(r.Warnings) > 0 {
 		n++
 	}
+	if r.UnknownItems != 0 {
+		n++
+	}
 	if r.Debug != nil {
 		n++
 	}
@@ -46,6 +49,10 @@ func AppendResponse(dst []byte, r *Response) []byte {
 		for _, w := range r.Warnings {
 			dst = wire.AppendString(dst, w)
 		}
+	}
+	if r.UnknownItems != 0 {
+		dst = wire.AppendString(dst, "unknown_items")
+		dst = wire.AppendInt(dst, int64(r.UnknownItems))
 	}
 	if d := r.Debug; d != nil {
 		dst = wire.AppendString(dst, "debug")

@@ -30,6 +30,9 @@ func randomResponse(rng *rand.Rand) *Response {
 			r.Warnings[i] = str()
 		}
 	}
+	if rng.IntN(2) == 0 {
+		r.UnknownItems = int(num())
+	}
 	if rng.IntN(5) > 0 {
 		r.Items = make([]Item, []int{0, 3, 15, 16, 300}[rng.IntN(5)])
 		for i := range r.Items {

@@ -31,17 +31,39 @@ const (
 	FormatLastFMHetRec = "lastfm-hetrec"
 )
 
-// formats lists the loaders in the order Formats reports them.
+// formats lists the loaders in the order Formats reports them; marks are
+// the files whose presence identifies the layout ([Detect]).
 var formats = []struct {
 	name  string
 	about string
+	marks []string
 	load  func(dir string) (*Dataset, error)
 }{
-	{FormatEdgerec, "items.csv, interactions.csv, optional users.csv (edgerec's own layout)", loadEdgerec},
-	{FormatMovieLens100K, "MovieLens 100K: u.data, u.item, u.genre, u.user", loadML100K},
-	{FormatMovieLens1M, "MovieLens 1M: ratings.dat, movies.dat, users.dat", loadML1M},
-	{FormatMovieLensLatest, "MovieLens latest(-small): ratings.csv, movies.csv", loadMLLatest},
-	{FormatLastFMHetRec, "Last.fm HetRec 2011: user_taggedartists.dat, artists.dat, tags.dat (first tag of a user-artist pair, by month)", loadLastFM},
+	{FormatEdgerec, "items.csv, interactions.csv, optional users.csv (edgerec's own layout)", []string{ItemsFile, InteractionsFile}, loadEdgerec},
+	{FormatMovieLens100K, "MovieLens 100K: u.data, u.item, u.genre, u.user", []string{"u.data", "u.item"}, loadML100K},
+	{FormatMovieLens1M, "MovieLens 1M: ratings.dat, movies.dat, users.dat", []string{"ratings.dat", "movies.dat"}, loadML1M},
+	{FormatMovieLensLatest, "MovieLens latest(-small): ratings.csv, movies.csv", []string{"ratings.csv", "movies.csv"}, loadMLLatest},
+	{FormatLastFMHetRec, "Last.fm HetRec 2011: user_taggedartists.dat, artists.dat, tags.dat (first tag of a user-artist pair, by month)", []string{"user_taggedartists.dat", "artists.dat"}, loadLastFM},
+}
+
+// Detect returns the formats whose characteristic files dir holds (u.data
+// and u.item for movielens-100k, ...), in the order of [Formats]; none when
+// dir is missing or holds no known layout.
+func Detect(dir string) []string {
+	var found []string
+	for _, f := range formats {
+		ok := true
+		for _, m := range f.marks {
+			if fi, err := os.Stat(filepath.Join(dir, m)); err != nil || !fi.Mode().IsRegular() {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			found = append(found, f.name)
+		}
+	}
+	return found
 }
 
 // Formats returns the format names [Load] accepts, in a fixed order.
@@ -69,7 +91,8 @@ func FormatHelp() string {
 //
 // Errors: an unknown format name (the message lists the valid ones); a
 // missing required file (the message names the file and the format that
-// expects it, and the error wraps fs.ErrNotExist); malformed content, as a
+// expects it, and, when dir holds another known layout ([Detect]), that
+// format; the error wraps fs.ErrNotExist); malformed content, as a
 // *FormatError.
 func Load(dir, format string) (*Dataset, error) {
 	for _, f := range formats {
@@ -78,13 +101,34 @@ func Load(dir, format string) (*Dataset, error) {
 		}
 		d, err := f.load(dir)
 		if err != nil {
-			return nil, err
+			return nil, suggestFormat(err, dir, format)
 		}
 		d.Name = filepath.Base(filepath.Clean(dir))
 		d.Normalize()
 		return d, nil
 	}
 	return nil, fmt.Errorf("dataset: unknown format %q (valid formats: %s)", format, strings.Join(Formats(), ", "))
+}
+
+// suggestFormat adds to a missing-file error of format the layout dir
+// holds, when [Detect] recognizes another: the usual cause is a data set
+// loaded without naming its format.
+func suggestFormat(err error, dir, format string) error {
+	if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	for _, name := range Detect(dir) {
+		if name == format {
+			continue
+		}
+		for _, f := range formats {
+			if f.name == name {
+				return fmt.Errorf("%w; the directory holds %s's files (%s): use format %s (--format %s)",
+					err, name, strings.Join(f.marks, ", "), name, name)
+			}
+		}
+	}
+	return err
 }
 
 // FormatError reports malformed input: which file, which 1-based line (0

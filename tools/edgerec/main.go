@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -42,6 +43,16 @@ type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
+// flagError is a usage error in a command's flags: hint, when set, is a
+// line printed after the error ("Did you mean --bundle?"), and cmd the
+// command whose --help the pointer names ("bundle build").
+type flagError struct {
+	*usageError
+	hint, cmd string
+}
+
+func (e *flagError) Unwrap() error { return e.usageError }
+
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
 func main() {
@@ -70,7 +81,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case err == nil, errors.Is(err, flag.ErrHelp):
 			return 0
 		case errors.As(err, &ue):
-			fmt.Fprintf(stderr, "edgerec %s: %v\nRun 'edgerec %s --help' for usage.\n", c.name, err, c.name)
+			// The error, perhaps a hint, and one line pointing at --help:
+			// the whole usage would scroll the error away.
+			name, hint := c.name, ""
+			if fe := (*flagError)(nil); errors.As(err, &fe) {
+				name, hint = fe.cmd, fe.hint
+			}
+			fmt.Fprintf(stderr, "edgerec %s: %v\n", name, err)
+			if hint != "" {
+				fmt.Fprintln(stderr, hint)
+			}
+			fmt.Fprintf(stderr, "Run 'edgerec %s --help' for usage.\n", name)
 			return 2
 		default:
 			fmt.Fprintf(stderr, "edgerec %s: %v\n", c.name, err)
@@ -99,29 +120,166 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "\nRun 'edgerec COMMAND --help' for a command's flags.\n")
 }
 
-// newFlags returns a flag set whose usage names the command and describes it.
+// newFlags returns a flag set whose usage names the command and describes
+// it. The flag package's own messages are silenced (parse reports errors);
+// --help prints the usage on stderr.
 func newFlags(name, synopsis, about string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: edgerec %s\n\n%s\n\nFlags:\n", synopsis, strings.TrimSpace(about))
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	return fs
 }
 
+// printFlags lists the flags of fs as the README writes them, with two
+// dashes, and their defaults as typed: a float32 setting held in a float64
+// flag prints as 0.003, not 0.003000000026077032.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		typ, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if typ != "" {
+			line += " " + typ
+		}
+		usage = strings.ReplaceAll(usage, "\n", "\n    \t")
+		if def := defaultText(f); def != "" {
+			usage += " (default " + def + ")"
+		}
+		fmt.Fprintf(w, "%s\n    \t%s\n", line, usage)
+	})
+}
+
+// defaultText is f's default as --help shows it: "" for a zero value,
+// quoted for a string, the shortest form for a float.
+func defaultText(f *flag.Flag) string {
+	switch f.DefValue {
+	case "", "0", "false", "0s":
+		return ""
+	}
+	type boolFlag interface{ IsBoolFlag() bool }
+	if b, ok := f.Value.(boolFlag); ok && b.IsBoolFlag() {
+		return f.DefValue
+	}
+	if g, ok := f.Value.(flag.Getter); ok {
+		switch v := g.Get().(type) {
+		case string:
+			return strconv.Quote(v)
+		case float64:
+			return formatFloat(v)
+		}
+	}
+	return f.DefValue
+}
+
+// formatFloat prints v in the fewest digits that read back as v, or as
+// float32(v) when v came from a float32 (the training configuration's
+// types).
+func formatFloat(v float64) string {
+	if float64(float32(v)) == v {
+		return strconv.FormatFloat(v, 'g', -1, 32)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
 // parse parses args and refuses positional arguments.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
+}
+
+// parseFlags is fs.Parse printing the usage for --help only: on any other
+// error the flag package would print it too, and scroll the error away.
+// An error is returned as parseError makes it.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		usage()
+		return err
+	}
+	return parseError(fs, err)
+}
+
+// parseError turns an error of fs.Parse other than ErrHelp into a usage
+// error that writes flags with two dashes and, for an unknown flag,
+// suggests the closest one.
+func parseError(fs *flag.FlagSet, err error) error {
+	msg := err.Error()
+	fe := &flagError{usageError: &usageError{msg}, cmd: fs.Name()}
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		fe.msg = "unknown flag --" + name
+		if s := suggestFlag(fs, name); s != "" {
+			fe.hint = "Did you mean --" + s + "?"
+		}
+		return fe
+	}
+	// "flag needs an argument: -k", "invalid value \"x\" for flag -k: ...".
+	for _, p := range []string{"argument: -", "for flag -"} {
+		if i := strings.Index(msg, p); i >= 0 {
+			fe.msg = msg[:i+len(p)] + "-" + msg[i+len(p):]
+			break
+		}
+	}
+	return fe
+}
+
+// suggestFlag returns the flag of fs closest to the mistyped name, or ""
+// when none is close: at most two edits (a transposition counts as one),
+// or a name the mistyped one is a prefix of.
+func suggestFlag(fs *flag.FlagSet, name string) string {
+	name = strings.TrimLeft(name, "-")
+	if i := strings.IndexByte(name, '='); i >= 0 {
+		name = name[:i]
+	}
+	best, bestD := "", 3
+	fs.VisitAll(func(f *flag.Flag) {
+		d := editDistance(name, f.Name)
+		if len(name) >= 3 && strings.HasPrefix(f.Name, name) {
+			d = min(d, 1)
+		}
+		if d < bestD && d <= max(1, len(f.Name)/3) {
+			best, bestD = f.Name, d
+		}
+	})
+	return best
+}
+
+// editDistance is the optimal string alignment distance of a and b:
+// insertions, deletions, substitutions and transpositions of neighbours.
+func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }
 
 // parseInterspersed parses args allowing positional arguments between
@@ -130,11 +288,8 @@ func parse(fs *flag.FlagSet, args []string) error {
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, &usageError{err.Error()}
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
 		}
 		if fs.NArg() == 0 {
 			return pos, nil

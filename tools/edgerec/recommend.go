@@ -26,7 +26,7 @@ pipeline compiled natively instead of the module, for comparison.`, stderr)
 	dir, format := dataFlags(fs)
 	history := fs.String("history", "", "comma-separated item ids, oldest first")
 	seed := fs.String("seed", "", "item the user is looking at now")
-	k := fs.Int("k", api.DefaultK, fmt.Sprintf("number of items (1..%d)", api.MaxK))
+	k := fs.Int("k", api.DefaultK, fmt.Sprintf("number of items, 0 to %d as in a request's k (0: the module's default, %d)", api.MaxK, api.DefaultK))
 	region := fs.String("region", "", "context: region")
 	device := fs.String("device", "", "context: device")
 	age := fs.Int("age", 0, "context: age in years")
@@ -45,8 +45,26 @@ pipeline compiled natively instead of the module, for comparison.`, stderr)
 	if *user != "" && *dir == "" {
 		return usagef("--user needs --data")
 	}
-	if *k < 1 || *k > api.MaxK {
-		return usagef("--k %d out of range [1, %d]", *k, api.MaxK)
+	// One range with the module's: a request's k is in [0, MaxK].
+	if *k < 0 || *k > api.MaxK {
+		return usagef("--k %d out of range [0, %d] (0: the module's default, %d)", *k, api.MaxK, api.DefaultK)
+	}
+
+	// What the flags name is read and checked before the data set loads,
+	// which can take seconds: the bundle, then the module.
+	data, err := readBundleFile(*bundlePath)
+	if err != nil {
+		return err
+	}
+	b, err := bundle.Decode(data)
+	if err != nil {
+		return err
+	}
+	var wasm []byte
+	if !*native {
+		if _, wasm, err = readModule(*wasmPath); err != nil {
+			return err
+		}
 	}
 
 	req := &api.Request{K: *k, Seed: *seed, Debug: *debug}
@@ -77,11 +95,12 @@ pipeline compiled natively instead of the module, for comparison.`, stderr)
 	if *age != 0 {
 		req.Context.Age = *age
 	}
-
-	data, err := readBundleFile(*bundlePath)
-	if err != nil {
-		return err
+	titles := make(map[string]string, b.Items.Len())
+	for i, id := range b.Items.IDs.Slice() {
+		titles[id] = b.Items.Titles.At(i)
 	}
+	warnUnknown(stderr, req, titles)
+
 	var resp *api.Response
 	if *native {
 		rec, err := pipeline.Load(data)
@@ -92,7 +111,7 @@ pipeline compiled natively instead of the module, for comparison.`, stderr)
 			return err
 		}
 	} else {
-		if resp, err = recommendWasm(*wasmPath, data, req); err != nil {
+		if resp, err = recommendWasm(wasm, data, req); err != nil {
 			return err
 		}
 	}
@@ -100,14 +119,6 @@ pipeline compiled natively instead of the module, for comparison.`, stderr)
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(resp)
-	}
-	b, err := bundle.Decode(data)
-	if err != nil {
-		return err
-	}
-	titles := make(map[string]string, b.Items.Len())
-	for i, id := range b.Items.IDs.Slice() {
-		titles[id] = b.Items.Titles.At(i)
 	}
 	if *user != "" {
 		printHistory(stdout, *user, req, titles)
@@ -125,6 +136,30 @@ func printHistory(w io.Writer, user string, req *api.Request, titles map[string]
 	for _, e := range h[max(0, len(h)-5):] {
 		fmt.Fprintf(w, "      %-12s %s\n", e.Item, titles[e.Item])
 	}
+}
+
+// warnUnknown says on stderr which history and seed ids the bundle does
+// not hold: the module ignores them (the response counts them in
+// unknown_items) and a typo would otherwise pass unseen.
+func warnUnknown(stderr io.Writer, req *api.Request, titles map[string]string) {
+	var unknown []string
+	for _, e := range req.History {
+		if _, ok := titles[e.Item]; !ok {
+			unknown = append(unknown, e.Item)
+		}
+	}
+	if _, ok := titles[req.Seed]; req.Seed != "" && !ok {
+		unknown = append(unknown, req.Seed)
+	}
+	if len(unknown) == 0 {
+		return
+	}
+	const show = 5
+	list := strings.Join(unknown[:min(len(unknown), show)], ", ")
+	if len(unknown) > show {
+		list += fmt.Sprintf(", and %d more", len(unknown)-show)
+	}
+	fmt.Fprintf(stderr, "warning: %d of the ids sent are not in the bundle and are ignored: %s\n", len(unknown), list)
 }
 
 // userRequest builds the request for a user of ds: all their interactions,
@@ -150,12 +185,8 @@ func userRequest(ds *dataset.Dataset, user string, k int) (*api.Request, error) 
 	return eval.Request(hist, u, k), nil
 }
 
-// recommendWasm runs one request through recommender.wasm in wazero.
-func recommendWasm(wasmPath string, bundleData []byte, req *api.Request) (*api.Response, error) {
-	_, wasm, err := readModule(wasmPath)
-	if err != nil {
-		return nil, err
-	}
+// recommendWasm runs one request through the module wasm in wazero.
+func recommendWasm(wasm, bundleData []byte, req *api.Request) (*api.Response, error) {
 	ctx := context.Background()
 	inst, closeAll, err := openInstance(ctx, wasm)
 	if err != nil {
@@ -174,12 +205,20 @@ func printResponse(w io.Writer, resp *api.Response, titles map[string]string) {
 		fmt.Fprintf(w, "experiment arm %s\n", resp.Arm)
 	}
 	fmt.Fprintf(w, "%4s  %-12s %8s  %-9s %s\n", "rank", "item", "score", "source", "title")
+	unordered := false
 	for i, it := range resp.Items {
 		why := ""
 		if it.Because != "" {
 			why = fmt.Sprintf("  (because you watched %s)", titles[it.Because])
 		}
+		unordered = unordered || i > 0 && it.Score > resp.Items[i-1].Score
 		fmt.Fprintf(w, "%4d  %-12s %8.4f  %-9s %s%s\n", i+1, it.ID, it.Score, it.Source, titles[it.ID], why)
+	}
+	if unordered {
+		// The order stage re-orders the ranked list (MMR trades relevance
+		// for diversity; caps, exploration slots and pins move items):
+		// the rank is its order, the score is the ranker's.
+		fmt.Fprintln(w, "score: the ranker's; the rank is the order stage's (diversity, category caps, exploration, pins), so a lower rank can score higher")
 	}
 	if d := resp.Debug; d != nil {
 		for _, s := range d.Stages {

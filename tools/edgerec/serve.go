@@ -312,7 +312,14 @@ func (b serveBanner) print(w io.Writer) {
 			from += ": " + st.Configured.Error
 		}
 	}
-	fmt.Fprintf(w, "edgerec serve: %s (bundle %s, %d items, %d instances%s)\n", listenLine(b.addr), strconv.Quote(st.Version), st.Items, b.pool, from)
+	// The node serves once one instance has the bundle loaded (the log's
+	// "bundle loaded" line counts that one); the rest of the pool loads in
+	// the background.
+	pool := "1 instance"
+	if b.pool > 1 {
+		pool = fmt.Sprintf("a pool of %d instances: 1 loaded, the other %d loading in the background", b.pool, b.pool-1)
+	}
+	fmt.Fprintf(w, "edgerec serve: %s (bundle %s, %d items, %s%s)\n", listenLine(b.addr), strconv.Quote(st.Version), st.Items, pool, from)
 	if b.web {
 		fmt.Fprintf(w, "  web page:  %s/\n", b.url())
 	}
