@@ -24,26 +24,46 @@ $(WASM):
 
 QUALITY := TestTwoTowerBeatsPopularity|TestQualityFloors
 
-# Fuzz targets as Target:package: make test runs FUZZ_TEST for 5 s each
-# (the decoders of what a request, a bundle, the importer and a signature
-# bring in), make fuzz every target for $(FUZZTIME).
-FUZZ_TEST := FuzzUnmarshal:./core/wire FuzzDecodeBundle:./core/bundle FuzzDecodeSection:./core/bundle FuzzDecompress:./core/bundle \
+# Fuzz targets as Target:package, for make fuzz ($(FUZZTIME) each). make
+# test runs their seed corpora (testdata/fuzz and f.Add) as unit tests,
+# within go test ./...; fuzzing itself compiles each target apart, which
+# cost make test more than its tests.
+FUZZ_TARGETS := FuzzUnmarshal:./core/wire FuzzDecodeBundle:./core/bundle FuzzDecodeSection:./core/bundle FuzzDecompress:./core/bundle \
 	FuzzDecodeIndex:./core/bundle FuzzDecodeRequest:./core/api FuzzDecode:./core/bloom \
 	FuzzDecodeCatalogRequest:./core/api FuzzDecodeSpec:./tools/importer FuzzDecodeSafetensors:./tools/importer \
 	FuzzDecodeNPZ:./tools/importer FuzzDecodeNPY:./tools/importer FuzzVerify:./host/sign \
-	FuzzRecommendBody:./host/server
-FUZZ_LONG := FuzzDecodeVerified:./core/bundle FuzzApplyBytes:./core/bloom FuzzLoadEdgerec:./tools/dataset FuzzLoadLastFM:./tools/dataset
+	FuzzRecommendBody:./host/server FuzzDecodeVerified:./core/bundle FuzzApplyBytes:./core/bloom \
+	FuzzLoadEdgerec:./tools/dataset FuzzLoadLastFM:./tools/dataset
 
-test:
-	$(GO) test -count=1 -skip '$(QUALITY)' ./...
-	@# The quality tests print their figures (-v): synthetic and MovieLens-100K.
-	$(GO) test -count=1 -v -run '$(QUALITY)' ./tools/eval
-	@# A short run of each fuzz target (longer ones: make fuzz).
-	@for t in $(FUZZ_TEST); do echo "fuzz $${t%%:*} ($${t#*:}, 5s)"; GO=$(GO) tools/fuzz.sh $${t%%:*} $${t#*:} 5s || exit 1; done
-	$(MAKE) web-test
+# test: three phases, each announced, then a summary (tools/testreport):
+# the time of each phase, every skipped test with its reason and the
+# command that enables it, and "make test: N passed, N failed, N skipped".
+# A failing phase does not stop the next: the summary covers all, and
+# make test fails if any did. -count=1 on purpose: no cached results.
+TEST_STATE := out/test
+TESTREPORT := $(BIN)/testreport
+.PHONY: $(TESTREPORT)
+$(TESTREPORT):
+	@$(GO) build -o $@ ./tools/testreport
 
+test: $(TESTREPORT)
+	@$(TESTREPORT) begin -state $(TEST_STATE); st=0; \
+	echo "== make test 1/3: go test ./... (unit, seed corpora of the fuzz targets, end to end, module-vs-native parity, edge node, PyTorch round trip) =="; \
+	$(TESTREPORT) go -phase "1 go test ./..." -state $(TEST_STATE) -- $(GO) test -count=1 -json -skip '$(QUALITY)' ./... || st=1; \
+	echo "== make test 2/3: quality floors (tools/eval: synthetic, and MovieLens and Last.fm from ../shared/data) =="; \
+	$(TESTREPORT) go -phase "2 quality floors" -state $(TEST_STATE) -show '$(QUALITY)' -- $(GO) test -count=1 -json -run '$(QUALITY)' ./tools/eval || st=1; \
+	echo "== make test 3/3: web tests (JS loader in Node, workerd, Chromium) =="; \
+	t0=$$(date +%s); rm -f $(TEST_STATE)/web.tap; \
+	$(MAKE) --no-print-directory web-test WEB_TEST_REPORT='--test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination=$(CURDIR)/$(TEST_STATE)/web.tap' || st=1; \
+	if [ -f $(TEST_STATE)/web.tap ]; then $(TESTREPORT) tap -phase "3 web tests" -state $(TEST_STATE) -seconds $$(( $$(date +%s) - t0 )) $(TEST_STATE)/web.tap || st=1; \
+	else echo "web tests did not run"; st=1; fi; \
+	$(TESTREPORT) summary -state $(TEST_STATE) || st=1; \
+	exit $$st
+
+# fuzz: every fuzz target for FUZZTIME (60s by default), one after the
+# other.
 fuzz:
-	@for t in $(FUZZ_TEST) $(FUZZ_LONG); do echo "fuzz $${t%%:*} ($${t#*:}, $(FUZZTIME))"; GO=$(GO) tools/fuzz.sh $${t%%:*} $${t#*:} $(FUZZTIME) || exit 1; done
+	@for t in $(FUZZ_TARGETS); do echo "fuzz $${t%%:*} ($${t#*:}, $(FUZZTIME))"; GO=$(GO) tools/fuzz.sh $${t%%:*} $${t#*:} $(FUZZTIME) || exit 1; done
 
 # check: formatting, vet, tidy modules, the cross builds core/ must keep,
 # and no large tracked file (binaries belong in bin/ or out/, ignored; only
@@ -72,10 +92,11 @@ demo: build
 	  echo; echo "== recommendations for $$u (through $(WASM)) =="; \
 	  $(EDGEREC) recommend --bundle $(DEMO)/demo.bundle --wasm $(WASM) --data $(DEMO)/data --user $$u --k 10 || exit 1; \
 	done
+	@# The demo page (web-demo/) loads its two npm packages from node_modules:
+	@# installed before the banner, so that npm's lines come before it.
+	@$(MAKE) --no-print-directory web-npm || echo "note: without npm the demo page cannot load its packages; the API still serves"
 	@# The edge node, in the foreground (Ctrl-C stops it); DEMO_ADDR moves it.
 	@echo; echo "== edgerec serve: the demo bundle over HTTP (Ctrl-C to stop) =="
-	@# The demo page (web-demo/) loads its two npm packages from node_modules.
-	@$(MAKE) --no-print-directory web-npm || echo "note: without npm the demo page cannot load its packages; the API still serves"
 	$(EDGEREC) serve --bundle $(DEMO)/demo.bundle --wasm $(WASM) --addr $(DEMO_ADDR) --web web-demo
 
 # import-demo: a PyTorch two-tower (tools/pytorch, Debian's python3-torch)
@@ -121,6 +142,10 @@ clean:
 	rm -rf $(BIN) out
 
 # ---- web-demo: the JS loader, the demo page, the edge-worker example ----
+# WEB_TEST_REPORT: further node --test reporters (make test adds a TAP
+# file for its summary).
+WEB_TEST_REPORT ?=
+
 # web-test: Node tests (cross-host parity with the wazero host, Bloom bytes,
 # the edge worker), the type declarations, and the page in Debian's
 # Chromium (Playwright). Fixtures come from a small synthetic bundle (about
@@ -130,18 +155,23 @@ WEB_OUT    := out/web
 CHROMIUM   ?= /usr/bin/chromium
 
 # web-npm: the page's npm packages (web-demo/node_modules).
+# --loglevel=error: npm 11 warns that esbuild's and workerd's install
+# scripts are not yet listed in an allowScripts setting; it still runs them
+# (they put each package's native binary in place), so the warning asks
+# nothing of the reader.
+NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 web-npm:
 	@command -v node >/dev/null && command -v npm >/dev/null || { echo "web-demo needs Node 20+ and npm: apt-get install nodejs npm"; exit 1; }
-	@[ $(WEB)/node_modules/.package-lock.json -nt $(WEB)/package-lock.json ] || (cd $(WEB) && npm ci --no-audit --no-fund)
+	@[ $(WEB)/node_modules/.package-lock.json -nt $(WEB)/package-lock.json ] || (cd $(WEB) && $(NPM_CI))
 
 # web-deps: what the web tests need besides the page's packages: workerd
 # and esbuild for the edge worker's test (web-demo/test/workerd, kept apart
 # so that make demo does not download them), and Chromium.
 web-deps: web-npm
-	@[ $(WEB)/test/workerd/node_modules/.package-lock.json -nt $(WEB)/test/workerd/package-lock.json ] || (cd $(WEB)/test/workerd && npm ci --no-audit --no-fund)
+	@[ $(WEB)/test/workerd/node_modules/.package-lock.json -nt $(WEB)/test/workerd/package-lock.json ] || (cd $(WEB)/test/workerd && $(NPM_CI))
 	@if [ ! -x "$(CHROMIUM)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing Debian's chromium for the browser test"; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null; } || true; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } || true; \
 	fi
 	@[ -x "$(CHROMIUM)" ] || echo "!!!!!!!! no Chromium at $(CHROMIUM): the browser test will be SKIPPED (apt-get install chromium) !!!!!!!!"
 
@@ -158,7 +188,7 @@ web-fixtures: build $(WEB_OUT)/model/.done
 
 web-test: web-deps web-fixtures
 	cd $(WEB) && npm run -s typecheck
-	cd $(WEB) && CHROMIUM=$(CHROMIUM) EDGEREC_FIXTURES=$(CURDIR)/$(WEB_OUT)/fixtures node --test --test-reporter=spec test/*.test.js
+	cd $(WEB) && CHROMIUM=$(CHROMIUM) EDGEREC_FIXTURES=$(CURDIR)/$(WEB_OUT)/fixtures node --test --test-reporter=spec $(WEB_TEST_REPORT) test/*.test.js
 
 # web-bench: recommend latency in wazero, Node and Chromium for the demo
 # bundle (out/demo/demo.bundle, which `make demo` builds).
