@@ -15,7 +15,7 @@ import (
 // Nearest Neighbor Search", IEEE TPAMI 2011, §IV, "IVFADC"). Row r of
 // list l stands for the vector
 //
-//	x̂ᵣ = Centroids[l] + PQ.Decode(Codes[r·M : (r+1)·M])
+//	x̂ᵣ = cₗ + PQ.Decode(Codes[r·M : (r+1)·M]),  cₗ = Centroids.Decode(l)
 //
 // so its inner product with a query q is ⟨q, cₗ⟩ + Σₘ ⟨qₘ, Cₘ[codeₘ]⟩:
 // one score per list and one look-up table per query serve every list.
@@ -29,36 +29,24 @@ import (
 type IVFPQ struct {
 	// PQ quantizes the residuals.
 	PQ *quant.PQ
-	// Centroids holds Lists() vectors of PQ.Dim floats, row-major.
-	Centroids []float32
+	// Centroids holds one int8-coded centroid per list: the residuals
+	// are taken against the decoded centroid, so it is exact as stored,
+	// costs Dim+4 bytes a list, and its codes rank the lists with the
+	// int8 word kernel, several times faster than float inner products
+	// in the module.
+	Centroids *quant.Int8
 	// Offsets has Lists()+1 entries: 0, non-decreasing, ending at Rows().
 	Offsets []uint32
 	// Codes holds Rows() codes of PQ.M bytes, grouped by list.
 	Codes []byte
 	// NProbe is how many lists a search probes by default (1…Lists()).
 	NProbe int
-
-	// rank is Centroids in int8 (Prepare), which Search ranks the lists
-	// with; nil ranks them in float32.
-	rank *quant.Int8
 }
 
 // Prepare readies the index for Search: it prepares the quantizer
-// (quant.PQ.Prepare) and makes the int8 copy of the centroids that Search
-// ranks the lists with: the word kernel of quant.Int8 scores a centroid several
-// times faster than a float inner product in the module
-// (BenchmarkIVFPQSearch), and the probed lists' scores are then
-// recomputed in float32, so only the choice of lists is approximate. It
-// costs Dim+4 bytes per list. DecodeIVFPQ and tools/compact.Train call
-// it; Search ranks in float32 when it has not been called.
-func (ix *IVFPQ) Prepare() {
-	ix.PQ.Prepare()
-	d := ix.PQ.Dim
-	ix.rank = quant.NewInt8(ix.Lists(), d)
-	for l := range ix.Lists() {
-		ix.rank.Set(l, ix.Centroids[l*d:(l+1)*d])
-	}
-}
+// (quant.PQ.Prepare). DecodeIVFPQ and tools/compact.Train call it; call
+// it again after changing PQ.Codebooks.
+func (ix *IVFPQ) Prepare() { ix.PQ.Prepare() }
 
 // Lists returns the number of lists.
 func (ix *IVFPQ) Lists() int { return len(ix.Offsets) - 1 }
@@ -80,12 +68,16 @@ func (ix *IVFPQ) Validate() error {
 	if err := ix.PQ.Validate(); err != nil {
 		return fmt.Errorf("ivfpq: %w", err)
 	}
+	if ix.Centroids == nil {
+		return errors.New("ivfpq: centroids missing")
+	}
 	l, d, m := ix.Lists(), ix.PQ.Dim, ix.PQ.M
+	c := ix.Centroids
 	switch {
 	case l < 1 || l > MaxLists:
 		return fmt.Errorf("ivfpq: %d lists, want 1…%d", l, MaxLists)
-	case len(ix.Centroids) != l*d:
-		return fmt.Errorf("ivfpq: %d centroid floats for %d lists of dimension %d", len(ix.Centroids), l, d)
+	case c.Rows != l || c.Dim != d || len(c.Codes) != l*d || len(c.Scales) != l:
+		return fmt.Errorf("ivfpq: %d×%d centroids (%d codes, %d scales) for %d lists of dimension %d", c.Rows, c.Dim, len(c.Codes), len(c.Scales), l, d)
 	case len(ix.Codes)%m != 0:
 		return fmt.Errorf("ivfpq: %d code bytes are not whole %d-byte codes", len(ix.Codes), m)
 	case ix.Offsets[0] != 0 || uint64(ix.Offsets[l]) != uint64(len(ix.Codes)/m):
@@ -98,9 +90,9 @@ func (ix *IVFPQ) Validate() error {
 			return fmt.Errorf("ivfpq: offsets decrease at list %d", i-1)
 		}
 	}
-	for _, v := range ix.Centroids {
-		if v != v || v > math.MaxFloat32 || v < -math.MaxFloat32 {
-			return errors.New("ivfpq: a centroid holds a NaN or an infinity")
+	for _, v := range c.Scales {
+		if !(v >= 0) || v > math.MaxFloat32 {
+			return errors.New("ivfpq: a centroid scale is negative, NaN or infinite")
 		}
 	}
 	return nil
@@ -152,12 +144,8 @@ func (ix *IVFPQ) Search(dst []Hit, q []float32, k, nprobe int, skip func(int32) 
 		s.cs = make([]float32, lists)
 	}
 	cs := s.cs[:lists]
-	if ix.rank != nil {
-		s.query.Reset(q)
-		ix.rank.Scores(cs, &s.query, 0)
-	} else {
-		centroidScores(cs, ix.Centroids, q)
-	}
+	s.query.Reset(q)
+	ix.Centroids.Scores(cs, &s.query, 0)
 	top := TopK{k: k, keys: s.keys[:0], thr: float32(math.Inf(-1))}
 	if nprobe == lists {
 		for l := range lists {
@@ -198,10 +186,7 @@ func (ix *IVFPQ) scanList(top *TopK, s *Scratch, l int, q []float32, skip func(i
 	if lo == hi {
 		return
 	}
-	var base [1]float32
-	d := len(q)
-	centroidScores(base[:], ix.Centroids[l*d:(l+1)*d], q)
-	off, step := base[0]+t.Offset, t.Step
+	off, step := ix.centroidScore(l, q)+t.Offset, t.Step
 	for lo < hi {
 		n := min(hi-lo, scanChunk)
 		sums := s.sums[:n]
@@ -225,29 +210,27 @@ func (ix *IVFPQ) scanList(top *TopK, s *Scratch, l int, q []float32, skip func(i
 	}
 }
 
-// centroidScores sets dst[l] = ⟨c_l, q⟩ for the rows of centroids.
-func centroidScores(dst, centroids, q []float32) {
-	d := len(q)
+// centroidScore returns ⟨q, cₗ⟩ for the decoded centroid of list l, in
+// float32 (the lists' ranking uses the query quantized to int8; a row's
+// score uses the query as given, like its table).
+func (ix *IVFPQ) centroidScore(l int, q []float32) float32 {
+	c := ix.Centroids
+	d := c.Dim
+	codes := c.Codes[l*d : (l+1)*d]
 	if d == 64 {
-		qa := (*[64]float32)(q)
-		for l := range dst {
-			c := (*[64]float32)(centroids[l*64 : l*64+64])
-			var s0, s1, s2, s3 float32
-			for j := 0; j < 64; j += 4 {
-				s0 += qa[j] * c[j]
-				s1 += qa[j+1] * c[j+1]
-				s2 += qa[j+2] * c[j+2]
-				s3 += qa[j+3] * c[j+3]
-			}
-			dst[l] = (s0 + s1) + (s2 + s3)
+		qa, ca := (*[64]float32)(q), (*[64]int8)(codes)
+		var s0, s1, s2, s3 float32
+		for j := 0; j < 64; j += 4 {
+			s0 += qa[j] * float32(ca[j])
+			s1 += qa[j+1] * float32(ca[j+1])
+			s2 += qa[j+2] * float32(ca[j+2])
+			s3 += qa[j+3] * float32(ca[j+3])
 		}
-		return
+		return c.Scales[l] * ((s0 + s1) + (s2 + s3))
 	}
-	for l := range dst {
-		var s float32
-		for j, v := range centroids[l*d : (l+1)*d] {
-			s += q[j] * v
-		}
-		dst[l] = s
+	var s float32
+	for j, v := range codes {
+		s += q[j] * float32(v)
 	}
+	return c.Scales[l] * s
 }

@@ -27,13 +27,15 @@ import (
 //	24      4               nprobe: the default, 1 … lists
 //	28      4               zero
 //	32      4·256·dim       codebooks, float32 [M][256][dim/M]
-//	        4·lists·dim     centroids, float32 [lists][dim], padded to 8
+//	        lists·dim       centroid codes, int8 [lists][dim], padded to 8
+//	        4·lists         centroid scales, float32 [lists], padded to 8
 //	        4·(lists+1)     offsets, uint32 [lists+1], padded to 8
 //	        M·rows          codes, uint8 [rows][M], padded to 8
 //
-// The bytes end with the codes' padding: 32 + 1024·dim + pad8(4·lists·dim)
-// + pad8(4·(lists+1)) + pad8(M·rows) in all. Rows are grouped by list as
-// IVFPQ describes.
+// The bytes end with the codes' padding: 32 + 1024·dim + pad8(lists·dim)
+// + pad8(4·lists) + pad8(4·(lists+1)) + pad8(M·rows) in all. Centroid l
+// is scale[l]·code[l][j] (quant.Int8). Rows are grouped by list as IVFPQ
+// describes.
 const (
 	ivfpqMagic   = "IVPQ"
 	ivfpqVersion = 1
@@ -48,10 +50,10 @@ var ErrIVFPQFormat = errors.New("ann: malformed IVFPQ bytes")
 // pad8 rounds n up to a multiple of 8.
 func pad8(n uint64) uint64 { return (n + 7) &^ 7 }
 
-// ivfpqSizes returns the byte sizes of the four arrays (padded) for a
+// ivfpqSizes returns the byte sizes of the five arrays (padded) for a
 // header's counts; counts are bounded before, so nothing overflows.
-func ivfpqSizes(dim, m, lists, rows uint64) (codebooks, centroids, offsets, codes uint64) {
-	return 4 * quant.PQCentroids * dim, pad8(4 * lists * dim), pad8(4 * (lists + 1)), pad8(m * rows)
+func ivfpqSizes(dim, m, lists, rows uint64) (codebooks, centroids, scales, offsets, codes uint64) {
+	return 4 * quant.PQCentroids * dim, pad8(lists * dim), pad8(4 * lists), pad8(4 * (lists + 1)), pad8(m * rows)
 }
 
 // MarshalBinary returns the bytes of the index in the layout above. It
@@ -65,8 +67,8 @@ func (ix *IVFPQ) MarshalBinary() ([]byte, error) {
 	if rows > math.MaxInt32 {
 		return nil, fmt.Errorf("ivfpq: %d rows, at most %d", rows, math.MaxInt32)
 	}
-	cb, ce, of, co := ivfpqSizes(dim, m, lists, rows)
-	b := make([]byte, 0, ivfpqHeader+cb+ce+of+co)
+	cb, ce, sc, of, co := ivfpqSizes(dim, m, lists, rows)
+	b := make([]byte, 0, ivfpqHeader+cb+ce+sc+of+co)
 	b = append(b, ivfpqMagic...)
 	b = binary.LittleEndian.AppendUint16(b, ivfpqVersion)
 	b = binary.LittleEndian.AppendUint16(b, 0)
@@ -76,7 +78,11 @@ func (ix *IVFPQ) MarshalBinary() ([]byte, error) {
 	for _, v := range p.Codebooks {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 	}
-	for _, v := range ix.Centroids {
+	for _, v := range ix.Centroids.Codes {
+		b = append(b, byte(v))
+	}
+	b = zeroPad(b)
+	for _, v := range ix.Centroids.Scales {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 	}
 	b = zeroPad(b)
@@ -101,7 +107,8 @@ func zeroPad(b []byte) []byte {
 // then the index itself (Validate: offsets, finite floats), and calls
 // Prepare. On a little-endian machine with b 4-byte aligned the index
 // aliases b (b must then not change while the index is used); otherwise
-// the float and offset arrays are copied. Codes always alias b. Errors
+// the float and offset arrays are copied. Codes (of the rows and of the
+// centroids) always alias b. Errors
 // wrap ErrIVFPQFormat.
 func DecodeIVFPQ(b []byte) (*IVFPQ, error) {
 	bad := func(format string, a ...any) (*IVFPQ, error) {
@@ -130,13 +137,13 @@ func DecodeIVFPQ(b []byte) (*IVFPQ, error) {
 	case nprobe < 1 || nprobe > lists:
 		return bad("default nprobe %d outside 1…%d", nprobe, lists)
 	}
-	cb, ce, of, co := ivfpqSizes(dim, m, lists, rows)
-	if want := ivfpqHeader + cb + ce + of + co; uint64(len(b)) != want {
+	cb, ce, sc, of, co := ivfpqSizes(dim, m, lists, rows)
+	if want := ivfpqHeader + cb + ce + sc + of + co; uint64(len(b)) != want {
 		return bad("%d bytes, the header's counts need %d", len(b), want)
 	}
 	// Padding must be zero, so that the bytes of an index are unique.
 	end := uint64(ivfpqHeader) + cb
-	for _, a := range [][2]uint64{{4 * lists * dim, ce}, {4 * (lists + 1), of}, {m * rows, co}} {
+	for _, a := range [][2]uint64{{lists * dim, ce}, {4 * lists, sc}, {4 * (lists + 1), of}, {m * rows, co}} {
 		for _, c := range b[end+a[0] : end+a[1]] {
 			if c != 0 {
 				return bad("padding is not zero")
@@ -151,17 +158,26 @@ func DecodeIVFPQ(b []byte) (*IVFPQ, error) {
 		return s
 	}
 	ix := &IVFPQ{
-		PQ:        &quant.PQ{Dim: int(dim), M: int(m), Codebooks: float32s(take(cb), int(quant.PQCentroids*dim))},
-		Centroids: float32s(take(ce), int(lists*dim)),
-		Offsets:   uint32s(take(of), int(lists+1)),
-		Codes:     take(co)[:m*rows],
-		NProbe:    int(nprobe),
+		PQ: &quant.PQ{Dim: int(dim), M: int(m), Codebooks: float32s(take(cb), int(quant.PQCentroids*dim))},
+		Centroids: &quant.Int8{Rows: int(lists), Dim: int(dim), Codes: int8s(take(ce)[:lists*dim]),
+			Scales: float32s(take(sc), int(lists))},
+		Offsets: uint32s(take(of), int(lists+1)),
+		Codes:   take(co)[:m*rows],
+		NProbe:  int(nprobe),
 	}
 	if err := ix.Validate(); err != nil {
 		return bad("%v", err)
 	}
 	ix.Prepare()
 	return ix, nil
+}
+
+// int8s returns b as int8s, aliasing it.
+func int8s(b []byte) []int8 {
+	if len(b) == 0 {
+		return []int8{}
+	}
+	return unsafe.Slice((*int8)(unsafe.Pointer(&b[0])), len(b))
 }
 
 // hostLittleEndian reports whether the machine stores the low byte first,

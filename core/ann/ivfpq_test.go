@@ -24,10 +24,14 @@ func randIVFPQ(rng *rand.Rand, dim, m, lists, rows int) *IVFPQ {
 	for i := range p.Codebooks {
 		p.Codebooks[i] = float32(rng.NormFloat64()) / 8
 	}
-	ix := &IVFPQ{PQ: p, Centroids: make([]float32, lists*dim), Offsets: make([]uint32, lists+1),
+	ix := &IVFPQ{PQ: p, Centroids: quant.NewInt8(lists, dim), Offsets: make([]uint32, lists+1),
 		Codes: make([]byte, rows*m), NProbe: max(1, lists/4)}
-	for i := range ix.Centroids {
-		ix.Centroids[i] = float32(rng.NormFloat64()) / 4
+	c := make([]float32, dim)
+	for l := range lists {
+		for j := range c {
+			c[j] = float32(rng.NormFloat64()) / 4
+		}
+		ix.Centroids.Set(l, c)
 	}
 	cuts := make([]int, lists-1)
 	for i := range cuts {
@@ -51,13 +55,10 @@ func randIVFPQ(rng *rand.Rand, dim, m, lists, rows int) *IVFPQ {
 func searchRef(ix *IVFPQ, q []float32, k int, skip func(int32) bool) []Hit {
 	var tab quant.PQTable
 	ix.PQ.Table(&tab, q)
-	m, d := ix.PQ.M, ix.PQ.Dim
+	m := ix.PQ.M
 	var all []Hit
 	for l := range ix.Lists() {
-		var base float32
-		cs := make([]float32, 1)
-		centroidScores(cs, ix.Centroids[l*d:(l+1)*d], q)
-		base = cs[0]
+		base := ix.centroidScore(l, q) // TestCentroidScore checks it
 		for r := int(ix.Offsets[l]); r < int(ix.Offsets[l+1]); r++ {
 			var s uint32
 			for j, c := range ix.Codes[r*m : (r+1)*m] {
@@ -70,6 +71,29 @@ func searchRef(ix *IVFPQ, q []float32, k int, skip func(int32) bool) []Hit {
 	}
 	sort.Slice(all, func(i, j int) bool { return worse(all[j], all[i]) })
 	return all[:min(k, len(all))]
+}
+
+// TestCentroidScore: a list's score is the inner product with its decoded
+// centroid, up to float32 rounding.
+func TestCentroidScore(t *testing.T) {
+	rng := rand.New(rand.NewPCG(35, 36))
+	for _, dim := range []int{64, 12} {
+		ix := randIVFPQ(rng, dim, 4, 7, 10)
+		q := make([]float32, dim)
+		for j := range q {
+			q[j] = float32(rng.NormFloat64())
+		}
+		c := make([]float32, dim)
+		for l := range ix.Lists() {
+			ix.Centroids.Decode(c, l)
+			var want, norm float64
+			for j := range c {
+				want += float64(q[j]) * float64(c[j])
+				norm += math.Abs(float64(q[j]) * float64(c[j]))
+			}
+			assert.InDelta(t, want, float64(ix.centroidScore(l, q)), 1e-6*norm)
+		}
+	}
 }
 
 // TestIVFPQSearchAllLists: probing every list, Search returns exactly the
@@ -107,7 +131,7 @@ func TestIVFPQSearchProbes(t *testing.T) {
 		q[j] = float32(rng.NormFloat64())
 	}
 	cs := make([]float32, ix.Lists())
-	ix.rank.Scores(cs, quant.NewQuery(q), 0) // the lists are ranked in int8
+	ix.Centroids.Scores(cs, quant.NewQuery(q), 0) // the lists are ranked in int8
 	const nprobe = 5
 	probed := map[int32]bool{}
 	for _, l := range bestLists(cs, nprobe) {
@@ -187,7 +211,8 @@ func TestDecodeIVFPQRejects(t *testing.T) {
 		return b
 	}
 	cent := ivfpqHeader + 4*quant.PQCentroids*64
-	offs := cent + int(pad8(4*4*64))
+	scales := cent + 4*64
+	offs := scales + 4*4
 	for name, b := range map[string][]byte{
 		"empty":             nil,
 		"short header":      good[:31],
@@ -202,7 +227,8 @@ func TestDecodeIVFPQRejects(t *testing.T) {
 		"huge rows":         put(20, math.MaxUint32),
 		"truncated":         good[:len(good)-8],
 		"trailing":          append(bytes.Clone(good), make([]byte, 8)...),
-		"NaN centroid":      put(cent, math.Float32bits(float32(math.NaN()))),
+		"NaN scale":         put(scales, math.Float32bits(float32(math.NaN()))),
+		"negative scale":    put(scales+4, math.Float32bits(-1)),
 		"offsets decrease":  put(offs+8, 1000),
 		"first offset":      put(offs, 1),
 		"padding":           put(offs+20, 1),

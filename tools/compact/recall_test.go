@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/edgerec/edgerec/core/ann"
+	"github.com/edgerec/edgerec/core/quant"
 	"github.com/edgerec/edgerec/tools/benchdata"
 	"github.com/stretchr/testify/require"
 )
@@ -97,13 +98,7 @@ func recallAt(ix *ann.IVFPQ, perm []int32, qs []query, k, nprobe int) (recall, r
 	cs := make([]float32, ix.Lists())
 	for _, q := range qs {
 		// Rows scanned: the sizes of the nprobe best lists.
-		for l := range cs {
-			var d float32
-			for j, v := range ix.Centroids[l*ix.PQ.Dim : (l+1)*ix.PQ.Dim] {
-				d += v * q.q[j]
-			}
-			cs[l] = d
-		}
+		ix.Centroids.Scores(cs, quant.NewQuery(q.q), 0)
 		order := make([]int, len(cs))
 		for l := range order {
 			order[l] = l

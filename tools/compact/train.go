@@ -50,8 +50,7 @@ type Options struct {
 
 // DefaultLists returns the number of lists for n rows, ⌈4·√n⌉: more than
 // the int8 index's ⌈2·√n⌉ (ann.DefaultLists) because a finer partition
-// leaves smaller residuals for the codes to describe, and a list's
-// centroid costs one float inner product per query
+// leaves smaller residuals for the codes to describe
 // (core/quant/MEASUREMENTS.md, "Compact mode").
 func DefaultLists(n int) int {
 	return min(max(int(math.Ceil(4*math.Sqrt(float64(n)))), 1), ann.MaxLists)
@@ -163,6 +162,13 @@ func Train(x []float32, dim int, opts Options) (ix *ann.IVFPQ, perm []int32, err
 			}
 		}
 	}
+	// Stored in int8; the residuals are taken against the decoded
+	// centroid, which is then exactly what the module adds back.
+	cq := quant.NewInt8(lists, dim)
+	for l := range lists {
+		cq.Set(l, cent[l*dim:(l+1)*dim])
+		cq.Decode(cent[l*dim:(l+1)*dim], l)
+	}
 	residual := func(dst []float32, r int) {
 		l := assign[r]
 		for j, v := range x[r*dim : (r+1)*dim] {
@@ -225,7 +231,7 @@ func Train(x []float32, dim int, opts Options) (ix *ann.IVFPQ, perm []int32, err
 		})
 		progress("encode", hi, n)
 	}
-	ix = &ann.IVFPQ{PQ: pq, Centroids: cent, Offsets: offsets, Codes: codes, NProbe: max(1, (lists+49)/50)}
+	ix = &ann.IVFPQ{PQ: pq, Centroids: cq, Offsets: offsets, Codes: codes, NProbe: max(1, (lists+49)/50)}
 	if err := ix.Validate(); err != nil {
 		return nil, nil, err
 	}

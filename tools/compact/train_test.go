@@ -28,9 +28,9 @@ func TestTrain(t *testing.T) {
 		seen[i] = true
 	}
 	var errCode, errCentroid float64
-	v := make([]float32, 64)
+	v, c := make([]float32, 64), make([]float32, 64)
 	for l := range ix.Lists() {
-		c := ix.Centroids[l*64 : (l+1)*64]
+		ix.Centroids.Decode(c, l)
 		for r := ix.Offsets[l]; r < ix.Offsets[l+1]; r++ {
 			ix.PQ.Decode(v, ix.Codes[int(r)*32:int(r+1)*32])
 			x := cat.Row(int(perm[r]))
