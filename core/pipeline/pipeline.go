@@ -25,15 +25,15 @@ type Recommender struct {
 
 // Load decodes and validates a bundle. The Recommender may keep references to
 // data: the caller must not modify data afterwards.
-func Load(data []byte) (*Recommender, error) { return load(data, bundle.Decode) }
+func Load(data []byte) (*Recommender, error) { return loadWith(data, bundle.Decode) }
 
 // LoadVerified loads bytes that bundle.Decode has accepted, checking only
 // what keeps reads within them (bundle.DecodeVerified): a host that
 // checked a bundle natively loads it into each instance at the cost of a
 // copy.
-func LoadVerified(data []byte) (*Recommender, error) { return load(data, bundle.DecodeVerified) }
+func LoadVerified(data []byte) (*Recommender, error) { return loadWith(data, bundle.DecodeVerified) }
 
-func load(data []byte, decode func([]byte) (*bundle.Bundle, error)) (*Recommender, error) {
+func loadWith(data []byte, decode func([]byte) (*bundle.Bundle, error)) (*Recommender, error) {
 	b, err := decode(data)
 	if err != nil {
 		return nil, err
