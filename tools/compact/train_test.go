@@ -89,3 +89,54 @@ func TestTuneAndRecall(t *testing.T) {
 	_, all := Tune(ix, perm, cat.Vectors, qs, 10, 1.01)
 	assert.GreaterOrEqual(t, all, r-0.02)
 }
+
+// TestEncodeAniso: the score-aware code never has a higher score-aware
+// loss than the Euclidean code it starts from, lowers it on average, and
+// η = 1 gives the Euclidean code.
+func TestEncodeAniso(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	cat := benchdata.Clustered(2000, 64, 32, 5)
+	ix, perm, err := Train(cat.Vectors, 64, Options{Lists: 8, Sample: 2000, Iters: 3, Eta: 1, Seed: 1})
+	require.NoError(t, err)
+	pq := ix.PQ
+	loss := func(code []byte, r, x []float32, eta float32) float64 {
+		v := make([]float32, 64)
+		pq.Decode(v, code)
+		var norm, e2, eu float64
+		for j := range x {
+			norm += float64(x[j]) * float64(x[j])
+		}
+		for j := range v {
+			e := float64(r[j] - v[j])
+			e2 += e * e
+			eu += e * float64(x[j]) / math.Sqrt(norm)
+		}
+		return e2 + float64(eta-1)*eu*eu
+	}
+	work := make([]float32, 128)
+	c := make([]float32, 64)
+	var sumL2, sumAniso float64
+	for range 200 {
+		row := rng.IntN(2000)
+		l := 0
+		for int(ix.Offsets[l+1]) <= row {
+			l++
+		}
+		ix.Centroids.Decode(c, l)
+		x := cat.Row(int(perm[row]))
+		r := make([]float32, 64)
+		for j := range r {
+			r[j] = x[j] - c[j]
+		}
+		l2, an, one := make([]byte, 32), make([]byte, 32), make([]byte, 32)
+		pq.Encode(l2, r)
+		encodeAniso(pq, an, r, x, 8, 2, work)
+		encodeAniso(pq, one, r, x, 1, 2, work)
+		assert.Equal(t, l2, one)
+		a, b := loss(l2, r, x, 8), loss(an, r, x, 8)
+		assert.LessOrEqual(t, b, a*(1+1e-5))
+		sumL2 += a
+		sumAniso += b
+	}
+	assert.Less(t, sumAniso, 0.9*sumL2)
+}
