@@ -9,7 +9,7 @@
 //	testreport go    -phase NAME -state DIR [-show REGEXP] -- go test -json ARGS...
 //	testreport tap   -phase NAME -state DIR [-seconds S] FILE   (a node --test TAP report)
 //	testreport begin -state DIR                       (empties DIR's phase records)
-//	testreport summary -state DIR
+//	testreport summary -state DIR [-since UNIXTIME]
 //
 // go runs the command (which must print `go test -json` events) and exits
 // with its status; tests whose name matches -show have their output
@@ -46,6 +46,10 @@ const module = "github.com/edgerec/edgerec/"
 type record struct {
 	Phase   string  `json:"phase"`
 	Seconds float64 `json:"seconds"`
+	// CPU is the user and system time of the phase's processes: on a
+	// machine shared with other work, wall time grows and CPU time does
+	// not, and on an idle one wall time is at least CPU over the cores.
+	CPU     float64 `json:"cpu_seconds"`
 	Passed  int     `json:"passed"`
 	Failed  int     `json:"failed"`
 	Skipped int     `json:"skipped"`
@@ -70,6 +74,7 @@ func main() {
 	state := fs.String("state", "out/test", "directory of the phase records")
 	show := fs.String("show", "", "print the output of tests matching this regexp")
 	seconds := fs.Int("seconds", 0, "tap: the phase's wall time (else the report's duration)")
+	since := fs.Int64("since", 0, "summary: Unix time make test started, for the total")
 	fs.Parse(os.Args[2:])
 	var err error
 	status := 0
@@ -86,7 +91,7 @@ func main() {
 		os.RemoveAll(*state)
 		err = os.MkdirAll(*state, 0o755)
 	case "summary":
-		status, err = summary(os.Stdout, *state)
+		status, err = summary(os.Stdout, *state, *since)
 	default:
 		err = fmt.Errorf("unknown action %q", os.Args[1])
 	}
@@ -220,7 +225,11 @@ func runGo(phase, state, show string, args []string) (int, error) {
 				if len(s.failedTests) == 0 { // a build failure or a panic outside a test
 					printf("%s", strings.Join(s.out[""], ""))
 				}
-				printf("   FAIL  %-32s %6.1fs  %d failed: %s\n", short(e.Package), e.Elapsed, s.failed, strings.Join(s.failedTests, ", "))
+				what := fmt.Sprintf("%d failed: %s", s.failed, strings.Join(s.failedTests, ", "))
+				if len(s.failedTests) == 0 {
+					what = "failed outside its tests (a build error, a panic, a timeout: the lines above)"
+				}
+				printf("   FAIL  %-32s %6.1fs  %s\n", short(e.Package), e.Elapsed, what)
 				if s.failed == 0 {
 					rec.Failed++ // the package failed as a whole
 				}
@@ -251,6 +260,9 @@ func runGo(phase, state, show string, args []string) (int, error) {
 	err = cmd.Wait()
 	close(done)
 	rec.Seconds = time.Since(start).Seconds()
+	if ps := cmd.ProcessState; ps != nil {
+		rec.CPU = (ps.UserTime() + ps.SystemTime()).Seconds()
+	}
 	if err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
@@ -343,7 +355,7 @@ func save(state string, rec record) error {
 
 // summary prints the phases' times, the skipped tests and the closing
 // line; its status is 1 when a phase failed.
-func summary(w io.Writer, state string) (int, error) {
+func summary(w io.Writer, state string, since int64) (int, error) {
 	paths, err := filepath.Glob(filepath.Join(state, "*.json"))
 	if err != nil {
 		return 0, err
@@ -364,11 +376,18 @@ func summary(w io.Writer, state string) (int, error) {
 	var total record
 	fmt.Fprintln(w, "\n== make test: summary ==")
 	for _, r := range recs {
-		fmt.Fprintf(w, "   %-28s %6.0fs  %d passed, %d failed, %d skipped\n", r.Phase, r.Seconds, r.Passed, r.Failed, r.Skipped)
+		cpu := ""
+		if r.CPU > 0 {
+			cpu = fmt.Sprintf(" (CPU %.0fs)", r.CPU)
+		}
+		fmt.Fprintf(w, "   %-28s %6.0fs%s  %d passed, %d failed, %d skipped\n", r.Phase, r.Seconds, cpu, r.Passed, r.Failed, r.Skipped)
 		total.Passed += r.Passed
 		total.Failed += r.Failed
 		total.Skipped += r.Skipped
 		total.Skips = append(total.Skips, r.Skips...)
+	}
+	if since > 0 {
+		fmt.Fprintf(w, "   %-28s %6ds (phases 1 and 2 run side by side)\n", "total", time.Now().Unix()-since)
 	}
 	if len(total.Skips) > 0 {
 		fmt.Fprintf(w, "\nSkipped (%d):\n", len(total.Skips))

@@ -59,7 +59,7 @@ ok 3 - group
 	require.NoError(t, readTAP("3 web tests", state, tap, 0))
 	require.NoError(t, save(state, record{Phase: "1 go test", Passed: 10, Failed: 1, Seconds: 3}))
 	var b bytes.Buffer
-	status, err := summary(&b, state)
+	status, err := summary(&b, state, 0)
 	require.NoError(t, err)
 	assert.Equal(t, 1, status, "a failed test fails the summary")
 	out := b.String()
