@@ -16,14 +16,15 @@ import (
 // natively; the host tests check the built module itself.
 func TestExportNames(t *testing.T) {
 	want := map[string]string{
-		abi.ExportVersion:    "() uint32",
-		abi.ExportAlloc:      "(uint32) uint32",
-		abi.ExportFree:       "(uint32)",
-		abi.ExportLoadBundle: "(uint32, uint32) uint64",
-		abi.ExportRecommend:  "(uint32, uint32) uint64",
-		abi.ExportBloom:      "(uint32, uint32) uint64",
-		abi.ExportCatalog:    "(uint32, uint32) uint64",
-		abi.ExportTrace:      "() uint32",
+		abi.ExportVersion:      "() uint32",
+		abi.ExportAlloc:        "(uint32) uint32",
+		abi.ExportFree:         "(uint32)",
+		abi.ExportLoadBundle:   "(uint32, uint32) uint64",
+		abi.ExportLoadVerified: "(uint32, uint32) uint64",
+		abi.ExportRecommend:    "(uint32, uint32) uint64",
+		abi.ExportBloom:        "(uint32, uint32) uint64",
+		abi.ExportCatalog:      "(uint32, uint32) uint64",
+		abi.ExportTrace:        "() uint32",
 	}
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "exports.go", nil, parser.ParseComments)
