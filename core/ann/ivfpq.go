@@ -98,6 +98,47 @@ func (ix *IVFPQ) Validate() error {
 	return nil
 }
 
+// List returns the list that holds row r: the l with Offsets[l] ≤ r <
+// Offsets[l+1] (a binary search).
+//
+// List panics if r is not a row.
+func (ix *IVFPQ) List(r int) int {
+	if r < 0 || r >= ix.Rows() {
+		panic("ann: row out of range")
+	}
+	lo, hi := 0, ix.Lists()-1 // Offsets[lo] ≤ r < Offsets[hi+1]
+	for lo < hi {
+		mid := int(uint(lo+hi+1) >> 1)
+		if int(ix.Offsets[mid]) <= r {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo
+}
+
+// Decode writes row r's reconstruction x̂ᵣ (its list's decoded centroid
+// plus its decoded residual) into dst: the vector the search scores, for
+// the uses that need an item's embedding in a bundle that keeps no other
+// (item-to-item similarity, diversification).
+//
+// Decode panics if len(dst) != PQ.Dim or r is not a row.
+func (ix *IVFPQ) Decode(dst []float32, r int) {
+	m := ix.PQ.M
+	var buf [64]float32
+	res := buf[:]
+	if len(dst) > len(buf) {
+		res = make([]float32, len(dst))
+	}
+	res = res[:len(dst)]
+	ix.PQ.Decode(res, ix.Codes[r*m:(r+1)*m])
+	ix.Centroids.Decode(dst, ix.List(r))
+	for j, v := range res {
+		dst[j] += v
+	}
+}
+
 // Scratch is the memory of one search at a time: the query's table, the
 // centroid scores, the sums of a chunk and the kept hits. Reusing one
 // across searches makes a search allocate nothing once the buffers have

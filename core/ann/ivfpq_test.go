@@ -96,6 +96,35 @@ func TestCentroidScore(t *testing.T) {
 	}
 }
 
+// TestIVFPQDecode: a row's reconstruction scores, against any query,
+// what its search hit scores (within the table's rounding), and List
+// finds the list of every row, empty lists included.
+func TestIVFPQDecode(t *testing.T) {
+	rng := rand.New(rand.NewPCG(37, 38))
+	ix := randIVFPQ(rng, 64, 32, 9, 300)
+	for l := range ix.Lists() {
+		for r := ix.Offsets[l]; r < ix.Offsets[l+1]; r++ {
+			require.Equal(t, l, ix.List(int(r)))
+		}
+	}
+	q := make([]float32, 64)
+	for j := range q {
+		q[j] = float32(rng.NormFloat64())
+	}
+	var tab quant.PQTable
+	ix.PQ.Table(&tab, q)
+	x := make([]float32, 64)
+	for _, h := range ix.Search(nil, q, 300, ix.Lists(), nil, nil) {
+		ix.Decode(x, int(h.Item))
+		var want float64
+		for j := range x {
+			want += float64(x[j]) * float64(q[j])
+		}
+		assert.InDelta(t, want, float64(h.Score), float64(tab.Step)*16+1e-4)
+	}
+	assert.Panics(t, func() { ix.List(300) })
+}
+
 // TestIVFPQSearchAllLists: probing every list, Search returns exactly the
 // reference's hits (same rows, same scores, same order), with and without
 // skip, for k below and above the rows.
