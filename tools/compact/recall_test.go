@@ -50,32 +50,13 @@ func makeQueries(cat *benchdata.Catalog, users, k int, seed uint64) []query {
 	}
 	parallel(users, 0, func(lo, hi int) {
 		for u := lo; u < hi; u++ {
-			qs[u].want = exactFloat(cat.Vectors, cat.Dim, qs[u].q, k, qs[u].hist)
+			qs[u].want = exactTop(cat.Vectors, cat.Dim, qs[u].q, k, qs[u].hist)
 		}
 	})
 	return qs
 }
 
 // exactFloat is the float32 full scan every recall is measured against.
-func exactFloat(x []float32, dim int, q []float32, k int, skip map[int32]bool) []int32 {
-	top := ann.NewTopK(k)
-	for i := 0; i < len(x)/dim; i++ {
-		if skip[int32(i)] {
-			continue
-		}
-		var s float32
-		for j, v := range x[i*dim : (i+1)*dim] {
-			s += v * q[j]
-		}
-		top.Push(int32(i), s)
-	}
-	hs := top.Sorted()
-	out := make([]int32, len(hs))
-	for i, h := range hs {
-		out[i] = h.Item
-	}
-	return out
-}
 
 // recallAt returns the mean recall@k of ix at nprobe against the exact
 // answers, and the mean number of rows scanned.

@@ -32,7 +32,7 @@ func Tune(ix *ann.IVFPQ, perm []int32, x []float32, queries [][]float32, k int, 
 	parallel(len(queries), runtime.GOMAXPROCS(0), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			want[i] = map[int32]bool{}
-			for _, r := range exactTop(x, dim, queries[i], k) {
+			for _, r := range exactTop(x, dim, queries[i], k, nil) {
 				want[i][r] = true
 			}
 		}
@@ -77,10 +77,13 @@ func Tune(ix *ann.IVFPQ, perm []int32, x []float32, queries [][]float32, k int, 
 }
 
 // exactTop returns the rows of the k highest inner products of q with
-// the rows of x, by a float32 scan.
-func exactTop(x []float32, dim int, q []float32, k int) []int32 {
+// the rows of x not in skip, by a float32 scan.
+func exactTop(x []float32, dim int, q []float32, k int, skip map[int32]bool) []int32 {
 	top := ann.NewTopK(k)
 	for i := 0; i < len(x)/dim; i++ {
+		if skip[int32(i)] {
+			continue
+		}
 		var s float32
 		for j, v := range x[i*dim : (i+1)*dim] {
 			s += v * q[j]
