@@ -5,7 +5,10 @@
 // the impressions (items shown but not taken) live in localStorage; nothing
 // is sent anywhere.
 
-import { EdgeRec } from './edgerec.js';
+// The loader is imported dynamically so that a missing package (no
+// web-demo/node_modules) becomes a message on the page, not a page stuck
+// on "loading…" with the error only in the console.
+let EdgeRec = null;
 
 const STORE = 'edgerec-demo-v1';
 const FILTER_EXPECTED = 2000; // items the consumed filter is sized for
@@ -15,6 +18,7 @@ const CATALOG_PAGE = 48;
 const SOURCES = [
   ['twotower', 'Two-tower', 1],
   ['covisit', 'Co-watched', 1],
+  ['slim', 'Similar', 1],
   ['popular', 'Popular', 0.5],
   ['trending', 'Trending', 0.5],
   ['fresh', 'New', 0.5],
@@ -31,6 +35,8 @@ let catalog = null; // {items, categories, fields, ...}
 let byId = new Map();
 let state = loadState();
 let shown = CATALOG_PAGE;
+let coldMs = null; // the warm-up call's round trip, the first in this tab
+let toastTimer = 0;
 
 function defaultState() {
   return { history: [], filter: '', impressions: {}, context: { region: '', device: '', age: 30 }, knobs: {} };
@@ -91,13 +97,24 @@ function el(tag, attrs = {}, ...children) {
 
 function showError(msg) {
   const b = $('banner');
-  b.textContent = msg;
+  b.replaceChildren(el('b', { text: 'The recommender did not start. ' }), el('span', { text: msg }), ' ',
+    el('button', { class: 'btn small', type: 'button', text: 'Try again', onclick: () => location.reload() }));
   b.hidden = false;
+  document.body.dataset.state = 'error';
+  $('bundle-chip').textContent = 'not loaded';
+  $('recs').replaceChildren(el('p', { class: 'state state-error', text: 'No recommendations: the module or the bundle did not load (see the message above).' }));
+  $('stages').replaceChildren();
+  $('timing').textContent = '';
+  $('catalog').replaceChildren(el('li', { class: 'state state-error', text: 'The catalog comes with the bundle, which did not load.' }));
+}
+
+function showLoading(what) {
+  $('loading-what').textContent = what;
 }
 
 // ---- loading --------------------------------------------------------------
 
-async function fetchBytes(url, what, hint) {
+async function fetchOK(url, what, hint) {
   let resp;
   try {
     resp = await fetch(url);
@@ -105,25 +122,51 @@ async function fetchBytes(url, what, hint) {
     throw new Error(`could not fetch ${what} (${url}): ${err.message}`);
   }
   if (!resp.ok) throw new Error(`could not fetch ${what}: HTTP ${resp.status} for ${url}. ${hint}`);
-  return new Uint8Array(await resp.arrayBuffer());
+  return resp;
+}
+
+// transferred returns what the resource timing knows of url's size: the
+// bytes decoded and, when the server compressed it, the bytes sent.
+function transferred(url) {
+  const abs = new URL(url, location.href).href;
+  const e = performance.getEntriesByName(abs).at(-1);
+  if (!e || !e.decodedBodySize) return null;
+  const sent = e.encodedBodySize && e.encodedBodySize < e.decodedBodySize ? `, ${fmtBytes(e.encodedBodySize)} sent compressed` : '';
+  return `${fmtBytes(e.decodedBodySize)}${sent}`;
 }
 
 async function start() {
   const hint = 'Serve this page with `edgerec serve --web web-demo` (make demo).';
   try {
+    showLoading('the page\'s packages');
+    try {
+      ({ EdgeRec } = await import('./edgerec.js'));
+    } catch (err) {
+      throw new Error(`could not load the page's packages (${err.message}). Run \`npm ci\` in web-demo (make web-deps).`);
+    }
+    showLoading('the module and the bundle');
     const [wasm, bundle] = await Promise.all([
-      fetchBytes('recommender.wasm', 'the module', hint),
-      fetchBytes('v1/bundle/file', 'the bundle', hint),
+      fetchOK('recommender.wasm', 'the module', hint),
+      fetchOK('v1/bundle/file', 'the bundle', hint),
     ]);
-    $('wasm-size').textContent = fmtBytes(wasm.length);
-    $('bundle-size').textContent = fmtBytes(bundle.length);
+    // The response itself, not its bytes: the loader compiles while the
+    // module downloads (WebAssembly.compileStreaming) when it is served as
+    // application/wasm.
     rec = await EdgeRec.load(wasm, bundle);
+    $('wasm-size').textContent = transferred('recommender.wasm') || fmtBytes(Number(wasm.headers.get('content-length')) || 0);
+    $('bundle-size').textContent = transferred('v1/bundle/file') || fmtBytes(rec.summary.size_bytes);
+    showLoading('the catalog');
+    catalog = rec.catalogAll();
+    // A throwaway call: the first recommend in an instance pays for lazy
+    // work (the engine's tier-up, the module's first allocations), so the
+    // list the user sees comes from a warm instance. Its time is shown.
+    const t0 = performance.now();
+    rec.recommend({ k: K, debug: true });
+    coldMs = performance.now() - t0;
   } catch (err) {
-    showError(`The recommender did not start: ${err.message}`);
-    $('bundle-chip').textContent = 'not loaded';
+    showError(err.message);
     return;
   }
-  catalog = rec.catalogAll();
   byId = new Map(catalog.items.map((it) => [it.id, it]));
   // Forget history items this bundle does not know (a new bundle version).
   state.history = state.history.filter((h) => byId.has(h.item));
@@ -132,12 +175,15 @@ async function start() {
   setupContext();
   setupKnobs();
   setupCatalog();
+  setupTabs();
   showBundle();
   $('reset').addEventListener('click', reset);
   renderHistory();
   refresh();
   renderCatalog();
+  document.body.dataset.state = 'ready';
   document.body.dataset.ready = 'true';
+  performance.mark('edgerec-first-list');
 }
 
 function showBundle() {
@@ -168,24 +214,87 @@ function fillSelect(sel, values, current, unknownLabel) {
   sel.value = values.includes(current) ? current : '';
 }
 
+// guessRegion maps the browser's time zone onto the bundle's region names;
+// it answers '' (unknown) rather than the first region in the list.
+function guessRegion(regions) {
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+  const area = tz.split('/')[0];
+  const west = /^America\/(Los_Angeles|Vancouver|Tijuana|Phoenix|Denver|Boise|Edmonton|Anchorage|Juneau)|^Pacific\/Honolulu/;
+  const south = /^America\/(Sao_Paulo|Buenos_Aires|Argentina|Santiago|Bogota|Lima|Caracas|Mexico_City|Montevideo|La_Paz|Guatemala|Panama|Havana)/;
+  const north = /^Europe\/(Stockholm|Oslo|Helsinki|Copenhagen|Tallinn|Riga|Vilnius)|^Atlantic\/Reykjavik/;
+  let want = [];
+  if (west.test(tz)) want = ['us-west'];
+  else if (south.test(tz)) want = ['latam'];
+  else if (area === 'America') want = ['us-east'];
+  else if (north.test(tz)) want = ['eu-north', 'eu-west'];
+  else if (area === 'Europe') want = ['eu-west'];
+  else if (area === 'Asia' || area === 'Australia' || area === 'Pacific') want = ['apac'];
+  const hit = want.find((r) => regions.includes(r)) || '';
+  return { region: hit, tz };
+}
+
+function guessDevice(devices) {
+  const coarse = matchMedia('(pointer: coarse)').matches;
+  const want = coarse ? (Math.min(screen.width, screen.height) < 600 ? 'mobile' : 'tablet') : 'desktop';
+  return devices.includes(want) ? want : '';
+}
+
+const AGE_MIN = 1;
+const AGE_MAX = 120;
+
 function setupContext() {
   const f = catalog.fields || {};
   const regions = f.region || [];
   const devices = f.device || [];
-  if (!state.context.region && regions.length) state.context.region = regions[0];
-  if (!state.context.device && devices.length) state.context.device = devices[0];
+  // Until the user picks, region and device are guesses made afresh.
+  if (!state.context.chosen) {
+    const g = guessRegion(regions);
+    state.context.region = g.region;
+    $('region-hint').textContent = g.region
+      ? `guessed from your time zone (${g.tz})`
+      : `unknown: your time zone (${g.tz || 'not given'}) matches none of the bundle's regions`;
+  } else {
+    $('region-hint').textContent = state.context.region ? 'chosen by you' : 'unknown (chosen by you)';
+  }
+  if (!state.context.chosen) state.context.device = guessDevice(devices);
   fillSelect($('ctx-region'), regions, state.context.region, 'unknown');
   fillSelect($('ctx-device'), devices, state.context.device, 'unknown');
-  $('ctx-age').value = state.context.age || '';
+  $('ctx-age').min = String(AGE_MIN);
+  $('ctx-age').max = String(AGE_MAX);
+  $('ctx-age').value = state.context.age ? String(state.context.age) : '';
   const onChange = () => {
     state.context.region = $('ctx-region').value;
     state.context.device = $('ctx-device').value;
-    const age = parseInt($('ctx-age').value, 10);
-    state.context.age = Number.isFinite(age) ? Math.min(150, Math.max(0, age)) : 0;
+    state.context.chosen = true;
+    $('region-hint').textContent = state.context.region ? 'chosen by you' : 'unknown (chosen by you)';
     saveState();
     refresh();
   };
-  for (const id of ['ctx-region', 'ctx-device', 'ctx-age']) $(id).addEventListener('change', onChange);
+  for (const id of ['ctx-region', 'ctx-device']) $(id).addEventListener('change', onChange);
+  $('ctx-age').addEventListener('change', onAge);
+}
+
+// onAge applies the age field only when it holds a whole number in range;
+// otherwise the field says so and the request keeps the last valid age, so
+// the field never shows a value the module is not using.
+function onAge() {
+  const input = $('ctx-age');
+  const raw = input.value.trim();
+  const msg = $('age-error');
+  let age;
+  if (raw === '') age = 0; // unknown
+  else if (/^\d+$/.test(raw) && Number(raw) >= AGE_MIN && Number(raw) <= AGE_MAX) age = Number(raw);
+  else {
+    input.setAttribute('aria-invalid', 'true');
+    msg.textContent = `Age must be a whole number from ${AGE_MIN} to ${AGE_MAX}, or empty for unknown; still using ${state.context.age || 'unknown'}.`;
+    msg.hidden = false;
+    return;
+  }
+  input.removeAttribute('aria-invalid');
+  msg.hidden = true;
+  state.context.age = age;
+  saveState();
+  refresh();
 }
 
 function setupKnobs() {
@@ -251,20 +360,44 @@ function buildRequest() {
   return req;
 }
 
+// popularOff reports whether this request turned the popular source off:
+// then every item the module labels "popular" is the back-fill, the global
+// popularity order that fills the list once the enabled sources run out
+// (core/pipeline backfill). With the popular source on, the response does
+// not say which of its items were back-filled, so the label stays neutral
+// about it.
+function popularOff() {
+  return state.knobs.weights?.popular === 0;
+}
+
+// VERB words a history event for "because you …".
+const VERB = { watch: 'watched', buy: 'bought' };
+
 function reason(item) {
   const region = state.context.region;
   switch (item.source) {
-    case 'covisit': {
+    case 'covisit':
+    case 'slim': {
       const t = byId.get(item.because)?.title;
-      return t ? `Because you watched “${t}”` : 'Often watched together';
+      if (!t) return 'Often taken together with your history';
+      const ev = state.history.find((h) => h.item === item.because);
+      return ev ? `Because you ${VERB[ev.action] || 'chose'} “${t}”` : `Often taken with “${t}”`;
     }
     case 'twotower': return state.history.length ? 'Matches your taste' : 'Picked for your profile';
-    case 'popular': return region ? `Popular in ${region}` : 'Popular right now';
+    case 'popular':
+      if (popularOff()) return 'Back-fill: among the most popular overall (the sources you left on ran out)';
+      return region ? `Popular in ${region}` : 'Popular everywhere';
     case 'trending': return region ? `Trending in ${region}` : 'Trending';
     case 'fresh': return 'New release';
     case 'explore': return 'Something different';
+    case 'pinned': return 'Pinned by the catalog';
     default: return item.source;
   }
+}
+
+function sourceLabel(item) {
+  if (item.source === 'popular' && popularOff()) return 'Back-fill';
+  return SOURCE_LABEL[item.source] || item.source;
 }
 
 function refresh() {
@@ -274,7 +407,9 @@ function refresh() {
   try {
     resp = rec.recommend(buildRequest());
   } catch (err) {
-    showError(`The module refused the request: ${err.message}`);
+    const b = $('banner');
+    b.textContent = `The module refused the request: ${err.message}`;
+    b.hidden = false;
     return;
   }
   const total = performance.now() - t0;
@@ -285,10 +420,10 @@ function refresh() {
 
 function card(it, i) {
   const meta = byId.get(it.id) || { title: it.id, categories: [], released: 0 };
-  return el('article', { class: 'card', 'data-id': it.id, 'data-source': it.source },
+  return el('article', { class: 'card', 'data-id': it.id, 'data-source': it.source, 'data-because': it.because || undefined },
     el('div', { class: 'card-top' },
       el('span', { class: 'rank', text: String(i + 1) }),
-      el('span', { class: `src src-${it.source}`, text: SOURCE_LABEL[it.source] || it.source, title: `source: ${it.source}` })),
+      el('span', { class: `src src-${it.source}`, text: sourceLabel(it), title: `source: ${it.source}` })),
     el('h3', { class: 'title', text: meta.title }),
     el('p', { class: 'meta', text: [year(meta.released), meta.categories.join(' · ')].filter(Boolean).join(' — ') }),
     el('p', { class: 'why', text: reason(it) }),
@@ -299,24 +434,61 @@ function card(it, i) {
 
 function renderRecs(resp) {
   const box = $('recs');
+  box.removeAttribute('aria-busy');
   if (!resp.items.length) {
-    box.replaceChildren(el('p', { class: 'empty', text: 'Nothing left to recommend with these settings.' }));
+    box.replaceChildren(el('p', { class: 'state state-empty', text: 'Nothing to recommend with these settings: the sources left on found nothing new. Try “bundle defaults” or reset the history.' }));
     return;
   }
   box.replaceChildren(...resp.items.map(card));
 }
 
+function ms(x) {
+  return x < 1 ? `${x.toFixed(2)} ms` : x < 100 ? `${x.toFixed(1)} ms` : `${Math.round(x)} ms`;
+}
+
 function renderTiming(resp, totalMs) {
   const stages = resp.debug?.stages || [];
+  // Cold: the warm-up call made while loading, the first in this instance.
+  // Warm: this list. Both are the whole round trip in this tab.
   $('timing').replaceChildren(
-    el('b', { text: `${totalMs < 1 ? totalMs.toFixed(2) : totalMs.toFixed(1)} ms` }),
-    el('span', { text: ' in this tab, round trip' }));
+    el('span', { class: 't-warm', title: 'this list: encode, call the module, decode, in this tab' },
+      el('b', { text: ms(totalMs) }), ' warm'),
+    el('span', { class: 't-cold', title: 'the first call in this tab, made while the page loaded and not shown' },
+      coldMs === null ? '' : `· first call ${ms(coldMs)} cold`));
   const max = Math.max(1, ...stages.map((s) => s.micros));
   $('stages').replaceChildren(...stages.map((s) => el('div', { class: `stage stage-${s.name}`, title: `${s.name}: ${s.in} → ${s.out} items, ${s.micros} µs` },
     el('span', { class: 'stage-name', text: s.name }),
-    el('span', { class: 'stage-num', text: `${(s.micros / 1000).toFixed(2)} ms · ${s.in} → ${s.out} items` }),
+    el('span', { class: 'stage-num' }, el('b', { text: ms(s.micros / 1000) }), ` · ${s.in} → ${s.out}`),
     el('span', { class: 'stage-bar' }, el('i', { style: `width:${Math.max(2, (100 * s.micros) / max).toFixed(1)}%` })))));
+}
 
+function toast(text) {
+  const t = $('toast');
+  t.textContent = text;
+  t.hidden = false;
+  t.classList.remove('show');
+  void t.offsetWidth; // restart the animation
+  t.classList.add('show');
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { t.hidden = true; }, 3000);
+}
+
+// ---- the narrow layout's tabs ------------------------------------------------------
+
+// On a phone the panels are tabs under the header (style.css shows the
+// tab bar below 900 px); on a wide screen all panels show and the bar is
+// hidden.
+function setupTabs() {
+  for (const b of document.querySelectorAll('#tabs [data-tab]')) {
+    b.addEventListener('click', () => showTab(b.dataset.tab));
+  }
+  showTab('recs');
+}
+
+function showTab(tab) {
+  document.body.dataset.tab = tab;
+  for (const b of document.querySelectorAll('#tabs [data-tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === tab));
+  if (tab !== 'recs') window.scrollTo({ top: 0 });
 }
 
 // ---- history --------------------------------------------------------------------
@@ -349,6 +521,12 @@ function consume(id, action) {
   renderHistory();
   refresh();
   renderCatalog();
+  const title = byId.get(id)?.title || id;
+  toast(`${action === 'buy' ? 'Bought' : 'Watched'} “${title}”: added to your history, the list is updated.`);
+  const badge = $('tab-history-count');
+  badge.classList.remove('bump');
+  void badge.offsetWidth;
+  badge.classList.add('bump');
 }
 
 function reset() {
@@ -364,6 +542,7 @@ function reset() {
 function renderHistory() {
   const h = state.history;
   $('history-count').textContent = String(h.length);
+  $('tab-history-count').textContent = String(h.length);
   $('history-empty').hidden = h.length > 0;
   $('history').replaceChildren(...h.slice().reverse().map((e) => el('li', { 'data-id': e.item },
     el('span', { class: `act act-${e.action}`, text: e.action === 'buy' ? 'bought' : 'watched' }),
@@ -383,6 +562,7 @@ function setupCatalog() {
   $('category').addEventListener('change', again);
   $('sort').addEventListener('change', again);
   $('more').addEventListener('click', () => { shown += CATALOG_PAGE; renderCatalog(); });
+  $('search').addEventListener('keydown', (e) => { if (e.key === 'Escape') clearSearch(); });
 }
 
 function renderCatalog() {
@@ -400,6 +580,14 @@ function renderCatalog() {
   items = items.slice().sort(cmp);
   $('catalog-count').textContent = `${items.length.toLocaleString()} of ${catalog.total.toLocaleString()}`;
   const done = new Set(state.history.map((h) => h.item));
+  if (items.length === 0) {
+    const what = [q && `“${$('search').value.trim()}”`, cat && `in ${cat}`].filter(Boolean).join(' ');
+    $('catalog').replaceChildren(el('li', { class: 'state state-empty' },
+      el('span', { text: `No titles match ${what}. ` }),
+      el('button', { class: 'link', type: 'button', text: 'Clear the search', onclick: clearSearch })));
+    $('more').hidden = true;
+    return;
+  }
   $('catalog').replaceChildren(...items.slice(0, shown).map((it) => el('li', { class: done.has(it.id) ? 'row done' : 'row', 'data-id': it.id },
     el('span', { class: 'c-title', text: it.title }),
     el('span', { class: 'c-year', text: String(year(it.released)) }),
@@ -408,6 +596,14 @@ function renderCatalog() {
       ? el('span', { class: 'c-done', text: '✓ in history' })
       : el('button', { class: 'btn small watch', type: 'button', text: '▶ Watch', onclick: () => consume(it.id, 'watch') }))));
   $('more').hidden = items.length <= shown;
+  $('more').textContent = `Show more (${Math.min(shown, items.length).toLocaleString()} of ${items.length.toLocaleString()} shown)`;
+}
+
+function clearSearch() {
+  $('search').value = '';
+  $('category').value = '';
+  shown = CATALOG_PAGE;
+  renderCatalog();
 }
 
 start();
