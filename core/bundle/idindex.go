@@ -3,11 +3,11 @@ package bundle
 import "fmt"
 
 // IDIndex finds an item's row by its id: an open-addressing hash table
-// (FNV-1a 32 of the id's bytes, linear probing) that the builder lays out
+// (a hash of the id's bytes, linear probing) that the builder lays out
 // and the reader uses in place (section IDIX, FORMAT.md §8.3), so that
 // loading builds no map. Each slot holds row+1, 0 when empty.
 type IDIndex struct {
-	slots []uint32 // a power of two of them
+	slots []uint32
 	// maxProbe bounds the slots a lookup examines past its home slot: what
 	// a lookup costs is bounded by the table, not by what a request asks.
 	maxProbe uint32
@@ -17,34 +17,44 @@ type IDIndex struct {
 // its longest probe fits.
 const maxIDProbe = 64
 
-func fnv32(s string) uint32 {
+// idHash is FNV-1a 32 of s's bytes, its bits mixed by MurmurHash3's
+// finalizer: home takes the hash's high bits, which FNV-1a leaves poorly
+// mixed for short ids that differ in their last bytes.
+func idHash(s string) uint32 {
 	h := uint32(2166136261)
 	for i := 0; i < len(s); i++ {
 		h ^= uint32(s[i])
 		h *= 16777619
 	}
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	h *= 0xc2b2ae35
+	h ^= h >> 16
 	return h
 }
 
-// newIDIndex builds the table of ids: the first power of two of slots at
-// least 5/4 of the ids (a load of at most 0.8, so that the table costs
-// about 5 bytes an item), doubled until no id lies more than maxIDProbe
-// slots past its home. Rows are placed Robin Hood style (Celis, Larson &
+// home returns the slot where a lookup of an id hashing to h starts in a
+// table of size slots: h scaled to [0, size) by a multiply and a shift
+// (Lemire's reduction), so that any size works, not only powers of two.
+func home(h uint32, size int) uint32 { return uint32(uint64(h) * uint64(size) >> 32) }
+
+// newIDIndex builds the table of ids: 5/4 as many slots as ids, at least
+// 8 (a load of 0.8, so that the table costs 5 bytes an item), grown by a
+// half until no id lies more than maxIDProbe slots past its home. Rows
+// are placed Robin Hood style (Celis, Larson &
 // Munro, 1985): an id that has probed further than a slot's occupant
 // takes the slot and the occupant moves on, which keeps the longest probe
 // short at that load (plain linear probing needs a table twice as large
 // for the same bound). Lookups are plain linear probing.
 func newIDIndex(ids Strings) IDIndex {
 	n := ids.Len()
-	size := 8
-	for size < n+n/4+1 {
-		size *= 2
-	}
+	size := max(8, n+n/4+1)
 	for {
 		if x, ok := robinHood(ids, size); ok {
 			return x
 		}
-		size *= 2
+		size += size / 2
 	}
 }
 
@@ -52,29 +62,31 @@ func newIDIndex(ids Strings) IDIndex {
 // some id lies more than maxIDProbe slots past its home.
 func robinHood(ids Strings, size int) (IDIndex, bool) {
 	x := IDIndex{slots: make([]uint32, size)}
-	mask := uint32(size - 1)
-	home := make([]uint32, size) // home slot of each placed row's id
+	n := uint32(size)
+	at := make([]uint32, size) // the home slot of each placed row's id
 	for row := 0; row < ids.Len(); row++ {
-		v, h := uint32(row)+1, fnv32(ids.At(row))&mask
+		v, h := uint32(row)+1, home(idHash(ids.At(row)), size)
 		j, d := h, uint32(0)
 		for {
 			if d > maxIDProbe {
 				return IDIndex{}, false
 			}
 			if x.slots[j] == 0 {
-				x.slots[j], home[j] = v, h
+				x.slots[j], at[j] = v, h
 				x.maxProbe = max(x.maxProbe, d)
 				break
 			}
-			if od := (j - home[j]) & mask; od < d {
+			if od := (j + n - at[j]) % n; od < d {
 				// The occupant is closer to its home than we are to ours:
 				// it moves on, we stay.
 				x.slots[j], v = v, x.slots[j]
-				home[j], h = h, home[j]
+				at[j], h = h, at[j]
 				x.maxProbe = max(x.maxProbe, d)
 				d = od
 			}
-			j = (j + 1) & mask
+			if j++; j == n {
+				j = 0
+			}
 			d++
 		}
 	}
@@ -87,29 +99,30 @@ func (x *IDIndex) Lookup(ids Strings, id string) (int32, bool) {
 	if len(x.slots) == 0 {
 		return 0, false
 	}
-	mask := uint32(len(x.slots) - 1)
-	j := fnv32(id) & mask
+	n := uint32(len(x.slots))
+	j := home(idHash(id), len(x.slots))
 	for d := uint32(0); d <= x.maxProbe; d++ {
 		v := x.slots[j]
-		if v == 0 {
+		if v == 0 || int(v) > ids.Len() {
 			return 0, false
 		}
 		if ids.At(int(v-1)) == id {
 			return int32(v - 1), true
 		}
-		j = (j + 1) & mask
+		if j++; j == n {
+			j = 0
+		}
 	}
 	return 0, false
 }
 
-// check validates the table against its column: a power of two of slots,
-// more than the ids, every slot empty or a row, and every id found at its
+// check validates the table against its column: more slots than ids, every slot empty or a row, and every id found at its
 // own row, which also proves the ids unique and non-empty ones reachable.
 func (x *IDIndex) check(ids Strings) error {
 	n := ids.Len()
 	s := len(x.slots)
-	if s < 8 || s&(s-1) != 0 || s <= n {
-		return fmt.Errorf("%d slots for %d ids (a power of two above the ids, at least 8)", s, n)
+	if s < 8 || s <= n {
+		return fmt.Errorf("%d slots for %d ids (more than the ids, at least 8)", s, n)
 	}
 	if x.maxProbe > maxIDProbe {
 		return fmt.Errorf("longest probe %d, more than %d", x.maxProbe, maxIDProbe)
