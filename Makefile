@@ -37,7 +37,7 @@ FUZZ_TARGETS := FuzzUnmarshal:./core/wire FuzzDecodeBundle:./core/bundle FuzzDec
 
 # test: three phases, each announced, then a summary (tools/testreport):
 # the time of each phase, every skipped test with its reason and the
-# command that enables it, and "make test: N passed, N failed, N skipped".
+# command that enables it, and "tests: N passed, N failed, N skipped".
 # The quality floors (phase 2) start beside phase 1: go test ./... leaves
 # a core idle while it compiles and links and while its last, longest
 # packages run, and the floors' training fills it; their lines are

@@ -2,7 +2,8 @@
 // line per package as it finishes, a line when a phase goes quiet for a
 // while, the output of failed tests, and at the end every skipped test
 // with its reason and the command that enables it, and one closing line
-// "make test: N passed, N failed, N skipped".
+// "tests: N passed, N failed, N skipped" (one word and a colon before the
+// counts, as plain test logs close).
 //
 // Usage:
 //
@@ -345,11 +346,11 @@ func save(state string, rec record) error {
 		return err
 	}
 	name := strings.Map(func(r rune) rune {
-		if r == ' ' || r == '/' {
-			return '-'
+		if 'a' <= r && r <= 'z' || '0' <= r && r <= '9' {
+			return r
 		}
-		return r
-	}, rec.Phase)
+		return '-'
+	}, strings.ToLower(rec.Phase))
 	return os.WriteFile(filepath.Join(state, name+".json"), b, 0o644)
 }
 
@@ -399,7 +400,7 @@ func summary(w io.Writer, state string, since int64) (int, error) {
 	if total.Failed > 0 {
 		status = 1
 	}
-	fmt.Fprintf(w, "\nmake test: %d passed, %d failed, %d skipped\n", total.Passed, total.Failed, total.Skipped)
+	fmt.Fprintf(w, "\ntests: %d passed, %d failed, %d skipped\n", total.Passed, total.Failed, total.Skipped)
 	return status, nil
 }
 

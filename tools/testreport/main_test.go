@@ -66,5 +66,5 @@ ok 3 - group
 	assert.Contains(t, out, "web-demo browser\n      why:    no Chromium at /usr/bin/chromium\n")
 	assert.Contains(t, out, "web-demo inner\n")
 	assert.Contains(t, out, "3 web tests                       1s  2 passed, 0 failed, 2 skipped")
-	assert.Contains(t, out, "\nmake test: 12 passed, 1 failed, 2 skipped\n")
+	assert.Contains(t, out, "\ntests: 12 passed, 1 failed, 2 skipped\n")
 }
