@@ -114,6 +114,7 @@ const (
 	streamItems = iota + 1
 	streamUsers
 	streamEvents
+	streamTitles
 )
 
 // Generate returns a synthetic dataset drawn from cfg (see the package doc
@@ -236,7 +237,7 @@ func (g *gen) makeItems(r *rand.Rand) {
 	rank := r.Perm(n)
 	width := len(strconv.Itoa(n))
 	back := int64(backCatalogYears * 365 * day)
-	var title strings.Builder
+	titles := newTitler(rand.New(rand.NewPCG(uint64(cfg.Seed), streamTitles)))
 	for i := range items {
 		a := pick(r, g.share)
 		b := -1
@@ -260,7 +261,10 @@ func (g *gen) makeItems(r *rand.Rand) {
 		it := &items[i]
 		it.ID = padID('i', i+1, width)
 
-		title.Reset()
+		// The item stream draws as it did when titles were random words, so
+		// that everything after the title (categories, tags, prices, events)
+		// stays the same for a seed; the title itself comes from its own
+		// stream.
 		nw := 2 + r.IntN(3)
 		prev := ""
 		for w := 0; w < nw; w++ {
@@ -275,13 +279,9 @@ func (g *gen) makeItems(r *rand.Rand) {
 					word = g.generic[r.IntN(len(g.generic))]
 				}
 			}
-			if w > 0 {
-				title.WriteByte(' ')
-			}
-			title.WriteString(word)
 			prev = word
 		}
-		it.Title = title.String()
+		it.Title = titles.make(g.words[a], g.words[a2])
 
 		nc := 1
 		if x := r.Float64(); x > 0.8 {
@@ -663,6 +663,86 @@ func capitalized(words []string) []string {
 		out[i] = strings.ToUpper(w[:1]) + w[1:]
 	}
 	return out
+}
+
+// titleModifiers and titlePlaces are the generic words titles combine with
+// a topic's words: "The Lost Orbit", "Ransom Night" (none is a topic word,
+// so no title repeats a word).
+var (
+	titleModifiers = []string{"Last", "Lost", "Final", "Secret", "First", "Dark", "Golden", "Hidden", "Broken", "Silent"}
+	titlePlaces    = []string{"City", "Road", "Night", "Day", "Island", "Line", "Files", "Rising"}
+	titleSequels   = []string{"II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"}
+)
+
+// titler makes item titles from a topic's words through a few patterns
+// that read as titles ("The Heist", "Curse of the Fog", "Golden Throne")
+// rather than as word salad, and keeps them unique: a title already taken
+// is drawn again, and after a few draws becomes a sequel ("The Heist II").
+type titler struct {
+	r    *rand.Rand
+	seen map[string]bool
+}
+
+func newTitler(r *rand.Rand) *titler { return &titler{r: r, seen: map[string]bool{}} }
+
+// make returns a new title built on main, the item's main topic's words
+// (every title has one), and second, its secondary topic's (main again
+// for a single-topic item).
+func (t *titler) make(main, second []string) string {
+	const draws = 8
+	var title string
+	for try := 0; try < draws; try++ {
+		title = t.draw(main, second)
+		if !t.seen[title] {
+			t.seen[title] = true
+			return title
+		}
+	}
+	for _, n := range titleSequels {
+		if s := title + " " + n; !t.seen[s] {
+			t.seen[s] = true
+			return s
+		}
+	}
+	// A catalog this crowded numbers its sequels.
+	for n := 11; ; n++ {
+		if s := title + " " + strconv.Itoa(n); !t.seen[s] {
+			t.seen[s] = true
+			return s
+		}
+	}
+}
+
+func (t *titler) draw(main, second []string) string {
+	r := t.r
+	w := main[r.IntN(len(main))]
+	// The second topic word is the main topic's three times in four, as
+	// the word titles drew them: the title is content the towers learn
+	// from, and every pattern carries two topic words.
+	other := main
+	if r.IntN(4) == 0 {
+		other = second
+	}
+	v := other[r.IntN(len(other))]
+	for v == w {
+		v = main[r.IntN(len(main))]
+	}
+	switch r.IntN(8) {
+	case 0:
+		return "The " + w
+	case 1:
+		return "The " + titleModifiers[r.IntN(len(titleModifiers))] + " " + w
+	case 2:
+		return w + " " + titlePlaces[r.IntN(len(titlePlaces))]
+	case 3:
+		return "The " + w + " " + v
+	case 4:
+		return w + " of the " + v
+	case 5:
+		return w + " and the " + v
+	default:
+		return w + " " + v
+	}
 }
 
 // padID returns prefix followed by n zero-padded to width digits.
