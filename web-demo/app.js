@@ -360,14 +360,11 @@ function buildRequest() {
   return req;
 }
 
-// popularOff reports whether this request turned the popular source off:
-// then every item the module labels "popular" is the back-fill, the global
-// popularity order that fills the list once the enabled sources run out
-// (core/pipeline backfill). With the popular source on, the response does
-// not say which of its items were back-filled, so the label stays neutral
-// about it.
-function popularOff() {
-  return state.knobs.weights?.popular === 0;
+// backfilled reports whether the module added item by its popularity
+// back-fill, once the enabled sources ran out (the response's `backfill`;
+// core/pipeline backfill).
+function backfilled(item) {
+  return item.backfill === true;
 }
 
 // VERB words a history event for "because you …".
@@ -385,7 +382,7 @@ function reason(item) {
     }
     case 'twotower': return state.history.length ? 'Matches your taste' : 'Picked for your profile';
     case 'popular':
-      if (popularOff()) return 'Back-fill: among the most popular overall (the sources you left on ran out)';
+      if (backfilled(item)) return 'Back-fill: among the most popular overall (the sources you left on ran out)';
       return region ? `Popular in ${region}` : 'Popular everywhere';
     case 'trending': return region ? `Trending in ${region}` : 'Trending';
     case 'fresh': return 'New release';
@@ -396,7 +393,7 @@ function reason(item) {
 }
 
 function sourceLabel(item) {
-  if (item.source === 'popular' && popularOff()) return 'Back-fill';
+  if (backfilled(item)) return 'Back-fill';
   return SOURCE_LABEL[item.source] || item.source;
 }
 

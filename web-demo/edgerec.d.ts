@@ -112,6 +112,8 @@ export interface Item {
   source: SourceName | string;
   /** For covisit and slim: the history item this one comes from. */
   because?: string;
+  /** The popularity back-fill added it once the enabled sources ran out. */
+  backfill?: boolean;
 }
 
 export interface Stage { name: string; in: number; out: number; micros: number }

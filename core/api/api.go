@@ -161,6 +161,9 @@ type Item struct {
 	// Because names the history item an item-to-item recommendation (source
 	// covisit or slim) comes from ("because you watched X").
 	Because string `msgpack:"because,omitempty" json:"because,omitempty"`
+	// Backfill marks an item the popularity back-fill added after the
+	// enabled sources ran out (Source is then "popular").
+	Backfill bool `msgpack:"backfill,omitempty" json:"backfill,omitempty"`
 }
 
 // Debug reports what each stage did.

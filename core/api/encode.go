@@ -85,11 +85,14 @@ func AppendResponse(dst []byte, r *Response) []byte {
 }
 
 func appendItem(dst []byte, it *Item) []byte {
+	n := 3
 	if it.Because != "" {
-		dst = wire.AppendMapHeader(dst, 4)
-	} else {
-		dst = wire.AppendMapHeader(dst, 3)
+		n++
 	}
+	if it.Backfill {
+		n++
+	}
+	dst = wire.AppendMapHeader(dst, n)
 	dst = wire.AppendString(dst, "id")
 	dst = wire.AppendString(dst, it.ID)
 	dst = wire.AppendString(dst, "score")
@@ -99,6 +102,10 @@ func appendItem(dst []byte, it *Item) []byte {
 	if it.Because != "" {
 		dst = wire.AppendString(dst, "because")
 		dst = wire.AppendString(dst, it.Because)
+	}
+	if it.Backfill {
+		dst = wire.AppendString(dst, "backfill")
+		dst = wire.AppendBool(dst, true)
 	}
 	return dst
 }

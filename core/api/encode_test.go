@@ -40,6 +40,7 @@ func randomResponse(rng *rand.Rand) *Response {
 			if rng.IntN(3) == 0 {
 				r.Items[i].Because = str()
 			}
+			r.Items[i].Backfill = rng.IntN(4) == 0
 		}
 	}
 	if rng.IntN(2) == 0 {

@@ -218,6 +218,7 @@ func (r *Recommender) response(rq *request, out []Candidate) *api.Response {
 		} else {
 			src := c.Source(&rq.p.Weights)
 			item.Source = src.String()
+			item.Backfill = src == api.SourcePopular && c.SourceRank[api.SourcePopular] >= ListBackfillRank
 			if (src == api.SourceCovisit || src == api.SourceSlim) && c.Because >= 0 {
 				item.Because = r.b.Items.IDs.At(int(c.Because))
 			}
