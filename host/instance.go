@@ -3,7 +3,6 @@ package host
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -87,11 +86,11 @@ func (in *Instance) LoadBundle(ctx context.Context, b []byte) (api.Summary, erro
 // module without the edgerec_load_verified export gets the bundle through
 // LoadBundle instead. Errors are LoadBundle's.
 func (in *Instance) LoadVerified(ctx context.Context, v *Verified) (api.Summary, error) {
+	if in.mod.ExportedFunction(abi.ExportLoadVerified) == nil {
+		return in.LoadBundle(ctx, v.data) // a module that predates the export
+	}
 	f, err := in.optionalExport(abi.ExportLoadVerified)
-	switch {
-	case errors.Is(err, ErrABI) && in.mod.ExportedFunction(abi.ExportLoadVerified) == nil:
-		return in.LoadBundle(ctx, v.data)
-	case err != nil:
+	if err != nil {
 		return api.Summary{}, err
 	}
 	return in.load(ctx, abi.ExportLoadVerified, f, v.data)

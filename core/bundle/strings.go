@@ -49,9 +49,6 @@ func (s Strings) Slice() []string {
 	return out
 }
 
-// Bytes returns the size of the column's blob.
-func (s Strings) Bytes() int { return len(s.blob) }
-
 // check validates the offsets against the blob: offsets[0] = 0,
 // non-decreasing, ending at the blob's length.
 func (s Strings) check() error {

@@ -19,14 +19,13 @@ import (
 
 // Raw sections of format 2.
 const (
-	TagIDs        = "IDS " // item ids (§8.1)
-	TagTitles     = "TITL" // item titles (§8.1)
-	TagIDIndex    = "IDIX" // id → row table (§8.3)
-	TagColumns    = "ICOL" // the other item columns (§8.2)
-	TagOrders     = "ORDR" // the sources' orders (§8.4)
-	TagCovisit    = "COVI" // co-visitation lists (§8.5)
-	TagSlim       = "SLIM" // slim lists (§8.5)
-	rawStringsHdr = 8
+	TagIDs     = "IDS " // item ids (§8.1)
+	TagTitles  = "TITL" // item titles (§8.1)
+	TagIDIndex = "IDIX" // id → row table (§8.3)
+	TagColumns = "ICOL" // the other item columns (§8.2)
+	TagOrders  = "ORDR" // the sources' orders (§8.4)
+	TagCovisit = "COVI" // co-visitation lists (§8.5)
+	TagSlim    = "SLIM" // slim lists (§8.5)
 )
 
 // encodeV2 returns the sections of b in format 2, in table order.

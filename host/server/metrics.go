@@ -95,16 +95,6 @@ func (m *metrics) stage(name string, seconds float64) {
 	h.observe(seconds)
 }
 
-// count returns the number of requests answered with status.
-func (m *metrics) count(status int) uint64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if c := m.requests[status]; c != nil {
-		return c.Load()
-	}
-	return 0
-}
-
 func (m *metrics) reloadCount(result string) uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
