@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/feature"
 	"github.com/edgerec/edgerec/core/quant"
 	"github.com/edgerec/edgerec/core/rank"
@@ -141,8 +142,12 @@ type Bundle struct {
 	Manifest Manifest
 	Vocab    Vocab
 	Items    Items
-	// Embeddings holds the item tower's output per item (section EMBD).
+	// Embeddings holds the item tower's output per item (section EMBD);
+	// nil in a compact bundle, which holds Codes instead.
 	Embeddings *quant.Int8
+	// Codes holds the compact mode's codes of the item tower's output
+	// (section IVPQ, compact.go); nil in a full bundle.
+	Codes *ann.IVFPQ
 	// History holds the item-id embedding per item that the query tower
 	// pools over a user's history (section HIST).
 	History *quant.Int8
@@ -156,7 +161,8 @@ type Bundle struct {
 	// with retrieval alone and DefaultParams.
 	Pipeline *Pipeline
 	// Index is an approximate-search index over Embeddings (optional
-	// section INDX, index.go); nil searches exactly.
+	// section INDX, index.go); nil searches exactly. A compact bundle has
+	// none: its codes are their own index.
 	Index *Index
 	// Orders are the catalog's orders the sources walk, set by Decode
 	// (Encode computes them from Items).
@@ -214,7 +220,7 @@ func decode(data []byte, verify bool) (*Bundle, error) {
 	for _, s := range sections {
 		byTag[s.Tag] = s.Data
 	}
-	for _, tag := range []string{TagManifest, TagVocab, TagEmbeddings, TagHistory, TagQuery} {
+	for _, tag := range []string{TagManifest, TagVocab, TagHistory, TagQuery} {
 		if _, ok := byTag[tag]; !ok {
 			return nil, formatErr(tag, "required section missing (bundle has %v)", sortedTags(sections))
 		}
@@ -230,10 +236,29 @@ func decode(data []byte, verify bool) (*Bundle, error) {
 	if m.Items < 0 || m.Items > MaxItems || m.Dim <= 0 || m.Dim > 4096 || m.HistoryDim <= 0 || m.HistoryDim > 4096 {
 		return nil, formatErr(TagManifest, "items %d, dim %d, history dim %d out of range", m.Items, m.Dim, m.HistoryDim)
 	}
-	if m.Quantization != "int8" {
+	// The quantization names the embeddings' section (compact.go); the
+	// other one must be absent, so that a bundle has one reading.
+	embeddings, other := TagEmbeddings, TagCompact
+	switch {
+	case m.Quantization == QuantIVFPQ && h.Major >= 2:
+		embeddings, other = TagCompact, TagEmbeddings
+	case m.Quantization != QuantInt8:
 		return nil, &FormatError{Section: TagManifest, Reason: fmt.Sprintf("quantization %q is not supported", m.Quantization)}
 	}
-	if b.Embeddings, err = decodeInt8(TagEmbeddings, byTag[TagEmbeddings], m.Items, m.Dim, verify); err != nil {
+	if _, ok := byTag[embeddings]; !ok {
+		return nil, formatErr(embeddings, "required section missing for quantization %q (bundle has %v)", m.Quantization, sortedTags(sections))
+	}
+	if _, ok := byTag[other]; ok {
+		return nil, formatErr(other, "section present in a bundle of quantization %q", m.Quantization)
+	}
+	if m.Quantization == QuantIVFPQ {
+		if _, ok := byTag[TagIndex]; ok {
+			return nil, formatErr(TagIndex, "an IVF index in a compact bundle, whose codes are their own index")
+		}
+		if b.Codes, err = decodeCompact(byTag[TagCompact], m.Items, m.Dim); err != nil {
+			return nil, err
+		}
+	} else if b.Embeddings, err = decodeInt8(TagEmbeddings, byTag[TagEmbeddings], m.Items, m.Dim, verify); err != nil {
 		return nil, err
 	}
 	if b.History, err = decodeInt8(TagHistory, byTag[TagHistory], m.Items, m.HistoryDim, verify); err != nil {
@@ -277,18 +302,8 @@ func decode(data []byte, verify bool) (*Bundle, error) {
 func (b *Bundle) validate() error {
 	m := &b.Manifest
 	n := m.Items
-	if b.Embeddings == nil || b.History == nil {
-		return formatErr(TagEmbeddings, "embeddings missing")
-	}
-	if err := b.Embeddings.Validate(); err != nil {
-		return formatErr(TagEmbeddings, "%v", err)
-	}
-	if err := b.History.Validate(); err != nil {
-		return formatErr(TagHistory, "%v", err)
-	}
-	if b.Embeddings.Rows != n || b.Embeddings.Dim != m.Dim || b.History.Rows != n || b.History.Dim != m.HistoryDim {
-		return formatErr(TagManifest, "manifest declares %d×%d embeddings and %d×%d history rows, sections hold %d×%d and %d×%d",
-			n, m.Dim, n, m.HistoryDim, b.Embeddings.Rows, b.Embeddings.Dim, b.History.Rows, b.History.Dim)
+	if err := b.validateEmbeddings(); err != nil {
+		return err
 	}
 	it := &b.Items
 	if it.IDs.Len() != n || it.Titles.Len() != n || len(it.Released) != n || len(it.Available) != n || len(it.AgeRating) != n ||
@@ -332,6 +347,47 @@ func (b *Bundle) validate() error {
 		if err := b.Index.validate(n, m.Dim); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// validateEmbeddings checks that the embeddings are those the manifest's
+// quantization names, of its shape, and the history rows likewise.
+func (b *Bundle) validateEmbeddings() error {
+	m := &b.Manifest
+	n := m.Items
+	if b.History == nil {
+		return formatErr(TagHistory, "history rows missing")
+	}
+	if err := b.History.Validate(); err != nil {
+		return formatErr(TagHistory, "%v", err)
+	}
+	if b.History.Rows != n || b.History.Dim != m.HistoryDim {
+		return formatErr(TagManifest, "manifest declares %d×%d history rows, section holds %d×%d", n, m.HistoryDim, b.History.Rows, b.History.Dim)
+	}
+	switch m.Quantization {
+	case QuantIVFPQ:
+		if b.Codes == nil || b.Embeddings != nil || b.Index != nil {
+			return formatErr(TagCompact, "a compact bundle holds codes and neither int8 rows nor an IVF index")
+		}
+		if err := b.Codes.Validate(); err != nil {
+			return formatErr(TagCompact, "%v", err)
+		}
+		if b.Codes.Rows() != n || b.Codes.PQ.Dim != m.Dim {
+			return formatErr(TagCompact, "codes of %d rows of dimension %d for %d items of dimension %d", b.Codes.Rows(), b.Codes.PQ.Dim, n, m.Dim)
+		}
+	case QuantInt8:
+		if b.Embeddings == nil || b.Codes != nil {
+			return formatErr(TagEmbeddings, "a full bundle holds int8 rows and no codes")
+		}
+		if err := b.Embeddings.Validate(); err != nil {
+			return formatErr(TagEmbeddings, "%v", err)
+		}
+		if b.Embeddings.Rows != n || b.Embeddings.Dim != m.Dim {
+			return formatErr(TagManifest, "manifest declares %d×%d embeddings, section holds %d×%d", n, m.Dim, b.Embeddings.Rows, b.Embeddings.Dim)
+		}
+	default:
+		return formatErr(TagManifest, "quantization %q is not supported", m.Quantization)
 	}
 	return nil
 }

@@ -57,10 +57,15 @@ const MaxNProbeFactor = 4
 // requested: the default NProbe for requested ≤ 0, else requested clamped
 // to MaxNProbeFactor·NProbe and to the number of lists.
 func (x *Index) NProbeFor(requested int) int {
+	return nprobeFor(x.NProbe, x.Lists(), requested)
+}
+
+// nprobeFor is NProbeFor for an index of lists lists whose default is def.
+func nprobeFor(def, lists, requested int) int {
 	if requested <= 0 {
-		return x.NProbe
+		return def
 	}
-	return min(requested, MaxNProbeFactor*x.NProbe, x.Lists())
+	return min(requested, MaxNProbeFactor*def, lists)
 }
 
 // IVF returns the searchable index over items, the bundle's embeddings. It

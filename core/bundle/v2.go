@@ -51,7 +51,15 @@ func encodeV2(b *Bundle, ids IDIndex) ([]Section, error) {
 	raw(TagTitles, encodeStrings(it.Titles))
 	raw(TagIDIndex, encodeIDIndex(ids))
 	raw(TagColumns, encodeColumns(it))
-	raw(TagEmbeddings, encodeInt8(b.Embeddings))
+	if b.Codes != nil {
+		data, err := b.Codes.MarshalBinary()
+		if err != nil {
+			return nil, fmt.Errorf("bundle: encoding %s: %w", TagCompact, err)
+		}
+		raw(TagCompact, data)
+	} else {
+		raw(TagEmbeddings, encodeInt8(b.Embeddings))
+	}
 	raw(TagHistory, encodeInt8(b.History))
 	if err := add(TagQuery, &b.Query); err != nil {
 		return nil, err
@@ -82,7 +90,7 @@ func encodeV2(b *Bundle, ids IDIndex) ([]Section, error) {
 // that it is used in place).
 func rawV2(tag string) bool {
 	switch tag {
-	case TagIDs, TagTitles, TagIDIndex, TagColumns, TagEmbeddings, TagHistory, TagOrders, TagCovisit, TagSlim, TagIndex:
+	case TagIDs, TagTitles, TagIDIndex, TagColumns, TagEmbeddings, TagCompact, TagHistory, TagOrders, TagCovisit, TagSlim, TagIndex:
 		return true
 	}
 	return false

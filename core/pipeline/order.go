@@ -191,11 +191,9 @@ func (r *Recommender) newOrdering(p *bundle.Params, cands []Candidate, rel []flo
 	}
 	o.mmr = p.MMRLambda < 1 && len(o.pool) > 1
 	if o.mmr {
-		emb := r.b.Embeddings
-		o.poolEmb = quant.NewInt8(len(o.pool), emb.Dim)
+		o.poolEmb = quant.NewInt8(len(o.pool), r.b.Manifest.Dim)
 		for j, i := range o.pool {
-			copy(o.poolEmb.Row(j), emb.Row(int(cands[i].Row)))
-			o.poolEmb.Scales[j] = emb.Scales[cands[i].Row]
+			r.copyRow(o.poolEmb, j, int(cands[i].Row))
 		}
 		o.sims = make([]float32, len(o.pool))
 		o.maxSim = make([]float32, len(cands))
@@ -262,7 +260,7 @@ func (o *ordering) take(i int) {
 		}
 	}
 	if o.mmr && o.poolLeft > 0 {
-		o.poolEmb.Scores(o.sims, o.r.b.Embeddings.RowQuery(row), 0)
+		o.poolEmb.Scores(o.sims, o.r.rowQuery(row), 0)
 		for j, k := range o.pool {
 			if o.sims[j] > o.maxSim[k] { // not max(): a runtime call in wasm
 				o.maxSim[k] = o.sims[j]

@@ -6,7 +6,6 @@ import (
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/feature"
-	"github.com/edgerec/edgerec/core/quant"
 	"github.com/edgerec/edgerec/core/rank"
 	"github.com/edgerec/edgerec/core/sortkey"
 )
@@ -22,14 +21,12 @@ func (r *Recommender) Features(q *Query, emb []float32, cands []Candidate) {
 		}
 	}
 	nh := len(q.Input.History)
-	// Both similarities run the word kernel one row at a time.
-	e := r.b.Embeddings
-	query := quant.NewQuery(emb)
-	var seed *quant.Query
+	// Both similarities score one row at a time (vectors.go).
+	query := r.scorer(emb)
+	var seed *rowScorer
 	if q.Input.Seed >= 0 {
-		seed = e.RowQuery(int(q.Input.Seed))
+		seed = r.rowScorer(int(q.Input.Seed))
 	}
-	var one [1]float32
 	histLog := float32(math.Log1p(float64(nh)))
 	absent := float32(math.Log1p(rank.AbsentRank))
 	nf := len(rank.Features)
@@ -49,8 +46,7 @@ func (r *Recommender) Features(q *Query, emb []float32, cands []Candidate) {
 		// scores with the same kernel and query): reuse it.
 		qs := c.SourceScore[api.SourceTwoTower]
 		if c.SourceRank[api.SourceTwoTower] < 0 {
-			e.Scores(one[:], query, row)
-			qs = one[0]
+			qs = query.score(row)
 		}
 		f = append(f, qs, it.Popularity[row], it.Recent[row],
 			(&feature.Item{Released: it.Released[row], Time: q.Time}).Numeric(feature.ItemAge))
@@ -67,8 +63,7 @@ func (r *Recommender) Features(q *Query, emb []float32, cands []Candidate) {
 			cold = 1
 		}
 		if seed != nil {
-			e.Scores(one[:], seed, row)
-			seedSim = one[0]
+			seedSim = seed.score(row)
 		}
 		c.Features = append(f, aff, histLog, cold, seedSim)
 	}

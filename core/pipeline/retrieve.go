@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/edgerec/edgerec/core/ann"
-	"github.com/edgerec/edgerec/core/quant"
 )
 
 // Retrieve returns the n items scoring highest against the query embedding,
@@ -38,7 +37,15 @@ func (r *Recommender) retrieve(q *Query, emb []float32, n int) []ann.Hit {
 	// With the bundle's index (section INDX), probe its default number of
 	// lists; a request for an eighth of the catalog or more scans it all,
 	// which then costs about the same and is exact.
-	if x := r.b.Index; x != nil && m < r.b.Manifest.Items/8 {
+	if c := r.b.Codes; c != nil {
+		// A compact bundle has no exact scan: a request for an eighth of
+		// the catalog or more probes every list.
+		np := r.b.CodesNProbe(q.NProbe)
+		if m >= r.b.Manifest.Items/8 {
+			np = c.Lists()
+		}
+		hits = c.Search(nil, emb, m, np, nil, nil)
+	} else if x := r.b.Index; x != nil && m < r.b.Manifest.Items/8 {
 		hits = x.IVF(r.b.Embeddings).Search(emb, m, x.NProbeFor(q.NProbe), nil)
 	} else {
 		hits = ann.Exact{Items: r.b.Embeddings}.Search(emb, m, nil)
@@ -105,16 +112,14 @@ func (r *Recommender) search(q *Query, emb []float32, n int, f *filter) []ann.Hi
 // with ties by lower row: the order and the scores of an exact search
 // restricted to rows.
 func (r *Recommender) scoreRows(emb []float32, rows []int32, n int, f *filter) []ann.Hit {
-	query := quant.NewQuery(emb)
-	var one [1]float32
+	sc := r.scorer(emb)
 	top := ann.NewTopK(n)
 	for _, row := range rows {
 		if f.spent() {
 			break
 		}
 		if f.keepAllowed(row) {
-			r.b.Embeddings.Scores(one[:], query, int(row))
-			top.Push(row, one[0])
+			top.Push(row, sc.score(int(row)))
 		}
 	}
 	return top.Sorted()

@@ -10,7 +10,6 @@ import (
 	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
-	"github.com/edgerec/edgerec/core/quant"
 )
 
 // Candidate is one item proposed by stage 1, with what each source said of
@@ -259,8 +258,7 @@ func addList(pl *pool, s api.Source, l *bundle.RegionList, n int, keep func(int3
 // NaN) proposes nothing: ann.TopK keeps no NaN.
 func (r *Recommender) fresh(pl *pool, q *Query, emb []float32, n int, keep func(int32) bool) {
 	from := q.Time - int64(r.b.Pipeline.FreshDays)*86400
-	query := quant.NewQuery(emb)
-	var one [1]float32
+	sc := r.scorer(emb)
 	// Highest score first, ties by lower row: TopK's order.
 	top := ann.NewTopK(n)
 	// byRelease is newest first: skip what was released after the request
@@ -275,8 +273,7 @@ func (r *Recommender) fresh(pl *pool, q *Query, emb []float32, n int, keep func(
 		if !keep(row) {
 			continue
 		}
-		r.b.Embeddings.Scores(one[:], query, int(row))
-		top.Push(row, one[0])
+		top.Push(row, sc.score(int(row)))
 	}
 	for i, h := range top.Sorted() {
 		pl.add(api.SourceFresh, h.Item, i, h.Score)

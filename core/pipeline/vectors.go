@@ -1,0 +1,76 @@
+package pipeline
+
+import (
+	"github.com/edgerec/edgerec/core/quant"
+	"github.com/edgerec/edgerec/core/vec"
+)
+
+// Every stage but retrieval reads item embeddings one row at a time: the
+// score of a candidate another source proposed, the similarity to the
+// seed, MMR's item-to-item similarities. A full bundle has the int8 rows
+// and scores them with the word kernel; a compact bundle has only codes
+// (bundle.Bundle.Codes), so a row is reconstructed (ann.IVFPQ.Decode: a
+// list look-up and M table reads) and scored in float32.
+
+// rowScorer scores single rows against one vector.
+type rowScorer struct {
+	rows  *quant.Int8  // the int8 rows, or nil in a compact bundle
+	query *quant.Query // the vector for rows
+	r     *Recommender
+	vec   []float32 // the vector, in a compact bundle
+	buf   []float32 // a row's reconstruction
+}
+
+// scorer returns a rowScorer of the query embedding emb.
+func (r *Recommender) scorer(emb []float32) *rowScorer {
+	if e := r.b.Embeddings; e != nil {
+		return &rowScorer{rows: e, query: quant.NewQuery(emb)}
+	}
+	return &rowScorer{r: r, vec: emb, buf: make([]float32, len(emb))}
+}
+
+// rowScorer returns a rowScorer of item row's embedding: the
+// similarity of other items to it.
+func (r *Recommender) rowScorer(row int) *rowScorer {
+	if e := r.b.Embeddings; e != nil {
+		return &rowScorer{rows: e, query: e.RowQuery(row)}
+	}
+	x := make([]float32, r.b.Manifest.Dim)
+	r.b.Vector(x, row)
+	return &rowScorer{r: r, vec: x, buf: make([]float32, len(x))}
+}
+
+// score returns row's inner product with the scorer's vector.
+func (s *rowScorer) score(row int) float32 {
+	if s.rows != nil {
+		var one [1]float32
+		s.rows.Scores(one[:], s.query, row)
+		return one[0]
+	}
+	s.r.b.Vector(s.buf, row)
+	return vec.Dot(s.vec, s.buf)
+}
+
+// rowQuery returns item row's embedding as a query of the int8 kernels.
+func (r *Recommender) rowQuery(row int) *quant.Query {
+	if e := r.b.Embeddings; e != nil {
+		return e.RowQuery(row)
+	}
+	x := make([]float32, r.b.Manifest.Dim)
+	r.b.Vector(x, row)
+	return quant.NewQuery(x)
+}
+
+// copyRow writes item row's embedding into row j of dst, a matrix of the
+// embeddings' width: the int8 row as stored, or the reconstruction
+// quantized.
+func (r *Recommender) copyRow(dst *quant.Int8, j, row int) {
+	if e := r.b.Embeddings; e != nil {
+		copy(dst.Row(j), e.Row(row))
+		dst.Scales[j] = e.Scales[row]
+		return
+	}
+	x := make([]float32, dst.Dim)
+	r.b.Vector(x, row)
+	dst.Set(j, x)
+}
