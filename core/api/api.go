@@ -35,6 +35,9 @@ const (
 	// MaxListLen is the longest list or map a request may hold at all;
 	// longer ones are refused before they are decoded.
 	MaxListLen = 4096
+	// MaxRequestIDLen is the longest request id (Request.RequestID) in
+	// bytes.
+	MaxRequestIDLen = 64
 	// MaxConsumedFPRate is the largest estimated false-positive rate
 	// (bloom.Filter.EstimatedFPRate) of a consumed filter the module
 	// applies. A fuller filter claims most items the user never saw (an
@@ -63,6 +66,11 @@ type Request struct {
 	// UserID optionally names the user, for logs and experiment assignment.
 	// The model never sees it: all personalization comes from History.
 	UserID string `msgpack:"user_id,omitempty" json:"user_id,omitempty"`
+	// RequestID optionally names this request; the response carries it
+	// back (Response.RequestID) so that the events a client logs about
+	// what it was shown join to what was served. At most MaxRequestIDLen
+	// printable ASCII characters without spaces (ValidRequestID).
+	RequestID string `msgpack:"request_id,omitempty" json:"request_id,omitempty"`
 	// Context describes the user and the moment of the request.
 	Context Context `msgpack:"context" json:"context"`
 	// History lists the items the user interacted with, oldest first. Unknown
@@ -140,6 +148,11 @@ type Filters struct {
 
 // Response carries the recommended items, best first.
 type Response struct {
+	// RequestID is the request's RequestID, echoed; empty when the request
+	// carried none. It is the first field written (AppendResponse), so
+	// that a host can read it, or stamp one into an answer without it,
+	// without decoding the answer (StampRequestID).
+	RequestID     string `msgpack:"request_id,omitempty" json:"request_id,omitempty"`
 	Items         []Item `msgpack:"items" json:"items"`
 	BundleVersion string `msgpack:"bundle_version" json:"bundle_version"`
 	Arm           string `msgpack:"arm,omitempty" json:"arm,omitempty"`
@@ -207,6 +220,8 @@ func DecodeRequest(b []byte) (*Request, error) {
 // Validate reports the first field out of range.
 func (r *Request) Validate() error {
 	switch {
+	case r.RequestID != "" && !ValidRequestID(r.RequestID):
+		return fmt.Errorf("request_id %q: want 1 to %d printable ASCII characters without spaces", clip(r.RequestID), MaxRequestIDLen)
 	case r.K < 0 || r.K > MaxK:
 		return fmt.Errorf("k = %d is out of range [0, %d]", r.K, MaxK)
 	case len(r.Consumed) > MaxConsumedBytes:
@@ -219,6 +234,30 @@ func (r *Request) Validate() error {
 		return r.Order.Validate()
 	}
 	return nil
+}
+
+// ValidRequestID reports whether id can name a request: 1 to
+// MaxRequestIDLen bytes, each a printable ASCII character other than
+// space (0x21–0x7e), so that it is safe in a log line, an HTTP header and
+// a file without quoting.
+func ValidRequestID(id string) bool {
+	if len(id) == 0 || len(id) > MaxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// clip cuts s for an error message.
+func clip(s string) string {
+	if len(s) > 2*MaxRequestIDLen {
+		return s[:2*MaxRequestIDLen] + "…"
+	}
+	return s
 }
 
 // Normalize applies the defaults and truncation limits and returns how many

@@ -21,6 +21,7 @@ func sampleRequest() *Request {
 		Filters:     &Filters{Exclude: []string{"i4"}},
 		Sources:     map[string]float32{"twotower": 1, "popular": 0.5},
 		Debug:       true,
+		RequestID:   "0a1b2c3d-1",
 	}
 }
 
@@ -64,6 +65,9 @@ func TestDecodeRequestRejects(t *testing.T) {
 		{"negative k", mustEncode(t, &Request{K: -1}), "out of range"},
 		{"age", mustEncode(t, &Request{Context: Context{Age: 999}}), "age"},
 		{"trailing", append(mustEncode(t, &Request{}), 0), "trailing"},
+		{"request id with space", mustEncode(t, &Request{RequestID: "a b"}), "request_id"},
+		{"request id too long", mustEncode(t, &Request{RequestID: strings.Repeat("r", MaxRequestIDLen+1)}), "request_id"},
+		{"request id control", mustEncode(t, &Request{RequestID: "a\x00"}), "request_id"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,6 +76,21 @@ func TestDecodeRequestRejects(t *testing.T) {
 				t.Fatalf("DecodeRequest: %v, want an error mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestValidRequestID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"": false, "a": true, "0a1b-2c3d_42:x/y": true, strings.Repeat("r", MaxRequestIDLen): true,
+		strings.Repeat("r", MaxRequestIDLen+1): false, "a b": false, "a\tb": false, "é": false, "a\x7f": false,
+	} {
+		if got := ValidRequestID(id); got != want {
+			t.Errorf("ValidRequestID(%q) = %v, want %v", id, got, want)
+		}
+	}
+	r, err := DecodeRequest(mustEncode(t, &Request{RequestID: "req-7"}))
+	if err != nil || r.RequestID != "req-7" {
+		t.Fatalf("DecodeRequest: %v, %+v", err, r)
 	}
 }
 

@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/edgerec/edgerec/core/wire"
 )
 
@@ -21,6 +25,9 @@ func randomResponse(rng *rand.Rand) *Response {
 		return []int64{0, 1, 127, 128, 255, 256, 65535, 65536, 1 << 32, -1, -32, -33, -128, -129, -32768, -32769, math.MinInt32 - 1, rng.Int64() - math.MaxInt64/2}[rng.IntN(18)]
 	}
 	r := &Response{BundleVersion: str()}
+	if rng.IntN(2) == 0 {
+		r.RequestID = []string{"r", "0a1b2c3d-42", strings.Repeat("z", MaxRequestIDLen)}[rng.IntN(3)]
+	}
 	if rng.IntN(2) == 0 {
 		r.Arm = str()
 	}
@@ -71,6 +78,71 @@ func TestAppendResponseMatchesReflection(t *testing.T) {
 	}
 }
 
+// TestStampRequestID: stamping an id into a response written without one
+// gives exactly the bytes AppendResponse writes for the response with the
+// id; a response with an id gives that id back, unchanged.
+func TestStampRequestID(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range 500 {
+		r := randomResponse(rng)
+		r.RequestID = ""
+		plain := AppendResponse(nil, r)
+		id := fmt.Sprintf("host-%d", i)
+		got, gotID := StampRequestID(plain, id)
+		r.RequestID = id
+		want := AppendResponse(nil, r)
+		require.Equal(t, id, gotID)
+		require.Equal(t, want, got, "response %d", i)
+
+		again, againID := StampRequestID(want, "other")
+		assert.Equal(t, id, againID)
+		assert.Equal(t, want, again)
+		dec, err := DecodeResponse(got)
+		require.NoError(t, err)
+		assert.Equal(t, id, dec.RequestID)
+	}
+	t.Run("not stamped", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			b    []byte
+			id   string
+		}{
+			{"empty", nil, "x"},
+			{"map16", []byte{0xde, 0, 1, 0xa1, 'k', 1}, "x"},
+			{"invalid id", AppendResponse(nil, &Response{}), "has space"},
+			{"full fixmap", append([]byte{0x8f}, make([]byte, 30)...), "x"},
+			{"truncated id", append(append([]byte{0x81}, requestIDKey...), 0xa5, 'a'), "x"},
+		} {
+			got, id := StampRequestID(tc.b, tc.id)
+			assert.Equal(t, tc.b, got, tc.name)
+			assert.Empty(t, id, tc.name)
+		}
+	})
+}
+
+// FuzzStampRequestID: any bytes give a result, never a panic, and a stamp
+// of a response that decodes decodes with the id.
+func FuzzStampRequestID(f *testing.F) {
+	f.Add(AppendResponse(nil, &Response{BundleVersion: "v", Items: []Item{{ID: "a"}}}), "id-1")
+	f.Add(AppendResponse(nil, &Response{RequestID: "r", BundleVersion: "v"}), "id-2")
+	f.Fuzz(func(t *testing.T, b []byte, id string) {
+		out, got := StampRequestID(b, id)
+		if got == "" {
+			return
+		}
+		if _, err := DecodeResponse(b); err != nil {
+			return
+		}
+		r, err := DecodeResponse(out)
+		if err != nil {
+			t.Fatalf("stamped response does not decode: %v", err)
+		}
+		if r.RequestID != got {
+			t.Fatalf("stamped %q, decoded %q", got, r.RequestID)
+		}
+	})
+}
+
 // BenchmarkEncodeResponse compares the reflective encoder with
 // AppendResponse on a typical response. In wazero:
 //
@@ -95,4 +167,22 @@ func BenchmarkEncodeResponse(b *testing.B) {
 			AppendResponse(nil, resp)
 		}
 	})
+}
+
+// TestRequestIDMatchesMsgpack holds the request id's encoding both ways to
+// msgpack/v5, the reference the codec is tested against (core/wire).
+func TestRequestIDMatchesMsgpack(t *testing.T) {
+	ref, err := msgpack.Marshal(&Request{RequestID: "ref-1", K: 3})
+	require.NoError(t, err)
+	r, err := DecodeRequest(ref)
+	require.NoError(t, err)
+	assert.Equal(t, "ref-1", r.RequestID)
+
+	var back Response
+	require.NoError(t, msgpack.Unmarshal(AppendResponse(nil, &Response{RequestID: "ref-2", BundleVersion: "v"}), &back))
+	assert.Equal(t, "ref-2", back.RequestID)
+	stamped, _ := StampRequestID(AppendResponse(nil, &Response{BundleVersion: "v"}), "ref-3")
+	back = Response{}
+	require.NoError(t, msgpack.Unmarshal(stamped, &back))
+	assert.Equal(t, Response{RequestID: "ref-3", BundleVersion: "v"}, back)
 }
