@@ -203,7 +203,7 @@ const ListBackfillRank = 10000
 
 // response turns the ordered candidates into the answer.
 func (r *Recommender) response(rq *request, out []Candidate) *api.Response {
-	resp := &api.Response{Items: make([]api.Item, len(out)), BundleVersion: r.b.Manifest.Version, Arm: rq.arm,
+	resp := &api.Response{RequestID: rq.req.RequestID, Items: make([]api.Item, len(out)), BundleVersion: r.b.Manifest.Version, Arm: rq.arm,
 		UnknownItems: rq.q.Unknown}
 	if rq.f.saturated {
 		resp.Warnings = append(resp.Warnings, api.WarnConsumedSaturated)
