@@ -108,7 +108,7 @@ func (s *Server) recommend(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := s.requestID(r)
 	w.Header().Set("X-Request-Id", id)
-	status, attrs := s.serveRecommend(w, r, id)
+	status, attrs := s.serveRecommend(w, r, &id)
 	elapsed := time.Since(start)
 	s.metrics.request(status)
 	s.metrics.latency.observe(elapsed.Seconds())
@@ -178,8 +178,13 @@ func clientMessage(json bool, err error) string {
 }
 
 // serveRecommend answers one request and returns its status and log
-// attributes.
-func (s *Server) serveRecommend(w http.ResponseWriter, r *http.Request, id string) (int, []any) {
+// attributes. *id is the request's id (requestID); a request_id in the
+// body replaces it, and the answer carries it (api.Response.RequestID):
+// the module echoes the request's, and the host stamps its own into an
+// answer to a msgpack request that carried none (api.StampRequestID), so
+// that the client can log events that join to what it was served.
+func (s *Server) serveRecommend(w http.ResponseWriter, r *http.Request, idp *string) (int, []any) {
+	id := *idp
 	fail := func(status int, msg string, attrs ...any) (int, []any) {
 		msg = logField(msg)
 		writeError(w, status, msg)
@@ -219,12 +224,17 @@ func (s *Server) serveRecommend(w http.ResponseWriter, r *http.Request, id strin
 		if err := jsonLimits(req); err != nil {
 			return fail(http.StatusBadRequest, err.Error())
 		}
+		attrs = append(attrs, "user", logField(req.UserID))
+		if req.RequestID == "" {
+			req.RequestID = id
+		} else if api.ValidRequestID(req.RequestID) {
+			id = s.setID(w, idp, req.RequestID)
+		}
 		// api.EncodeRequest, not msgpack/v5: the same bytes for a
 		// fifth of the allocations (BenchmarkRecommendHost/json).
 		if in, err = api.EncodeRequest(req); err != nil {
 			return fail(http.StatusBadRequest, "encoding the request: "+err.Error())
 		}
-		attrs = append(attrs, "user", logField(req.UserID))
 	}
 
 	g := s.acquire()
@@ -290,6 +300,10 @@ func (s *Server) serveRecommend(w http.ResponseWriter, r *http.Request, id strin
 		s.metrics.stage(st.Name, float64(st.Micros)/1e6)
 	}
 	attrs = append(attrs, "items", trace.Items)
+	out, got := api.StampRequestID(out, id)
+	if got != "" && got != id {
+		id = s.setID(w, idp, got)
+	}
 	if ct == contentJSON {
 		resp, err := api.DecodeResponse(out)
 		if err != nil {
@@ -325,22 +339,21 @@ func (s *Server) adminReload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, res)
 }
 
-// requestID returns the client's X-Request-Id when it is short and
-// printable, else a new id.
+// requestID returns the client's X-Request-Id when it is a valid request
+// id (api.ValidRequestID: at most 64 printable characters), else a new id.
 func (s *Server) requestID(r *http.Request) string {
-	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 {
-		ok := true
-		for _, c := range id {
-			if c < 0x21 || c > 0x7e {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return id
-		}
+	if id := r.Header.Get("X-Request-Id"); api.ValidRequestID(id) {
+		return id
 	}
 	return s.idPrefix + strconv.FormatUint(s.reqSeq.Add(1), 36)
+}
+
+// setID makes id the request's id, in *idp and the X-Request-Id header,
+// and returns it.
+func (s *Server) setID(w http.ResponseWriter, idp *string, id string) string {
+	*idp = id
+	w.Header().Set("X-Request-Id", id)
+	return id
 }
 
 // randomPrefix returns a random prefix that makes request ids unique
