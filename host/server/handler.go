@@ -33,6 +33,7 @@ const (
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/recommend", s.recommend)
+	mux.HandleFunc("POST /v1/events", s.postEvents)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
@@ -77,6 +78,9 @@ func (s *Server) Handler() http.Handler {
 		var buf bytes.Buffer
 		conf := s.configured.Load()
 		s.metrics.write(&buf, g, s.Ready(), conf != nil && conf.Result == "refused")
+		if s.events != nil {
+			s.events.writeMetrics(&buf)
+		}
 		w.Write(buf.Bytes())
 	})
 	mux.HandleFunc("POST /admin/reload", s.adminReload)
@@ -211,6 +215,10 @@ func (s *Server) serveRecommend(w http.ResponseWriter, r *http.Request, idp *str
 	// validates it, once. A JSON body is transcoded; the module validates
 	// it all the same.
 	in, attrs := body, []any(nil)
+	var sv *served
+	if s.events != nil && s.events.impressions {
+		sv = &served{at: time.Now()}
+	}
 	if ct == contentJSON {
 		req := new(api.Request)
 		dec := json.NewDecoder(bytes.NewReader(body))
@@ -225,6 +233,9 @@ func (s *Server) serveRecommend(w http.ResponseWriter, r *http.Request, idp *str
 			return fail(http.StatusBadRequest, err.Error())
 		}
 		attrs = append(attrs, "user", logField(req.UserID))
+		if sv != nil {
+			sv.user, sv.region, sv.device = req.UserID, req.Context.Region, req.Context.Device
+		}
 		if req.RequestID == "" {
 			req.RequestID = id
 		} else if api.ValidRequestID(req.RequestID) {
@@ -310,11 +321,20 @@ func (s *Server) serveRecommend(w http.ResponseWriter, r *http.Request, idp *str
 			return fail(http.StatusBadGateway, "the module returned a malformed response: "+err.Error(), attrs...)
 		}
 		writeJSON(w, http.StatusOK, resp)
+		if sv != nil {
+			sv.id, sv.resp = id, resp
+			s.events.served(sv)
+		}
 		return http.StatusOK, attrs
 	}
 	w.Header().Set("Content-Type", contentMsgpack)
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.Write(out)
+	if sv != nil {
+		// The writer decodes what it needs of both, off this path.
+		sv.id, sv.req, sv.out = id, in, out
+		s.events.served(sv)
+	}
 	return http.StatusOK, attrs
 }
 

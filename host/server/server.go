@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/edgerec/edgerec/host"
+	"github.com/edgerec/edgerec/host/events"
 	"github.com/edgerec/edgerec/host/sign"
 )
 
@@ -94,6 +95,21 @@ type Config struct {
 	// bundle file is refused at start, the node serves that copy instead
 	// and reports both (Status.Source, Status.Configured).
 	StateDir string
+	// Events, when set, stores events (host/events): an impression per
+	// list served, unless NoImpressions, and the events clients post to
+	// /v1/events. Nil turns both off (/v1/events answers 404). Close
+	// closes it. Writing is one goroutine's, behind a bounded queue:
+	// requests never wait for it.
+	Events events.Sink
+	// NoImpressions turns off the impressions of the lists served.
+	NoImpressions bool
+	// EventQueue bounds the entries (served lists, posted batches) waiting
+	// to be written; 0 means DefaultEventQueue. Beyond it, impressions are
+	// dropped and counted and batches answered 503.
+	EventQueue int
+	// EventQueueBytes bounds the bytes they hold; 0 means
+	// DefaultEventQueueBytes.
+	EventQueueBytes int64
 }
 
 // LastGoodFile is the name of the last known-good bundle in
@@ -159,6 +175,8 @@ type Server struct {
 	mu      sync.Mutex
 	closed  bool
 	reloads sync.WaitGroup
+
+	events *eventLog // nil without Config.Events
 
 	draining atomic.Bool
 	reqSeq   atomic.Uint64
@@ -239,6 +257,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.WatchInterval > 0 {
 		s.bg.Add(1)
 		go s.watch()
+	}
+	if cfg.Events != nil {
+		s.events = newEventLog(cfg, s.log)
 	}
 	return s, nil
 }
@@ -466,6 +487,8 @@ func (s *Server) Drain() { s.draining.Store(true) }
 // instance. Call it after the HTTP server has shut down: requests in flight
 // would fail. A reload in progress is cancelled (a bundle file is never
 // read in a way that can block) and never swaps its bundle in afterwards.
+// The events queued are written and Config.Events is closed, so that its
+// files are complete.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
@@ -479,6 +502,11 @@ func (s *Server) Close() {
 	}
 	if s.web != nil {
 		s.web.Close()
+	}
+	if s.events != nil {
+		if err := s.events.close(); err != nil {
+			s.log.Error("closing the events storage failed", "err", err)
+		}
 	}
 }
 
