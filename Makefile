@@ -33,7 +33,7 @@ FUZZ_TARGETS := FuzzUnmarshal:./core/wire FuzzDecodeBundle:./core/bundle FuzzDec
 	FuzzDecodeCatalogRequest:./core/api FuzzDecodeSpec:./tools/importer FuzzDecodeSafetensors:./tools/importer \
 	FuzzDecodeNPZ:./tools/importer FuzzDecodeNPY:./tools/importer FuzzVerify:./host/sign \
 	FuzzRecommendBody:./host/server FuzzDecodeVerified:./core/bundle FuzzApplyBytes:./core/bloom \
-	FuzzLoadEdgerec:./tools/dataset FuzzLoadLastFM:./tools/dataset
+	FuzzLoadEdgerec:./tools/dataset FuzzLoadLastFM:./tools/dataset FuzzDecodeCompact:./core/bundle FuzzDecodeIVFPQ:./core/ann
 
 # test: three phases, each announced, then a summary (tools/testreport):
 # the time of each phase, every skipped test with its reason and the

@@ -350,3 +350,32 @@ func alignedCopy(b []byte) []byte {
 func unsafeBytes(w []uint64) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), 8*len(w))
 }
+
+// TestRowScorer: a row's score alone is the one Search gives it, and
+// within the table's rounding (M half-steps) of the inner product with
+// the row's reconstruction.
+func TestRowScorer(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	const dim = 64
+	ix := randIVFPQ(rng, dim, 32, 20, 2000)
+	q, rec := make([]float32, dim), make([]float32, dim)
+	for trial := 0; trial < 5; trial++ {
+		for j := range q {
+			q[j] = float32(rng.NormFloat64())
+		}
+		sc := ix.Scorer(q)
+		var tab quant.PQTable
+		ix.PQ.Table(&tab, q)
+		hits := ix.Search(nil, q, 50, ix.Lists(), nil, nil)
+		require.Len(t, hits, 50)
+		for _, h := range hits {
+			require.Equal(t, h.Score, sc.Score(int(h.Item)), "row %d alone and in the search", h.Item)
+			ix.Decode(rec, int(h.Item))
+			var dot float32
+			for j := range q {
+				dot += q[j] * rec[j]
+			}
+			assert.InDelta(t, dot, h.Score, float64(tab.Step)*16+1e-4, "row %d", h.Item)
+		}
+	}
+}

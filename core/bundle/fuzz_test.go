@@ -41,7 +41,7 @@ func FuzzDecodeBundle(f *testing.F) {
 // an error and never panic, and whatever Decode accepts it accepts, to the
 // same content.
 func FuzzDecodeVerified(f *testing.F) {
-	for _, name := range []string{golden, goldenV1, goldenIndex} {
+	for _, name := range []string{golden, goldenV1, goldenIndex, goldenCompact} {
 		good, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)

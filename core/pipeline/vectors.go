@@ -1,24 +1,23 @@
 package pipeline
 
 import (
+	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/quant"
-	"github.com/edgerec/edgerec/core/vec"
 )
 
 // Every stage but retrieval reads item embeddings one row at a time: the
 // score of a candidate another source proposed, the similarity to the
 // seed, MMR's item-to-item similarities. A full bundle has the int8 rows
 // and scores them with the word kernel; a compact bundle has only codes
-// (bundle.Bundle.Codes), so a row is reconstructed (ann.IVFPQ.Decode: a
-// list look-up and M table reads) and scored in float32.
+// (bundle.Bundle.Codes), which score a row against a vector with the
+// search's tables (ann.RowScorer: a list look-up and M table reads) and
+// are decoded where a row itself is needed (MMR).
 
 // rowScorer scores single rows against one vector.
 type rowScorer struct {
 	rows  *quant.Int8  // the int8 rows, or nil in a compact bundle
 	query *quant.Query // the vector for rows
-	r     *Recommender
-	vec   []float32 // the vector, in a compact bundle
-	buf   []float32 // a row's reconstruction
+	codes *ann.RowScorer
 }
 
 // scorer returns a rowScorer of the query embedding emb.
@@ -26,7 +25,7 @@ func (r *Recommender) scorer(emb []float32) *rowScorer {
 	if e := r.b.Embeddings; e != nil {
 		return &rowScorer{rows: e, query: quant.NewQuery(emb)}
 	}
-	return &rowScorer{r: r, vec: emb, buf: make([]float32, len(emb))}
+	return &rowScorer{codes: r.b.Codes.Scorer(emb)}
 }
 
 // rowScorer returns a rowScorer of item row's embedding: the
@@ -37,7 +36,7 @@ func (r *Recommender) rowScorer(row int) *rowScorer {
 	}
 	x := make([]float32, r.b.Manifest.Dim)
 	r.b.Vector(x, row)
-	return &rowScorer{r: r, vec: x, buf: make([]float32, len(x))}
+	return &rowScorer{codes: r.b.Codes.Scorer(x)}
 }
 
 // score returns row's inner product with the scorer's vector.
@@ -47,8 +46,7 @@ func (s *rowScorer) score(row int) float32 {
 		s.rows.Scores(one[:], s.query, row)
 		return one[0]
 	}
-	s.r.b.Vector(s.buf, row)
-	return vec.Dot(s.vec, s.buf)
+	return s.codes.Score(row)
 }
 
 // rowQuery returns item row's embedding as a query of the int8 kernels.

@@ -49,6 +49,10 @@ type Options struct {
 	// Index configures the approximate-search index of large catalogs
 	// (index.go); the zero value indexes from DefaultIndexMinItems items.
 	Index IndexOptions
+	// Compact, if not nil, builds a compact bundle (compact.go): codes in
+	// place of the int8 rows and of the index, whatever the catalog's
+	// size. Its Queries default to Index.Queries'.
+	Compact *CompactOptions
 }
 
 // checkWeights returns the first NaN or infinity in m's towers and ranker
@@ -135,7 +139,15 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 		// the lists real queries need.
 		ix.Queries = func(b *bundle.Bundle) [][]float32 { return UserQueries(b, ds, created, 200) }
 	}
-	if err := Index(b, ix); err != nil {
+	if c := opts.Compact; c != nil {
+		co := *c
+		if co.Queries == nil {
+			co.Queries = ix.Queries
+		}
+		if _, err := Compact(b, co); err != nil {
+			return nil, err
+		}
+	} else if err := Index(b, ix); err != nil {
 		return nil, err
 	}
 	if !opts.NoSources {
@@ -161,7 +173,7 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 		Items:        n,
 		Dim:          m.Item.Dim(),
 		HistoryDim:   m.Item.IDs.Dim,
-		Quantization: "int8",
+		Quantization: quantization(b),
 		Metric:       "dot",
 		Builder:      opts.Builder,
 		Model: bundle.Model{
@@ -287,4 +299,12 @@ func popularity(ds *dataset.Dataset, created int64) (all, recent map[string]int)
 		}
 	}
 	return all, recent
+}
+
+// quantization names how b stores its item embeddings.
+func quantization(b *bundle.Bundle) string {
+	if b.Codes != nil {
+		return bundle.QuantIVFPQ
+	}
+	return bundle.QuantInt8
 }

@@ -70,8 +70,20 @@ func Recall(m *model.Model, ds *dataset.Dataset, b *bundle.Bundle, opts RecallOp
 	if useIndex {
 		rep.Served = fmt.Sprintf("IVF nprobe %d of %d lists", x.NProbe, len(x.Offsets)-1)
 	}
+	c := b.Codes
+	np := 0
+	if c != nil {
+		// As core/pipeline searches a compact bundle (retrieve.go).
+		np = b.CodesNProbe(0)
+		if k >= n/8 {
+			np = c.Lists()
+		}
+		rep.Served = fmt.Sprintf("compact codes of %d bytes, nprobe %d of %d lists", c.PQ.M, np, c.Lists())
+	}
 	for qi, q := range queries {
-		if useIndex {
+		if c != nil {
+			served[qi] = c.Search(nil, q, k, np, nil, nil)
+		} else if useIndex {
 			served[qi] = x.IVF(b.Embeddings).Search(q, k, x.NProbeFor(0), nil)
 		} else {
 			served[qi] = ann.Exact{Items: b.Embeddings}.Search(q, k, nil)

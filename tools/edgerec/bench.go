@@ -14,11 +14,13 @@ import (
 
 // benchOptions are the flags of `edgerec bench`, checked.
 type benchOptions struct {
-	items, dim, hist int     // catalog size, embedding and history widths
-	queries, k       int     // timed requests and their k
-	wasmPath         string  // --wasm ("" finds the module)
-	json             bool    // print JSON
-	exact            bool    // build no index
+	items, dim, hist int    // catalog size, embedding and history widths
+	queries, k       int    // timed requests and their k
+	wasmPath         string // --wasm ("" finds the module)
+	json             bool   // print JSON
+	exact            bool   // build no index
+	compact          bool   // a compact bundle (codes of compactBytes bytes)
+	compactBytes     int
 	lists            int     // inverted lists (0: the builder's choice)
 	target           float64 // recall the default nprobe is tuned for (0: builder default)
 	seed             uint64
@@ -32,7 +34,8 @@ type benchOptions struct {
 const benchAbout = `
 Measure retrieval at scale. Build a synthetic catalog bundle of N items
 (clustered embeddings with the structure of trained ones: anisotropic,
-skewed cluster sizes, see tools/benchdata) with an IVF index, load it into
+skewed cluster sizes, see tools/benchdata) with an IVF index (--compact:
+as compact codes, tuned on 200 other sample users), load it into
 recommender.wasm in wazero and into the same pipeline compiled natively, and
 send Q requests (a user's 10 history items, k = 100, debug on) to both.
 
@@ -78,6 +81,8 @@ func parseBench(args []string, stderr io.Writer) (benchOptions, error) {
 	fs.StringVar(&o.wasmPath, "wasm", "", "recommender.wasm (default: next to the edgerec binary, then bin/recommender.wasm)")
 	fs.BoolVar(&o.json, "json", false, "print JSON")
 	fs.BoolVar(&o.exact, "exact", false, "build no index: measure the exact scan")
+	fs.BoolVar(&o.compact, "compact", false, "a compact bundle: product-quantization codes in place of int8 rows and index (bundle build --compact)")
+	fs.IntVar(&o.compactBytes, "compact-bytes", 32, "bytes per item of --compact's codes (divides --dim)")
 	fs.IntVar(&o.lists, "lists", 0, "inverted lists (0: 2·√N)")
 	fs.Float64Var(&o.target, "target", 0, "recall@100 against the exact int8 scan the default nprobe is tuned for (0: builder default)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the catalog and the users")
@@ -107,6 +112,10 @@ func (o *benchOptions) check() error {
 		return usagef("--target %v out of range [0, 1]", o.target)
 	case o.advReps < 0 || o.advReps > 10_000:
 		return usagef("--adversarial %d out of range [0, 10000]", o.advReps)
+	case o.compact && o.exact:
+		return usagef("--compact and --exact exclude each other: a compact bundle has no exact scan")
+	case o.compact && (o.compactBytes < 1 || o.dim%o.compactBytes != 0):
+		return usagef("--compact-bytes %d must divide --dim %d", o.compactBytes, o.dim)
 	}
 	return nil
 }

@@ -25,7 +25,17 @@ import (
 // rows).
 func encodeBenchBundle(o benchOptions, cat *benchdata.Catalog, rep *benchReport, progress func(string, ...any)) ([]byte, []int32, error) {
 	b := benchBundle(cat, o.seed)
-	if !o.exact {
+	if o.compact {
+		start := time.Now()
+		crep, err := builder.Compact(b, builder.CompactOptions{M: o.compactBytes, Lists: o.lists, Target: o.target, Seed: o.seed,
+			Progress: func(stage string, done, total int) { progress("compact codes: %s %d/%d", stage, done, total) },
+			Queries:  func(*bundle.Bundle) [][]float32 { return tuningQueries(cat, o.seed) }})
+		if err != nil {
+			return nil, nil, err
+		}
+		rep.BuildIndexMS = ms(time.Since(start))
+		rep.Index, rep.Lists, rep.NProbe, rep.CodeBytes = "ivfpq", crep.Lists, crep.NProbe, crep.M
+	} else if !o.exact {
 		start := time.Now()
 		err := builder.Index(b, builder.IndexOptions{MinItems: 1, Lists: o.lists, Target: o.target, Seed: o.seed,
 			Progress: func(stage string, done, total int) { progress("index: %s %d/%d", stage, done, total) }})
@@ -60,6 +70,17 @@ func encodeBenchBundle(o benchOptions, cat *benchdata.Catalog, rep *benchReport,
 		catRow[r] = int32(i)
 	}
 	return data, catRow, nil
+}
+
+// tuningQueries are the queries of 200 sample users other than the timed
+// ones (benchUsers), as the bench bundle's query tower computes them.
+func tuningQueries(cat *benchdata.Catalog, seed uint64) [][]float32 {
+	rng := rand.New(rand.NewPCG(seed, 98))
+	out := make([][]float32, 200)
+	for i := range out {
+		out[i] = cat.Query(cat.User(rng, 10))
+	}
+	return out
 }
 
 // recordSizes sets the bundle's size, per item and per section.

@@ -62,8 +62,10 @@ func measureRecall(rep *benchReport, rec *pipeline.Recommender, cat *benchdata.C
 			got = append(got, catRow[c.Row])
 		}
 		skip := func(r int32) bool { return slices.Contains(q.Exclude, r) }
-		for _, h := range (ann.Exact{Items: rec.Bundle().Embeddings}).Search(emb, 100, skip) {
-			gotExact = append(gotExact, catRow[h.Item])
+		if e := rec.Bundle().Embeddings; e != nil {
+			for _, h := range (ann.Exact{Items: e}).Search(emb, 100, skip) {
+				gotExact = append(gotExact, catRow[h.Item])
+			}
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -72,7 +74,9 @@ func measureRecall(rep *benchReport, rec *pipeline.Recommender, cat *benchdata.C
 			return
 		}
 		sumRecall += benchdata.Recall(got, want)
-		sumInt8 += benchdata.Recall(gotExact, want)
+		if gotExact != nil {
+			sumInt8 += benchdata.Recall(gotExact, want)
+		}
 	})
 	if firstErr != nil {
 		return firstErr

@@ -54,6 +54,12 @@ The same inputs and flags always give the same bytes: nothing depends on
 the clock, map order or the number of cores. The creation time comes from
 --created, else SOURCE_DATE_EPOCH, else the model's training time.
 
+--compact stores the item embeddings as 32-byte product-quantization codes
+in inverted lists (bundles/FORMAT.md §8.7) instead of 68-byte int8 rows:
+for catalogs that must fit a small memory (a million items in an edge
+isolate). Retrieval then probes the lists its sample users need to find
+90% of the exact top 100; the build prints the recall it measured.
+
 Budgets for release pipelines: --max-bytes and --min-recall make the build
 fail (exit 1, nothing written) when the bundle is too large or its
 retrieval loses too much against exact float32 search.`, stderr)
@@ -69,8 +75,13 @@ retrieval loses too much against exact float32 search.`, stderr)
 	minRecall := fs.Float64("min-recall", 0, "budget: fail, writing nothing, when retrieval recall@K against exact float search on sample users is below `R` (0: not measured)")
 	recallK := fs.Int("recall-k", 100, "list depth K of --min-recall")
 	recallQueries := fs.Int("recall-queries", 200, "sample users of --min-recall")
+	compactMode := fs.Bool("compact", false, "compact bundle: item embeddings as product-quantization codes (FORMAT.md §8.7)")
+	compactBytes := fs.Int("compact-bytes", 32, "bytes per item of --compact's codes; must divide the embedding dimension")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *compactBytes < 1 {
+		return usagef("--compact-bytes must be ≥ 1")
 	}
 	if err := required(fs, "model", "data", "out"); err != nil {
 		return err
@@ -113,15 +124,24 @@ retrieval loses too much against exact float32 search.`, stderr)
 		}
 		fmt.Fprintf(stderr, "region %s: %d of %d items licensed there\n", *region, len(ds.Items), all)
 	}
+	var compact *builder.CompactOptions
+	if *compactMode {
+		compact = &builder.CompactOptions{M: *compactBytes, Progress: func(stage string, done, total int) {
+			fmt.Fprintf(stderr, "\rcompact codes: %s %d/%d   ", stage, done, total)
+		}}
+	}
 	start := time.Now()
 	b, err := builder.Build(m, ds, builder.Options{Version: *version, Created: *created, Builder: "edgerec bundle build",
-		Rules: rules, NoSources: *noSources,
+		Rules: rules, NoSources: *noSources, Compact: compact,
 		Progress: func(done, total int) {
 			fmt.Fprintf(stderr, "\rembedding items %d/%d", done, total)
 			if done == total {
 				fmt.Fprintln(stderr)
 			}
 		}})
+	if compact != nil {
+		fmt.Fprintln(stderr) // ends the progress line
+	}
 	if err != nil {
 		return err
 	}
@@ -130,6 +150,13 @@ retrieval loses too much against exact float32 search.`, stderr)
 		return err
 	}
 	rep, err := budget.Check(m, ds, b, int64(len(data)))
+	if err == nil && rep == nil && b.Compact() {
+		// A compact bundle trades recall for bytes: say what it kept.
+		r, rerr := builder.Recall(m, ds, b, budget.Recall)
+		if rerr == nil {
+			rep = &r
+		}
+	}
 	if rep != nil {
 		fmt.Fprintf(stderr, "recall@%d %.4f against exact float32 search (%d sample users; served by %s)\n", rep.K, rep.Recall, rep.Queries, rep.Served)
 	}
@@ -200,6 +227,8 @@ type indexInfo struct {
 	Lists  int     `json:"lists"`
 	NProbe int     `json:"nprobe"`
 	Recall float32 `json:"recall_at_100"` // measured by the builder against the exact int8 scan; 0 unknown
+	// CodeBytes is the bytes of an item's code in a compact bundle.
+	CodeBytes int `json:"code_bytes,omitempty"`
 }
 
 // modelInfo identifies the towers in the bundle: the model's name and
@@ -278,6 +307,9 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 	if x := b.Index; x != nil {
 		in.Index = &indexInfo{Kind: "ivf", Lists: x.Lists(), NProbe: x.NProbe, Recall: x.Recall}
 	}
+	if c := b.Codes; c != nil {
+		in.Index = &indexInfo{Kind: "ivfpq", Lists: c.Lists(), NProbe: c.NProbe, CodeBytes: c.PQ.M}
+	}
 	in.Model = modelInfo{Name: b.Manifest.Model.Name, TrainedAt: b.Manifest.Model.TrainedAt, Data: b.Manifest.Model.Data}
 	for _, e := range h.Entries {
 		in.Sections = append(in.Sections, sectionInfo{Tag: e.Tag, Compressed: e.Flags&bundle.FlagZstd != 0,
@@ -346,7 +378,9 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 		fmt.Fprintf(stdout, " %s", safe(n.Name))
 	}
 	fmt.Fprintf(stdout, "; %d cross, %d dense layers\n", len(b.Query.Cross), len(b.Query.MLP.Layers))
-	if x := in.Index; x != nil {
+	if x := in.Index; x != nil && x.Kind == "ivfpq" {
+		fmt.Fprintf(stdout, "index     compact: %d-byte codes in %d lists, nprobe %d\n", x.CodeBytes, x.Lists, x.NProbe)
+	} else if x != nil {
 		fmt.Fprintf(stdout, "index     IVF, %d lists, nprobe %d (recall@100 %.3f against the exact scan)\n", x.Lists, x.NProbe, x.Recall)
 	} else {
 		fmt.Fprintf(stdout, "index     none (exact search)\n")

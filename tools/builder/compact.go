@@ -1,0 +1,122 @@
+package builder
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/tools/compact"
+)
+
+// CompactOptions configure a compact bundle (bundle build --compact;
+// bundles/FORMAT.md §8.7): the item embeddings stored as IVFPQ codes
+// (tools/compact) in place of int8 rows and the IVF index.
+type CompactOptions struct {
+	// M is the bytes of a code, the number of subspaces; 0 means 32. It
+	// must divide the dimension.
+	M int
+	// Lists is the number of inverted lists; 0 means compact.DefaultLists.
+	Lists int
+	// Target is the recall@100 against exact float32 search that the
+	// default nprobe must reach on the sample queries; 0 means
+	// DefaultCompactTarget.
+	Target float64
+	// Seed picks the samples and the initial centroids.
+	Seed uint64
+	// Workers is the number of goroutines; 0 means GOMAXPROCS. The bundle
+	// does not depend on it.
+	Workers int
+	// Progress, if not nil, is called with a stage and the work done and
+	// total in it.
+	Progress func(stage string, done, total int)
+	// Queries returns sample query embeddings for the bundle (Build:
+	// UserQueries of the data set's users); the default nprobe is tuned
+	// on them when they number at least MinTuneUsers, else on item
+	// vectors taken as queries.
+	Queries func(b *bundle.Bundle) [][]float32
+}
+
+// DefaultCompactTarget is the recall@100 a compact bundle's default
+// nprobe is tuned for: above the 0.9 the compact mode must keep, because
+// it is tuned on sample users and judged on others.
+const DefaultCompactTarget = 0.92
+
+// CompactReport is what Compact measured.
+type CompactReport struct {
+	Lists, NProbe, M int
+	// Recall is the recall@100 against exact float32 search of the
+	// embeddings the codes replace, at NProbe, on the tuning queries.
+	Recall float64
+	// Queries is how many queries it was measured on, and Synthetic
+	// whether they were item vectors rather than users' queries.
+	Queries   int
+	Synthetic bool
+}
+
+// Compact replaces b's int8 item rows with the compact mode's codes: it
+// trains them (compact.Train) on the rows' vectors, reorders every
+// per-item column of b by inverted list, as Index does, tunes the default
+// nprobe (compact.Tune) and sets b.Codes, dropping b.Embeddings and any
+// index. Like Index it must run before anything refers to rows.
+func Compact(b *bundle.Bundle, opts CompactOptions) (CompactReport, error) {
+	if b.Pipeline != nil {
+		return CompactReport{}, fmt.Errorf("builder: compact codes reorder rows, so they must be built before the candidate sources' data")
+	}
+	if b.Embeddings == nil {
+		return CompactReport{}, fmt.Errorf("builder: compact: the bundle has no int8 rows to code")
+	}
+	e := b.Embeddings
+	n, d := e.Rows, e.Dim
+	x := make([]float32, n*d)
+	for i := range n {
+		e.Decode(x[i*d:(i+1)*d], i)
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	ix, perm, err := compact.Train(x, d, compact.Options{M: opts.M, Lists: opts.Lists, Seed: opts.Seed,
+		Workers: workers, Progress: opts.Progress})
+	if err != nil {
+		return CompactReport{}, fmt.Errorf("builder: %w", err)
+	}
+	if err := permute(b, perm); err != nil {
+		return CompactReport{}, err
+	}
+	rep := CompactReport{Lists: ix.Lists(), M: ix.PQ.M}
+	var queries [][]float32
+	if opts.Queries != nil {
+		queries = opts.Queries(b)
+	}
+	if len(queries) < MinTuneUsers {
+		queries, rep.Synthetic = itemQueries(x, d, 200, opts.Seed), true
+	}
+	target := opts.Target
+	if target <= 0 {
+		target = DefaultCompactTarget
+	}
+	if opts.Progress != nil {
+		opts.Progress("tune", 0, 1)
+	}
+	ix.NProbe, rep.Recall = compact.Tune(ix, perm, x, queries, 100, target)
+	if opts.Progress != nil {
+		opts.Progress("tune", 1, 1)
+	}
+	rep.NProbe, rep.Queries = ix.NProbe, len(queries)
+	b.Codes, b.Embeddings, b.Index = ix, nil, nil
+	b.Manifest.Quantization = bundle.QuantIVFPQ
+	return rep, nil
+}
+
+// itemQueries returns q item vectors of x, evenly spaced from an offset
+// the seed picks: queries for a catalog without users.
+func itemQueries(x []float32, d, q int, seed uint64) [][]float32 {
+	n := len(x) / d
+	q = min(q, n)
+	out := make([][]float32, q)
+	for i := range out {
+		r := (int(seed%uint64(n)) + i*n/q) % n
+		out[i] = x[r*d : (r+1)*d]
+	}
+	return out
+}
