@@ -36,6 +36,7 @@ var commands = []command{
 	{"keygen", "create an Ed25519 key pair for signing bundles", runKeygen},
 	{"serve", "serve recommendations over HTTP from recommender.wasm (the edge node)", runServe},
 	{"loadtest", "load a local edgerec serve and report throughput and latency", runLoadtest},
+	{"report", "report each experiment arm's take rate with its interval from stored events", runReport},
 }
 
 // usageError marks bad usage: exit status 2.

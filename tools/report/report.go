@@ -1,0 +1,337 @@
+// Package report turns stored events (host/events) into a per-arm report of
+// an experiment: each arm's impressions, takes and take rate with a 95 %
+// interval, the difference of each arm from the baseline with its interval
+// and a verdict in plain words, take rates by position and by source,
+// coverage and novelty; and an SVG plot of them. `edgerec report` prints
+// it.
+//
+// An impression here is one item shown at one position of one served
+// list; it is taken when a take event names the same request id and item.
+// Take rates are proportions of impressions, so their intervals treat
+// impressions as independent trials (Wilson; Newcombe's hybrid score for
+// differences): impressions of one user are correlated, so the intervals
+// are somewhat narrow when a few users see many lists.
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/edgerec/edgerec/host/events"
+)
+
+// DefaultArm names the arm of impressions that carry none.
+const DefaultArm = "(default)"
+
+// Options configure Build.
+type Options struct {
+	// Baseline is the arm the others are compared with; "" means the
+	// first arm by name.
+	Baseline string
+	// Effect is the smallest difference of take rates worth detecting,
+	// as a proportion (0.01: one point); 0 means 0.01. The verdict says
+	// how many more impressions it needs when no difference shows yet.
+	Effect float64
+	// Items is the catalog's size for coverage; 0 means the items seen in
+	// any event.
+	Items int
+}
+
+// Report is the result of Build; its JSON form is `edgerec report --json`.
+type Report struct {
+	From  time.Time `json:"from"` // the first and last event's time
+	To    time.Time `json:"to"`
+	Lists int       `json:"lists"` // impression events
+	// Duplicates counts impression events of a request id already seen
+	// (the node and a client both logged it): the first is kept.
+	Duplicates int `json:"duplicate_impressions"`
+	// Unattributed counts takes that match no impression (no request id,
+	// or an item the list did not show).
+	Unattributed int          `json:"unattributed_takes"`
+	Skips        int          `json:"skips"`
+	Items        int          `json:"catalog_items"` // the coverage denominator
+	Arms         []*Arm       `json:"arms"`
+	Baseline     string       `json:"baseline"`
+	Effect       float64      `json:"effect"`
+	Comparisons  []Comparison `json:"comparisons"`
+}
+
+// Arm is one experiment arm's figures.
+type Arm struct {
+	Name        string `json:"name"`
+	Lists       int    `json:"lists"`
+	Users       int    `json:"users"`
+	Impressions int    `json:"impressions"`
+	Takes       int    `json:"takes"`
+	Rate
+	ByPosition []Cell `json:"by_position"`
+	BySource   []Cell `json:"by_source"`
+	// Coverage is the share of the catalog the arm showed at least once.
+	Coverage float64 `json:"coverage"`
+	// Novelty is the mean self-information of the items shown, in bits:
+	// mean over impressions of −log₂ p(i), p(i) = (users who took i + 1) /
+	// (users + 1), popularity measured on the takes of every arm (T. Zhou
+	// et al., "Solving the apparent diversity–accuracy dilemma of
+	// recommender systems", PNAS 107, 2010). Higher: less popular items.
+	Novelty float64 `json:"novelty_bits"`
+}
+
+// Rate is a take rate with its 95 % Wilson interval.
+type Rate struct {
+	Rate float64 `json:"take_rate"`
+	Low  float64 `json:"low"`
+	High float64 `json:"high"`
+}
+
+// Cell is the take rate of one position or one source.
+type Cell struct {
+	Key         string `json:"key"`
+	Impressions int    `json:"impressions"`
+	Takes       int    `json:"takes"`
+	Rate
+}
+
+// Comparison is an arm against the baseline.
+type Comparison struct {
+	Arm      string `json:"arm"`
+	Baseline string `json:"baseline"`
+	// Diff is Arm's take rate minus the baseline's, with its 95 %
+	// interval (Newcombe's hybrid score).
+	Diff float64 `json:"diff"`
+	Low  float64 `json:"low"`
+	High float64 `json:"high"`
+	// Significant: the interval excludes zero.
+	Significant bool `json:"significant"`
+	// Needed is the impressions each arm needs to detect Effect at 80 %
+	// power; More how many more the smaller arm needs (0 once enough).
+	Needed  int    `json:"needed_per_arm"`
+	More    int    `json:"more_per_arm"`
+	Verdict string `json:"verdict"`
+}
+
+type key struct{ req, item string }
+
+// Build computes the report of evs.
+func Build(evs []events.Event, o Options) (*Report, error) {
+	if o.Effect == 0 {
+		o.Effect = 0.01
+	}
+	if o.Effect < 0 || o.Effect >= 1 {
+		return nil, fmt.Errorf("effect %g: want a proportion in (0, 1)", o.Effect)
+	}
+	r := &Report{Effect: o.Effect}
+	// Takes first: a take may be written before the impression it joins.
+	taken := map[key]bool{}
+	takers := map[string]map[string]bool{} // item → users
+	users := map[string]bool{}
+	seen := map[string]bool{} // every item in any event
+	for i := range evs {
+		e := &evs[i]
+		r.span(e)
+		switch e.Type {
+		case events.TypeTake:
+			if e.RequestID != "" {
+				taken[key{e.RequestID, e.Item}] = true
+			}
+			u := userOf(e)
+			if takers[e.Item] == nil {
+				takers[e.Item] = map[string]bool{}
+			}
+			takers[e.Item][u] = true
+			users[u] = true
+			seen[e.Item] = true
+		case events.TypeSkip:
+			r.Skips++
+			seen[e.Item] = true
+		case events.TypeImpression:
+			users[userOf(e)] = true
+			for _, s := range e.Items {
+				seen[s.Item] = true
+			}
+		}
+	}
+	r.Items = o.Items
+	if r.Items == 0 {
+		r.Items = len(seen)
+	}
+
+	type acc struct {
+		arm      *Arm
+		users    map[string]bool
+		items    map[string]bool
+		pos, src map[string]*Cell
+		selfInfo float64
+	}
+	arms := map[string]*acc{}
+	lists := map[string]bool{}
+	matched := map[key]bool{}
+	for i := range evs {
+		e := &evs[i]
+		if e.Type != events.TypeImpression {
+			continue
+		}
+		if lists[e.RequestID] {
+			r.Duplicates++
+			continue
+		}
+		lists[e.RequestID] = true
+		r.Lists++
+		name := e.Arm
+		if name == "" {
+			name = DefaultArm
+		}
+		a := arms[name]
+		if a == nil {
+			a = &acc{arm: &Arm{Name: name}, users: map[string]bool{}, items: map[string]bool{}, pos: map[string]*Cell{}, src: map[string]*Cell{}}
+			arms[name] = a
+		}
+		a.arm.Lists++
+		a.users[userOf(e)] = true
+		for _, s := range e.Items {
+			k := key{e.RequestID, s.Item}
+			took := taken[k] && !matched[k]
+			if took {
+				matched[k] = true
+			}
+			a.arm.Impressions++
+			a.items[s.Item] = true
+			p := (float64(len(takers[s.Item])) + 1) / (float64(len(users)) + 1)
+			a.selfInfo -= math.Log2(p)
+			for _, c := range []*Cell{cell(a.pos, fmt.Sprint(s.Position)), cell(a.src, s.Source)} {
+				c.Impressions++
+				if took {
+					c.Takes++
+				}
+			}
+			if took {
+				a.arm.Takes++
+			}
+		}
+	}
+	for k := range taken {
+		if !matched[k] {
+			r.Unattributed++
+		}
+	}
+	for i := range evs {
+		if evs[i].Type == events.TypeTake && evs[i].RequestID == "" {
+			r.Unattributed++
+		}
+	}
+	for _, a := range arms {
+		arm := a.arm
+		arm.Users = len(a.users)
+		arm.Rate = rateOf(arm.Takes, arm.Impressions)
+		if r.Items > 0 {
+			arm.Coverage = float64(len(a.items)) / float64(r.Items)
+		}
+		if arm.Impressions > 0 {
+			arm.Novelty = a.selfInfo / float64(arm.Impressions)
+		}
+		arm.ByPosition = cells(a.pos, func(a, b string) int {
+			var x, y int
+			fmt.Sscan(a, &x)
+			fmt.Sscan(b, &y)
+			return cmp.Compare(x, y)
+		})
+		arm.BySource = cells(a.src, cmp.Compare[string])
+		r.Arms = append(r.Arms, arm)
+	}
+	slices.SortFunc(r.Arms, func(a, b *Arm) int { return cmp.Compare(a.Name, b.Name) })
+	if len(r.Arms) == 0 {
+		return r, nil
+	}
+	base := r.Arms[0]
+	if o.Baseline != "" {
+		i := slices.IndexFunc(r.Arms, func(a *Arm) bool { return a.Name == o.Baseline })
+		if i < 0 {
+			return nil, fmt.Errorf("baseline arm %q has no impressions", o.Baseline)
+		}
+		base = r.Arms[i]
+	}
+	r.Baseline = base.Name
+	for _, a := range r.Arms {
+		if a != base {
+			r.Comparisons = append(r.Comparisons, compare(a, base, o.Effect))
+		}
+	}
+	return r, nil
+}
+
+func (r *Report) span(e *events.Event) {
+	t := e.Time()
+	if r.From.IsZero() || t.Before(r.From) {
+		r.From = t
+	}
+	if t.After(r.To) {
+		r.To = t
+	}
+}
+
+// userOf is the unit users are counted by: the user, else the list.
+func userOf(e *events.Event) string {
+	if e.User != "" {
+		return "u:" + e.User
+	}
+	return "r:" + e.RequestID
+}
+
+func cell(m map[string]*Cell, k string) *Cell {
+	c := m[k]
+	if c == nil {
+		c = &Cell{Key: k}
+		m[k] = c
+	}
+	return c
+}
+
+func cells(m map[string]*Cell, by func(a, b string) int) []Cell {
+	out := make([]Cell, 0, len(m))
+	for _, c := range m {
+		c.Rate = rateOf(c.Takes, c.Impressions)
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b Cell) int { return by(a.Key, b.Key) })
+	return out
+}
+
+func rateOf(x, n int) Rate {
+	lo, hi := Wilson(x, n, z95)
+	return Rate{Rate: rate(x, n), Low: lo, High: hi}
+}
+
+// compare is a's difference from base, and its verdict.
+func compare(a, base *Arm, effect float64) Comparison {
+	d, lo, hi := NewcombeDiff(base.Takes, base.Impressions, a.Takes, a.Impressions, z95)
+	c := Comparison{Arm: a.Name, Baseline: base.Name, Diff: d, Low: lo, High: hi, Significant: lo > 0 || hi < 0}
+	pooled := rate(a.Takes+base.Takes, a.Impressions+base.Impressions)
+	c.Needed = SampleSize(pooled, effect)
+	c.More = max(0, c.Needed-min(a.Impressions, base.Impressions))
+	ci := fmt.Sprintf("95%% CI [%s, %s]", points(lo), points(hi))
+	switch {
+	case a.Impressions == 0 || base.Impressions == 0:
+		c.Verdict = fmt.Sprintf("%s or %s has no impressions yet", a.Name, base.Name)
+	case lo > 0:
+		c.Verdict = fmt.Sprintf("%s beats %s by %s points, %s", a.Name, base.Name, points(d), ci)
+	case hi < 0:
+		c.Verdict = fmt.Sprintf("%s trails %s by %s points, %s", a.Name, base.Name, points(-d), ci)
+	case lo > -effect && hi < effect:
+		c.Verdict = fmt.Sprintf("no difference of %s points or more between %s and %s (%s points, %s)",
+			points(effect), a.Name, base.Name, signedPoints(d), ci)
+	case c.More == 0:
+		c.Verdict = fmt.Sprintf("no difference detectable between %s and %s (%s points, %s), with the impressions to find a %s-point effect 8 times in 10: any difference is probably smaller",
+			a.Name, base.Name, signedPoints(d), ci, points(effect))
+	default:
+		c.Verdict = fmt.Sprintf("no difference detectable yet between %s and %s (%s points, %s); about %d more impressions per arm needed for a %s-point effect",
+			a.Name, base.Name, signedPoints(d), ci, c.More, points(effect))
+	}
+	return c
+}
+
+// points writes a proportion as percentage points with one decimal.
+func points(p float64) string { return fmt.Sprintf("%.1f", 100*p) }
+
+func signedPoints(p float64) string { return fmt.Sprintf("%+.1f", 100*p) }
