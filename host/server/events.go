@@ -60,7 +60,7 @@ type served struct {
 
 // eventLog is the node's bounded event queue and its one writer
 // goroutine: recommend and POST /v1/events only ever offer to it, never
-// wait for it (RATIONALE.md, "Events off the request path").
+// wait for it (host/README.md, "Events").
 type eventLog struct {
 	sink          events.Sink
 	log           *slog.Logger
