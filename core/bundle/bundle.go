@@ -137,7 +137,7 @@ func (it *Items) RegionsOf(i int) []int32 {
 // Bundle is a bundle's decoded content.
 type Bundle struct {
 	// Format is the format version read, "major.minor" (set by Decode;
-	// Encode always writes Major.Minor).
+	// Encode writes Major.Minor, or Major.MinorCompact for a compact bundle).
 	Format   string
 	Manifest Manifest
 	Vocab    Vocab
@@ -169,7 +169,8 @@ type Bundle struct {
 	Orders Orders
 }
 
-// Encode writes b as a bundle of format version Major.Minor. The output
+// Encode writes b as a bundle of format version Major.Minor
+// (Major.MinorCompact for a compact bundle). The output
 // depends only on b: the id table and the orders are computed from
 // b.Items.
 func Encode(b *Bundle) ([]byte, error) {
@@ -184,7 +185,11 @@ func Encode(b *Bundle) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encodeContainer(Major, Minor, sections, func(tag string) bool { return !rawV2(tag) })
+	minor := uint16(Minor)
+	if b.Codes != nil {
+		minor = MinorCompact
+	}
+	return encodeContainer(Major, minor, sections, func(tag string) bool { return !rawV2(tag) })
 }
 
 // Decode validates data and returns its content: a bundle of format 2,
@@ -240,7 +245,7 @@ func decode(data []byte, verify bool) (*Bundle, error) {
 	// other one must be absent, so that a bundle has one reading.
 	embeddings, other := TagEmbeddings, TagCompact
 	switch {
-	case m.Quantization == QuantIVFPQ && h.Major >= 2:
+	case m.Quantization == QuantIVFPQ && h.Major == 2 && h.Minor >= MinorCompact:
 		embeddings, other = TagCompact, TagEmbeddings
 	case m.Quantization != QuantInt8:
 		return nil, &FormatError{Section: TagManifest, Reason: fmt.Sprintf("quantization %q is not supported", m.Quantization)}

@@ -15,7 +15,7 @@ import (
 	"github.com/edgerec/edgerec/core/wire"
 )
 
-const goldenCompact = "testdata/v2.0-compact.bundle"
+const goldenCompact = "testdata/v2.1-compact.bundle"
 
 // testCompactBundle is testBundle in compact mode: its five items as
 // 2-byte codes in two lists, with deterministic codebooks.
@@ -125,17 +125,23 @@ func TestCompactRejects(t *testing.T) {
 	for _, c := range []struct {
 		name, section string
 		sections      []Section
+		v20           bool // a 2.0 header
 	}{
-		{"ivfpq without IVPQ", TagCompact, without(cs, TagCompact)},
-		{"ivfpq with EMBD too", TagEmbeddings, append(slices.Clone(cs), section(fs, TagEmbeddings))},
-		{"int8 with IVPQ too", TagCompact, append(slices.Clone(fs), section(cs, TagCompact))},
-		{"int8 naming IVPQ's bundle", TagEmbeddings, swap(cs, manifest(QuantInt8))},
-		{"codes of six rows for five items", TagCompact, swap(cs, Section{Tag: TagCompact, Data: biggerData})},
-		{"codes cut short", TagCompact, swap(cs, Section{Tag: TagCompact, Data: section(cs, TagCompact).Data[:100]})},
-		{"an IVF index beside the codes", TagIndex, append(slices.Clone(cs), Section{Tag: TagIndex, Data: encodeIndex(testIndexBundle().Index)})},
+		{"ivfpq in a 2.0 bundle", TagManifest, cs, true},
+		{"ivfpq without IVPQ", TagCompact, without(cs, TagCompact), false},
+		{"ivfpq with EMBD too", TagEmbeddings, append(slices.Clone(cs), section(fs, TagEmbeddings)), false},
+		{"int8 with IVPQ too", TagCompact, append(slices.Clone(fs), section(cs, TagCompact)), false},
+		{"int8 naming IVPQ's bundle", TagEmbeddings, swap(cs, manifest(QuantInt8)), false},
+		{"codes of six rows for five items", TagCompact, swap(cs, Section{Tag: TagCompact, Data: biggerData}), false},
+		{"codes cut short", TagCompact, swap(cs, Section{Tag: TagCompact, Data: section(cs, TagCompact).Data[:100]}), false},
+		{"an IVF index beside the codes", TagIndex, append(slices.Clone(cs), Section{Tag: TagIndex, Data: encodeIndex(testIndexBundle().Index)}), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			data, err := encodeContainer(Major, Minor, c.sections, nil)
+			minor := uint16(MinorCompact)
+			if c.v20 {
+				minor = Minor
+			}
+			data, err := encodeContainer(Major, minor, c.sections, nil)
 			require.NoError(t, err)
 			for _, dec := range []func([]byte) (*Bundle, error){Decode, DecodeVerified} {
 				_, err := dec(data)
@@ -167,7 +173,16 @@ func FuzzDecodeCompact(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		raw := replaceSection(t, sections, TagCompact, data)
+		ss := slices.Clone(sections)
+		for i := range ss {
+			if ss[i].Tag == TagCompact {
+				ss[i].Data = data
+			}
+		}
+		raw, err := encodeContainer(Major, MinorCompact, ss, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		v, verr := DecodeVerified(bytes.Clone(raw))
 		b, err := Decode(raw)
 		if err != nil {

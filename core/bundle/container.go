@@ -28,6 +28,11 @@ const (
 	// higher, into every format-1 bundle it signs. Format 2 has SIGN from
 	// its first minor.
 	MinorSignedV1 = 1
+	// MinorCompact is the minor of format 2 that introduced compact
+	// bundles (compact.go): Encode writes it for a compact bundle and
+	// Minor for the others, which stay byte-identical to 2.0 builds. A 2.0
+	// reader refuses a compact bundle by its quantization.
+	MinorCompact = 1
 
 	headerSize = 32 // FORMAT.md §2
 	entrySize  = 40 // FORMAT.md §3
