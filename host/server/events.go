@@ -343,14 +343,14 @@ func (s *Server) acceptEvents(w http.ResponseWriter, r *http.Request, l *eventLo
 
 // writeMetrics prints the event log's series.
 func (l *eventLog) writeMetrics(w io.Writer) {
-	fmt.Fprintln(w, "# HELP edgerec_events_received_total Events queued for writing, by origin: serve (lists the node served), client (POST /v1/events).")
-	fmt.Fprintln(w, "# TYPE edgerec_events_received_total counter")
-	fmt.Fprintln(w, "# HELP edgerec_events_dropped_total Events dropped because the queue was full, by origin (a refused batch is answered 503).")
-	fmt.Fprintln(w, "# TYPE edgerec_events_dropped_total counter")
-	for i, o := range []string{events.OriginServe, events.OriginClient} {
-		fmt.Fprintf(w, "edgerec_events_received_total{origin=%q} %d\n", o, l.received[i].Load())
-		fmt.Fprintf(w, "edgerec_events_dropped_total{origin=%q} %d\n", o, l.dropped[i].Load())
+	byOrigin := func(name, help string, v *[2]atomic.Uint64) {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", name, help, name)
+		for i, o := range []string{events.OriginServe, events.OriginClient} {
+			fmt.Fprintf(w, "%s{origin=%q} %d\n", name, o, v[i].Load())
+		}
 	}
+	byOrigin("edgerec_events_received_total", "Events queued for writing, by origin: serve (lists the node served), client (POST /v1/events).", &l.received)
+	byOrigin("edgerec_events_dropped_total", "Events dropped because the queue was full, by origin (a refused batch is answered 503).", &l.dropped)
 	counter := func(name, help string, v uint64) {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
 	}

@@ -192,6 +192,7 @@ func TestEventsNeverBlock(t *testing.T) {
 	assert.Contains(t, m, `edgerec_events_queue_entries 4`)
 	assert.Contains(t, m, `edgerec_event_batches_total{code="503"} 1`)
 	assert.True(t, strings.Contains(m, "edgerec_events_queue_bytes "), m)
+	checkExposition(t, m)
 
 	close(sink.gate)
 	ts.http.Close()
@@ -257,4 +258,31 @@ func metricValue(t *testing.T, m, series string) int {
 	}
 	t.Fatalf("no series %s in\n%s", series, m)
 	return 0
+}
+
+// checkExposition checks the grouping rule of the Prometheus text format:
+// every sample follows the TYPE line of its family, and no family is
+// declared twice.
+func checkExposition(t *testing.T, m string) {
+	t.Helper()
+	family, declared := "", map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(m), "\n") {
+		if name, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			family, _, _ = strings.Cut(name, " ")
+			require.False(t, declared[family], "%s declared twice", family)
+			declared[family] = true
+			continue
+		}
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, _, _ := strings.Cut(line, " ")
+		name, _, _ = strings.Cut(name, "{")
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if trimmed, ok := strings.CutSuffix(name, suffix); ok && trimmed == family {
+				name = trimmed
+			}
+		}
+		require.Equal(t, family, name, "sample %q outside its family", line)
+	}
 }
