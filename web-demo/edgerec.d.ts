@@ -88,6 +88,9 @@ export interface Order {
 
 export interface Request {
   user_id?: string;
+  /** Names the request; the answer carries it back (1–64 printable ASCII
+   * characters without spaces). EventLog.request adds a fresh one. */
+  request_id?: string;
   context?: Context;
   /** Oldest first; unknown ids are ignored and counted. */
   history?: Event[];
@@ -119,6 +122,8 @@ export interface Item {
 export interface Stage { name: string; in: number; out: number; micros: number }
 
 export interface Response {
+  /** The request's request_id (or, from edgerec serve, the node's id). */
+  request_id?: string;
   items: Item[];
   bundle_version: string;
   arm?: string;
@@ -200,6 +205,80 @@ export class EdgeRec {
   bloomAdd(filter: Uint8Array | null | undefined, items: string[], opts?: { expected?: number; fpRate?: number }): Uint8Array;
   /** Whether the filter may contain each id. */
   bloomCheck(filter: Uint8Array, items: string[]): boolean[];
+  /** An event log (EventLog) for what this page shows and the user takes. */
+  events(options?: EventLogOptions): EventLog;
+}
+
+/** The events schema version written (host/events/EVENTS.md). */
+export const EVENTS_VERSION: '1.0';
+
+/** Limits of POST /v1/events. */
+export const EVENT_LIMITS: Readonly<{
+  batchEvents: number;
+  batchBytes: number;
+  items: number;
+  string: number;
+  requestId: number;
+}>;
+
+export type TakeKind = 'watch' | 'buy' | 'click';
+
+/** One item of an impression: position 1 is the first shown. */
+export interface ShownItem { item: string; position: number; source?: string; score?: number }
+
+/** An event in the schema of host/events/EVENTS.md. */
+export type LoggedEvent =
+  | { type: 'impression'; request_id: string; time_ms: number; user?: string; bundle_version?: string; arm?: string; region?: string; device?: string; items: ShownItem[] }
+  | { type: 'take'; item: string; kind: TakeKind; request_id?: string; position?: number; dwell_ms?: number; time_ms: number; user?: string }
+  | { type: 'skip'; item: string; request_id?: string; position?: number; dwell_ms?: number; time_ms: number; user?: string };
+
+export interface EventLogOptions {
+  /** edgerec serve's POST /v1/events; none: events stay on the device. */
+  url?: string;
+  /** The user id or an anonymous session key, put on every event. */
+  user?: string;
+  /** Events per POST (1..1000, default 100); reaching it starts a flush. */
+  batchSize?: number;
+  /** Events kept unsent (default 1000); beyond it the oldest are dropped. */
+  maxPending?: number;
+  fetch?: typeof fetch;
+  /** A batch refused (dropped) or not sent now (kept). */
+  onError?: (err: EdgeRecError) => void;
+}
+
+/** Options of EventLog.take and skip. */
+export interface ActionOptions {
+  /** With an item id: the response's request_id and the item's position. */
+  requestId?: string;
+  position?: number;
+  dwellMs?: number;
+  /** Unix milliseconds; default now. */
+  time?: number;
+}
+
+/** Records impressions, takes and skips; posts them in batches to `url`,
+ * or keeps them on the device without one. */
+export class EventLog {
+  constructor(options?: EventLogOptions);
+  readonly url: string;
+  /** Events dropped: over maxPending, or refused by the node. */
+  readonly dropped: number;
+  /** `request` with a fresh request_id when it has none. */
+  request<R extends Request>(request: R): R & { request_id: string };
+  /** The list of `response` was shown (skip it when edgerec serve served it). */
+  impression(response: Response, context?: Context | { context?: Context }): void;
+  /** The user took the item at `index` of `response`, or the item `id`. */
+  take(response: Response, index: number, opts?: ActionOptions & { kind?: TakeKind }): void;
+  take(id: string, index?: undefined, opts?: ActionOptions & { kind?: TakeKind }): void;
+  /** The user saw the item and moved on. */
+  skip(response: Response, index: number, opts?: ActionOptions): void;
+  skip(id: string, index?: undefined, opts?: ActionOptions): void;
+  /** The events not sent (all of them without a URL). */
+  pending(): LoggedEvent[];
+  /** Forget the pending events. */
+  clear(): void;
+  /** Post the pending events; resolves when done (at once without a URL). */
+  flush(): Promise<void>;
 }
 
 /** msgpack-encode a request as the loader does. */

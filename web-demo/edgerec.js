@@ -177,6 +177,12 @@ export class EdgeRec {
   /** Bytes of linear memory the instance holds now. */
   get memoryBytes() { return this._x.memory.buffer.byteLength; }
 
+  /** events returns an EventLog: it records what this page showed and
+   * what the user took, and posts them to `options.url` (edgerec serve's
+   * /v1/events) in batches, or keeps them on the device when no URL is
+   * given. See EventLog. */
+  events(options = {}) { return new EventLog(options); }
+
   /** close drops the instance; later calls throw kind 'closed'. */
   close() { this._closed = true; }
 
@@ -330,6 +336,219 @@ export function encodeRequest(request) {
     throw new EdgeRecError('the request must be an object', { kind: 'input', exportName: EXPORTS.recommend });
   }
   return encode(request, { ignoreUndefined: true });
+}
+
+/** Events schema version written (host/events/EVENTS.md). */
+export const EVENTS_VERSION = '1.0';
+
+/** Limits of POST /v1/events (host/events): a batch is cut below them. */
+export const EVENT_LIMITS = Object.freeze({
+  batchEvents: 1000, // events.MaxBatchEvents
+  batchBytes: 256 << 10, // events.MaxBatchBytes
+  items: 500, // events.MaxItems
+  string: 128, // events.MaxString
+  requestId: 64, // api.MaxRequestIDLen
+});
+
+const TAKE_KINDS = ['watch', 'buy', 'click'];
+
+/** newRequestId returns a fresh request id: 16 random hex digits and a
+ * counter, within api.ValidRequestID's rule. */
+let idCounter = 0;
+function newRequestId() {
+  const r = new Uint8Array(8);
+  globalThis.crypto.getRandomValues(r);
+  idCounter = (idCounter + 1) % 0x7fffffff;
+  return `${Array.from(r, (b) => b.toString(16).padStart(2, '0')).join('')}-${idCounter.toString(36)}`;
+}
+
+/**
+ * EventLog records events in the schema of host/events/EVENTS.md —
+ * impressions (a list shown), takes (watch, buy, click) and skips — and
+ * sends them to an edge node's POST /v1/events in batches when `url` is
+ * set, or keeps them on the device otherwise (pending() returns them).
+ *
+ *   const log = rec.events({ url: '/v1/events', user: sessionKey });
+ *   const resp = rec.recommend(log.request({ k: 10, history }));
+ *   log.impression(resp);                  // unless the node logs it
+ *   log.take(resp, 2, { kind: 'watch' });  // the user took the third item
+ *   await log.flush();
+ *
+ * Options: url (none: keep events local), user (the user id or an
+ * anonymous session key, put on every event), batchSize (events per POST,
+ * default 100; reaching it starts a flush), maxPending (events kept while
+ * no URL is set or the node cannot be reached, default 1000: beyond it the
+ * oldest are dropped and counted in `dropped`), fetch (default
+ * globalThis.fetch), onError (called with an Error when a batch is refused
+ * or cannot be sent).
+ *
+ * A batch the node refuses (4xx: it breaks the schema) is dropped and
+ * reported; one it cannot take now (503, a network error) stays pending
+ * for the next flush.
+ */
+export class EventLog {
+  constructor({ url = '', user = '', batchSize = 100, maxPending = 1000, fetch: fetchFn, onError } = {}) {
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > EVENT_LIMITS.batchEvents) {
+      throw new EdgeRecError(`batchSize ${batchSize} out of range [1, ${EVENT_LIMITS.batchEvents}]`, { kind: 'input' });
+    }
+    if (!Number.isInteger(maxPending) || maxPending < 1) {
+      throw new EdgeRecError(`maxPending ${maxPending} must be a positive integer`, { kind: 'input' });
+    }
+    this.url = url;
+    this.user = checkString(user, 'user');
+    this.batchSize = batchSize;
+    this.maxPending = maxPending;
+    this.dropped = 0;
+    this._fetch = fetchFn || (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : null);
+    this._onError = onError || (() => {});
+    this._pending = [];
+    this._flushing = null;
+    if (url && !this._fetch) throw new EdgeRecError('an events URL needs fetch', { kind: 'input' });
+  }
+
+  /** request returns `request` with a fresh request_id when it has none,
+   * so that the answer carries the id the events name. */
+  request(request) {
+    if (request && request.request_id) return request;
+    return { ...request, request_id: newRequestId() };
+  }
+
+  /** impression records that the list of `response` was shown (context:
+   * the request's {region, device}, or the request itself). Skip it when
+   * an edge node serves the list: the node logs it. */
+  impression(response, context = {}) {
+    if (!response || !response.request_id) {
+      throw new EdgeRecError('impression: the response has no request_id: send the request through log.request()', { kind: 'input' });
+    }
+    const ctx = context.context || context;
+    const items = (response.items || []).slice(0, EVENT_LIMITS.items).map((it, i) => ({
+      item: it.id, position: i + 1, source: it.source, score: it.score,
+    }));
+    if (items.length === 0) return;
+    this._add({
+      type: 'impression', request_id: response.request_id, bundle_version: response.bundle_version,
+      arm: response.arm, region: ctx.region, device: ctx.device, items,
+    });
+  }
+
+  /** take records that the user took an item: `target` is a response and
+   * `index` the item's index in it (0 first), or `target` is an item id
+   * (then give opts.requestId and opts.position if known). opts: kind
+   * ('watch', 'buy' or 'click'; default 'click'), dwellMs, time (Unix
+   * milliseconds; default now). */
+  take(target, index, opts = {}) {
+    const e = this._about('take', target, index, opts);
+    const kind = opts.kind || 'click';
+    if (!TAKE_KINDS.includes(kind)) throw new EdgeRecError(`take: kind "${kind}": want watch, buy or click`, { kind: 'input' });
+    e.kind = kind;
+    this._add(e);
+  }
+
+  /** skip records that the user saw an item and moved on (same arguments
+   * as take, without kind; opts.dwellMs: how long it was in view). */
+  skip(target, index, opts = {}) {
+    this._add(this._about('skip', target, index, opts));
+  }
+
+  /** pending returns a copy of the events not sent (all of them when no
+   * URL is set). */
+  pending() { return this._pending.slice(); }
+
+  /** clear forgets the pending events (a privacy control for local mode). */
+  clear() { this._pending = []; }
+
+  /** flush posts the pending events in batches and resolves when done;
+   * without a URL it does nothing. Concurrent calls share one flush. */
+  flush() {
+    if (!this.url || this._pending.length === 0) return Promise.resolve();
+    if (!this._flushing) {
+      this._flushing = this._send().finally(() => { this._flushing = null; });
+    }
+    return this._flushing;
+  }
+
+  async _send() {
+    while (this._pending.length > 0) {
+      const batch = this._pending.slice(0, this.batchSize);
+      let body = JSON.stringify({ version: EVENTS_VERSION, events: batch });
+      let n = batch.length;
+      // Cut the batch below the node's byte limit.
+      while (body.length > EVENT_LIMITS.batchBytes && n > 1) {
+        n = Math.ceil(n / 2);
+        body = JSON.stringify({ version: EVENTS_VERSION, events: batch.slice(0, n) });
+      }
+      let resp;
+      try {
+        resp = await this._fetch(this.url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body, keepalive: body.length < 60000 });
+      } catch (err) {
+        this._onError(new EdgeRecError(`sending events: ${err && err.message ? err.message : err}`, { kind: 'input', cause: err }));
+        return; // kept for the next flush
+      }
+      if (resp.status === 202 || resp.ok) {
+        this._pending.splice(0, n);
+        continue;
+      }
+      let msg = `HTTP ${resp.status}`;
+      try { msg = (await resp.json()).error || msg; } catch { /* not JSON */ }
+      if (resp.status >= 400 && resp.status < 500 && resp.status !== 429) {
+        // The node will never take these: drop them, say so.
+        this._pending.splice(0, n);
+        this.dropped += n;
+        this._onError(new EdgeRecError(`events refused: ${msg}`, { kind: 'input' }));
+        continue;
+      }
+      this._onError(new EdgeRecError(`events not taken now: ${msg}`, { kind: 'input' }));
+      return; // kept for the next flush
+    }
+  }
+
+  _about(type, target, index, opts) {
+    let e;
+    if (target && typeof target === 'object') {
+      const it = (target.items || [])[index];
+      if (!it) throw new EdgeRecError(`${type}: the response has no item at index ${index}`, { kind: 'input' });
+      e = { type, request_id: target.request_id, item: it.id, position: index + 1 };
+    } else {
+      e = { type, request_id: opts.requestId, item: target, position: opts.position };
+    }
+    if (opts.dwellMs !== undefined) e.dwell_ms = Math.round(opts.dwellMs);
+    if (opts.time !== undefined) e.time_ms = opts.time;
+    return e;
+  }
+
+  _add(e) {
+    if (e.time_ms === undefined) e.time_ms = Date.now();
+    if (this.user) e.user = this.user;
+    for (const k of Object.keys(e)) {
+      if (e[k] === undefined || e[k] === '' || e[k] === null) delete e[k];
+      else if (typeof e[k] === 'string') checkString(e[k], k);
+    }
+    if (e.request_id !== undefined && !validRequestId(e.request_id)) {
+      throw new EdgeRecError(`${e.type}: request_id ${JSON.stringify(e.request_id)} is not 1 to 64 printable ASCII characters`, { kind: 'input' });
+    }
+    if (!e.item && e.type !== 'impression') throw new EdgeRecError(`${e.type}: no item`, { kind: 'input' });
+    this._pending.push(e);
+    if (this._pending.length > this.maxPending) {
+      const over = this._pending.length - this.maxPending;
+      this._pending.splice(0, over);
+      this.dropped += over;
+    }
+    if (this.url && this._pending.length >= this.batchSize) {
+      this.flush().catch((err) => this._onError(err));
+    }
+  }
+}
+
+function validRequestId(id) {
+  return typeof id === 'string' && /^[\x21-\x7e]{1,64}$/.test(id);
+}
+
+function checkString(s, field) {
+  if (typeof s !== 'string') throw new EdgeRecError(`${field} must be a string`, { kind: 'input' });
+  if (new TextEncoder().encode(s).length > EVENT_LIMITS.string && field !== 'request_id') {
+    throw new EdgeRecError(`${field} is longer than ${EVENT_LIMITS.string} bytes`, { kind: 'input' });
+  }
+  return s;
 }
 
 export default EdgeRec;
