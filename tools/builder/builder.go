@@ -51,7 +51,7 @@ type Options struct {
 	Index IndexOptions
 	// Compact, if not nil, builds a compact bundle (compact.go): codes in
 	// place of the int8 rows and of the index, whatever the catalog's
-	// size. Its Queries default to Index.Queries'.
+	// size. Its Queries default to the data set's users (UserSample).
 	Compact *CompactOptions
 }
 
@@ -142,7 +142,7 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 	if c := opts.Compact; c != nil {
 		co := *c
 		if co.Queries == nil {
-			co.Queries = ix.Queries
+			co.Queries = func(b *bundle.Bundle) ([][]float32, [][]int32) { return UserSample(b, ds, created, 200) }
 		}
 		if _, err := Compact(b, co); err != nil {
 			return nil, err

@@ -29,11 +29,12 @@ type CompactOptions struct {
 	// Progress, if not nil, is called with a stage and the work done and
 	// total in it.
 	Progress func(stage string, done, total int)
-	// Queries returns sample query embeddings for the bundle (Build:
-	// UserQueries of the data set's users); the default nprobe is tuned
-	// on them when they number at least MinTuneUsers, else on item
-	// vectors taken as queries.
-	Queries func(b *bundle.Bundle) [][]float32
+	// Queries returns sample query embeddings for the bundle and, for
+	// each, the rows of b its user has taken, which the module leaves out
+	// of the answer (Build: UserSample of the data set's users; the rows
+	// may be nil). The default nprobe is tuned on them when they number
+	// at least MinTuneUsers, else on item vectors taken as queries.
+	Queries func(b *bundle.Bundle) (queries [][]float32, histories [][]int32)
 }
 
 // DefaultCompactTarget is the recall@100 a compact bundle's default
@@ -85,11 +86,21 @@ func Compact(b *bundle.Bundle, opts CompactOptions) (CompactReport, error) {
 	}
 	rep := CompactReport{Lists: ix.Lists(), M: ix.PQ.M}
 	var queries [][]float32
+	var exclude [][]int32
 	if opts.Queries != nil {
-		queries = opts.Queries(b)
+		var hist [][]int32
+		queries, hist = opts.Queries(b)
+		// Rows of b, reordered above, as rows of x.
+		for _, h := range hist {
+			e := make([]int32, len(h))
+			for i, r := range h {
+				e[i] = perm[r]
+			}
+			exclude = append(exclude, e)
+		}
 	}
 	if len(queries) < MinTuneUsers {
-		queries, rep.Synthetic = itemQueries(x, d, 200, opts.Seed), true
+		queries, exclude, rep.Synthetic = itemQueries(x, d, 200, opts.Seed), nil, true
 	}
 	target := opts.Target
 	if target <= 0 {
@@ -98,7 +109,7 @@ func Compact(b *bundle.Bundle, opts CompactOptions) (CompactReport, error) {
 	if opts.Progress != nil {
 		opts.Progress("tune", 0, 1)
 	}
-	ix.NProbe, rep.Recall = compact.Tune(ix, perm, x, queries, 100, target)
+	ix.NProbe, rep.Recall = compact.Tune(ix, perm, x, queries, exclude, 100, target)
 	if opts.Progress != nil {
 		opts.Progress("tune", 1, 1)
 	}

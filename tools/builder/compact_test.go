@@ -21,7 +21,7 @@ import (
 func compactPair(t *testing.T, n int, workers int) (full, compact []byte, rep CompactReport) {
 	t.Helper()
 	f, c := clusteredBundle(n), clusteredBundle(n)
-	rep, err := Compact(c, CompactOptions{Seed: 3, Workers: workers, Queries: func(b *bundle.Bundle) [][]float32 {
+	rep, err := Compact(c, CompactOptions{Seed: 3, Workers: workers, Queries: func(b *bundle.Bundle) ([][]float32, [][]int32) {
 		return historyQueries(t, b, 200)
 	}})
 	require.NoError(t, err)
@@ -36,17 +36,18 @@ func compactPair(t *testing.T, n int, workers int) (full, compact []byte, rep Co
 // historyQueries returns the query embeddings the module computes for q
 // histories of 8 items: the queries a compact bundle must be tuned on,
 // which lie farther from the items than item vectors do.
-func historyQueries(t *testing.T, b *bundle.Bundle, q int) [][]float32 {
+func historyQueries(t *testing.T, b *bundle.Bundle, q int) ([][]float32, [][]int32) {
 	data, err := bundle.Encode(b)
 	require.NoError(t, err)
 	r, err := pipeline.Load(data)
 	require.NoError(t, err)
 	n := b.Items.Len()
-	out := make([][]float32, q)
+	out, hist := make([][]float32, q), make([][]int32, q)
 	for i := range out {
-		out[i] = r.Embed(r.Resolve(historyRequest(r.Bundle(), i, n)))
+		rq := r.Resolve(historyRequest(r.Bundle(), i, n))
+		out[i], hist[i] = r.Embed(rq), rq.Exclude
 	}
-	return out
+	return out, hist
 }
 
 // historyRequest is request i of the tests: 20 items for a history of 8.

@@ -153,6 +153,13 @@ func Recall(m *model.Model, ds *dataset.Dataset, b *bundle.Bundle, opts RecallOp
 // up to then, with the user's context. The users are evenly spaced in ds.Users order (or by id when ds
 // has no user table) among those with history in b; none gives nil.
 func UserQueries(b *bundle.Bundle, ds *dataset.Dataset, created int64, nq int) [][]float32 {
+	q, _ := UserSample(b, ds, created, nq)
+	return q
+}
+
+// UserSample is UserQueries with each user's history: the rows of b the
+// module leaves out of that user's answer.
+func UserSample(b *bundle.Bundle, ds *dataset.Dataset, created int64, nq int) (queries [][]float32, histories [][]int32) {
 	n := b.Items.Len()
 	rows := make(map[string]int32, n)
 	for i := range n {
@@ -183,10 +190,9 @@ func UserQueries(b *bundle.Bundle, ds *dataset.Dataset, created int64, nq int) [
 		}
 	}
 	if len(users) == 0 {
-		return nil
+		return nil, nil
 	}
 	step := max(1, len(users)/nq)
-	var queries [][]float32
 	s := b.Query.NewScratch()
 	for i := 0; i < len(users) && len(queries) < nq; i += step {
 		u := users[i]
@@ -194,7 +200,7 @@ func UserQueries(b *bundle.Bundle, ds *dataset.Dataset, created int64, nq int) [
 		ctx.Time = created
 		in := b.Query.Prepare(&ctx, hist[u.ID], -1)
 		queries = append(queries, append([]float32(nil), b.Query.Embed(s, b.History, in)...))
+		histories = append(histories, hist[u.ID])
 	}
-
-	return queries
+	return queries, histories
 }

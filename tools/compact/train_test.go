@@ -83,10 +83,10 @@ func TestTuneAndRecall(t *testing.T) {
 	for i := range qs {
 		qs[i] = cat.Query(cat.User(rng, 10))
 	}
-	np, r := Tune(ix, perm, cat.Vectors, qs, 10, 0.85)
+	np, r := Tune(ix, perm, cat.Vectors, qs, nil, 10, 0.85)
 	assert.GreaterOrEqual(t, r, 0.85)
 	assert.Less(t, np, ix.Lists()/2)
-	_, all := Tune(ix, perm, cat.Vectors, qs, 10, 1.01)
+	_, all := Tune(ix, perm, cat.Vectors, qs, nil, 10, 1.01)
 	assert.GreaterOrEqual(t, all, r-0.02)
 }
 

@@ -10,7 +10,10 @@ import (
 // Tune returns the smallest nprobe at which ix's mean recall@k against
 // exact float32 search of the vectors x (the rows Train was given, of
 // ix.PQ.Dim floats; perm as Train returned it) reaches target on the
-// queries, and that recall; when even every list falls short, Lists()
+// queries, and that recall, both lists leaving out the rows of x in
+// exclude[i] for query i (exclude may be nil or shorter: the module
+// leaves a user's history out of the answer, which sends the search
+// deeper than the top k of the whole catalog); when even every list falls short, Lists()
 // and its recall. k ≤ 0 means 100. Recall grows with nprobe (a few
 // hundredths of noise aside), so a binary search over 1…Lists() finds it
 // with about log₂(Lists()) passes over the queries. It does not change
@@ -19,7 +22,7 @@ import (
 // The queries should be the ones the bundle will serve (users' query
 // embeddings): a query tower's output can lie far from every item and
 // need more lists than items do (core/ann/MEASUREMENTS.md).
-func Tune(ix *ann.IVFPQ, perm []int32, x []float32, queries [][]float32, k int, target float64) (nprobe int, recall float64) {
+func Tune(ix *ann.IVFPQ, perm []int32, x []float32, queries [][]float32, exclude [][]int32, k int, target float64) (nprobe int, recall float64) {
 	if k <= 0 {
 		k = 100
 	}
@@ -29,10 +32,17 @@ func Tune(ix *ann.IVFPQ, perm []int32, x []float32, queries [][]float32, k int, 
 	}
 	k = min(k, len(x)/dim)
 	want := make([]map[int32]bool, len(queries))
+	skip := make([]map[int32]bool, len(queries))
+	for i := range min(len(exclude), len(queries)) {
+		skip[i] = map[int32]bool{}
+		for _, r := range exclude[i] {
+			skip[i][r] = true
+		}
+	}
 	parallel(len(queries), runtime.GOMAXPROCS(0), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			want[i] = map[int32]bool{}
-			for _, r := range exactTop(x, dim, queries[i], k, nil) {
+			for _, r := range exactTop(x, dim, queries[i], k, skip[i]) {
 				want[i][r] = true
 			}
 		}
@@ -45,7 +55,11 @@ func Tune(ix *ann.IVFPQ, perm []int32, x []float32, queries [][]float32, k int, 
 			var hits []ann.Hit
 			var part float64
 			for i := lo; i < hi; i++ {
-				hits = ix.Search(hits[:0], queries[i], k, np, nil, &s)
+				var sk func(int32) bool
+				if m := skip[i]; m != nil {
+					sk = func(r int32) bool { return m[perm[r]] }
+				}
+				hits = ix.Search(hits[:0], queries[i], k, np, sk, &s)
 				n := 0
 				for _, h := range hits {
 					if want[i][perm[h.Item]] {

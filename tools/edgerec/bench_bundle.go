@@ -29,7 +29,7 @@ func encodeBenchBundle(o benchOptions, cat *benchdata.Catalog, rep *benchReport,
 		start := time.Now()
 		crep, err := builder.Compact(b, builder.CompactOptions{M: o.compactBytes, Lists: o.lists, Target: o.target, Seed: o.seed,
 			Progress: func(stage string, done, total int) { progress("compact codes: %s %d/%d", stage, done, total) },
-			Queries:  func(*bundle.Bundle) [][]float32 { return tuningQueries(cat, o.seed) }})
+			Queries:  func(b *bundle.Bundle) ([][]float32, [][]int32) { return tuningQueries(b, cat, o.seed) }})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -73,14 +73,23 @@ func encodeBenchBundle(o benchOptions, cat *benchdata.Catalog, rep *benchReport,
 }
 
 // tuningQueries are the queries of 200 sample users other than the timed
-// ones (benchUsers), as the bench bundle's query tower computes them.
-func tuningQueries(cat *benchdata.Catalog, seed uint64) [][]float32 {
-	rng := rand.New(rand.NewPCG(seed, 98))
-	out := make([][]float32, 200)
-	for i := range out {
-		out[i] = cat.Query(cat.User(rng, 10))
+// ones (benchUsers), as the bench bundle's query tower computes them, and
+// their histories as rows of b.
+func tuningQueries(b *bundle.Bundle, cat *benchdata.Catalog, seed uint64) ([][]float32, [][]int32) {
+	row := make(map[string]int32, b.Items.Len())
+	for r, id := range b.Items.IDs.Slice() {
+		row[id] = int32(r)
 	}
-	return out
+	rng := rand.New(rand.NewPCG(seed, 98))
+	out, hist := make([][]float32, 200), make([][]int32, 200)
+	for i := range out {
+		h := cat.User(rng, 10)
+		out[i] = cat.Query(h)
+		for _, c := range h {
+			hist[i] = append(hist[i], row[benchID(int(c))])
+		}
+	}
+	return out, hist
 }
 
 // recordSizes sets the bundle's size, per item and per section.
