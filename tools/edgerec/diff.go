@@ -179,6 +179,9 @@ func diffBundles(files []string, raw [2][]byte, recs [2]*pipeline.Recommender, h
 		if x := b.Index; x != nil {
 			idx = fmt.Sprintf("IVF %d lists, nprobe %d", x.Lists(), x.NProbe)
 		}
+		if c := b.Codes; c != nil {
+			idx = fmt.Sprintf("compact %d-byte codes, %d lists, nprobe %d", c.PQ.M, c.Lists(), c.NProbe)
+		}
 		return []diffChange{
 			{"format_version", fmt.Sprintf("%d.%d", h.Major, h.Minor), ""},
 			{"version", m.Version, ""}, {"created", fmt.Sprint(m.Created), ""},
@@ -231,8 +234,8 @@ func diffBundles(files []string, raw [2][]byte, recs [2]*pipeline.Recommender, h
 		d := &diffDrift{Shared: len(shared), MinCosine: 2}
 		a, b := make([]float32, old.Manifest.Dim), make([]float32, nw.Manifest.Dim)
 		for _, id := range shared {
-			old.Embeddings.Decode(a, oldRow[id])
-			nw.Embeddings.Decode(b, newRow[id])
+			old.Vector(a, oldRow[id])
+			nw.Vector(b, newRow[id])
 			c := cosine(a, b)
 			d.MeanCosine += c
 			if c < d.MinCosine {
