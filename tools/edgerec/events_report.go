@@ -19,7 +19,9 @@ impressions (items shown), takes and the take rate with its 95% interval
 with its 95% interval (Newcombe's hybrid score) and a verdict in plain
 words ("B beats A by 1.2 points, 95% CI [0.4, 2.0]", or how many more
 impressions a --effect-sized difference needs); and the take rate by
-position and by source.
+position and by source. Impressions of one user are not independent, so
+the verdicts use a bootstrap over users (--bootstrap resamples) when it is
+on, and the interval says so.
 
 An impression counts as taken when a take names its request id and item.
 --plot writes an SVG: the take rate by arm with its interval, and by
@@ -31,7 +33,8 @@ type reportOptions struct {
 	since               time.Time
 	json                bool
 	effect              float64
-	items               int
+	items, bootstrap    int
+	seed                uint64
 }
 
 func runReport(args []string, stdout, stderr io.Writer) error {
@@ -64,6 +67,8 @@ func parseReport(args []string, stderr io.Writer, now time.Time) (reportOptions,
 	fs.StringVar(&o.baseline, "baseline", "", "the arm the others are compared with (default: the first by name)")
 	fs.Float64Var(&o.effect, "effect", 1, "the smallest difference worth detecting, in points of take rate: the verdict says how many more impressions it needs")
 	fs.IntVar(&o.items, "items", 0, "catalog size for coverage (default: the items seen in the events)")
+	fs.IntVar(&o.bootstrap, "bootstrap", 1000, "resamples of users for bootstrap intervals, which the verdicts then use (impressions of one user are not independent); 0: Wilson and Newcombe only")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the bootstrap")
 	if err := parse(fs, args); err != nil {
 		return o, err
 	}
@@ -75,6 +80,8 @@ func parseReport(args []string, stderr io.Writer, now time.Time) (reportOptions,
 		return o, usagef("--effect %g out of range (0, 100) points", o.effect)
 	case o.items < 0:
 		return o, usagef("--items must not be negative")
+	case o.bootstrap < 0 || o.bootstrap > 100000:
+		return o, usagef("--bootstrap %d out of range [0, 100000]", o.bootstrap)
 	}
 	if *since != "" {
 		t, err := parseSince(*since, now)
@@ -108,7 +115,8 @@ func buildReport(o reportOptions) (*report.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	return report.Build(evs, report.Options{Baseline: o.baseline, Effect: o.effect / 100, Items: o.items})
+	return report.Build(evs, report.Options{Baseline: o.baseline, Effect: o.effect / 100, Items: o.items,
+		Bootstrap: o.bootstrap, Seed: o.seed})
 }
 
 // writeReportPlot writes the SVG beside and renames it into place.

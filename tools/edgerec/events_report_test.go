@@ -52,11 +52,16 @@ func TestReportCommand(t *testing.T) {
 	plot := filepath.Join(t.TempDir(), "report.svg")
 	require.NoError(t, runReport([]string{"--events", dir, "--plot", plot}, &out, &errOut))
 	text := out.String()
-	assert.Contains(t, text, "B beats A by 7.5 points, 95% CI [5.8, 9.3]", text)
+	assert.Regexp(t, `B beats A by 7\.5 points, 95% CI \[[0-9.]+, [0-9.]+\] \(bootstrap over users\)`, text)
 	assert.Contains(t, text, "take rate by position")
 	svg, err := os.ReadFile(plot)
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(string(svg), "<svg"))
+
+	// Without the bootstrap: Newcombe's interval.
+	out.Reset()
+	require.NoError(t, runReport([]string{"--events", dir, "--bootstrap", "0"}, &out, &errOut))
+	assert.Contains(t, out.String(), "B beats A by 7.5 points, 95% CI [5.8, 9.3]\n")
 
 	out.Reset()
 	require.NoError(t, runReport([]string{"--events", dir, "--json"}, &out, &errOut))
@@ -83,6 +88,7 @@ func TestReportUsage(t *testing.T) {
 		{"--events", "x", "--effect", "0"},
 		{"--events", "x", "--since", "yesterday"},
 		{"--events", "x", "--items", "-1"},
+		{"--events", "x", "--bootstrap", "-5"},
 	} {
 		err := runReport(args, &bytes.Buffer{}, &bytes.Buffer{})
 		var ue *usageError

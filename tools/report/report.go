@@ -16,6 +16,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -38,6 +39,13 @@ type Options struct {
 	// Items is the catalog's size for coverage; 0 means the items seen in
 	// any event.
 	Items int
+	// Bootstrap, when positive, is the number of resamples of users for a
+	// cluster-bootstrap interval of each arm's rate and each difference
+	// (bootstrapDiff); the verdicts then use it. 0: Wilson and Newcombe
+	// only.
+	Bootstrap int
+	// Seed seeds the bootstrap.
+	Seed uint64
 }
 
 // Report is the result of Build; its JSON form is `edgerec report --json`.
@@ -50,13 +58,16 @@ type Report struct {
 	Duplicates int `json:"duplicate_impressions"`
 	// Unattributed counts takes that match no impression (no request id,
 	// or an item the list did not show).
-	Unattributed int          `json:"unattributed_takes"`
-	Skips        int          `json:"skips"`
-	Items        int          `json:"catalog_items"` // the coverage denominator
-	Arms         []*Arm       `json:"arms"`
-	Baseline     string       `json:"baseline"`
-	Effect       float64      `json:"effect"`
-	Comparisons  []Comparison `json:"comparisons"`
+	Unattributed int    `json:"unattributed_takes"`
+	Skips        int    `json:"skips"`
+	Items        int    `json:"catalog_items"` // the coverage denominator
+	Arms         []*Arm `json:"arms"`
+	Baseline     string `json:"baseline"`
+	// Bootstrap is the resamples of users behind the boot_* intervals (0:
+	// none).
+	Bootstrap   int          `json:"bootstrap"`
+	Effect      float64      `json:"effect"`
+	Comparisons []Comparison `json:"comparisons"`
 }
 
 // Arm is one experiment arm's figures.
@@ -67,8 +78,12 @@ type Arm struct {
 	Impressions int    `json:"impressions"`
 	Takes       int    `json:"takes"`
 	Rate
-	ByPosition []Cell `json:"by_position"`
-	BySource   []Cell `json:"by_source"`
+	// BootLow and BootHigh are the cluster-bootstrap interval of the take
+	// rate (Options.Bootstrap).
+	BootLow    float64 `json:"boot_low,omitempty"`
+	BootHigh   float64 `json:"boot_high,omitempty"`
+	ByPosition []Cell  `json:"by_position"`
+	BySource   []Cell  `json:"by_source"`
 	// Coverage is the share of the catalog the arm showed at least once.
 	Coverage float64 `json:"coverage"`
 	// Novelty is the mean self-information of the items shown, in bits:
@@ -105,8 +120,15 @@ type Comparison struct {
 	High float64 `json:"high"`
 	// Significant: the interval excludes zero.
 	Significant bool `json:"significant"`
+	// BootLow and BootHigh are the cluster-bootstrap interval of Diff
+	// (Options.Bootstrap), which Significant and the verdict then use.
+	BootLow  float64 `json:"boot_low,omitempty"`
+	BootHigh float64 `json:"boot_high,omitempty"`
 	// Needed is the impressions each arm needs to detect Effect at 80 %
 	// power; More how many more the smaller arm needs (0 once enough).
+	// Both take impressions as independent: when users differ (a
+	// bootstrap interval much wider than Newcombe's) they are lower
+	// bounds.
 	Needed  int    `json:"needed_per_arm"`
 	More    int    `json:"more_per_arm"`
 	Verdict string `json:"verdict"`
@@ -122,7 +144,10 @@ func Build(evs []events.Event, o Options) (*Report, error) {
 	if o.Effect < 0 || o.Effect >= 1 {
 		return nil, fmt.Errorf("effect %g: want a proportion in (0, 1)", o.Effect)
 	}
-	r := &Report{Effect: o.Effect}
+	if o.Bootstrap < 0 {
+		return nil, fmt.Errorf("bootstrap %d: want 0 (none) or more resamples", o.Bootstrap)
+	}
+	r := &Report{Effect: o.Effect, Bootstrap: o.Bootstrap}
 	// Takes first: a take may be written before the impression it joins.
 	taken := map[key]bool{}
 	takers := map[string]map[string]bool{} // item → users
@@ -160,7 +185,7 @@ func Build(evs []events.Event, o Options) (*Report, error) {
 
 	type acc struct {
 		arm      *Arm
-		users    map[string]bool
+		users    map[string]*cluster
 		items    map[string]bool
 		pos, src map[string]*Cell
 		selfInfo float64
@@ -185,11 +210,15 @@ func Build(evs []events.Event, o Options) (*Report, error) {
 		}
 		a := arms[name]
 		if a == nil {
-			a = &acc{arm: &Arm{Name: name}, users: map[string]bool{}, items: map[string]bool{}, pos: map[string]*Cell{}, src: map[string]*Cell{}}
+			a = &acc{arm: &Arm{Name: name}, users: map[string]*cluster{}, items: map[string]bool{}, pos: map[string]*Cell{}, src: map[string]*Cell{}}
 			arms[name] = a
 		}
 		a.arm.Lists++
-		a.users[userOf(e)] = true
+		u := a.users[userOf(e)]
+		if u == nil {
+			u = new(cluster)
+			a.users[userOf(e)] = u
+		}
 		for _, s := range e.Items {
 			k := key{e.RequestID, s.Item}
 			took := taken[k] && !matched[k]
@@ -206,8 +235,10 @@ func Build(evs []events.Event, o Options) (*Report, error) {
 					c.Takes++
 				}
 			}
+			u.impressions++
 			if took {
 				a.arm.Takes++
+				u.takes++
 			}
 		}
 	}
@@ -221,8 +252,15 @@ func Build(evs []events.Event, o Options) (*Report, error) {
 			r.Unattributed++
 		}
 	}
+	clusters := map[string][]cluster{}
 	for _, a := range arms {
 		arm := a.arm
+		for _, k := range slices.Sorted(maps.Keys(a.users)) {
+			clusters[arm.Name] = append(clusters[arm.Name], *a.users[k])
+		}
+		if o.Bootstrap > 0 {
+			arm.BootLow, arm.BootHigh = bootstrapRate(clusters[arm.Name], o.Bootstrap, o.Seed)
+		}
 		arm.Users = len(a.users)
 		arm.Rate = rateOf(arm.Takes, arm.Impressions)
 		if r.Items > 0 {
@@ -255,7 +293,12 @@ func Build(evs []events.Event, o Options) (*Report, error) {
 	r.Baseline = base.Name
 	for _, a := range r.Arms {
 		if a != base {
-			r.Comparisons = append(r.Comparisons, compare(a, base, o.Effect))
+			c := compare(a, base, o.Effect, 0, 0)
+			if o.Bootstrap > 0 && a.Impressions > 0 && base.Impressions > 0 {
+				lo, hi := bootstrapDiff(clusters[a.Name], clusters[base.Name], o.Bootstrap, o.Seed)
+				c = compare(a, base, o.Effect, lo, hi)
+			}
+			r.Comparisons = append(r.Comparisons, c)
 		}
 	}
 	return r, nil
@@ -303,14 +346,23 @@ func rateOf(x, n int) Rate {
 	return Rate{Rate: rate(x, n), Low: lo, High: hi}
 }
 
-// compare is a's difference from base, and its verdict.
-func compare(a, base *Arm, effect float64) Comparison {
+// compare is a's difference from base, and its verdict: on the
+// bootstrap interval [bootLo, bootHi] when it is given (not both 0), else
+// on Newcombe's.
+func compare(a, base *Arm, effect, bootLo, bootHi float64) Comparison {
 	d, lo, hi := NewcombeDiff(base.Takes, base.Impressions, a.Takes, a.Impressions, z95)
-	c := Comparison{Arm: a.Name, Baseline: base.Name, Diff: d, Low: lo, High: hi, Significant: lo > 0 || hi < 0}
+	c := Comparison{Arm: a.Name, Baseline: base.Name, Diff: d, Low: lo, High: hi, BootLow: bootLo, BootHigh: bootHi}
+	if bootLo != 0 || bootHi != 0 {
+		lo, hi = bootLo, bootHi
+	}
+	c.Significant = lo > 0 || hi < 0
 	pooled := rate(a.Takes+base.Takes, a.Impressions+base.Impressions)
 	c.Needed = SampleSize(pooled, effect)
 	c.More = max(0, c.Needed-min(a.Impressions, base.Impressions))
 	ci := fmt.Sprintf("95%% CI [%s, %s]", points(lo), points(hi))
+	if bootLo != 0 || bootHi != 0 {
+		ci += " (bootstrap over users)"
+	}
 	switch {
 	case a.Impressions == 0 || base.Impressions == 0:
 		c.Verdict = fmt.Sprintf("%s or %s has no impressions yet", a.Name, base.Name)

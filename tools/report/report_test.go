@@ -205,3 +205,73 @@ func TestOutputs(t *testing.T) {
 	}
 	assert.Greater(t, elements, 20)
 }
+
+// users returns the impression and takes of an arm whose users each see
+// one list of per items and take the first taking items of it.
+func users(name string, n, per int, taking func(u int) int) []events.Event {
+	var out []events.Event
+	for u := range n {
+		id := fmt.Sprintf("%s-%d", name, u)
+		imp := events.Event{Type: events.TypeImpression, RequestID: id, Arm: name, User: fmt.Sprintf("%s-u%d", name, u)}
+		for p := 1; p <= per; p++ {
+			imp.Items = append(imp.Items, events.Shown{Item: fmt.Sprintf("i%d", p), Position: int32(p)})
+		}
+		out = append(out, imp)
+		for p := range taking(u) {
+			out = append(out, events.Event{Type: events.TypeTake, RequestID: id, Item: imp.Items[p].Item, Kind: events.KindClick})
+		}
+	}
+	return out
+}
+
+// TestBootstrap: with one impression per user the cluster bootstrap agrees
+// with Newcombe's interval; when users take all or nothing it is much
+// wider, and the verdict follows it.
+func TestBootstrap(t *testing.T) {
+	t.Run("independent", func(t *testing.T) {
+		evs := append(users("A", 4000, 1, func(u int) int { return boolInt(u%10 == 0) }),
+			users("B", 4000, 1, func(u int) int { return boolInt(u%20 < 3) })...)
+		r, err := Build(evs, Options{Bootstrap: 2000, Seed: 1})
+		require.NoError(t, err)
+		c := r.Comparisons[0]
+		assert.InDelta(t, c.Low, c.BootLow, 0.004)
+		assert.InDelta(t, c.High, c.BootHigh, 0.004)
+		a := r.Arms[0]
+		assert.InDelta(t, a.Low, a.BootLow, 0.003)
+		assert.InDelta(t, a.High, a.BootHigh, 0.003)
+		again, err := Build(evs, Options{Bootstrap: 2000, Seed: 1})
+		require.NoError(t, err)
+		assert.Equal(t, c, again.Comparisons[0], "the same seed gives the same interval")
+	})
+	t.Run("clustered", func(t *testing.T) {
+		// 40 users an arm, 50 items each; 4 (A) or 6 (B) take them all.
+		evs := append(users("A", 40, 50, func(u int) int { return 50 * boolInt(u < 4) }),
+			users("B", 40, 50, func(u int) int { return 50 * boolInt(u < 6) })...)
+		r, err := Build(evs, Options{})
+		require.NoError(t, err)
+		require.True(t, r.Comparisons[0].Significant, "impressions taken as independent: %+v", r.Comparisons[0])
+		r, err = Build(evs, Options{Bootstrap: 2000, Seed: 1})
+		require.NoError(t, err)
+		c := r.Comparisons[0]
+		assert.False(t, c.Significant, "%+v", c)
+		assert.Greater(t, c.BootHigh-c.BootLow, 2*(c.High-c.Low))
+		assert.Contains(t, c.Verdict, "no difference detectable yet")
+	})
+	_, err := Build(nil, Options{Bootstrap: -1})
+	assert.Error(t, err)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestPercentile(t *testing.T) {
+	s := []float64{1, 2, 3, 4, 5}
+	assert.Equal(t, 1.0, percentile(s, 0))
+	assert.Equal(t, 5.0, percentile(s, 1))
+	assert.Equal(t, 3.0, percentile(s, 0.5))
+	assert.InDelta(t, 1.1, percentile(s, 0.025), 1e-12) // h = 0.1
+}

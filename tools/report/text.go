@@ -23,10 +23,17 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	fmt.Fprintf(&b, ", %d skips, %d takes not matched to a list shown\n\n", r.Skips, r.Unattributed)
 	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "arm\tlists\tusers\timpressions\ttakes\ttake rate\t95% CI\tcoverage\tnovelty (bits)\t")
+	boot := ""
+	if r.Bootstrap > 0 {
+		boot = "bootstrap 95% CI\t"
+	}
+	fmt.Fprintf(tw, "arm\tlists\tusers\timpressions\ttakes\ttake rate\t95%% CI\t%scoverage\tnovelty (bits)\t\n", boot)
 	for _, a := range r.Arms {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s%%\t[%s, %s]\t%.1f%%\t%.2f\t\n", a.Name, a.Lists, a.Users, a.Impressions, a.Takes,
-			pct(a.Rate.Rate), pct(a.Low), pct(a.High), 100*a.Coverage, a.Novelty)
+		if r.Bootstrap > 0 {
+			boot = fmt.Sprintf("[%s, %s]\t", pct(a.BootLow), pct(a.BootHigh))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s%%\t[%s, %s]\t%s%.1f%%\t%.2f\t\n", a.Name, a.Lists, a.Users, a.Impressions, a.Takes,
+			pct(a.Rate.Rate), pct(a.Low), pct(a.High), boot, 100*a.Coverage, a.Novelty)
 	}
 	tw.Flush()
 	if len(r.Comparisons) > 0 {
@@ -52,4 +59,10 @@ func WriteText(w io.Writer, r *Report) error {
 	return err
 }
 
-func pct(p float64) string { return fmt.Sprintf("%.1f", 100*p) }
+// pct writes a proportion as a percentage: one decimal, two below 1 %.
+func pct(p float64) string {
+	if p < 0.01 {
+		return fmt.Sprintf("%.2f", 100*p)
+	}
+	return fmt.Sprintf("%.1f", 100*p)
+}
