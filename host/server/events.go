@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/wire"
@@ -255,14 +257,38 @@ func (l *eventLog) impression(sv *served) (events.Event, bool) {
 	return e, true
 }
 
-// fit cuts a string from a request to the schema's limit (its validity
-// is the module's: the request was answered).
+// fit makes a string from a request fit the schema (EVENTS.md §4): cut to
+// MaxString bytes on a character boundary, invalid UTF-8 and control
+// characters replaced. The module accepted the request; the events file
+// must still hold only what its readers expect.
 func fit(s string) string {
-	if len(s) <= events.MaxString {
-		return s
+	if len(s) > events.MaxString {
+		cut := events.MaxString
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
 	}
-	return logField(s)[:events.MaxString]
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.ContainsFunc(s, isControl) {
+		s = strings.Map(func(r rune) rune {
+			if isControl(r) {
+				return '\uFFFD'
+			}
+			return r
+		}, s)
+	}
+	// Replacement characters may have grown it past the limit again.
+	for len(s) > events.MaxString {
+		_, n := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-n]
+	}
+	return s
 }
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // close stops taking entries, writes what is queued and closes the sink.
 func (l *eventLog) close() error {

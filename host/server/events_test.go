@@ -286,3 +286,15 @@ func checkExposition(t *testing.T, m string) {
 		require.Equal(t, family, name, "sample %q outside its family", line)
 	}
 }
+
+// TestFit: strings from requests become valid schema strings.
+func TestFit(t *testing.T) {
+	long := strings.Repeat("é", events.MaxString) // 2 bytes a character
+	for _, s := range []string{"plain", long, "a\x00b\nc", "bad\xff\xfe", strings.Repeat("\x01", 300), strings.Repeat("x", 127) + "é"} {
+		got := fit(s)
+		e := events.Event{Type: events.TypeTake, Item: got, User: got, Kind: events.KindClick}
+		assert.NoError(t, e.Validate(time.Now()), "%q → %q", s, got)
+	}
+	assert.Equal(t, "plain", fit("plain"))
+	assert.Equal(t, strings.Repeat("é", events.MaxString/2), fit(long))
+}
