@@ -13,8 +13,9 @@ import (
 // queries, and that recall, both lists leaving out the rows of x in
 // exclude[i] for query i (exclude may be nil or shorter: the module
 // leaves a user's history out of the answer, which sends the search
-// deeper than the top k of the whole catalog); when even every list falls short, Lists()
-// and its recall. k ≤ 0 means 100. Recall grows with nprobe (a few
+// deeper than the top k of the whole catalog). When even every list
+// falls short of target, it aims CeilingMargin below the recall of every
+// list instead. k ≤ 0 means 100. Recall grows with nprobe (a few
 // hundredths of noise aside), so a binary search over 1…Lists() finds it
 // with about log₂(Lists()) passes over the queries. It does not change
 // ix; set ix.NProbe to the result.
@@ -77,7 +78,10 @@ func Tune(ix *ann.IVFPQ, perm []int32, x []float32, queries [][]float32, exclude
 	lo, hi := 1, ix.Lists()
 	rHi := at(hi)
 	if rHi < target {
-		return hi, rHi
+		// The codes cannot reach target even probing every list: aim
+		// just below that ceiling rather than scan the whole catalog for
+		// the last hundredth.
+		target = rHi - CeilingMargin
 	}
 	for lo < hi {
 		mid := (lo + hi) / 2
@@ -89,6 +93,12 @@ func Tune(ix *ann.IVFPQ, perm []int32, x []float32, queries [][]float32, exclude
 	}
 	return hi, rHi
 }
+
+// CeilingMargin is how far below the recall of probing every list Tune
+// aims when its target is out of reach: probing every list costs a scan
+// of the whole catalog (a million codes: tens of milliseconds in the
+// module) for the last hundredth of recall.
+const CeilingMargin = 0.01
 
 // exactTop returns the rows of the k highest inner products of q with
 // the rows of x not in skip, by a float32 scan.
