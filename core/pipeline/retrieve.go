@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"slices"
+	"sync"
 
 	"github.com/edgerec/edgerec/core/ann"
 )
@@ -44,7 +45,9 @@ func (r *Recommender) retrieve(q *Query, emb []float32, n int) []ann.Hit {
 		if m >= r.b.Manifest.Items/8 {
 			np = c.Lists()
 		}
-		hits = c.Search(nil, emb, m, np, nil, nil)
+		sc := searchScratch.Get().(*ann.Scratch)
+		hits = c.Search(nil, emb, m, np, nil, sc)
+		searchScratch.Put(sc)
 	} else if x := r.b.Index; x != nil && m < r.b.Manifest.Items/8 {
 		hits = x.IVF(r.b.Embeddings).Search(emb, m, x.NProbeFor(q.NProbe), nil)
 	} else {
@@ -69,6 +72,11 @@ func (r *Recommender) retrieve(q *Query, emb []float32, n int) []ann.Hit {
 	}
 	return out
 }
+
+// searchScratch holds the compact search's memory between requests (its
+// query table and list scores), which would otherwise be garbage each
+// time.
+var searchScratch = sync.Pool{New: func() any { return new(ann.Scratch) }}
 
 // excluded reports whether row is in excl, which is sorted when it has
 // more than 16 entries.
