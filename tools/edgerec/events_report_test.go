@@ -52,7 +52,7 @@ func TestReportCommand(t *testing.T) {
 	plot := filepath.Join(t.TempDir(), "report.svg")
 	require.NoError(t, runReport([]string{"--events", dir, "--plot", plot}, &out, &errOut))
 	text := out.String()
-	assert.Regexp(t, `B beats A by 7\.5 points, 95% CI \[[0-9.]+, [0-9.]+\] \(bootstrap over users\)`, text)
+	assert.Regexp(t, `B beats A by 7\.5 points, 95% CI \[[0-9.]+, [0-9.]+\], bootstrap over users\n`, text)
 	assert.Contains(t, text, "take rate by position")
 	svg, err := os.ReadFile(plot)
 	require.NoError(t, err)

@@ -19,18 +19,20 @@ var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#
 // its 95 % interval, on the right the take rate by position (the first
 // 20) for each arm.
 func WriteSVG(w io.Writer, r *Report) error {
-	const width, height, pad = 960, 420, 60
+	const width, height, pad = 980, 420, 70
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
 
 	// The scale: the highest interval bound of any arm or position.
-	top := 0.0
+	top, positions := 0.0, 1
 	for _, a := range r.Arms {
-		top = math.Max(top, a.High)
-		for i, c := range a.ByPosition {
-			if i < maxPlotPositions {
+		_, hi := interval(r, a)
+		top = math.Max(top, hi)
+		for _, c := range a.ByPosition {
+			if p, err := strconv.Atoi(c.Key); err == nil && p >= 1 && p <= maxPlotPositions {
 				top = math.Max(top, c.Rate.Rate)
+				positions = max(positions, p)
 			}
 		}
 	}
@@ -44,20 +46,25 @@ func WriteSVG(w io.Writer, r *Report) error {
 		for i := 0; i <= 4; i++ {
 			v := top * float64(i) / 4
 			fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>`+"\n", x0, y(v), x1, y(v))
-			fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s%%</text>`+"\n", x0-5, y(v)+4, strconv.FormatFloat(100*v, 'f', -1, 64))
+			fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s%%</text>`+"\n", x0-5, y(v)+4, strconv.FormatFloat(100*v, 'g', 4, 64))
 		}
 		return y, x1, y1
 	}
 
-	y, x1, y1 := panel(pad, "take rate by arm (95% CI)")
+	title := "take rate by arm (95% CI)"
+	if r.Bootstrap > 0 {
+		title = "take rate by arm (95% CI, bootstrap over users)"
+	}
+	y, x1, y1 := panel(pad, title)
 	if n := len(r.Arms); n > 0 {
 		slot := float64(x1-pad) / float64(n)
 		for i, a := range r.Arms {
 			cx := float64(pad) + slot*(float64(i)+0.5)
 			col := palette[i%len(palette)]
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" opacity="0.6"/>`+"\n", cx-slot/4, y(a.Rate.Rate), slot/2, float64(y1)-y(a.Rate.Rate), col)
-			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black" stroke-width="2"/>`+"\n", cx, y(a.Low), cx, y(a.High))
-			for _, v := range []float64{a.Low, a.High} {
+			lo, hi := interval(r, a)
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black" stroke-width="2"/>`+"\n", cx, y(lo), cx, y(hi))
+			for _, v := range []float64{lo, hi} {
 				fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black" stroke-width="2"/>`+"\n", cx-6, y(v), cx+6, y(v))
 			}
 			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", cx, y1+16, html.EscapeString(a.Name))
@@ -67,15 +74,16 @@ func WriteSVG(w io.Writer, r *Report) error {
 
 	x0 := width/2 + pad/2
 	y, x1, y1 = panel(x0, "take rate by position")
-	step := float64(x1-x0) / maxPlotPositions
-	for p := 1; p <= maxPlotPositions; p += 4 {
+	step := float64(x1-x0) / float64(positions)
+	every := max(1, positions/10)
+	for p := 1; p <= positions; p += every {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%d</text>`+"\n", float64(x0)+step*(float64(p)-0.5), y1+16, p)
 	}
 	for i, a := range r.Arms {
 		var pts []string
 		for _, c := range a.ByPosition {
 			p, err := strconv.Atoi(c.Key)
-			if err != nil || p < 1 || p > maxPlotPositions {
+			if err != nil || p < 1 || p > positions {
 				continue
 			}
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", float64(x0)+step*(float64(p)-0.5), y(c.Rate.Rate)))
@@ -90,6 +98,15 @@ func WriteSVG(w io.Writer, r *Report) error {
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// interval is the interval drawn for a's rate: the bootstrap's when the
+// report has one, else Wilson's.
+func interval(r *Report, a *Arm) (lo, hi float64) {
+	if r.Bootstrap > 0 {
+		return a.BootLow, a.BootHigh
+	}
+	return a.Low, a.High
 }
 
 // niceCeil rounds v up to 1, 2 or 5 times a power of ten (at least 0.01).

@@ -361,7 +361,7 @@ func compare(a, base *Arm, effect, bootLo, bootHi float64) Comparison {
 	c.More = max(0, c.Needed-min(a.Impressions, base.Impressions))
 	ci := fmt.Sprintf("95%% CI [%s, %s]", points(lo), points(hi))
 	if bootLo != 0 || bootHi != 0 {
-		ci += " (bootstrap over users)"
+		ci += ", bootstrap over users"
 	}
 	switch {
 	case a.Impressions == 0 || base.Impressions == 0:
