@@ -414,7 +414,7 @@ type EventFlags struct {
 
 // Register adds the flags to fs.
 func (f *EventFlags) Register(fs *flag.FlagSet) {
-	fs.StringVar(&f.Dir, "events", "", "store events under this directory: an impression per list served, and the events clients POST to /v1/events (day-partitioned files, host/events/EVENTS.md); \"-\": NDJSON on standard output; none: events off and /v1/events answers 404")
+	fs.StringVar(&f.Dir, "events", "", "store events under this directory: an impression per list served, and the events clients POST to /v1/events (day-partitioned files, host/events/EVENTS.md); \"-\": NDJSON on standard output; unset: events off, and /v1/events answers 404")
 	fs.StringVar(&f.Format, "events-format", events.FormatParquet, "format of the event files: parquet (zstd; DuckDB, Spark, pandas read them as they are) or ndjson")
 	fs.Int64Var(&f.RotateBytes, "events-rotate-bytes", events.DefaultRotateBytes, "close an event file and start the next once it holds about this many bytes")
 	fs.DurationVar(&f.RotateAge, "events-rotate-age", events.DefaultRotateAge, "close an event file and start the next this long after it was opened")
