@@ -69,7 +69,14 @@ func pickArm(arms []bundle.Arm, key string) *bundle.Arm {
 	}
 	h := fnv.New64a()
 	h.Write([]byte(key))
-	u := float64(h.Sum64()>>11) / (1 << 53) * total
+	// FNV-1a's high bits barely move when keys differ only at the end
+	// ("u0" … "u99" all fell in the first of two equal arms): mix every
+	// bit into them (SplitMix64's finalizer) before scaling.
+	x := h.Sum64()
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	x ^= x >> 31
+	u := float64(x>>11) / (1 << 53) * total
 	for i := range arms {
 		if u -= float64(arms[i].Weight); u < 0 {
 			return &arms[i]

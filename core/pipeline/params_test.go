@@ -28,3 +28,28 @@ func TestExperimentArms(t *testing.T) {
 		t.Errorf("no experiment key gave arm %q", resp.Arm)
 	}
 }
+
+// TestExperimentArmsShortKeys: keys that differ only in their last
+// characters (user ids "u0" … "u699") split between two equal arms as
+// any keys do; with FNV-1a's high bits unmixed, u0–u99 all fell in one
+// arm and u100–u699 in the other.
+func TestExperimentArmsShortKeys(t *testing.T) {
+	b := bundletest.Random(200, 32, 6)
+	b.Pipeline.Arms = []bundle.Arm{{Name: "a", Weight: 1, Params: bundle.DefaultParams()}, {Name: "b", Weight: 1, Params: bundle.DefaultParams()}}
+	r := loadBundle(t, b)
+	for _, c := range []struct{ from, to, lo, hi int }{{0, 100, 30, 70}, {100, 700, 250, 350}} {
+		a := 0
+		for i := c.from; i < c.to; i++ {
+			resp, err := r.Recommend(&api.Request{K: 1, ExperimentKey: fmt.Sprintf("u%d", i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Arm == "a" {
+				a++
+			}
+		}
+		if a < c.lo || a > c.hi {
+			t.Errorf("keys u%d…u%d: %d of %d in arm a, want %d…%d", c.from, c.to-1, a, c.to-c.from, c.lo, c.hi)
+		}
+	}
+}

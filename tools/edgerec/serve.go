@@ -37,6 +37,7 @@ type serveOptions struct {
 	webDir, stateDir, cacheDir string
 	level                      slog.Level
 	reserve, interruptible     bool
+	events                     server.EventFlags
 }
 
 // serveConfig is what the node starts from: the options, and what they
@@ -113,6 +114,7 @@ func parseServe(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.StringVar(&o.cacheDir, "cache", host.DefaultCacheDir(), "compilation cache directory (\"\": none)")
 	logLevel := fs.String("log-level", "info", "debug (a line per request), info, warn or error")
 	fs.BoolVar(&o.reserve, "reserve-memory", true, "reserve each instance's linear memory up front, so that it grows in place: loads a bundle about twice as fast and removes the 85-100 ms stalls of wazero copying a memory that grows (Linux; --reserve-memory=false for wazero's default memory; see README)")
+	o.events.Register(fs)
 	fs.BoolVar(&o.interruptible, "interruptible", false, "stop a module call inside the guest at the deadline (wazero context cancellation); makes the guest several times slower, see README")
 	if err := parse(fs, args); err != nil {
 		return o, err
@@ -131,6 +133,9 @@ func parseServe(args []string, stderr io.Writer) (serveOptions, error) {
 		return o, usagef("--require-signed needs --public-key")
 	case o.drain < 0:
 		return o, usagef("--drain must not be negative")
+	}
+	if err := o.events.Check(); err != nil {
+		return o, usagef("%v", err)
 	}
 	if err := o.level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return o, usagef("--log-level %q: want debug, info, warn or error", *logLevel)
@@ -226,7 +231,7 @@ func serve(c *serveConfig, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err = c.newServer(ctx, mod, wasm, log)
+	srv, err = c.newServer(ctx, mod, wasm, log, stdout)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("bundle %s: %w", c.bundlePath, err)
@@ -247,14 +252,22 @@ func serve(c *serveConfig, stdout, stderr io.Writer) error {
 }
 
 // newServer is the node's server over mod: the bundle loaded into a pool.
-func (c *serveConfig) newServer(ctx context.Context, mod *host.Module, wasm []byte, log *slog.Logger) (*server.Server, error) {
+func (c *serveConfig) newServer(ctx context.Context, mod *host.Module, wasm []byte, log *slog.Logger, stdout io.Writer) (*server.Server, error) {
 	w := c.watch
 	if w == 0 {
 		w = -1
 	}
-	return server.New(ctx, server.Config{Module: mod, Wasm: wasm, BundlePath: c.bundlePath, Pool: c.pool,
+	cfg := server.Config{Module: mod, Wasm: wasm, BundlePath: c.bundlePath, Pool: c.pool,
 		Timeout: c.timeout, PublicKey: c.pub, RequireSigned: c.requireSigned, AdminToken: c.token, WebDir: c.webDir,
-		WatchInterval: w, Logger: log, StateDir: c.state})
+		WatchInterval: w, Logger: log, StateDir: c.state}
+	if err := c.events.Apply(&cfg, stdout); err != nil {
+		return nil, err
+	}
+	s, err := server.New(ctx, cfg)
+	if err != nil && cfg.Events != nil {
+		cfg.Events.Close()
+	}
+	return s, err
 }
 
 // run serves HTTP on ln until SIGINT or SIGTERM, then drains; SIGHUP
