@@ -7,7 +7,7 @@ DEMO      := out/demo
 DEMO_ADDR ?= 127.0.0.1:8080
 FUZZTIME  ?= 60s
 
-.PHONY: all build test check demo import-demo bench fuzz eval clean web-npm web-deps web-fixtures web-test web-bench soak bench-serve
+.PHONY: all build test check demo import-demo bench fuzz eval clean web-npm web-deps events-deps web-fixtures web-test web-bench soak bench-serve
 
 all: build
 
@@ -33,7 +33,8 @@ FUZZ_TARGETS := FuzzUnmarshal:./core/wire FuzzDecodeBundle:./core/bundle FuzzDec
 	FuzzDecodeCatalogRequest:./core/api FuzzDecodeSpec:./tools/importer FuzzDecodeSafetensors:./tools/importer \
 	FuzzDecodeNPZ:./tools/importer FuzzDecodeNPY:./tools/importer FuzzVerify:./host/sign \
 	FuzzRecommendBody:./host/server FuzzDecodeVerified:./core/bundle FuzzApplyBytes:./core/bloom \
-	FuzzLoadEdgerec:./tools/dataset FuzzLoadLastFM:./tools/dataset FuzzDecodeCompact:./core/bundle FuzzDecodeIVFPQ:./core/ann
+	FuzzLoadEdgerec:./tools/dataset FuzzLoadLastFM:./tools/dataset FuzzDecodeCompact:./core/bundle FuzzDecodeIVFPQ:./core/ann \
+	FuzzDecodeJSON:./host/events FuzzDecodeMsgpack:./host/events FuzzStampRequestID:./core/api FuzzEventsBody:./host/server
 
 # test: three phases, each announced, then a summary (tools/testreport):
 # the time of each phase, every skipped test with its reason and the
@@ -52,7 +53,7 @@ TESTREPORT := $(BIN)/testreport
 $(TESTREPORT):
 	@$(GO) build -o $@ ./tools/testreport
 
-test: $(TESTREPORT)
+test: $(TESTREPORT) events-deps
 	@$(TESTREPORT) begin -state $(TEST_STATE); st=0; t0=$$(date +%s); \
 	echo "== make test 1/3: go test ./... (unit, seed corpora of the fuzz targets, end to end, module-vs-native parity, edge node, PyTorch round trip) =="; \
 	echo "   (2/3, the quality floors, starts beside it: its lines follow it)"; \
@@ -172,6 +173,14 @@ NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 web-npm:
 	@command -v node >/dev/null && command -v npm >/dev/null || { echo "web-demo needs Node 20+ and npm: apt-get install nodejs npm"; exit 1; }
 	@[ $(WEB)/node_modules/.package-lock.json -nt $(WEB)/package-lock.json ] || (cd $(WEB) && $(NPM_CI))
+
+# events-deps: DuckDB (npm's @duckdb/node-api, web-demo/test/duckdb), with
+# which host/events' test reads the event files as other engines do; a Go
+# test, so make test installs it before phase 1. Without npm that test
+# skips and says why.
+events-deps:
+	@command -v npm >/dev/null || { echo "note: no npm, so the DuckDB test of the event files will be skipped"; exit 0; }; \
+	  [ $(WEB)/test/duckdb/node_modules/.package-lock.json -nt $(WEB)/test/duckdb/package-lock.json ] || (cd $(WEB)/test/duckdb && $(NPM_CI))
 
 # web-deps: what the web tests need besides the page's packages: workerd
 # and esbuild for the edge worker's test (web-demo/test/workerd, kept apart
