@@ -129,8 +129,11 @@ func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult in
 	if n := depth(api.SourceCovisit); n > 0 {
 		neighbours(pl, api.SourceCovisit, &pipe.Covisit, q, n, keep)
 	}
+	// The slim source also scores the pool's other candidates it reaches,
+	// once every source has proposed (annotate, below).
+	var annotate func()
 	if n := depth(api.SourceSlim); n > 0 {
-		neighbours(pl, api.SourceSlim, &pipe.Slim, q, n, keep)
+		annotate = historyNeighbours(pl, api.SourceSlim, &pipe.Slim, q, n, keep)
 	}
 	region := q.Context.Region
 	if n := depth(api.SourcePopular); n > 0 {
@@ -145,6 +148,9 @@ func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult in
 	if n := depth(api.SourceExplore); n > 0 {
 		r.explore(pl, n, keep, seed)
 	}
+	if annotate != nil {
+		annotate()
+	}
 	return pl
 }
 
@@ -152,7 +158,7 @@ func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult in
 // (weight 1) and the three newest history items (0.8, 0.6, 0.4): score =
 // Σ weight·neighbour weight, remembering the history item that contributed
 // most (unless an earlier source already named one). The co-visitation
-// and slim sources differ only in their lists.
+// source reads its lists so: co-visits are about what comes next.
 // Every neighbour looked at passes keep, which counts it against the
 // request's work budget.
 func neighbours(pl *pool, s api.Source, nb *bundle.Neighbours, q *Query, n int, keep func(int32) bool) {
@@ -207,6 +213,77 @@ func neighbours(pl *pool, s api.Source, nb *bundle.Neighbours, q *Query, n int, 
 		j, _ := at.get(h.Item)
 		if c := pl.add(s, h.Item, i, h.Score); c.Because < 0 {
 			c.Because = accs[j].because
+		}
+	}
+}
+
+// historyNeighbours proposes, as source s, the n best items the whole
+// history and the seed point to in nb, scored as the model behind nb
+// scores a user — score(j) = Σ_{i ∈ history} w_j[i], the sum over every
+// history item that EASE and SLIM take, not over the newest few: on
+// histories longer than a handful of items the newest few miss most of
+// what the model knows (tools/eval/RESULTS.md, "The slim source over the
+// whole history"). It remembers the history item that contributed most
+// (unless an earlier source already named one).
+//
+// The neighbours are summed first and the filter is asked about them best
+// first until n are kept, so each distinct neighbour costs keep once at
+// most. It returns annotate, which gives every candidate in the pool that
+// the sum reached and that the source did not propose its score and rank
+// there: run after the other sources, it tells the ranker what the model
+// thinks of their candidates too.
+func historyNeighbours(pl *pool, s api.Source, nb *bundle.Neighbours, q *Query, n int, keep func(int32) bool) (annotate func()) {
+	type acc struct {
+		row         int32
+		score, best float32
+		because     int32
+	}
+	var accs []acc
+	// q.Exclude is the history and the seed.
+	at := newRowIndex(len(q.Exclude) * 16)
+	for _, from := range q.Exclude {
+		items, weights := nb.Of(int(from))
+		for k, it := range items {
+			v := weights[k]
+			i, ok := at.get(it)
+			if !ok {
+				i = len(accs)
+				at.put(it, i)
+				accs = append(accs, acc{row: it, best: negInf, because: -1})
+			}
+			a := &accs[i]
+			a.score += v
+			if v > a.best {
+				a.best, a.because = v, from
+			}
+		}
+	}
+	order := byScore(len(accs), func(i int) float32 { return accs[i].score }, func(i int) int32 { return accs[i].row })
+	rank := 0
+	for _, i := range order {
+		if rank == n {
+			break
+		}
+		a := &accs[i]
+		if !keep(a.row) {
+			continue
+		}
+		if c := pl.add(s, a.row, rank, a.score); c.Because < 0 {
+			c.Because = a.because
+		}
+		rank++
+	}
+	return func() {
+		// The rank of a row the source did not propose is its position in
+		// the sum's order, refused rows included: the filter is not asked
+		// again.
+		for r, i := range order {
+			a := &accs[i]
+			if j, ok := pl.at.get(a.row); ok {
+				if c := &pl.cands[j]; c.SourceRank[s] < 0 {
+					c.SourceRank[s], c.SourceScore[s] = int32(r), a.score
+				}
+			}
 		}
 	}
 }
