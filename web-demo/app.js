@@ -2,8 +2,11 @@
 // server that serves this page (edgerec serve --web web-demo: GET
 // recommender.wasm and GET v1/bundle/file, relative to the page), then
 // computes every recommendation in the page. History, its Bloom filter and
-// the impressions (items shown but not taken) live in localStorage; nothing
-// is sent anywhere.
+// the impressions (items shown but not taken) live in localStorage and are
+// never sent. What the user was shown and took (events, schema in
+// host/events/EVENTS.md) is posted to an events URL when one is configured
+// (see eventsTarget) and kept in localStorage otherwise; the Privacy panel
+// says which.
 
 // The loader is imported dynamically so that a missing package (no
 // web-demo/node_modules) becomes a message on the page, not a page stuck
@@ -27,6 +30,14 @@ const SOURCES = [
 const SOURCE_LABEL = Object.fromEntries(SOURCES.map(([name, label]) => [name, label]));
 const EXPLORE_STEPS = [0, 10, 8, 6, 4, 3, 2]; // slider position → explore_every
 const MAX_IMPRESSIONS = 500; // the most recent kept (the module reads at most 1024)
+const EVENTS_KEPT = 500; // events kept on the device without an events URL (oldest dropped)
+// A list counts as shown (an impression event) once it has stayed on
+// screen this long, or when the user takes from it: sliding a knob
+// redraws the list many times a second, and those lists were not seen.
+const SHOWN_MS = 1000;
+// The header by which a node that takes events (edgerec serve --events)
+// tells the page where to post them, on its answer to GET v1/bundle/file.
+const EVENTS_HEADER = 'Edgerec-Events';
 
 const $ = (id) => document.getElementById(id);
 
@@ -37,9 +48,17 @@ let state = loadState();
 let shown = CATALOG_PAGE;
 let coldMs = null; // the warm-up call's round trip, the first in this tab
 let toastTimer = 0;
+let events = null; // the EventLog (edgerec.js)
+let eventsTo = { url: '', why: '' }; // where events go; url '' keeps them here
+let shownList = null; // {resp, context, logged, timer}: the list on screen
+let sending = Promise.resolve(); // flushes, one after another
+let lastEventError = '';
 
 function defaultState() {
-  return { history: [], filter: '', impressions: {}, context: { region: '', device: '', age: 30 }, knobs: {} };
+  return {
+    history: [], filter: '', impressions: {}, context: { region: '', device: '', age: 30 }, knobs: {},
+    session: '', events: [], eventsDropped: 0, sent: { impression: 0, take: 0 }, refused: 0,
+  };
 }
 
 function loadState() {
@@ -48,6 +67,8 @@ function loadState() {
     if (s && Array.isArray(s.history)) {
       const st = { ...defaultState(), ...s };
       if (!st.impressions || typeof st.impressions !== 'object' || Array.isArray(st.impressions)) st.impressions = {};
+      if (!Array.isArray(st.events)) st.events = [];
+      if (!st.sent || typeof st.sent !== 'object') st.sent = { impression: 0, take: 0 };
       return st;
     }
   } catch { /* a damaged entry: start over */ }
@@ -152,6 +173,7 @@ async function start() {
     // The response itself, not its bytes: the loader compiles while the
     // module downloads (WebAssembly.compileStreaming) when it is served as
     // application/wasm.
+    eventsTo = eventsTarget(bundle);
     rec = await EdgeRec.load(wasm, bundle);
     $('wasm-size').textContent = transferred('recommender.wasm') || fmtBytes(Number(wasm.headers.get('content-length')) || 0);
     $('bundle-size').textContent = transferred('v1/bundle/file') || fmtBytes(rec.summary.size_bytes);
@@ -177,6 +199,7 @@ async function start() {
   setupCatalog();
   setupTabs();
   showBundle();
+  setupEvents();
   $('reset').addEventListener('click', reset);
   renderHistory();
   refresh();
@@ -400,9 +423,10 @@ function sourceLabel(item) {
 function refresh() {
   if (!rec) return;
   let resp;
+  const req = events.request(buildRequest());
   const t0 = performance.now();
   try {
-    resp = rec.recommend(buildRequest());
+    resp = rec.recommend(req);
   } catch (err) {
     const b = $('banner');
     b.textContent = `The module refused the request: ${err.message}`;
@@ -413,6 +437,7 @@ function refresh() {
   $('banner').hidden = true;
   renderRecs(resp);
   renderTiming(resp, total);
+  onScreen(resp, req.context);
 }
 
 function card(it, i) {
@@ -425,8 +450,8 @@ function card(it, i) {
     el('p', { class: 'meta', text: [year(meta.released), meta.categories.join(' · ')].filter(Boolean).join(' — ') }),
     el('p', { class: 'why', text: reason(it) }),
     el('div', { class: 'actions' },
-      el('button', { class: 'btn watch', type: 'button', text: '▶ Watch', onclick: () => consume(it.id, 'watch') }),
-      el('button', { class: 'btn ghost buy', type: 'button', text: 'Buy', onclick: () => consume(it.id, 'buy') })));
+      el('button', { class: 'btn watch', type: 'button', text: '▶ Watch', onclick: () => consume(it.id, 'watch', i) }),
+      el('button', { class: 'btn ghost buy', type: 'button', text: 'Buy', onclick: () => consume(it.id, 'buy', i) })));
 }
 
 function renderRecs(resp) {
@@ -508,9 +533,12 @@ function noteImpressions(taken) {
   }
 }
 
-function consume(id, action) {
+// consume adds item id to the history; index is its place in the list on
+// screen, or undefined when it was taken from the catalog.
+function consume(id, action, index) {
   if (state.history.some((h) => h.item === id)) return;
   noteImpressions(id);
+  noteTake(id, action, index);
   state.history.push({ item: id, action, time: Math.floor(Date.now() / 1000) });
   const filter = rec.bloomAdd(b64.decode(state.filter), [id], { expected: FILTER_EXPECTED, fpRate: FILTER_FP });
   state.filter = b64.encode(filter);
@@ -530,6 +558,10 @@ function reset() {
   state.history = [];
   state.filter = '';
   state.impressions = {};
+  // A new anonymous key: events after a reset do not join those before.
+  sendEvents();
+  state.session = newSession();
+  events = newLog();
   saveState();
   renderHistory();
   refresh();
@@ -547,6 +579,168 @@ function renderHistory() {
   const f = b64.decode(state.filter);
   $('filter-size').textContent = f ? fmtBytes(f.length) : '0 bytes';
   $('impressions-count').textContent = String(Object.keys(state.impressions).length);
+}
+
+// ---- events ---------------------------------------------------------------------
+
+// eventsTarget says where events go: ?events=URL (or ?events=off) in the
+// page's address, else the URL the node names in its Edgerec-Events
+// header on the bundle's answer (edgerec serve --events), else nowhere.
+function eventsTarget(bundleResp) {
+  const q = new URLSearchParams(location.search).get('events');
+  if (q === 'off' || q === '') return { url: '', why: 'turned off by ?events=off in this page\'s address' };
+  if (q) return { url: new URL(q, location.href).href, why: 'set by ?events= in this page\'s address' };
+  const h = bundleResp.headers.get(EVENTS_HEADER);
+  if (h) return { url: new URL(h, bundleResp.url || location.href).href, why: 'offered by the server of this page' };
+  return { url: '', why: 'the server of this page does not take events' };
+}
+
+function newSession() {
+  const r = new Uint8Array(8);
+  crypto.getRandomValues(r);
+  return `s-${Array.from(r, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+function newLog() {
+  return rec.events({
+    url: eventsTo.url, user: state.session, batchSize: 100, maxPending: EVENTS_KEPT,
+    // Not console.error: a node that is away is not a fault of the page.
+    onError: (err) => { lastEventError = err.message; },
+  });
+}
+
+function setupEvents() {
+  if (!state.session) state.session = newSession();
+  events = newLog();
+  $('events-clear').addEventListener('click', clearEvents);
+  // When the user leaves, the list on screen counts as shown and whatever
+  // is waiting goes (fetch keepalive). Only when sending: kept here, a
+  // write on the way out could undo one made by another tab.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden' && eventsTo.url) { noteShown(); sendEvents(); }
+  });
+  renderEvents();
+}
+
+// onScreen notes that resp is the list on screen; it becomes an
+// impression after SHOWN_MS unless another list replaces it first.
+function onScreen(resp, context) {
+  if (shownList) clearTimeout(shownList.timer);
+  shownList = { resp, context: context || {}, logged: false, timer: 0 };
+  if (resp.items.length) shownList.timer = setTimeout(noteShown, SHOWN_MS);
+}
+
+function noteShown() {
+  const s = shownList;
+  if (!s || s.logged || !s.resp.items.length) return;
+  clearTimeout(s.timer);
+  s.logged = true;
+  events.impression(s.resp, s.context);
+  eventAdded();
+}
+
+function noteTake(id, action, index) {
+  const s = shownList;
+  if (index !== undefined && s && s.resp.items[index]?.id === id) {
+    noteShown(); // taken from it: the list was seen, however briefly
+    events.take(s.resp, index, { kind: action });
+  } else {
+    events.take(id, undefined, { kind: action });
+  }
+  eventAdded();
+}
+
+// eventAdded keeps a new event on the device (no events URL) or sends it.
+function eventAdded() {
+  if (!eventsTo.url) {
+    state.events.push(...events.pending());
+    events.clear();
+    if (state.events.length > EVENTS_KEPT) {
+      state.eventsDropped += state.events.length - EVENTS_KEPT;
+      state.events.splice(0, state.events.length - EVENTS_KEPT);
+    }
+    saveState();
+    renderEvents();
+    return;
+  }
+  sendEvents();
+}
+
+// sendEvents posts what is waiting and counts what went, one flush after
+// another so that no event is counted twice.
+function sendEvents() {
+  if (!eventsTo.url || !events) return sending;
+  const log = events;
+  sending = sending.then(async () => {
+    const before = log.pending();
+    const dropped = log.dropped;
+    await log.flush();
+    const left = new Set(log.pending());
+    const refused = log.dropped - dropped;
+    let sent = before.filter((e) => !left.has(e)).length - refused;
+    for (const e of before) {
+      if (sent <= 0) break;
+      if (left.has(e)) continue;
+      state.sent[e.type] = (state.sent[e.type] || 0) + 1;
+      sent--;
+    }
+    state.refused += refused;
+    if (refused === 0 && left.size === 0) lastEventError = '';
+    saveState();
+    renderEvents();
+  }).catch((err) => { lastEventError = err.message; renderEvents(); });
+  renderEvents();
+  return sending;
+}
+
+function clearEvents() {
+  state.events = [];
+  state.eventsDropped = 0;
+  state.sent = { impression: 0, take: 0 };
+  state.refused = 0;
+  events.clear();
+  lastEventError = '';
+  saveState();
+  renderEvents();
+}
+
+function plural(n, one, many) {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+}
+
+function countTypes(list) {
+  const c = { impression: 0, take: 0 };
+  for (const e of list) c[e.type] = (c[e.type] || 0) + 1;
+  return c;
+}
+
+function renderEvents() {
+  if (!events) return;
+  const send = Boolean(eventsTo.url);
+  document.body.dataset.events = send ? 'send' : 'local';
+  const what = (c) => `${plural(c.impression, 'list shown', 'lists shown')}, ${plural(c.take, 'take', 'takes')}`;
+  let mode;
+  let counts;
+  let last;
+  if (send) {
+    const waiting = events.pending();
+    mode = [el('b', { text: 'Sent' }), ` to ${eventsTo.url} (${eventsTo.why}): the lists you were shown and what you took from them, with an anonymous key made in this browser (${state.session}), your region and device. Never your history, its filter or your age.`];
+    counts = `Sent: ${what(state.sent)}. Waiting: ${waiting.length.toLocaleString()}.` +
+      (state.refused ? ` Refused by the server: ${state.refused.toLocaleString()}.` : '');
+    last = waiting.slice(-3);
+  } else {
+    mode = [el('b', { text: 'Kept on this device' }), `, not sent (${eventsTo.why}): the lists you were shown and what you took from them, in this browser's localStorage.`];
+    counts = `Kept: ${what(countTypes(state.events))}` +
+      (state.eventsDropped ? `; ${state.eventsDropped.toLocaleString()} older ones dropped (at most ${EVENTS_KEPT} are kept).` : '.');
+    last = state.events.slice(-3);
+  }
+  $('privacy-sent').replaceChildren(el('b', { text: 'Sent to a server: ' }), send
+    ? `what you were shown and took, as events (below); your history stays here. Every recommendation is computed by WebAssembly in this tab.`
+    : 'nothing. Every recommendation below is computed by WebAssembly in this tab.');
+  $('events-mode').replaceChildren(...mode);
+  $('events-counts').textContent = counts + (lastEventError ? ` Last problem: ${lastEventError}` : '');
+  $('events-last').textContent = last.length ? last.map((e) => JSON.stringify(e)).join('\n') : '(none)';
+  $('events-clear').textContent = send ? 'clear the counts and what is waiting' : 'clear';
 }
 
 // ---- catalog ----------------------------------------------------------------------

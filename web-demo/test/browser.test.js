@@ -341,3 +341,95 @@ test('on a phone (390×844) context and history are one tap from the top, a take
     await context.close();
   }
 });
+
+// storedEvents reads the events the page keeps in localStorage.
+const storedEvents = (p) => p.evaluate(() => JSON.parse(localStorage.getItem('edgerec-demo-v1')).events);
+
+test('without an events URL the page keeps impressions and takes on the device, and says so', { skip: !haveChromium && 'no Chromium' }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1360, height: 960 } });
+  const p = await context.newPage();
+  const list = [];
+  watch(p, list);
+  const posts = [];
+  p.on('request', (r) => { if (r.method() !== 'GET') posts.push(`${r.method()} ${r.url()}`); });
+  try {
+    await p.goto(server.url);
+    await ready(p);
+    assert.equal(await p.getAttribute('body', 'data-events'), 'local');
+    assert.match(await p.textContent('#events-mode'), /^Kept on this device, not sent \(the server of this page does not take events\)/);
+    assert.match(await p.textContent('#privacy-sent'), /Sent to a server: nothing/);
+    const ids = await p.$$eval('#recs .card', (cs) => cs.map((c) => c.dataset.id));
+    await p.click(`#recs .card[data-id="${ids[1]}"] .buy`);
+    await p.waitForFunction(() => /1 take/.test(document.getElementById('events-counts').textContent));
+    assert.match(await p.textContent('#events-counts'), /^Kept: 1 list shown, 1 take\./);
+    const evs = await storedEvents(p);
+    assert.deepEqual(evs.map((e) => e.type), ['impression', 'take']);
+    const [imp, take] = evs;
+    assert.deepEqual(imp.items.map((it) => it.item), ids, 'the impression is the list on screen');
+    assert.deepEqual(imp.items.map((it) => it.position), ids.map((_, i) => i + 1));
+    assert.equal(take.request_id, imp.request_id, 'the take joins the impression');
+    assert.deepEqual([take.item, take.kind, take.position], [ids[1], 'buy', 2]);
+    assert.match(take.user, /^s-[0-9a-f]{16}$/, 'an anonymous session key');
+    // A list left on screen for a second counts as shown too.
+    await p.waitForFunction(() => /2 lists shown/.test(document.getElementById('events-counts').textContent), null, { timeout: 5000 });
+    // Kept across a reload; cleared by the button.
+    await p.reload();
+    await ready(p);
+    assert.match(await p.textContent('#events-counts'), /^Kept: 2 lists shown, 1 take\./);
+    await p.click('#events-clear');
+    assert.match(await p.textContent('#events-counts'), /^Kept: 0 lists shown, 0 takes\./);
+    assert.deepEqual(await storedEvents(p), []);
+    assert.deepEqual(posts, [], 'nothing posted anywhere');
+    assert.deepEqual(list, [], 'no console errors, page errors or failed requests');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a node that takes events gets the page\'s impressions and takes, joined by request id', { skip: !haveChromium && 'no Chromium' }, async () => {
+  const node = await serve({ wasm: wasmPath, bundle: path.join(fixturesDir, 'bundle.bin'), events: true });
+  const context = await browser.newContext({ viewport: { width: 1360, height: 960 } });
+  const p = await context.newPage();
+  const list = [];
+  watch(p, list);
+  try {
+    await p.goto(node.url);
+    await ready(p);
+    assert.equal(await p.getAttribute('body', 'data-events'), 'send');
+    assert.match(await p.textContent('#events-mode'), new RegExp(`^Sent to ${node.url}v1/events \\(offered by the server of this page\\)`));
+    assert.match(await p.textContent('#privacy-sent'), /your history stays here/);
+    const ids = await p.$$eval('#recs .card', (cs) => cs.map((c) => c.dataset.id));
+    await p.click(`#recs .card[data-id="${ids[2]}"] .watch`);
+    await p.waitForFunction(() => /Sent: 1 list shown, 1 take\. Waiting: 0\./.test(document.getElementById('events-counts').textContent));
+    const got = node.received.slice();
+    assert.deepEqual(got.map((e) => e.type), ['impression', 'take']);
+    const [imp, take] = got;
+    assert.deepEqual(imp.items.map((it) => it.item), ids);
+    assert.ok(imp.items.every((it) => typeof it.source === 'string' && Number.isFinite(it.score)), 'sources and scores');
+    assert.equal(imp.bundle_version, 'web-test');
+    assert.deepEqual([take.request_id, take.item, take.kind, take.position, take.user], [imp.request_id, ids[2], 'watch', 3, imp.user]);
+    assert.deepEqual(await storedEvents(p), [], 'nothing kept on the device when sent');
+    // The list after the take, on screen for a second, is sent too.
+    await p.waitForFunction(() => /Sent: 2 lists shown, 1 take\. Waiting: 0\./.test(document.getElementById('events-counts').textContent), null, { timeout: 5000 });
+    assert.equal(node.received.length, 3);
+
+    // ?events=off overrides the node: kept here, nothing more posted.
+    await p.goto(`${node.url}?events=off`);
+    await ready(p);
+    assert.equal(await p.getAttribute('body', 'data-events'), 'local');
+    assert.match(await p.textContent('#events-mode'), /turned off by \?events=off/);
+    const before = node.received.length;
+    const id = await p.getAttribute('#recs .card >> nth=0', 'data-id');
+    await p.click(`#recs .card[data-id="${id}"] .watch`);
+    await p.waitForFunction(() => /1 take/.test(document.getElementById('events-counts').textContent));
+    assert.equal(node.received.length, before, 'nothing posted with ?events=off');
+    // A POST whose 202 arrived before the page left is reported as
+    // aborted by the navigation (its body was never read); the collector
+    // counted it above.
+    const real = list.filter((x) => !/\/v1\/events net::ERR_ABORTED$/.test(x));
+    assert.deepEqual(real, [], 'no console errors, page errors or failed requests');
+  } finally {
+    await context.close();
+    await node.close();
+  }
+});

@@ -1,7 +1,10 @@
 // server.js — a tiny static server with the two routes `edgerec serve --web`
 // provides: web-demo/ at /, the module at GET /recommender.wasm and the
 // bundle at GET /v1/bundle/file. The browser test and the benchmark use it
-// so they do not depend on the Go server. Run it by hand:
+// so they do not depend on the Go server. With `events`, it also plays a
+// node that takes events: it names POST /v1/events in the Edgerec-Events
+// header of the bundle's answer, as the page expects, and keeps the
+// batches posted there (`received`). Run it by hand:
 //
 //   node test/server.js --wasm ../bin/recommender.wasm --bundle ../out/web/demo.bundle [--port 8080]
 import http from 'node:http';
@@ -23,8 +26,10 @@ const TYPES = {
 };
 
 /** serve starts the server on port (0: any free port) and resolves to
- * {url, close}. */
-export async function serve({ wasm, bundle, port = 0, host = '127.0.0.1', isolate = false }) {
+ * {url, close, received}: received holds the events posted to /v1/events
+ * when `events` is set. */
+export async function serve({ wasm, bundle, port = 0, host = '127.0.0.1', isolate = false, events = false }) {
+  const received = [];
   // isolate: serve cross-origin isolated (COOP + COEP), which gives pages a
   // fine performance.now() (the benchmark wants it).
   const extra = isolate ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {};
@@ -33,12 +38,32 @@ export async function serve({ wasm, bundle, port = 0, host = '127.0.0.1', isolat
       const url = new URL(req.url, 'http://x');
       let file;
       let type;
+      const headers = {};
+      if (events && req.method === 'POST' && url.pathname === '/v1/events') {
+        const chunks = [];
+        for await (const c of req) chunks.push(c);
+        let batch;
+        try {
+          batch = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch (err) {
+          res.writeHead(400, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: err.message }));
+          return;
+        }
+        if (!batch || !Array.isArray(batch.events) || batch.events.length === 0) {
+          res.writeHead(400, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'the batch holds no events' }));
+          return;
+        }
+        received.push(...batch.events);
+        res.writeHead(202, { 'Content-Type': 'application/json' }).end(JSON.stringify({ accepted: batch.events.length }));
+        return;
+      }
       if (url.pathname === '/recommender.wasm') {
         file = wasm;
         type = 'application/wasm';
       } else if (url.pathname === '/v1/bundle/file') {
         file = bundle;
         type = 'application/octet-stream';
+        if (events) headers['Edgerec-Events'] = '/v1/events';
       } else {
         const rel = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
         file = path.join(webRoot, path.normalize(rel));
@@ -53,7 +78,7 @@ export async function serve({ wasm, bundle, port = 0, host = '127.0.0.1', isolat
         res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`not found: ${url.pathname}`);
         return;
       }
-      res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-store', ...extra });
+      res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-store', ...extra, ...headers });
       res.end(await readFile(file));
     } catch (err) {
       res.writeHead(500, { 'Content-Type': 'text/plain' }).end(String(err));
@@ -61,7 +86,7 @@ export async function serve({ wasm, bundle, port = 0, host = '127.0.0.1', isolat
   });
   await new Promise((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
   const { port: p } = server.address();
-  return { url: `http://${host}:${p}/`, close: () => new Promise((r) => server.close(r)) };
+  return { url: `http://${host}:${p}/`, received, close: () => new Promise((r) => server.close(r)) };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
