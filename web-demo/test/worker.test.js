@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode } from "@msgpack/msgpack";
-import worker from '../worker/worker.js';
+import worker, { eventStats } from '../worker/worker.js';
 import { EdgeRec } from '../edgerec.js';
 import { wasmBytes, fixtures, stripTimings } from './fixtures.js';
 
@@ -62,4 +62,96 @@ test('GET /v1/bundle reports the summary', async () => {
   const resp = await worker.fetch(new Request('https://edge.example/v1/bundle'), env);
   assert.equal(resp.status, 200);
   assert.deepEqual(await resp.json(), decode(fx.summary));
+});
+
+// collector starts a stub events collector on loopback: it keeps the
+// batches posted to it and answers with status (202 by default).
+async function collector(status = 202) {
+  const http = await import('node:http');
+  const got = [];
+  const server = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    if (req.method === 'POST' && req.url === '/v1/events') got.push(...JSON.parse(Buffer.concat(chunks).toString()).events);
+    res.writeHead(status, { 'Content-Type': 'application/json' }).end('{}');
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${server.address().port}/v1/events`, got, close: () => new Promise((r) => server.close(r)) };
+}
+
+// waitCtx is a Workers ctx whose waitUntil promises a test can await.
+function waitCtx() {
+  const waits = [];
+  return { waitUntil: (p) => waits.push(p), done: () => Promise.all(waits) };
+}
+
+test('with EVENTS_URL each list served is posted as an impression after the answer, joined by request id', async () => {
+  const c = await collector();
+  try {
+    const envE = { ...env, EVENTS_URL: c.url };
+    let ctx = waitCtx();
+    let resp = await worker.fetch(post(JSON.stringify({ k: 5, user_id: 'u7', context: { region: 'eu-west', device: 'mobile' } })), envE, ctx);
+    assert.equal(resp.status, 200);
+    const got = await resp.json();
+    assert.match(got.request_id, /^[0-9a-f-]{36}$/, 'the worker stamps a request id');
+    await ctx.done();
+    assert.equal(c.got.length, 1);
+    const [imp] = c.got;
+    assert.deepEqual([imp.type, imp.request_id, imp.user, imp.region, imp.device, imp.bundle_version],
+      ['impression', got.request_id, 'u7', 'eu-west', 'mobile', got.bundle_version]);
+    assert.deepEqual(imp.items.map((it) => [it.item, it.position, it.source]), got.items.map((it, i) => [it.id, i + 1, it.source]));
+
+    // msgpack: a client's request id is kept, and the list logged too.
+    const { encode } = await import('@msgpack/msgpack');
+    ctx = waitCtx();
+    resp = await worker.fetch(post(encode({ k: 3, request_id: 'client-1' }), 'application/msgpack'), envE, ctx);
+    assert.equal(decode(new Uint8Array(await resp.arrayBuffer())).request_id, 'client-1');
+    await ctx.done();
+    assert.equal(c.got.length, 2);
+    assert.equal(c.got[1].request_id, 'client-1');
+    assert.equal(c.got[1].items.length, 3);
+
+    // A client's batch is answered 202 at once and forwarded as it is.
+    ctx = waitCtx();
+    const take = { type: 'take', request_id: got.request_id, item: got.items[1].id, kind: 'watch', position: 2 };
+    resp = await worker.fetch(new Request('https://edge.example/v1/events', { method: 'POST', body: JSON.stringify({ events: [take] }) }), envE, ctx);
+    assert.equal(resp.status, 202);
+    assert.deepEqual(await resp.json(), { accepted: 1 });
+    await ctx.done();
+    assert.deepEqual(c.got[2], take);
+    resp = await worker.fetch(new Request('https://edge.example/v1/events', { method: 'POST', body: '{"events": []}' }), envE, waitCtx());
+    assert.equal(resp.status, 400);
+  } finally {
+    await c.close();
+  }
+});
+
+test('events a collector cannot take wait in the bounded queue; without EVENTS_URL nothing is logged', async () => {
+  const down = await collector(503);
+  const up = await collector();
+  try {
+    const before = { ...eventStats };
+    let ctx = waitCtx();
+    const resp = await worker.fetch(post(JSON.stringify({ k: 2 })), { ...env, EVENTS_URL: down.url }, ctx);
+    assert.equal(resp.status, 200, 'the answer does not wait for the collector');
+    await ctx.done();
+    assert.equal(down.got.length, 1, 'posted once');
+    assert.equal(eventStats.failed - before.failed, 1, 'counted as not taken');
+    // The next request's post carries it along with its own list.
+    ctx = waitCtx();
+    await worker.fetch(post(JSON.stringify({ k: 2 })), { ...env, EVENTS_URL: up.url }, ctx);
+    await ctx.done();
+    assert.equal(up.got.length, 2);
+    assert.equal(up.got[0].request_id, down.got[0].request_id);
+    // Off: no request id stamped, nothing posted, /v1/events is 404.
+    ctx = waitCtx();
+    const off = await (await worker.fetch(post(JSON.stringify({ k: 2 })), env, ctx)).json();
+    assert.equal(off.request_id, undefined);
+    await ctx.done();
+    assert.equal(up.got.length, 2);
+    assert.equal((await worker.fetch(new Request('https://edge.example/v1/events', { method: 'POST', body: '{}' }), env)).status, 404);
+  } finally {
+    await down.close();
+    await up.close();
+  }
 });

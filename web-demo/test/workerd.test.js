@@ -3,7 +3,10 @@
 // esbuild as Workers tooling bundles a worker, the module imported as a
 // compiled Wasm module (Workers refuse to compile Wasm from bytes at run
 // time), the bundle bound as data. Its answers must be the loader's under
-// Node and, for msgpack, the wazero host's bytes. `make web-test` installs
+// Node and, for msgpack, the wazero host's bytes. A second service of the
+// same worker, with EVENTS_URL bound to a stub collector on loopback, must
+// post its impressions there (workerd's outbound network allows loopback
+// only for it). `make web-test` installs
 // workerd and esbuild in test/workerd (apart from the page's packages).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,6 +34,9 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'edgerec-workerd-'));
 let proc = null;
 let base = '';
 let log = '';
+let logging = ''; // the service with EVENTS_URL
+const collected = []; // events the stub collector received
+let collector = null;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -58,11 +64,41 @@ before(async () => {
   copyFileSync(wasmPath, path.join(dir, 'recommender.wasm'));
   writeFileSync(path.join(dir, 'bundle.bin'), fx.bundle);
   const port = await freePort();
+  const port2 = await freePort();
+  const http = await import('node:http');
+  collector = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    if (req.method === 'POST' && req.url === '/v1/events') collected.push(...JSON.parse(Buffer.concat(chunks).toString()).events);
+    res.writeHead(202, { 'Content-Type': 'application/json' }).end('{"accepted": 1}');
+  });
+  await new Promise((r) => collector.listen(0, '127.0.0.1', r));
+  const eventsURL = `http://127.0.0.1:${collector.address().port}/v1/events`;
   writeFileSync(path.join(dir, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
-  services = [ (name = "main", worker = .worker) ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
+  services = [
+    (name = "main", worker = .worker),
+    (name = "logging", worker = .logging),
+    (name = "loopback", network = (allow = ["local", "private"])),
+  ],
+  sockets = [
+    (name = "http", address = "127.0.0.1:${port}", http = (), service = "main"),
+    (name = "http-logging", address = "127.0.0.1:${port2}", http = (), service = "logging"),
+  ],
+);
+
+const logging :Workerd.Worker = (
+  modules = [
+    (name = "worker.js", esModule = embed "worker.js"),
+    (name = "recommender.wasm", wasm = embed "recommender.wasm"),
+  ],
+  bindings = [
+    (name = "BUNDLE", data = embed "bundle.bin"),
+    (name = "EVENTS_URL", text = "${eventsURL}"),
+  ],
+  compatibilityDate = "2025-01-01",
+  globalOutbound = "loopback",
 );
 
 const worker :Workerd.Worker = (
@@ -78,6 +114,7 @@ const worker :Workerd.Worker = (
   proc.stdout.on('data', (d) => { log += d; });
   proc.stderr.on('data', (d) => { log += d; });
   base = `http://127.0.0.1:${port}`;
+  logging = `http://127.0.0.1:${port2}`;
   for (let i = 0; ; i++) {
     try {
       const r = await fetch(`${base}/v1/bundle`);
@@ -91,6 +128,7 @@ const worker :Workerd.Worker = (
 
 after(() => {
   if (proc) proc.kill();
+  collector?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -132,4 +170,34 @@ test('workerd: bad requests get 400 with the module\'s message, and it keeps ser
   assert.match((await resp.json()).error, /^malformed request: msgpack/);
   resp = await post(JSON.stringify({ k: 4 }));
   assert.equal((await resp.json()).items.length, 4);
+});
+
+// until polls cond every 20 ms for up to ms.
+async function until(cond, ms = 5000) {
+  for (const end = Date.now() + ms; !cond();) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+test('workerd: with EVENTS_URL an impression of each list arrives at the collector, and a client\'s take is forwarded', async () => {
+  const resp = await fetch(`${logging}/v1/recommend`, { method: 'POST', body: JSON.stringify({ k: 4, user_id: 'u3', context: { region: 'eu-west' } }), headers: { 'Content-Type': 'application/json' } });
+  assert.equal(resp.status, 200, log);
+  const got = await resp.json();
+  assert.ok(got.request_id, 'a request id stamped');
+  assert.ok(await until(() => collected.length >= 1), `no impression arrived: ${log}`);
+  const imp = collected[0];
+  assert.deepEqual([imp.type, imp.request_id, imp.user, imp.region], ['impression', got.request_id, 'u3', 'eu-west']);
+  assert.deepEqual(imp.items.map((it) => it.item), got.items.map((it) => it.id));
+  const take = { type: 'take', request_id: got.request_id, item: got.items[0].id, kind: 'buy', position: 1 };
+  const fwd = await fetch(`${logging}/v1/events`, { method: 'POST', body: JSON.stringify({ version: '1.0', events: [take] }) });
+  assert.equal(fwd.status, 202);
+  assert.ok(await until(() => collected.length >= 2), `the take was not forwarded: ${log}`);
+  assert.deepEqual(collected[1], take);
+  // The service without EVENTS_URL logs nothing and has no /v1/events.
+  await post(JSON.stringify({ k: 2 }));
+  assert.equal((await fetch(`${base}/v1/events`, { method: 'POST', body: '{}' })).status, 404);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(collected.length, 2);
 });
