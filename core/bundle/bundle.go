@@ -149,8 +149,12 @@ type Bundle struct {
 	// (section IVPQ, compact.go); nil in a full bundle.
 	Codes *ann.IVFPQ
 	// History holds the item-id embedding per item that the query tower
-	// pools over a user's history (section HIST).
+	// pools over a user's history (section HIST); nil in a compact bundle
+	// that holds HistoryCodes instead. HistoryRows returns whichever.
 	History *quant.Int8
+	// HistoryCodes holds the history rows as product-quantization codes
+	// (section HIPQ, compact bundles only, compact.go).
+	HistoryCodes *quant.PQRows
 	// Query is the query tower (section QTWR).
 	Query tower.Query
 	// Ranker re-scores retrieved candidates (optional section RANK); nil
@@ -225,7 +229,7 @@ func decode(data []byte, verify bool) (*Bundle, error) {
 	for _, s := range sections {
 		byTag[s.Tag] = s.Data
 	}
-	for _, tag := range []string{TagManifest, TagVocab, TagHistory, TagQuery} {
+	for _, tag := range []string{TagManifest, TagVocab, TagQuery} {
 		if _, ok := byTag[tag]; !ok {
 			return nil, formatErr(tag, "required section missing (bundle has %v)", sortedTags(sections))
 		}
@@ -266,8 +270,25 @@ func decode(data []byte, verify bool) (*Bundle, error) {
 	} else if b.Embeddings, err = decodeInt8(TagEmbeddings, byTag[TagEmbeddings], m.Items, m.Dim, verify); err != nil {
 		return nil, err
 	}
-	if b.History, err = decodeInt8(TagHistory, byTag[TagHistory], m.Items, m.HistoryDim, verify); err != nil {
-		return nil, err
+	// The history rows: HIST's int8 rows, or in a compact bundle either
+	// those or their codes (HIPQ), never both.
+	_, hist := byTag[TagHistory]
+	_, hcodes := byTag[TagHistoryCodes]
+	switch {
+	case hist && hcodes:
+		return nil, formatErr(TagHistoryCodes, "section present beside %s", TagHistory)
+	case hcodes && m.Quantization != QuantIVFPQ:
+		return nil, formatErr(TagHistoryCodes, "section present in a bundle of quantization %q", m.Quantization)
+	case hcodes:
+		if b.HistoryCodes, err = decodeHistoryCodes(byTag[TagHistoryCodes], m.Items, m.HistoryDim); err != nil {
+			return nil, err
+		}
+	case !hist:
+		return nil, formatErr(TagHistory, "required section missing (bundle has %v)", sortedTags(sections))
+	default:
+		if b.History, err = decodeInt8(TagHistory, byTag[TagHistory], m.Items, m.HistoryDim, verify); err != nil {
+			return nil, err
+		}
 	}
 	// Section INDX (index.go); an index of an unknown kind decodes to nil.
 	if data, ok := byTag[TagIndex]; ok {
@@ -361,14 +382,25 @@ func (b *Bundle) validate() error {
 func (b *Bundle) validateEmbeddings() error {
 	m := &b.Manifest
 	n := m.Items
-	if b.History == nil {
+	switch h := b.HistoryCodes; {
+	case h != nil && (b.History != nil || m.Quantization != QuantIVFPQ):
+		return formatErr(TagHistoryCodes, "history codes beside int8 rows, or in a bundle that is not compact")
+	case h != nil:
+		if err := h.Validate(); err != nil {
+			return formatErr(TagHistoryCodes, "%v", err)
+		}
+		if h.Len() != n || h.Width() != m.HistoryDim {
+			return formatErr(TagManifest, "manifest declares %d×%d history rows, section holds %d×%d", n, m.HistoryDim, h.Len(), h.Width())
+		}
+	case b.History == nil:
 		return formatErr(TagHistory, "history rows missing")
-	}
-	if err := b.History.Validate(); err != nil {
-		return formatErr(TagHistory, "%v", err)
-	}
-	if b.History.Rows != n || b.History.Dim != m.HistoryDim {
-		return formatErr(TagManifest, "manifest declares %d×%d history rows, section holds %d×%d", n, m.HistoryDim, b.History.Rows, b.History.Dim)
+	default:
+		if err := b.History.Validate(); err != nil {
+			return formatErr(TagHistory, "%v", err)
+		}
+		if b.History.Rows != n || b.History.Dim != m.HistoryDim {
+			return formatErr(TagManifest, "manifest declares %d×%d history rows, section holds %d×%d", n, m.HistoryDim, b.History.Rows, b.History.Dim)
+		}
 	}
 	switch m.Quantization {
 	case QuantIVFPQ:

@@ -2,6 +2,8 @@ package bundle
 
 import (
 	"github.com/edgerec/edgerec/core/ann"
+	"github.com/edgerec/edgerec/core/nn"
+	"github.com/edgerec/edgerec/core/quant"
 )
 
 // A bundle's item embeddings come in one of two modes, which the
@@ -20,6 +22,54 @@ const (
 
 // TagCompact names the section holding the compact mode's codes (§8.7).
 const TagCompact = "IVPQ"
+
+// TagHistoryCodes names the section in which a compact bundle may hold
+// the query tower's history rows as product-quantization codes, in place
+// of HIST's int8 rows (§8.7).
+const TagHistoryCodes = "HIPQ"
+
+// HistoryRows returns the rows the query tower pools over a user's
+// history: HIST's int8 rows, or a compact bundle's codes of them.
+func (b *Bundle) HistoryRows() nn.Rows {
+	if b.HistoryCodes != nil {
+		return b.HistoryCodes
+	}
+	return b.History
+}
+
+// encodeHistoryCodes lays out section HIPQ (§8.7): four uint32 — rows,
+// width, M, 0 — the codebooks (float32, 256·width) and the codes (uint8,
+// rows·M).
+func encodeHistoryCodes(r *quant.PQRows) []byte {
+	var w rawWriter
+	w.u32(uint32(r.Len()))
+	w.u32(uint32(r.PQ.Dim))
+	w.u32(uint32(r.PQ.M))
+	w.u32(0)
+	putArray(&w, r.PQ.Codebooks)
+	putArray(&w, r.Codes)
+	return w.finish()
+}
+
+func decodeHistoryCodes(data []byte, n, dim int) (*quant.PQRows, error) {
+	r := &rawReader{tag: TagHistoryCodes, b: data}
+	rows, width, m, reserved := r.u32(), r.u32(), r.u32(), r.u32()
+	if r.err == nil && (int64(rows) != int64(n) || int64(width) != int64(dim) || m < 1 || m > width || width%m != 0 || reserved != 0) {
+		return nil, formatErr(TagHistoryCodes, "%d rows of width %d in %d subspaces for %d items of width %d (reserved %d)", rows, width, m, n, dim, reserved)
+	}
+	if r.err != nil {
+		return nil, r.end()
+	}
+	p := &quant.PQ{Dim: dim, M: int(m), Codebooks: readArray[float32](r, quant.PQCentroids*dim, "codebooks")}
+	out := &quant.PQRows{PQ: p, Codes: readArray[byte](r, n*int(m), "codes")}
+	if err := r.end(); err != nil {
+		return nil, err
+	}
+	if err := out.Validate(); err != nil {
+		return nil, formatErr(TagHistoryCodes, "%v", err)
+	}
+	return out, nil
+}
 
 // Compact reports whether b is a compact bundle (its embeddings are the
 // codes of b.Codes, and b.Embeddings is nil).

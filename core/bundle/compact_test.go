@@ -31,6 +31,12 @@ func testCompactBundle() *Bundle {
 	ix.Centroids.Set(1, []float32{-0.1, 0.7, 0.7, 0.1})
 	ix.Prepare()
 	b.Codes, b.Embeddings = ix, nil
+	// The history rows (width 3) as 3-byte codes of one value each.
+	hp := &quant.PQ{Dim: 3, M: 3, Codebooks: make([]float32, quant.PQCentroids*3)}
+	for i := range hp.Codebooks {
+		hp.Codebooks[i] = float32(i%13-6) / 32
+	}
+	b.History, b.HistoryCodes = nil, &quant.PQRows{PQ: hp, Codes: []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 250, 251, 252}}
 	b.Manifest.Quantization = QuantIVFPQ
 	return b
 }
@@ -78,6 +84,10 @@ func TestCompactRoundTrip(t *testing.T) {
 			want.Codes.Decode(exp, r)
 			assert.Equal(t, exp, got, "row %d", r)
 		}
+		assert.Nil(t, b.History)
+		assert.Equal(t, want.HistoryCodes.Codes, b.HistoryCodes.Codes)
+		assert.Equal(t, want.HistoryCodes.PQ.Codebooks, b.HistoryCodes.PQ.Codebooks)
+		assert.Same(t, b.HistoryCodes, b.HistoryRows())
 	}
 }
 
@@ -135,6 +145,10 @@ func TestCompactRejects(t *testing.T) {
 		{"codes of six rows for five items", TagCompact, swap(cs, Section{Tag: TagCompact, Data: biggerData}), false},
 		{"codes cut short", TagCompact, swap(cs, Section{Tag: TagCompact, Data: section(cs, TagCompact).Data[:100]}), false},
 		{"an IVF index beside the codes", TagIndex, append(slices.Clone(cs), Section{Tag: TagIndex, Data: encodeIndex(testIndexBundle().Index)}), false},
+		{"history codes beside HIST", TagHistoryCodes, append(slices.Clone(cs), section(fs, TagHistory)), false},
+		{"history codes in a full bundle", TagHistoryCodes, append(slices.Clone(fs), section(cs, TagHistoryCodes)), false},
+		{"no history rows", TagHistory, without(cs, TagHistoryCodes), false},
+		{"history codes of four rows", TagHistoryCodes, swap(cs, Section{Tag: TagHistoryCodes, Data: shortHistory(t)}), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			minor := uint16(MinorCompact)
@@ -151,6 +165,13 @@ func TestCompactRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// shortHistory is section HIPQ with a row missing.
+func shortHistory(t *testing.T) []byte {
+	h := *testCompactBundle().HistoryCodes
+	h.Codes = h.Codes[:len(h.Codes)-3]
+	return encodeHistoryCodes(&h)
 }
 
 // FuzzDecodeCompact replaces the IVPQ section of the compact golden with
@@ -206,6 +227,54 @@ func FuzzDecodeCompact(f *testing.F) {
 		}
 		if _, err := Decode(again); err != nil {
 			t.Fatalf("re-encoded bundle does not decode: %v", err)
+		}
+	})
+}
+
+// FuzzDecodeHistoryCodes replaces the HIPQ section of the compact golden
+// with fuzzed bytes under valid checksums: both readers return a bundle
+// or an error, never panic, and accepted codes pool into a query.
+func FuzzDecodeHistoryCodes(f *testing.F) {
+	good, err := os.ReadFile(goldenCompact)
+	if err != nil {
+		f.Fatal(err)
+	}
+	_, sections, err := decodeContainer(good, nil, true)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range sections {
+		if s.Tag == TagHistoryCodes {
+			f.Add(bytes.Clone(s.Data))
+			f.Add(bytes.Clone(s.Data[:len(s.Data)/2]))
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ss := slices.Clone(sections)
+		for i := range ss {
+			if ss[i].Tag == TagHistoryCodes {
+				ss[i].Data = data
+			}
+		}
+		raw, err := encodeContainer(Major, MinorCompact, ss, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, verr := DecodeVerified(bytes.Clone(raw))
+		b, err := Decode(raw)
+		if err != nil {
+			return
+		}
+		if verr != nil {
+			t.Fatalf("Decode accepts what DecodeVerified refuses: %v", verr)
+		}
+		dst := make([]float32, b.Manifest.HistoryDim)
+		for r := range b.Manifest.Items {
+			b.HistoryRows().AddRow(dst, r, 0.5)
+			v.HistoryRows().AddRow(dst, r, 0.5)
+		}
+		if _, err := Encode(b); err != nil {
+			t.Fatalf("decoded bundle does not re-encode: %v", err)
 		}
 	})
 }

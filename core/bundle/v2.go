@@ -60,7 +60,11 @@ func encodeV2(b *Bundle, ids IDIndex) ([]Section, error) {
 	} else {
 		raw(TagEmbeddings, encodeInt8(b.Embeddings))
 	}
-	raw(TagHistory, encodeInt8(b.History))
+	if b.HistoryCodes != nil {
+		raw(TagHistoryCodes, encodeHistoryCodes(b.HistoryCodes))
+	} else {
+		raw(TagHistory, encodeInt8(b.History))
+	}
 	if err := add(TagQuery, &b.Query); err != nil {
 		return nil, err
 	}
@@ -90,7 +94,7 @@ func encodeV2(b *Bundle, ids IDIndex) ([]Section, error) {
 // that it is used in place).
 func rawV2(tag string) bool {
 	switch tag {
-	case TagIDs, TagTitles, TagIDIndex, TagColumns, TagEmbeddings, TagCompact, TagHistory, TagOrders, TagCovisit, TagSlim, TagIndex:
+	case TagIDs, TagTitles, TagIDIndex, TagColumns, TagEmbeddings, TagCompact, TagHistory, TagHistoryCodes, TagOrders, TagCovisit, TagSlim, TagIndex:
 		return true
 	}
 	return false

@@ -54,5 +54,5 @@ func (r *Recommender) Resolve(req *api.Request) *Query {
 
 // Embed computes the query embedding.
 func (r *Recommender) Embed(q *Query) []float32 {
-	return r.b.Query.Embed(r.b.Query.NewScratch(), r.b.History, q.Input)
+	return r.b.Query.Embed(r.b.Query.NewScratch(), r.b.HistoryRows(), q.Input)
 }

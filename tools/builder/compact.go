@@ -17,6 +17,10 @@ type CompactOptions struct {
 	M int
 	// Lists is the number of inverted lists; 0 means compact.DefaultLists.
 	Lists int
+	// HistoryBytes is the bytes of a history row's code (section HIPQ):
+	// 0 means compact.RowsM (half the int8 row's), a negative
+	// value keeps the int8 rows (HIST).
+	HistoryBytes int
 	// Target is the recall@100 against exact float32 search that the
 	// default nprobe must reach on the sample queries; 0 means
 	// DefaultCompactTarget.
@@ -45,6 +49,8 @@ const DefaultCompactTarget = 0.92
 // CompactReport is what Compact measured.
 type CompactReport struct {
 	Lists, NProbe, M int
+	// HistoryM is the bytes of a history row's code (0: int8 rows kept).
+	HistoryM int
 	// Recall is the recall@100 against exact float32 search of the
 	// embeddings the codes replace, at NProbe, on the tuning queries.
 	Recall float64
@@ -56,9 +62,10 @@ type CompactReport struct {
 
 // Compact replaces b's int8 item rows with the compact mode's codes: it
 // trains them (compact.Train) on the rows' vectors, reorders every
-// per-item column of b by inverted list, as Index does, tunes the default
-// nprobe (compact.Tune) and sets b.Codes, dropping b.Embeddings and any
-// index. Like Index it must run before anything refers to rows.
+// per-item column of b by inverted list, as Index does, codes the history
+// rows too (compact.TrainRows, unless opts.HistoryBytes < 0), tunes the
+// default nprobe (compact.Tune) and sets b.Codes, dropping b.Embeddings
+// and any index. Like Index it must run before anything refers to rows.
 func Compact(b *bundle.Bundle, opts CompactOptions) (CompactReport, error) {
 	if b.Pipeline != nil {
 		return CompactReport{}, fmt.Errorf("builder: compact codes reorder rows, so they must be built before the candidate sources' data")
@@ -85,6 +92,26 @@ func Compact(b *bundle.Bundle, opts CompactOptions) (CompactReport, error) {
 		return CompactReport{}, err
 	}
 	rep := CompactReport{Lists: ix.Lists(), M: ix.PQ.M}
+	// The history rows next, so that the tuning queries below are the
+	// ones the module will compute.
+	if opts.HistoryBytes >= 0 {
+		h := b.History
+		hx := make([]float32, h.Rows*h.Dim)
+		for i := range h.Rows {
+			h.Decode(hx[i*h.Dim:(i+1)*h.Dim], i)
+		}
+		if opts.Progress != nil {
+			opts.Progress("history", 0, 1)
+		}
+		codes, err := compact.TrainRows(hx, h.Dim, opts.HistoryBytes, opts.Seed+1, workers)
+		if err != nil {
+			return CompactReport{}, fmt.Errorf("builder: history rows: %w", err)
+		}
+		b.History, b.HistoryCodes, rep.HistoryM = nil, codes, codes.PQ.M
+	}
+	// b is a compact bundle from here on (its nprobe tuned below).
+	b.Codes, b.Embeddings, b.Index = ix, nil, nil
+	b.Manifest.Quantization = bundle.QuantIVFPQ
 	var queries [][]float32
 	var exclude [][]int32
 	if opts.Queries != nil {
@@ -114,8 +141,6 @@ func Compact(b *bundle.Bundle, opts CompactOptions) (CompactReport, error) {
 		opts.Progress("tune", 1, 1)
 	}
 	rep.NProbe, rep.Queries = ix.NProbe, len(queries)
-	b.Codes, b.Embeddings, b.Index = ix, nil, nil
-	b.Manifest.Quantization = bundle.QuantIVFPQ
 	return rep, nil
 }
 

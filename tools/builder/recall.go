@@ -199,7 +199,7 @@ func UserSample(b *bundle.Bundle, ds *dataset.Dataset, created int64, nq int) (q
 		ctx := u.Context
 		ctx.Time = created
 		in := b.Query.Prepare(&ctx, hist[u.ID], -1)
-		queries = append(queries, append([]float32(nil), b.Query.Embed(s, b.History, in)...))
+		queries = append(queries, append([]float32(nil), b.Query.Embed(s, b.HistoryRows(), in)...))
 		histories = append(histories, hist[u.ID])
 	}
 	return queries, histories

@@ -27,7 +27,7 @@ func encodeBenchBundle(o benchOptions, cat *benchdata.Catalog, rep *benchReport,
 	b := benchBundle(cat, o.seed)
 	if o.compact {
 		start := time.Now()
-		crep, err := builder.Compact(b, builder.CompactOptions{M: o.compactBytes, Lists: o.lists, Target: o.target, Seed: o.seed,
+		crep, err := builder.Compact(b, builder.CompactOptions{M: o.compactBytes, HistoryBytes: o.historyBytes, Lists: o.lists, Target: o.target, Seed: o.seed,
 			Progress: func(stage string, done, total int) { progress("compact codes: %s %d/%d", stage, done, total) },
 			Queries:  func(b *bundle.Bundle) ([][]float32, [][]int32) { return tuningQueries(b, cat, o.seed) }})
 		if err != nil {

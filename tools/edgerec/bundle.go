@@ -77,6 +77,7 @@ retrieval loses too much against exact float32 search.`, stderr)
 	recallQueries := fs.Int("recall-queries", 200, "sample users of --min-recall")
 	compactMode := fs.Bool("compact", false, "compact bundle: item embeddings as product-quantization codes (FORMAT.md §8.7)")
 	compactBytes := fs.Int("compact-bytes", 32, "bytes per item of --compact's codes; must divide the embedding dimension")
+	historyBytes := fs.Int("compact-history-bytes", 0, "bytes of --compact's code of an item's history row (0: half the int8 row's; -1: keep the int8 rows)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -126,7 +127,7 @@ retrieval loses too much against exact float32 search.`, stderr)
 	}
 	var compact *builder.CompactOptions
 	if *compactMode {
-		compact = &builder.CompactOptions{M: *compactBytes, Progress: func(stage string, done, total int) {
+		compact = &builder.CompactOptions{M: *compactBytes, HistoryBytes: *historyBytes, Progress: func(stage string, done, total int) {
 			fmt.Fprintf(stderr, "\rcompact codes: %s %d/%d   ", stage, done, total)
 		}}
 	}

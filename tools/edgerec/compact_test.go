@@ -34,6 +34,8 @@ func TestBuildCompact(t *testing.T) {
 	}
 	assert.Contains(t, tags, "IVPQ")
 	assert.NotContains(t, tags, "EMBD")
+	assert.Contains(t, tags, "HIPQ", "the history rows coded by default")
+	assert.NotContains(t, tags, "HIST")
 	assert.Contains(t, mustRun(t, "bundle", "inspect", path), "compact: 16-byte codes")
 
 	raw, err := os.ReadFile(path)
