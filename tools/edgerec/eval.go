@@ -60,6 +60,7 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 	doTune := fs.Bool("tune", false, "choose the training settings first (edgerec tune on the split's training part, so the test window stays unseen) and train twotower and pipeline with them; not with --rolling, whose earlier cuts test inside that training part")
 	tf := addTuneFlags(fs)
 	trainConfig := trainFlags(fs) // twotower, pipeline
+	noBlendGuard := fs.Bool("rank-no-blend-guard", false, "pipeline: ship the ranker when it beats the sources' retrieval order on its held-out lists, even if it does not beat their reciprocal-rank blend (served without a ranker)")
 	depth := fs.Int("rank-depth", train.DefaultRankerConfig().Depth, "pipeline: retrieved candidates the ranker re-scores")
 	rankLoss := fs.String("rank-loss", train.DefaultRankerConfig().Loss, "pipeline: the ranker's training loss over each user's candidates: "+strings.Join(train.Losses, ", "))
 	coldDrop := fs.Float64("rank-cold-dropout", train.DefaultRankerConfig().ColdDropout, "pipeline: share of the ranker's training candidates presented as new items (their popularity and log-based sources unknown), so that it learns to order new items by content")
@@ -113,7 +114,7 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 		}
 	}
 	rc := train.DefaultRankerConfig()
-	rc.Depth, rc.Loss, rc.ColdDropout = *depth, *rankLoss, *coldDrop
+	rc.Depth, rc.Loss, rc.ColdDropout, rc.NoBlendGuard = *depth, *rankLoss, *coldDrop, *noBlendGuard
 	if err := rc.Validate(); err != nil {
 		return usagef("%v", err)
 	}

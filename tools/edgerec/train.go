@@ -97,7 +97,7 @@ them. The towers are saved separately in MODELDIR with a manifest.`, stderr)
 			return err
 		}
 		m.Ranker = r
-		ranker = fmt.Sprintf("ranker on %d lists: held-out Recall@20 %.4f vs retrieval order %.4f", rep.Lists, rep.RankerRecall20, rep.RetrievalRecall20)
+		ranker = fmt.Sprintf("ranker on %d lists: held-out Recall@20 %.4f vs retrieval order %.4f, blend %.4f", rep.Lists, rep.RankerRecall20, rep.RetrievalRecall20, rep.BlendRecall20)
 		if r == nil {
 			ranker += " (not better: left out)"
 		}

@@ -319,8 +319,8 @@ func (m *TwoTower) Describe() string {
 		c.Dim, c.Batch, c.Negatives, c.Seed, r.BestEpoch, roundAll(r.ValRecall), c.Refit, r.Examples, t.secs, m.bundle)
 	if m.WithRanker {
 		if _, rep, _ := t.ranker(m.RankLoss); rep != nil {
-			d += fmt.Sprintf("; ranker on %d lists (%d held out, %d candidates, %.0f%% of targets retrieved): held-out recall@20 %.4f vs retrieval order %.4f",
-				rep.Lists, rep.HeldOut, rep.Candidates, 100*rep.CandidateRecall, rep.RankerRecall20, rep.RetrievalRecall20)
+			d += fmt.Sprintf("; ranker on %d lists (%d held out, %d candidates, %.0f%% of targets retrieved): held-out recall@20 %.4f vs retrieval order %.4f, blend %.4f",
+				rep.Lists, rep.HeldOut, rep.Candidates, 100*rep.CandidateRecall, rep.RankerRecall20, rep.RetrievalRecall20, rep.BlendRecall20)
 			if !rep.Used {
 				d += ", not better: served without it"
 			}

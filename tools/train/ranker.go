@@ -32,6 +32,11 @@ type RankerConfig struct {
 	// ColdDropout is the share of candidate rows presented as cold in
 	// training (the step's coldDrop).
 	ColdDropout float64 `json:"cold_dropout"`
+	// NoBlendGuard ships a ranker that beats the sources' retrieval order
+	// on the held-out lists; by default it must also beat the reciprocal
+	// rank blend of the sources, what the pipeline serves without a
+	// ranker.
+	NoBlendGuard bool `json:"no_blend_guard"`
 }
 
 // DefaultRankerConfig returns the ranker defaults.
@@ -58,9 +63,10 @@ type RankerReport struct {
 	Candidates        int     // candidate rows in all
 	BestEpoch         int     // epochs of the best held-out Recall@20
 	RetrievalRecall20 float64 // held-out Recall@20 of the retrieval order
+	BlendRecall20     float64 // held-out Recall@20 of the sources' blend (served without a ranker)
 	RankerRecall20    float64 // held-out Recall@20 of the ranker's order
 	CandidateRecall   float64 // share of targets among the Depth candidates
-	Used              bool    // the ranker beat the retrieval order and is kept
+	Used              bool    // the ranker beat the retrieval order (and the blend) and is kept
 }
 
 // list is one user's candidates: raw features and labels.
@@ -68,6 +74,9 @@ type list struct {
 	x       [][]float32
 	y       []bool
 	targets int // the user's targets in the window, found or not
+	// blend scores each candidate by its place in the order the pipeline
+	// serves without a ranker (higher is better).
+	blend []float32
 }
 
 // FitRanker trains the ranker on what retrieval returns: it builds a bundle
@@ -103,6 +112,7 @@ func FitRanker(holdout *model.Model, ds *dataset.Dataset, valStart int64, cfg Ra
 
 	m := newRanker(fit, cfg, rng)
 	rep.RetrievalRecall20 = recallAt(held, 20, nil)
+	rep.BlendRecall20 = recallBy(held, 20, func(l list, i int) float32 { return l.blend[i] })
 	best, bestRecall := cloneRanker(m), -1.0
 	t := newRankTrainer(m)
 	order := make([]int, len(fit))
@@ -119,7 +129,7 @@ func FitRanker(holdout *model.Model, ds *dataset.Dataset, valStart int64, cfg Ra
 		}
 	}
 	rep.RankerRecall20 = bestRecall
-	rep.Used = bestRecall > rep.RetrievalRecall20
+	rep.Used = bestRecall > rep.RetrievalRecall20 && (cfg.NoBlendGuard || bestRecall > rep.BlendRecall20)
 	if !rep.Used {
 		return nil, rep, nil
 	}
@@ -151,6 +161,8 @@ func rankerLists(holdout *model.Model, ds *dataset.Dataset, valStart int64, dept
 	// eval --cold-start holds out. As negatives they taught the ranker that
 	// an item without interactions is never taken, and it put new items
 	// below a random order (TestColdStartPipelineRanksByContent).
+	blendParams := b.Pipeline.Defaults
+	blendParams.Ranker = false
 	inLog := make([]bool, rec.Summary().Items)
 	for _, in := range ds.Interactions {
 		if row, ok := rec.Lookup(in.Item); ok {
@@ -184,11 +196,13 @@ func rankerLists(holdout *model.Model, ds *dataset.Dataset, valStart int64, dept
 		}
 		l := list{targets: len(want)}
 		pos := 0
+		blend := blendPlace(rec, blendParams, cands)
 		for _, c := range cands {
 			if !inLog[c.Row] {
 				continue
 			}
 			l.x = append(l.x, c.Features)
+			l.blend = append(l.blend, blend[c.Row])
 			l.y = append(l.y, want[c.Row])
 			if want[c.Row] {
 				pos++
@@ -200,6 +214,19 @@ func rankerLists(holdout *model.Model, ds *dataset.Dataset, valStart int64, dept
 		}
 	}
 	return lists, found, targets, nil
+}
+
+// blendPlace returns, per candidate row, minus its place in the order
+// the pipeline's rank stage gives the candidates without a ranker (p's
+// weights, p.Ranker off): the served blend, by the serving code.
+func blendPlace(rec *pipeline.Recommender, p bundle.Params, cands []pipeline.Candidate) map[int32]float32 {
+	sorted := slices.Clone(cands)
+	rec.Rank(nil, nil, &p, sorted)
+	out := make(map[int32]float32, len(sorted))
+	for i, c := range sorted {
+		out[c.Row] = -float32(i)
+	}
+	return out
 }
 
 // newRanker initializes a ranker with standardization fitted on lists.
@@ -291,21 +318,23 @@ func cloneRanker(m *rank.Model) *rank.Model {
 // (nil: the retrieval order they came in). Recall counts against all the
 // user's targets, found by retrieval or not.
 func recallAt(lists []list, k int, m *rank.Model) float64 {
-	var sum float64
-	var s *rank.Scratch
-	if m != nil {
-		s = m.NewScratch()
+	if m == nil {
+		return recallBy(lists, k, func(_ list, i int) float32 { return -float32(i) })
 	}
+	s := m.NewScratch()
+	return recallBy(lists, k, func(l list, i int) float32 { return m.Score(s, l.x[i]) })
+}
+
+// recallBy returns the mean Recall@k over lists ordered by score(l, i) of
+// each candidate i, higher first (ties in list order).
+func recallBy(lists []list, k int, score func(l list, i int) float32) float64 {
+	var sum float64
 	for _, l := range lists {
 		idx := make([]int, len(l.y))
 		scores := make([]float32, len(l.y))
 		for i := range idx {
 			idx[i] = i
-			if m != nil {
-				scores[i] = m.Score(s, l.x[i])
-			} else {
-				scores[i] = -float32(i)
-			}
+			scores[i] = score(l, i)
 		}
 		sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
 		hits := 0
