@@ -121,7 +121,8 @@ func timeBench(ctx context.Context, rep *benchReport, inst *host.Instance, rec *
 		nstage.add(nresp.Debug.Stages)
 	}
 	for _, n := range wstage.names {
-		rep.Stages = append(rep.Stages, stageTimes{n, percentile(wstage.ms[n], 50), percentile(nstage.ms[n], 50)})
+		rep.Stages = append(rep.Stages, stageTimes{Name: n, WasmP50: percentile(wstage.ms[n], 50), NativeP50: percentile(nstage.ms[n], 50),
+			WasmP99: percentile(wstage.ms[n], 99), NativeP99: percentile(nstage.ms[n], 99)})
 	}
 	rep.Wasm = timings{percentile(wr, 50), percentile(wr, 99), percentile(wt, 50), percentile(wt, 99)}
 	rep.Native = timings{percentile(nr, 50), percentile(nr, 99), percentile(nt, 50), percentile(nt, 99)}

@@ -62,11 +62,14 @@ type adversarialTimes struct {
 	MaxBudget int      `json:"max_examined"`
 }
 
-// stageTimes is one pipeline stage's median time in the module and natively.
+// stageTimes is one pipeline stage's median and 99th percentile time in
+// the module and natively.
 type stageTimes struct {
 	Name      string  `json:"name"`
 	WasmP50   float64 `json:"wasm_p50_ms"`
 	NativeP50 float64 `json:"native_p50_ms"`
+	WasmP99   float64 `json:"wasm_p99_ms"`
+	NativeP99 float64 `json:"native_p99_ms"`
 }
 
 // kv is one section's stored size.
@@ -117,9 +120,9 @@ func (r *benchReport) print(w io.Writer) {
 	fmt.Fprintf(w, "wasm               %8.3f %8.3f      %8.3f %8.3f\n", r.Wasm.RetrieveP50, r.Wasm.RetrieveP99, r.Wasm.RecommendP50, r.Wasm.RecommendP99)
 	fmt.Fprintf(w, "native             %8.3f %8.3f      %8.3f %8.3f\n", r.Native.RetrieveP50, r.Native.RetrieveP99, r.Native.RecommendP50, r.Native.RecommendP99)
 	fmt.Fprintf(w, "wasm/native        retrieve p50 %.2f×; responses that differ: %d\n", r.RetrieveRatio, r.Mismatches)
-	fmt.Fprintf(w, "stage p50 (ms)     wasm     native\n")
+	fmt.Fprintf(w, "stage (ms)         wasm p50   p99    native p50   p99\n")
 	for _, st := range r.Stages {
-		fmt.Fprintf(w, "  %-16s %7.3f  %7.3f\n", st.Name, st.WasmP50, st.NativeP50)
+		fmt.Fprintf(w, "  %-16s %7.3f %7.3f      %7.3f %7.3f\n", st.Name, st.WasmP50, st.WasmP99, st.NativeP50, st.NativeP99)
 	}
 	if len(r.Adversarial) == 0 {
 		return

@@ -120,7 +120,7 @@ func TestBenchReportPrint(t *testing.T) {
 		BundleBytes: 90_000, BytesPerItem: 90, SectionBytes: []kv{{Tag: "EMBD", Bytes: 64_000, Zstd: false}, {Tag: "PIPE", Bytes: 5_000, Zstd: true}},
 		ModuleBytes: 4 << 20, ModuleBytesZstd: 1 << 20, ZstdTool: "zstd -19", RecallAt100: 0.9512, RecallExactInt8: 0.9876,
 		Wasm: timings{1, 2, 3, 4}, Native: timings{0.5, 1, 1.5, 2}, RetrieveRatio: 2, Mismatches: 1,
-		Stages: []stageTimes{{"retrieve", 1, 0.5}},
+		Stages: []stageTimes{{Name: "retrieve", WasmP50: 1, NativeP50: 0.5, WasmP99: 2, NativeP99: 1}},
 		Adversarial: []adversarialTimes{{Name: "everything at once", Bytes: 9000, P50: 5, P99: 8, Examined: 4096, Items: 500,
 			Warnings: []string{"a", "b"}, MaxBudget: pipeline.MaxExamined}}, AdversarialRatio: 2}
 	var b strings.Builder
@@ -132,7 +132,7 @@ func TestBenchReportPrint(t *testing.T) {
 		"module_bytes       4194304 (zstd -19: 1048576)",
 		"recall_at_100      0.9512 against exact float32 (the exact int8 scan: 0.9876)",
 		"wasm/native        retrieve p50 2.00×; responses that differ: 1",
-		"  retrieve           1.000    0.500",
+		"  retrieve           1.000   2.000        0.500   1.000",
 		"a,b",
 		"adversarial worst  2.00× the normal recommend p99",
 	} {
