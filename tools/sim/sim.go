@@ -1,0 +1,566 @@
+// Package sim closes edgerec's loop in a simulation, end to end: users
+// with hidden tastes ask a real edge node for lists, take what they like
+// with a position bias, and the events come back as an experiment report.
+//
+// Run generates a data set with tools/synth, keeping its latent tastes
+// (synth.GenerateTastes); trains the towers on it (tools/train) and builds
+// a bundle whose PIPE section carries two experiment arms (tools/builder,
+// bundles/FORMAT.md §5.8); starts the edge node (host/server, the handler
+// `edgerec serve` runs) on a loopback port with events stored as Parquet
+// in a directory (host/events); and lets Config.Users of the data set's
+// users each ask for Config.Lists lists over HTTP, their request's
+// experiment key being their id. For each list the user examines and
+// takes items as Behaviour says, from the hidden tastes only, posts the
+// takes to POST /v1/events, adds them to its history and sends the rest
+// as impressions, as a page would. The node logs every list it served as
+// an impression. When every user is done the node closes its files and
+// tools/report reads them back: each arm's take rate, the difference
+// with its interval, the verdict.
+//
+// The simulator also knows the truth: the expected take rate of each arm,
+// the mean of the take probabilities of the items it showed. A report
+// that is right finds the arm with the higher expected rate better, with
+// an interval that excludes zero.
+//
+// Nothing leaves the machine: the node listens on 127.0.0.1 and the
+// users are goroutines.
+package sim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/host"
+	"github.com/edgerec/edgerec/host/events"
+	"github.com/edgerec/edgerec/host/server"
+	"github.com/edgerec/edgerec/tools/builder"
+	"github.com/edgerec/edgerec/tools/dataset"
+	"github.com/edgerec/edgerec/tools/report"
+	"github.com/edgerec/edgerec/tools/synth"
+	"github.com/edgerec/edgerec/tools/train"
+)
+
+// Config configures Run. Start from DefaultConfig.
+type Config struct {
+	// Synth draws the population and the catalog.
+	Synth synth.Config
+	// Train trains the towers; the ranker is not trained (an arm that
+	// turns it off would compare nothing).
+	Train train.Config
+	// Arms are the experiment arms written into the bundle, the first
+	// the baseline; two or more, with distinct names.
+	Arms []builder.ArmRule
+	// Users is the number of simulated users, drawn from Synth's users
+	// (at most Synth.Users); Lists the lists each asks for, K their
+	// length.
+	Users, Lists, K int
+	// Behaviour is how users take; zero: DefaultBehaviour.
+	Behaviour Behaviour
+	// Workers is the number of users asking at once; Pool the node's
+	// module instances (0: GOMAXPROCS for both).
+	Workers, Pool int
+	// Seed seeds the users' draws and the report's bootstrap.
+	Seed uint64
+	// Bootstrap is the number of resamples of users behind the verdict's
+	// interval (report.Options.Bootstrap).
+	Bootstrap int
+	// Wasm is recommender.wasm; Dir the directory the bundle and the
+	// events are written to (Dir/sim.bundle, Dir/events). Both required.
+	Wasm []byte
+	Dir  string
+	// Progress, when set, is told of each stage and of the users done.
+	Progress func(stage string, done, total int)
+}
+
+// DefaultArms are the arms Run compares by default: the bundle's
+// defaults ("control"), and the same with the personalized sources off
+// ("popular-only": two-tower, co-visitation and item-to-item at weight 0),
+// so that its lists come from popularity, trends and freshness, the same
+// for everyone in a region. Subtler pairs (the two-tower source alone
+// off, the ranker off) differ by less than the default run can resolve:
+// pass them with --arms and more users.
+func DefaultArms() []builder.ArmRule {
+	off := map[string]float32{}
+	for _, s := range []api.Source{api.SourceTwoTower, api.SourceCovisit, api.SourceSlim} {
+		off[api.SourceNames[s]] = 0
+	}
+	return []builder.ArmRule{
+		{Name: "control", Weight: 1},
+		{Name: "popular-only", Weight: 1, Params: builder.ParamRules{Weights: off}},
+	}
+}
+
+// DefaultConfig is a simulation that runs in well under a minute on two
+// cores: 400 users and 500 items drawn, towers trained for 2 epochs, 300
+// users asking for 4 lists of 10 each.
+func DefaultConfig() Config {
+	s := synth.DefaultConfig()
+	s.Users, s.Items = 400, 500
+	t := train.DefaultConfig()
+	t.Epochs, t.Refit = 2, false
+	return Config{Synth: s, Train: t, Arms: DefaultArms(), Users: 300, Lists: 4, K: 10, Seed: 1, Bootstrap: 1000}
+}
+
+// Limits Run enforces on Config.
+const (
+	MaxUsers = 100_000
+	MaxLists = 100
+)
+
+// ArmResult is what the simulator knows of one arm.
+type ArmResult struct {
+	Name        string `json:"name"`
+	Users       int    `json:"users"`
+	Lists       int    `json:"lists"`
+	Impressions int    `json:"impressions"`
+	// Takes is the takes the users posted.
+	Takes int `json:"takes"`
+	// Expected is the mean take probability of the items shown: the take
+	// rate the arm has in truth, of which the report's is an estimate.
+	Expected float64 `json:"expected_take_rate"`
+}
+
+// Result is the outcome of Run.
+type Result struct {
+	// Report is tools/report's reading of the events the node stored.
+	Report *report.Report `json:"report"`
+	// Arms is the simulator's own count, in Config.Arms order.
+	Arms []ArmResult `json:"arms"`
+	// Truth is the arm with the highest expected take rate; Found the arm
+	// the report finds better than the baseline with an interval that
+	// excludes zero, or the baseline when the report finds every other
+	// arm worse, or "" when it finds no difference. Right: Found is Truth.
+	Truth string `json:"truth"`
+	Found string `json:"found"`
+	Right bool   `json:"right"`
+	// Requests is the lists asked for; Failed those the node did not
+	// answer with 200 (none in a healthy run).
+	Requests int `json:"requests"`
+	Failed   int `json:"failed"`
+	// Seconds spent training, serving the users, and reading the events.
+	TrainSeconds  float64 `json:"train_seconds"`
+	ServeSeconds  float64 `json:"serve_seconds"`
+	ReportSeconds float64 `json:"report_seconds"`
+	// EventsDir is where the events are (Config.Dir/events).
+	EventsDir string `json:"events_dir"`
+}
+
+func (c *Config) check() error {
+	switch {
+	case len(c.Wasm) == 0:
+		return errors.New("sim: no module (Config.Wasm)")
+	case c.Dir == "":
+		return errors.New("sim: no directory (Config.Dir)")
+	case len(c.Arms) < 2:
+		return fmt.Errorf("sim: %d arms: want two or more", len(c.Arms))
+	case c.Users < 1 || c.Users > min(MaxUsers, c.Synth.Users):
+		return fmt.Errorf("sim: %d users out of range [1, %d] (at most the data set's)", c.Users, min(MaxUsers, c.Synth.Users))
+	case c.Lists < 1 || c.Lists > MaxLists:
+		return fmt.Errorf("sim: %d lists per user out of range [1, %d]", c.Lists, MaxLists)
+	case c.K < 1 || c.K > api.MaxK:
+		return fmt.Errorf("sim: k = %d out of range [1, %d]", c.K, api.MaxK)
+	case c.Workers < 0 || c.Pool < 0 || c.Bootstrap < 0:
+		return errors.New("sim: Workers, Pool and Bootstrap must not be negative")
+	}
+	seen := map[string]bool{}
+	for _, a := range c.Arms {
+		if a.Name == "" || seen[a.Name] || !(a.Weight > 0) {
+			return fmt.Errorf("sim: arm %q: want a distinct, non-empty name and a positive weight", a.Name)
+		}
+		seen[a.Name] = true
+	}
+	b := c.Behaviour
+	if b != (Behaviour{}) && (!(b.TakeMax > 0 && b.TakeMax <= 1) || !(b.PositionBias >= 0) || !(b.Beta >= 0)) {
+		return fmt.Errorf("sim: behaviour %+v: want TakeMax in (0, 1], PositionBias and Beta ≥ 0", b)
+	}
+	return nil
+}
+
+// Run runs the simulation (see the package doc). It stops early, with
+// ctx's error, when ctx is done.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	progress := cfg.Progress
+	if progress == nil {
+		progress = func(string, int, int) {}
+	}
+	res := &Result{EventsDir: filepath.Join(cfg.Dir, "events")}
+
+	progress("synth", 0, 1)
+	ds, ts, err := synth.GenerateTastes(cfg.Synth)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Behaviour == (Behaviour{}) {
+		cfg.Behaviour = DefaultBehaviour(ts)
+	}
+	progress("train", 0, 1)
+	t0 := time.Now()
+	tc := cfg.Train
+	m, err := train.Train(ds, tc, nil)
+	if err != nil {
+		return nil, err
+	}
+	progress("bundle", 0, 1)
+	b, err := builder.Build(m, ds, builder.Options{Version: "sim", Builder: "edgerec sim", Rules: &builder.Rules{Arms: cfg.Arms}})
+	if err != nil {
+		return nil, err
+	}
+	raw, err := bundle.Encode(b)
+	if err != nil {
+		return nil, err
+	}
+	res.TrainSeconds = time.Since(t0).Seconds()
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	bundlePath := filepath.Join(cfg.Dir, "sim.bundle")
+	if err := os.WriteFile(bundlePath, raw, 0o644); err != nil {
+		return nil, err
+	}
+
+	progress("serve", 0, cfg.Users)
+	t0 = time.Now()
+	if err := serveUsers(ctx, &cfg, ds, ts, bundlePath, res, progress); err != nil {
+		return nil, err
+	}
+	res.ServeSeconds = time.Since(t0).Seconds()
+
+	progress("report", 0, 1)
+	t0 = time.Now()
+	evs, err := events.ReadDir(res.EventsDir, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	res.Report, err = report.Build(evs, report.Options{Baseline: cfg.Arms[0].Name, Items: len(ds.Items),
+		Bootstrap: cfg.Bootstrap, Seed: cfg.Seed})
+	if err != nil {
+		return nil, err
+	}
+	res.ReportSeconds = time.Since(t0).Seconds()
+	res.judge()
+	return res, nil
+}
+
+// judge sets Truth, Found and Right.
+func (r *Result) judge() {
+	best := -1.0
+	for _, a := range r.Arms {
+		if a.Impressions > 0 && a.Expected > best {
+			best, r.Truth = a.Expected, a.Name
+		}
+	}
+	worse := 0
+	for _, c := range r.Report.Comparisons {
+		if !c.Significant {
+			continue
+		}
+		if c.Diff > 0 {
+			r.Found = c.Arm
+			break
+		}
+		worse++
+	}
+	if r.Found == "" && worse > 0 && worse == len(r.Report.Comparisons) {
+		r.Found = r.Report.Baseline
+	}
+	r.Right = r.Found != "" && r.Found == r.Truth
+}
+
+// serveUsers starts the node, lets the users ask and take, and closes the
+// node, which writes the events out.
+func serveUsers(ctx context.Context, cfg *Config, ds *dataset.Dataset, ts *synth.Tastes, bundlePath string, res *Result, progress func(string, int, int)) error {
+	mod, err := host.Compile(ctx, cfg.Wasm, host.Options{})
+	if err != nil {
+		return err
+	}
+	defer mod.Close(context.WithoutCancel(ctx))
+	sink, err := events.OpenDir(res.EventsDir, events.DirOptions{Format: events.FormatParquet})
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, server.Config{Module: mod, BundlePath: bundlePath, Pool: cfg.Pool, WatchInterval: -1,
+		Events: sink, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		sink.Close()
+		return err
+	}
+	// Loopback only: the simulation is no one else's business.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	base := "http://" + ln.Addr().String()
+
+	workers := cfg.Workers
+	if workers == 0 {
+		workers = max(2, runtime.GOMAXPROCS(0))
+	}
+	arms := make(map[string]*ArmResult, len(cfg.Arms))
+	for _, a := range cfg.Arms {
+		res.Arms = append(res.Arms, ArmResult{Name: a.Name})
+	}
+	for i := range res.Arms {
+		arms[res.Arms[i].Name] = &res.Arms[i]
+	}
+	users := pickUsers(ds, cfg.Users, cfg.Seed)
+	byUser := ds.ByUser()
+	items := ds.ItemIndex()
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+
+	var (
+		mu       sync.Mutex
+		done     int
+		firstErr error
+		next     = make(chan int)
+		wg       sync.WaitGroup
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for u := range next {
+				s, err := simulateUser(ctx, client, base, cfg, ds, ts, items, byUser[ds.Users[u].ID], u)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				s.addTo(arms, res)
+				done++
+				progress("serve", done, len(users))
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for _, u := range users {
+		mu.Lock()
+		stop := firstErr != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+		select {
+		case next <- u:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	hs.Shutdown(sctx)
+	srv.Close() // closes the sink: the Parquet files are renamed into place
+	if firstErr != nil {
+		return firstErr
+	}
+	for i := range res.Arms {
+		if a := &res.Arms[i]; a.Impressions > 0 {
+			a.Expected /= float64(a.Impressions)
+		}
+	}
+	return ctx.Err()
+}
+
+// pickUsers draws n user indices of ds without replacement, seeded.
+func pickUsers(ds *dataset.Dataset, n int, seed uint64) []int {
+	r := rand.New(rand.NewPCG(seed, 0x5e5510))
+	return r.Perm(len(ds.Users))[:n]
+}
+
+// session is what one user did, by arm.
+type session struct {
+	arm                              string
+	lists, impressions, takes, fails int
+	expected                         float64
+}
+
+func (s *session) addTo(arms map[string]*ArmResult, res *Result) {
+	res.Requests += s.lists + s.fails
+	res.Failed += s.fails
+	a := arms[s.arm]
+	if a == nil {
+		return // no list answered
+	}
+	a.Users++
+	a.Lists += s.lists
+	a.Impressions += s.impressions
+	a.Takes += s.takes
+	a.Expected += s.expected
+}
+
+// historyCap is the history a simulated client sends, the most recent
+// interactions (a page keeps about as much).
+const historyCap = 50
+
+// simulateUser is user u's session: Config.Lists lists asked for, each
+// examined and taken from, the takes posted once the session ends.
+func simulateUser(ctx context.Context, client *http.Client, base string, cfg *Config, ds *dataset.Dataset, ts *synth.Tastes,
+	items map[string]int, past []dataset.Interaction, u int) (*session, error) {
+	s := &session{}
+	user := ds.Users[u]
+	r := rand.New(rand.NewPCG(cfg.Seed, uint64(u)+1))
+	hist := make([]api.Event, 0, historyCap+cfg.Lists*cfg.K)
+	for _, x := range past[max(0, len(past)-historyCap):] {
+		hist = append(hist, api.Event{Item: x.Item, Time: x.Time})
+	}
+	shown := map[string]*api.Impression{}
+	var takes []events.Event
+	for range cfg.Lists {
+		req := api.Request{UserID: user.ID, ExperimentKey: user.ID, Context: user.Context, History: hist, K: cfg.K}
+		for _, im := range shown {
+			req.Impressions = append(req.Impressions, *im)
+		}
+		slices.SortFunc(req.Impressions, func(a, b api.Impression) int { return cmpString(a.Item, b.Item) })
+		resp, err := recommend(ctx, client, base, &req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return s, ctx.Err()
+			}
+			s.fails++
+			continue
+		}
+		s.arm = resp.Arm
+		s.lists++
+		now := time.Now()
+		for p, it := range resp.Items {
+			i, ok := items[it.ID]
+			if !ok {
+				return s, fmt.Errorf("sim: the node recommended %q, which is not in the catalog", it.ID)
+			}
+			prob := cfg.Behaviour.TakeProb(ts, u, i, p+1)
+			s.impressions++
+			s.expected += prob
+			if r.Float64() < prob {
+				s.takes++
+				takes = append(takes, events.Event{Type: events.TypeTake, RequestID: resp.RequestID, TimeMs: now.UnixMilli(),
+					User: user.ID, Item: it.ID, Kind: events.KindWatch, Position: int32(p + 1)})
+				hist = append(hist, api.Event{Item: it.ID, Time: now.Unix()})
+				delete(shown, it.ID)
+				continue
+			}
+			im := shown[it.ID]
+			if im == nil {
+				im = &api.Impression{Item: it.ID}
+				shown[it.ID] = im
+			}
+			im.Count++
+			im.Last = now.Unix()
+		}
+	}
+	if len(takes) > 0 {
+		if err := postEvents(ctx, client, base, takes); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// recommend asks the node for a list, as JSON.
+func recommend(ctx context.Context, client *http.Client, base string, req *api.Request) (*api.Response, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	var resp api.Response
+	if err := post(ctx, client, base+"/v1/recommend", body, http.StatusOK, &resp); err != nil {
+		return nil, err
+	}
+	if resp.RequestID == "" {
+		return nil, errors.New("sim: the node answered without a request id")
+	}
+	return &resp, nil
+}
+
+// postEvents posts a user's takes to /v1/events, in batches under the
+// node's limits; a batch the node cannot take now (503) is sent again.
+func postEvents(ctx context.Context, client *http.Client, base string, evs []events.Event) error {
+	const batch = 200 // well under MaxBatchEvents and MaxBatchBytes
+	for len(evs) > 0 {
+		n := min(batch, len(evs))
+		body, err := json.Marshal(events.Batch{Version: events.Version, Events: evs[:n]})
+		if err != nil {
+			return err
+		}
+		for try := 0; ; try++ {
+			err = post(ctx, client, base+"/v1/events", body, http.StatusAccepted, nil)
+			var se *statusError
+			if err == nil || !errors.As(err, &se) || se.code != http.StatusServiceUnavailable || try == 20 {
+				break
+			}
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("sim: posting takes: %w", err)
+		}
+		evs = evs[n:]
+	}
+	return nil
+}
+
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.code, e.msg) }
+
+func post(ctx context.Context, client *http.Client, url string, body []byte, want int, out any) error {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(hr)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != want {
+		return &statusError{resp.StatusCode, string(bytes.TrimSpace(data))}
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(data, out)
+}

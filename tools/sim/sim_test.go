@@ -1,0 +1,161 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgerec/edgerec/host"
+	"github.com/edgerec/edgerec/tools/builder"
+	"github.com/edgerec/edgerec/tools/synth"
+)
+
+// testWasm is recommender.wasm built from ./wasm by TestMain.
+var testWasm []byte
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "the simulation builds recommender.wasm and needs the go command on PATH: %v\n", err)
+			return 1
+		}
+		dir, err := os.MkdirTemp("", "edgerec-sim-test-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		out := filepath.Join(dir, "recommender.wasm")
+		cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-o", out, "github.com/edgerec/edgerec/wasm")
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "building recommender.wasm: %v\n", err)
+			return 1
+		}
+		if testWasm, err = host.LoadModuleFile(out); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return m.Run()
+	}())
+}
+
+// TestBehaviour: the take probability falls with the position as p^-η and
+// with the distance from the user's favourite topic, and is TakeMax for a
+// favourite item at the top.
+func TestBehaviour(t *testing.T) {
+	cfg := synth.DefaultConfig()
+	cfg.Users, cfg.Items, cfg.EventsPerUser = 50, 200, 5
+	ds, ts, err := synth.GenerateTastes(cfg)
+	require.NoError(t, err)
+	b := DefaultBehaviour(ts)
+	for u := range ds.Users {
+		best, worst := -1, -1
+		for i := range ds.Items {
+			if best < 0 || ts.Affinity(u, i) > ts.Affinity(u, best) {
+				best = i
+			}
+			if worst < 0 || ts.Affinity(u, i) < ts.Affinity(u, worst) {
+				worst = i
+			}
+		}
+		top := b.TakeProb(ts, u, best, 1)
+		require.LessOrEqual(t, top, b.TakeMax+1e-12)
+		if ts.Affinity(u, best) == ts.Best(u) {
+			assert.InDelta(t, b.TakeMax, top, 1e-12, "user %d: a favourite item at the top", u)
+		}
+		assert.InDelta(t, top/4, b.TakeProb(ts, u, best, 4), 1e-12, "η = 1: position 4 is seen a quarter as often")
+		assert.Less(t, b.TakeProb(ts, u, worst, 1), top/10, "user %d: an item far from the taste is rarely taken", u)
+	}
+	flat := Behaviour{TakeMax: 0.3, PositionBias: 0, Beta: ts.Beta}
+	assert.Equal(t, flat.TakeProb(ts, 0, 0, 1), flat.TakeProb(ts, 0, 0, 9), "η = 0: no position bias")
+}
+
+func TestConfigErrors(t *testing.T) {
+	for name, mod := range map[string]func(*Config){
+		"no module":  func(c *Config) { c.Wasm = nil },
+		"no dir":     func(c *Config) { c.Dir = "" },
+		"one arm":    func(c *Config) { c.Arms = c.Arms[:1] },
+		"same names": func(c *Config) { c.Arms[1].Name = c.Arms[0].Name },
+		"zero users": func(c *Config) { c.Users = 0 },
+		"too many":   func(c *Config) { c.Users = c.Synth.Users + 1 },
+		"k":          func(c *Config) { c.K = 0 },
+		"behaviour":  func(c *Config) { c.Behaviour = Behaviour{TakeMax: 2} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := DefaultConfig()
+			c.Wasm, c.Dir = []byte{0}, t.TempDir()
+			mod(&c)
+			_, err := Run(context.Background(), c)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "sim: ")
+		})
+	}
+}
+
+// TestRunFindsBetterArm is the loop end to end, bounded: users ask a real
+// node on loopback for lists from two arms, take by their hidden tastes,
+// the node and the users' posts store the events as Parquet, and the
+// report finds the arm that is better in truth, with a 95% interval that
+// excludes zero. Every list served and every take posted is in the
+// report's counts, and each arm's observed rate is near its expected one.
+func TestRunFindsBetterArm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the simulation trains a model and serves a few thousand lists")
+	}
+	cfg := DefaultConfig()
+	cfg.Wasm, cfg.Dir = testWasm, t.TempDir()
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Logf("train %.1fs, serve %.1fs, report %.1fs", res.TrainSeconds, res.ServeSeconds, res.ReportSeconds)
+	require.Zero(t, res.Failed, "every list answered")
+	require.Equal(t, cfg.Users*cfg.Lists, res.Requests)
+	require.Len(t, res.Report.Arms, len(cfg.Arms), "every arm served")
+	for _, a := range res.Arms {
+		var got = res.Report.Arms[0]
+		for _, ra := range res.Report.Arms {
+			if ra.Name == a.Name {
+				got = ra
+			}
+		}
+		require.Equal(t, a.Name, got.Name)
+		t.Logf("%s: %d users, %d impressions, %d takes, expected rate %.4f", a.Name, a.Users, a.Impressions, a.Takes, a.Expected)
+		assert.Equal(t, a.Impressions, got.Impressions, "%s: every item served is an impression in the events", a.Name)
+		assert.Equal(t, a.Takes, got.Takes, "%s: every take posted is joined to its impression", a.Name)
+		assert.Equal(t, a.Users, got.Users)
+		p := a.Expected
+		se := math.Sqrt(p * (1 - p) / float64(a.Impressions))
+		assert.InDelta(t, p, float64(a.Takes)/float64(a.Impressions), 5*se+0.002, "%s: observed take rate near the expected one", a.Name)
+	}
+	c := res.Report.Comparisons[0]
+	t.Logf("verdict: %s", c.Verdict)
+	assert.True(t, c.Significant, "a 95%% interval that excludes zero: %s", c.Verdict)
+	assert.True(t, res.Right, "the report finds %q, the truth is %q", res.Found, res.Truth)
+}
+
+// TestRunArmsWithoutDifference: two arms with the same parameters differ
+// only by chance; the report must not call one better.
+func TestRunArmsWithoutDifference(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the simulation trains a model and serves a few thousand lists")
+	}
+	cfg := DefaultConfig()
+	cfg.Wasm, cfg.Dir = testWasm, t.TempDir()
+	cfg.Arms = []builder.ArmRule{{Name: "a", Weight: 1}, {Name: "b", Weight: 1}}
+	cfg.Users, cfg.Lists = 150, 3
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	c := res.Report.Comparisons[0]
+	t.Logf("verdict: %s", c.Verdict)
+	assert.False(t, c.Significant, "same arms: %s", c.Verdict)
+	assert.Empty(t, res.Found)
+}
