@@ -37,6 +37,7 @@ var commands = []command{
 	{"serve", "serve recommendations over HTTP from recommender.wasm (the edge node)", runServe},
 	{"loadtest", "load a local edgerec serve and report throughput and latency", runLoadtest},
 	{"report", "report each experiment arm's take rate with its interval from stored events", runReport},
+	{"sim", "simulate users with hidden tastes against a local edge node with two arms, and check the report finds the better one", runSim},
 }
 
 // usageError marks bad usage: exit status 2.
