@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +35,10 @@ type loadReport struct {
 	Max         float64        `json:"max_ms"`
 	Status      map[string]int `json:"status"`
 	FirstError  string         `json:"first_error,omitempty"`
+	// Events posted to /v1/events beside the requests (--events-rate):
+	// how many, and the statuses of their batches.
+	Events      int            `json:"events,omitempty"`
+	EventStatus map[string]int `json:"event_batches,omitempty"`
 }
 
 // loadOptions are the flags of `edgerec loadtest`, checked.
@@ -47,7 +52,12 @@ type loadOptions struct {
 	bodyPath    string // send this JSON body instead
 	msgpack     bool
 	seed        uint64
+	eventsRate  int    // take events a second posted to /v1/events (0: none)
+	eventsURL   string // the events endpoint beside endpoint
 }
+
+// eventBatch is how many events loadtest posts at once.
+const eventBatch = 100
 
 const loadtestAbout = `
 Send recommend requests to an edgerec serve on this machine from C
@@ -58,7 +68,12 @@ measuring tool, not a way to load someone else's server.
 
 Requests: with --bundle, each carries a history of --history items drawn
 from the bundle's catalog (seeded), like a real user's; with --body, the
-JSON file as is; otherwise {"k": K}.`
+JSON file as is; otherwise {"k": K}.
+
+With --events-rate N, one more client posts N take events a second to
+/v1/events (in batches of 100, items from --bundle's catalog when given),
+so that the recommend latencies show what logging events costs: compare
+with a run without it, or with a node started without --events.`
 
 func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	o, err := parseLoadtest(args, stderr)
@@ -97,6 +112,7 @@ func parseLoadtest(args []string, stderr io.Writer) (loadOptions, error) {
 	fs.StringVar(&o.bodyPath, "body", "", "send this JSON request body instead")
 	fs.BoolVar(&o.msgpack, "msgpack", false, "send and receive msgpack instead of JSON")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the request histories")
+	fs.IntVar(&o.eventsRate, "events-rate", 0, "also post this many take events a second to /v1/events (0: none)")
 	if err := parse(fs, args); err != nil {
 		return o, err
 	}
@@ -114,10 +130,17 @@ func parseLoadtest(args []string, stderr io.Writer) (loadOptions, error) {
 		return o, usagef("--history %d out of range [0, %d]", o.history, api.MaxHistory)
 	case o.bodyPath != "" && o.bundlePath != "":
 		return o, usagef("give --body or --bundle, not both")
+	case o.eventsRate < 0 || o.eventsRate > 1_000_000:
+		return o, usagef("--events-rate %d out of range [0, 1000000]", o.eventsRate)
 	}
 	var err error
-	o.endpoint, err = loopbackURL(*target)
-	return o, err
+	if o.endpoint, err = loopbackURL(*target); err != nil {
+		return o, err
+	}
+	u, _ := url.Parse(o.endpoint)
+	u.Path = "/v1/events"
+	o.eventsURL = u.String()
+	return o, nil
 }
 
 // loadtest sends o's requests from o.concurrency clients for o.duration
@@ -127,9 +150,74 @@ func loadtest(o loadOptions) (*loadReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	var ids []string
+	if o.eventsRate > 0 && o.bundlePath != "" {
+		if ids, err = bundleIDs(o.bundlePath); err != nil {
+			return nil, err
+		}
+	}
 	start := time.Now()
+	var ev eventLoad
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ev = sendEvents(o, ids, start)
+	}()
 	results := sendLoad(o, bodies)
-	return summarizeLoad(o, results, time.Since(start)), nil
+	<-done
+	rep := summarizeLoad(o, results, time.Since(start))
+	rep.Events, rep.EventStatus = ev.events, ev.status
+	return rep, nil
+}
+
+// eventLoad is what the events client saw.
+type eventLoad struct {
+	events int
+	status map[string]int
+}
+
+// sendEvents posts o.eventsRate take events a second to o.eventsURL, in
+// batches of eventBatch, until o.duration has passed since start; items
+// are drawn from ids (or named i0, i1, … without a catalog).
+func sendEvents(o loadOptions, ids []string, start time.Time) eventLoad {
+	out := eventLoad{status: map[string]int{}}
+	if o.eventsRate <= 0 {
+		return out
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	rng := rand.New(rand.NewPCG(o.seed, 5))
+	every := time.Duration(float64(time.Second) * eventBatch / float64(o.eventsRate))
+	type take struct {
+		Type      string `json:"type"`
+		RequestID string `json:"request_id"`
+		Item      string `json:"item"`
+		Kind      string `json:"kind"`
+		Position  int    `json:"position"`
+		User      string `json:"user"`
+	}
+	for next := start; time.Since(start) < o.duration; next = next.Add(every) {
+		time.Sleep(time.Until(next))
+		batch := make([]take, eventBatch)
+		for i := range batch {
+			item := fmt.Sprintf("i%d", rng.IntN(1000))
+			if len(ids) > 0 {
+				item = ids[rng.IntN(len(ids))]
+			}
+			batch[i] = take{Type: "take", RequestID: fmt.Sprintf("load-%d", out.events+i), Item: item, Kind: "click",
+				Position: 1 + rng.IntN(o.k), User: fmt.Sprintf("load-u%d", rng.IntN(1000))}
+		}
+		body, _ := json.Marshal(map[string]any{"events": batch})
+		resp, err := client.Post(o.eventsURL, "application/json", bytes.NewReader(body))
+		if err != nil {
+			out.status["transport"]++
+			continue
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		out.status[fmt.Sprint(resp.StatusCode)]++
+		out.events += eventBatch
+	}
+	return out
 }
 
 // requestBodies returns the request bodies, a fixed set the clients cycle
@@ -297,6 +385,14 @@ func (r *loadReport) print(w io.Writer) {
 	}
 	if r.FirstError != "" {
 		fmt.Fprintf(w, "first error  %s\n", r.FirstError)
+	}
+	if r.Events > 0 {
+		codes := make([]string, 0, len(r.EventStatus))
+		for s, n := range r.EventStatus {
+			codes = append(codes, fmt.Sprintf("%s ×%d", s, n))
+		}
+		slices.Sort(codes)
+		fmt.Fprintf(w, "events       %d posted to /v1/events in batches of %d: %s\n", r.Events, eventBatch, strings.Join(codes, ", "))
 	}
 }
 

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,4 +64,42 @@ func TestParseLoadtest(t *testing.T) {
 		var ue *usageError
 		assert.ErrorAs(t, err, &ue, "%v", args)
 	}
+}
+
+// TestSendEvents: --events-rate posts valid take batches to /v1/events
+// beside the requests, at the rate asked, and counts their statuses.
+func TestSendEvents(t *testing.T) {
+	var mu sync.Mutex
+	var batches, events int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/events" {
+			http.NotFound(w, r)
+			return
+		}
+		var body struct {
+			Events []map[string]any `json:"events"`
+		}
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+		for _, e := range body.Events {
+			assert.Equal(t, "take", e["type"])
+			assert.NotEmpty(t, e["item"])
+		}
+		mu.Lock()
+		batches++
+		events += len(body.Events)
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	o, err := parseLoadtest([]string{"--url", srv.URL, "--events-rate", "1000", "--duration", "1s"}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, srv.URL+"/v1/events", o.eventsURL)
+	ev := sendEvents(o, []string{"a", "b"}, time.Now())
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, events, ev.events)
+	assert.Equal(t, map[string]int{"202": batches}, ev.status)
+	assert.InDelta(t, 1000, ev.events, 300, "events posted in one second at 1000/s")
+	_, err = parseLoadtest([]string{"--url", srv.URL, "--events-rate", "-1"}, io.Discard)
+	assert.Error(t, err)
 }
