@@ -174,21 +174,22 @@ func shortHistory(t *testing.T) []byte {
 	return encodeHistoryCodes(&h)
 }
 
-// FuzzDecodeCompact replaces the IVPQ section of the compact golden with
-// fuzzed bytes under valid checksums: both readers return a bundle or an
-// error, never panic, and accepted codes serve every row and survive
-// encode → decode.
-func FuzzDecodeCompact(f *testing.F) {
-	good, err := os.ReadFile(goldenCompact)
+// fuzzSection fuzzes section tag of the golden bundle at path: the
+// fuzzed bytes replace it under valid checksums (the golden's version),
+// both readers must return a bundle or an error and never panic, agree on
+// what they accept, and an accepted bundle must survive use (use, with
+// the bundle each reader returned) and encode → decode.
+func fuzzSection(f *testing.F, path, tag string, use func(t *testing.T, b, v *Bundle)) {
+	good, err := os.ReadFile(path)
 	if err != nil {
 		f.Fatal(err)
 	}
-	_, sections, err := decodeContainer(good, nil, true)
+	h, sections, err := decodeContainer(good, nil, true)
 	if err != nil {
 		f.Fatal(err)
 	}
 	for _, s := range sections {
-		if s.Tag == TagCompact {
+		if s.Tag == tag {
 			f.Add(bytes.Clone(s.Data))
 			f.Add(bytes.Clone(s.Data[:len(s.Data)/2]))
 		}
@@ -196,11 +197,11 @@ func FuzzDecodeCompact(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ss := slices.Clone(sections)
 		for i := range ss {
-			if ss[i].Tag == TagCompact {
+			if ss[i].Tag == tag {
 				ss[i].Data = data
 			}
 		}
-		raw, err := encodeContainer(Major, MinorCompact, ss, nil)
+		raw, err := encodeContainer(h.Major, h.Minor, ss, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,15 +213,7 @@ func FuzzDecodeCompact(f *testing.F) {
 		if verr != nil {
 			t.Fatalf("Decode accepts what DecodeVerified refuses: %v", verr)
 		}
-		x := make([]float32, b.Manifest.Dim)
-		q := []float32{1, -1, 0.5, 0.25}
-		sc := b.Codes.Scorer(q)
-		for r := range b.Manifest.Items {
-			b.Vector(x, r)
-			v.Vector(x, r)
-			sc.Score(r)
-		}
-		b.Codes.Search(nil, q, 3, 0, nil, nil)
+		use(t, b, v)
 		again, err := Encode(b)
 		if err != nil {
 			t.Fatalf("decoded bundle does not re-encode: %v", err)
@@ -231,50 +224,30 @@ func FuzzDecodeCompact(f *testing.F) {
 	})
 }
 
-// FuzzDecodeHistoryCodes replaces the HIPQ section of the compact golden
-// with fuzzed bytes under valid checksums: both readers return a bundle
-// or an error, never panic, and accepted codes pool into a query.
+// FuzzDecodeCompact fuzzes the compact golden's IVPQ section: accepted
+// codes reconstruct, score and search every row.
+func FuzzDecodeCompact(f *testing.F) {
+	fuzzSection(f, goldenCompact, TagCompact, func(t *testing.T, b, v *Bundle) {
+		x := make([]float32, b.Manifest.Dim)
+		q := []float32{1, -1, 0.5, 0.25}
+		sc := b.Codes.Scorer(q)
+		for r := range b.Manifest.Items {
+			b.Vector(x, r)
+			v.Vector(x, r)
+			sc.Score(r)
+		}
+		b.Codes.Search(nil, q, 3, 0, nil, nil)
+	})
+}
+
+// FuzzDecodeHistoryCodes fuzzes the compact golden's HIPQ section:
+// accepted codes pool into a query.
 func FuzzDecodeHistoryCodes(f *testing.F) {
-	good, err := os.ReadFile(goldenCompact)
-	if err != nil {
-		f.Fatal(err)
-	}
-	_, sections, err := decodeContainer(good, nil, true)
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, s := range sections {
-		if s.Tag == TagHistoryCodes {
-			f.Add(bytes.Clone(s.Data))
-			f.Add(bytes.Clone(s.Data[:len(s.Data)/2]))
-		}
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		ss := slices.Clone(sections)
-		for i := range ss {
-			if ss[i].Tag == TagHistoryCodes {
-				ss[i].Data = data
-			}
-		}
-		raw, err := encodeContainer(Major, MinorCompact, ss, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, verr := DecodeVerified(bytes.Clone(raw))
-		b, err := Decode(raw)
-		if err != nil {
-			return
-		}
-		if verr != nil {
-			t.Fatalf("Decode accepts what DecodeVerified refuses: %v", verr)
-		}
+	fuzzSection(f, goldenCompact, TagHistoryCodes, func(t *testing.T, b, v *Bundle) {
 		dst := make([]float32, b.Manifest.HistoryDim)
 		for r := range b.Manifest.Items {
 			b.HistoryRows().AddRow(dst, r, 0.5)
 			v.HistoryRows().AddRow(dst, r, 0.5)
-		}
-		if _, err := Encode(b); err != nil {
-			t.Fatalf("decoded bundle does not re-encode: %v", err)
 		}
 	})
 }
