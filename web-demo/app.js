@@ -740,7 +740,7 @@ function renderEvents() {
   $('events-mode').replaceChildren(...mode);
   $('events-counts').textContent = counts + (lastEventError ? ` Last problem: ${lastEventError}` : '');
   $('events-last').textContent = last.length ? last.map((e) => JSON.stringify(e)).join('\n') : '(none)';
-  $('events-clear').textContent = send ? 'clear the counts and what is waiting' : 'clear';
+  $('events-clear').title = send ? 'forget the counts and the events not sent yet' : 'forget the events kept on this device';
 }
 
 // ---- catalog ----------------------------------------------------------------------

@@ -362,6 +362,8 @@ test('without an events URL the page keeps impressions and takes on the device, 
     await p.click(`#recs .card[data-id="${ids[1]}"] .buy`);
     await p.waitForFunction(() => /1 take/.test(document.getElementById('events-counts').textContent));
     assert.match(await p.textContent('#events-counts'), /^Kept: 1 list shown, 1 take\./);
+    mkdirSync(outDir, { recursive: true });
+    await p.locator('#privacy').screenshot({ path: path.join(outDir, 'privacy-kept.png') });
     const evs = await storedEvents(p);
     assert.deepEqual(evs.map((e) => e.type), ['impression', 'take']);
     const [imp, take] = evs;
@@ -412,6 +414,8 @@ test('a node that takes events gets the page\'s impressions and takes, joined by
     // The list after the take, on screen for a second, is sent too.
     await p.waitForFunction(() => /Sent: 2 lists shown, 1 take\. Waiting: 0\./.test(document.getElementById('events-counts').textContent), null, { timeout: 5000 });
     assert.equal(node.received.length, 3);
+    mkdirSync(outDir, { recursive: true });
+    await p.locator('#privacy').screenshot({ path: path.join(outDir, 'privacy-sent.png') });
 
     // ?events=off overrides the node: kept here, nothing more posted.
     await p.goto(`${node.url}?events=off`);
