@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgerec/edgerec/host"
-	"github.com/edgerec/edgerec/tools/builder"
 	"github.com/edgerec/edgerec/tools/synth"
 )
 
@@ -140,22 +139,4 @@ func TestRunFindsBetterArm(t *testing.T) {
 	t.Logf("verdict: %s", c.Verdict)
 	assert.True(t, c.Significant, "a 95%% interval that excludes zero: %s", c.Verdict)
 	assert.True(t, res.Right, "the report finds %q, the truth is %q", res.Found, res.Truth)
-}
-
-// TestRunArmsWithoutDifference: two arms with the same parameters differ
-// only by chance; the report must not call one better.
-func TestRunArmsWithoutDifference(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the simulation trains a model and serves a few thousand lists")
-	}
-	cfg := DefaultConfig()
-	cfg.Wasm, cfg.Dir = testWasm, t.TempDir()
-	cfg.Arms = []builder.ArmRule{{Name: "a", Weight: 1}, {Name: "b", Weight: 1}}
-	cfg.Users, cfg.Lists = 150, 3
-	res, err := Run(context.Background(), cfg)
-	require.NoError(t, err)
-	c := res.Report.Comparisons[0]
-	t.Logf("verdict: %s", c.Verdict)
-	assert.False(t, c.Significant, "same arms: %s", c.Verdict)
-	assert.Empty(t, res.Found)
 }
