@@ -106,7 +106,7 @@ func parseSim(args []string, stderr io.Writer) (simOptions, error) {
 	o := simOptions{cfg: def}
 	c := &o.cfg
 	fs.StringVar(&o.wasm, "wasm", "", "recommender.wasm (default: beside the edgerec binary, else bin/recommender.wasm)")
-	fs.StringVar(&o.out, "out", "", "keep the bundle and the events in this directory (DIR/sim.bundle, DIR/events); default: a temporary one, removed")
+	fs.StringVar(&o.out, "out", "", "keep the bundle and the events in this directory (DIR/sim.bundle, DIR/events, which must not hold events already); default: a temporary one, removed")
 	fs.StringVar(&o.arms, "arms", "", "a rules file (JSON) whose arms replace the default ones; the first is the baseline")
 	fs.IntVar(&c.Users, "users", def.Users, "simulated users, drawn from the data set's")
 	fs.IntVar(&c.Lists, "lists", def.Lists, "lists each user asks for")

@@ -203,6 +203,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		progress = func(string, int, int) {}
 	}
 	res := &Result{EventsDir: filepath.Join(cfg.Dir, "events")}
+	// The report reads every event under the directory: an earlier run's
+	// would be counted with this one's.
+	if ents, err := os.ReadDir(res.EventsDir); err == nil && len(ents) > 0 {
+		return nil, fmt.Errorf("sim: %s holds events already (an earlier run?): remove it or choose another directory", res.EventsDir)
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, err
+	}
 
 	progress("synth", 0, 1)
 	ds, ts, err := synth.GenerateTastes(cfg.Synth)
@@ -229,9 +237,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res.TrainSeconds = time.Since(t0).Seconds()
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return nil, err
-	}
 	bundlePath := filepath.Join(cfg.Dir, "sim.bundle")
 	if err := os.WriteFile(bundlePath, raw, 0o644); err != nil {
 		return nil, err

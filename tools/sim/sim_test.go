@@ -137,6 +137,8 @@ func TestRunFindsBetterArm(t *testing.T) {
 	}
 	c := res.Report.Comparisons[0]
 	t.Logf("verdict: %s", c.Verdict)
+	_, err = Run(context.Background(), cfg)
+	assert.ErrorContains(t, err, "holds events already", "a second run into the same directory would mix its events with the first's")
 	assert.True(t, c.Significant, "a 95%% interval that excludes zero: %s", c.Verdict)
 	assert.True(t, res.Right, "the report finds %q, the truth is %q", res.Found, res.Truth)
 }
