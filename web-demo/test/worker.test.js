@@ -155,3 +155,26 @@ test('events a collector cannot take wait in the bounded queue; without EVENTS_U
     await up.close();
   }
 });
+
+test('a batch over 256 KiB is refused with 413 before it is read as JSON; one at the limit is forwarded', async () => {
+  const c = await collector();
+  try {
+    const envE = { ...env, EVENTS_URL: c.url };
+    const take = { type: 'take', item: 'i001', kind: 'click' };
+    const head = JSON.stringify({ events: [take], pad: '' }).length;
+    const at = JSON.stringify({ events: [take], pad: 'x'.repeat(256 * 1024 - head) });
+    assert.equal(Buffer.byteLength(at), 256 * 1024);
+    const ctx = waitCtx();
+    let resp = await worker.fetch(new Request('https://edge.example/v1/events', { method: 'POST', body: at }), envE, ctx);
+    assert.equal(resp.status, 202);
+    await ctx.done();
+    assert.equal(c.got.length, 1);
+    // One byte more, as a two-byte character: counted in bytes, not characters.
+    const over = JSON.stringify({ events: [take], pad: 'x'.repeat(256 * 1024 - head - 1) + 'é' });
+    resp = await worker.fetch(new Request('https://edge.example/v1/events', { method: 'POST', body: over }), envE, waitCtx());
+    assert.equal(resp.status, 413);
+    assert.match((await resp.json()).error, /over the limit of 262144 bytes/);
+  } finally {
+    await c.close();
+  }
+});

@@ -157,8 +157,9 @@ async function forwardEvents(request, env, ctx) {
   }
   const declared = Number(request.headers.get('Content-Length'));
   if (declared > EVENT_LIMITS.batchBytes) return json(413, { error: `batch over the limit of ${EVENT_LIMITS.batchBytes} bytes; send several batches` });
-  const body = await request.text();
-  if (body.length > EVENT_LIMITS.batchBytes) return json(413, { error: `batch over the limit of ${EVENT_LIMITS.batchBytes} bytes; send several batches` });
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.length > EVENT_LIMITS.batchBytes) return json(413, { error: `batch over the limit of ${EVENT_LIMITS.batchBytes} bytes; send several batches` });
+  const body = new TextDecoder().decode(bytes);
   let batch;
   try {
     batch = JSON.parse(body);
