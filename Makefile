@@ -7,7 +7,7 @@ DEMO      := out/demo
 DEMO_ADDR ?= 127.0.0.1:8080
 FUZZTIME  ?= 60s
 
-.PHONY: all build test check demo import-demo bench fuzz eval clean web-npm web-deps events-deps web-fixtures web-test web-bench soak bench-serve
+.PHONY: all build test check demo import-demo bench fuzz eval clean web-npm web-deps events-deps sim web-fixtures web-test web-bench soak bench-serve
 
 all: build
 
@@ -131,6 +131,14 @@ eval: build
 	$(EDGEREC) eval --data ../shared/data/lastfm-hetrec2k --format lastfm-hetrec --seeds 1,2,3 --cold-start 0.1 --plot $(EVAL_OUT)/lastfm-hetrec2k.svg | tee $(EVAL_OUT)/lastfm-hetrec2k.txt
 	$(EDGEREC) synth --out $(EVAL_OUT)/synth-10k --users 10000 --items 5000
 	$(EDGEREC) eval --data $(EVAL_OUT)/synth-10k --seeds 1,2,3 --cold-start 0.1 --plot $(EVAL_OUT)/synth-10k.svg | tee $(EVAL_OUT)/synth-10k.txt
+
+# sim: the feedback loop end to end (tools/sim/README.md): simulated users
+# with hidden tastes against two experiment arms served by the edge node's
+# handler, their events in Parquet, the report's verdict; fails if the
+# report misses the better arm. make test runs a smaller one (tools/sim).
+sim: build
+	rm -rf out/sim
+	$(EDGEREC) sim --wasm $(WASM) --synth-users 2000 --items 1000 --users 2000 --lists 5 --epochs 4 --out out/sim --plot out/sim/report.svg
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./core/... ./host/...

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -297,4 +299,25 @@ func TestFit(t *testing.T) {
 	}
 	assert.Equal(t, "plain", fit("plain"))
 	assert.Equal(t, strings.Repeat("é", events.MaxString/2), fit(long))
+}
+
+// TestEventsHeader: with events on, the bundle file the page downloads
+// names the events endpoint (Edgerec-Events); without, it does not.
+func TestEventsHeader(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte("<h1>edgerec</h1>"), 0o644))
+	for _, on := range []bool{false, true} {
+		cfg := Config{WebDir: dir, Wasm: testWasm}
+		if on {
+			cfg.Events = &memorySink{}
+		}
+		ts := start(t, cfg, testBundle(t, "v1", 1))
+		status, h, _ := get(t, ts.http.URL+"/v1/bundle/file")
+		require.Equal(t, http.StatusOK, status)
+		if on {
+			assert.Equal(t, "/v1/events", h.Get("Edgerec-Events"))
+		} else {
+			assert.Empty(t, h.Get("Edgerec-Events"))
+		}
+	}
 }

@@ -101,6 +101,11 @@ func (s *Server) Handler() http.Handler {
 			g.release()
 			// Nor keep the bytes for ever.
 			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.BundleFileTimeout))
+			if s.events != nil {
+				// Where the demo page posts what it showed and what was
+				// taken (web-demo/app.js): on the file it downloads anyway.
+				w.Header().Set("Edgerec-Events", "/v1/events")
+			}
 			file.serve(w, r, "application/octet-stream")
 		})
 	}
