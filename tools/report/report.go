@@ -134,8 +134,6 @@ type Comparison struct {
 	Verdict string `json:"verdict"`
 }
 
-type key struct{ req, item string }
-
 // Build computes the report of evs.
 func Build(evs []events.Event, o Options) (*Report, error) {
 	if o.Effect == 0 {
@@ -148,8 +146,8 @@ func Build(evs []events.Event, o Options) (*Report, error) {
 		return nil, fmt.Errorf("bootstrap %d: want 0 (none) or more resamples", o.Bootstrap)
 	}
 	r := &Report{Effect: o.Effect, Bootstrap: o.Bootstrap}
-	// Takes first: a take may be written before the impression it joins.
-	taken := map[key]bool{}
+	// Who took what, for novelty: takes first, since a take may be
+	// written before the impression it joins.
 	takers := map[string]map[string]bool{} // item → users
 	users := map[string]bool{}
 	seen := map[string]bool{} // every item in any event
@@ -158,9 +156,6 @@ func Build(evs []events.Event, o Options) (*Report, error) {
 		r.span(e)
 		switch e.Type {
 		case events.TypeTake:
-			if e.RequestID != "" {
-				taken[key{e.RequestID, e.Item}] = true
-			}
 			u := userOf(e)
 			if takers[e.Item] == nil {
 				takers[e.Item] = map[string]bool{}
@@ -191,18 +186,10 @@ func Build(evs []events.Event, o Options) (*Report, error) {
 		selfInfo float64
 	}
 	arms := map[string]*acc{}
-	lists := map[string]bool{}
-	matched := map[key]bool{}
-	for i := range evs {
-		e := &evs[i]
-		if e.Type != events.TypeImpression {
-			continue
-		}
-		if lists[e.RequestID] {
-			r.Duplicates++
-			continue
-		}
-		lists[e.RequestID] = true
+	joined := events.Join(evs)
+	r.Duplicates, r.Unattributed = joined.Duplicates, joined.Unattributed
+	for _, l := range joined.Lists {
+		e := l.Impression
 		r.Lists++
 		name := e.Arm
 		if name == "" {
@@ -219,12 +206,8 @@ func Build(evs []events.Event, o Options) (*Report, error) {
 			u = new(cluster)
 			a.users[userOf(e)] = u
 		}
-		for _, s := range e.Items {
-			k := key{e.RequestID, s.Item}
-			took := taken[k] && !matched[k]
-			if took {
-				matched[k] = true
-			}
+		for j, s := range e.Items {
+			took := l.Taken[j]
 			a.arm.Impressions++
 			a.items[s.Item] = true
 			p := (float64(len(takers[s.Item])) + 1) / (float64(len(users)) + 1)
@@ -240,16 +223,6 @@ func Build(evs []events.Event, o Options) (*Report, error) {
 				a.arm.Takes++
 				u.takes++
 			}
-		}
-	}
-	for k := range taken {
-		if !matched[k] {
-			r.Unattributed++
-		}
-	}
-	for i := range evs {
-		if evs[i].Type == events.TypeTake && evs[i].RequestID == "" {
-			r.Unattributed++
 		}
 	}
 	clusters := map[string][]cluster{}
