@@ -192,9 +192,11 @@ func (r *Recommender) newOrdering(p *bundle.Params, cands []Candidate, rel []flo
 	o.mmr = p.MMRLambda < 1 && len(o.pool) > 1
 	if o.mmr {
 		o.poolEmb = quant.NewInt8(len(o.pool), r.b.Manifest.Dim)
+		rows := make([]int32, len(o.pool))
 		for j, i := range o.pool {
-			r.copyRow(o.poolEmb, j, int(cands[i].Row))
+			rows[j] = cands[i].Row
 		}
+		r.copyRows(o.poolEmb, rows)
 		o.sims = make([]float32, len(o.pool))
 		o.maxSim = make([]float32, len(cands))
 		for i := range o.maxSim {

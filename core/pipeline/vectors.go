@@ -59,16 +59,22 @@ func (r *Recommender) rowQuery(row int) *quant.Query {
 	return quant.NewQuery(x)
 }
 
-// copyRow writes item row's embedding into row j of dst, a matrix of the
-// embeddings' width: the int8 row as stored, or the reconstruction
-// quantized.
-func (r *Recommender) copyRow(dst *quant.Int8, j, row int) {
-	if e := r.b.Embeddings; e != nil {
-		copy(dst.Row(j), e.Row(row))
-		dst.Scales[j] = e.Scales[row]
-		return
+// copyRows writes the embeddings of rows into the rows of dst, a matrix
+// of the embeddings' width: the int8 rows as stored, or the
+// reconstructions quantized.
+func (r *Recommender) copyRows(dst *quant.Int8, rows []int32) {
+	e := r.b.Embeddings
+	var x []float32
+	if e == nil {
+		x = make([]float32, dst.Dim)
 	}
-	x := make([]float32, dst.Dim)
-	r.b.Vector(x, row)
-	dst.Set(j, x)
+	for j, row := range rows {
+		if e != nil {
+			copy(dst.Row(j), e.Row(int(row)))
+			dst.Scales[j] = e.Scales[row]
+			continue
+		}
+		r.b.Vector(x, int(row))
+		dst.Set(j, x)
+	}
 }
