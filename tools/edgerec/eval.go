@@ -61,6 +61,7 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 	tf := addTuneFlags(fs)
 	trainConfig := trainFlags(fs) // twotower, pipeline
 	noBlendGuard := fs.Bool("rank-no-blend-guard", false, "pipeline: ship the ranker when it beats the sources' retrieval order on its held-out lists, even if it does not beat their reciprocal-rank blend (served without a ranker)")
+	minLists := fs.Int("rank-min-lists", train.DefaultRankerConfig().MinLists, "pipeline: the fewest training lists (users with a target among their candidates) a ranker is trained on; with fewer the pipeline is served without one")
 	depth := fs.Int("rank-depth", train.DefaultRankerConfig().Depth, "pipeline: retrieved candidates the ranker re-scores")
 	rankLoss := fs.String("rank-loss", train.DefaultRankerConfig().Loss, "pipeline: the ranker's training loss over each user's candidates: "+strings.Join(train.Losses, ", "))
 	coldDrop := fs.Float64("rank-cold-dropout", train.DefaultRankerConfig().ColdDropout, "pipeline: share of the ranker's training candidates presented as new items (their popularity and log-based sources unknown), so that it learns to order new items by content")
@@ -114,7 +115,7 @@ add optional item and user tables. Progress goes to stderr.`, stderr)
 		}
 	}
 	rc := train.DefaultRankerConfig()
-	rc.Depth, rc.Loss, rc.ColdDropout, rc.NoBlendGuard = *depth, *rankLoss, *coldDrop, *noBlendGuard
+	rc.Depth, rc.Loss, rc.ColdDropout, rc.NoBlendGuard, rc.MinLists = *depth, *rankLoss, *coldDrop, *noBlendGuard, *minLists
 	if err := rc.Validate(); err != nil {
 		return usagef("%v", err)
 	}

@@ -98,7 +98,10 @@ them. The towers are saved separately in MODELDIR with a manifest.`, stderr)
 		}
 		m.Ranker = r
 		ranker = fmt.Sprintf("ranker on %d lists: held-out Recall@20 %.4f vs retrieval order %.4f, blend %.4f", rep.Lists, rep.RankerRecall20, rep.RetrievalRecall20, rep.BlendRecall20)
-		if r == nil {
+		switch {
+		case r == nil && rep.HeldOut == 0:
+			ranker += " (too few lists to train one: left out)"
+		case r == nil:
 			ranker += " (not better: left out)"
 		}
 	}

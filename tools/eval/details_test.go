@@ -102,7 +102,9 @@ func TestColdStartPipelineRanksByContent(t *testing.T) {
 	require.NoError(t, err)
 	tc := train.DefaultConfig()
 	tc.Epochs, tc.Workers = 2, 2
-	res, err := ColdStart(ds, 0.15, tc, train.DefaultRankerConfig(), nil)
+	rc := train.DefaultRankerConfig()
+	rc.MinLists = 10 // the test is about the ranker: train one on this small set
+	res, err := ColdStart(ds, 0.15, tc, rc, nil)
 	require.NoError(t, err)
 	fig := map[string]ColdFigure{}
 	for _, f := range res.Figures {

@@ -321,7 +321,10 @@ func (m *TwoTower) Describe() string {
 		if _, rep, _ := t.ranker(m.RankLoss); rep != nil {
 			d += fmt.Sprintf("; ranker on %d lists (%d held out, %d candidates, %.0f%% of targets retrieved): held-out recall@20 %.4f vs retrieval order %.4f, blend %.4f",
 				rep.Lists, rep.HeldOut, rep.Candidates, 100*rep.CandidateRecall, rep.RankerRecall20, rep.RetrievalRecall20, rep.BlendRecall20)
-			if !rep.Used {
+			switch {
+			case rep.HeldOut == 0:
+				d += ", too few lists to train one: served without it"
+			case !rep.Used:
 				d += ", not better: served without it"
 			}
 		} else {
