@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/edgerec/edgerec/wasm/wasmtest"
 )
 
 var (
@@ -26,23 +27,15 @@ var (
 func TestMain(m *testing.M) { os.Exit(runTests(m)) }
 
 func runTests(m *testing.M) int {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "host tests build recommender.wasm and need the go command on PATH: %v\n", err)
-		return 1
-	}
 	dir, err := os.MkdirTemp("", "edgerec-host-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "recommender.wasm")
-	cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-o", out, "github.com/edgerec/edgerec/wasm")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "building recommender.wasm (GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared ./wasm): %v\n", err)
+	out, err := wasmtest.Build(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	if testWasm, err = LoadModuleFile(out); err != nil {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/edgerec/edgerec/host"
+	"github.com/edgerec/edgerec/wasm/wasmtest"
 )
 
 var (
@@ -25,23 +25,16 @@ var (
 func TestMain(m *testing.M) { os.Exit(runTests(m)) }
 
 func runTests(m *testing.M) int {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "server tests build recommender.wasm and need the go command on PATH: %v\n", err)
-		return 1
-	}
 	dir, err := os.MkdirTemp("", "edgerec-server-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "recommender.wasm")
-	cmd := exec.Command(goBin, "build", "-tags", "edgerec_faults", "-buildmode=c-shared", "-o", out, "github.com/edgerec/edgerec/wasm")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the fault-injecting recommender.wasm: %v\n", err)
+	// The fault-injecting module (wasm/faults.go).
+	out, err := wasmtest.Build(dir, "edgerec_faults")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	if testWasm, err = host.LoadModuleFile(out); err != nil {

@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -27,6 +26,7 @@ import (
 	"github.com/edgerec/edgerec/tools/dataset"
 	"github.com/edgerec/edgerec/tools/eval"
 	"github.com/edgerec/edgerec/tools/model"
+	"github.com/edgerec/edgerec/wasm/wasmtest"
 )
 
 // wasmPath is recommender.wasm built by TestMain; work is the directory
@@ -40,12 +40,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	work = dir
-	wasmPath = filepath.Join(dir, "recommender.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", wasmPath, "github.com/edgerec/edgerec/wasm")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "building recommender.wasm: %v\n", err)
+	if wasmPath, err = wasmtest.Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()

@@ -23,6 +23,7 @@ import (
 	"github.com/edgerec/edgerec/tools/importer"
 	"github.com/edgerec/edgerec/tools/model"
 	"github.com/edgerec/edgerec/tools/synth"
+	"github.com/edgerec/edgerec/wasm/wasmtest"
 )
 
 // python is Debian's interpreter, where apt installs python3-torch (the
@@ -321,11 +322,9 @@ func maxDiff(a, b []float32) float64 {
 // it.
 func compileModule(t *testing.T, dir string) *host.Module {
 	t.Helper()
-	wasm := filepath.Join(dir, "recommender.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", wasm, "github.com/edgerec/edgerec/wasm")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building recommender.wasm: %v\n%s", err, b)
+	wasm, err := wasmtest.Build(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	code, err := host.LoadModuleFile(wasm)
 	if err != nil {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/edgerec/edgerec/host"
 	"github.com/edgerec/edgerec/tools/synth"
+	"github.com/edgerec/edgerec/wasm/wasmtest"
 )
 
 // testWasm is recommender.wasm built from ./wasm by TestMain.
@@ -21,23 +20,15 @@ var testWasm []byte
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "the simulation builds recommender.wasm and needs the go command on PATH: %v\n", err)
-			return 1
-		}
 		dir, err := os.MkdirTemp("", "edgerec-sim-test-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		out := filepath.Join(dir, "recommender.wasm")
-		cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-o", out, "github.com/edgerec/edgerec/wasm")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintf(os.Stderr, "building recommender.wasm: %v\n", err)
+		out, err := wasmtest.Build(dir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		if testWasm, err = host.LoadModuleFile(out); err != nil {
