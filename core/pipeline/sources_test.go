@@ -49,21 +49,13 @@ func rankOf(pl *pool, row int32, s api.Source) int32 {
 	return pl.cands[i].SourceRank[s]
 }
 
-// TestCovisitOrder holds the item-to-item sources (co-visitation and
-// slim, one code path over different lists) to a reference written apart: scores summed over the seed and the three newest history items,
+// TestCovisitOrder holds the co-visitation source to a reference written
+// apart: scores summed over the seed and the three newest history items,
 // the best contributor as "because", and the order of a stable sort, on
-// weights rounded to make ties common.
-func TestNeighbourSourcesOrder(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		s     api.Source
-		lists func(*bundle.Pipeline) *bundle.Neighbours
-	}{
-		{"covisit", api.SourceCovisit, func(p *bundle.Pipeline) *bundle.Neighbours { return &p.Covisit }},
-		{"slim", api.SourceSlim, func(p *bundle.Pipeline) *bundle.Neighbours { return &p.Slim }},
-	} {
-		t.Run(tc.name, func(t *testing.T) { testNeighboursOrder(t, tc.s, tc.lists) })
-	}
+// weights rounded to make ties common. The slim source sums over the
+// whole history instead (slim_test.go).
+func TestCovisitOrder(t *testing.T) {
+	testNeighboursOrder(t, api.SourceCovisit, func(p *bundle.Pipeline) *bundle.Neighbours { return &p.Covisit })
 }
 
 func testNeighboursOrder(t *testing.T, s api.Source, lists func(*bundle.Pipeline) *bundle.Neighbours) {
