@@ -176,43 +176,59 @@ func neighbours(pl *pool, s api.Source, nb *bundle.Neighbours, q *Query, n int, 
 			from = append(from, src{h[j], w})
 		}
 	}
-	// One accumulator per neighbour, found through a row index.
-	type acc struct {
-		row         int32
-		score, best float32
-		because     int32
-	}
-	var accs []acc
-	at := newRowIndex(len(from) * 32)
+	sum := newNeighbourSum(len(from) * 32)
 	for _, f := range from {
-		items, weights := nb.Of(int(f.row))
-		for k, it := range items {
-			if !keep(it) {
-				continue
-			}
-			v := f.w * weights[k]
-			i, ok := at.get(it)
-			if !ok {
-				i = len(accs)
-				at.put(it, i)
-				accs = append(accs, acc{row: it, best: negInf, because: -1})
-			}
-			a := &accs[i]
-			a.score += v
-			if v > a.best {
-				a.best, a.because = v, f.row
-			}
-		}
+		sum.add(nb, f.row, f.w, keep)
 	}
 	// Highest score first, ties by lower row: TopK's order.
 	top := ann.NewTopK(n)
-	for _, a := range accs {
+	for _, a := range sum.accs {
 		top.Push(a.row, a.score)
 	}
 	for i, h := range top.Sorted() {
-		j, _ := at.get(h.Item)
+		j, _ := sum.at.get(h.Item)
 		if c := pl.add(s, h.Item, i, h.Score); c.Because < 0 {
-			c.Because = accs[j].because
+			c.Because = sum.accs[j].because
+		}
+	}
+}
+
+// neighbourSum sums neighbour lists: one accumulator per neighbour, found
+// through a row index, with the source row that contributed most.
+type neighbourSum struct {
+	accs []neighbourAcc
+	at   *rowIndex
+}
+
+type neighbourAcc struct {
+	row         int32
+	score, best float32
+	because     int32
+}
+
+func newNeighbourSum(capacity int) *neighbourSum {
+	return &neighbourSum{at: newRowIndex(capacity)}
+}
+
+// add adds w times the weights of from's neighbours in nb, those keep
+// passes (keep nil: all).
+func (s *neighbourSum) add(nb *bundle.Neighbours, from int32, w float32, keep func(int32) bool) {
+	items, weights := nb.Of(int(from))
+	for k, it := range items {
+		if keep != nil && !keep(it) {
+			continue
+		}
+		v := w * weights[k]
+		i, ok := s.at.get(it)
+		if !ok {
+			i = len(s.accs)
+			s.at.put(it, i)
+			s.accs = append(s.accs, neighbourAcc{row: it, best: negInf, because: -1})
+		}
+		a := &s.accs[i]
+		a.score += v
+		if v > a.best {
+			a.best, a.because = v, from
 		}
 	}
 }
@@ -233,31 +249,12 @@ func neighbours(pl *pool, s api.Source, nb *bundle.Neighbours, q *Query, n int, 
 // there: run after the other sources, it tells the ranker what the model
 // thinks of their candidates too.
 func historyNeighbours(pl *pool, s api.Source, nb *bundle.Neighbours, q *Query, n int, keep func(int32) bool) (annotate func()) {
-	type acc struct {
-		row         int32
-		score, best float32
-		because     int32
-	}
-	var accs []acc
 	// q.Exclude is the history and the seed.
-	at := newRowIndex(len(q.Exclude) * 16)
+	sum := newNeighbourSum(len(q.Exclude) * 16)
 	for _, from := range q.Exclude {
-		items, weights := nb.Of(int(from))
-		for k, it := range items {
-			v := weights[k]
-			i, ok := at.get(it)
-			if !ok {
-				i = len(accs)
-				at.put(it, i)
-				accs = append(accs, acc{row: it, best: negInf, because: -1})
-			}
-			a := &accs[i]
-			a.score += v
-			if v > a.best {
-				a.best, a.because = v, from
-			}
-		}
+		sum.add(nb, from, 1, nil)
 	}
+	accs := sum.accs
 	order := byScore(len(accs), func(i int) float32 { return accs[i].score }, func(i int) int32 { return accs[i].row })
 	rank := 0
 	for _, i := range order {
