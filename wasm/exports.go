@@ -106,7 +106,7 @@ func load(ptr, n uint32, loader func([]byte) (*pipeline.Recommender, error)) (re
 
 // memoryHeadroom is what the heap may grow past its live part after a
 // load before the collector runs.
-const memoryHeadroom = 8 << 20
+const memoryHeadroom = 4 << 20
 
 // limitMemory sets the runtime's memory limit a little above what it holds
 // now that a bundle is loaded: the bundle and what the pipeline keeps. A
