@@ -211,10 +211,12 @@ $(WEB_OUT)/model/.done: $(WEB_OUT)/data/items.csv | $(EDGEREC)
 web-fixtures: build $(WEB_OUT)/model/.done
 	$(EDGEREC) bundle build --model $(WEB_OUT)/model --data $(WEB_OUT)/data --out $(WEB_OUT)/web-test.bundle --version web-test
 	$(EDGEREC) parity --bundle $(WEB_OUT)/web-test.bundle --wasm $(WASM) --out $(WEB_OUT)/fixtures
+	$(EDGEREC) bundle build --model $(WEB_OUT)/model --data $(WEB_OUT)/data --out $(WEB_OUT)/web-test-compact.bundle --version web-test-compact --compact
+	$(EDGEREC) parity --bundle $(WEB_OUT)/web-test-compact.bundle --wasm $(WASM) --out $(WEB_OUT)/fixtures-compact
 
 web-test: web-deps web-fixtures
 	cd $(WEB) && npm run -s typecheck
-	cd $(WEB) && CHROMIUM=$(CHROMIUM) EDGEREC_FIXTURES=$(CURDIR)/$(WEB_OUT)/fixtures node --test --test-reporter=spec $(WEB_TEST_REPORT) test/*.test.js
+	cd $(WEB) && CHROMIUM=$(CHROMIUM) EDGEREC_FIXTURES=$(CURDIR)/$(WEB_OUT)/fixtures EDGEREC_COMPACT_FIXTURES=$(CURDIR)/$(WEB_OUT)/fixtures-compact node --test --test-reporter=spec $(WEB_TEST_REPORT) test/*.test.js
 
 # web-bench: recommend latency in wazero, Node and Chromium for the demo
 # bundle (out/demo/demo.bundle, which `make demo` builds).

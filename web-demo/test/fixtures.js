@@ -8,6 +8,8 @@ import path from 'node:path';
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const wasmPath = process.env.EDGEREC_WASM || path.join(root, 'bin', 'recommender.wasm');
 export const fixturesDir = process.env.EDGEREC_FIXTURES || path.join(root, 'out', 'web', 'fixtures');
+// The same fixtures over a compact bundle (bundle build --compact).
+export const compactFixturesDir = process.env.EDGEREC_COMPACT_FIXTURES || path.join(root, 'out', 'web', 'fixtures-compact');
 
 function need(p, what) {
   if (!existsSync(p)) {
@@ -20,12 +22,12 @@ export function wasmBytes() {
   return readFileSync(need(wasmPath, 'the module'));
 }
 
-export function fixtures() {
-  const fx = JSON.parse(readFileSync(need(path.join(fixturesDir, 'fixtures.json'), 'the parity fixtures'), 'utf8'));
+export function fixtures(dir = fixturesDir) {
+  const fx = JSON.parse(readFileSync(need(path.join(dir, 'fixtures.json'), 'the parity fixtures'), 'utf8'));
   const b64 = (s) => (s ? new Uint8Array(Buffer.from(s, 'base64')) : new Uint8Array(0));
   const cases = (list) => (list || []).map((c) => ({ ...c, input: b64(c.input), output: c.output ? b64(c.output) : null }));
   return {
-    bundle: readFileSync(need(path.join(fixturesDir, fx.bundle), 'the bundle')),
+    bundle: readFileSync(need(path.join(dir, fx.bundle), 'the bundle')),
     summary: b64(fx.summary),
     recommend: cases(fx.recommend),
     bloom: cases(fx.bloom),
