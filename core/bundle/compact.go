@@ -86,9 +86,15 @@ func (b *Bundle) Vector(dst []float32, row int) {
 	b.Embeddings.Decode(dst, row)
 }
 
-// CodesNProbe returns the lists a search of the codes probes for a
-// request asking for requested, bounded as Index.NProbeFor bounds it.
-func (b *Bundle) CodesNProbe(requested int) int {
+// CodesNProbe returns the lists a search of the codes for k rows probes
+// when a request asks for requested: bounded as Index.NProbeFor bounds
+// it, and every list for k of an eighth of the catalog or more (a compact
+// bundle has no exact scan to fall back on; probing all costs about as
+// much and is as exact as the codes are).
+func (b *Bundle) CodesNProbe(requested, k int) int {
+	if k >= b.Manifest.Items/8 {
+		return b.Codes.Lists()
+	}
 	return nprobeFor(b.Codes.NProbe, b.Codes.Lists(), requested)
 }
 

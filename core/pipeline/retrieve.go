@@ -39,14 +39,8 @@ func (r *Recommender) retrieve(q *Query, emb []float32, n int) []ann.Hit {
 	// lists; a request for an eighth of the catalog or more scans it all,
 	// which then costs about the same and is exact.
 	if c := r.b.Codes; c != nil {
-		// A compact bundle has no exact scan: a request for an eighth of
-		// the catalog or more probes every list.
-		np := r.b.CodesNProbe(q.NProbe)
-		if m >= r.b.Manifest.Items/8 {
-			np = c.Lists()
-		}
 		sc := searchScratch.Get().(*ann.Scratch)
-		hits = c.Search(nil, emb, m, np, nil, sc)
+		hits = c.Search(nil, emb, m, r.b.CodesNProbe(q.NProbe, m), nil, sc)
 		searchScratch.Put(sc)
 	} else if x := r.b.Index; x != nil && m < r.b.Manifest.Items/8 {
 		hits = x.IVF(r.b.Embeddings).Search(emb, m, x.NProbeFor(q.NProbe), nil)

@@ -5,6 +5,7 @@ import (
 	"runtime"
 
 	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/core/quant"
 	"github.com/edgerec/edgerec/tools/compact"
 )
 
@@ -73,12 +74,8 @@ func Compact(b *bundle.Bundle, opts CompactOptions) (CompactReport, error) {
 	if b.Embeddings == nil {
 		return CompactReport{}, fmt.Errorf("builder: compact: the bundle has no int8 rows to code")
 	}
-	e := b.Embeddings
-	n, d := e.Rows, e.Dim
-	x := make([]float32, n*d)
-	for i := range n {
-		e.Decode(x[i*d:(i+1)*d], i)
-	}
+	d := b.Embeddings.Dim
+	x := decodeRows(b.Embeddings)
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -96,10 +93,7 @@ func Compact(b *bundle.Bundle, opts CompactOptions) (CompactReport, error) {
 	// ones the module will compute.
 	if opts.HistoryBytes >= 0 {
 		h := b.History
-		hx := make([]float32, h.Rows*h.Dim)
-		for i := range h.Rows {
-			h.Decode(hx[i*h.Dim:(i+1)*h.Dim], i)
-		}
+		hx := decodeRows(h)
 		if opts.Progress != nil {
 			opts.Progress("history", 0, 1)
 		}
@@ -142,6 +136,15 @@ func Compact(b *bundle.Bundle, opts CompactOptions) (CompactReport, error) {
 	}
 	rep.NProbe, rep.Queries = ix.NProbe, len(queries)
 	return rep, nil
+}
+
+// decodeRows returns m's rows decoded, row-major.
+func decodeRows(m *quant.Int8) []float32 {
+	x := make([]float32, m.Rows*m.Dim)
+	for i := range m.Rows {
+		m.Decode(x[i*m.Dim:(i+1)*m.Dim], i)
+	}
+	return x
 }
 
 // itemQueries returns q item vectors of x, evenly spaced from an offset

@@ -73,11 +73,7 @@ func Recall(m *model.Model, ds *dataset.Dataset, b *bundle.Bundle, opts RecallOp
 	c := b.Codes
 	np := 0
 	if c != nil {
-		// As core/pipeline searches a compact bundle (retrieve.go).
-		np = b.CodesNProbe(0)
-		if k >= n/8 {
-			np = c.Lists()
-		}
+		np = b.CodesNProbe(0, k) // as core/pipeline searches
 		rep.Served = fmt.Sprintf("compact codes of %d bytes, nprobe %d of %d lists", c.PQ.M, np, c.Lists())
 	}
 	for qi, q := range queries {

@@ -45,17 +45,11 @@ func TrainRows(x []float32, dim, m int, seed uint64, workers int) (*quant.PQRows
 	ns := min(n, 128*quant.PQCentroids)
 	rows := rng.Perm(n)[:ns]
 	sort.Ints(rows)
-	sub := dim / m
-	p := &quant.PQ{Dim: dim, M: m, Codebooks: make([]float32, quant.PQCentroids*dim)}
-	parallel(m, workers, func(a, b int) {
-		part := make([]float32, ns*sub)
-		for sp := a; sp < b; sp++ {
-			for s, r := range rows {
-				copy(part[s*sub:(s+1)*sub], x[r*dim+sp*sub:r*dim+(sp+1)*sub])
-			}
-			copy(p.Codebooks[sp*quant.PQCentroids*sub:], lloydL2(part, sub, quant.PQCentroids, 12, seed+uint64(sp)*0x9e37))
-		}
-	})
+	sample := make([]float32, ns*dim)
+	for s, r := range rows {
+		copy(sample[s*dim:(s+1)*dim], x[r*dim:(r+1)*dim])
+	}
+	p := trainCodebooks(sample, dim, m, 12, seed, workers, nil)
 	out := &quant.PQRows{PQ: p, Codes: make([]byte, n*m)}
 	parallel(n, workers, func(a, b int) {
 		for r := a; r < b; r++ {

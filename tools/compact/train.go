@@ -195,24 +195,7 @@ func Train(x []float32, dim int, opts Options) (ix *ann.IVFPQ, perm []int32, err
 	if iters <= 0 {
 		iters = 12
 	}
-	pq := &quant.PQ{Dim: dim, M: m, Codebooks: make([]float32, quant.PQCentroids*dim)}
-	sub := dim / m
-	done := 0
-	var mu sync.Mutex
-	parallel(m, workers, func(a, b int) {
-		part := make([]float32, ns*sub)
-		for sp := a; sp < b; sp++ {
-			for s := range ns {
-				copy(part[s*sub:(s+1)*sub], rs[s*dim+sp*sub:s*dim+(sp+1)*sub])
-			}
-			cb := lloydL2(part, sub, quant.PQCentroids, iters, opts.Seed+uint64(sp)*0x9e37)
-			copy(pq.Codebooks[sp*quant.PQCentroids*sub:], cb)
-			mu.Lock()
-			done++
-			progress("codebooks", done, m)
-			mu.Unlock()
-		}
-	})
+	pq := trainCodebooks(rs, dim, m, iters, opts.Seed, workers, func(done int) { progress("codebooks", done, m) })
 	rs = nil
 
 	eta := float32(opts.Eta)
@@ -240,6 +223,36 @@ func Train(x []float32, dim int, opts Options) (ix *ann.IVFPQ, perm []int32, err
 	}
 	ix.Prepare()
 	return ix, perm, nil
+}
+
+// trainCodebooks returns a product quantizer of m subspaces for the
+// sample rows rs (of dim floats each): each subspace's codebook by
+// Lloyd's k-means (lloydL2, iters iterations) on that subspace of the
+// sample, the subspaces in parallel; progress, if not nil, hears how many
+// are done.
+func trainCodebooks(rs []float32, dim, m, iters int, seed uint64, workers int, progress func(done int)) *quant.PQ {
+	ns := len(rs) / dim
+	pq := &quant.PQ{Dim: dim, M: m, Codebooks: make([]float32, quant.PQCentroids*dim)}
+	sub := dim / m
+	done := 0
+	var mu sync.Mutex
+	parallel(m, workers, func(a, b int) {
+		part := make([]float32, ns*sub)
+		for sp := a; sp < b; sp++ {
+			for s := range ns {
+				copy(part[s*sub:(s+1)*sub], rs[s*dim+sp*sub:s*dim+(sp+1)*sub])
+			}
+			cb := lloydL2(part, sub, quant.PQCentroids, iters, seed+uint64(sp)*0x9e37)
+			copy(pq.Codebooks[sp*quant.PQCentroids*sub:], cb)
+			if progress != nil {
+				mu.Lock()
+				done++
+				progress(done)
+				mu.Unlock()
+			}
+		}
+	})
+	return pq
 }
 
 // lloydL2 clusters the n = len(x)/d points x into k centroids by Lloyd's

@@ -19,6 +19,7 @@ import (
 
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/host/events"
 )
 
 // loadReport is what `loadtest --json` prints.
@@ -187,26 +188,18 @@ func sendEvents(o loadOptions, ids []string, start time.Time) eventLoad {
 	client := &http.Client{Timeout: 10 * time.Second}
 	rng := rand.New(rand.NewPCG(o.seed, 5))
 	every := time.Duration(float64(time.Second) * eventBatch / float64(o.eventsRate))
-	type take struct {
-		Type      string `json:"type"`
-		RequestID string `json:"request_id"`
-		Item      string `json:"item"`
-		Kind      string `json:"kind"`
-		Position  int    `json:"position"`
-		User      string `json:"user"`
-	}
 	for next := start; time.Since(start) < o.duration; next = next.Add(every) {
 		time.Sleep(time.Until(next))
-		batch := make([]take, eventBatch)
+		batch := make([]events.Event, eventBatch)
 		for i := range batch {
 			item := fmt.Sprintf("i%d", rng.IntN(1000))
 			if len(ids) > 0 {
 				item = ids[rng.IntN(len(ids))]
 			}
-			batch[i] = take{Type: "take", RequestID: fmt.Sprintf("load-%d", out.events+i), Item: item, Kind: "click",
-				Position: 1 + rng.IntN(o.k), User: fmt.Sprintf("load-u%d", rng.IntN(1000))}
+			batch[i] = events.Event{Type: events.TypeTake, RequestID: fmt.Sprintf("load-%d", out.events+i), Item: item,
+				Kind: events.KindClick, Position: int32(1 + rng.IntN(o.k)), User: fmt.Sprintf("load-u%d", rng.IntN(1000))}
 		}
-		body, _ := json.Marshal(map[string]any{"events": batch})
+		body, _ := json.Marshal(events.Batch{Version: events.Version, Events: batch})
 		resp, err := client.Post(o.eventsURL, "application/json", bytes.NewReader(body))
 		if err != nil {
 			out.status["transport"]++
