@@ -106,31 +106,56 @@ func (r *Recommender) order(rq *request) []Candidate {
 }
 
 // demote lowers the relevance of the candidates the request says were
-// shown and not taken: by Params.Demote·ln(1 + times shown), halved every
-// week since the last showing.
+// shown and not taken: by Params.Demote·shown_log (shownDecay). A ranker
+// that learned the demotion (rank.Model.LearnedDemotion) has weighed
+// shown_log itself: wherever it ranks, the rule is left out.
 func (r *Recommender) demote(rel []float32, rq *request) {
-	req, p := rq.req, &rq.p
-	if len(req.Impressions) == 0 || p.Demote <= 0 {
+	p := &rq.p
+	if len(rq.q.Impressions) == 0 || p.Demote <= 0 {
 		return
 	}
-	shown := make(map[int32]api.Impression, len(req.Impressions))
-	for _, im := range req.Impressions {
-		if row, ok := r.Lookup(im.Item); ok {
-			prev := shown[row]
-			prev.Count += max(im.Count, 1)
-			prev.Last = max(prev.Last, im.Last)
-			shown[row] = prev
-		}
+	if m := r.b.Ranker; m != nil && p.Ranker && m.LearnedDemotion() {
+		return
 	}
+	shown := r.shownDecay(rq.q)
 	for i, c := range rq.cands {
-		if im, ok := shown[c.Row]; ok {
-			days := 0.0
-			if im.Last > 0 && rq.q.Time > im.Last {
-				days = float64(rq.q.Time-im.Last) / 86400
-			}
-			rel[i] -= p.Demote * float32(math.Log1p(float64(im.Count))*math.Exp2(-days/7))
+		if v, ok := shown[c.Row]; ok {
+			rel[i] -= p.Demote * v
 		}
 	}
+}
+
+// shownDecay returns, per row the query's impressions name, the ranker's
+// shown_log: ln(1 + times shown)·2^(−days since last shown/7), with an
+// impression's count at least 1 and repeated entries of an item summed;
+// nil without impressions. The demotion rule and the ranker's feature are
+// this one value, so that a learned weight replaces the hand-set one.
+func (r *Recommender) shownDecay(q *Query) map[int32]float32 {
+	if len(q.Impressions) == 0 {
+		return nil
+	}
+	type seen struct {
+		count int
+		last  int64
+	}
+	agg := make(map[int32]seen, len(q.Impressions))
+	for _, im := range q.Impressions {
+		if row, ok := r.Lookup(im.Item); ok {
+			prev := agg[row]
+			prev.count += max(im.Count, 1)
+			prev.last = max(prev.last, im.Last)
+			agg[row] = prev
+		}
+	}
+	out := make(map[int32]float32, len(agg))
+	for row, im := range agg {
+		days := 0.0
+		if im.last > 0 && q.Time > im.last {
+			days = float64(q.Time-im.last) / 86400
+		}
+		out[row] = float32(math.Log1p(float64(im.count)) * math.Exp2(-days/7))
+	}
+	return out
 }
 
 // boost raises the relevance of the boosted candidates.

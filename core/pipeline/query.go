@@ -13,6 +13,10 @@ type Query struct {
 	Unknown int     // history and seed ids not in the bundle
 	Time    int64   // the request time, or the bundle's creation time
 	NProbe  int     // the request's override of the index's probes (0: the bundle's)
+	// Impressions are the request's: items shown to the user and not
+	// taken, which the order stage demotes and the ranker's shown_log
+	// reads (shownDecay).
+	Impressions []api.Impression
 }
 
 // Resolve maps a normalized request's ids to rows and its context to the
@@ -20,7 +24,7 @@ type Query struct {
 // in the bundle that the model never saw are excluded from the results but
 // not pooled (their id embedding is the untrained unknown row).
 func (r *Recommender) Resolve(req *api.Request) *Query {
-	q := &Query{Time: req.Context.Time, NProbe: req.NProbe}
+	q := &Query{Time: req.Context.Time, NProbe: req.NProbe, Impressions: req.Impressions}
 	if q.Time <= 0 {
 		q.Time = r.b.Manifest.Created
 	}

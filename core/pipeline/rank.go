@@ -10,7 +10,7 @@ import (
 	"github.com/edgerec/edgerec/core/sortkey"
 )
 
-// Features computes every candidate's rank.Features, in place.
+// Features computes every candidate's rank.Raw, in place.
 func (r *Recommender) Features(q *Query, emb []float32, cands []Candidate) {
 	it := &r.b.Items
 	// Category histogram of the history, for category_affinity.
@@ -29,7 +29,8 @@ func (r *Recommender) Features(q *Query, emb []float32, cands []Candidate) {
 	}
 	histLog := float32(math.Log1p(float64(nh)))
 	absent := float32(math.Log1p(rank.AbsentRank))
-	nf := len(rank.Features)
+	shown := r.shownDecay(q)
+	nf := len(rank.Raw)
 	backing := make([]float32, nf*len(cands))
 	for k := range cands {
 		c := &cands[k]
@@ -65,7 +66,7 @@ func (r *Recommender) Features(q *Query, emb []float32, cands []Candidate) {
 		if seed != nil {
 			seedSim = seed.score(row)
 		}
-		c.Features = append(f, aff, histLog, cold, seedSim)
+		c.Features = append(f, aff, histLog, cold, seedSim, shown[c.Row])
 	}
 }
 
@@ -91,7 +92,7 @@ func rankLog(r int32) float32 {
 const rankBlendK = 60
 
 // Rank scores the candidates (stage 3): with the ranker (when the bundle has
-// one and p.Ranker is set) its logit over rank.Features; otherwise the
+// one and p.Ranker is set) its logit over rank.Raw; otherwise the
 // weighted reciprocal-rank blend Σ_s w_s/(60 + rank_s + 1) over the sources
 // that proposed the item. Candidates are then sorted best first (ties by
 // row).

@@ -20,12 +20,14 @@ import (
 // in order; it mirrors api.SourceNames.
 var Sources = []string{"twotower", "covisit", "popular", "trending", "fresh", "explore", "slim"}
 
-// Features names the raw features the pipeline computes for every
-// candidate, in order. A model lists the names it was trained with, any
-// subset of these in any order, and reads its inputs from the raw vector
-// by name (Model.Validate binds them), so a ranker trained before a source
-// was added keeps scoring as it did; a reader refuses a model that names a
-// feature it does not compute.
+// Features names the features the pipeline computes for every candidate
+// from the candidate, the user's history and the interaction log, in
+// order; Raw adds those from the request's impressions. A model lists the
+// names it was trained with, any subset of Raw in any order, and reads its
+// inputs from the raw vector by name (Model.Validate binds them), so a
+// ranker trained before a source or a feature was added keeps scoring as
+// it did; a reader refuses a model that names a feature it does not
+// compute.
 //
 // Per source s (three each, in api.Source order):
 //
@@ -51,6 +53,23 @@ var Features = func() []string {
 	return append(f, "query_similarity", "popularity_log", "recent_log", "item_age_log",
 		"category_affinity", "history_len_log", "cold", "seed_similarity")
 }()
+
+// ShownFeature is the feature a ranker learns only from logged
+// impressions (train --events): how often the request says the candidate
+// was shown to the user and not taken, decayed with time,
+//
+//	shown_log   ln(1 + times shown)·2^(−days since last shown/7); 0 never shown
+//
+// the term of the hand-set demotion (bundle.Params.Demote). A ranker
+// whose features include it has learned the demotion, and the pipeline
+// then leaves the rule out wherever that ranker ranks.
+const ShownFeature = "shown_log"
+
+// Raw names every feature the pipeline computes for a candidate, in
+// order: Features, what a ranker trained on an interaction log uses, then
+// ShownFeature, which only logged impressions can teach. A model binds
+// its features by name to their place here.
+var Raw = append(slices.Clone(Features), ShownFeature)
 
 // AbsentRank is the rank a source's rank feature takes when the source did
 // not propose the candidate.
@@ -153,7 +172,7 @@ func (m *Model) NewScratch() *Scratch {
 const MaxZ = 50
 
 // Standardize writes (raw − mean)/std of the model's features, clamped to
-// ±MaxZ, into s.X; raw holds every one of Features (or, for a model never
+// ±MaxZ, into s.X; raw holds every one of Raw (or, for a model never
 // validated, the model's own features in its order). On a cold row (cold
 // flag 1) the Evidence features are imputed at their training mean, z = 0.
 // Training and serving both standardize here.
@@ -190,7 +209,7 @@ func (m *Model) Standardize(s *Scratch, raw []float32) {
 	}
 }
 
-// Score returns the logit for one candidate's raw features (len(Features)).
+// Score returns the logit for one candidate's raw features (len(Raw)).
 // It panics when raw is shorter than the features it reads.
 func (m *Model) Score(s *Scratch, raw []float32) float32 {
 	m.Standardize(s, raw)
@@ -199,19 +218,19 @@ func (m *Model) Score(s *Scratch, raw []float32) float32 {
 }
 
 // Validate checks that the model's features are among this package's
-// Features, each once, and that its shapes fit; it binds each feature to
+// Raw, each once, and that its shapes fit; it binds each feature to
 // its position in the raw vector for Standardize.
 func (m *Model) Validate() error {
-	at := make(map[string]int, len(Features))
-	for i, f := range Features {
+	at := make(map[string]int, len(Raw))
+	for i, f := range Raw {
 		at[f] = i
 	}
 	n := len(m.Features)
-	if n == 0 || n > len(Features) {
-		return fmt.Errorf("ranker uses %d features, this reader computes %d", n, len(Features))
+	if n == 0 || n > len(Raw) {
+		return fmt.Errorf("ranker uses %d features, this reader computes %d", n, len(Raw))
 	}
 	cols := make([]int, n)
-	used := make([]bool, len(Features))
+	used := make([]bool, len(Raw))
 	for i, f := range m.Features {
 		c, ok := at[f]
 		if !ok {
@@ -248,6 +267,11 @@ func (m *Model) Validate() error {
 		return fmt.Errorf("ranker MLP maps %d → %d, want %d → 1", m.MLP.In(), m.MLP.Out(), n)
 	}
 	m.cols = cols
-	m.bind = bindFeatures(m.Features, Features)
+	m.bind = bindFeatures(m.Features, Raw)
 	return nil
 }
+
+// LearnedDemotion reports whether the model has learned the demotion of
+// impressions shown and not taken: whether ShownFeature is among its
+// features.
+func (m *Model) LearnedDemotion() bool { return slices.Contains(m.Features, ShownFeature) }

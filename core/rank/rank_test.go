@@ -163,3 +163,35 @@ func TestColdRowImputesEvidence(t *testing.T) {
 	}
 	assert.NotContains(t, Evidence, "twotower_score", "content evidence is never imputed")
 }
+
+// TestShownFeatureOptional: a ranker trained on an interaction log (over
+// Features) scores a raw vector of Raw the same validated or not and never
+// reads shown_log; a ranker trained on logged impressions (over Raw)
+// reads it, and says it learned the demotion.
+func TestShownFeatureOptional(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	logOnly := randomModel(Features, rng)
+	validated := *logOnly
+	require.NoError(t, validated.Validate())
+	withShown := randomModel(Raw, rng)
+	require.NoError(t, withShown.Validate())
+	assert.False(t, logOnly.LearnedDemotion())
+	assert.True(t, withShown.LearnedDemotion())
+	sl, sv, sw := logOnly.NewScratch(), validated.NewScratch(), withShown.NewScratch()
+	col := slices.Index(Raw, ShownFeature)
+	moved := 0
+	for range 50 {
+		raw := make([]float32, len(Raw))
+		for i := range raw {
+			raw[i] = float32(rng.NormFloat64())
+		}
+		a, b, w := logOnly.Score(sl, raw), validated.Score(sv, raw), withShown.Score(sw, raw)
+		assert.Equal(t, a, b)
+		raw[col] += 3
+		assert.Equal(t, a, logOnly.Score(sl, raw), "a log-trained ranker ignores shown_log")
+		if withShown.Score(sw, raw) != w {
+			moved++
+		}
+	}
+	assert.Equal(t, 50, moved, "a ranker over Raw reads shown_log")
+}
