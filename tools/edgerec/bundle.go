@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/core/rank"
 	"github.com/edgerec/edgerec/host"
 	"github.com/edgerec/edgerec/host/sign"
 	"github.com/edgerec/edgerec/tools/builder"
@@ -205,6 +206,10 @@ type inspection struct {
 	Manifest *bundle.Manifest `json:"manifest"`
 	Counts   map[string]int   `json:"counts"`
 	Ranker   *rankerInfo      `json:"ranker,omitempty"`
+	// Demotion is how items shown and not taken are demoted: "learned"
+	// (the ranker weighs shown_log, and the rule is left out wherever it
+	// ranks) or "rule" (Params.Demote, bundles/FORMAT.md §5.8).
+	Demotion string `json:"demotion"`
 
 	// The summary a release pipeline checks, without digging in the
 	// manifest.
@@ -303,6 +308,7 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 	if b.Ranker != nil {
 		in.Ranker = &rankerInfo{Depth: b.Ranker.Depth, Features: b.Ranker.Features}
 	}
+	in.Demotion = demotionOf(b.Ranker)
 	in.Items, in.Quantization = b.Manifest.Items, b.Manifest.Quantization
 	in.Dims = dimsInfo{Embedding: b.Manifest.Dim, History: b.Manifest.HistoryDim}
 	if x := b.Index; x != nil {
@@ -391,6 +397,15 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 	} else {
 		fmt.Fprintf(stdout, "ranker    none (retrieval order)\n")
 	}
+	demote := bundle.DefaultParams().Demote
+	if b.Pipeline != nil {
+		demote = b.Pipeline.Defaults.Demote
+	}
+	if in.Demotion == "learned" {
+		fmt.Fprintf(stdout, "demotion  learned: the ranker weighs shown_log; the rule (demote %g) only where the ranker is off\n", demote)
+	} else {
+		fmt.Fprintf(stdout, "demotion  rule: demote %g × ln(1 + times shown), halved each week since\n", demote)
+	}
 	switch sig := in.Signature; {
 	case !sig.Present:
 		fmt.Fprintf(stdout, "signature unsigned\n")
@@ -404,6 +419,15 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 		fmt.Fprintf(stdout, "  %s  %-10d  %-10d  %-5v %s\n", safe(s.Tag), s.Stored, s.Raw, s.Compressed, s.CRC32C)
 	}
 	return sigErr
+}
+
+// demotionOf names the demotion of items shown and not taken that a bundle
+// with ranker r applies: "learned" when r weighs shown_log, else "rule".
+func demotionOf(r *rank.Model) string {
+	if r != nil && r.LearnedDemotion() {
+		return "learned"
+	}
+	return "rule"
 }
 
 // safe returns s as it is when it holds only printable characters, else

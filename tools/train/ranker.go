@@ -75,6 +75,8 @@ type RankerReport struct {
 	RankerRecall20    float64 // held-out Recall@20 of the ranker's order
 	CandidateRecall   float64 // share of targets among the Depth candidates
 	Used              bool    // the ranker beat the retrieval order (and the blend) and is kept
+	// Events tells what the ranker took from logged events (nil without).
+	Events *EventReport
 }
 
 // list is one user's candidates: raw features and labels.
@@ -85,6 +87,10 @@ type list struct {
 	// blend scores each candidate by its place in the order the pipeline
 	// serves without a ranker (higher is better).
 	blend []float32
+	// w weighs each positive in the loss (0 for negatives); nil spreads
+	// a weight of 1 evenly over the positives. A list logged by a node
+	// weighs each take by its inverse propensity (eventLists).
+	w []float32
 }
 
 // FitRanker trains the ranker on what retrieval returns: it builds a bundle
@@ -95,16 +101,52 @@ type list struct {
 // each user's candidates. It returns nil (and says so in the report) when
 // the ranker does not beat the retrieval order on the held-out lists.
 func FitRanker(holdout *model.Model, ds *dataset.Dataset, valStart int64, cfg RankerConfig) (*rank.Model, *RankerReport, error) {
+	return FitRankerEvents(holdout, ds, valStart, cfg, nil, EventConfig{})
+}
+
+// FitRankerEvents is FitRanker with logged events: when ev (prepared from
+// ds's users and items, its takes in ds: AddTakes) shows at least
+// ecfg.MinImpressions items, each of its lists with a take is a training
+// list too (eventLists: shown and taken positive, weighted by the inverse
+// propensity of its position, shown and not taken negative), and the
+// ranker carries rank.ShownFeature, the learned demotion. The held-out
+// lists, which choose the epoch and decide whether the ranker is kept,
+// stay the data's. ev nil is FitRanker.
+func FitRankerEvents(holdout *model.Model, ds *dataset.Dataset, valStart int64, cfg RankerConfig, ev *Events, ecfg EventConfig) (*rank.Model, *RankerReport, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
-	lists, found, targets, err := rankerLists(holdout, ds, valStart, cfg.Depth)
+	rec, err := rankerRecommender(holdout, ds, valStart)
+	if err != nil {
+		return nil, nil, err
+	}
+	lists, found, targets, err := rankerLists(rec, ds, valStart, cfg.Depth)
 	if err != nil {
 		return nil, nil, err
 	}
 	rep := &RankerReport{Lists: len(lists)}
 	if targets > 0 {
 		rep.CandidateRecall = float64(found) / float64(targets)
+	}
+	features := rank.Features
+	var logged []list
+	if ev != nil {
+		if err := ecfg.Validate(); err != nil {
+			return nil, nil, err
+		}
+		er := &EventReport{Lists: len(ev.Lists), Shown: ev.Shown, Taken: ev.Taken, Skipped: ev.Skipped}
+		rep.Events = er
+		if ev.Shown >= ecfg.MinImpressions && ev.Taken > 0 {
+			if er.Propensities, err = ev.Propensities(ecfg); err != nil {
+				return nil, nil, err
+			}
+			if logged, err = eventLists(rec, ds, ev, er.Propensities, cfg.Depth, er); err != nil {
+				return nil, nil, err
+			}
+			if len(logged) > 0 {
+				features, er.Learned = rank.Raw, true
+			}
+		}
 	}
 	if len(lists) < max(cfg.MinLists, 10) {
 		return nil, rep, nil
@@ -117,8 +159,9 @@ func FitRanker(holdout *model.Model, ds *dataset.Dataset, valStart int64, cfg Ra
 	for _, l := range lists {
 		rep.Candidates += len(l.y)
 	}
+	fit = append(fit, logged...)
 
-	m := newRanker(fit, cfg, rng)
+	m := newRanker(fit, features, cfg, rng)
 	rep.RetrievalRecall20 = recallAt(held, 20, nil)
 	rep.BlendRecall20 = recallBy(held, 20, func(l list, i int) float32 { return l.blend[i] })
 	best, bestRecall := cloneRanker(m), -1.0
@@ -144,21 +187,24 @@ func FitRanker(holdout *model.Model, ds *dataset.Dataset, valStart int64, cfg Ra
 	return best, rep, nil
 }
 
-// rankerLists retrieves and labels the candidate lists.
-func rankerLists(holdout *model.Model, ds *dataset.Dataset, valStart int64, depth int) (lists []list, found, targets int, err error) {
+// rankerRecommender builds the pipeline the ranker's training lists come
+// from: a bundle of holdout over the events before valStart.
+func rankerRecommender(holdout *model.Model, ds *dataset.Dataset, valStart int64) (*pipeline.Recommender, error) {
 	cut := dataset.SplitAt(ds, valStart)
 	b, err := builder.Build(holdout, cut.Before, builder.Options{Created: valStart})
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, err
 	}
 	data, err := bundle.Encode(b)
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, err
 	}
-	rec, err := pipeline.Load(data)
-	if err != nil {
-		return nil, 0, 0, err
-	}
+	return pipeline.Load(data)
+}
+
+// rankerLists retrieves and labels the candidate lists.
+func rankerLists(rec *pipeline.Recommender, ds *dataset.Dataset, valStart int64, depth int) (lists []list, found, targets int, err error) {
+	cut := dataset.SplitAt(ds, valStart)
 	users := map[string]dataset.User{}
 	for _, u := range ds.Users {
 		users[u.ID] = u
@@ -169,7 +215,7 @@ func rankerLists(holdout *model.Model, ds *dataset.Dataset, valStart int64, dept
 	// eval --cold-start holds out. As negatives they taught the ranker that
 	// an item without interactions is never taken, and it put new items
 	// below a random order (TestColdStartPipelineRanksByContent).
-	blendParams := b.Pipeline.Defaults
+	blendParams := rec.Bundle().Pipeline.Defaults
 	blendParams.Ranker = false
 	inLog := make([]bool, rec.Summary().Items)
 	for _, in := range ds.Interactions {
@@ -237,15 +283,17 @@ func blendPlace(rec *pipeline.Recommender, p bundle.Params, cands []pipeline.Can
 	return out
 }
 
-// newRanker initializes a ranker with standardization fitted on lists.
-func newRanker(lists []list, cfg RankerConfig, rng *rand.Rand) *rank.Model {
-	m := NewRanker(cfg, rng)
-	nf := len(rank.Features)
+// newRanker initializes a ranker over features (a prefix of rank.Raw:
+// rank.Features, or rank.Raw with the learned demotion) with
+// standardization fitted on lists.
+func newRanker(lists []list, features []string, cfg RankerConfig, rng *rand.Rand) *rank.Model {
+	m := newRankerOver(features, cfg, rng)
+	nf := len(features)
 	var n float64
 	sum, sq := make([]float64, nf), make([]float64, nf)
 	for _, l := range lists {
 		for _, x := range l.x {
-			for i, v := range x {
+			for i, v := range x[:nf] {
 				sum[i] += float64(v)
 				sq[i] += float64(v) * float64(v)
 			}
@@ -271,8 +319,17 @@ func newRanker(lists []list, cfg RankerConfig, rng *rand.Rand) *rank.Model {
 // weights (the cross layers' scaled by 0.1, so that they start near the
 // identity), zero biases, and standardization by mean 0 and deviation 1.
 func NewRanker(cfg RankerConfig, rng *rand.Rand) *rank.Model {
-	nf := len(rank.Features)
-	m := &rank.Model{Depth: cfg.Depth, Features: append([]string(nil), rank.Features...),
+	return newRankerOver(rank.Features, cfg, rng)
+}
+
+// newRankerOver is NewRanker over features, a prefix of rank.Raw, which
+// the model then reads from the raw vector in order, unvalidated.
+func newRankerOver(features []string, cfg RankerConfig, rng *rand.Rand) *rank.Model {
+	if !slices.Equal(features, rank.Raw[:len(features)]) {
+		panic("train: ranker features must be a prefix of rank.Raw")
+	}
+	nf := len(features)
+	m := &rank.Model{Depth: cfg.Depth, Features: append([]string(nil), features...),
 		Mean: make([]float32, nf), Std: make([]float32, nf)}
 	for i := range m.Std {
 		m.Std[i] = 1
@@ -430,7 +487,12 @@ func (t *rankTrainer) step(l list, lr float32, loss string, coldDrop float64, rn
 		}
 		scores[i] = float64(t.m.Score(t.s[i], x))
 	}
-	d := lossGrad(loss, scores, l.y)
+	var d []float64
+	if l.w == nil {
+		d = lossGrad(loss, scores, l.y)
+	} else {
+		d = lossGradWeighted(loss, scores, l.y, l.w)
+	}
 	t.cross.zero()
 	t.mlp.zero()
 	for i := range d {
@@ -531,3 +593,74 @@ func lossGrad(loss string, s []float64, y []bool) []float64 {
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// lossGradWeighted is lossGrad with each positive k weighted by w_k (the
+// weights of negatives are ignored), for lists whose takes weigh their
+// inverse propensity:
+//
+//   - LossListwise: L = −Σ_k w_k·log softmax(s)_k;
+//     ∂L/∂s_i = softmax(s)_i·Σ_k w_k − w_i.
+//   - LossPairwise: each pair (p, n) weighs w_p/(P·N).
+//   - LossPointwise: a positive's term weighs w_k,
+//     L = −(Σ_pos w_k·log σ(s_k) + Σ_neg log(1 − σ(s_k)))/(P+N).
+//
+// With w_k = 1/P for every positive (listwise) or 1 (the others) it is
+// lossGrad.
+func lossGradWeighted(loss string, s []float64, y []bool, w []float32) []float64 {
+	n := len(s)
+	d := make([]float64, n)
+	pos := 0
+	var wsum float64
+	for i, v := range y {
+		if v {
+			pos++
+			wsum += float64(w[i])
+		}
+	}
+	switch loss {
+	case LossPointwise:
+		for i := range s {
+			if y[i] {
+				d[i] = float64(w[i]) * (sigmoid(s[i]) - 1) / float64(n)
+			} else {
+				d[i] = sigmoid(s[i]) / float64(n)
+			}
+		}
+	case LossPairwise:
+		neg := n - pos
+		if pos == 0 || neg == 0 {
+			return d
+		}
+		for p := range s {
+			if !y[p] {
+				continue
+			}
+			wp := float64(w[p]) / float64(pos*neg)
+			for q := range s {
+				if y[q] {
+					continue
+				}
+				g := sigmoid(s[q]-s[p]) * wp
+				d[p] -= g
+				d[q] += g
+			}
+		}
+	default: // LossListwise
+		mx := math.Inf(-1)
+		for _, v := range s {
+			mx = max(mx, v)
+		}
+		var z float64
+		for i, v := range s {
+			d[i] = math.Exp(v - mx)
+			z += d[i]
+		}
+		for i := range d {
+			d[i] = d[i] / z * wsum
+			if y[i] {
+				d[i] -= float64(w[i])
+			}
+		}
+	}
+	return d
+}
