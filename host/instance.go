@@ -72,10 +72,34 @@ const (
 // On a guest error (corrupt, truncated, wrong version...: ErrGuest) or a
 // refusal for size (ErrTooLarge) the previously loaded bundle keeps serving.
 //
+// The guest reads sections stored raw only (core/bundle/zstd_wasm.go): a
+// bundle with compressed sections — format 1, or 2.0 as written before
+// 2026-12-07 — is decompressed here first by core/bundle.Uncompressed,
+// the code the guest would have run, and a refusal there is the guest's
+// (a *GuestError).
+//
 // b is copied into guest memory; the caller may reuse it.
 func (in *Instance) LoadBundle(ctx context.Context, b []byte) (api.Summary, error) {
 	if err := in.usable(); err != nil {
 		return api.Summary{}, err
+	}
+	if h, err := bundle.ReadHeader(b); err == nil && len(b) <= in.maxBundle {
+		// A header the guest refuses anyway is left to it, for the same
+		// message; so is a bundle too large, refused below.
+		raw := uint64(0)
+		compressed := false
+		for _, e := range h.Entries {
+			raw += e.Raw
+			compressed = compressed || e.Flags&bundle.FlagZstd != 0
+		}
+		if compressed {
+			if raw > uint64(in.maxBundle) {
+				return api.Summary{}, fmt.Errorf("%w: bundle decodes to %d bytes, more than the limit of %d (Options.MaxBundleBytes)", ErrTooLarge, raw, in.maxBundle)
+			}
+			if b, err = bundle.Uncompressed(b); err != nil {
+				return api.Summary{}, &GuestError{Export: abi.ExportLoadBundle, Message: err.Error()}
+			}
+		}
 	}
 	return in.load(ctx, abi.ExportLoadBundle, in.loadBundle, b)
 }
@@ -101,21 +125,6 @@ func (in *Instance) load(ctx context.Context, export string, f wapi.Function, b 
 	var s api.Summary
 	if len(b) > in.maxBundle {
 		return s, fmt.Errorf("%w: bundle is %d bytes, more than the limit of %d (Options.MaxBundleBytes)", ErrTooLarge, len(b), in.maxBundle)
-	}
-	// The guest decompresses sections next to the bytes it keeps: refuse a
-	// bundle whose table declares more than the memory budget allows
-	// before the guest runs out of memory and traps. A header the guest
-	// would refuse anyway is left to it, for the same message.
-	if h, err := bundle.ReadHeader(b); err == nil {
-		need := uint64(len(b))
-		for _, e := range h.Entries {
-			if e.Flags&bundle.FlagZstd != 0 {
-				need += e.Raw
-			}
-		}
-		if need > 2*uint64(in.maxBundle) {
-			return s, fmt.Errorf("%w: bundle decodes to %d bytes, more than twice Options.MaxBundleBytes (%d)", ErrTooLarge, need, in.maxBundle)
-		}
 	}
 	if err := ctx.Err(); err != nil {
 		return s, err

@@ -12,13 +12,21 @@ type Verified struct {
 }
 
 // Verify checks b completely (bundle.Decode: checksums, structure and
-// content) and returns it as Verified. b must not be modified afterwards.
+// content) and returns it as Verified, its sections stored raw as the
+// guest reads them (bundle.Uncompressed: b itself unless a section is
+// compressed). b must not be modified afterwards.
 func Verify(b []byte) (*Verified, error) {
 	if _, err := bundle.Decode(b); err != nil {
 		return nil, err
 	}
-	return &Verified{data: b}, nil
+	raw, err := bundle.Uncompressed(b)
+	if err != nil {
+		return nil, err
+	}
+	return &Verified{data: raw}, nil
 }
 
-// Bytes returns the bundle's bytes; the caller must not modify them.
+// Bytes returns the bundle's bytes as the guest loads them, every section
+// raw: b as given to Verify when none was compressed. The caller must
+// not modify them.
 func (v *Verified) Bytes() []byte { return v.data }

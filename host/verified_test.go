@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/edgerec/edgerec/core/abi"
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
 )
@@ -21,7 +22,7 @@ func TestLoadVerified(t *testing.T) {
 	ctx := context.Background()
 	v1, err := os.ReadFile("../core/bundle/testdata/v1.2.bundle")
 	require.NoError(t, err)
-	for name, data := range map[string][]byte{"2.0": bundletest.Encoded(2000, 32, 7), "1.2": v1} {
+	for name, data := range map[string][]byte{"2.0": bundletest.Encoded(2000, 32, 7), "1.2": v1, "2.0 compressed": readGoldenZstd(t)} {
 		t.Run(name, func(t *testing.T) {
 			v, err := Verify(data)
 			require.NoError(t, err)
@@ -67,4 +68,20 @@ func TestMemoryFlatUnderLoad(t *testing.T) {
 	grown := int64(in.MemoryBytes()) - int64(after)
 	t.Logf("bundle %d MiB; memory after load %d MiB, after 1500 requests %+d MiB", len(data)>>20, after>>20, grown>>20)
 	assert.LessOrEqual(t, grown, int64(12<<20), "memory grew by %d MiB under load", grown>>20)
+}
+
+// TestGuestReadsRawSectionsOnly: the module has no zstd decoder; handed a
+// compressed section it refuses the bundle, naming the section and the
+// way out, and keeps serving. LoadBundle and Verify never hand it one.
+func TestGuestReadsRawSectionsOnly(t *testing.T) {
+	ctx := context.Background()
+	in := newTestInstance(t)
+	_, err := in.LoadBundle(ctx, bundletest.Encoded(300, 32, 4))
+	require.NoError(t, err)
+	_, err = in.load(ctx, abi.ExportLoadBundle, in.loadBundle, readGoldenZstd(t))
+	require.ErrorIs(t, err, ErrGuest)
+	assert.ErrorContains(t, err, "stored zstd-compressed, which the module does not read")
+	assert.ErrorContains(t, err, "edgerec bundle upgrade")
+	_, err = in.Recommend(ctx, &api.Request{K: 5})
+	require.NoError(t, err)
 }

@@ -193,7 +193,10 @@ func Encode(b *Bundle) ([]byte, error) {
 	if b.Codes != nil {
 		minor = MinorCompact
 	}
-	return encodeContainer(Major, minor, sections, func(tag string) bool { return !rawV2(tag) })
+	// Every section is stored raw, the small msgpack ones too: the module
+	// has no zstd decoder (zstd.go), and what travels is compressed by
+	// the transport (edgerec serve's /v1/bundle/file).
+	return encodeContainer(Major, minor, sections, nil)
 }
 
 // Decode validates data and returns its content: a bundle of format 2,

@@ -15,7 +15,7 @@ import (
 	"github.com/edgerec/edgerec/core/wire"
 )
 
-const goldenCompact = "testdata/v2.1-compact.bundle"
+const goldenCompact = "testdata/v2.1-compact-raw.bundle"
 
 // testCompactBundle is testBundle in compact mode: its five items as
 // 2-byte codes in two lists, with deterministic codebooks.

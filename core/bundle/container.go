@@ -5,10 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"sort"
-
-	"github.com/klauspost/compress/zstd"
 )
 
 // Container layout constants; bundles/FORMAT.md §2–§3.
@@ -102,12 +99,8 @@ func encodeContainer(major, minor uint16, sections []Section, compress func(tag 
 	if len(sections) > MaxSections {
 		return nil, fmt.Errorf("bundle: %d sections, more than %d", len(sections), MaxSections)
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedBetterCompression),
-		zstd.WithWindowSize(maxWindow))
-	if err != nil {
-		return nil, err
-	}
-	defer enc.Close()
+	var enc *compressor
+	defer enc.close()
 
 	type stored struct {
 		flags uint32
@@ -128,7 +121,14 @@ func encodeContainer(major, minor uint16, sections []Section, compress func(tag 
 		}
 		st[i] = stored{data: s.Data}
 		if compress != nil && compress(s.Tag) {
-			if z := enc.EncodeAll(s.Data, nil); len(z) < len(s.Data) && uint64(len(s.Data)) <= maxRawFor(uint64(len(z))) {
+			if enc == nil {
+				c, err := newCompressor()
+				if err != nil {
+					return nil, err
+				}
+				enc = c
+			}
+			if z := enc.compress(s.Data); len(z) < len(s.Data) && uint64(len(s.Data)) <= maxRawFor(uint64(len(z))) {
 				st[i] = stored{flags: FlagZstd, data: z}
 			}
 		}
@@ -196,6 +196,49 @@ func Relayout(major, minor uint16, sections []Stored) ([]byte, error) {
 		seen[s.Tag] = true
 	}
 	return layout(major, minor, sections)
+}
+
+// Uncompressed returns b with every section this reader knows stored raw:
+// b itself when none is compressed, else a new bundle of the same version
+// whose compressed known sections are decompressed, as bounded as
+// Decode's (FORMAT.md §3), and whose other sections' bytes are unchanged. It checks
+// the header, the table and the stored bytes' checksums, nothing else. It
+// is how a host hands the module, which reads raw sections only
+// (zstd_wasm.go), a bundle a writer compressed: any format 1 bundle, and
+// format 2 bundles written before sections were stored raw. A signature
+// section is carried over but no longer verifies: check it on b.
+func Uncompressed(b []byte) ([]byte, error) {
+	h, sections, err := ReadStored(b)
+	if err != nil {
+		return nil, err
+	}
+	known := knownV2
+	if h.Major == 1 {
+		known = knownV1
+	}
+	var dec *decompressor
+	for i, s := range sections {
+		if s.Flags&FlagZstd == 0 || !known(s.Tag) {
+			// A section no reader of this version knows stays as it is,
+			// never decompressed (FORMAT.md §3): the module skips it too.
+			continue
+		}
+		if dec == nil {
+			if dec, err = newDecompressor(s.Entry); err != nil {
+				return nil, err
+			}
+			defer dec.close()
+		}
+		raw, err := dec.decompress(s.Entry, s.Data)
+		if err != nil {
+			return nil, err
+		}
+		sections[i].Flags, sections[i].Data = 0, raw
+	}
+	if dec == nil {
+		return b, nil
+	}
+	return Relayout(h.Major, h.Minor, sections)
 }
 
 // layout writes the header, the table and the stored bytes of sections,
@@ -367,7 +410,7 @@ func decodeContainer(b []byte, read func(tag string) bool, verify bool) (*Header
 	if err != nil {
 		return nil, nil, err
 	}
-	var dec *zstd.Decoder
+	var dec *decompressor
 	out := make([]Section, 0, len(h.Entries))
 	for _, e := range h.Entries {
 		stored := b[e.Offset : e.Offset+e.Stored]
@@ -379,107 +422,18 @@ func decodeContainer(b []byte, read func(tag string) bool, verify bool) (*Header
 		data := stored
 		if e.Flags&FlagZstd != 0 && (read == nil || read(e.Tag)) {
 			if dec == nil {
-				// Concurrency 1 decodes synchronously: goroutines do not run
-				// between exports of a wasm reactor (../shared/WASM-NOTES.md).
-				dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
-					zstd.WithDecoderMaxWindow(maxWindow), zstd.WithDecoderMaxMemory(MaxSectionBytes))
-				if err != nil {
+				if dec, err = newDecompressor(e); err != nil {
 					return nil, nil, err
 				}
-				defer dec.Close()
+				defer dec.close()
 			}
-			if data, err = decompress(dec, e, stored); err != nil {
+			if data, err = dec.decompress(e, stored); err != nil {
 				return nil, nil, err
 			}
 		}
 		out = append(out, Section{Tag: e.Tag, Data: data})
 	}
 	return h, out, nil
-}
-
-// decompress returns the section of entry e from its stored bytes, which
-// must be exactly one zstd frame (checkFrame) decompressing to exactly
-// e.Raw bytes.
-func decompress(dec *zstd.Decoder, e Entry, stored []byte) ([]byte, error) {
-	if err := checkFrame(e, stored); err != nil {
-		return nil, err
-	}
-	// Stream exactly the declared size: a frame that claims more
-	// cannot make us allocate more than the table said.
-	if err := dec.Reset(bytes.NewReader(stored)); err != nil {
-		return nil, formatErr(e.Tag, "zstd: %v", err)
-	}
-	// Grow the buffer as bytes come out rather than trusting the
-	// declared size: a small hostile section cannot make us
-	// allocate more than it really decompresses to.
-	var buf bytes.Buffer
-	buf.Grow(int(min(e.Raw, 16*e.Stored+4096)))
-	n, err := io.CopyN(&buf, dec, int64(e.Raw))
-	if err != nil {
-		return nil, formatErr(e.Tag, "zstd: decompressed to %d bytes, fewer than the %d declared: %v", n, e.Raw, err)
-	}
-	var one [1]byte
-	if n, err := dec.Read(one[:]); n != 0 || err != io.EOF {
-		return nil, formatErr(e.Tag, "zstd: decompresses to more than the %d bytes declared", e.Raw)
-	}
-	return buf.Bytes(), nil
-}
-
-// checkFrame checks, before anything is decompressed, that stored is one
-// zstd frame and nothing else (RFC 8878 §3.1.1: a frame header, blocks up
-// to the one marked last, an optional 4-byte checksum): no skippable
-// frame, no second frame, no trailing bytes, no dictionary, and a content
-// size, when the frame declares one, equal to the raw length the table
-// declares (FORMAT.md §3).
-func checkFrame(e Entry, stored []byte) error {
-	var h zstd.Header
-	rest, err := h.DecodeAndStrip(stored)
-	switch {
-	case err != nil:
-		return formatErr(e.Tag, "zstd: not one zstd frame: %v", err)
-	case h.Skippable:
-		return formatErr(e.Tag, "zstd: not one zstd frame: starts with a skippable frame")
-	case h.DictionaryID != 0:
-		return formatErr(e.Tag, "zstd: the frame needs dictionary %d; bundles use none", h.DictionaryID)
-	case h.HasFCS && h.FrameContentSize != e.Raw:
-		return formatErr(e.Tag, "zstd: the frame declares %d bytes, the section table %d", h.FrameContentSize, e.Raw)
-	}
-	for {
-		if len(rest) < 3 {
-			return formatErr(e.Tag, "zstd: truncated frame: a block header needs 3 bytes, %d left", len(rest))
-		}
-		bh := uint32(rest[0]) | uint32(rest[1])<<8 | uint32(rest[2])<<16
-		last, kind, size := bh&1 != 0, (bh>>1)&3, int(bh>>3)
-		rest = rest[3:]
-		switch kind {
-		case 1: // RLE: one byte repeated size times
-			size = 1
-		case 3:
-			return formatErr(e.Tag, "zstd: reserved block type")
-		}
-		if size > len(rest) {
-			return formatErr(e.Tag, "zstd: truncated frame: a block of %d bytes, %d left", size, len(rest))
-		}
-		rest = rest[size:]
-		if last {
-			break
-		}
-	}
-	if h.HasCheckSum {
-		if len(rest) < 4 {
-			return formatErr(e.Tag, "zstd: truncated frame: its checksum is missing")
-		}
-		rest = rest[4:]
-	}
-	var next zstd.Header
-	switch {
-	case len(rest) == 0:
-		return nil
-	case next.Decode(rest) == nil:
-		return formatErr(e.Tag, "zstd: the section holds more than one zstd frame; FORMAT.md §3 allows one")
-	default:
-		return formatErr(e.Tag, "zstd: %d bytes follow the zstd frame", len(rest))
-	}
 }
 
 // sortedTags returns the tags of sections in sorted order, for messages.

@@ -20,10 +20,10 @@ import (
 // (refs reaches 0).
 type generation struct {
 	s       *Server
-	data    []byte   // the bundle's bytes, for replacements
-	file    *encoded // data and its compressed variants, for /v1/bundle/file
-	bundle  *host.Verified
-	digest  string // hex SHA-256 of data
+	data    []byte         // the bundle file's bytes
+	file    *encoded       // data and its compressed variants, for /v1/bundle/file
+	bundle  *host.Verified // data as the instances load it, every section raw
+	digest  string         // hex SHA-256 of data
 	summary api.Summary
 	sig     SignatureStatus
 	loaded  time.Time
@@ -49,8 +49,7 @@ type generation struct {
 // parallel, at most `parallel` at a time) and starts loading the rest of
 // size in the background. Any failure to load the first ready instances
 // refuses the bundle: they are closed and the error returned.
-func (s *Server) newGeneration(ctx context.Context, v *host.Verified, sig SignatureStatus, ready int) (*generation, error) {
-	data := v.Bytes()
+func (s *Server) newGeneration(ctx context.Context, data []byte, v *host.Verified, sig SignatureStatus, ready int) (*generation, error) {
 	sum := sha256.Sum256(data)
 	g := &generation{s: s, data: data, bundle: v, digest: hex.EncodeToString(sum[:]), sig: sig,
 		file:   newEncoded(data, hex.EncodeToString(sum[:])),

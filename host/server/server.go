@@ -333,7 +333,7 @@ func (s *Server) load(ctx context.Context, trigger string, ready int) (ReloadRes
 	if err != nil {
 		return refuse(err)
 	}
-	g, err := s.newGeneration(ctx, v, sig, ready)
+	g, err := s.newGeneration(ctx, data, v, sig, ready)
 	if err != nil {
 		return refuse(fmt.Errorf("loading into the module: %w", err))
 	}
@@ -399,7 +399,7 @@ func (s *Server) startFromLastGood(ctx context.Context, cause error) error {
 		if err != nil {
 			return err
 		}
-		g, err := s.newGeneration(ctx, v, sig, 1)
+		g, err := s.newGeneration(ctx, data, v, sig, 1)
 		if err != nil {
 			return fmt.Errorf("loading into the module: %w", err)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/host/sign"
@@ -12,7 +13,10 @@ func runBundleUpgrade(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bundle upgrade", "bundle upgrade --out FILE BUNDLE", `
 Rewrite a bundle of an older format version as the current one
 (bundles/FORMAT.md §8.6): the same content, laid out so that the module
-uses it in place. The bundle is validated completely first. A signature
+uses it in place, every section stored raw. A format 2 bundle with
+compressed sections (as written before 2026-12-07) is rewritten raw too:
+the module does not decompress (edgerec serve does it for the module, a
+browser or edge worker cannot). The bundle is validated completely first. A signature
 does not survive (it covers the old layout): sign the upgraded bundle
 again with edgerec bundle sign.`, stderr)
 	out := fs.String("out", "", "file to write the upgraded bundle to")
@@ -27,8 +31,9 @@ again with edgerec bundle sign.`, stderr)
 	if err != nil {
 		return err
 	}
-	if h.Major == bundle.Major {
-		return fmt.Errorf("%s is format %d.%d already; nothing to upgrade", file, h.Major, h.Minor)
+	compressed := slices.ContainsFunc(h.Entries, func(e bundle.Entry) bool { return e.Flags&bundle.FlagZstd != 0 })
+	if h.Major == bundle.Major && !compressed {
+		return fmt.Errorf("%s is format %d.%d with every section raw already; nothing to upgrade", file, h.Major, h.Minor)
 	}
 	b, err := bundle.Decode(data)
 	if err != nil {
@@ -45,8 +50,12 @@ again with edgerec bundle sign.`, stderr)
 	if err := writeFileAtomic(*out, upgraded); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "upgraded %s (format %s, %d bytes) to %s (format %d.%d, %d bytes)\n",
-		file, b.Format, len(data), *out, bundle.Major, bundle.Minor, len(upgraded))
+	nh, err := bundle.ReadHeader(upgraded)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "upgraded %s (format %s, %d bytes) to %s (format %d.%d, every section raw, %d bytes)\n",
+		file, b.Format, len(data), *out, nh.Major, nh.Minor, len(upgraded))
 	if st.Signed {
 		fmt.Fprintf(stderr, "note: %s was signed (key id %s); the signature covers the old layout and was dropped: sign %s again\n", file, st.KeyID, *out)
 	}

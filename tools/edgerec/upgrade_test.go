@@ -10,9 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestBundleUpgrade: the 1.2 golden upgrades to the 2.0 golden byte for
-// byte; a signed 1.1 bundle upgrades with a note that its signature was
-// dropped; a 2.0 bundle and a file that is no bundle are refused.
+// TestBundleUpgrade: the 1.2 golden and the compressed 2.0 golden both
+// upgrade to the raw 2.0 golden byte for byte; a signed 1.1 bundle
+// upgrades with a note that its signature was dropped; a raw 2.0 bundle
+// and a file that is no bundle are refused.
 func TestBundleUpgrade(t *testing.T) {
 	const goldens = "../../core/bundle/testdata/"
 	dir := t.TempDir()
@@ -22,15 +23,22 @@ func TestBundleUpgrade(t *testing.T) {
 	assert.Contains(t, stdout, "format 1.2")
 	got, err := os.ReadFile(out)
 	require.NoError(t, err)
-	want, err := os.ReadFile(goldens + "v2.0.bundle")
+	want, err := os.ReadFile(goldens + "v2.0-raw.bundle")
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(want, got), "the upgraded 1.2 golden differs from the 2.0 golden")
+
+	code, stdout, stderr = edgerec(t, "bundle", "upgrade", "--out", out, goldens+"v2.0.bundle")
+	require.Zero(t, code, stderr)
+	assert.Contains(t, stdout, "every section raw")
+	got, err = os.ReadFile(out)
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(want, got), "the upgraded compressed 2.0 golden differs from the raw one")
 
 	code, _, stderr = edgerec(t, "bundle", "upgrade", "--out", out, goldens+"v1.1-signed.bundle")
 	require.Zero(t, code, stderr)
 	assert.Contains(t, stderr, "signature")
 
-	code, _, stderr = edgerec(t, "bundle", "upgrade", "--out", out, goldens+"v2.0.bundle")
+	code, _, stderr = edgerec(t, "bundle", "upgrade", "--out", out, goldens+"v2.0-raw.bundle")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "already")
 
