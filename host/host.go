@@ -158,6 +158,18 @@ type Options struct {
 	// the call ends.
 	ReserveMemory bool
 
+	// PrefaultBytes, with ReserveMemory, has Compile reserve the first
+	// instance's linear memory and fault in its first PrefaultBytes in the
+	// background, beside the compilation, for the first Instantiate to take.
+	// A node's cold start then finds the pages its bundle's load grows into
+	// ready instead of faulting them in one by one during the load, which
+	// on some virtual machines costs more than the compilation
+	// (BenchmarkGrow, BenchmarkColdStart). Set it to the size of the bundle
+	// about to load plus a few MiB for the guest's runtime; 0 faults in
+	// nothing ahead. The pages stay with the instance (and are resident)
+	// whether or not it uses them.
+	PrefaultBytes uint64
+
 	// Stdout and Stderr receive the guest's output; nil discards it.
 	Stdout, Stderr io.Writer
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/edgerec/edgerec/core/abi"
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // validRequest is a well-formed request; with no bundle loaded the guest
@@ -136,6 +138,31 @@ func TestABIVersion(t *testing.T) {
 			t.Fatalf("Compile: %v, want ErrABI naming c-shared", err)
 		}
 	})
+}
+
+// TestStart: Start returns before the compilation ends; a module that
+// compiles instantiates, and one that does not fails Wait and Instantiate
+// with Compile's error and closes without trouble.
+func TestStart(t *testing.T) {
+	ctx := context.Background()
+	m, err := Start(ctx, testWasm, Options{CacheDir: testCacheDir})
+	require.NoError(t, err)
+	in, err := m.Instantiate(ctx)
+	require.NoError(t, err)
+	_, err = in.LoadBundle(ctx, bundletest.Encoded(100, 8, 1))
+	require.NoError(t, err)
+	require.NoError(t, m.Close(ctx))
+	require.NoError(t, m.Close(ctx), "a second Close")
+
+	bad, err := Start(ctx, tinyReactor(byte(abi.Version), false), Options{})
+	require.NoError(t, err, "Start checks the options only")
+	assert.ErrorIs(t, bad.Wait(), ErrABI)
+	_, err = bad.Instantiate(ctx)
+	assert.ErrorIs(t, err, ErrABI)
+	assert.NoError(t, bad.Close(ctx))
+
+	_, err = Start(ctx, testWasm, Options{MemoryLimitPages: maxPages + 1})
+	assert.Error(t, err, "bad options fail at once")
 }
 
 func TestOptionsValidate(t *testing.T) {

@@ -27,3 +27,27 @@ func (m *sliceMemory) Reallocate(size uint64) []byte {
 
 // Free implements experimental.LinearMemory.
 func (m *sliceMemory) Free() { m.buf = nil }
+
+// GuestOverheadBytes is about what a guest holds in its linear memory
+// beside a loaded bundle — the Go runtime, the heap's headroom after a
+// load (wasm/ABI.md) — and so what Options.PrefaultBytes adds to the size
+// of the bundle about to load.
+const GuestOverheadBytes = 8 << 20
+
+// prefault is a reservation being faulted in ahead of its instance
+// (Options.PrefaultBytes); a nil one holds nothing.
+type prefault struct {
+	done chan struct{}
+	buf  []byte // the whole reservation; nil if it failed
+}
+
+// take waits for the faulting to finish and returns the reservation, once.
+func (p *prefault) take() []byte {
+	if p == nil {
+		return nil
+	}
+	<-p.done
+	b := p.buf
+	p.buf = nil
+	return b
+}

@@ -27,23 +27,76 @@ import (
 // this kernel gives them on request only) brought the median back too but
 // put page-fault compaction into requests: p99 6.6–6.7 ms instead of 2.9.
 // The option stays off by default for the 2–4 % left.
-func reservedAllocator() experimental.MemoryAllocator {
-	if b, err := os.ReadFile("/proc/sys/vm/overcommit_memory"); err == nil && bytes.HasPrefix(bytes.TrimSpace(b), []byte("2")) {
-		// Strict accounting ignores MAP_NORESERVE: each reservation would
-		// be charged in full against the commit limit.
+//
+// spare, when not nil, is a reservation faulted in ahead
+// (Options.PrefaultBytes): the memory takes it if it is of the size
+// wanted, else releases it.
+func reservedAllocator(spare *prefault) experimental.MemoryAllocator {
+	if strictOvercommit() {
+		spare.release()
 		return nil
 	}
 	return experimental.MemoryAllocatorFunc(func(capacity, max uint64) experimental.LinearMemory {
-		if max > 0 && max <= 1<<32 {
-			b, err := syscall.Mmap(-1, 0, int(max), syscall.PROT_READ|syscall.PROT_WRITE,
-				syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
-			if err == nil {
+		if b := spare.take(); b != nil {
+			if uint64(len(b)) == max {
 				return &reservedMemory{buf: b[:0]}
 			}
+			_ = syscall.Munmap(b)
+		}
+		if b, err := reserve(max); err == nil {
+			return &reservedMemory{buf: b[:0]}
 		}
 		// No maximum, or no address space to reserve: grow by copying.
 		return &sliceMemory{buf: make([]byte, 0, capacity), limit: max}
 	})
+}
+
+// strictOvercommit reports vm.overcommit_memory = 2: strict accounting
+// ignores MAP_NORESERVE, so each reservation would be charged in full
+// against the commit limit.
+func strictOvercommit() bool {
+	b, err := os.ReadFile("/proc/sys/vm/overcommit_memory")
+	return err == nil && bytes.HasPrefix(bytes.TrimSpace(b), []byte("2"))
+}
+
+// reserve maps size bytes of address space, backed on first touch.
+func reserve(size uint64) ([]byte, error) {
+	if size == 0 || size > 1<<32 {
+		return nil, syscall.EINVAL
+	}
+	return syscall.Mmap(-1, 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE,
+		syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
+}
+
+// startPrefault reserves size bytes and faults the first n in, in the
+// background.
+func startPrefault(size, n uint64) *prefault {
+	if strictOvercommit() {
+		return nil
+	}
+	p := &prefault{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		b, err := reserve(size)
+		if err != nil {
+			return
+		}
+		head := b[:min(n+4095, size)&^4095]
+		if !populate(head) {
+			for i := 0; i < len(head); i += 4096 {
+				head[i] = 0
+			}
+		}
+		p.buf = b
+	}()
+	return p
+}
+
+// release unmaps a reservation nobody took; nil does nothing.
+func (p *prefault) release() {
+	if b := p.take(); b != nil {
+		_ = syscall.Munmap(b)
+	}
 }
 
 // reservedMemory is a linear memory in a reserved mapping.

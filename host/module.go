@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -28,6 +29,13 @@ type Module struct {
 	compiled wazero.CompiledModule
 	opts     Options
 	digest   string
+
+	ready chan struct{} // closed when the compilation Start began ends
+	err   error         // the compilation's, set before ready closes
+
+	mu     sync.Mutex
+	spare  *prefault // Options.PrefaultBytes' memory until an instance takes it
+	closed bool
 }
 
 // signature is the wasm type of an export the ABI requires.
@@ -101,45 +109,80 @@ func sigString(params, results []api.ValueType) string {
 // Compile checks that the module is a reactor with an ABI version export;
 // the version itself is checked by Instantiate.
 func Compile(ctx context.Context, wasm []byte, opts Options) (*Module, error) {
+	m, err := Start(ctx, wasm, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Wait(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Start is Compile in the background: it checks opts and returns at once,
+// so that a node checks its bundle (and Options.PrefaultBytes faults in
+// memory) while the module compiles. Wait returns what Compile would
+// have; Instantiate waits for the compilation and fails with its error.
+// A module whose compilation failed is closed already; Close is still
+// safe to call.
+func Start(ctx context.Context, wasm []byte, opts Options) (*Module, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
+	sum := sha256.Sum256(wasm)
+	m := &Module{opts: opts, digest: hex.EncodeToString(sum[:]), ready: make(chan struct{})}
+	if opts.ReserveMemory && opts.PrefaultBytes > 0 {
+		// Beside the compilation: the memory's pages are what a large
+		// load waits for otherwise (BenchmarkGrow).
+		m.spare = startPrefault(uint64(opts.MemoryLimitPages)*65536, opts.PrefaultBytes)
+	}
+	go func() {
+		defer close(m.ready)
+		if m.err = m.compile(ctx, wasm); m.err != nil {
+			m.takeSpare().release()
+			m.closeRuntime(ctx)
+		}
+	}()
+	return m, nil
+}
+
+// Wait waits for the compilation Start began and returns its error.
+func (m *Module) Wait() error {
+	<-m.ready
+	return m.err
+}
+
+// compile does Compile's work.
+func (m *Module) compile(ctx context.Context, wasm []byte) error {
 	cfg := wazero.NewRuntimeConfigCompiler().
-		WithMemoryLimitPages(opts.MemoryLimitPages).
+		WithMemoryLimitPages(m.opts.MemoryLimitPages).
 		// See Options.Interruptible for what this costs.
-		WithCloseOnContextDone(opts.Interruptible)
-	m := &Module{opts: opts}
-	if opts.CacheDir != "" {
-		c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+		WithCloseOnContextDone(m.opts.Interruptible)
+	if m.opts.CacheDir != "" {
+		c, err := wazero.NewCompilationCacheWithDir(m.opts.CacheDir)
 		if err != nil {
-			return nil, fmt.Errorf("host: compilation cache %s: %w", opts.CacheDir, err)
+			return fmt.Errorf("host: compilation cache %s: %w", m.opts.CacheDir, err)
 		}
 		m.cache = c
 		cfg = cfg.WithCompilationCache(c)
 	}
 	m.runtime = wazero.NewRuntimeWithConfig(ctx, cfg)
-	fail := func(err error) (*Module, error) {
-		m.Close(ctx)
-		return nil, err
-	}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, m.runtime); err != nil {
-		return fail(fmt.Errorf("host: instantiate WASI: %w", err))
+		return fmt.Errorf("host: instantiate WASI: %w", err)
 	}
 	compiled, err := m.runtime.CompileModule(ctx, wasm)
 	if err != nil {
-		return fail(fmt.Errorf("host: compile module: %w", err))
+		return fmt.Errorf("host: compile module: %w", err)
 	}
 	m.compiled = compiled
 	defs := compiled.ExportedFunctions()
 	if err := checkSig(abi.ExportVersion, defs[abi.ExportVersion], versionSig); err != nil {
-		return fail(err)
+		return err
 	}
 	if err := checkSig(abi.ExportInitialize, defs[abi.ExportInitialize], initSig); err != nil {
-		return fail(fmt.Errorf("%w (not a reactor: build with -buildmode=c-shared)", err))
+		return fmt.Errorf("%w (not a reactor: build with -buildmode=c-shared)", err)
 	}
-	sum := sha256.Sum256(wasm)
-	m.digest = hex.EncodeToString(sum[:])
-	return m, nil
+	return nil
 }
 
 // Digest returns the hex SHA-256 of the module's bytes, for logs and health
@@ -154,6 +197,19 @@ func (m *Module) Interruptible() bool { return m.opts.Interruptible }
 // fail with ErrClosed), and the compilation cache handle (the files on disk
 // stay).
 func (m *Module) Close(ctx context.Context) error {
+	<-m.ready
+	m.takeSpare().release()
+	return m.closeRuntime(ctx)
+}
+
+// closeRuntime closes the runtime and the cache handle, once.
+func (m *Module) closeRuntime(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
 	var err error
 	if m.runtime != nil {
 		err = m.runtime.Close(ctx)
@@ -166,6 +222,15 @@ func (m *Module) Close(ctx context.Context) error {
 	return err
 }
 
+// takeSpare returns the prefaulted memory, once, or nil.
+func (m *Module) takeSpare() *prefault {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.spare
+	m.spare = nil
+	return p
+}
+
 // Instantiate creates a new instance: its own linear memory, no bundle
 // loaded. It runs the reactor's _initialize, then checks the module's ABI
 // version against abi.Version (a mismatch gives an error wrapping
@@ -173,6 +238,9 @@ func (m *Module) Close(ctx context.Context) error {
 //
 // Instantiate is safe for concurrent use; the Instance it returns is not.
 func (m *Module) Instantiate(ctx context.Context) (*Instance, error) {
+	if err := m.Wait(); err != nil {
+		return nil, err
+	}
 	cfg := wazero.NewModuleConfig().
 		WithName(""). // many anonymous instances of one compiled module
 		WithStartFunctions(abi.ExportInitialize).
@@ -187,7 +255,7 @@ func (m *Module) Instantiate(ctx context.Context) (*Instance, error) {
 		cfg = cfg.WithStderr(m.opts.Stderr)
 	}
 	if m.opts.ReserveMemory {
-		ctx = experimental.WithMemoryAllocator(ctx, reservedAllocator())
+		ctx = experimental.WithMemoryAllocator(ctx, reservedAllocator(m.takeSpare()))
 	}
 	mod, err := m.runtime.InstantiateModule(ctx, m.compiled, cfg)
 	if err != nil {
