@@ -131,13 +131,14 @@ func limitMemory() {
 //go:wasmexport edgerec_recommend
 func recommend(ptr, n uint32) (result uint64) {
 	defer recoverResult(&result)
-	// DecodeRequest copies what it keeps (msgpack allocates every string and
-	// byte slice), so nothing refers to the host's buffer after the call.
+	// The request's strings are copies; its consumed filter is read in the
+	// host's buffer, which stays unchanged through the call, and nothing
+	// refers to it after (a copy would be up to 512 KiB of garbage a call).
 	api.ClearTrace(trace[:])
 	var raw []byte
 	decode := func(b []byte) (*api.Request, error) {
 		raw = b
-		return api.DecodeRequest(b)
+		return api.DecodeRequestViews(b)
 	}
 	return answer(ptr, n, decode, func(rec *pipeline.Recommender, req *api.Request) ([]byte, error) {
 		if faultHook != nil {
@@ -151,7 +152,7 @@ func recommend(ptr, n uint32) (result uint64) {
 		// response only when asked.
 		debug := req.Debug
 		req.Debug = debug || tracing
-		resp, err := rec.RecommendValid(req) // DecodeRequest validated it
+		resp, err := rec.RecommendValid(req) // DecodeRequestViews validated it
 		if err != nil {
 			return nil, err
 		}

@@ -203,12 +203,20 @@ type Stage struct {
 // DecodeRequest decodes and validates a msgpack request. Oversized or
 // malformed input and out-of-range fields give an error; long lists are left
 // for Normalize to truncate.
-func DecodeRequest(b []byte) (*Request, error) {
+func DecodeRequest(b []byte) (*Request, error) { return decodeRequest(b, wire.UnmarshalLimit) }
+
+// DecodeRequestViews is DecodeRequest except that the request's byte
+// fields (Consumed, up to MaxConsumedBytes) are views of b, not copies:
+// for a caller that keeps b unchanged while it uses the request, as the
+// module does with the request buffer through a call.
+func DecodeRequestViews(b []byte) (*Request, error) { return decodeRequest(b, wire.UnmarshalViews) }
+
+func decodeRequest(b []byte, unmarshal func([]byte, any, int) error) (*Request, error) {
 	if len(b) > MaxRequestBytes {
 		return nil, fmt.Errorf("request is %d bytes, more than the limit of %d", len(b), MaxRequestBytes)
 	}
 	var r Request
-	if err := wire.UnmarshalLimit(b, &r, MaxListLen); err != nil {
+	if err := unmarshal(b, &r, MaxListLen); err != nil {
 		return nil, fmt.Errorf("malformed request: %w", err)
 	}
 	if err := r.Validate(); err != nil {

@@ -127,15 +127,21 @@ func hash(id string) (h1, h2 uint64) {
 	return h & 0xffffffff, h>>32 | 1
 }
 
+// probe returns the first of id's bit positions in a filter of m bits and
+// the step to the next (Add says how they are walked).
+func probe(id string, m uint64) (pos, step uint64) {
+	h1, h2 := hash(id)
+	return h1 % m, h2 % m
+}
+
 // Add adds the item id. It panics on the zero Filter.
 //
 // The bits set are, for i = 0 … k−1, (h1 + i·h2) mod m (Kirsch and
 // Mitzenmacher 2006); Add walks them incrementally, adding h2 mod m and
 // subtracting m on overflow, which gives the same positions.
 func (f *Filter) Add(id string) {
-	h1, h2 := hash(id)
 	m := uint64(len(f.words)) * 64
-	pos, step := h1%m, h2%m
+	pos, step := probe(id, m)
 	for range f.k {
 		f.words[pos>>6] |= 1 << (pos & 63)
 		if pos += step; pos >= m {
@@ -148,9 +154,8 @@ func (f *Filter) Add(id string) {
 // added id, and true for another id with a probability of about
 // EstimatedFPRate. It panics on the zero Filter.
 func (f *Filter) MayContain(id string) bool {
-	h1, h2 := hash(id)
 	m := uint64(len(f.words)) * 64
-	pos, step := h1%m, h2%m
+	pos, step := probe(id, m)
 	for range f.k {
 		if f.words[pos>>6]&(1<<(pos&63)) == 0 {
 			return false
@@ -189,6 +194,12 @@ func (f *Filter) ones() int {
 	return n
 }
 
+// fpRate is the estimated false-positive rate of a filter of m bits, k
+// hashes and the given bits set.
+func fpRate(ones, m, k int) float64 {
+	return math.Pow(float64(ones)/float64(m), float64(k))
+}
+
 // EstimatedFPRate returns the probability that MayContain reports true for
 // an id that was never added, from the filter's fill: (X/m)^k, where X is
 // the number of bits set. With ideal hashing this is exact for the filter as
@@ -197,7 +208,7 @@ func (f *Filter) EstimatedFPRate() float64 {
 	if len(f.words) == 0 {
 		return 0
 	}
-	return math.Pow(float64(f.ones())/float64(f.M()), float64(f.k))
+	return fpRate(f.ones(), f.M(), f.k)
 }
 
 // EstimatedCount returns an estimate of the number of distinct items added,

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math/bits"
 )
 
 // The serialized form (see the package documentation for the layout).
@@ -73,38 +74,93 @@ func (f *Filter) AppendBinary(b []byte) ([]byte, error) {
 // check that failed. Decode allocates only after all of them pass, never
 // keeps a reference to b, and never panics.
 func Decode(b []byte) (*Filter, error) {
-	if len(b) < HeaderSize {
-		return nil, formatErr(0, "%d bytes, shorter than the %d-byte header", len(b), HeaderSize)
+	k, err := check(b)
+	if err != nil {
+		return nil, err
 	}
-	if string(b[:4]) != Magic {
-		return nil, formatErr(0, "magic %q, want %q", b[:4], Magic)
-	}
-	if v := b[4]; v != Version {
-		return nil, formatErr(4, "format version %d is not supported (this reader reads version %d)", v, Version)
-	}
-	k := int(b[5])
-	if k < 1 || k > MaxHashes {
-		return nil, formatErr(5, "k = %d hash functions, want 1 to %d", k, MaxHashes)
-	}
-	if b[6] != 0 || b[7] != 0 {
-		return nil, formatErr(6, "reserved bytes 0x%02x 0x%02x, want zero", b[6], b[7])
-	}
-	m := binary.LittleEndian.Uint32(b[8:])
-	if m < MinBits || m > MaxBits || m%64 != 0 {
-		return nil, formatErr(8, "m = %d bits, want a multiple of 64 from %d to %d", m, MinBits, MaxBits)
-	}
-	if want := Size(int(m)); len(b) != want {
-		return nil, formatErr(len(b), "%d bytes, want exactly %d for m = %d bits", len(b), want, m)
-	}
-	body := len(b) - TrailerSize
-	if sum, stored := crc32.Checksum(b[:body], castagnoli), binary.LittleEndian.Uint32(b[body:]); sum != stored {
-		return nil, formatErr(body, "stored checksum 0x%08x, computed 0x%08x: the filter is damaged", stored, sum)
-	}
-	words := make([]uint64, m/64)
+	words := make([]uint64, (len(b)-HeaderSize-TrailerSize)/8)
 	for i := range words {
 		words[i] = binary.LittleEndian.Uint64(b[HeaderSize+8*i:])
 	}
 	return &Filter{words: words, k: k}, nil
+}
+
+// check makes Decode's checks of a serialized filter and returns its k.
+func check(b []byte) (int, error) {
+	if len(b) < HeaderSize {
+		return 0, formatErr(0, "%d bytes, shorter than the %d-byte header", len(b), HeaderSize)
+	}
+	if string(b[:4]) != Magic {
+		return 0, formatErr(0, "magic %q, want %q", b[:4], Magic)
+	}
+	if v := b[4]; v != Version {
+		return 0, formatErr(4, "format version %d is not supported (this reader reads version %d)", v, Version)
+	}
+	k := int(b[5])
+	if k < 1 || k > MaxHashes {
+		return 0, formatErr(5, "k = %d hash functions, want 1 to %d", k, MaxHashes)
+	}
+	if b[6] != 0 || b[7] != 0 {
+		return 0, formatErr(6, "reserved bytes 0x%02x 0x%02x, want zero", b[6], b[7])
+	}
+	m := binary.LittleEndian.Uint32(b[8:])
+	if m < MinBits || m > MaxBits || m%64 != 0 {
+		return 0, formatErr(8, "m = %d bits, want a multiple of 64 from %d to %d", m, MinBits, MaxBits)
+	}
+	if want := Size(int(m)); len(b) != want {
+		return 0, formatErr(len(b), "%d bytes, want exactly %d for m = %d bits", len(b), want, m)
+	}
+	body := len(b) - TrailerSize
+	if sum, stored := crc32.Checksum(b[:body], castagnoli), binary.LittleEndian.Uint32(b[body:]); sum != stored {
+		return 0, formatErr(body, "stored checksum 0x%08x, computed 0x%08x: the filter is damaged", stored, sum)
+	}
+	return k, nil
+}
+
+// View is a serialized filter read where it lies: what a server does with
+// the filter a request carries, whose bits it only tests, without a copy
+// of them. It answers MayContain and EstimatedFPRate as the Filter
+// Decode would return.
+type View struct {
+	bits []byte // bit j is bits[j/8] bit j%8: the words' little-endian bytes
+	k    int
+}
+
+// NewView checks b as Decode does and returns a View of it, which keeps a
+// reference to b: b must not change while the View is used.
+func NewView(b []byte) (*View, error) {
+	k, err := check(b)
+	if err != nil {
+		return nil, err
+	}
+	return &View{bits: b[HeaderSize : len(b)-TrailerSize], k: k}, nil
+}
+
+// M returns the number of bits m.
+func (v *View) M() int { return 8 * len(v.bits) }
+
+// MayContain is Filter.MayContain.
+func (v *View) MayContain(id string) bool {
+	m := uint64(len(v.bits)) * 8
+	pos, step := probe(id, m)
+	for range v.k {
+		if v.bits[pos>>3]&(1<<(pos&7)) == 0 {
+			return false
+		}
+		if pos += step; pos >= m {
+			pos -= m
+		}
+	}
+	return true
+}
+
+// EstimatedFPRate is Filter.EstimatedFPRate.
+func (v *View) EstimatedFPRate() float64 {
+	n := 0
+	for i := 0; i < len(v.bits); i += 8 {
+		n += bits.OnesCount64(binary.LittleEndian.Uint64(v.bits[i:]))
+	}
+	return fpRate(n, v.M(), v.k)
 }
 
 // UnmarshalBinary replaces f with the filter serialized in b (see Decode).

@@ -13,6 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden filter and test vectors in testdata")
@@ -330,4 +333,31 @@ func TestMarshalZero(t *testing.T) {
 	if _, err := zero.MarshalBinary(); err == nil {
 		t.Error("the zero Filter serialized")
 	}
+}
+
+// TestView: a View of a filter's bytes answers MayContain and
+// EstimatedFPRate exactly as the decoded filter does, over filters of
+// every fill, and reads the bytes in place.
+func TestView(t *testing.T) {
+	for _, n := range []int{1, 100, 5000} {
+		f, err := New(1000, 0.01)
+		require.NoError(t, err)
+		for i := range n {
+			f.Add(fmt.Sprint("added-", i))
+		}
+		b, err := f.MarshalBinary()
+		require.NoError(t, err)
+		v, err := NewView(b)
+		require.NoError(t, err)
+		assert.Equal(t, f.M(), v.M())
+		assert.Equal(t, f.EstimatedFPRate(), v.EstimatedFPRate())
+		for i := range 2 * n {
+			id := fmt.Sprint("added-", i)
+			require.Equal(t, f.MayContain(id), v.MayContain(id), id)
+		}
+		assert.Same(t, &b[HeaderSize], &v.bits[0], "a view reads the bytes in place")
+	}
+	_, err := NewView([]byte("ERBF"))
+	var fe *FormatError
+	assert.ErrorAs(t, err, &fe)
 }

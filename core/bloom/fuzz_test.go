@@ -2,6 +2,7 @@ package bloom
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"slices"
 	"testing"
@@ -11,7 +12,8 @@ import (
 
 // FuzzDecode feeds arbitrary bytes to Decode: it must return a filter or a
 // *FormatError, never panic, and a filter it accepts must re-encode to the
-// very same bytes (the form is canonical) and decode again.
+// very same bytes (the form is canonical) and decode again. NewView must
+// accept exactly what Decode accepts and answer as the filter does.
 func FuzzDecode(f *testing.F) {
 	good, err := os.ReadFile(golden)
 	if err != nil {
@@ -25,11 +27,24 @@ func FuzzDecode(f *testing.F) {
 	f.Add(build(2, 7, 0, 128, 2))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g, err := Decode(data)
+		v, verr := NewView(data)
+		if (err == nil) != (verr == nil) {
+			t.Fatalf("Decode: %v, NewView: %v", err, verr)
+		}
 		if err != nil {
 			if _, ok := err.(*FormatError); !ok {
 				t.Fatalf("error %v is a %T, want a *FormatError", err, err)
 			}
 			return
+		}
+		if v.M() != g.M() || v.EstimatedFPRate() != g.EstimatedFPRate() {
+			t.Fatalf("view m = %d, rate %v; filter m = %d, rate %v", v.M(), v.EstimatedFPRate(), g.M(), g.EstimatedFPRate())
+		}
+		for i := range 64 {
+			id := fmt.Sprint("item-", i)
+			if v.MayContain(id) != g.MayContain(id) {
+				t.Fatalf("MayContain(%q): view %v, filter %v", id, v.MayContain(id), g.MayContain(id))
+			}
 		}
 		enc, err := g.MarshalBinary()
 		if err != nil {

@@ -32,8 +32,8 @@ const AdultAge = 18
 type filter struct {
 	r           *Recommender
 	exclude     rowSet
-	allow       rowSet // nil: no allow-list
-	consumed    *bloom.Filter
+	allow       rowSet      // nil: no allow-list
+	consumed    *bloom.View // read in the request's bytes: up to 512 KiB a copy would cost
 	age         int
 	region      int32 // licensing index; −1 unknown region
 	ignoreStock bool
@@ -66,7 +66,7 @@ func (r *Recommender) newFilter(req *api.Request, q *Query) (*filter, error) {
 	}
 	f.exclude = newRowSet(excl)
 	if len(req.Consumed) > 0 {
-		c, err := bloom.Decode(req.Consumed)
+		c, err := bloom.NewView(req.Consumed)
 		if err != nil {
 			return nil, fmt.Errorf("consumed filter: %w", err)
 		}

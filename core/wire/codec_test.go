@@ -343,7 +343,8 @@ func zeroFloats(v reflect.Value) {
 // FuzzUnmarshal decodes arbitrary bytes into the sample type with
 // Unmarshal and, when Check accepts them (so that msgpack/v5 cannot be
 // made to allocate without bound), with msgpack/v5. Unmarshal must not
-// panic; when both succeed they must agree (floats aside, see zeroFloats);
+// panic, UnmarshalViews must decode what it decodes to the same value;
+// when both succeed they must agree (floats aside, see zeroFloats);
 // and when only msgpack/v5 succeeds, Unmarshal's error must be one of the
 // refusals documented on decoder: an integer that does not fit, a struct
 // sent as an array.
@@ -362,8 +363,20 @@ func FuzzUnmarshal(f *testing.F) {
 	f.Add([]byte{0xc0})
 	f.Add([]byte{0x81, 0xa3, 'f', '3', '2', 0xcf, 0xff, 0, 0, 0, 0, 0, 0, 0}) // 2⁶⁴−2⁵⁶ into a float32
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var got sample
+		var got, views sample
 		gotErr := Unmarshal(b, &got)
+		viewsErr := UnmarshalViews(bytes.Clone(b), &views, 0)
+		if (gotErr == nil) != (viewsErr == nil) {
+			t.Fatalf("Unmarshal: %v, UnmarshalViews: %v", gotErr, viewsErr)
+		}
+		if gotErr == nil {
+			g, v := got, views
+			zeroFloats(reflect.ValueOf(&g))
+			zeroFloats(reflect.ValueOf(&v))
+			if !reflect.DeepEqual(g, v) {
+				t.Fatalf("Unmarshal gives %+v, UnmarshalViews %+v", g, v)
+			}
+		}
 		if Check(b) != nil {
 			if gotErr == nil {
 				t.Fatal("Unmarshal accepted what Check refuses")

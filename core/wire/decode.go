@@ -35,6 +35,7 @@ type decoder struct {
 	off    int
 	maxLen uint64 // most entries of an array or map, 0: no limit
 	depth  int    // nesting depth of the value being decoded
+	views  bool   // []byte values are views of b (UnmarshalViews)
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
@@ -391,6 +392,8 @@ func (d *decoder) value(v reflect.Value) error {
 	return nil
 }
 
+var bytesType = reflect.TypeFor[[]byte]()
+
 // bytes decodes a bin or str (or nil) into a []byte-kinded slice.
 func (d *decoder) bytes(v reflect.Value) error {
 	l, err := d.bytesLen(v.Type().String())
@@ -404,6 +407,10 @@ func (d *decoder) bytes(v reflect.Value) error {
 	p, err := d.take(l)
 	if err != nil {
 		return err
+	}
+	if d.views && v.Type() == bytesType {
+		v.SetBytes(p[:l:l])
+		return nil
 	}
 	s := reflect.MakeSlice(v.Type(), l, l)
 	copy(s.Bytes(), p)

@@ -86,12 +86,19 @@ func CheckLimit(b []byte, maxLen int) error {
 func Unmarshal(b []byte, v any) error { return UnmarshalLimit(b, v, 0) }
 
 // UnmarshalLimit is Unmarshal with CheckLimit's maxLen.
-func UnmarshalLimit(b []byte, v any, maxLen int) error {
+func UnmarshalLimit(b []byte, v any, maxLen int) error { return unmarshal(b, v, maxLen, false) }
+
+// UnmarshalViews is UnmarshalLimit except that a []byte value is a view of
+// b rather than a copy: for a caller that keeps b unchanged while it uses
+// v, and would otherwise copy a large binary only to read it.
+func UnmarshalViews(b []byte, v any, maxLen int) error { return unmarshal(b, v, maxLen, true) }
+
+func unmarshal(b []byte, v any, maxLen int, views bool) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("msgpack: Unmarshal needs a non-nil pointer, not %T", v)
 	}
-	d := decoder{b: b, maxLen: uint64(maxLen)}
+	d := decoder{b: b, maxLen: uint64(maxLen), views: views}
 	if err := d.value(rv.Elem()); err != nil {
 		return err
 	}

@@ -161,3 +161,23 @@ func TestUnmarshalChecksWhereRead(t *testing.T) {
 	// And trailing bytes are refused.
 	require.ErrorIs(t, Unmarshal([]byte{0x80, 0xc0}, new(target)), ErrTrailing)
 }
+
+// TestUnmarshalViews: a []byte decoded by UnmarshalViews is a view of the
+// input, one decoded by Unmarshal a copy; strings are copies in both.
+func TestUnmarshalViews(t *testing.T) {
+	type msg struct {
+		B []byte `msgpack:"b"`
+		S string `msgpack:"s"`
+	}
+	in, err := Marshal(msg{B: []byte("filter bits"), S: "id"})
+	require.NoError(t, err)
+	var copied, viewed msg
+	require.NoError(t, Unmarshal(in, &copied))
+	require.NoError(t, UnmarshalViews(in, &viewed, 0))
+	assert.Equal(t, copied, viewed)
+	at := bytes.Index(in, []byte("filter bits"))
+	require.Positive(t, at)
+	assert.Same(t, &in[at], &viewed.B[0], "UnmarshalViews: a view of the input")
+	assert.NotSame(t, &in[at], &copied.B[0], "Unmarshal: a copy")
+	assert.Equal(t, len(viewed.B), cap(viewed.B), "a view cannot be appended into the input")
+}
