@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -45,14 +43,14 @@ type generation struct {
 	memory  uint64
 }
 
-// newGeneration loads data into ready instances before returning (in
+// newGeneration loads data (whose hex SHA-256 is digest) into ready
+// instances before returning (in
 // parallel, at most `parallel` at a time) and starts loading the rest of
 // size in the background. Any failure to load the first ready instances
 // refuses the bundle: they are closed and the error returned.
-func (s *Server) newGeneration(ctx context.Context, data []byte, v *host.Verified, sig SignatureStatus, ready int) (*generation, error) {
-	sum := sha256.Sum256(data)
-	g := &generation{s: s, data: data, bundle: v, digest: hex.EncodeToString(sum[:]), sig: sig,
-		file:   newEncoded(data, hex.EncodeToString(sum[:])),
+func (s *Server) newGeneration(ctx context.Context, data []byte, digest string, v *host.Verified, sig SignatureStatus, ready int) (*generation, error) {
+	g := &generation{s: s, data: data, bundle: v, digest: digest, sig: sig,
+		file:   newEncoded(data, digest),
 		loaded: time.Now(), size: s.cfg.Pool, idle: make(chan *host.Instance, s.cfg.Pool)}
 	g.refs.Store(1)
 	ready = min(max(ready, 1), g.size)

@@ -300,10 +300,20 @@ func (s *Server) load(ctx context.Context, trigger string, ready int) (ReloadRes
 	defer stop()
 	defer context.AfterFunc(s.ctx, stop)()
 	start := time.Now()
+	// The file's digest names the bundle (unchanged or not, /v1/bundle,
+	// the logs); at tens of MB SHA-256 costs as much as the check, so the
+	// two run side by side, and the digest is computed once.
+	var digestc chan string
 	digest := ""
+	digestOf := func() string {
+		if digest == "" && digestc != nil {
+			digest = <-digestc
+		}
+		return digest
+	}
 	refuse := func(err error) (ReloadResult, error) {
 		s.metrics.reload("refused")
-		s.configured.Store(&ConfiguredStatus{Result: "refused", Error: err.Error(), SHA256: digest, CheckedAt: time.Now().UTC()})
+		s.configured.Store(&ConfiguredStatus{Result: "refused", Error: err.Error(), SHA256: digestOf(), CheckedAt: time.Now().UTC()})
 		res := ReloadResult{Result: "refused", Error: err.Error()}
 		if g := s.cur.Load(); g != nil {
 			res.Version, res.SHA256 = g.summary.Version, g.digest
@@ -319,8 +329,9 @@ func (s *Server) load(ctx context.Context, trigger string, ready int) (ReloadRes
 	if err != nil {
 		return refuse(err)
 	}
-	digest = sha256Hex(data)
-	if g := s.cur.Load(); g != nil && digest == g.digest {
+	digestc = make(chan string, 1)
+	go func() { digestc <- sha256Hex(data) }()
+	if g := s.cur.Load(); g != nil && digestOf() == g.digest {
 		// The bytes being served, perhaps the last known-good copy of them:
 		// the file is good again.
 		g.lastGood.Store(false)
@@ -333,7 +344,7 @@ func (s *Server) load(ctx context.Context, trigger string, ready int) (ReloadRes
 	if err != nil {
 		return refuse(err)
 	}
-	g, err := s.newGeneration(ctx, data, v, sig, ready)
+	g, err := s.newGeneration(ctx, data, digestOf(), v, sig, ready)
 	if err != nil {
 		return refuse(fmt.Errorf("loading into the module: %w", err))
 	}
@@ -399,7 +410,7 @@ func (s *Server) startFromLastGood(ctx context.Context, cause error) error {
 		if err != nil {
 			return err
 		}
-		g, err := s.newGeneration(ctx, data, v, sig, 1)
+		g, err := s.newGeneration(ctx, data, sha256Hex(data), v, sig, 1)
 		if err != nil {
 			return fmt.Errorf("loading into the module: %w", err)
 		}
