@@ -4,6 +4,7 @@
 // Go's core/bloom produces.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { decode } from '@msgpack/msgpack';
 import { EdgeRec, EdgeRecError } from '../edgerec.js';
 import { wasmBytes, fixtures, stripTimings } from './fixtures.js';
@@ -101,6 +102,10 @@ test('no bundle, bad module, bad bundle', async () => {
   // A failed load keeps the previous bundle.
   const two = await EdgeRec.load(rec.module, fx.bundle, quiet);
   assert.throws(() => two.loadBundle(fx.bundle.subarray(0, 100)), { kind: 'guest' });
+  // A bundle whose writer compressed sections (before 2026-12-07) is
+  // refused by name, with the way out (bundles/FORMAT.md §3).
+  const compressed = new Uint8Array(readFileSync(new URL('../../core/bundle/testdata/v2.0.bundle', import.meta.url)));
+  assert.throws(() => two.loadBundle(compressed), { kind: 'guest', message: /^bundle: section MANI is stored zstd-compressed, which the module does not read: rewrite the bundle with `edgerec bundle upgrade`/ });
   assert.equal(two.recommend({ k: 2 }).items.length, 2);
   two.close();
   assert.throws(() => two.recommend({ k: 2 }), { kind: 'closed' });
