@@ -12,6 +12,7 @@ import (
 	"github.com/edgerec/edgerec/tools/builder"
 	"github.com/edgerec/edgerec/tools/report"
 	"github.com/edgerec/edgerec/tools/sim"
+	"github.com/edgerec/edgerec/tools/train"
 )
 
 const simAbout = `
@@ -27,6 +28,16 @@ events are read as edgerec report reads them, and the report's verdict
 is checked against the truth the simulator knows (each arm's expected
 take rate). Exit status 1 when the report finds no better arm or the
 wrong one.
+
+Then round 2 (--retrain, on by default): a bundle trained with round 1's
+events (as edgerec train --events trains one: takes as interactions,
+the logged lists as the ranker's, the demotion learned) and one trained
+without (edgerec train: the same towers, a ranker from the data alone)
+are each served to the same users, who send what they took in round 1 as
+history and draw as in round 1. It prints both bundles' expected and
+observed take rates and the difference with a 95% interval (a paired
+bootstrap over users); exit status 1 when the bundle trained with events
+does not raise the take rate with an interval that excludes zero.
 
 The default arms are "control" (the bundle's defaults) and
 "popular-only" (two-tower, co-visitation and item-to-item sources off).
@@ -97,6 +108,10 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		}
 		return fmt.Errorf("the report finds %s; in truth %q is better: more users (--users, --lists) or arms that differ more (--arms)", found, res.Truth)
 	}
+	if rt := res.Retrain; rt != nil && !rt.Better {
+		return fmt.Errorf("round 2: the bundle trained with events does not raise the take rate detectably (%+.2f points, 95%% CI [%+.2f, %+.2f]; expected %+.2f)",
+			100*rt.Diff, 100*rt.DiffLo, 100*rt.DiffHi, 100*rt.ExpectedDiff)
+	}
 	return nil
 }
 
@@ -119,13 +134,16 @@ func parseSim(args []string, stderr io.Writer) (simOptions, error) {
 	seed := fs.Uint64("seed", def.Seed, "seed of the users' draws, the data set and the bootstrap")
 	fs.IntVar(&c.Bootstrap, "bootstrap", def.Bootstrap, "resamples of users behind the verdict's interval (0: Newcombe's interval)")
 	fs.IntVar(&c.Workers, "workers", 0, "users asking at once (default: GOMAXPROCS, at least 2)")
+	fs.BoolVar(&c.Retrain, "retrain", def.Retrain, "round 2: train a bundle with round 1's events and one without, serve each to the same users, compare their take rates")
+	fs.IntVar(&c.Events.MinImpressions, "events-min-impressions", def.Events.MinImpressions, "round 2: fewest items shown for the ranker to learn from the events (edgerec train --events-min-impressions)")
+	fs.StringVar(&c.Events.Propensity, "events-propensity", def.Events.Propensity, "round 2: position bias correction (edgerec train --events-propensity)")
 	fs.BoolVar(&o.json, "json", false, "print the result (the report, the simulator's per-arm truth) as JSON")
 	fs.StringVar(&o.plot, "plot", "", "also write the report's SVG plot to this file")
 	if err := parse(fs, args); err != nil {
 		return o, err
 	}
 	c.Seed = *seed
-	c.Synth.Seed, c.Train.Seed = int64(*seed), int64(*seed)
+	c.Synth.Seed, c.Train.Seed, c.Ranker.Seed = int64(*seed), int64(*seed), int64(*seed)
 	if o.arms != "" {
 		r, err := builder.LoadRules(o.arms)
 		if err != nil {
@@ -149,6 +167,9 @@ func parseSim(args []string, stderr io.Writer) (simOptions, error) {
 		return o, usagef("--bootstrap %d out of range [0, 100000]", c.Bootstrap)
 	case c.Workers < 0:
 		return o, usagef("--workers must not be negative")
+	}
+	if err := c.Events.Validate(); err != nil {
+		return o, usagef("%v", err)
 	}
 	// Beta is the data set's: the users choose as the generator made them.
 	c.Behaviour.Beta = c.Synth.Beta
@@ -188,5 +209,55 @@ func writeSim(w io.Writer, cfg *sim.Config, res *sim.Result) error {
 	default:
 		fmt.Fprintf(w, "\nsim: the report finds %q better; in truth %q is.\n", res.Found, res.Truth)
 	}
+	if rt := res.Retrain; rt != nil {
+		return writeRetrain(w, rt)
+	}
 	return nil
+}
+
+// writeRetrain prints round 2: the bundles trained without and with round
+// 1's events, served to the same users.
+func writeRetrain(w io.Writer, rt *sim.RetrainResult) error {
+	fmt.Fprintf(w, "\nround 2: a bundle trained with round 1's events (edgerec train --events) against one trained without, each served to the same users with the same draws; train %.1fs, serve %.1fs\n\n",
+		rt.TrainSeconds, rt.ServeSeconds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "bundle\tusers\tlists\timpressions\ttakes\texpected rate\tobserved\tranker\t")
+	for _, r := range []struct {
+		a   sim.ArmResult
+		rep *train.RankerReport
+	}{{rt.Without, rt.RankerWithout}, {rt.With, rt.RankerWith}} {
+		a := r.a
+		obs := 0.0
+		if a.Impressions > 0 {
+			obs = float64(a.Takes) / float64(a.Impressions)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.2f%%\t%.2f%%\t%s\t\n", a.Name, a.Users, a.Lists, a.Impressions, a.Takes, 100*a.Expected, 100*obs, rankerSummary(r.rep))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if er := rt.RankerWith; er != nil && er.Events != nil {
+		e := er.Events
+		fmt.Fprintf(w, "\nevents: %d lists showing %d items, %d taken; ranker lists from them %d (%.0f%% of the shown items found again); propensities %s; demotion %s\n",
+			e.Lists, e.Shown, e.Taken, e.RankerLists, 100*e.Found, formatPropensities(e.Propensities), rt.Demotion)
+	}
+	fmt.Fprintf(w, "\ntake rate with events − without: observed %+.2f points, 95%% CI [%+.2f, %+.2f]; expected %+.2f points [%+.2f, %+.2f] (paired bootstrap over users)\n",
+		100*rt.Diff, 100*rt.DiffLo, 100*rt.DiffHi, 100*rt.ExpectedDiff, 100*rt.ExpectedLo, 100*rt.ExpectedHi)
+	if rt.Better {
+		fmt.Fprintf(w, "sim: training with events raises the take rate.\n")
+	} else {
+		fmt.Fprintf(w, "sim: training with events does not raise the take rate detectably.\n")
+	}
+	return nil
+}
+
+// rankerSummary says whether a ranker was trained and kept.
+func rankerSummary(rep *train.RankerReport) string {
+	switch {
+	case rep == nil:
+		return "none"
+	case !rep.Used:
+		return fmt.Sprintf("none (%d lists; not better than the blend)", rep.Lists)
+	}
+	return fmt.Sprintf("%d lists, held-out R@20 %.3f vs blend %.3f", rep.Lists, rep.RankerRecall20, rep.BlendRecall20)
 }

@@ -26,6 +26,8 @@ func TestSimUsage(t *testing.T) {
 		{"--bootstrap", "-1"},
 		{"--arms", one},
 		{"--user", "3"},
+		{"--events-propensity", "1,0"},
+		{"--events-min-impressions", "-1"},
 	} {
 		err := runSim(args, &bytes.Buffer{}, &bytes.Buffer{})
 		var ue *usageError

@@ -22,6 +22,12 @@
 // that is right finds the arm with the higher expected rate better, with
 // an interval that excludes zero.
 //
+// With Config.Retrain, round 2 closes the loop (retrain.go): a bundle
+// trained with round 1's events, as `edgerec train --events` trains one,
+// and one trained without are each served to the same users with the
+// same draws, and the simulator compares their expected and observed take
+// rates (RetrainResult).
+//
 // Nothing leaves the machine: the node listens on 127.0.0.1 and the
 // users are goroutines.
 package sim
@@ -86,6 +92,31 @@ type Config struct {
 	Dir  string
 	// Progress, when set, is told of each stage and of the users done.
 	Progress func(stage string, done, total int)
+	// Retrain runs round 2 (RetrainResult): a bundle trained with round
+	// 1's events against one trained without, each served to the same
+	// users. Ranker and Events configure both trainings' ranker and what
+	// the second takes from the events.
+	Retrain bool
+	Ranker  train.RankerConfig
+	Events  train.EventConfig
+
+	// afterRound1, when set (by a measurement), runs instead of round 2.
+	afterRound1 func(*loop) error
+}
+
+// loop is what round 1 leaves for round 2: the data set and the tastes,
+// the towers trained on it (run) and their bundle b, the compiled
+// module, the events and each user's session.
+type loop struct {
+	cfg      *Config
+	mod      *host.Module
+	ds       *dataset.Dataset
+	ts       *synth.Tastes
+	run      *train.Run
+	b        *bundle.Bundle
+	evs      []events.Event
+	sessions []*session
+	progress func(string, int, int)
 }
 
 // DefaultArms are the arms Run compares by default: the bundle's
@@ -108,13 +139,18 @@ func DefaultArms() []builder.ArmRule {
 
 // DefaultConfig is a simulation that runs in well under a minute on two
 // cores: 400 users and 500 items drawn, towers trained for 2 epochs, 300
-// users asking for 4 lists of 10 each.
+// users asking for 4 lists of 10 each, then round 2 (Retrain). The data
+// set's log ends at the start of the current day (UTC), so that the
+// events the simulation logs follow it, as a node's follow its bundle's
+// training data.
 func DefaultConfig() Config {
 	s := synth.DefaultConfig()
 	s.Users, s.Items = 400, 500
+	s.Start = time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -s.Days)
 	t := train.DefaultConfig()
 	t.Epochs, t.Refit = 2, false
-	return Config{Synth: s, Train: t, Arms: DefaultArms(), Users: 300, Lists: 4, K: 10, Seed: 1, Bootstrap: 1000}
+	return Config{Synth: s, Train: t, Arms: DefaultArms(), Users: 300, Lists: 4, K: 10, Seed: 1, Bootstrap: 1000,
+		Retrain: true, Ranker: train.DefaultRankerConfig(), Events: train.DefaultEventConfig()}
 }
 
 // Limits Run enforces on Config.
@@ -159,7 +195,11 @@ type Result struct {
 	ReportSeconds float64 `json:"report_seconds"`
 	// EventsDir is where the events are (Config.Dir/events).
 	EventsDir string `json:"events_dir"`
+	// Retrain is round 2, when Config.Retrain.
+	Retrain *RetrainResult `json:"retrain,omitempty"`
 }
+
+func errorf(format string, args ...any) error { return fmt.Errorf("sim: "+format, args...) }
 
 func (c *Config) check() error {
 	switch {
@@ -184,6 +224,14 @@ func (c *Config) check() error {
 			return fmt.Errorf("sim: arm %q: want a distinct, non-empty name and a positive weight", a.Name)
 		}
 		seen[a.Name] = true
+	}
+	if c.Retrain {
+		if err := c.Ranker.Validate(); err != nil {
+			return errorf("%v", err)
+		}
+		if err := c.Events.Validate(); err != nil {
+			return errorf("%v", err)
+		}
 	}
 	b := c.Behaviour
 	if b != (Behaviour{}) && (!(b.TakeMax > 0 && b.TakeMax <= 1) || !(b.PositionBias >= 0) || !(b.Beta >= 0)) {
@@ -223,10 +271,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	progress("train", 0, 1)
 	t0 := time.Now()
 	tc := cfg.Train
-	m, err := train.Train(ds, tc, nil)
+	run, err := train.Fit(ds, tc, nil)
 	if err != nil {
 		return nil, err
 	}
+	m := run.Model
 	progress("bundle", 0, 1)
 	b, err := builder.Build(m, ds, builder.Options{Version: "sim", Builder: "edgerec sim", Rules: &builder.Rules{Arms: cfg.Arms}})
 	if err != nil {
@@ -244,7 +293,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	progress("serve", 0, cfg.Users)
 	t0 = time.Now()
-	if err := serveUsers(ctx, &cfg, ds, ts, bundlePath, res, progress); err != nil {
+	mod, err := host.Compile(ctx, cfg.Wasm, host.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer mod.Close(context.WithoutCancel(ctx))
+	sessions, err := serveUsers(ctx, &cfg, mod, ds, ts, bundlePath, res, progress)
+	if err != nil {
 		return nil, err
 	}
 	res.ServeSeconds = time.Since(t0).Seconds()
@@ -262,6 +317,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res.ReportSeconds = time.Since(t0).Seconds()
 	res.judge()
+	lp := &loop{cfg: &cfg, mod: mod, ds: ds, ts: ts, run: run, b: b, evs: evs, sessions: sessions, progress: progress}
+	switch {
+	case cfg.afterRound1 != nil:
+		return res, cfg.afterRound1(lp)
+	case cfg.Retrain:
+		if res.Retrain, err = retrain(ctx, lp); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }
 
@@ -290,29 +354,60 @@ func (r *Result) judge() {
 	r.Right = r.Found != "" && r.Found == r.Truth
 }
 
-// serveUsers starts the node, lets the users ask and take, and closes the
-// node, which writes the events out.
-func serveUsers(ctx context.Context, cfg *Config, ds *dataset.Dataset, ts *synth.Tastes, bundlePath string, res *Result, progress func(string, int, int)) error {
-	mod, err := host.Compile(ctx, cfg.Wasm, host.Options{})
-	if err != nil {
-		return err
+// serveUsers runs round 1: the node serves the bundle's arms to the
+// users, and closes, which writes the events out.
+func serveUsers(ctx context.Context, cfg *Config, mod *host.Module, ds *dataset.Dataset, ts *synth.Tastes, bundlePath string, res *Result, progress func(string, int, int)) ([]*session, error) {
+	names := make([]string, len(cfg.Arms))
+	for i, a := range cfg.Arms {
+		names[i] = a.Name
 	}
-	defer mod.Close(context.WithoutCancel(ctx))
-	sink, err := events.OpenDir(res.EventsDir, events.DirOptions{Format: events.FormatParquet})
-	if err != nil {
-		return err
+	rr, err := serveRound(ctx, cfg, mod, ds, ts, round{stage: "serve", bundlePath: bundlePath, eventsDir: res.EventsDir, arms: names}, progress)
+	if rr != nil {
+		res.Arms, res.Requests, res.Failed = rr.arms, rr.requests, rr.failed
 	}
-	srv, err := server.New(ctx, server.Config{Module: mod, BundlePath: bundlePath, Pool: cfg.Pool, WatchInterval: -1,
+	if err != nil {
+		return nil, err
+	}
+	return rr.sessions, nil
+}
+
+// round is one round of serving: a bundle, where its events go, the arms
+// counted (by the response's arm name; "" for a bundle without arms),
+// and what each user's client adds to its history (by user index).
+type round struct {
+	stage                 string
+	bundlePath, eventsDir string
+	arms                  []string
+	history               map[int][]api.Event
+}
+
+// roundResult is what the simulator saw in a round.
+type roundResult struct {
+	arms     []ArmResult
+	sessions []*session // in the order of pickUsers
+	requests int
+	failed   int
+}
+
+// serveRound starts a node on rd's bundle with events stored in
+// rd.eventsDir, lets the users ask and take, and closes the node, which
+// writes the events out.
+func serveRound(ctx context.Context, cfg *Config, mod *host.Module, ds *dataset.Dataset, ts *synth.Tastes, rd round, progress func(string, int, int)) (*roundResult, error) {
+	sink, err := events.OpenDir(rd.eventsDir, events.DirOptions{Format: events.FormatParquet})
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.New(ctx, server.Config{Module: mod, BundlePath: rd.bundlePath, Pool: cfg.Pool, WatchInterval: -1,
 		Events: sink, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		sink.Close()
-		return err
+		return nil, err
 	}
 	// Loopback only: the simulation is no one else's business.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		srv.Close()
-		return err
+		return nil, err
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
@@ -322,14 +417,16 @@ func serveUsers(ctx context.Context, cfg *Config, ds *dataset.Dataset, ts *synth
 	if workers == 0 {
 		workers = max(2, runtime.GOMAXPROCS(0))
 	}
-	arms := make(map[string]*ArmResult, len(cfg.Arms))
-	for _, a := range cfg.Arms {
-		res.Arms = append(res.Arms, ArmResult{Name: a.Name})
+	rr := &roundResult{}
+	arms := make(map[string]*ArmResult, len(rd.arms))
+	for _, a := range rd.arms {
+		rr.arms = append(rr.arms, ArmResult{Name: a})
 	}
-	for i := range res.Arms {
-		arms[res.Arms[i].Name] = &res.Arms[i]
+	for i := range rr.arms {
+		arms[rr.arms[i].Name] = &rr.arms[i]
 	}
 	users := pickUsers(ds, cfg.Users, cfg.Seed)
+	rr.sessions = make([]*session, len(users))
 	byUser := ds.ByUser()
 	items := ds.ItemIndex()
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
@@ -345,21 +442,23 @@ func serveUsers(ctx context.Context, cfg *Config, ds *dataset.Dataset, ts *synth
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for u := range next {
-				s, err := simulateUser(ctx, client, base, cfg, ds, ts, items, byUser[ds.Users[u].ID], u)
+			for k := range next {
+				u := users[k]
+				s, err := simulateUser(ctx, client, base, cfg, ds, ts, items, byUser[ds.Users[u].ID], rd.history[u], u)
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
-				s.addTo(arms, res)
+				rr.sessions[k] = s
+				s.addTo(arms, rr)
 				done++
-				progress("serve", done, len(users))
+				progress(rd.stage, done, len(users))
 				mu.Unlock()
 			}
 		}()
 	}
 feed:
-	for _, u := range users {
+	for k := range users {
 		mu.Lock()
 		stop := firstErr != nil
 		mu.Unlock()
@@ -367,7 +466,7 @@ feed:
 			break
 		}
 		select {
-		case next <- u:
+		case next <- k:
 		case <-ctx.Done():
 			break feed
 		}
@@ -379,14 +478,14 @@ feed:
 	hs.Shutdown(sctx)
 	srv.Close() // closes the sink: the Parquet files are renamed into place
 	if firstErr != nil {
-		return firstErr
+		return rr, firstErr
 	}
-	for i := range res.Arms {
-		if a := &res.Arms[i]; a.Impressions > 0 {
+	for i := range rr.arms {
+		if a := &rr.arms[i]; a.Impressions > 0 {
 			a.Expected /= float64(a.Impressions)
 		}
 	}
-	return ctx.Err()
+	return rr, ctx.Err()
 }
 
 // pickUsers draws n user indices of ds without replacement, seeded.
@@ -400,11 +499,13 @@ type session struct {
 	arm                              string
 	lists, impressions, takes, fails int
 	expected                         float64
+	// taken is what the user took, as its client adds it to the history.
+	taken []api.Event
 }
 
-func (s *session) addTo(arms map[string]*ArmResult, res *Result) {
-	res.Requests += s.lists + s.fails
-	res.Failed += s.fails
+func (s *session) addTo(arms map[string]*ArmResult, res *roundResult) {
+	res.requests += s.lists + s.fails
+	res.failed += s.fails
 	a := arms[s.arm]
 	if a == nil {
 		return // no list answered
@@ -421,16 +522,20 @@ func (s *session) addTo(arms map[string]*ArmResult, res *Result) {
 const historyCap = 50
 
 // simulateUser is user u's session: Config.Lists lists asked for, each
-// examined and taken from, the takes posted once the session ends.
+// examined and taken from, the takes posted once the session ends. Its
+// history is the last historyCap of the data's interactions and of more
+// (what it took in an earlier round).
 func simulateUser(ctx context.Context, client *http.Client, base string, cfg *Config, ds *dataset.Dataset, ts *synth.Tastes,
-	items map[string]int, past []dataset.Interaction, u int) (*session, error) {
+	items map[string]int, past []dataset.Interaction, more []api.Event, u int) (*session, error) {
 	s := &session{}
 	user := ds.Users[u]
 	r := rand.New(rand.NewPCG(cfg.Seed, uint64(u)+1))
-	hist := make([]api.Event, 0, historyCap+cfg.Lists*cfg.K)
-	for _, x := range past[max(0, len(past)-historyCap):] {
+	hist := make([]api.Event, 0, historyCap+len(more)+cfg.Lists*cfg.K)
+	for _, x := range past {
 		hist = append(hist, api.Event{Item: x.Item, Time: x.Time})
 	}
+	hist = append(hist, more...)
+	hist = slices.Clone(hist[max(0, len(hist)-historyCap):])
 	shown := map[string]*api.Impression{}
 	var takes []events.Event
 	for range cfg.Lists {
@@ -463,6 +568,7 @@ func simulateUser(ctx context.Context, client *http.Client, base string, cfg *Co
 				takes = append(takes, events.Event{Type: events.TypeTake, RequestID: resp.RequestID, TimeMs: now.UnixMilli(),
 					User: user.ID, Item: it.ID, Kind: events.KindWatch, Position: int32(p + 1)})
 				hist = append(hist, api.Event{Item: it.ID, Time: now.Unix()})
+				s.taken = append(s.taken, api.Event{Item: it.ID, Time: now.Unix()})
 				delete(shown, it.ID)
 				continue
 			}

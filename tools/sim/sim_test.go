@@ -92,18 +92,33 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// boundedConfig is DefaultConfig made cheaper for make test: fewer users
+// and items, and a ranker trained for 10 epochs over 100 candidates.
+func boundedConfig(t *testing.T) Config {
+	cfg := DefaultConfig()
+	cfg.Synth.Users, cfg.Synth.Items, cfg.Users = 300, 400, 200
+	cfg.Ranker.Epochs, cfg.Ranker.Depth = 10, 100
+	cfg.Wasm, cfg.Dir = testWasm, t.TempDir()
+	return cfg
+}
+
 // TestRunFindsBetterArm is the loop end to end, bounded: users ask a real
 // node on loopback for lists from two arms, take by their hidden tastes,
 // the node and the users' posts store the events as Parquet, and the
 // report finds the arm that is better in truth, with a 95% interval that
 // excludes zero. Every list served and every take posted is in the
 // report's counts, and each arm's observed rate is near its expected one.
+//
+// Then round 2: a bundle trained with those events (towers on the takes,
+// the ranker on the lists, the demotion learned) and one trained without
+// are each served to the same users with the same draws, and the one
+// trained with events has the higher take rate, in truth and with an
+// observed interval that excludes zero.
 func TestRunFindsBetterArm(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the simulation trains a model and serves a few thousand lists")
+		t.Skip("the simulation trains three models and serves a few thousand lists")
 	}
-	cfg := DefaultConfig()
-	cfg.Wasm, cfg.Dir = testWasm, t.TempDir()
+	cfg := boundedConfig(t)
 	res, err := Run(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Logf("train %.1fs, serve %.1fs, report %.1fs", res.TrainSeconds, res.ServeSeconds, res.ReportSeconds)
@@ -122,14 +137,43 @@ func TestRunFindsBetterArm(t *testing.T) {
 		assert.Equal(t, a.Impressions, got.Impressions, "%s: every item served is an impression in the events", a.Name)
 		assert.Equal(t, a.Takes, got.Takes, "%s: every take posted is joined to its impression", a.Name)
 		assert.Equal(t, a.Users, got.Users)
-		p := a.Expected
-		se := math.Sqrt(p * (1 - p) / float64(a.Impressions))
-		assert.InDelta(t, p, float64(a.Takes)/float64(a.Impressions), 5*se+0.002, "%s: observed take rate near the expected one", a.Name)
+		assertNearExpected(t, a)
 	}
 	c := res.Report.Comparisons[0]
 	t.Logf("verdict: %s", c.Verdict)
-	_, err = Run(context.Background(), cfg)
-	assert.ErrorContains(t, err, "holds events already", "a second run into the same directory would mix its events with the first's")
 	assert.True(t, c.Significant, "a 95%% interval that excludes zero: %s", c.Verdict)
 	assert.True(t, res.Right, "the report finds %q, the truth is %q", res.Found, res.Truth)
+
+	rt := res.Retrain
+	require.NotNil(t, rt)
+	t.Logf("round 2: train %.1fs, serve %.1fs; with − without events: observed %+.4f [%+.4f, %+.4f], expected %+.4f [%+.4f, %+.4f]",
+		rt.TrainSeconds, rt.ServeSeconds, rt.Diff, rt.DiffLo, rt.DiffHi, rt.ExpectedDiff, rt.ExpectedLo, rt.ExpectedHi)
+	assert.Equal(t, 2*cfg.Users*cfg.Lists, rt.Requests)
+	assert.LessOrEqual(t, rt.Failed, rt.Requests/100, "lists not answered (the node's deadline under load)")
+	for _, a := range []ArmResult{rt.Without, rt.With} {
+		t.Logf("%s: %d users, %d impressions, %d takes, expected rate %.4f", a.Name, a.Users, a.Impressions, a.Takes, a.Expected)
+		assert.Equal(t, cfg.Users, a.Users)
+		assertNearExpected(t, a)
+	}
+	require.NotNil(t, rt.RankerWith)
+	require.NotNil(t, rt.RankerWith.Events)
+	e := rt.RankerWith.Events
+	t.Logf("events: %d lists, %d shown, %d taken, %d ranker lists (%.2f found), propensities %.2f", e.Lists, e.Shown, e.Taken, e.RankerLists, e.Found, e.Propensities)
+	assert.Equal(t, res.Requests, e.Lists, "every list of round 1 is prepared for training")
+	assert.True(t, e.Learned, "%d items shown, at least the %d needed", e.Shown, cfg.Events.MinImpressions)
+	assert.Equal(t, "learned", rt.Demotion, "the ranker trained with events is kept and carries the learned demotion")
+	assert.Nil(t, rt.RankerWithout.Events)
+	assert.True(t, rt.Better, "training with events raises the take rate: %+.4f [%+.4f, %+.4f]", rt.Diff, rt.DiffLo, rt.DiffHi)
+
+	_, err = Run(context.Background(), cfg)
+	assert.ErrorContains(t, err, "holds events already", "a second run into the same directory would mix its events with the first's")
+}
+
+// assertNearExpected checks that an arm's observed take rate is near its
+// expected one.
+func assertNearExpected(t *testing.T, a ArmResult) {
+	t.Helper()
+	p := a.Expected
+	se := math.Sqrt(p * (1 - p) / float64(a.Impressions))
+	assert.InDelta(t, p, float64(a.Takes)/float64(a.Impressions), 5*se+0.002, "%s: observed take rate near the expected one", a.Name)
 }

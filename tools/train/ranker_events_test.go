@@ -139,6 +139,7 @@ func TestPropensities(t *testing.T) {
 		ev.Lists = append(ev.Lists, logList(fmt.Sprint("long", i), "u", 0, append(items, "f", "g"), make([]bool, 7)))
 	}
 	cfg := DefaultEventConfig()
+	cfg.Propensity = PropensityRatio
 	theta, err := ev.Propensities(cfg)
 	require.NoError(t, err)
 	require.Len(t, theta, 7)
