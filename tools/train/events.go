@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -120,7 +121,8 @@ type Events struct {
 }
 
 // PrepareEvents keeps the events of ds's users and items: their takes,
-// and their impressions joined with the takes from them (events.Join).
+// and their impressions joined with the takes from them (events.Join),
+// each in time order.
 func PrepareEvents(ds *dataset.Dataset, evs []events.Event) *Events {
 	users := make(map[string]bool, len(ds.Users))
 	for _, u := range ds.Users {
@@ -138,9 +140,13 @@ func PrepareEvents(ds *dataset.Dataset, evs []events.Event) *Events {
 		}
 		out.Takes = append(out.Takes, e)
 	}
-	slices.SortStableFunc(out.Takes, func(a, b events.Event) int { return compareInt(a.TimeMs, b.TimeMs) })
+	slices.SortStableFunc(out.Takes, func(a, b events.Event) int { return cmp.Compare(a.TimeMs, b.TimeMs) })
 	for _, l := range events.Join(evs).Lists {
-		if !users[l.Impression.User] {
+		// Files are read as they are, not validated again: a list with a
+		// position out of the schema's range is left out.
+		if !users[l.Impression.User] || slices.ContainsFunc(l.Impression.Items, func(s events.Shown) bool {
+			return s.Position < 1 || s.Position > events.MaxItems
+		}) {
 			out.Skipped++
 			continue
 		}
@@ -152,18 +158,8 @@ func PrepareEvents(ds *dataset.Dataset, evs []events.Event) *Events {
 			}
 		}
 	}
-	slices.SortStableFunc(out.Lists, func(a, b events.List) int { return compareInt(a.Impression.TimeMs, b.Impression.TimeMs) })
+	slices.SortStableFunc(out.Lists, func(a, b events.List) int { return cmp.Compare(a.Impression.TimeMs, b.Impression.TimeMs) })
 	return out
-}
-
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // AddTakes returns ds with ev's takes added as interactions (value 1, at
@@ -314,7 +310,7 @@ func eventLists(rec *pipeline.Recommender, ds *dataset.Dataset, ev *Events, thet
 				hist = append(hist, api.Event{Item: t.Item, Time: t.TimeMs / 1000})
 			}
 		}
-		slices.SortStableFunc(hist, func(a, b api.Event) int { return compareInt(a.Time, b.Time) })
+		slices.SortStableFunc(hist, func(a, b api.Event) int { return cmp.Compare(a.Time, b.Time) })
 		req.History = hist
 		prev := shown[u.ID]
 		if prev == nil {

@@ -181,13 +181,14 @@ func TestPrepareAndAddTakes(t *testing.T) {
 		{Type: events.TypeImpression, RequestID: "r2", User: "anon-7", TimeMs: 300_000, Items: []events.Shown{{Item: "a", Position: 1}}},
 		{Type: events.TypeTake, RequestID: "r2", User: "anon-7", Item: "a", TimeMs: 300_100},
 		{Type: events.TypeTake, User: "u2", Item: "gone", TimeMs: 300_100},
+		{Type: events.TypeImpression, RequestID: "r3", User: "u2", TimeMs: 300_000, Items: []events.Shown{{Item: "a", Position: 0}}},
 	}
 	ev := PrepareEvents(ds, evs)
 	assert.Len(t, ev.Lists, 1)
 	assert.Equal(t, 2, ev.Shown)
 	assert.Equal(t, 1, ev.Taken)
 	assert.Len(t, ev.Takes, 1)
-	assert.Equal(t, 3, ev.Skipped, "the anonymous list, its take and the take of an unknown item")
+	assert.Equal(t, 4, ev.Skipped, "the anonymous list, its take, the take of an unknown item and a list with a position out of range")
 	out := AddTakes(ds, ev)
 	assert.Len(t, ds.Interactions, 2, "ds unchanged")
 	require.Len(t, out.Interactions, 3)
