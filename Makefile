@@ -134,8 +134,10 @@ eval: build
 
 # sim: the feedback loop end to end (tools/sim/README.md): simulated users
 # with hidden tastes against two experiment arms served by the edge node's
-# handler, their events in Parquet, the report's verdict; fails if the
-# report misses the better arm. make test runs a smaller one (tools/sim).
+# handler, their events in Parquet, the report's verdict; then round 2, a
+# bundle trained with those events against one trained without, served to
+# the same users. Fails if the report misses the better arm or the events
+# do not raise the take rate. make test runs a smaller one (tools/sim).
 sim: build
 	rm -rf out/sim
 	$(EDGEREC) sim --wasm $(WASM) --synth-users 2000 --items 1000 --users 2000 --lists 5 --epochs 4 --out out/sim --plot out/sim/report.svg
