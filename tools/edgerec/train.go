@@ -29,9 +29,9 @@ With --events DIR (what edgerec serve --events logged, host/events/EVENTS.md)
 the takes of the data set's users join the interactions at their time,
 and, when the events show at least --events-min-impressions items, every
 list served to those users trains the ranker too: its request rebuilt as
-it stood, the items taken positive, weighted by the inverse of their
-position's propensity (--events-propensity), those shown and not taken
-negative. That ranker carries shown_log, the demotion of items shown and
+it stood, the items taken positive (with --events-propensity, weighted
+by the inverse of their position's propensity; none by default), those
+shown and not taken negative. That ranker carries shown_log, the demotion of items shown and
 not taken, learned: the bundle then applies it instead of the hand-set
 rule (bundle inspect says which).`, stderr)
 	dir, format := dataFlags(fs)

@@ -23,17 +23,22 @@ import (
 type RetrainResult struct {
 	// Without and With are the simulator's counts for the bundle trained
 	// without and with the events (Name "without events", "with events").
-	Without, With ArmResult
+	Without ArmResult `json:"without"`
+	With    ArmResult `json:"with"`
 	// Diff is With's observed take rate minus Without's, and [DiffLo,
 	// DiffHi] its 95% interval: the percentiles of a paired bootstrap over
 	// users (each user's lists under both bundles resampled together).
-	Diff, DiffLo, DiffHi float64
+	Diff   float64 `json:"diff"`
+	DiffLo float64 `json:"diff_low"`
+	DiffHi float64 `json:"diff_high"`
 	// ExpectedDiff and [ExpectedLo, ExpectedHi] are the same of the
 	// expected take rates, the truth the simulator knows.
-	ExpectedDiff, ExpectedLo, ExpectedHi float64
+	ExpectedDiff float64 `json:"expected_diff"`
+	ExpectedLo   float64 `json:"expected_low"`
+	ExpectedHi   float64 `json:"expected_high"`
 	// Better: the events raised the take rate, in truth and with an
 	// observed interval that excludes zero.
-	Better bool
+	Better bool `json:"better"`
 	// RankerWithout and RankerWith are the two rankers' training reports;
 	// Demotion the demotion the bundle trained with events applies
 	// ("learned" or "rule").
