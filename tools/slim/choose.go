@@ -57,14 +57,16 @@ func Choose(seqs []Seq, n int, cfg Config, lambdas []float64) (float64, map[floa
 	}
 	scores := map[float64]float64{}
 	best, bestRecall := cfg.Lambda, -1.0
+	if len(lambdas) == 0 {
+		return cfg.Lambda, scores, nil
+	}
 	dst := make([]float32, n)
-	for _, l := range lambdas {
-		c := cfg
-		c.Lambda = l
-		nb, err := Fit(train, n, c)
-		if err != nil {
-			return 0, nil, err
-		}
+	nbs, err := FitLambdas(train, n, cfg, lambdas)
+	if err != nil {
+		return 0, nil, err
+	}
+	for li, l := range lambdas {
+		nb := nbs[li]
 		var sum float64
 		for _, v := range vals {
 			clear(dst)

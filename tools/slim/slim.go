@@ -55,8 +55,25 @@ func DefaultConfig() Config {
 // Fit fits the model on users' distinct item rows (each in time order;
 // rows in [0, n)) and returns each item's Top neighbours, best first.
 func Fit(users [][]int32, n int, cfg Config) (*bundle.Neighbours, error) {
-	if cfg.Candidates < 1 || cfg.Top < 1 || !(cfg.Lambda > 0) || cfg.Window < 0 {
+	nbs, err := FitLambdas(users, n, cfg, []float64{cfg.Lambda})
+	if err != nil {
+		return nil, err
+	}
+	return nbs[0], nil
+}
+
+// FitLambdas is Fit for each of lambdas in place of cfg.Lambda, the i-th
+// result for lambdas[i]. The co-occurrence counts and each item's
+// neighbourhood do not depend on λ, so they are gathered once and only the
+// small solves are repeated: a λ search costs little more than one fit.
+func FitLambdas(users [][]int32, n int, cfg Config, lambdas []float64) ([]*bundle.Neighbours, error) {
+	if cfg.Candidates < 1 || cfg.Top < 1 || cfg.Window < 0 || len(lambdas) == 0 {
 		return nil, errors.New("slim: candidates, top and lambda must be positive")
+	}
+	for _, l := range lambdas {
+		if !(l > 0) {
+			return nil, errors.New("slim: candidates, top and lambda must be positive")
+		}
 	}
 	W := cfg.Workers
 	if W <= 0 {
@@ -94,24 +111,33 @@ func Fit(users [][]int32, n int, cfg Config) (*bundle.Neighbours, error) {
 			used++
 		}
 	}
+	L := len(lambdas)
 	if used == 0 {
-		return &bundle.Neighbours{}, nil
+		out := make([]*bundle.Neighbours, L)
+		for l := range out {
+			out[l] = &bundle.Neighbours{}
+		}
+		return out, nil
 	}
-	lambda := cfg.Lambda * events / used
 
-	// w_j for each target j, on W workers; then turn the columns into
-	// per-source rows.
+	// w_j for each target j and each λ, on W workers; then turn the
+	// columns into per-source rows.
 	type entry struct {
 		target int32
 		w      float32
 	}
-	cols := make([][]entry, n) // cols[j]: (source i, w_j[i])
+	cols := make([][][]entry, L) // cols[l][j]: (source i, w_j[i]) for lambdas[l]
+	for l := range cols {
+		cols[l] = make([][]entry, n)
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < W; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			m := cfg.Candidates
+			g := make([]float64, m*m) // G_CC without the ridge
+			gj := make([]float64, m)  // G_Cj
 			a := make([]float64, m*m)
 			rhs := make([]float64, m)
 			for j := w; j < n; j += W {
@@ -121,49 +147,61 @@ func Fit(users [][]int32, n int, cfg Config) (*bundle.Neighbours, error) {
 					continue
 				}
 				for x := 0; x < k; x++ {
-					rhs[x] = float64(co[j][cand[x]])
+					gj[x] = float64(co[j][cand[x]])
 					for y := 0; y < k; y++ {
 						v := 0.0
 						if x == y {
-							v = count[cand[x]] + lambda
+							v = count[cand[x]]
 						} else {
 							v = float64(co[cand[x]][cand[y]])
 						}
-						a[x*k+y] = v
+						g[x*k+y] = v
 					}
 				}
-				if !solveSPD(a[:k*k], rhs[:k], k) {
-					continue
-				}
-				col := make([]entry, 0, k)
-				for x := 0; x < k; x++ {
-					if rhs[x] > 0 {
-						col = append(col, entry{cand[x], float32(rhs[x])})
+				for l, rel := range lambdas {
+					lambda := rel * events / used
+					copy(a[:k*k], g[:k*k])
+					for x := 0; x < k; x++ {
+						a[x*k+x] += lambda
 					}
+					copy(rhs[:k], gj[:k])
+					if !solveSPD(a[:k*k], rhs[:k], k) {
+						continue
+					}
+					col := make([]entry, 0, k)
+					for x := 0; x < k; x++ {
+						if rhs[x] > 0 {
+							col = append(col, entry{cand[x], float32(rhs[x])})
+						}
+					}
+					cols[l][j] = col
 				}
-				cols[j] = col
 			}
 		}()
 	}
 	wg.Wait()
 
-	rows := make([][]entry, n) // rows[i]: (target j, w_j[i])
-	for j, col := range cols {
-		for _, e := range col {
-			rows[e.target] = append(rows[e.target], entry{int32(j), e.w})
+	out := make([]*bundle.Neighbours, L)
+	for l := range out {
+		rows := make([][]entry, n) // rows[i]: (target j, w_j[i])
+		for j, col := range cols[l] {
+			for _, e := range col {
+				rows[e.target] = append(rows[e.target], entry{int32(j), e.w})
+			}
 		}
-	}
-	nb := &bundle.Neighbours{Offsets: make([]uint32, 1, n+1)}
-	for i := range rows {
-		r := rows[i]
-		slices.SortFunc(r, func(x, y entry) int { return cmp.Or(cmp.Compare(y.w, x.w), cmp.Compare(x.target, y.target)) })
-		for _, e := range r[:min(len(r), cfg.Top)] {
-			nb.Items = append(nb.Items, e.target)
-			nb.Weights = append(nb.Weights, e.w)
+		nb := &bundle.Neighbours{Offsets: make([]uint32, 1, n+1)}
+		for i := range rows {
+			r := rows[i]
+			slices.SortFunc(r, func(x, y entry) int { return cmp.Or(cmp.Compare(y.w, x.w), cmp.Compare(x.target, y.target)) })
+			for _, e := range r[:min(len(r), cfg.Top)] {
+				nb.Items = append(nb.Items, e.target)
+				nb.Weights = append(nb.Weights, e.w)
+			}
+			nb.Offsets = append(nb.Offsets, uint32(len(nb.Items)))
 		}
-		nb.Offsets = append(nb.Offsets, uint32(len(nb.Items)))
+		out[l] = nb
 	}
-	return nb, nil
+	return out, nil
 }
 
 // topCandidates returns the m items co-occurring most with an item (ties by

@@ -179,3 +179,27 @@ func TestChoose(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, DefaultConfig().Lambda, l2, "nothing to validate on: the configured λ")
 }
+
+// TestFitLambdasIsFitPerLambda holds the one-gather λ search to separate
+// fits: the same neighbours and weights, bit for bit, for every λ.
+func TestFitLambdasIsFitPerLambda(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	users := randomUsers(rng, 300, 40)
+	cfg := Config{Candidates: 8, Top: 4, Window: 6, Workers: 2}
+	lambdas := []float64{0.5, 4, 64}
+	nbs, err := FitLambdas(users, 40, cfg, lambdas)
+	require.NoError(t, err)
+	require.Len(t, nbs, len(lambdas))
+	for i, l := range lambdas {
+		c := cfg
+		c.Lambda = l
+		nb, err := Fit(users, 40, c)
+		require.NoError(t, err)
+		assert.Equal(t, nb, nbs[i], "λ = %v", l)
+	}
+	assert.NotEqual(t, nbs[0].Weights, nbs[2].Weights, "λ changes the weights")
+	_, err = FitLambdas(users, 40, cfg, []float64{1, 0})
+	assert.Error(t, err)
+	_, err = FitLambdas(users, 40, cfg, nil)
+	assert.Error(t, err)
+}
