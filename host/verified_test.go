@@ -12,7 +12,9 @@ import (
 
 	"github.com/edgerec/edgerec/core/abi"
 	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bloom"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
+	"github.com/edgerec/edgerec/tools/benchdata"
 )
 
 // TestLoadVerified: a bundle loaded after a native Verify answers byte for
@@ -68,6 +70,31 @@ func TestMemoryFlatUnderLoad(t *testing.T) {
 	grown := int64(in.MemoryBytes()) - int64(after)
 	t.Logf("bundle %d MiB; memory after load %d MiB, after 1500 requests %+d MiB", len(data)>>20, after>>20, grown>>20)
 	assert.LessOrEqual(t, grown, int64(12<<20), "memory grew by %d MiB under load", grown>>20)
+}
+
+// TestMemoryFlatUnderLargeRequests: requests that carry the largest
+// consumed filter, every other one, grow the instance's memory by less
+// than the heap's headroom (the guest collects after each: wasm/exports.go,
+// bigRequest; without that it grew by the whole headroom).
+func TestMemoryFlatUnderLargeRequests(t *testing.T) {
+	const memoryHeadroomMiB = 4 // wasm/exports.go's memoryHeadroom
+	ctx := context.Background()
+	in := newTestInstance(t)
+	_, err := in.LoadBundle(ctx, bundletest.Encoded(60_000, 64, 5))
+	require.NoError(t, err)
+	after := in.MemoryBytes()
+	full := benchdata.FullFilter(bloom.MaxBits, bloom.MaxHashes)
+	for i := range 60 {
+		req := &api.Request{K: api.MaxK, History: []api.Event{{Item: bundletest.ID(i)}}}
+		if i%2 == 0 {
+			req.Consumed = full
+		}
+		_, err := in.Recommend(ctx, req)
+		require.NoError(t, err)
+	}
+	grown := int64(in.MemoryBytes()) - int64(after)
+	t.Logf("memory after load %d MiB, after 60 requests, half with a %d KiB filter: %+d MiB", after>>20, len(full)>>10, grown>>20)
+	assert.Less(t, grown, int64(memoryHeadroomMiB<<20), "memory grew by %d MiB, as much as the heap's headroom", grown>>20)
 }
 
 // TestGuestReadsRawSectionsOnly: the module has no zstd decoder; handed a
