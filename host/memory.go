@@ -28,11 +28,11 @@ func (m *sliceMemory) Reallocate(size uint64) []byte {
 // Free implements experimental.LinearMemory.
 func (m *sliceMemory) Free() { m.buf = nil }
 
-// GuestOverheadBytes is about what a guest holds in its linear memory
-// beside a loaded bundle — the Go runtime, the heap's headroom after a
-// load (wasm/ABI.md) — and so what Options.PrefaultBytes adds to the size
-// of the bundle about to load.
-const GuestOverheadBytes = 8 << 20
+// LoadFootprint is about the linear memory a guest holds once it has
+// loaded a bundle of bundleBytes: the bundle, the Go runtime and the
+// heap's headroom after a load (wasm/ABI.md) — what Options.PrefaultBytes
+// is set to for the bundle about to load.
+func LoadFootprint(bundleBytes int64) uint64 { return uint64(bundleBytes) + 8<<20 }
 
 // prefault is a reservation being faulted in ahead of its instance
 // (Options.PrefaultBytes); a nil one holds nothing.

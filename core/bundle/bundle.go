@@ -220,10 +220,7 @@ func decode(data []byte, verify bool) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	known := knownV2
-	if h.Major == 1 {
-		known = knownV1
-	}
+	known := knownFor(h.Major)
 	h, sections, err := decodeContainer(data, known, verify)
 	if err != nil {
 		return nil, err

@@ -212,10 +212,7 @@ func Uncompressed(b []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	known := knownV2
-	if h.Major == 1 {
-		known = knownV1
-	}
+	known := knownFor(h.Major)
 	var dec *decompressor
 	for i, s := range sections {
 		if s.Flags&FlagZstd == 0 || !known(s.Tag) {

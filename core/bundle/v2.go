@@ -100,6 +100,15 @@ func rawV2(tag string) bool {
 	return false
 }
 
+// knownFor returns whether a reader of a bundle of the given major
+// version reads a section (knownV1 or knownV2).
+func knownFor(major uint16) func(tag string) bool {
+	if major == 1 {
+		return knownV1
+	}
+	return knownV2
+}
+
 // knownV2 reports whether Decode reads a section of format 2.
 func knownV2(tag string) bool {
 	switch tag {

@@ -129,10 +129,11 @@ func (r *Recommender) demote(rel []float32, rq *request) {
 // shown_log: ln(1 + times shown)·2^(−days since last shown/7), with an
 // impression's count at least 1 and repeated entries of an item summed;
 // nil without impressions. The demotion rule and the ranker's feature are
-// this one value, so that a learned weight replaces the hand-set one.
+// this one value, so that a learned weight replaces the hand-set one; it
+// is computed once per query, whichever asks first.
 func (r *Recommender) shownDecay(q *Query) map[int32]float32 {
-	if len(q.Impressions) == 0 {
-		return nil
+	if len(q.Impressions) == 0 || q.shown != nil {
+		return q.shown
 	}
 	type seen struct {
 		count int
@@ -155,6 +156,7 @@ func (r *Recommender) shownDecay(q *Query) map[int32]float32 {
 		}
 		out[row] = float32(math.Log1p(float64(im.count)) * math.Exp2(-days/7))
 	}
+	q.shown = out
 	return out
 }
 

@@ -17,6 +17,7 @@ type Query struct {
 	// taken, which the order stage demotes and the ranker's shown_log
 	// reads (shownDecay).
 	Impressions []api.Impression
+	shown       map[int32]float32 // shownDecay's, once computed
 }
 
 // Resolve maps a normalized request's ids to rows and its context to the

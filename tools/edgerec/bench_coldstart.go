@@ -24,7 +24,7 @@ func timeColdStart(ctx context.Context, rep *benchReport, wasm, data []byte, o b
 
 	start := time.Now()
 	if o.reserve {
-		opts.PrefaultBytes = uint64(len(data)) + host.GuestOverheadBytes
+		opts.PrefaultBytes = host.LoadFootprint(int64(len(data)))
 	}
 	mod, err := host.Start(ctx, wasm, opts)
 	if err != nil {

@@ -211,7 +211,7 @@ func serve(c *serveConfig, stdout, stderr io.Writer) error {
 	// for the longest of the three, not their sum.
 	var prefault uint64
 	if fi, err := os.Stat(c.bundlePath); err == nil && c.reserve {
-		prefault = uint64(fi.Size()) + host.GuestOverheadBytes
+		prefault = host.LoadFootprint(fi.Size())
 	}
 	mod, err := host.Start(ctx, wasm, host.Options{CacheDir: c.cacheDir, Interruptible: c.interruptible,
 		MemoryLimitPages: uint32(c.memMiB) * 16, ReserveMemory: c.reserve, PrefaultBytes: prefault})

@@ -487,12 +487,7 @@ func (t *rankTrainer) step(l list, lr float32, loss string, coldDrop float64, rn
 		}
 		scores[i] = float64(t.m.Score(t.s[i], x))
 	}
-	var d []float64
-	if l.w == nil {
-		d = lossGrad(loss, scores, l.y)
-	} else {
-		d = lossGradWeighted(loss, scores, l.y, l.w)
-	}
+	d := lossGrad(loss, scores, l.y, l.w)
 	t.cross.zero()
 	t.mlp.zero()
 	for i := range d {
@@ -534,79 +529,17 @@ const (
 // Losses lists the ranker's losses.
 var Losses = []string{LossListwise, LossPairwise, LossPointwise}
 
-// lossGrad returns ∂L/∂s for one list under loss (one of Losses).
-func lossGrad(loss string, s []float64, y []bool) []float64 {
-	n := len(s)
-	d := make([]float64, n)
-	pos := 0
-	for _, v := range y {
-		if v {
-			pos++
-		}
-	}
-	switch loss {
-	case LossPointwise:
-		for i := range s {
-			d[i] = sigmoid(s[i]) / float64(n)
-			if y[i] {
-				d[i] -= 1 / float64(n)
-			}
-		}
-	case LossPairwise:
-		neg := n - pos
-		if pos == 0 || neg == 0 {
-			return d
-		}
-		w := 1 / float64(pos*neg)
-		for p := range s {
-			if !y[p] {
-				continue
-			}
-			for q := range s {
-				if y[q] {
-					continue
-				}
-				// ∂/∂s_p log(1 + e^{−(s_p−s_q)}) = −σ(−(s_p − s_q)).
-				g := sigmoid(s[q]-s[p]) * w
-				d[p] -= g
-				d[q] += g
-			}
-		}
-	default: // LossListwise
-		mx := math.Inf(-1)
-		for _, v := range s {
-			mx = max(mx, v)
-		}
-		var z float64
-		for i, v := range s {
-			d[i] = math.Exp(v - mx)
-			z += d[i]
-		}
-		for i := range d {
-			d[i] /= z
-			if y[i] {
-				d[i] -= 1 / float64(pos)
-			}
-		}
-	}
-	return d
-}
-
-func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
-
-// lossGradWeighted is lossGrad with each positive k weighted by w_k (the
-// weights of negatives are ignored), for lists whose takes weigh their
-// inverse propensity:
+// lossGrad returns ∂L/∂s for one list under loss (one of Losses), each
+// positive k weighted by w_k (the weights of negatives are ignored), for
+// lists whose takes weigh their inverse propensity; w nil weighs every
+// positive 1/P (listwise) or 1 (the others):
 //
 //   - LossListwise: L = −Σ_k w_k·log softmax(s)_k;
 //     ∂L/∂s_i = softmax(s)_i·Σ_k w_k − w_i.
 //   - LossPairwise: each pair (p, n) weighs w_p/(P·N).
 //   - LossPointwise: a positive's term weighs w_k,
 //     L = −(Σ_pos w_k·log σ(s_k) + Σ_neg log(1 − σ(s_k)))/(P+N).
-//
-// With w_k = 1/P for every positive (listwise) or 1 (the others) it is
-// lossGrad.
-func lossGradWeighted(loss string, s []float64, y []bool, w []float32) []float64 {
+func lossGrad(loss string, s []float64, y []bool, w []float32) []float64 {
 	n := len(s)
 	d := make([]float64, n)
 	pos := 0
@@ -614,16 +547,21 @@ func lossGradWeighted(loss string, s []float64, y []bool, w []float32) []float64
 	for i, v := range y {
 		if v {
 			pos++
-			wsum += float64(w[i])
+			if w != nil {
+				wsum += float64(w[i])
+			}
 		}
 	}
 	switch loss {
 	case LossPointwise:
 		for i := range s {
-			if y[i] {
+			d[i] = sigmoid(s[i]) / float64(n)
+			switch {
+			case !y[i]:
+			case w == nil:
+				d[i] -= 1 / float64(n)
+			default:
 				d[i] = float64(w[i]) * (sigmoid(s[i]) - 1) / float64(n)
-			} else {
-				d[i] = sigmoid(s[i]) / float64(n)
 			}
 		}
 	case LossPairwise:
@@ -635,11 +573,15 @@ func lossGradWeighted(loss string, s []float64, y []bool, w []float32) []float64
 			if !y[p] {
 				continue
 			}
-			wp := float64(w[p]) / float64(pos*neg)
+			wp := 1 / float64(pos*neg)
+			if w != nil {
+				wp = float64(w[p]) / float64(pos*neg)
+			}
 			for q := range s {
 				if y[q] {
 					continue
 				}
+				// ∂/∂s_p log(1 + e^{−(s_p−s_q)}) = −σ(−(s_p − s_q)).
 				g := sigmoid(s[q]-s[p]) * wp
 				d[p] -= g
 				d[q] += g
@@ -656,11 +598,21 @@ func lossGradWeighted(loss string, s []float64, y []bool, w []float32) []float64
 			z += d[i]
 		}
 		for i := range d {
-			d[i] = d[i] / z * wsum
-			if y[i] {
-				d[i] -= float64(w[i])
+			d[i] /= z
+			switch {
+			case w == nil:
+				if y[i] {
+					d[i] -= 1 / float64(pos)
+				}
+			default:
+				d[i] *= wsum
+				if y[i] {
+					d[i] -= float64(w[i])
+				}
 			}
 		}
 	}
 	return d
 }
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }

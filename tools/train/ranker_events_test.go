@@ -17,7 +17,7 @@ import (
 	"github.com/edgerec/edgerec/tools/synth"
 )
 
-// weightedLoss is lossGradWeighted's loss, written from its comment.
+// weightedLoss is lossGrad's weighted loss, written from its comment.
 func weightedLoss(loss string, s []float64, y []bool, w []float32) float64 {
 	var pos, neg int
 	for _, v := range y {
@@ -61,9 +61,9 @@ func weightedLoss(loss string, s []float64, y []bool, w []float32) float64 {
 	}
 }
 
-// TestWeightedLossGradients: lossGradWeighted is the gradient of its
-// loss (central differences), and with the weights lossGrad implies (1/P
-// listwise, 1 otherwise) it is lossGrad.
+// TestWeightedLossGradients: lossGrad with weights is the gradient of its
+// loss (central differences), and with the weights nil implies (1/P
+// listwise, 1 otherwise) it is lossGrad without weights.
 func TestWeightedLossGradients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, loss := range Losses {
@@ -77,7 +77,7 @@ func TestWeightedLossGradients(t *testing.T) {
 				i := rng.IntN(n - 1)
 				y[i], w[i] = true, float32(0.5+rng.Float64()*4)
 			}
-			d := lossGradWeighted(loss, s, y, w)
+			d := lossGrad(loss, s, y, w)
 			const h = 1e-6
 			for i := range s {
 				v := s[i]
@@ -103,7 +103,7 @@ func TestWeightedLossGradients(t *testing.T) {
 					}
 				}
 			}
-			assert.InDeltaSlice(t, lossGrad(loss, s, y), lossGradWeighted(loss, s, y, w), 1e-6, "%s: unit weights are lossGrad", loss)
+			assert.InDeltaSlice(t, lossGrad(loss, s, y, nil), lossGrad(loss, s, y, w), 1e-6, "%s: unit weights are lossGrad", loss)
 		}
 	}
 }

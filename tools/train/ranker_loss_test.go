@@ -63,7 +63,7 @@ func TestRankerLossGradients(t *testing.T) {
 			for range 1 + rng.IntN(3) {
 				y[rng.IntN(n-1)] = true
 			}
-			d := lossGrad(loss, s, y)
+			d := lossGrad(loss, s, y, nil)
 			const h = 1e-6
 			for i := range s {
 				v := s[i]
