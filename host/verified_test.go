@@ -18,13 +18,15 @@ import (
 )
 
 // TestLoadVerified: a bundle loaded after a native Verify answers byte for
-// byte as one the guest checked itself, for format 2 and format 1; Verify
+// byte as one the guest checked itself, for formats 3, 2 and 1; Verify
 // refuses what the guest would.
 func TestLoadVerified(t *testing.T) {
 	ctx := context.Background()
 	v1, err := os.ReadFile("../core/bundle/testdata/v1.2.bundle")
 	require.NoError(t, err)
-	for name, data := range map[string][]byte{"2.0": bundletest.Encoded(2000, 32, 7), "1.2": v1, "2.0 compressed": readGoldenZstd(t)} {
+	v2, err := os.ReadFile("../core/bundle/testdata/v2.0-raw.bundle")
+	require.NoError(t, err)
+	for name, data := range map[string][]byte{"3.0": bundletest.Encoded(2000, 32, 7), "2.0": v2, "1.2": v1, "2.0 compressed": readGoldenZstd(t)} {
 		t.Run(name, func(t *testing.T) {
 			v, err := Verify(data)
 			require.NoError(t, err)

@@ -137,7 +137,7 @@ func (it *Items) RegionsOf(i int) []int32 {
 // Bundle is a bundle's decoded content.
 type Bundle struct {
 	// Format is the format version read, "major.minor" (set by Decode;
-	// Encode writes Major.Minor, or Major.MinorCompact for a compact bundle).
+	// Encode writes Major.Minor).
 	Format   string
 	Manifest Manifest
 	Vocab    Vocab
@@ -173,8 +173,7 @@ type Bundle struct {
 	Orders Orders
 }
 
-// Encode writes b as a bundle of format version Major.Minor
-// (Major.MinorCompact for a compact bundle). The output
+// Encode writes b as a bundle of format version Major.Minor. The output
 // depends only on b: the id table and the orders are computed from
 // b.Items.
 func Encode(b *Bundle) ([]byte, error) {
@@ -189,14 +188,10 @@ func Encode(b *Bundle) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	minor := uint16(Minor)
-	if b.Codes != nil {
-		minor = MinorCompact
-	}
 	// Every section is stored raw, the small msgpack ones too: the module
 	// has no zstd decoder (zstd.go), and what travels is compressed by
 	// the transport (edgerec serve's /v1/bundle/file).
-	return encodeContainer(Major, minor, sections, nil)
+	return encodeContainer(Major, Minor, sections, nil)
 }
 
 // Decode validates data and returns its content: a bundle of format 2,
@@ -249,7 +244,7 @@ func decode(data []byte, verify bool) (*Bundle, error) {
 	// other one must be absent, so that a bundle has one reading.
 	embeddings, other := TagEmbeddings, TagCompact
 	switch {
-	case m.Quantization == QuantIVFPQ && h.Major == 2 && h.Minor >= MinorCompact:
+	case m.Quantization == QuantIVFPQ && (h.Major > 2 || h.Major == 2 && h.Minor >= MinorCompact):
 		embeddings, other = TagCompact, TagEmbeddings
 	case m.Quantization != QuantInt8:
 		return nil, &FormatError{Section: TagManifest, Reason: fmt.Sprintf("quantization %q is not supported", m.Quantization)}
@@ -304,7 +299,7 @@ func decode(data []byte, verify bool) (*Bundle, error) {
 	if h.Major == 1 {
 		err = decodeV1(b, byTag)
 	} else {
-		err = decodeV2(b, byTag)
+		err = decodeV2(b, h.Major, byTag)
 	}
 	if err != nil {
 		return nil, err
@@ -365,6 +360,9 @@ func (b *Bundle) validate() error {
 	}
 	if b.Pipeline != nil {
 		if err := b.Pipeline.validate(n); err != nil {
+			if _, ok := err.(*FormatError); ok {
+				return err
+			}
 			return formatErr(TagPipeline, "%v", err)
 		}
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/edgerec/edgerec/core/wire"
 )
 
-const goldenCompact = "testdata/v2.1-compact-raw.bundle"
+const goldenCompact = "testdata/v3.0-compact.bundle"
 
 // testCompactBundle is testBundle in compact mode: its five items as
 // 2-byte codes in two lists, with deterministic codebooks.
@@ -151,11 +151,11 @@ func TestCompactRejects(t *testing.T) {
 		{"history codes of four rows", TagHistoryCodes, swap(cs, Section{Tag: TagHistoryCodes, Data: shortHistory(t)}), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			minor := uint16(MinorCompact)
+			major, minor := uint16(Major), uint16(Minor)
 			if c.v20 {
-				minor = Minor
+				major, minor = 2, 0
 			}
-			data, err := encodeContainer(Major, minor, c.sections, nil)
+			data, err := encodeContainer(major, minor, c.sections, nil)
 			require.NoError(t, err)
 			for _, dec := range []func([]byte) (*Bundle, error){Decode, DecodeVerified} {
 				_, err := dec(data)

@@ -104,7 +104,7 @@ func TestOlderParamsTurnSlimOff(t *testing.T) {
 				assert.Zero(t, p.Weights[api.SourceSlim])
 				assert.Zero(t, p.Depth[api.SourceSlim])
 			}
-			assert.Empty(t, b.Pipeline.Slim.Offsets)
+			assert.Zero(t, b.Pipeline.Slim.Items())
 			if b.Ranker != nil {
 				assert.NotContains(t, b.Ranker.Features, "slim_score")
 			}

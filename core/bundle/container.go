@@ -15,7 +15,7 @@ const (
 	// Major and Minor are the format version Encode writes (FORMAT.md
 	// §7). A reader reads majors OldestMajor to Major, any minor of them,
 	// and skips sections it does not know.
-	Major = 2
+	Major = 3
 	Minor = 0
 	// OldestMajor is the oldest major version a reader reads: format 1,
 	// whose catalog it decodes (v1.go).
@@ -26,9 +26,7 @@ const (
 	// its first minor.
 	MinorSignedV1 = 1
 	// MinorCompact is the minor of format 2 that introduced compact
-	// bundles (compact.go): Encode writes it for a compact bundle and
-	// Minor for the others, which stay byte-identical to 2.0 builds. A 2.0
-	// reader refuses a compact bundle by its quantization.
+	// bundles (compact.go); every reader of format 3 reads them.
 	MinorCompact = 1
 
 	headerSize = 32 // FORMAT.md §2

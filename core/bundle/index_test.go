@@ -12,7 +12,7 @@ import (
 	"github.com/edgerec/edgerec/core/quant"
 )
 
-const goldenIndex = "testdata/v2.0-ivf-raw.bundle"
+const goldenIndex = "testdata/v3.0-ivf.bundle"
 
 // testIndexBundle is testBundle with a two-list IVF index over its five
 // items.

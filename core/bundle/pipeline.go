@@ -13,13 +13,12 @@ const TagPipeline = "PIPE"
 
 // Pipeline is the content of section PIPE.
 type Pipeline struct {
-	// Covisit lists, per item row, its top co-visited items: item i's
-	// neighbours are Items[Offsets[i]:Offsets[i+1]] with Weights alike.
-	Covisit Neighbours `msgpack:"covisit"`
+	// Covisit lists, per item row, its top co-visited items, best first.
+	Covisit PackedNeighbours `msgpack:"-"`
 	// Slim lists, per item row, the items it recommends by the learned
-	// item-to-item model (tools/slim), best first, in Covisit's layout;
-	// empty in bundles built before the slim source.
-	Slim Neighbours `msgpack:"slim"`
+	// item-to-item model (tools/slim), best first; empty in bundles built
+	// before the slim source.
+	Slim PackedNeighbours `msgpack:"-"`
 	// Popular and Trending hold one list per region ("" = all regions),
 	// best first.
 	Popular  []RegionList `msgpack:"popular"`
@@ -35,7 +34,10 @@ type Pipeline struct {
 	Arms []Arm `msgpack:"arms"`
 }
 
-// Neighbours is a compact per-item neighbour list.
+// Neighbours are per-item neighbour lists in their plain form: what the
+// builders fill, and how format 1's PIPE and format 2's COVI and SLIM
+// stored them. Item i's neighbours are Items[Offsets[i]:Offsets[i+1]],
+// with Weights alike. Pack turns them into what a Pipeline holds.
 type Neighbours struct {
 	Offsets []uint32  `msgpack:"offsets"` // len = items + 1, or empty for none
 	Items   []int32   `msgpack:"items"`
@@ -144,15 +146,16 @@ func (p *Params) Validate() error {
 	return nil
 }
 
-// validate checks the section against a catalog of n items.
+// validate checks the section against a catalog of n items; a
+// *FormatError names the section of lists that fail.
 func (p *Pipeline) validate(n int) error {
 	row := func(i int32) bool { return i >= 0 && int(i) < n }
 	for _, nb := range []struct {
-		what string
-		l    *Neighbours
-	}{{"co-visitation", &p.Covisit}, {"slim", &p.Slim}} {
+		tag, what string
+		l         *PackedNeighbours
+	}{{TagCovisit, "co-visitation", &p.Covisit}, {TagSlim, "slim", &p.Slim}} {
 		if err := nb.l.validate(n, nb.what); err != nil {
-			return err
+			return formatErr(nb.tag, "%v", err)
 		}
 	}
 	for _, lists := range [][]RegionList{p.Popular, p.Trending} {

@@ -14,7 +14,7 @@ import (
 
 // number is an element type of a raw array.
 type number interface {
-	~uint8 | ~int8 | ~uint32 | ~int32 | ~float32 | ~int64 | ~uint64
+	~uint8 | ~int8 | ~uint16 | ~uint32 | ~int32 | ~float32 | ~int64 | ~uint64
 }
 
 // littleEndian reports whether this machine stores integers little-endian
@@ -45,6 +45,8 @@ func putArray[T number](w *rawWriter, s []T) {
 		switch size {
 		case 1:
 			w.b = append(w.b, byte(v))
+		case 2:
+			w.b = binary.LittleEndian.AppendUint16(w.b, uint16(v))
 		case 4:
 			w.b = binary.LittleEndian.AppendUint32(w.b, bits32(v))
 		case 8:
@@ -129,6 +131,8 @@ func readArray[T number](r *rawReader, n int, what string) []T {
 		switch size {
 		case 1:
 			out[i] = T(src[i])
+		case 2:
+			out[i] = T(binary.LittleEndian.Uint16(src[2*i:]))
 		case 4:
 			u := binary.LittleEndian.Uint32(src[4*i:])
 			if _, ok := any(zero).(float32); ok {

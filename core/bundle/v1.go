@@ -37,6 +37,13 @@ func knownV1(tag string) bool {
 	return false
 }
 
+// listsV1 are the neighbour lists as format 1's PIPE holds them (§5.8),
+// and as format 2's must not.
+type listsV1 struct {
+	Covisit Neighbours `msgpack:"covisit"`
+	Slim    Neighbours `msgpack:"slim"`
+}
+
 // decodeV1 reads the sections of a format-1 bundle into b, whose
 // manifest, vocabularies and matrices are read already.
 func decodeV1(b *Bundle, byTag map[string][]byte) error {
@@ -65,8 +72,20 @@ func decodeV1(b *Bundle, byTag map[string][]byte) error {
 	}
 	if data, ok := byTag[TagPipeline]; ok {
 		b.Pipeline = &Pipeline{}
-		if err := wire.UnmarshalLimit(data, b.Pipeline, maxNeighbours*(n+1)+1<<16); err != nil {
-			return formatErr(TagPipeline, "%v", err)
+		var lists listsV1
+		for _, v := range []any{b.Pipeline, &lists} {
+			if err := wire.UnmarshalLimit(data, v, maxNeighbours*(n+1)+1<<16); err != nil {
+				return formatErr(TagPipeline, "%v", err)
+			}
+		}
+		var err error
+		for _, l := range []struct {
+			from *Neighbours
+			to   *PackedNeighbours
+		}{{&lists.Covisit, &b.Pipeline.Covisit}, {&lists.Slim, &b.Pipeline.Slim}} {
+			if *l.to, err = Pack(l.from, n); err != nil {
+				return formatErr(TagPipeline, "%v", err)
+			}
 		}
 	}
 	if data, ok := byTag[TagRanker]; ok {

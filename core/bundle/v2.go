@@ -74,9 +74,7 @@ func encodeV2(b *Bundle, ids IDIndex) ([]Section, error) {
 		}
 	}
 	if p := b.Pipeline; p != nil {
-		rest := *p
-		rest.Covisit, rest.Slim = Neighbours{}, Neighbours{}
-		if err := add(TagPipeline, &rest); err != nil {
+		if err := add(TagPipeline, p); err != nil {
 			return nil, err
 		}
 		raw(TagCovisit, encodeNeighbours(&p.Covisit))
@@ -120,7 +118,7 @@ func knownV2(tag string) bool {
 
 // decodeV2 reads the sections of a format-2 bundle into b, whose
 // manifest, vocabularies and matrices are read already.
-func decodeV2(b *Bundle, byTag map[string][]byte) error {
+func decodeV2(b *Bundle, major uint16, byTag map[string][]byte) error {
 	for _, tag := range []string{TagIDs, TagTitles, TagIDIndex, TagColumns, TagOrders} {
 		if _, ok := byTag[tag]; !ok {
 			return formatErr(tag, "required section missing")
@@ -157,18 +155,30 @@ func decodeV2(b *Bundle, byTag map[string][]byte) error {
 		p := &Pipeline{}
 		// Without the neighbour lists, PIPE's lists are the region lists,
 		// the rules and the arms: bounded by the catalog, not per item.
-		if err := wire.UnmarshalLimit(data, p, 4*(n+1)+1<<16); err != nil {
+		limit := 4*(n+1) + 1<<16
+		if err := wire.UnmarshalLimit(data, p, limit); err != nil {
 			return formatErr(TagPipeline, "%v", err)
 		}
-		if len(p.Covisit.Offsets)+len(p.Slim.Offsets) > 0 {
-			return formatErr(TagPipeline, "neighbour lists belong in sections %s and %s in format 2", TagCovisit, TagSlim)
+		var old listsV1
+		if err := wire.UnmarshalLimit(data, &old, limit); err != nil {
+			return formatErr(TagPipeline, "%v", err)
+		}
+		if len(old.Covisit.Offsets)+len(old.Slim.Offsets) > 0 {
+			return formatErr(TagPipeline, "neighbour lists belong in sections %s and %s since format 2", TagCovisit, TagSlim)
+		}
+		// Format 2 stored the lists plain; a reader packs them as format 3
+		// stores them, so that a bundle serves alike before and after
+		// edgerec bundle upgrade.
+		decodeLists := decodeNeighbours
+		if major == 2 {
+			decodeLists = decodeNeighboursV2
 		}
 		for _, nb := range []struct {
 			tag string
-			l   *Neighbours
+			l   *PackedNeighbours
 		}{{TagCovisit, &p.Covisit}, {TagSlim, &p.Slim}} {
 			if data, ok := byTag[nb.tag]; ok {
-				if *nb.l, err = decodeNeighbours(nb.tag, data, n); err != nil {
+				if *nb.l, err = decodeLists(nb.tag, data, n); err != nil {
 					return err
 				}
 			}
@@ -322,35 +332,6 @@ func decodeOrders(data []byte, n int) (Orders, error) {
 		Tail:       readArray[int32](r, int(tail), "tail"),
 	}
 	return o, r.end()
-}
-
-// encodeNeighbours lays out neighbour lists (§8.5): the item count (0:
-// no lists), the entry count, n+1 offsets, the items, the weights.
-func encodeNeighbours(l *Neighbours) []byte {
-	var w rawWriter
-	w.u32(uint32(max(len(l.Offsets)-1, 0)))
-	w.u32(uint32(len(l.Items)))
-	putArray(&w, l.Offsets)
-	putArray(&w, l.Items)
-	putArray(&w, l.Weights)
-	return w.finish()
-}
-
-func decodeNeighbours(tag string, data []byte, n int) (Neighbours, error) {
-	r := &rawReader{tag: tag, b: data}
-	items, entries := r.u32(), r.u32()
-	if r.err == nil && items != 0 && int64(items) != int64(n) {
-		return Neighbours{}, formatErr(tag, "lists of %d items for %d", items, n)
-	}
-	if items == 0 {
-		return Neighbours{}, r.end()
-	}
-	l := Neighbours{
-		Offsets: readArray[uint32](r, n+1, "offsets"),
-		Items:   readArray[int32](r, int(entries), "items"),
-		Weights: readArray[float32](r, int(entries), "weights"),
-	}
-	return l, r.end()
 }
 
 // decodeInt8 reads an int8 matrix (§5.4) in place: codes and scales

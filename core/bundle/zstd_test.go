@@ -54,11 +54,11 @@ func FuzzDecompress(f *testing.F) {
 func TestUncompressed(t *testing.T) {
 	zstdGolden, err := os.ReadFile(goldenZstd)
 	require.NoError(t, err)
-	rawGolden, err := os.ReadFile(golden)
+	rawGolden, err := os.ReadFile(goldenV2)
 	require.NoError(t, err)
 	got, err := Uncompressed(zstdGolden)
 	require.NoError(t, err)
-	assert.True(t, bytes.Equal(rawGolden, got), "Uncompressed(%s) differs from %s", goldenZstd, golden)
+	assert.True(t, bytes.Equal(rawGolden, got), "Uncompressed(%s) differs from %s", goldenZstd, goldenV2)
 
 	same, err := Uncompressed(rawGolden)
 	require.NoError(t, err)

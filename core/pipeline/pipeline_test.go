@@ -303,7 +303,8 @@ func TestSources(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		neigh, _ := b.Pipeline.Covisit.Of(40)
+		cov := b.Pipeline.Covisit.Unpack()
+		neigh, _ := cov.Of(40)
 		if len(resp.Items) == 0 {
 			t.Fatal("no co-visitation candidates")
 		}
@@ -316,7 +317,8 @@ func TestSources(t *testing.T) {
 	})
 	t.Run("slim says because and counts its rows", func(t *testing.T) {
 		hist := bundletest.ID(41)
-		neigh, _ := b.Pipeline.Slim.Of(41)
+		slim := b.Pipeline.Slim.Unpack()
+		neigh, _ := slim.Of(41)
 		require.NotEmpty(t, neigh)
 		resp, err := r.Recommend(&api.Request{K: 3, Debug: true, Context: adult, History: []api.Event{{Item: hist}}, Sources: only(api.SourceSlim)})
 		require.NoError(t, err)
@@ -337,7 +339,7 @@ func TestSources(t *testing.T) {
 	})
 	t.Run("slim off without its lists", func(t *testing.T) {
 		b := bundletest.Random(300, 32, 3)
-		b.Pipeline.Slim = bundle.Neighbours{}
+		b.Pipeline.Slim = bundle.PackedNeighbours{}
 		r := loadBundle(t, b)
 		resp, err := r.Recommend(&api.Request{K: 3, Context: adult, History: []api.Event{{Item: bundletest.ID(41)}}, Sources: only(api.SourceSlim)})
 		require.NoError(t, err)

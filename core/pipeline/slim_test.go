@@ -22,12 +22,10 @@ import (
 // sum.
 func TestSlimSumsTheWholeHistory(t *testing.T) {
 	b := bundletest.Random(300, 32, 3)
-	nb := &b.Pipeline.Slim
-	for i, w := range nb.Weights {
-		nb.Weights[i] = float32(math.Round(float64(w)*2)) / 2
-	}
+	roundWeights(t, &b.Pipeline.Slim, 300)
 	r := loadBundle(t, b)
-	nb = &r.b.Pipeline.Slim
+	nb := &r.b.Pipeline.Slim
+	plain := nb.Unpack()
 	rng := rand.New(rand.NewPCG(71, 72))
 	for trial := range 200 {
 		req := &api.Request{K: 10, Context: api.Context{Region: "eu", Age: 30}}
@@ -50,7 +48,7 @@ func TestSlimSumsTheWholeHistory(t *testing.T) {
 		best := map[int32]float32{}
 		var all []scored
 		for _, from := range q.Exclude {
-			items, weights := nb.Of(int(from))
+			items, weights := plain.Of(int(from))
 			for k, it := range items {
 				a := acc[it]
 				if a == nil {

@@ -161,7 +161,7 @@ func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult in
 // source reads its lists so: co-visits are about what comes next.
 // Every neighbour looked at passes keep, which counts it against the
 // request's work budget.
-func neighbours(pl *pool, s api.Source, nb *bundle.Neighbours, q *Query, n int, keep func(int32) bool) {
+func neighbours(pl *pool, s api.Source, nb *bundle.PackedNeighbours, q *Query, n int, keep func(int32) bool) {
 	type src struct {
 		row int32
 		w   float32
@@ -212,13 +212,13 @@ func newNeighbourSum(capacity int) *neighbourSum {
 
 // add adds w times the weights of from's neighbours in nb, those keep
 // passes (keep nil: all).
-func (s *neighbourSum) add(nb *bundle.Neighbours, from int32, w float32, keep func(int32) bool) {
-	items, weights := nb.Of(int(from))
-	for k, it := range items {
+func (s *neighbourSum) add(nb *bundle.PackedNeighbours, from int32, w float32, keep func(int32) bool) {
+	for k := range nb.Len(int(from)) {
+		it, weight := nb.At(int(from), k)
 		if keep != nil && !keep(it) {
 			continue
 		}
-		v := w * weights[k]
+		v := w * weight
 		i, ok := s.at.get(it)
 		if !ok {
 			i = len(s.accs)
@@ -248,7 +248,7 @@ func (s *neighbourSum) add(nb *bundle.Neighbours, from int32, w float32, keep fu
 // the sum reached and that the source did not propose its score and rank
 // there: run after the other sources, it tells the ranker what the model
 // thinks of their candidates too.
-func historyNeighbours(pl *pool, s api.Source, nb *bundle.Neighbours, q *Query, n int, keep func(int32) bool) (annotate func()) {
+func historyNeighbours(pl *pool, s api.Source, nb *bundle.PackedNeighbours, q *Query, n int, keep func(int32) bool) (annotate func()) {
 	// q.Exclude is the history and the seed.
 	sum := newNeighbourSum(len(q.Exclude) * 16)
 	for _, from := range q.Exclude {

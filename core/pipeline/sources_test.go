@@ -10,6 +10,7 @@ import (
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
+	"github.com/stretchr/testify/require"
 )
 
 // scored is a reference candidate: a row, its score and (co-visitation)
@@ -55,17 +56,28 @@ func rankOf(pl *pool, row int32, s api.Source) int32 {
 // weights rounded to make ties common. The slim source sums over the
 // whole history instead (slim_test.go).
 func TestCovisitOrder(t *testing.T) {
-	testNeighboursOrder(t, api.SourceCovisit, func(p *bundle.Pipeline) *bundle.Neighbours { return &p.Covisit })
+	testNeighboursOrder(t, api.SourceCovisit, func(p *bundle.Pipeline) *bundle.PackedNeighbours { return &p.Covisit })
 }
 
-func testNeighboursOrder(t *testing.T, s api.Source, lists func(*bundle.Pipeline) *bundle.Neighbours) {
-	b := bundletest.Random(300, 32, 3)
-	nb := lists(b.Pipeline)
-	for i, w := range nb.Weights {
-		nb.Weights[i] = float32(math.Round(float64(w)*2)) / 2
+// roundWeights rounds the weights of a catalog of n items' lists to
+// halves, so that ties are common.
+func roundWeights(t *testing.T, nb *bundle.PackedNeighbours, n int) {
+	t.Helper()
+	u := nb.Unpack()
+	for i, w := range u.Weights {
+		u.Weights[i] = float32(math.Round(float64(w)*2)) / 2
 	}
+	var err error
+	*nb, err = bundle.Pack(&u, n)
+	require.NoError(t, err)
+}
+
+func testNeighboursOrder(t *testing.T, s api.Source, lists func(*bundle.Pipeline) *bundle.PackedNeighbours) {
+	b := bundletest.Random(300, 32, 3)
+	roundWeights(t, lists(b.Pipeline), 300)
 	r := loadBundle(t, b)
-	nb = lists(r.b.Pipeline)
+	nb := lists(r.b.Pipeline)
+	plain := nb.Unpack()
 	rng := rand.New(rand.NewPCG(61, 62))
 	keepAll := func(int32) bool { return true }
 	for trial := range 200 {
@@ -103,7 +115,7 @@ func testNeighboursOrder(t *testing.T, s api.Source, lists func(*bundle.Pipeline
 		var order []int32
 		best := map[int32]float32{}
 		for _, f := range from {
-			items, weights := nb.Of(int(f.row))
+			items, weights := plain.Of(int(f.row))
 			for k, it := range items {
 				if !keep(it) {
 					continue

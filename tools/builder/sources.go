@@ -104,8 +104,7 @@ func pipelineData(ds *dataset.Dataset, row map[string]int32, n int, created int6
 			}
 		}
 	}
-	nb := &p.Covisit
-	nb.Offsets = make([]uint32, 1, n+1)
+	nb := &bundle.Neighbours{Offsets: make([]uint32, 1, n+1)}
 	type pair struct {
 		item int32
 		w    float32
@@ -131,7 +130,12 @@ func pipelineData(ds *dataset.Dataset, row map[string]int32, n int, created int6
 	if err != nil {
 		return nil, err
 	}
-	p.Slim = *sl
+	if p.Covisit, err = bundle.Pack(nb, n); err != nil {
+		return nil, err
+	}
+	if p.Slim, err = bundle.Pack(sl, n); err != nil {
+		return nil, err
+	}
 	p.Popular = regionLists(pop)
 	p.Trending = regionLists(trend)
 	if rules != nil {

@@ -25,13 +25,13 @@ func TestPipelineDataNeighbours(t *testing.T) {
 	created := ds.Interactions[len(ds.Interactions)-1].Time
 	p, err := pipelineData(ds, rows, n, created, nil)
 	require.NoError(t, err)
-	require.Len(t, p.Slim.Offsets, n+1)
-	require.Len(t, p.Covisit.Offsets, n+1)
-	assert.NotEmpty(t, p.Slim.Items)
+	require.Equal(t, n, p.Slim.Items())
+	require.Equal(t, n, p.Covisit.Items())
+	assert.Positive(t, p.Slim.Entries())
+	slim := p.Slim.Unpack()
 	for i := 0; i < n; i++ {
-		cov, _ := p.Covisit.Of(i)
-		assert.LessOrEqual(t, len(cov), CovisitTop)
-		items, ws := p.Slim.Of(i)
+		assert.LessOrEqual(t, p.Covisit.Len(i), CovisitTop)
+		items, ws := slim.Of(i)
 		assert.LessOrEqual(t, len(items), SlimTop)
 		for k, j := range items {
 			assert.NotEqual(t, int32(i), j, "item %d recommends itself", i)

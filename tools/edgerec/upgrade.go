@@ -13,12 +13,13 @@ func runBundleUpgrade(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bundle upgrade", "bundle upgrade --out FILE BUNDLE", `
 Rewrite a bundle of an older format version as the current one
 (bundles/FORMAT.md §8.6): the same content, laid out so that the module
-uses it in place, every section stored raw. A format 2 bundle with
-compressed sections (as written before 2026-12-07) is rewritten raw too:
-the module does not decompress (edgerec serve does it for the module, a
-browser or edge worker cannot). The bundle is validated completely first. A signature
-does not survive (it covers the old layout): sign the upgraded bundle
-again with edgerec bundle sign.`, stderr)
+uses it in place, every section stored raw, the neighbour lists packed
+(format 3). Sections a format 2 bundle stored compressed (as written
+before 2026-12-07) are written raw: the module does not decompress
+(edgerec serve does it for the module, a browser or edge worker cannot).
+The bundle is validated completely first. A signature does not survive
+(it covers the old layout): sign the upgraded bundle again with edgerec
+bundle sign.`, stderr)
 	out := fs.String("out", "", "file to write the upgraded bundle to")
 	file, err := parseFile(fs, args, "upgrade")
 	if err != nil {

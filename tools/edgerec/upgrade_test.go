@@ -10,10 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestBundleUpgrade: the 1.2 golden and the compressed 2.0 golden both
-// upgrade to the raw 2.0 golden byte for byte; a signed 1.1 bundle
-// upgrades with a note that its signature was dropped; a raw 2.0 bundle
-// and a file that is no bundle are refused.
+// TestBundleUpgrade: the 1.2 golden and the 2.0 goldens, compressed and
+// raw, all upgrade to the 3.0 golden byte for byte; a signed 1.1 bundle
+// upgrades with a note that its signature was dropped; a 3.0 bundle and a
+// file that is no bundle are refused.
 func TestBundleUpgrade(t *testing.T) {
 	const goldens = "../../core/bundle/testdata/"
 	dir := t.TempDir()
@@ -23,22 +23,24 @@ func TestBundleUpgrade(t *testing.T) {
 	assert.Contains(t, stdout, "format 1.2")
 	got, err := os.ReadFile(out)
 	require.NoError(t, err)
-	want, err := os.ReadFile(goldens + "v2.0-raw.bundle")
+	want, err := os.ReadFile(goldens + "v3.0.bundle")
 	require.NoError(t, err)
-	assert.True(t, bytes.Equal(want, got), "the upgraded 1.2 golden differs from the 2.0 golden")
+	assert.True(t, bytes.Equal(want, got), "the upgraded 1.2 golden differs from the 3.0 golden")
 
-	code, stdout, stderr = edgerec(t, "bundle", "upgrade", "--out", out, goldens+"v2.0.bundle")
-	require.Zero(t, code, stderr)
-	assert.Contains(t, stdout, "every section raw")
-	got, err = os.ReadFile(out)
-	require.NoError(t, err)
-	assert.True(t, bytes.Equal(want, got), "the upgraded compressed 2.0 golden differs from the raw one")
+	for _, name := range []string{"v2.0.bundle", "v2.0-raw.bundle"} {
+		code, stdout, stderr = edgerec(t, "bundle", "upgrade", "--out", out, goldens+name)
+		require.Zero(t, code, stderr)
+		assert.Contains(t, stdout, "format 3.0, every section raw")
+		got, err = os.ReadFile(out)
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(want, got), "the upgraded %s differs from the 3.0 golden", name)
+	}
 
 	code, _, stderr = edgerec(t, "bundle", "upgrade", "--out", out, goldens+"v1.1-signed.bundle")
 	require.Zero(t, code, stderr)
 	assert.Contains(t, stderr, "signature")
 
-	code, _, stderr = edgerec(t, "bundle", "upgrade", "--out", out, goldens+"v2.0-raw.bundle")
+	code, _, stderr = edgerec(t, "bundle", "upgrade", "--out", out, goldens+"v3.0.bundle")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "already")
 

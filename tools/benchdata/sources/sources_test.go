@@ -17,14 +17,13 @@ func TestRandom(t *testing.T) {
 	const n = 300
 	p := sources.Random(n, 4)
 	assert.Equal(t, p, sources.Random(n, 4))
-	assert.NotEqual(t, p.Covisit.Items, sources.Random(n, 5).Covisit.Items)
-	for name, l := range map[string]struct {
-		offsets []uint32
-		items   []int32
-	}{"covisit": {p.Covisit.Offsets, p.Covisit.Items}, "slim": {p.Slim.Offsets, p.Slim.Items}} {
-		require.Len(t, l.offsets, n+1, name)
+	other := sources.Random(n, 5)
+	assert.NotEqual(t, p.Covisit.Unpack().Items, other.Covisit.Unpack().Items)
+	for name, l := range map[string]bundle.Neighbours{"covisit": p.Covisit.Unpack(), "slim": p.Slim.Unpack()} {
+		require.Len(t, l.Offsets, n+1, name)
 		for i := range n {
-			for _, j := range l.items[l.offsets[i]:l.offsets[i+1]] {
+			assert.LessOrEqual(t, l.Offsets[i+1]-l.Offsets[i], uint32(max(sources.CovisitTop, sources.SlimTop)))
+			for _, j := range l.Items[l.Offsets[i]:l.Offsets[i+1]] {
 				require.True(t, j >= 0 && j < n && int(j) != i, "%s: item %d lists %d", name, i, j)
 			}
 		}
@@ -36,5 +35,5 @@ func TestRandom(t *testing.T) {
 	got, err := bundle.Decode(data)
 	require.NoError(t, err)
 	assert.Equal(t, p.Popular, got.Pipeline.Popular)
-	assert.Equal(t, p.Covisit.Items, got.Pipeline.Covisit.Items)
+	assert.Equal(t, p.Covisit.Unpack(), got.Pipeline.Covisit.Unpack())
 }
