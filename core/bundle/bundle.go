@@ -153,7 +153,8 @@ type Bundle struct {
 	// that holds HistoryCodes instead. HistoryRows returns whichever.
 	History *quant.Int8
 	// HistoryCodes holds the history rows as product-quantization codes
-	// (section HIPQ, compact bundles only, compact.go).
+	// (section HIPQ, compact.go): in compact bundles since format 2.1, in
+	// any since 3.0.
 	HistoryCodes *quant.PQRows
 	// Query is the query tower (section QTWR).
 	Query tower.Query
@@ -265,15 +266,15 @@ func decode(data []byte, verify bool) (*Bundle, error) {
 	} else if b.Embeddings, err = decodeInt8(TagEmbeddings, byTag[TagEmbeddings], m.Items, m.Dim, verify); err != nil {
 		return nil, err
 	}
-	// The history rows: HIST's int8 rows, or in a compact bundle either
-	// those or their codes (HIPQ), never both.
+	// The history rows: HIST's int8 rows or their codes (HIPQ), never
+	// both; format 2 has codes in compact bundles only.
 	_, hist := byTag[TagHistory]
 	_, hcodes := byTag[TagHistoryCodes]
 	switch {
 	case hist && hcodes:
 		return nil, formatErr(TagHistoryCodes, "section present beside %s", TagHistory)
-	case hcodes && m.Quantization != QuantIVFPQ:
-		return nil, formatErr(TagHistoryCodes, "section present in a bundle of quantization %q", m.Quantization)
+	case hcodes && m.Quantization != QuantIVFPQ && h.Major < 3:
+		return nil, formatErr(TagHistoryCodes, "section present in a format %d bundle of quantization %q", h.Major, m.Quantization)
 	case hcodes:
 		if b.HistoryCodes, err = decodeHistoryCodes(byTag[TagHistoryCodes], m.Items, m.HistoryDim); err != nil {
 			return nil, err
@@ -381,8 +382,8 @@ func (b *Bundle) validateEmbeddings() error {
 	m := &b.Manifest
 	n := m.Items
 	switch h := b.HistoryCodes; {
-	case h != nil && (b.History != nil || m.Quantization != QuantIVFPQ):
-		return formatErr(TagHistoryCodes, "history codes beside int8 rows, or in a bundle that is not compact")
+	case h != nil && b.History != nil:
+		return formatErr(TagHistoryCodes, "history codes beside int8 rows")
 	case h != nil:
 		if err := h.Validate(); err != nil {
 			return formatErr(TagHistoryCodes, "%v", err)

@@ -23,13 +23,13 @@ const (
 // TagCompact names the section holding the compact mode's codes (§8.7).
 const TagCompact = "IVPQ"
 
-// TagHistoryCodes names the section in which a compact bundle may hold
-// the query tower's history rows as product-quantization codes, in place
-// of HIST's int8 rows (§8.7).
+// TagHistoryCodes names the section in which a bundle may hold the query
+// tower's history rows as product-quantization codes, in place of HIST's
+// int8 rows (§8.7): a compact one since format 2.1, any since 3.0.
 const TagHistoryCodes = "HIPQ"
 
 // HistoryRows returns the rows the query tower pools over a user's
-// history: HIST's int8 rows, or a compact bundle's codes of them.
+// history: HIST's int8 rows, or their codes (HIPQ).
 func (b *Bundle) HistoryRows() nn.Rows {
 	if b.HistoryCodes != nil {
 		return b.HistoryCodes

@@ -132,6 +132,12 @@ func TestCompactRejects(t *testing.T) {
 	bigger.Codes = append(slices.Clone(bigger.Codes), 1, 2)
 	biggerData, err := bigger.MarshalBinary()
 	require.NoError(t, err)
+	// Since format 3.0 a full bundle may hold its history rows as codes.
+	data, err := encodeContainer(Major, Minor, append(without(fs, TagHistory), section(cs, TagHistoryCodes)), nil)
+	require.NoError(t, err)
+	b, err := Decode(data)
+	require.NoError(t, err)
+	assert.True(t, b.History == nil && b.HistoryCodes != nil && b.Embeddings != nil)
 	for _, c := range []struct {
 		name, section string
 		sections      []Section
@@ -146,7 +152,8 @@ func TestCompactRejects(t *testing.T) {
 		{"codes cut short", TagCompact, swap(cs, Section{Tag: TagCompact, Data: section(cs, TagCompact).Data[:100]}), false},
 		{"an IVF index beside the codes", TagIndex, append(slices.Clone(cs), Section{Tag: TagIndex, Data: encodeIndex(testIndexBundle().Index)}), false},
 		{"history codes beside HIST", TagHistoryCodes, append(slices.Clone(cs), section(fs, TagHistory)), false},
-		{"history codes in a full bundle", TagHistoryCodes, append(slices.Clone(fs), section(cs, TagHistoryCodes)), false},
+		{"history codes beside HIST in a full bundle", TagHistoryCodes, append(slices.Clone(fs), section(cs, TagHistoryCodes)), false},
+		{"history codes in a full 2.0 bundle", TagHistoryCodes, append(without(fs, TagHistory), section(cs, TagHistoryCodes)), true},
 		{"no history rows", TagHistory, without(cs, TagHistoryCodes), false},
 		{"history codes of four rows", TagHistoryCodes, swap(cs, Section{Tag: TagHistoryCodes, Data: shortHistory(t)}), false},
 	} {

@@ -179,16 +179,28 @@ func encodeNeighbours(l *PackedNeighbours) []byte {
 	return w.finish()
 }
 
-// decodeNeighbours reads §8.5's lists of a catalog of n items in place.
-// It checks the lengths and the row width; validate checks the content.
-func decodeNeighbours(tag string, data []byte, n int) (PackedNeighbours, error) {
+// listsHeader reads the two counts that open a §8.5 section in formats 2
+// and 3: the item count, which must be n or 0, and the entries. It
+// returns a nil reader when the section holds no lists, with the error of
+// what follows them (nil for padding alone).
+func listsHeader(tag string, data []byte, n int) (*rawReader, uint32, error) {
 	r := &rawReader{tag: tag, b: data}
 	items, entries := r.u32(), r.u32()
 	if r.err == nil && items != 0 && int64(items) != int64(n) {
-		return PackedNeighbours{}, formatErr(tag, "lists of %d items for %d", items, n)
+		return nil, 0, formatErr(tag, "lists of %d items for %d", items, n)
 	}
 	if items == 0 {
-		return PackedNeighbours{}, r.end()
+		return nil, 0, r.end()
+	}
+	return r, entries, nil
+}
+
+// decodeNeighbours reads §8.5's lists of a catalog of n items in place.
+// It checks the lengths and the row width; validate checks the content.
+func decodeNeighbours(tag string, data []byte, n int) (PackedNeighbours, error) {
+	r, entries, err := listsHeader(tag, data, n)
+	if r == nil {
+		return PackedNeighbours{}, err
 	}
 	width, scale := int(r.u32()), math.Float32frombits(r.u32())
 	if r.err == nil && width != rowWidth(n) {
@@ -207,13 +219,9 @@ func decodeNeighbours(tag string, data []byte, n int) (PackedNeighbours, error) 
 // decodeNeighboursV2 reads format 2's plain lists (an int32 row and a
 // float32 weight an entry, FORMAT.md §8.6) and packs them.
 func decodeNeighboursV2(tag string, data []byte, n int) (PackedNeighbours, error) {
-	r := &rawReader{tag: tag, b: data}
-	items, entries := r.u32(), r.u32()
-	if r.err == nil && items != 0 && int64(items) != int64(n) {
-		return PackedNeighbours{}, formatErr(tag, "lists of %d items for %d", items, n)
-	}
-	if items == 0 {
-		return PackedNeighbours{}, r.end()
+	r, entries, err := listsHeader(tag, data, n)
+	if r == nil {
+		return PackedNeighbours{}, err
 	}
 	l := Neighbours{
 		Offsets: readArray[uint32](r, n+1, "offsets"),

@@ -51,8 +51,18 @@ type Options struct {
 	Index IndexOptions
 	// Compact, if not nil, builds a compact bundle (compact.go): codes in
 	// place of the int8 rows and of the index, whatever the catalog's
-	// size. Its Queries default to the data set's users (UserSample).
+	// size. Its Queries default to the data set's users (UserSample); its
+	// HistoryBytes is set from HistoryBytes.
 	Compact *CompactOptions
+	// HistoryBytes is the bytes of an item's history row as the query
+	// tower pools it: a positive value codes the rows with product
+	// quantization in that many bytes (CodeHistory, section HIPQ), a
+	// negative one keeps the int8 rows (HIST), and 0 takes the mode's
+	// default: int8 rows in a full bundle, codes of half their bytes in a
+	// compact one. Codes save 20 bytes an item at width 32 and move the
+	// served queries off the trained ones by their quantization error
+	// (RATIONALE.md, "History rows as codes in full bundles").
+	HistoryBytes int
 }
 
 // checkWeights returns the first NaN or infinity in m's towers and ranker
@@ -141,14 +151,22 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 	}
 	if c := opts.Compact; c != nil {
 		co := *c
+		co.HistoryBytes = opts.HistoryBytes
 		if co.Queries == nil {
 			co.Queries = func(b *bundle.Bundle) ([][]float32, [][]int32) { return UserSample(b, ds, created, 200) }
 		}
 		if _, err := Compact(b, co); err != nil {
 			return nil, err
 		}
-	} else if err := Index(b, ix); err != nil {
-		return nil, err
+	} else {
+		if err := Index(b, ix); err != nil {
+			return nil, err
+		}
+		if opts.HistoryBytes > 0 {
+			if _, err := CodeHistory(b, opts.HistoryBytes, 1, opts.Workers); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if !opts.NoSources {
 		rows := make(map[string]int32, n)

@@ -92,16 +92,12 @@ func Compact(b *bundle.Bundle, opts CompactOptions) (CompactReport, error) {
 	// The history rows next, so that the tuning queries below are the
 	// ones the module will compute.
 	if opts.HistoryBytes >= 0 {
-		h := b.History
-		hx := decodeRows(h)
 		if opts.Progress != nil {
 			opts.Progress("history", 0, 1)
 		}
-		codes, err := compact.TrainRows(hx, h.Dim, opts.HistoryBytes, opts.Seed+1, workers)
-		if err != nil {
-			return CompactReport{}, fmt.Errorf("builder: history rows: %w", err)
+		if rep.HistoryM, err = CodeHistory(b, opts.HistoryBytes, opts.Seed+1, workers); err != nil {
+			return CompactReport{}, err
 		}
-		b.History, b.HistoryCodes, rep.HistoryM = nil, codes, codes.PQ.M
 	}
 	// b is a compact bundle from here on (its nprobe tuned below).
 	b.Codes, b.Embeddings, b.Index = ix, nil, nil
@@ -136,6 +132,26 @@ func Compact(b *bundle.Bundle, opts CompactOptions) (CompactReport, error) {
 	}
 	rep.NProbe, rep.Queries = ix.NProbe, len(queries)
 	return rep, nil
+}
+
+// CodeHistory replaces b's int8 history rows (HIST) with product-
+// quantization codes of bytes bytes a row (HIPQ; 0: compact.RowsM's
+// default, half the int8 row's), trained by compact.TrainRows, and
+// returns the bytes a row takes. It runs after anything that reorders
+// rows (Index, Compact's lists). The module adds a coded row where it
+// added an int8 one, so what changes is only how closely the rows are
+// kept: bundle diff against a build with --history-bytes -1 shows it.
+func CodeHistory(b *bundle.Bundle, bytes int, seed uint64, workers int) (int, error) {
+	h := b.History
+	if h == nil {
+		return 0, fmt.Errorf("builder: history rows: the bundle has no int8 rows to code")
+	}
+	codes, err := compact.TrainRows(decodeRows(h), h.Dim, bytes, seed, workers)
+	if err != nil {
+		return 0, fmt.Errorf("builder: history rows: %w", err)
+	}
+	b.History, b.HistoryCodes = nil, codes
+	return codes.PQ.M, nil
 }
 
 // decodeRows returns m's rows decoded, row-major.

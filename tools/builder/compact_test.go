@@ -2,6 +2,7 @@ package builder
 
 import (
 	"bytes"
+	"math"
 	"slices"
 	"testing"
 
@@ -172,4 +173,42 @@ func TestCompactServes(t *testing.T) {
 	// near ties, so about half of the lists agree; a compact bundle that
 	// scored the wrong rows would agree by chance, K/n = 0.5 %.
 	assert.Greater(t, float64(same)/float64(total), 0.3, "share of the full bundle's recommendations the compact one also gives")
+}
+
+// TestCodeHistory: a full bundle may hold its history rows as codes
+// (format 3.0): it encodes, decodes and serves, in half the bytes of an
+// int8 row's codes and no scale, and the queries it computes stay close to those of the int8
+// rows it codes.
+func TestCodeHistory(t *testing.T) {
+	const n = 2000
+	f, c := clusteredBundle(n), clusteredBundle(n)
+	m, err := CodeHistory(c, 0, 1, 0)
+	require.NoError(t, err)
+	assert.Equal(t, f.History.Dim/2, m)
+	_, err = CodeHistory(c, 0, 1, 0)
+	assert.ErrorContains(t, err, "no int8 rows")
+	load := func(b *bundle.Bundle) (*pipeline.Recommender, int) {
+		data, err := bundle.Encode(b)
+		require.NoError(t, err)
+		r, err := pipeline.Load(data)
+		require.NoError(t, err)
+		return r, len(data)
+	}
+	fr, fsize := load(f)
+	cr, csize := load(c)
+	assert.Nil(t, cr.Bundle().History)
+	// Each row: H/2 bytes of code instead of H of int8 and a float32
+	// scale, less the codebooks' 256 × H float32.
+	h := f.History.Dim
+	assert.InDelta(t, n*(h+4-h/2)-4*256*h, fsize-csize, 64, "bytes saved")
+	var cos float64
+	for i := range 50 {
+		req := historyRequest(fr.Bundle(), i, n)
+		a, b := fr.Embed(fr.Resolve(req)), cr.Embed(cr.Resolve(req))
+		cos += float64(vec.Dot(a, b)) / math.Sqrt(float64(vec.Dot(a, a))*float64(vec.Dot(b, b)))
+		resp, err := cr.Recommend(req)
+		require.NoError(t, err)
+		require.Len(t, resp.Items, 20)
+	}
+	assert.Greater(t, cos/50, 0.95, "mean cosine between the queries of coded and int8 history rows")
 }

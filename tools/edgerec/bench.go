@@ -21,7 +21,7 @@ type benchOptions struct {
 	exact            bool   // build no index
 	compact          bool   // a compact bundle (codes of compactBytes bytes)
 	compactBytes     int
-	historyBytes     int     // --compact-history-bytes
+	historyBytes     int     // --history-bytes
 	lists            int     // inverted lists (0: the builder's choice)
 	target           float64 // recall the default nprobe is tuned for (0: builder default)
 	seed             uint64
@@ -84,7 +84,8 @@ func parseBench(args []string, stderr io.Writer) (benchOptions, error) {
 	fs.BoolVar(&o.exact, "exact", false, "build no index: measure the exact scan")
 	fs.BoolVar(&o.compact, "compact", false, "a compact bundle: product-quantization codes in place of int8 rows and index (bundle build --compact)")
 	fs.IntVar(&o.compactBytes, "compact-bytes", 32, "bytes per item of --compact's codes (divides --dim)")
-	fs.IntVar(&o.historyBytes, "compact-history-bytes", 0, "bytes of --compact's code of a history row (0: half the int8 row's; -1: keep the int8 rows)")
+	fs.IntVar(&o.historyBytes, "history-bytes", 0, "bytes of the code of a history row (-1: int8 rows; 0: int8 rows, or with --compact codes of half their bytes), as bundle build --history-bytes")
+	fs.IntVar(&o.historyBytes, "compact-history-bytes", 0, "the same as --history-bytes")
 	fs.IntVar(&o.lists, "lists", 0, "inverted lists (0: 2·√N)")
 	fs.Float64Var(&o.target, "target", 0, "recall@100 against the exact int8 scan the default nprobe is tuned for (0: builder default)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the catalog and the users")

@@ -45,6 +45,14 @@ func encodeBenchBundle(o benchOptions, cat *benchdata.Catalog, rep *benchReport,
 		rep.BuildIndexMS = ms(time.Since(start))
 		rep.Index, rep.Lists, rep.NProbe = "ivf", b.Index.Lists(), b.Index.NProbe
 	}
+	// History rows coded as bundle build codes them (after the rows'
+	// order is final).
+	if !o.compact && o.historyBytes > 0 {
+		progress("history codes")
+		if _, err := builder.CodeHistory(b, o.historyBytes, o.seed+1, 0); err != nil {
+			return nil, nil, err
+		}
+	}
 	// The other candidate sources, so that recommend times the whole
 	// pipeline (they refer to rows, so they come after the index).
 	b.Pipeline = sources.Random(o.items, o.seed)

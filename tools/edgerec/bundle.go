@@ -78,7 +78,8 @@ retrieval loses too much against exact float32 search.`, stderr)
 	recallQueries := fs.Int("recall-queries", 200, "sample users of --min-recall")
 	compactMode := fs.Bool("compact", false, "compact bundle: item embeddings as product-quantization codes (FORMAT.md §8.7)")
 	compactBytes := fs.Int("compact-bytes", 32, "bytes per item of --compact's codes; must divide the embedding dimension")
-	historyBytes := fs.Int("compact-history-bytes", 0, "bytes of --compact's code of an item's history row (0: half the int8 row's; -1: keep the int8 rows)")
+	historyBytes := fs.Int("history-bytes", 0, "bytes of the product-quantization code of an item's history row, which the query tower pools (-1: int8 rows; 0: int8 rows, or with --compact codes of half their bytes)")
+	fs.IntVar(historyBytes, "compact-history-bytes", 0, "the same as --history-bytes (its name when only --compact coded the rows)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -128,13 +129,13 @@ retrieval loses too much against exact float32 search.`, stderr)
 	}
 	var compact *builder.CompactOptions
 	if *compactMode {
-		compact = &builder.CompactOptions{M: *compactBytes, HistoryBytes: *historyBytes, Progress: func(stage string, done, total int) {
+		compact = &builder.CompactOptions{M: *compactBytes, Progress: func(stage string, done, total int) {
 			fmt.Fprintf(stderr, "\rcompact codes: %s %d/%d   ", stage, done, total)
 		}}
 	}
 	start := time.Now()
 	b, err := builder.Build(m, ds, builder.Options{Version: *version, Created: *created, Builder: "edgerec bundle build",
-		Rules: rules, NoSources: *noSources, Compact: compact,
+		Rules: rules, NoSources: *noSources, Compact: compact, HistoryBytes: *historyBytes,
 		Progress: func(done, total int) {
 			fmt.Fprintf(stderr, "\rembedding items %d/%d", done, total)
 			if done == total {
