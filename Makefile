@@ -7,7 +7,7 @@ DEMO      := out/demo
 DEMO_ADDR ?= 127.0.0.1:8080
 FUZZTIME  ?= 60s
 
-.PHONY: all build test check demo import-demo bench fuzz eval clean web-npm web-deps events-deps sim web-fixtures web-test web-bench soak bench-serve
+.PHONY: all build test check demo import-demo bench fuzz eval clean web-npm web-deps events-deps sim web-fixtures web-test web-bench soak bench-serve edge-scale
 
 all: build
 
@@ -157,6 +157,14 @@ soak:
 bench-serve:
 	$(GO) test -run '^$$' -bench 'BenchmarkServe' -benchtime 2000x -timeout 0 ./tools/edgerec
 	$(GO) test -run '^$$' -bench 'BenchmarkColdStart' -benchtime 10x -timeout 0 ./tools/edgerec
+
+# edge-scale: a compact 1M-item bundle (built once into out/bench) served
+# by the edge worker under workerd: start-up, memory, answers checked
+# against the loader's (web-demo/bench/edge-scale.js). About 10 minutes.
+SCALE_BUNDLE ?= out/bench/compact-1m.bundle
+edge-scale: build web-deps
+	@[ -f $(SCALE_BUNDLE) ] || $(EDGEREC) bench --items 1000000 --compact --adversarial 0 --queries 20 --keep $(SCALE_BUNDLE)
+	node $(WEB)/bench/edge-scale.js --bundle $(SCALE_BUNDLE)
 
 clean:
 	rm -rf $(BIN) out
