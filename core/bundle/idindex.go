@@ -118,6 +118,11 @@ func (x *IDIndex) Lookup(ids Strings, id string) (int32, bool) {
 
 // check validates the table against its column: more slots than ids, every slot empty or a row, and every id found at its
 // own row, which also proves the ids unique and non-empty ones reachable.
+//
+// It walks each id's probe as Lookup would, but compares hashes, computed
+// once per id, before bytes: a probe passes other ids, and comparing
+// their bytes (ids of one length, as a catalog's often are, compare to
+// the end) made the check most of a native load's time at 1M items.
 func (x *IDIndex) check(ids Strings) error {
 	n := ids.Len()
 	s := len(x.slots)
@@ -132,16 +137,34 @@ func (x *IDIndex) check(ids Strings) error {
 			return fmt.Errorf("slot %d holds row %d of %d", j, int64(v)-1, n)
 		}
 	}
+	hs := make([]uint32, n)
 	for row := range n {
 		id := ids.At(row)
 		if id == "" {
 			return fmt.Errorf("item %d has an empty id", row)
 		}
-		if got, ok := x.Lookup(ids, id); !ok || int(got) != row {
-			if ok {
-				return fmt.Errorf("item id %q appears twice (rows %d and %d)", id, got, row)
+		hs[row] = idHash(id)
+	}
+	for row := range n {
+		h := hs[row]
+		j, found := home(h, s), false
+		for d := uint32(0); d <= x.maxProbe; d++ {
+			v := x.slots[j]
+			if v == 0 {
+				break
 			}
-			return fmt.Errorf("item id %q (row %d) is not where the table says", id, row)
+			if r := int(v - 1); r == row {
+				found = true
+				break
+			} else if hs[r] == h && ids.At(r) == ids.At(row) {
+				return fmt.Errorf("item id %q appears twice (rows %d and %d)", ids.At(row), r, row)
+			}
+			if j++; j == uint32(s) {
+				j = 0
+			}
+		}
+		if !found {
+			return fmt.Errorf("item id %q (row %d) is not where the table says", ids.At(row), row)
 		}
 	}
 	return nil
