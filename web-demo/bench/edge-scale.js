@@ -17,12 +17,11 @@
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, copyFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { EdgeRec } from '../edgerec.js';
-import { root, wasmPath } from '../test/fixtures.js';
+import { wasmPath } from '../test/fixtures.js';
+import { workerdBin, requireWorkerd, freePort, buildWorker } from '../test/workerd.js';
 
 const usage = 'usage: node bench/edge-scale.js --bundle FILE [--n N]';
 let args;
@@ -45,13 +44,12 @@ if (!existsSync(args.bundle)) {
   console.error(`edge-scale: no bundle at ${args.bundle} (bin/edgerec bench --items 1000000 --compact --keep FILE writes one)`);
   process.exit(2);
 }
-const toolsDir = path.join(root, 'web-demo', 'test', 'workerd');
-const workerdBin = path.join(toolsDir, 'node_modules', '@cloudflare', 'workerd-linux-64', 'bin', 'workerd');
-if (!existsSync(workerdBin)) {
-  console.error(`edge-scale: workerd is missing at ${workerdBin}: run 'make web-deps'`);
+try {
+  requireWorkerd();
+} catch (err) {
+  console.error(`edge-scale: ${err.message}`);
   process.exit(2);
 }
-const { build } = createRequire(path.join(toolsDir, 'package.json'))('esbuild');
 
 const mib = (kb) => (kb / 1024).toFixed(0);
 // status returns workerd's resident and peak resident memory in KiB.
@@ -59,17 +57,6 @@ function status(pid) {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
   return { rss: field('VmRSS'), hwm: field('VmHWM') };
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const bundleBytes = readFileSync(args.bundle);
@@ -141,16 +128,7 @@ async function untilAnswer(base, req, anyStatus = false) {
 }
 
 try {
-  writeFileSync(path.join(dir, 'entry.js'), [
-    `import worker from ${JSON.stringify(path.join(root, 'web-demo', 'worker', 'worker.js'))};`,
-    `import wasm from './recommender.wasm';`,
-    `export default { fetch: (request, env, ctx) => worker.fetch(request, { ...env, RECOMMENDER_WASM: wasm }, ctx) };`,
-  ].join('\n'));
-  await build({
-    entryPoints: [path.join(dir, 'entry.js')], bundle: true, format: 'esm', outfile: path.join(dir, 'worker.js'),
-    external: ['./recommender.wasm'], nodePaths: [path.join(root, 'web-demo', 'node_modules')], logLevel: 'silent',
-  });
-  copyFileSync(wasmPath, path.join(dir, 'recommender.wasm'));
+  await buildWorker(dir);
 
   // What workerd holds without a bundle: the same worker, its module
   // compiled and instantiated, given 8 bytes that are no bundle.
@@ -184,7 +162,7 @@ try {
   console.log(`bundle        ${args.bundle}: ${(bundleBytes.length / 2 ** 20).toFixed(1)} MiB, ${total} items`);
   console.log(`first answer  ${firstMS.toFixed(0)} ms after workerd started (the module compiled, the bundle read into it and checked, one request)`);
   console.log(`memory        workerd resident: ${mib(idle.rss)} MiB with the module and no bundle; with the bundle ${mib(loaded.rss)} MiB after the first answer, ${mib(after.rss)} MiB after ${n} requests, peak ${mib(after.hwm)} MiB`);
-  console.log(`requests      ${n}, ${perRequest.toFixed(2)} ms each over HTTP; ${n - differ} answers equal to the loader's under Node`);
+  console.log(`requests      ${n}, ${perRequest.toFixed(2)} ms each as a round trip of Node's fetch; ${n - differ} answers equal to the loader's under Node`);
   console.log(`128 MB        the bundle costs workerd ${mib(cost)} MiB at its peak beyond the idle worker: ${cost / 1024 <= 128 ? 'within' : 'over'} Workers' 128 MB per isolate`);
   failed = differ > 0;
 } catch (err) {

@@ -12,11 +12,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import worker, { eventStats } from '../worker/worker.js';
 import { root, wasmPath, wasmBytes, fixtures, fixturesDir } from './fixtures.js';
+import { freePort } from './workerd.js';
 
 const edgerec = process.env.EDGEREC_BIN || path.join(root, 'bin', 'edgerec');
 if (!existsSync(edgerec)) {
@@ -31,17 +31,6 @@ const bundlePath = path.join(fixturesDir, 'bundle.bin');
 let proc = null;
 let base = '';
 let log = '';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 before(async () => {
   const port = await freePort();

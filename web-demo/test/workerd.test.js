@@ -11,21 +11,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, copyFileSync, existsSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { createRequire } from 'node:module';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { decode } from '@msgpack/msgpack';
 import { EdgeRec } from '../edgerec.js';
-import { root, wasmPath, fixtures, wasmBytes, stripTimings } from './fixtures.js';
+import { fixtures, wasmBytes, stripTimings } from './fixtures.js';
+import { workerdBin, requireWorkerd, freePort, buildWorker } from './workerd.js';
 
-const toolsDir = path.join(root, 'web-demo', 'test', 'workerd');
-const workerdBin = path.join(toolsDir, 'node_modules', '.bin', 'workerd');
-if (!existsSync(workerdBin)) {
-  throw new Error(`workerd is missing at ${workerdBin}: run 'make web-test' from the repository root (it installs test/workerd's packages)`);
-}
-const { build } = createRequire(path.join(toolsDir, 'package.json'))('esbuild');
+requireWorkerd();
 
 const fx = fixtures();
 const direct = await EdgeRec.load(await WebAssembly.compile(wasmBytes()), fx.bundle, { stdout: () => {}, stderr: () => {} });
@@ -38,30 +32,8 @@ let logging = ''; // the service with EVENTS_URL
 const collected = []; // events the stub collector received
 let collector = null;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 before(async () => {
-  // The entry a Workers project would write: import the module, hand it to
-  // the worker as its RECOMMENDER_WASM binding.
-  writeFileSync(path.join(dir, 'entry.js'), [
-    `import worker from ${JSON.stringify(path.join(root, 'web-demo', 'worker', 'worker.js'))};`,
-    `import wasm from './recommender.wasm';`,
-    `export default { fetch: (request, env, ctx) => worker.fetch(request, { ...env, RECOMMENDER_WASM: wasm }, ctx) };`,
-  ].join('\n'));
-  await build({
-    entryPoints: [path.join(dir, 'entry.js')], bundle: true, format: 'esm', outfile: path.join(dir, 'worker.js'),
-    external: ['./recommender.wasm'], nodePaths: [path.join(root, 'web-demo', 'node_modules')], logLevel: 'silent',
-  });
-  copyFileSync(wasmPath, path.join(dir, 'recommender.wasm'));
+  await buildWorker(dir);
   writeFileSync(path.join(dir, 'bundle.bin'), fx.bundle);
   const port = await freePort();
   const port2 = await freePort();
