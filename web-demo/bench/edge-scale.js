@@ -15,13 +15,12 @@
 // given no bundle) and says whether that fits. Exit status 1 when an
 // answer differs or the worker fails.
 import { parseArgs } from 'node:util';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, copyFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EdgeRec } from '../edgerec.js';
 import { wasmPath } from '../test/fixtures.js';
-import { workerdBin, requireWorkerd, freePort, buildWorker } from '../test/workerd.js';
+import { requireWorkerd, freePort, buildWorker, workerCapnp, startWorkerd } from '../test/workerd.js';
 
 const usage = 'usage: node bench/edge-scale.js --bundle FILE [--n N]';
 let args;
@@ -77,12 +76,12 @@ for (let i = 0; i < n; i++) {
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'edgerec-edge-scale-'));
 let proc = null;
-let log = '';
+let log = () => '';
 let failed = false;
 
-// startWorkerd serves the worker with bundleFile bound as BUNDLE and
-// returns the base URL once workerd accepts connections.
-async function startWorkerd(bundleFile) {
+// serveBundle serves the worker with bundleFile bound as BUNDLE and
+// returns its base URL.
+async function serveBundle(bundleFile) {
   copyFileSync(bundleFile, path.join(dir, 'bundle.bin'));
   const port = await freePort();
   writeFileSync(path.join(dir, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
@@ -90,19 +89,8 @@ const config :Workerd.Config = (
   services = [ (name = "main", worker = .worker) ],
   sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
 );
-const worker :Workerd.Worker = (
-  modules = [
-    (name = "worker.js", esModule = embed "worker.js"),
-    (name = "recommender.wasm", wasm = embed "recommender.wasm"),
-  ],
-  bindings = [ (name = "BUNDLE", data = embed "bundle.bin") ],
-  compatibilityDate = "2025-01-01",
-);
-`);
-  log = '';
-  proc = spawn(workerdBin, ['serve', path.join(dir, 'config.capnp')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout.on('data', (d) => { log += d; });
-  proc.stderr.on('data', (d) => { log += d; });
+${workerCapnp('worker')}`);
+  ({ proc, log } = startWorkerd(dir));
   return `http://127.0.0.1:${port}`;
 }
 
@@ -121,7 +109,7 @@ async function untilAnswer(base, req, anyStatus = false) {
       if (r.ok || anyStatus) return await r.text();
       throw new Error(`status ${r.status}: ${await r.text()}`);
     } catch (err) {
-      if (proc.exitCode !== null || performance.now() - start > 120_000) throw new Error(`workerd did not answer: ${err.message}\n${log}`);
+      if (proc.exitCode !== null || performance.now() - start > 120_000) throw new Error(`workerd did not answer: ${err.message}\n${log()}`);
     }
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -134,13 +122,13 @@ try {
   // compiled and instantiated, given 8 bytes that are no bundle.
   const empty = path.join(dir, 'empty.bin');
   writeFileSync(empty, Buffer.alloc(8));
-  let base = await startWorkerd(empty);
+  let base = await serveBundle(empty);
   await untilAnswer(base, requests[0], true);
   const idle = status(proc.pid);
   stopWorkerd();
 
   const start = performance.now();
-  base = await startWorkerd(args.bundle);
+  base = await serveBundle(args.bundle);
   const first = JSON.parse(await untilAnswer(base, requests[0]));
   const firstMS = performance.now() - start;
   const loaded = status(proc.pid);

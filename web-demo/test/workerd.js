@@ -4,6 +4,7 @@
 // compiled Wasm module, which Workers require, next to it as
 // recommender.wasm). `make web-deps` installs workerd and esbuild in
 // test/workerd, apart from the page's packages.
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
@@ -53,4 +54,34 @@ export async function buildWorker(dir) {
     external: ['./recommender.wasm'], nodePaths: [path.join(root, 'web-demo', 'node_modules')], logLevel: 'silent',
   });
   copyFileSync(wasmPath, path.join(dir, 'recommender.wasm'));
+}
+
+/**
+ * workerCapnp returns the capnp definition of a worker named name: the
+ * worker and module buildWorker wrote, bundle.bin (in the same directory)
+ * as its BUNDLE binding, then the extra bindings and fields given as
+ * capnp text.
+ */
+export function workerCapnp(name, { bindings = [], fields = [] } = {}) {
+  return `const ${name} :Workerd.Worker = (
+  modules = [
+    (name = "worker.js", esModule = embed "worker.js"),
+    (name = "recommender.wasm", wasm = embed "recommender.wasm"),
+  ],
+  bindings = [ ${['(name = "BUNDLE", data = embed "bundle.bin")', ...bindings].join(',\n    ')} ],
+  compatibilityDate = "2025-01-01",${fields.map((f) => `\n  ${f},`).join('')}
+);
+`;
+}
+
+/**
+ * startWorkerd runs workerd on dir/config.capnp and returns the process
+ * and a function that returns what it has printed so far.
+ */
+export function startWorkerd(dir) {
+  let log = '';
+  const proc = spawn(workerdBin, ['serve', path.join(dir, 'config.capnp')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout.on('data', (d) => { log += d; });
+  proc.stderr.on('data', (d) => { log += d; });
+  return { proc, log: () => log };
 }

@@ -10,14 +10,13 @@
 // workerd and esbuild in test/workerd (apart from the page's packages).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { decode } from '@msgpack/msgpack';
 import { EdgeRec } from '../edgerec.js';
 import { fixtures, wasmBytes, stripTimings } from './fixtures.js';
-import { workerdBin, requireWorkerd, freePort, buildWorker } from './workerd.js';
+import { requireWorkerd, freePort, buildWorker, workerCapnp, startWorkerd } from './workerd.js';
 
 requireWorkerd();
 
@@ -27,7 +26,7 @@ const direct = await EdgeRec.load(await WebAssembly.compile(wasmBytes()), fx.bun
 const dir = mkdtempSync(path.join(os.tmpdir(), 'edgerec-workerd-'));
 let proc = null;
 let base = '';
-let log = '';
+let log = () => '';
 let logging = ''; // the service with EVENTS_URL
 const collected = []; // events the stub collector received
 let collector = null;
@@ -60,31 +59,9 @@ const config :Workerd.Config = (
   ],
 );
 
-const logging :Workerd.Worker = (
-  modules = [
-    (name = "worker.js", esModule = embed "worker.js"),
-    (name = "recommender.wasm", wasm = embed "recommender.wasm"),
-  ],
-  bindings = [
-    (name = "BUNDLE", data = embed "bundle.bin"),
-    (name = "EVENTS_URL", text = "${eventsURL}"),
-  ],
-  compatibilityDate = "2025-01-01",
-  globalOutbound = "loopback",
-);
-
-const worker :Workerd.Worker = (
-  modules = [
-    (name = "worker.js", esModule = embed "worker.js"),
-    (name = "recommender.wasm", wasm = embed "recommender.wasm"),
-  ],
-  bindings = [ (name = "BUNDLE", data = embed "bundle.bin") ],
-  compatibilityDate = "2025-01-01",
-);
-`);
-  proc = spawn(workerdBin, ['serve', path.join(dir, 'config.capnp')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout.on('data', (d) => { log += d; });
-  proc.stderr.on('data', (d) => { log += d; });
+${workerCapnp('logging', { bindings: [`(name = "EVENTS_URL", text = "${eventsURL}")`], fields: ['globalOutbound = "loopback"'] })}
+${workerCapnp('worker')}`);
+  ({ proc, log } = startWorkerd(dir));
   base = `http://127.0.0.1:${port}`;
   logging = `http://127.0.0.1:${port2}`;
   for (let i = 0; ; i++) {
@@ -92,7 +69,7 @@ const worker :Workerd.Worker = (
       const r = await fetch(`${base}/v1/bundle`);
       if (r.ok) break;
     } catch (err) {
-      if (i >= 100 || proc.exitCode !== null) throw new Error(`workerd did not start: ${err.message}\n${log}`);
+      if (i >= 100 || proc.exitCode !== null) throw new Error(`workerd did not start: ${err.message}\n${log()}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -117,7 +94,7 @@ test('workerd: JSON requests get the loader\'s answers', async () => {
     const body = { ...req };
     if (body.consumed) body.consumed = Buffer.from(body.consumed).toString('base64');
     const resp = await post(JSON.stringify(body));
-    assert.equal(resp.status, 200, `${c.name}: ${log}`);
+    assert.equal(resp.status, 200, `${c.name}: ${log()}`);
     assert.deepEqual(stripTimings(await resp.json()), stripTimings(JSON.parse(JSON.stringify(direct.recommend(req)))), c.name);
   }
 });
@@ -155,17 +132,17 @@ async function until(cond, ms = 5000) {
 
 test('workerd: with EVENTS_URL an impression of each list arrives at the collector, and a client\'s take is forwarded', async () => {
   const resp = await fetch(`${logging}/v1/recommend`, { method: 'POST', body: JSON.stringify({ k: 4, user_id: 'u3', context: { region: 'eu-west' } }), headers: { 'Content-Type': 'application/json' } });
-  assert.equal(resp.status, 200, log);
+  assert.equal(resp.status, 200, log());
   const got = await resp.json();
   assert.ok(got.request_id, 'a request id stamped');
-  assert.ok(await until(() => collected.length >= 1), `no impression arrived: ${log}`);
+  assert.ok(await until(() => collected.length >= 1), `no impression arrived: ${log()}`);
   const imp = collected[0];
   assert.deepEqual([imp.type, imp.request_id, imp.user, imp.region], ['impression', got.request_id, 'u3', 'eu-west']);
   assert.deepEqual(imp.items.map((it) => it.item), got.items.map((it) => it.id));
   const take = { type: 'take', request_id: got.request_id, item: got.items[0].id, kind: 'buy', position: 1 };
   const fwd = await fetch(`${logging}/v1/events`, { method: 'POST', body: JSON.stringify({ version: '1.0', events: [take] }) });
   assert.equal(fwd.status, 202);
-  assert.ok(await until(() => collected.length >= 2), `the take was not forwarded: ${log}`);
+  assert.ok(await until(() => collected.length >= 2), `the take was not forwarded: ${log()}`);
   assert.deepEqual(collected[1], take);
   // The service without EVENTS_URL logs nothing and has no /v1/events.
   await post(JSON.stringify({ k: 2 }));
