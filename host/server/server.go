@@ -436,9 +436,14 @@ func (s *Server) startFromLastGood(ctx context.Context, cause error) error {
 // container, every checksum, the content) and the signature policy; the
 // instances then load it checking only what keeps the guest's reads
 // within the bytes, so a pool pays for one full check, not one per
-// instance in WebAssembly.
+// instance in WebAssembly. The checksums are computed once: the
+// signature is read after host.Verify, without checking them again.
 func (s *Server) verify(data []byte) (SignatureStatus, *host.Verified, error) {
-	st, err := sign.Inspect(data) // header, table, every checksum, SIGN well-formed
+	v, err := host.Verify(data)
+	if err != nil {
+		return SignatureStatus{}, nil, err
+	}
+	st, err := sign.InspectChecked(data) // SIGN well-formed
 	if err != nil {
 		return SignatureStatus{}, nil, err
 	}
@@ -451,14 +456,10 @@ func (s *Server) verify(data []byte) (SignatureStatus, *host.Verified, error) {
 	case s.cfg.PublicKey == nil:
 		sig = SignatureStatus{Status: "unverified", KeyID: st.KeyID}
 	default:
-		if _, err := sign.Verify(data, s.cfg.PublicKey); err != nil {
+		if _, err := sign.VerifyChecked(data, s.cfg.PublicKey); err != nil {
 			return SignatureStatus{}, nil, err
 		}
 		sig = SignatureStatus{Status: "valid", KeyID: st.KeyID}
-	}
-	v, err := host.Verify(data)
-	if err != nil {
-		return SignatureStatus{}, nil, err
 	}
 	return sig, v, nil
 }

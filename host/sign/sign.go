@@ -79,10 +79,15 @@ type parsed struct {
 	sig     *Signature // nil when unsigned
 }
 
-// parse checks b's container (header, table, every section's checksum) and
-// its SIGN section: last, uncompressed, a well-formed Signature.
-func parse(b []byte) (*parsed, error) {
-	h, sections, err := bundle.ReadStored(b)
+// parse checks b's container (header, table, every section's checksum,
+// unless checked says a reader did) and its SIGN section: last,
+// uncompressed, a well-formed Signature.
+func parse(b []byte, checked bool) (*parsed, error) {
+	read := bundle.ReadStored
+	if checked {
+		read = bundle.ReadStoredChecked
+	}
+	h, sections, err := read(b)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +147,7 @@ func message(major, minor uint16, covered []bundle.Stored) []byte {
 // writes (signedMinor), over every section but SIGN. It checks b's
 // container first.
 func Message(b []byte) ([]byte, error) {
-	p, err := parse(b)
+	p, err := parse(b, false)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +174,7 @@ func Sign(b []byte, priv ed25519.PrivateKey) ([]byte, error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("sign: private key is %d bytes, want %d", len(priv), ed25519.PrivateKeySize)
 	}
-	p, err := parse(b)
+	p, err := parse(b, false)
 	if err != nil {
 		return nil, err
 	}
@@ -193,8 +198,15 @@ type Status struct {
 
 // Inspect checks b's container and reports its signature without verifying
 // it.
-func Inspect(b []byte) (Status, error) {
-	p, err := parse(b)
+func Inspect(b []byte) (Status, error) { return inspect(b, false) }
+
+// InspectChecked is Inspect for bytes whose checksums bundle.Decode (or
+// bundle.ReadStored) checked in this process: it does not check them
+// again, a pass over every byte.
+func InspectChecked(b []byte) (Status, error) { return inspect(b, true) }
+
+func inspect(b []byte, checked bool) (Status, error) {
+	p, err := parse(b, checked)
 	if err != nil {
 		return Status{}, err
 	}
@@ -209,8 +221,16 @@ func Inspect(b []byte) (Status, error) {
 // when the signature is valid; ErrUnsigned, ErrUnknownKey or
 // ErrBadSignature when it is not; a *bundle.FormatError (or
 // *bundle.UnsupportedError) for a corrupt bundle.
-func Verify(b []byte, pub ed25519.PublicKey) (Status, error) {
-	p, err := parse(b)
+func Verify(b []byte, pub ed25519.PublicKey) (Status, error) { return verify(b, pub, false) }
+
+// VerifyChecked is Verify for bytes whose checksums bundle.Decode (or
+// bundle.ReadStored) checked in this process: it does not check them
+// again. The signature covers the stored bytes themselves, so it still
+// proves them unchanged since signing.
+func VerifyChecked(b []byte, pub ed25519.PublicKey) (Status, error) { return verify(b, pub, true) }
+
+func verify(b []byte, pub ed25519.PublicKey, checked bool) (Status, error) {
+	p, err := parse(b, checked)
 	if err != nil {
 		return Status{}, err
 	}

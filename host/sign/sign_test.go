@@ -125,8 +125,23 @@ func TestTamper(t *testing.T) {
 			if _, err := Verify(forged, pub); !errors.Is(err, ErrBadSignature) {
 				t.Errorf("Verify of a modified %s: %v, want ErrBadSignature", sections[i].Tag, err)
 			}
+			// Without the checksums (as host/server reads the signature
+			// of a bundle it has decoded), the signature still catches it.
+			if _, err := VerifyChecked(forged, pub); !errors.Is(err, ErrBadSignature) {
+				t.Errorf("VerifyChecked of a modified %s: %v, want ErrBadSignature", sections[i].Tag, err)
+			}
 		})
 	}
+	t.Run("corrupt byte, checksums not checked", func(t *testing.T) {
+		c := bytes.Clone(signed)
+		c[len(c)/2] ^= 1
+		if _, err := VerifyChecked(c, pub); !errors.Is(err, ErrBadSignature) {
+			t.Errorf("VerifyChecked of a corrupt file: %v, want ErrBadSignature", err)
+		}
+		if st, err := InspectChecked(signed); err != nil || !st.Signed {
+			t.Errorf("InspectChecked: %+v, %v", st, err)
+		}
+	})
 	t.Run("dropped section", func(t *testing.T) {
 		mod := append([]bundle.Stored{}, sections[:len(sections)-2]...)
 		mod = append(mod, sections[len(sections)-1])
