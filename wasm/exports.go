@@ -104,8 +104,9 @@ func load(ptr, n uint32, loader func([]byte) (*pipeline.Recommender, error)) (re
 	return okResult(summary)
 }
 
-// memoryHeadroom is what the heap may grow past its live part after a
-// load before the collector runs.
+// memoryHeadroom is the least the heap may grow past its live part after
+// a load before the collector runs; limitMemory gives a large bundle a
+// sixteenth of what the instance holds.
 const memoryHeadroom = 4 << 20
 
 // limitMemory sets the runtime's memory limit a little above what it holds
@@ -115,13 +116,19 @@ const memoryHeadroom = 4 << 20
 // 250 MB bundle would grow by 250 MB of garbage. With the limit it grows by
 // at most the headroom, whatever the bundle's size (TestMemoryFlatUnderLoad
 // in host; edgerec bench prints the memory after load and after the run).
+//
+// The headroom is 4 MiB or a sixteenth of what the instance holds,
+// whichever is more: over a bundle of hundreds of MiB, 4 MiB kept the
+// heap at its live size with a collection every few requests, yet the
+// linear memory grew with every request, for good (wasm/MEASUREMENTS.md).
 func limitMemory() {
 	runtime.GC() // what a previous bundle left is garbage now
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	// Sys − HeapReleased is what the memory limit is compared against
 	// (runtime/debug.SetMemoryLimit), read without linking runtime/metrics.
-	debug.SetMemoryLimit(int64(m.Sys-m.HeapReleased) + memoryHeadroom)
+	held := int64(m.Sys - m.HeapReleased)
+	debug.SetMemoryLimit(held + max(memoryHeadroom, held/16))
 }
 
 // recommend decodes the n-byte msgpack request at ptr, which stays the
