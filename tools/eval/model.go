@@ -102,6 +102,12 @@ var models = []struct {
 		return &TwoTower{Towers: o.towers(), WithRanker: true, name: "pipeline-no-mmr",
 			Tune: func(p *bundle.Params) { p.MMRLambda = 1 }}
 	}},
+	{"pipeline-ema-ndcg", "the pipeline with its ranker's weights averaged over its steps (EMA 0.995) and its epoch chosen by held-out NDCG@10 (the same towers)", func(o Options) Model {
+		return &TwoTower{Towers: o.towers(), WithRanker: true, name: "pipeline-ema-ndcg", RankVary: func(c *train.RankerConfig) { c.EMA, c.Select = 0.995, train.SelectNDCG }}
+	}},
+	{"pipeline-ensemble", "the pipeline with a mean of 8 rankers without cross layers, merged into one (the same towers)", func(o Options) Model {
+		return &TwoTower{Towers: o.towers(), WithRanker: true, name: "pipeline-ensemble", RankVary: func(c *train.RankerConfig) { c.Ensemble = 8 }}
+	}},
 	{"pipeline-listwise", "the pipeline with its ranker trained on the listwise softmax loss (the same towers)", func(o Options) Model {
 		return &TwoTower{Towers: o.towers(), WithRanker: true, RankLoss: train.LossListwise, name: "pipeline-listwise"}
 	}},
@@ -122,12 +128,19 @@ func ModelNames() []string {
 	return out
 }
 
+// rankerComparisons are the models that train another ranker on the same
+// towers, besides the pipeline-<loss> ones: each costs a ranker's
+// training, so only an evaluation that names them runs them.
+var rankerComparisons = []string{"pipeline-ema-ndcg", "pipeline-ensemble"}
+
 // DefaultModelNames returns the models an evaluation runs unless told
-// otherwise: every model but the pipeline-<loss> comparisons.
+// otherwise: every model but the pipeline-<loss> comparisons and
+// rankerComparisons.
 func DefaultModelNames() []string {
 	var out []string
 	for _, m := range models {
-		if !strings.HasPrefix(m.name, "pipeline-") || !slices.Contains(train.Losses, strings.TrimPrefix(m.name, "pipeline-")) {
+		loss := strings.HasPrefix(m.name, "pipeline-") && slices.Contains(train.Losses, strings.TrimPrefix(m.name, "pipeline-"))
+		if !loss && !slices.Contains(rankerComparisons, m.name) {
 			out = append(out, m.name)
 		}
 	}
@@ -178,8 +191,8 @@ type Towers struct {
 	rank   *rank.Model
 	report *train.RankerReport
 	secs   float64
-	// byLoss holds the rankers trained with another loss than Ranker's,
-	// for the pipeline-<loss> models.
+	// byLoss holds the rankers trained with another configuration than
+	// Ranker, for the pipeline-<loss> models and RankVary, by key.
 	byLoss map[string]lossRanker
 }
 
@@ -195,7 +208,14 @@ func (t *Towers) ranker(loss string) (*rank.Model, *train.RankerReport, error) {
 	if loss == "" || loss == t.Ranker.Loss {
 		return t.rank, t.report, nil
 	}
-	if r, ok := t.byLoss[loss]; ok {
+	return t.rankerWith("loss="+loss, func(c *train.RankerConfig) { c.Loss = loss })
+}
+
+// rankerWith returns the ranker trained with Ranker changed by vary, and
+// its report, training it on the same holdout towers the first time it
+// is asked for key.
+func (t *Towers) rankerWith(key string, vary func(*train.RankerConfig)) (*rank.Model, *train.RankerReport, error) {
+	if r, ok := t.byLoss[key]; ok {
 		return r.rank, r.report, r.err
 	}
 	if t.byLoss == nil {
@@ -204,10 +224,10 @@ func (t *Towers) ranker(loss string) (*rank.Model, *train.RankerReport, error) {
 	var r lossRanker
 	if t.run.Holdout != nil {
 		rc := t.Ranker
-		rc.Loss = loss
+		vary(&rc)
 		r.rank, r.report, r.err = train.FitRanker(t.run.Holdout, t.split.Train, t.run.ValStart, rc)
 	}
-	t.byLoss[loss] = r
+	t.byLoss[key] = r
 	return r.rank, r.report, r.err
 }
 
@@ -254,6 +274,10 @@ type TwoTower struct {
 	// RankLoss trains the ranker with this loss instead of the Towers'
 	// (train.Losses; "" keeps it).
 	RankLoss string
+	// RankVary, if not nil, trains the ranker with the Towers' ranker
+	// configuration changed by it (on the same holdout towers), once per
+	// model name.
+	RankVary func(*train.RankerConfig)
 
 	name   string // overrides the name
 	bundle int    // bundle size in bytes, set by Fit
@@ -288,7 +312,7 @@ func (m *TwoTower) load(s *Split) (*pipeline.Recommender, error) {
 	tm := *m.Towers.run.Model
 	tm.Ranker = nil
 	if m.WithRanker {
-		r, _, err := m.Towers.ranker(m.RankLoss)
+		r, _, err := m.rankerOf()
 		if err != nil {
 			return nil, err
 		}
@@ -310,6 +334,14 @@ func (m *TwoTower) load(s *Split) (*pipeline.Recommender, error) {
 	return pipeline.Load(data)
 }
 
+// rankerOf returns the model's ranker and its report.
+func (m *TwoTower) rankerOf() (*rank.Model, *train.RankerReport, error) {
+	if m.RankVary != nil {
+		return m.Towers.rankerWith("vary="+m.Name(), m.RankVary)
+	}
+	return m.Towers.ranker(m.RankLoss)
+}
+
 // Describe reports the training run.
 func (m *TwoTower) Describe() string {
 	t := m.Towers
@@ -318,7 +350,7 @@ func (m *TwoTower) Describe() string {
 	d := fmt.Sprintf("dim %d, batch %d+%d negatives, seed %d; early stop at epoch %d (validation recall@20 %v), refit %v; %d examples; trained in %.1fs; bundle %d bytes",
 		c.Dim, c.Batch, c.Negatives, c.Seed, r.BestEpoch, roundAll(r.ValRecall), c.Refit, r.Examples, t.secs, m.bundle)
 	if m.WithRanker {
-		if _, rep, _ := t.ranker(m.RankLoss); rep != nil {
+		if _, rep, _ := m.rankerOf(); rep != nil {
 			d += fmt.Sprintf("; ranker on %d lists (%d held out, %d candidates, %.0f%% of targets retrieved): held-out recall@20 %.4f vs retrieval order %.4f, blend %.4f",
 				rep.Lists, rep.HeldOut, rep.Candidates, 100*rep.CandidateRecall, rep.RankerRecall20, rep.RetrievalRecall20, rep.BlendRecall20)
 			switch {

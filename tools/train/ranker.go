@@ -45,6 +45,17 @@ type RankerConfig struct {
 	// to it on the test window (tools/eval/RESULTS.md, "What each part
 	// adds").
 	MinLists int `json:"min_lists"`
+	// EMA, when above 0, is the decay β of an exponential moving average
+	// of the weights, w̄ ← β·w̄ + (1 − β)·w after every step: the average
+	// is what the held-out lists score and what is shipped.
+	EMA float64 `json:"ema"`
+	// Select is the held-out metric that picks the epoch: "recall@20" or
+	// "ndcg@10". The guard compares Recall@20 either way.
+	Select string `json:"select"`
+	// Ensemble trains this many rankers (without cross layers), each
+	// from its own initialization and order, and ships one model whose
+	// score is their mean (mergeRankers). 0 or 1 is one ranker.
+	Ensemble int `json:"ensemble"`
 }
 
 // DefaultRankerConfig returns the ranker defaults.
@@ -57,6 +68,12 @@ func (c *RankerConfig) Validate() error {
 	switch {
 	case !slices.Contains(Losses, c.Loss):
 		return fmt.Errorf("ranker loss %q, want one of %v", c.Loss, Losses)
+	case c.Ensemble < 0 || c.Ensemble > 16:
+		return fmt.Errorf("ranker ensemble of %d out of [0, 16]", c.Ensemble)
+	case !(c.EMA >= 0 && c.EMA < 1):
+		return fmt.Errorf("ranker EMA decay %v out of [0, 1)", c.EMA)
+	case c.Select != "" && c.Select != SelectRecall && c.Select != SelectNDCG:
+		return fmt.Errorf("ranker select %q, want %s or %s", c.Select, SelectRecall, SelectNDCG)
 	case !(c.ColdDropout >= 0 && c.ColdDropout < 1):
 		return fmt.Errorf("ranker cold dropout %v out of [0, 1)", c.ColdDropout)
 	case c.Depth < 20 || c.Epochs < 1 || !(c.LR > 0) || !(c.Holdout > 0 && c.Holdout < 1):
@@ -161,11 +178,53 @@ func FitRankerEvents(holdout *model.Model, ds *dataset.Dataset, valStart int64, 
 	}
 	fit = append(fit, logged...)
 
-	m := newRanker(fit, features, cfg, rng)
 	rep.RetrievalRecall20 = recallAt(held, 20, nil)
 	rep.BlendRecall20 = recallBy(held, 20, func(l list, i int) float32 { return l.blend[i] })
-	best, bestRecall := cloneRanker(m), -1.0
+	members := max(cfg.Ensemble, 1)
+	mcfg := cfg
+	if members > 1 {
+		// Members with cross layers of their own could not be merged
+		// into one model (mergeRankers).
+		mcfg.Cross = 0
+	}
+	var trained []*rank.Model
+	for k := range members {
+		r := rng
+		if k > 0 {
+			r = rand.New(rand.NewPCG(uint64(cfg.Seed), 0x72616e6b+uint64(k)))
+		}
+		best, epoch, recall := trainRanker(fit, held, features, mcfg, r)
+		trained = append(trained, best)
+		rep.BestEpoch, rep.RankerRecall20 = epoch, recall
+	}
+	best := trained[0]
+	if members > 1 {
+		best = mergeRankers(trained)
+		rep.RankerRecall20 = recallAt(held, 20, best)
+	}
+	bestRecall := rep.RankerRecall20
+	rep.Used = bestRecall > rep.RetrievalRecall20 && (cfg.NoBlendGuard || bestRecall > rep.BlendRecall20)
+	if !rep.Used {
+		return nil, rep, nil
+	}
+	return best, rep, nil
+}
+
+// trainRanker trains a ranker on fit for up to cfg.Epochs and returns the
+// one of the epoch that scored best on held (cfg.Select), that epoch and
+// its held-out Recall@20.
+func trainRanker(fit, held []list, features []string, cfg RankerConfig, rng *rand.Rand) (best *rank.Model, bestEpoch int, bestRecall float64) {
+	m := newRanker(fit, features, cfg, rng)
+	best, bestRecall, bestScore := cloneRanker(m), -1.0, -1.0
 	t := newRankTrainer(m)
+	// scored is the model the held-out lists score: m, or the moving
+	// average of its weights.
+	scored := m
+	var avg, w [][]float32
+	if cfg.EMA > 0 {
+		scored = cloneRanker(m)
+		avg, w = rankerParams(scored), rankerParams(m)
+	}
 	order := make([]int, len(fit))
 	for i := range order {
 		order[i] = i
@@ -174,17 +233,69 @@ func FitRankerEvents(holdout *model.Model, ds *dataset.Dataset, valStart int64, 
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, i := range order {
 			t.step(fit[i], cfg.LR, cfg.Loss, cfg.ColdDropout, rng)
+			for k, a := range avg {
+				for j, v := range w[k] {
+					a[j] += float32(1-cfg.EMA) * (v - a[j])
+				}
+			}
 		}
-		if r := recallAt(held, 20, m); r > bestRecall {
-			bestRecall, rep.BestEpoch, best = r, epoch, cloneRanker(m)
+		r := recallAt(held, 20, scored)
+		score := r
+		if cfg.Select == SelectNDCG {
+			score = ndcgAt(held, 10, scored)
+		}
+		if score > bestScore {
+			bestScore, bestRecall, bestEpoch, best = score, r, epoch, cloneRanker(scored)
 		}
 	}
-	rep.RankerRecall20 = bestRecall
-	rep.Used = bestRecall > rep.RetrievalRecall20 && (cfg.NoBlendGuard || bestRecall > rep.BlendRecall20)
-	if !rep.Used {
-		return nil, rep, nil
+	return best, bestEpoch, bestRecall
+}
+
+// mergeRankers returns one model whose score is the mean of the members'
+// scores: members without cross layers, of one shape and one
+// standardization. Its first dense layer stacks the members' rows, each
+// later layer holds theirs on its block diagonal, and the output layer
+// averages: K members of widths n→h₁→…→1 become n→K·h₁→…→1.
+func mergeRankers(ms []*rank.Model) *rank.Model {
+	k := len(ms)
+	out := cloneRanker(ms[0])
+	for l := range out.MLP.Layers {
+		d := &out.MLP.Layers[l]
+		first, last := l == 0, l+1 == len(out.MLP.Layers)
+		in, o := d.In, d.Out
+		if !first {
+			d.In = k * in
+		}
+		if !last {
+			d.Out = k * o
+		}
+		d.W, d.B = make([]float32, d.In*d.Out), make([]float32, d.Out)
+		for m, src := range ms {
+			sd := &src.MLP.Layers[l]
+			for r := range o {
+				row, col := r, 0
+				if !last {
+					row = m*o + r
+				}
+				if !first {
+					col = m * in
+				}
+				for i := range in {
+					v := sd.W[r*in+i]
+					if last {
+						v /= float32(k)
+					}
+					d.W[row*d.In+col+i] += v
+				}
+				if last {
+					d.B[row] += sd.B[r] / float32(k)
+				} else {
+					d.B[row] = sd.B[r]
+				}
+			}
+		}
 	}
-	return best, rep, nil
+	return out
 }
 
 // rankerRecommender builds the pipeline the ranker's training lists come
@@ -390,6 +501,54 @@ func recallAt(lists []list, k int, m *rank.Model) float64 {
 	return recallBy(lists, k, func(l list, i int) float32 { return m.Score(s, l.x[i]) })
 }
 
+// Held-out metrics that RankerConfig.Select may name.
+const (
+	SelectRecall = "recall@20"
+	SelectNDCG   = "ndcg@10"
+)
+
+// rankerParams lists m's weight tensors (cross layers, then dense layers;
+// each weights then biases).
+func rankerParams(m *rank.Model) [][]float32 {
+	var p [][]float32
+	for l := range m.Cross {
+		p = append(p, m.Cross[l].W, m.Cross[l].B)
+	}
+	for l := range m.MLP.Layers {
+		p = append(p, m.MLP.Layers[l].W, m.MLP.Layers[l].B)
+	}
+	return p
+}
+
+// ndcgAt returns the mean NDCG@k over lists ordered by m's scores, binary
+// gains: DCG = Σ_{i<k, y_i} 1/log2(i + 2), over the ideal DCG of
+// min(targets, k) hits (Järvelin and Kekäläinen 2002), counting every
+// target of the user, found by retrieval or not.
+func ndcgAt(lists []list, k int, m *rank.Model) float64 {
+	s := m.NewScratch()
+	var sum float64
+	for _, l := range lists {
+		idx := make([]int, len(l.y))
+		scores := make([]float32, len(l.y))
+		for i := range idx {
+			idx[i] = i
+			scores[i] = m.Score(s, l.x[i])
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+		var dcg, ideal float64
+		for r, i := range idx[:min(k, len(idx))] {
+			if l.y[i] {
+				dcg += 1 / math.Log2(float64(r+2))
+			}
+		}
+		for r := range min(k, l.targets) {
+			ideal += 1 / math.Log2(float64(r+2))
+		}
+		sum += dcg / ideal
+	}
+	return sum / float64(max(len(lists), 1))
+}
+
 // recallBy returns the mean Recall@k over lists ordered by score(l, i) of
 // each candidate i, higher first (ties in list order).
 func recallBy(lists []list, k int, score func(l list, i int) float32) float64 {
@@ -445,16 +604,7 @@ func newRankTrainer(m *rank.Model) *rankTrainer {
 }
 
 // params lists the weight tensors, in the order of grads.
-func (t *rankTrainer) params() [][]float32 {
-	var p [][]float32
-	for l := range t.m.Cross {
-		p = append(p, t.m.Cross[l].W, t.m.Cross[l].B)
-	}
-	for l := range t.m.MLP.Layers {
-		p = append(p, t.m.MLP.Layers[l].W, t.m.MLP.Layers[l].B)
-	}
-	return p
-}
+func (t *rankTrainer) params() [][]float32 { return rankerParams(t.m) }
 
 func (t *rankTrainer) grads() [][]float32 {
 	var g [][]float32
