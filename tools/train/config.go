@@ -38,6 +38,11 @@ type Config struct {
 	Batch       int     `json:"batch"`       // examples per batch; their items are the in-batch negatives
 	Negatives   int     `json:"negatives"`   // B′ uniform corpus negatives per batch (mixed negative sampling); 0 = off
 	LogQ        bool    `json:"logq"`        // subtract log q(item) from every logit (sampling-bias correction)
+	// LogQScale multiplies the log-Q correction: 1 corrects the sampling
+	// bias exactly; above 1 the scores learn to favour popular items by
+	// about (LogQScale − 1)·log q(item). Without LogQ, and under the full
+	// softmax, it does nothing.
+	LogQScale float32 `json:"logq_scale"`
 	// FullSoftmax scores each example against every item instead of the
 	// sampled columns when the catalog has at most this many items (0 =
 	// never): no sampling, so no log-Q correction and no negatives.
@@ -89,6 +94,7 @@ func DefaultConfig() Config {
 		Batch:        256,
 		Negatives:    256,
 		LogQ:         true,
+		LogQScale:    1,
 		HitMask:      true,
 		IDDropout:    0.1,
 		MaxPerUser:   0,
@@ -139,6 +145,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	switch {
+	case !(c.LogQScale >= 0) || c.LogQScale > 4:
+		return fmt.Errorf("logq_scale = %v out of range [0, 4]", c.LogQScale)
 	case !(c.Temperature > 0) || c.Temperature > 10:
 		return fmt.Errorf("temperature = %v out of range (0, 10]", c.Temperature)
 	case !(c.LR > 0) || c.LR > 1:

@@ -132,7 +132,7 @@ func newTrainer(m *model.Model, c *corpus, cfg *Config, ex []example) *trainer {
 		inBatch := float64(cfg.Batch) / float64(N)
 		for r := 1; r < len(counts); r++ {
 			qr := inBatch*float64(counts[r])/float64(len(ex)) + (1-inBatch)/nItems
-			t.logQ[r] = float32(math.Log(qr))
+			t.logQ[r] = cfg.LogQScale * float32(math.Log(qr))
 		}
 	}
 
