@@ -163,7 +163,7 @@ bench-serve:
 # against the loader's (web-demo/bench/edge-scale.js). About 10 minutes.
 SCALE_BUNDLE ?= out/bench/compact-1m.bundle
 edge-scale: build web-deps
-	@[ -f $(SCALE_BUNDLE) ] || $(EDGEREC) bench --items 1000000 --compact --adversarial 0 --queries 20 --keep $(SCALE_BUNDLE)
+	@[ -f $(SCALE_BUNDLE) ] || { mkdir -p $(dir $(SCALE_BUNDLE)) && $(EDGEREC) bench --items 1000000 --compact --adversarial 0 --queries 20 --keep $(SCALE_BUNDLE); }
 	node $(WEB)/bench/edge-scale.js --bundle $(SCALE_BUNDLE)
 
 clean:
