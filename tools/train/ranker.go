@@ -528,13 +528,7 @@ func ndcgAt(lists []list, k int, m *rank.Model) float64 {
 	s := m.NewScratch()
 	var sum float64
 	for _, l := range lists {
-		idx := make([]int, len(l.y))
-		scores := make([]float32, len(l.y))
-		for i := range idx {
-			idx[i] = i
-			scores[i] = m.Score(s, l.x[i])
-		}
-		sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+		idx := ranked(l, func(i int) float32 { return m.Score(s, l.x[i]) })
 		var dcg, ideal float64
 		for r, i := range idx[:min(k, len(idx))] {
 			if l.y[i] {
@@ -549,18 +543,25 @@ func ndcgAt(lists []list, k int, m *rank.Model) float64 {
 	return sum / float64(max(len(lists), 1))
 }
 
+// ranked returns l's candidates' indices ordered by score(i), higher
+// first, ties in list order.
+func ranked(l list, score func(i int) float32) []int {
+	idx := make([]int, len(l.y))
+	scores := make([]float32, len(l.y))
+	for i := range idx {
+		idx[i] = i
+		scores[i] = score(i)
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+	return idx
+}
+
 // recallBy returns the mean Recall@k over lists ordered by score(l, i) of
 // each candidate i, higher first (ties in list order).
 func recallBy(lists []list, k int, score func(l list, i int) float32) float64 {
 	var sum float64
 	for _, l := range lists {
-		idx := make([]int, len(l.y))
-		scores := make([]float32, len(l.y))
-		for i := range idx {
-			idx[i] = i
-			scores[i] = score(l, i)
-		}
-		sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+		idx := ranked(l, func(i int) float32 { return score(l, i) })
 		hits := 0
 		for _, i := range idx[:min(k, len(idx))] {
 			if l.y[i] {
