@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/edgerec/edgerec/core/wire"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -175,4 +176,16 @@ func FuzzDecodeNeighbours(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPipelineListsRefusedSinceFormat2: a format-3 PIPE that holds
+// neighbour lists, as format 1's did, is refused, naming PIPE.
+func TestPipelineListsRefusedSinceFormat2(t *testing.T) {
+	data, err := wire.Marshal(&pipelineWire{Pipeline: *testBundle().Pipeline, Covisit: *testCovisit()})
+	require.NoError(t, err)
+	_, err = Decode(withSection(t, TagPipeline, data))
+	var fe *FormatError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, TagPipeline, fe.Section)
+	assert.Contains(t, err.Error(), "belong in sections")
 }

@@ -37,11 +37,22 @@ func knownV1(tag string) bool {
 	return false
 }
 
-// listsV1 are the neighbour lists as format 1's PIPE holds them (§5.8),
-// and as format 2's must not.
-type listsV1 struct {
+// pipelineWire is section PIPE as a reader decodes it: the Pipeline's
+// keys and the neighbour lists that format 1 holds there (§5.8) and later
+// formats must not, in one pass over the section.
+type pipelineWire struct {
+	Pipeline
 	Covisit Neighbours `msgpack:"covisit"`
 	Slim    Neighbours `msgpack:"slim"`
+}
+
+// decodePipeline decodes section PIPE, its lists bounded by limit.
+func decodePipeline(data []byte, limit int) (*pipelineWire, error) {
+	w := &pipelineWire{}
+	if err := wire.UnmarshalLimit(data, w, limit); err != nil {
+		return nil, formatErr(TagPipeline, "%v", err)
+	}
+	return w, nil
 }
 
 // decodeV1 reads the sections of a format-1 bundle into b, whose
@@ -71,22 +82,19 @@ func decodeV1(b *Bundle, byTag map[string][]byte) error {
 		return formatErr(TagQuery, "%v", err)
 	}
 	if data, ok := byTag[TagPipeline]; ok {
-		b.Pipeline = &Pipeline{}
-		var lists listsV1
-		for _, v := range []any{b.Pipeline, &lists} {
-			if err := wire.UnmarshalLimit(data, v, maxNeighbours*(n+1)+1<<16); err != nil {
-				return formatErr(TagPipeline, "%v", err)
-			}
+		w, err := decodePipeline(data, maxNeighbours*(n+1)+1<<16)
+		if err != nil {
+			return err
 		}
-		var err error
 		for _, l := range []struct {
 			from *Neighbours
 			to   *PackedNeighbours
-		}{{&lists.Covisit, &b.Pipeline.Covisit}, {&lists.Slim, &b.Pipeline.Slim}} {
+		}{{&w.Covisit, &w.Pipeline.Covisit}, {&w.Slim, &w.Pipeline.Slim}} {
 			if *l.to, err = Pack(l.from, n); err != nil {
 				return formatErr(TagPipeline, "%v", err)
 			}
 		}
+		b.Pipeline = &w.Pipeline
 	}
 	if data, ok := byTag[TagRanker]; ok {
 		b.Ranker = &rank.Model{}

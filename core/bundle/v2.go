@@ -152,18 +152,14 @@ func decodeV2(b *Bundle, major uint16, byTag map[string][]byte) error {
 		}
 	}
 	if data, ok := byTag[TagPipeline]; ok {
-		p := &Pipeline{}
 		// Without the neighbour lists, PIPE's lists are the region lists,
 		// the rules and the arms: bounded by the catalog, not per item.
-		limit := 4*(n+1) + 1<<16
-		if err := wire.UnmarshalLimit(data, p, limit); err != nil {
-			return formatErr(TagPipeline, "%v", err)
+		w, err := decodePipeline(data, 4*(n+1)+1<<16)
+		if err != nil {
+			return err
 		}
-		var old listsV1
-		if err := wire.UnmarshalLimit(data, &old, limit); err != nil {
-			return formatErr(TagPipeline, "%v", err)
-		}
-		if len(old.Covisit.Offsets)+len(old.Slim.Offsets) > 0 {
+		p := &w.Pipeline
+		if len(w.Covisit.Offsets)+len(w.Slim.Offsets) > 0 {
 			return formatErr(TagPipeline, "neighbour lists belong in sections %s and %s since format 2", TagCovisit, TagSlim)
 		}
 		// Format 2 stored the lists plain; a reader packs them as format 3

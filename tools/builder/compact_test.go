@@ -176,9 +176,9 @@ func TestCompactServes(t *testing.T) {
 }
 
 // TestCodeHistory: a full bundle may hold its history rows as codes
-// (format 3.0): it encodes, decodes and serves, in half the bytes of an
-// int8 row's codes and no scale, and the queries it computes stay close to those of the int8
-// rows it codes.
+// (format 3.0): it encodes, decodes and serves, each row in half its int8
+// codes' bytes and no scale, and the queries it computes stay close to
+// those of the int8 rows it codes.
 func TestCodeHistory(t *testing.T) {
 	const n = 2000
 	f, c := clusteredBundle(n), clusteredBundle(n)

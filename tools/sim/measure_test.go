@@ -75,6 +75,21 @@ func (m *measurement) withEvents(c *Config, ev *train.Events) (*bundle.Bundle, *
 	return trainBundle(train.AddTakes(m.lp.ds, ev), c, ev, "m")
 }
 
+// withListsOrNot trains a bundle with ev under c, its ranker also
+// trained on the logged lists or (lists false) on the takes only, and
+// serves it against base under name.
+func (m *measurement) withListsOrNot(base *roundResult, c Config, ev *train.Events, lists bool, name string) (*bundle.Bundle, *train.RankerReport, *roundResult, *RetrainResult, error) {
+	if !lists {
+		c.Events.MinImpressions = 1 << 30
+	}
+	b, rep, err := m.withEvents(&c, ev)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	rr, rt, err := m.serve(base, b, name)
+	return b, rep, rr, rt, err
+}
+
 // TestMeasureMinImpressions measures what the ranker's logged lists add
 // to the takes alone as the log grows, which sets
 // train.EventConfig.MinImpressions: for the events of the first n of
@@ -106,14 +121,7 @@ func TestMeasureMinImpressions(t *testing.T) {
 			for _, lists := range []bool{false, true} {
 				c := *m.lp.cfg
 				c.Events.MinImpressions = 0
-				if !lists {
-					c.Events.MinImpressions = 1 << 30
-				}
-				b, rep, err := m.withEvents(&c, ev)
-				if err != nil {
-					return err
-				}
-				rr, rt, err := m.serve(base, b, fmt.Sprintf("%d-%v", n, lists))
+				_, rep, rr, rt, err := m.withListsOrNot(base, c, ev, lists, fmt.Sprintf("%d-%v", n, lists))
 				if err != nil {
 					return err
 				}
@@ -190,14 +198,7 @@ func TestMeasureRankerSeeds(t *testing.T) {
 			for _, lists := range []bool{false, true} {
 				c := *m.lp.cfg
 				c.Ranker.Seed = rs
-				if !lists {
-					c.Events.MinImpressions = 1 << 30
-				}
-				b, _, err := m.withEvents(&c, ev)
-				if err != nil {
-					return err
-				}
-				rr, rt, err := m.serve(base, b, fmt.Sprintf("%d-%v", rs, lists))
+				b, _, rr, rt, err := m.withListsOrNot(base, c, ev, lists, fmt.Sprintf("%d-%v", rs, lists))
 				if err != nil {
 					return err
 				}
