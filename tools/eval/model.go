@@ -194,6 +194,9 @@ type Towers struct {
 	// byLoss holds the rankers trained with another configuration than
 	// Ranker, for the pipeline-<loss> models and RankVary, by key.
 	byLoss map[string]lossRanker
+	// lists holds the ranker's training lists, retrieved once for every
+	// ranker of the same depth and cuts, by {Depth, Cuts}.
+	lists map[[2]int]*train.RankerData
 }
 
 type lossRanker struct {
@@ -225,10 +228,28 @@ func (t *Towers) rankerWith(key string, vary func(*train.RankerConfig)) (*rank.M
 	if t.run.Holdout != nil {
 		rc := t.Ranker
 		vary(&rc)
-		r.rank, r.report, r.err = train.FitRanker(t.run.Holdout, t.split.Train, t.run.ValStart, rc)
+		r.rank, r.report, r.err = t.fitRanker(rc)
 	}
 	t.byLoss[key] = r
 	return r.rank, r.report, r.err
+}
+
+// fitRanker trains a ranker by rc on the holdout towers' lists, retrieved
+// once for every ranker of rc's depth and cuts.
+func (t *Towers) fitRanker(rc train.RankerConfig) (*rank.Model, *train.RankerReport, error) {
+	k := [2]int{rc.Depth, rc.Cuts}
+	d, ok := t.lists[k]
+	if !ok {
+		var err error
+		if d, err = train.PrepareRanker(t.run.Holdout, t.split.Train, t.run.ValStart, rc, nil, train.EventConfig{}); err != nil {
+			return nil, nil, err
+		}
+		if t.lists == nil {
+			t.lists = map[[2]int]*train.RankerData{}
+		}
+		t.lists[k] = d
+	}
+	return d.Fit(rc)
 }
 
 // fit trains on s unless it already did.
@@ -236,7 +257,7 @@ func (t *Towers) fit(s *Split, name string) error {
 	if t.split == s {
 		return t.err
 	}
-	t.split, t.byLoss = s, nil
+	t.split, t.byLoss, t.lists = s, nil, nil
 	var progress func(train.Progress)
 	if t.Log != nil {
 		progress = func(p train.Progress) {
@@ -252,7 +273,7 @@ func (t *Towers) fit(s *Split, name string) error {
 	start := time.Now()
 	t.run, t.err = train.Fit(s.Train, t.Config, progress)
 	if t.err == nil && t.run.Holdout != nil {
-		t.rank, t.report, t.err = train.FitRanker(t.run.Holdout, s.Train, t.run.ValStart, t.Ranker)
+		t.rank, t.report, t.err = t.fitRanker(t.Ranker)
 	}
 	t.secs = time.Since(start).Seconds()
 	return t.err

@@ -56,6 +56,32 @@ type RankerConfig struct {
 	// from its own initialization and order, and ships one model whose
 	// score is their mean (mergeRankers). 0 or 1 is one ranker.
 	Ensemble int `json:"ensemble"`
+	// Batch is the number of lists whose gradients one Adam step
+	// averages; 0 or 1 steps on every list.
+	Batch int `json:"batch"`
+	// WeightDecay is AdamW's decoupled weight decay on every weight
+	// tensor of the ranker, each step.
+	WeightDecay float32 `json:"weight_decay"`
+	// Cuts is how many requests each user of the validation window makes
+	// at most: one at the window's start, and with Cuts > 1 up to
+	// Cuts − 1 more at later times of the user's own events, each with
+	// the events before it added to the history and those from it on as
+	// its targets. 0 or 1 is one list per user. MinLists and the
+	// held-out share count users, whatever their lists.
+	Cuts int `json:"cuts"`
+	// Folds, when above 1, decides whether the ranker beats the
+	// retrieval order and the blend by cross-validation over that many
+	// folds of the users (each fold's lists scored by a ranker trained on
+	// the others'), and ships a ranker trained on every list; Holdout is
+	// then unused. It needs SWA, a schedule that holds out nothing to
+	// choose an epoch by.
+	Folds int `json:"folds"`
+	// SWA, when above 0, trains every one of Epochs and ships the mean
+	// of the weights at the end of each of the last SWA epochs
+	// (stochastic weight averaging, Izmailov et al. 2018), instead of
+	// the weights of the epoch that scored best on the held-out lists:
+	// those then only decide whether the ranker is shipped.
+	SWA int `json:"swa"`
 }
 
 // DefaultRankerConfig returns the ranker defaults.
@@ -76,6 +102,18 @@ func (c *RankerConfig) Validate() error {
 		return fmt.Errorf("ranker select %q, want %s or %s", c.Select, SelectRecall, SelectNDCG)
 	case !(c.ColdDropout >= 0 && c.ColdDropout < 1):
 		return fmt.Errorf("ranker cold dropout %v out of [0, 1)", c.ColdDropout)
+	case c.Batch < 0 || c.Batch > 4096:
+		return fmt.Errorf("ranker batch of %d lists out of [0, 4096]", c.Batch)
+	case !(c.WeightDecay >= 0 && c.WeightDecay < 1):
+		return fmt.Errorf("ranker weight decay %v out of [0, 1)", c.WeightDecay)
+	case c.Cuts < 0 || c.Cuts > 64:
+		return fmt.Errorf("ranker cuts %d out of [0, 64]", c.Cuts)
+	case c.Folds < 0 || c.Folds > 20:
+		return fmt.Errorf("ranker folds %d out of [0, 20]", c.Folds)
+	case c.Folds > 1 && c.SWA == 0:
+		return fmt.Errorf("ranker folds %d need swa > 0 (a fixed schedule: no held-out lists remain to choose an epoch)", c.Folds)
+	case c.SWA < 0 || c.SWA > c.Epochs:
+		return fmt.Errorf("ranker SWA over %d epochs out of [0, epochs = %d]", c.SWA, c.Epochs)
 	case c.Depth < 20 || c.Epochs < 1 || !(c.LR > 0) || !(c.Holdout > 0 && c.Holdout < 1):
 		return fmt.Errorf("train: ranker config out of range: %+v", *c)
 	}
@@ -85,6 +123,7 @@ func (c *RankerConfig) Validate() error {
 // RankerReport tells how the ranker did on its held-out lists.
 type RankerReport struct {
 	Lists, HeldOut    int     // lists with a positive among the candidates
+	Users             int     // users with such a list (what MinLists counts)
 	Candidates        int     // candidate rows in all
 	BestEpoch         int     // epochs of the best held-out Recall@20
 	RetrievalRecall20 float64 // held-out Recall@20 of the retrieval order
@@ -130,56 +169,155 @@ func FitRanker(holdout *model.Model, ds *dataset.Dataset, valStart int64, cfg Ra
 // lists, which choose the epoch and decide whether the ranker is kept,
 // stay the data's. ev nil is FitRanker.
 func FitRankerEvents(holdout *model.Model, ds *dataset.Dataset, valStart int64, cfg RankerConfig, ev *Events, ecfg EventConfig) (*rank.Model, *RankerReport, error) {
-	if err := cfg.Validate(); err != nil {
+	d, err := PrepareRanker(holdout, ds, valStart, cfg, ev, ecfg)
+	if err != nil {
 		return nil, nil, err
+	}
+	return d.Fit(cfg)
+}
+
+// RankerData is what a ranker learns from: the candidate lists that
+// retrieval returns for the validation window, labelled, and the lists
+// logged by nodes, if any. PrepareRanker builds it once; Fit trains a
+// ranker on it, so that rankers of several configurations (or seeds) can
+// be compared on the same lists.
+type RankerData struct {
+	groups      [][]list // per user (rankerLists)
+	logged      []list
+	features    []string
+	depth, cuts int
+	report      RankerReport // Lists, CandidateRecall, Events
+}
+
+// PrepareRanker builds the lists FitRankerEvents trains on: it builds a
+// bundle of holdout over the events before valStart and retrieves,
+// with cfg.Depth, a list for every user with events in [valStart, ∞)
+// (and ev's logged lists, as FitRankerEvents says). Only cfg.Depth
+// matters here; Fit takes the rest.
+func PrepareRanker(holdout *model.Model, ds *dataset.Dataset, valStart int64, cfg RankerConfig, ev *Events, ecfg EventConfig) (*RankerData, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	rec, err := rankerRecommender(holdout, ds, valStart)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	lists, found, targets, err := rankerLists(rec, ds, valStart, cfg.Depth)
+	groups, found, targets, err := rankerLists(rec, ds, valStart, cfg.Depth, cfg.Cuts)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	rep := &RankerReport{Lists: len(lists)}
+	d := &RankerData{groups: groups, features: rank.Features, depth: cfg.Depth, cuts: cfg.Cuts}
 	if targets > 0 {
-		rep.CandidateRecall = float64(found) / float64(targets)
+		d.report.CandidateRecall = float64(found) / float64(targets)
 	}
-	features := rank.Features
-	var logged []list
 	if ev != nil {
 		if err := ecfg.Validate(); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		er := &EventReport{Lists: len(ev.Lists), Shown: ev.Shown, Taken: ev.Taken, Skipped: ev.Skipped}
-		rep.Events = er
+		d.report.Events = er
 		if ev.Shown >= ecfg.MinImpressions && ev.Taken > 0 {
 			if er.Propensities, err = ev.Propensities(ecfg); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
-			if logged, err = eventLists(rec, ds, ev, er.Propensities, cfg.Depth, er); err != nil {
-				return nil, nil, err
+			if d.logged, err = eventLists(rec, ds, ev, er.Propensities, cfg.Depth, er); err != nil {
+				return nil, err
 			}
-			if len(logged) > 0 {
-				features, er.Learned = rank.Raw, true
+			if len(d.logged) > 0 {
+				d.features, er.Learned = rank.Raw, true
 			}
 		}
 	}
-	if len(lists) < max(cfg.MinLists, 10) {
-		return nil, rep, nil
+	return d, nil
+}
+
+// Fit trains a ranker on d by cfg (whose Depth must be the one d was
+// prepared with, as must Cuts) and returns it, or nil when there are too few lists or
+// it does not beat the retrieval order (and the blend) on the held-out
+// lists; the report says which. d is not changed: Fit may be called again.
+func (d *RankerData) Fit(cfg RankerConfig) (*rank.Model, *RankerReport, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if cfg.Depth != d.depth || cfg.Cuts != d.cuts {
+		return nil, nil, fmt.Errorf("train: ranker depth %d and cuts %d, the lists were retrieved with %d and %d", cfg.Depth, cfg.Cuts, d.depth, d.cuts)
+	}
+	rep := d.report
+	if rep.Events != nil {
+		er := *rep.Events
+		rep.Events = &er
+	}
+	groups := slices.Clone(d.groups)
+	rep.Users = len(groups)
+	for _, g := range groups {
+		rep.Lists += len(g)
+	}
+	if len(groups) < max(cfg.MinLists, 10) {
+		return nil, &rep, nil
+	}
+	for _, g := range groups {
+		for _, l := range g {
+			rep.Candidates += len(l.y)
+		}
 	}
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x72616e6b))
-	rng.Shuffle(len(lists), func(i, j int) { lists[i], lists[j] = lists[j], lists[i] })
-	nHeld := max(1, int(float64(len(lists))*cfg.Holdout))
-	held, fit := lists[:nHeld], lists[nHeld:]
-	rep.HeldOut = nHeld
-	for _, l := range lists {
-		rep.Candidates += len(l.y)
+	var best *rank.Model
+	if cfg.Folds > 1 {
+		best = d.fitFolds(groups, cfg, rng, &rep)
+	} else {
+		held, fit := holdOut(groups, cfg.Holdout, rng)
+		rep.HeldOut = len(held)
+		rep.RetrievalRecall20 = recallAt(held, 20, nil)
+		rep.BlendRecall20 = recallBy(held, 20, func(l list, i int) float32 { return l.blend[i] })
+		best, rep.BestEpoch, rep.RankerRecall20 = d.fitMembers(append(fit, d.logged...), held, cfg, rng)
 	}
-	fit = append(fit, logged...)
+	bestRecall := rep.RankerRecall20
+	rep.Used = bestRecall > rep.RetrievalRecall20 && (cfg.NoBlendGuard || bestRecall > rep.BlendRecall20)
+	if !rep.Used {
+		return nil, &rep, nil
+	}
+	return best, &rep, nil
+}
 
-	rep.RetrievalRecall20 = recallAt(held, 20, nil)
-	rep.BlendRecall20 = recallBy(held, 20, func(l list, i int) float32 { return l.blend[i] })
+// fitFolds is Fit with cfg.Folds > 1: the groups are shuffled and dealt
+// into Folds folds, a ranker trained on the others' lists scores each
+// fold's, and the guard compares the Recall@20 of those orders over every
+// list with the retrieval order's and the blend's; the ranker returned
+// is trained on every list. With a fixed schedule (cfg.SWA) no list is
+// needed to choose an epoch, so every user is held out once for the
+// guard and every list trains the shipped ranker.
+func (d *RankerData) fitFolds(groups [][]list, cfg RankerConfig, rng *rand.Rand, rep *RankerReport) *rank.Model {
+	rng.Shuffle(len(groups), func(i, j int) { groups[i], groups[j] = groups[j], groups[i] })
+	var all []list
+	var ranker, n float64
+	for f := range cfg.Folds {
+		var held, fit []list
+		for i, g := range groups {
+			if i%cfg.Folds == f {
+				held = append(held, g...)
+			} else {
+				fit = append(fit, g...)
+			}
+		}
+		all = append(all, held...)
+		r := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x666f6c64+uint64(f)))
+		_, _, recall := d.fitMembers(append(fit, d.logged...), held, cfg, r)
+		ranker += recall * float64(len(held))
+		n += float64(len(held))
+	}
+	rep.HeldOut = len(all)
+	rep.RankerRecall20 = ranker / max(n, 1)
+	rep.RetrievalRecall20 = recallAt(all, 20, nil)
+	rep.BlendRecall20 = recallBy(all, 20, func(l list, i int) float32 { return l.blend[i] })
+	best, epoch, _ := d.fitMembers(append(slices.Clone(all), d.logged...), nil, cfg, rng)
+	rep.BestEpoch = epoch
+	return best
+}
+
+// fitMembers trains cfg.Ensemble rankers (at least one) on fit and
+// returns the one, or their merged mean (mergeRankers), with the epoch
+// chosen and its Recall@20 on held.
+func (d *RankerData) fitMembers(fit, held []list, cfg RankerConfig, rng *rand.Rand) (*rank.Model, int, float64) {
 	members := max(cfg.Ensemble, 1)
 	mcfg := cfg
 	if members > 1 {
@@ -188,26 +326,40 @@ func FitRankerEvents(holdout *model.Model, ds *dataset.Dataset, valStart int64, 
 		mcfg.Cross = 0
 	}
 	var trained []*rank.Model
+	var epoch int
+	var recall float64
 	for k := range members {
 		r := rng
 		if k > 0 {
 			r = rand.New(rand.NewPCG(uint64(cfg.Seed), 0x72616e6b+uint64(k)))
 		}
-		best, epoch, recall := trainRanker(fit, held, features, mcfg, r)
+		var best *rank.Model
+		best, epoch, recall = trainRanker(fit, held, d.features, mcfg, r)
 		trained = append(trained, best)
-		rep.BestEpoch, rep.RankerRecall20 = epoch, recall
 	}
-	best := trained[0]
-	if members > 1 {
-		best = mergeRankers(trained)
-		rep.RankerRecall20 = recallAt(held, 20, best)
+	if members == 1 {
+		return trained[0], epoch, recall
 	}
-	bestRecall := rep.RankerRecall20
-	rep.Used = bestRecall > rep.RetrievalRecall20 && (cfg.NoBlendGuard || bestRecall > rep.BlendRecall20)
-	if !rep.Used {
-		return nil, rep, nil
+	best := mergeRankers(trained)
+	return best, epoch, recallAt(held, 20, best)
+}
+
+// holdOut shuffles groups (one per user) and returns the lists of the
+// first share of them, at least one, as held and the others' as fit.
+// Lists are held out by user, not one by one: a user's later lists
+// (RankerConfig.Cuts) share targets with the first. groups is shuffled
+// in place.
+func holdOut(groups [][]list, share float64, rng *rand.Rand) (held, fit []list) {
+	rng.Shuffle(len(groups), func(i, j int) { groups[i], groups[j] = groups[j], groups[i] })
+	nHeld := max(1, int(float64(len(groups))*share))
+	for i, g := range groups {
+		if i < nHeld {
+			held = append(held, g...)
+		} else {
+			fit = append(fit, g...)
+		}
 	}
-	return best, rep, nil
+	return held, fit
 }
 
 // trainRanker trains a ranker on fit for up to cfg.Epochs and returns the
@@ -229,15 +381,51 @@ func trainRanker(fit, held []list, features []string, cfg RankerConfig, rng *ran
 	for i := range order {
 		order[i] = i
 	}
+	batch := max(cfg.Batch, 1)
+	// swa accumulates the weights at the end of each of the last cfg.SWA
+	// epochs.
+	var swa *rank.Model
+	var swaSum [][]float64
+	if cfg.SWA > 0 {
+		swa = cloneRanker(m)
+		for _, p := range rankerParams(swa) {
+			swaSum = append(swaSum, make([]float64, len(p)))
+		}
+	}
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		for _, i := range order {
-			t.step(fit[i], cfg.LR, cfg.Loss, cfg.ColdDropout, rng)
+		for b := 0; b < len(order); b += batch {
+			t.zero()
+			part := order[b:min(b+batch, len(order))]
+			for _, i := range part {
+				t.accumulate(fit[i], cfg.Loss, cfg.ColdDropout, rng)
+			}
+			t.apply(cfg.LR, cfg.WeightDecay, len(part))
 			for k, a := range avg {
 				for j, v := range w[k] {
 					a[j] += float32(1-cfg.EMA) * (v - a[j])
 				}
 			}
+		}
+		if swa != nil {
+			if epoch <= cfg.Epochs-cfg.SWA {
+				continue
+			}
+			for k, p := range rankerParams(scored) {
+				for j, v := range p {
+					swaSum[k][j] += float64(v)
+				}
+			}
+			if epoch < cfg.Epochs {
+				continue
+			}
+			n := float64(cfg.SWA)
+			for k, p := range rankerParams(swa) {
+				for j := range p {
+					p[j] = float32(swaSum[k][j] / n)
+				}
+			}
+			return swa, epoch, recallAt(held, 20, swa)
 		}
 		r := recallAt(held, 20, scored)
 		score := r
@@ -313,8 +501,13 @@ func rankerRecommender(holdout *model.Model, ds *dataset.Dataset, valStart int64
 	return pipeline.Load(data)
 }
 
-// rankerLists retrieves and labels the candidate lists.
-func rankerLists(rec *pipeline.Recommender, ds *dataset.Dataset, valStart int64, depth int) (lists []list, found, targets int, err error) {
+// rankerLists retrieves and labels the candidate lists, grouped by user:
+// each group's first list is the user's request at valStart (when it
+// holds a target), and with cuts > 1 up to cuts − 1 more follow, asked at
+// later times of the user's own events in the window (requestTimes), each
+// with the events before it added to the history and those from it on as
+// its targets. found and targets count the requests at valStart.
+func rankerLists(rec *pipeline.Recommender, ds *dataset.Dataset, valStart int64, depth, cuts int) (groups [][]list, found, targets int, err error) {
 	cut := dataset.SplitAt(ds, valStart)
 	users := map[string]dataset.User{}
 	for _, u := range ds.Users {
@@ -335,50 +528,87 @@ func rankerLists(rec *pipeline.Recommender, ds *dataset.Dataset, valStart int64,
 		}
 	}
 	for _, id := range cut.Users {
-		h, tg := cut.History[id], cut.Later[id]
-		if len(h) == 0 || len(tg) == 0 {
+		h, later := cut.History[id], cut.Later[id]
+		if len(h) == 0 || len(later) == 0 {
 			continue
 		}
-		want := map[int32]bool{}
-		for _, in := range tg {
-			if row, ok := rec.Lookup(in.Item); ok {
-				want[row] = true
+		var group []list
+		for ci, at := range requestTimes(later, valStart, cuts) {
+			history := slices.Clone(h)
+			want := map[int32]bool{}
+			for _, in := range later {
+				if in.Time < at {
+					history = append(history, in.Item)
+				} else if row, ok := rec.Lookup(in.Item); ok {
+					want[row] = true
+				}
+			}
+			if ci == 0 {
+				targets += len(want)
+			}
+			u := users[id]
+			// k = Depth (200) asks the sources to fetch deeper than a
+			// typical request of 20 would: measured on ML-100K, lists
+			// that deep train a better ranker (Recall@20 0.252 vs 0.203
+			// with k = 20).
+			req := &api.Request{K: min(depth, api.MaxK), UserID: id, Context: u.Context}
+			req.Context.Time = at
+			for _, it := range history {
+				req.History = append(req.History, api.Event{Item: it})
+			}
+			cands, err := rec.Candidates(req)
+			if err != nil {
+				return nil, 0, 0, err
+			}
+			l := list{targets: len(want)}
+			pos := 0
+			blend := blendPlace(rec, blendParams, cands)
+			for _, c := range cands {
+				if !inLog[c.Row] {
+					continue
+				}
+				l.x = append(l.x, c.Features)
+				l.blend = append(l.blend, blend[c.Row])
+				l.y = append(l.y, want[c.Row])
+				if want[c.Row] {
+					pos++
+				}
+			}
+			if ci == 0 {
+				found += pos
+			}
+			if pos > 0 {
+				group = append(group, l)
 			}
 		}
-		targets += len(want)
-		u := users[id]
-		// k = Depth (200) asks the sources to fetch deeper than a typical
-		// request of 20 would: measured on ML-100K, lists that deep train
-		// a better ranker (Recall@20 0.252 vs 0.203 with k = 20).
-		req := &api.Request{K: min(depth, api.MaxK), UserID: id, Context: u.Context}
-		req.Context.Time = valStart
-		for _, it := range h {
-			req.History = append(req.History, api.Event{Item: it})
-		}
-		cands, err := rec.Candidates(req)
-		if err != nil {
-			return nil, 0, 0, err
-		}
-		l := list{targets: len(want)}
-		pos := 0
-		blend := blendPlace(rec, blendParams, cands)
-		for _, c := range cands {
-			if !inLog[c.Row] {
-				continue
-			}
-			l.x = append(l.x, c.Features)
-			l.blend = append(l.blend, blend[c.Row])
-			l.y = append(l.y, want[c.Row])
-			if want[c.Row] {
-				pos++
-			}
-		}
-		found += pos
-		if pos > 0 {
-			lists = append(lists, l)
+		if len(group) > 0 {
+			groups = append(groups, group)
 		}
 	}
-	return lists, found, targets, nil
+	return groups, found, targets, nil
+}
+
+// requestTimes returns the times a user with events later (in time order,
+// none before valStart) is asked at: valStart, then, with cuts > 1, up to
+// cuts − 1 of the distinct later event times but the first, evenly
+// spaced among them and the latest last.
+func requestTimes(later []dataset.Interaction, valStart int64, cuts int) []int64 {
+	out := []int64{valStart}
+	if cuts <= 1 {
+		return out
+	}
+	var times []int64
+	for _, in := range later {
+		if in.Time > later[0].Time && (len(times) == 0 || in.Time != times[len(times)-1]) {
+			times = append(times, in.Time)
+		}
+	}
+	n := min(cuts-1, len(times))
+	for k := range n {
+		// The k-th of n picks, evenly spaced, ending at the latest.
+		out = append(out, times[(k+1)*len(times)/n-1])
+	}
+	return out
 }
 
 // blendPlace returns, per candidate row, minus its place in the order
@@ -618,12 +848,18 @@ func (t *rankTrainer) grads() [][]float32 {
 	return g
 }
 
-// step takes one Adam step on one list's loss (see lossGrad). With
-// coldDrop > 0 each row is presented as cold with that probability (its
-// cold flag set, so rank.Model.Standardize imputes its evidence features),
-// which teaches the ranker to order items by what it knows without the
-// log's evidence, as it must for new items.
-func (t *rankTrainer) step(l list, lr float32, loss string, coldDrop float64, rng *rand.Rand) {
+// zero clears the gradients.
+func (t *rankTrainer) zero() {
+	t.cross.zero()
+	t.mlp.zero()
+}
+
+// accumulate adds the gradient of l's loss (see lossGrad) to the
+// gradients. With coldDrop > 0 each row is presented as cold with that
+// probability (its cold flag set, so rank.Model.Standardize imputes its
+// evidence features), which teaches the ranker to order items by what it
+// knows without the log's evidence, as it must for new items.
+func (t *rankTrainer) accumulate(l list, loss string, coldDrop float64, rng *rand.Rand) {
 	n := len(l.y)
 	for len(t.s) < n {
 		t.s = append(t.s, t.m.NewScratch())
@@ -639,8 +875,6 @@ func (t *rankTrainer) step(l list, lr float32, loss string, coldDrop float64, rn
 		scores[i] = float64(t.m.Score(t.s[i], x))
 	}
 	d := lossGrad(loss, scores, l.y, l.w)
-	t.cross.zero()
-	t.mlp.zero()
 	for i := range d {
 		if d[i] == 0 {
 			continue
@@ -654,10 +888,20 @@ func (t *rankTrainer) step(l list, lr float32, loss string, coldDrop float64, rn
 		backwardMLP(&t.m.MLP, &t.mlp, h, s.Acts, t.dy, t.dh, t.tmp)
 		backwardCross(t.m.Cross, &t.cross, s.X, s.CrossOut, s.CrossLin, t.dh, t.dx, t.tmpx)
 	}
+}
+
+// apply takes one Adam step (weight decay wd) on the mean of the
+// gradients of the n lists accumulated since zero.
+func (t *rankTrainer) apply(lr, wd float32, n int) {
 	t.t++
 	g := t.grads()
 	for i, w := range t.params() {
-		t.adams[i].step(w, 0, g[i], lr, 0, t.t)
+		if n > 1 {
+			for j := range g[i] {
+				g[i][j] /= float32(n)
+			}
+		}
+		t.adams[i].step(w, 0, g[i], lr, wd, t.t)
 	}
 }
 
