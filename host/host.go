@@ -147,6 +147,9 @@ type Options struct {
 	// off by default here; `edgerec serve` turns it on, since under load it
 	// also removes the 85–100 ms stalls of the default memory's copies
 	// (slowest request 8.5–11 ms instead of 85–99, same throughput).
+	// The mapping asks for transparent huge pages (memory_linux.go), which
+	// made loads about six times faster on a virtual machine (these figures
+	// predate that; host/MEASUREMENTS.md has the newer ones).
 	// Linux only; elsewhere, and where the kernel does not overcommit
 	// (vm.overcommit_memory = 2, which would charge every reservation in
 	// full), instances get wazero's default memory.

@@ -51,3 +51,14 @@ func (p *prefault) take() []byte {
 	p.buf = nil
 	return b
 }
+
+// NewBuffer returns a zeroed slice of n bytes for a bundle about to be
+// read into it, its pages faulted in as huge pages where Linux allows
+// (adviseHuge): a bundle read at start is the largest piece of fresh
+// memory an edge node fills before its first answer. The slice is an
+// ordinary Go slice, collected like any other.
+func NewBuffer(n int) []byte {
+	b := make([]byte, n)
+	adviseHuge(b)
+	return b
+}

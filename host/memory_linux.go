@@ -23,10 +23,10 @@ import (
 // made requests 7 % slower (p50 2.01–2.03 ms). A Go slice allocated at its
 // full capacity up front (wazero's WithMemoryCapacityFromMax, 1.97–2.02
 // ms) and a slice that doubles (1.98–2.01 ms) showed the same cost of
-// untouched pages. Transparent huge pages on the mapping (MADV_HUGEPAGE;
-// this kernel gives them on request only) brought the median back too but
-// put page-fault compaction into requests: p99 6.6–6.7 ms instead of 2.9.
-// The option stays off by default for the 2–4 % left.
+// untouched pages. The mapping asks for transparent huge pages
+// (adviseHuge): faulting memory in a 4 KiB page at a time is most of a
+// load's cost on a virtual machine (RATIONALE.md, "Huge pages for the
+// memory a start fills").
 //
 // spare, when not nil, is a reservation faulted in ahead
 // (Options.PrefaultBytes): the memory takes it if it is of the size
@@ -59,13 +59,18 @@ func strictOvercommit() bool {
 	return err == nil && bytes.HasPrefix(bytes.TrimSpace(b), []byte("2"))
 }
 
-// reserve maps size bytes of address space, backed on first touch.
+// reserve maps size bytes of address space, backed on first touch, in
+// huge pages where the kernel has them.
 func reserve(size uint64) ([]byte, error) {
 	if size == 0 || size > 1<<32 {
 		return nil, syscall.EINVAL
 	}
-	return syscall.Mmap(-1, 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE,
+	b, err := syscall.Mmap(-1, 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE,
 		syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
+	if err == nil {
+		adviseHuge(b)
+	}
+	return b, err
 }
 
 // startPrefault reserves size bytes and faults the first n in, in the

@@ -54,7 +54,7 @@ func readBundle(path string) (fileStamp, []byte, error) {
 	if uint64(fi.Size()) > bundle.MaxBundleBytes {
 		return stamp, nil, fmt.Errorf("the bundle file is %d bytes, larger than any valid bundle (%d)", fi.Size(), uint64(bundle.MaxBundleBytes))
 	}
-	data := make([]byte, fi.Size())
+	data := host.NewBuffer(int(fi.Size()))
 	if _, err := io.ReadFull(f, data); err != nil {
 		return stamp, nil, fmt.Errorf("the bundle file changed while it was read: %w", unwrapPath(err))
 	}
