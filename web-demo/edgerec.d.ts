@@ -22,6 +22,8 @@ export const LIMITS: Readonly<{
   bloomOpItems: number;
   catalogPage: number;
   k: number;
+  /** The largest bundle the module takes (edgerec_alloc's largest buffer). */
+  bundleBytes: number;
 }>;
 
 /** What went wrong: see EdgeRecError. */
@@ -36,9 +38,31 @@ export class EdgeRecError extends Error {
 }
 
 export type Bytes = ArrayBuffer | ArrayBufferView;
-export type ModuleSource = WebAssembly.Module | Bytes | Response | Promise<Response>;
+/** fetch's Response (this file's `Response` is the module's answer). */
+export type FetchResponse = globalThis.Response;
+export type ModuleSource = WebAssembly.Module | Bytes | FetchResponse | Promise<FetchResponse>;
 
-export interface Options {
+/** What R2's get() returns (an R2ObjectBody), as far as the loader reads it. */
+export interface R2ObjectBodyLike {
+  body: ReadableStream<Uint8Array>;
+  /** The object's length in bytes. */
+  size: number;
+}
+
+/** A bundle the loader reads as a stream: with a known length (a Response's
+ * Content-Length on a body that is not content-encoded, R2's size, or the
+ * `length` option) its chunks are written straight into the module; without
+ * one it is read whole first. */
+export type BundleStream = FetchResponse | ReadableStream<Uint8Array> | R2ObjectBodyLike;
+
+export interface StreamOptions {
+  /** The stream's length in bytes, when the source does not say it (it
+   * overrides Content-Length and R2's size). A stream that ends short of
+   * it or runs past it is refused (kind 'input'). */
+  length?: number;
+}
+
+export interface Options extends StreamOptions {
   /** Called with each line the guest writes to stdout (default console.log). */
   stdout?: (line: string) => void;
   /** Called with each line the guest writes to stderr (default console.warn). */
@@ -181,7 +205,7 @@ export interface BloomResult {
 export class EdgeRec {
   private constructor();
   /** Compile (or reuse) the module, instantiate it and load the bundle. */
-  static load(wasm: ModuleSource, bundle: Bytes | Response | Promise<Response>, options?: Options): Promise<EdgeRec>;
+  static load(wasm: ModuleSource, bundle: Bytes | BundleStream | Promise<BundleStream>, options?: Options): Promise<EdgeRec>;
   /** An instance without a bundle (Bloom helpers work). */
   static instantiate(wasm: ModuleSource, options?: Options): Promise<EdgeRec>;
   readonly module: WebAssembly.Module;
@@ -190,8 +214,10 @@ export class EdgeRec {
   readonly broken: boolean;
   readonly memoryBytes: number;
   close(): void;
-  /** Load a bundle; on error the previous one keeps serving. */
+  /** Load a bundle; on error the previous one keeps serving. Bytes load at
+   * once; a stream resolves when it has been read and loaded. */
   loadBundle(bundle: Bytes): Summary;
+  loadBundle(bundle: BundleStream | Promise<BundleStream>, options?: StreamOptions): Promise<Summary>;
   recommend(request: Request): Response;
   /** msgpack in, msgpack out. */
   recommendBytes(request: Bytes): Uint8Array;

@@ -39,6 +39,7 @@ export const LIMITS = Object.freeze({
   bloomOpItems: 4096, // bloom.MaxOpItems
   catalogPage: 5000, // api.MaxCatalogPage
   k: 500, // api.MaxK
+  bundleBytes: 1 << 30, // the largest buffer edgerec_alloc hands out (maxAlloc in wasm/exports.go)
 });
 
 const ERROR_FLAG = 1n << 31n;
@@ -70,6 +71,63 @@ function toBytes(x, what) {
   if (x instanceof ArrayBuffer) return new Uint8Array(x);
   if (ArrayBuffer.isView(x)) return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
   throw new EdgeRecError(`${what} must be an ArrayBuffer or a typed array, not ${x === null ? 'null' : typeof x}`, { kind: 'input' });
+}
+
+/** isReadableStream says whether x is a WHATWG ReadableStream (by shape,
+ * so that streams of another realm, or a runtime's own class, pass). */
+function isReadableStream(x) {
+  return x !== null && typeof x === 'object' && typeof x.getReader === 'function';
+}
+
+/** responseLength returns the length of a Response's body as it will be
+ * read, or null when the headers do not say it: no Content-Length, a
+ * content-encoded body (Content-Length counts the encoded bytes, the body
+ * yields the decoded ones), or a cross-origin answer whose
+ * Content-Encoding the server did not expose (it might be encoded). */
+function responseLength(resp) {
+  const cl = resp.headers.get('Content-Length');
+  if (cl === null || !/^\d+$/.test(cl.trim())) return null;
+  const enc = resp.headers.get('Content-Encoding');
+  if (enc !== null && enc.trim().toLowerCase() !== 'identity') return null;
+  if (enc === null && (resp.type === 'cors' || resp.type === 'opaque')) return null;
+  return Number(cl.trim());
+}
+
+/** readAll reads a stream of byte chunks into one Uint8Array. */
+async function readAll(stream) {
+  const chunks = [];
+  let n = 0;
+  try {
+    for (const reader = stream.getReader(); ;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const c = toBytes(value, 'a chunk of the bundle stream');
+      chunks.push(c);
+      n += c.length;
+      if (n > LIMITS.bundleBytes) {
+        reader.cancel().catch(() => {});
+        throw new EdgeRecError(`the bundle stream is more than the module's limit of ${LIMITS.bundleBytes} bytes`, { kind: 'input', exportName: EXPORTS.loadBundle });
+      }
+    }
+  } catch (err) {
+    if (err instanceof EdgeRecError) throw err;
+    throw new EdgeRecError(`reading the bundle stream: ${err && err.message ? err.message : err}`, { kind: 'input', exportName: EXPORTS.loadBundle, cause: err });
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+/** cancel drops a stream the loader will not read, ignoring failures. */
+async function cancel(stream) {
+  try {
+    await stream.cancel();
+  } catch { /* already errored or locked: nothing to release */ }
 }
 
 /**
@@ -115,19 +173,17 @@ export class EdgeRec {
    * bundle: the usual way in.
    * @param wasm a WebAssembly.Module, the module's bytes, or a fetch
    *   Response (or a promise of one)
-   * @param bundle the bundle's bytes (ArrayBuffer or typed array; a fetch
-   *   Response or a promise of one works too)
+   * @param bundle the bundle: bytes (ArrayBuffer or typed array), or a
+   *   stream of them — a fetch Response, a ReadableStream, an R2 object
+   *   body ({body, size}), or a promise of one — which is copied into the
+   *   module chunk by chunk when its length is known (see loadBundle)
    * @param options { stdout, stderr }: line callbacks for the guest's
-   *   output (default console.log / console.warn)
+   *   output (default console.log / console.warn); { length }: the
+   *   bundle stream's length in bytes, when the source does not say it
    */
   static async load(wasm, bundle, options = {}) {
     const rec = await EdgeRec.instantiate(wasm, options);
-    bundle = await bundle;
-    if (typeof Response !== 'undefined' && bundle instanceof Response) {
-      if (!bundle.ok) throw new EdgeRecError(`fetching the bundle: HTTP ${bundle.status} ${bundle.statusText} for ${bundle.url}`, { kind: 'input' });
-      bundle = await bundle.arrayBuffer();
-    }
-    rec.loadBundle(bundle);
+    await rec.loadBundle(await bundle, { length: options.length });
     return rec;
   }
 
@@ -186,11 +242,101 @@ export class EdgeRec {
   /** close drops the instance; later calls throw kind 'closed'. */
   close() { this._closed = true; }
 
-  /** loadBundle loads a bundle (the bytes are copied into the module) and
-   * returns its summary. On error the previous bundle keeps serving. */
-  loadBundle(bundle) {
-    const b = toBytes(bundle, 'the bundle');
+  /**
+   * loadBundle loads a bundle and returns its summary. On error the
+   * previous bundle keeps serving.
+   *
+   * Given bytes (an ArrayBuffer or a typed array) it copies them into the
+   * module and returns the summary at once. Given a stream — a fetch
+   * Response (or a promise of one), a ReadableStream of bytes, or an R2
+   * object body (what R2's get() returns: {body, size}) — it returns a
+   * promise: when the stream's length is known (options.length, else the
+   * Response's Content-Length when the body is not content-encoded, else
+   * R2's size) it asks the module for a buffer of that length first and
+   * writes each chunk into it as it arrives, so no copy of the whole
+   * bundle is ever made in JS; a stream that ends short of the length or
+   * runs past it is refused (kind 'input') and the buffer freed. Without a
+   * known length it reads the whole stream first (a Response through
+   * arrayBuffer()) and loads the bytes: the bundle is then held twice
+   * while it loads, as with bytes.
+   * @param bundle bytes, a Response, a ReadableStream or an R2 object body
+   * @param options { length }: the stream's length in bytes
+   */
+  loadBundle(bundle, options = {}) {
+    if (bundle instanceof ArrayBuffer || ArrayBuffer.isView(bundle)) return this._loadBytes(toBytes(bundle, 'the bundle'));
+    return this._loadSource(bundle, options);
+  }
+
+  _loadBytes(b) {
     const out = this._call(EXPORTS.loadBundle, b, true);
+    this._summary = decode(out);
+    return this._summary;
+  }
+
+  async _loadSource(source, { length } = {}) {
+    source = await source;
+    let stream;
+    let known = null; // the length the source declares, if any
+    if (typeof Response !== 'undefined' && source instanceof Response) {
+      if (!source.ok) throw new EdgeRecError(`fetching the bundle: HTTP ${source.status} ${source.statusText} for ${source.url}`, { kind: 'input' });
+      if (source.bodyUsed) throw new EdgeRecError('the bundle Response\'s body was already read', { kind: 'input' });
+      known = responseLength(source);
+      if (length === undefined && known === null) return this._loadBytes(new Uint8Array(await source.arrayBuffer()));
+      stream = source.body;
+      if (stream === null) return this._loadBytes(new Uint8Array(0));
+    } else if (isReadableStream(source)) {
+      stream = source;
+    } else if (source && typeof source === 'object' && isReadableStream(source.body) && typeof source.size === 'number') {
+      stream = source.body; // an R2 object body
+      known = source.size;
+    } else {
+      throw new EdgeRecError(`the bundle must be an ArrayBuffer or a typed array, a Response, a ReadableStream, or an R2 object body ({body, size}), not ${source === null ? 'null' : typeof source}`, { kind: 'input' });
+    }
+    const n = length ?? known;
+    if (n === null) return this._loadBytes(await readAll(stream));
+    if (!Number.isSafeInteger(n) || n < 0) {
+      await cancel(stream);
+      throw new EdgeRecError(`the bundle's length ${n} is not a byte count`, { kind: 'input', exportName: EXPORTS.loadBundle });
+    }
+    if (n > LIMITS.bundleBytes) {
+      await cancel(stream);
+      throw new EdgeRecError(`the bundle is ${n} bytes, more than the module's limit of ${LIMITS.bundleBytes} (${EXPORTS.alloc}'s largest buffer)`, { kind: 'input', exportName: EXPORTS.loadBundle });
+    }
+    return this._loadStream(stream, n);
+  }
+
+  /** _loadStream writes the n bytes of stream into one guest buffer, chunk
+   * by chunk, then hands it to load_bundle. */
+  async _loadStream(stream, n) {
+    const name = EXPORTS.loadBundle;
+    const reader = stream.getReader();
+    let ptr = 0;
+    try {
+      if (n > 0) ptr = this._alloc(n, name); // 0 bytes: load_bundle(0, 0) refuses them
+      let off = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        // Calls made on the instance while we waited may have grown its
+        // memory (detaching older views) or ended it: check both now.
+        this._usable(name);
+        const chunk = toBytes(value, 'a chunk of the bundle stream');
+        if (chunk.length > n - off) {
+          throw new EdgeRecError(`the bundle stream ran past its declared length of ${n} bytes`, { kind: 'input', exportName: name });
+        }
+        new Uint8Array(this._x.memory.buffer, ptr + off, chunk.length).set(chunk);
+        off += chunk.length;
+      }
+      this._usable(name);
+      if (off < n) throw new EdgeRecError(`the bundle stream ended after ${off} of its declared ${n} bytes`, { kind: 'input', exportName: name });
+    } catch (err) {
+      if (ptr !== 0 && !this._broken) this._safeFree(ptr);
+      await reader.cancel().catch(() => {});
+      if (err instanceof EdgeRecError) throw err;
+      throw new EdgeRecError(`reading the bundle stream: ${err && err.message ? err.message : err}`, { kind: 'input', exportName: name, cause: err });
+    }
+    reader.releaseLock();
+    const out = this._invoke(name, ptr, n, true);
     this._summary = decode(out);
     return this._summary;
   }
@@ -281,29 +427,50 @@ export class EdgeRec {
     }
   }
 
+  _usable(name) {
+    if (this._broken) throw new EdgeRecError(`instance broken by an earlier trap; load a new one`, { kind: 'closed', exportName: name });
+    if (this._closed) throw new EdgeRecError(`instance closed`, { kind: 'closed', exportName: name });
+  }
+
+  /** _alloc returns a guest buffer of n > 0 bytes for a call to name;
+   * alloc's refusal throws 'input', a trap marks the instance broken. */
+  _alloc(n, name) {
+    this._usable(name);
+    let ptr;
+    try {
+      ptr = this._x[EXPORTS.alloc](n) >>> 0;
+    } catch (err) {
+      this._broken = true;
+      throw new EdgeRecError(`${EXPORTS.alloc} trapped: ${err && err.message ? err.message : err}`, { kind: 'trap', exportName: name, cause: err });
+    }
+    if (ptr === 0) throw new EdgeRecError(`${EXPORTS.alloc} refused ${n} bytes`, { kind: 'input', exportName: name });
+    return ptr;
+  }
+
   /** _call copies input into the guest, calls the export, copies the
    * payload out and frees both buffers (the input is the guest's after
    * load_bundle). Error results throw EdgeRecError('guest'); traps mark the
    * instance broken. */
   _call(name, input, guestOwnsInput) {
-    if (this._broken) throw new EdgeRecError(`instance broken by an earlier trap; load a new one`, { kind: 'closed', exportName: name });
-    if (this._closed) throw new EdgeRecError(`instance closed`, { kind: 'closed', exportName: name });
-    const x = this._x;
+    this._usable(name);
     let ptr = 0;
+    if (input.length > 0) {
+      ptr = this._alloc(input.length, name);
+      new Uint8Array(this._x.memory.buffer, ptr, input.length).set(input);
+    }
+    return this._invoke(name, ptr, input.length, guestOwnsInput);
+  }
+
+  /** _invoke calls the export on the guest buffer ptr holding n bytes
+   * (0, 0 for none), frees it unless the guest owns it, and returns the
+   * payload copied out. */
+  _invoke(name, ptr, n, guestOwnsInput) {
+    const x = this._x;
     let r;
     try {
-      if (input.length > 0) {
-        ptr = x[EXPORTS.alloc](input.length) >>> 0;
-        if (ptr === 0) throw new EdgeRecError(`${EXPORTS.alloc} refused ${input.length} bytes`, { kind: 'input', exportName: name });
-        new Uint8Array(x.memory.buffer, ptr, input.length).set(input);
-      }
-      r = x[name](ptr, input.length);
+      r = x[name](ptr, n);
       if (ptr !== 0 && !guestOwnsInput) x[EXPORTS.free](ptr);
     } catch (err) {
-      if (err instanceof EdgeRecError) {
-        if (ptr !== 0 && !guestOwnsInput) this._safeFree(ptr);
-        throw err;
-      }
       this._broken = true;
       throw new EdgeRecError(`${name} trapped: ${err && err.message ? err.message : err}`, { kind: 'trap', exportName: name, cause: err });
     }

@@ -28,3 +28,16 @@ export async function example(wasm: ArrayBuffer, bundle: Uint8Array): Promise<st
 
 // @ts-expect-error: k is a number
 export const bad: Request = { k: '10' };
+
+// Streams: a fetch Response, a ReadableStream with its length, an R2 body.
+export async function streamed(wasm: WebAssembly.Module, stream: ReadableStream<Uint8Array>, r2: { body: ReadableStream<Uint8Array>; size: number; key: string }): Promise<number> {
+  const rec = await EdgeRec.load(wasm, fetch('v1/bundle/file'));
+  const a = await rec.loadBundle(stream, { length: 1024 });
+  const b = await rec.loadBundle(r2);
+  const c = rec.loadBundle(new Uint8Array(8)).items; // bytes: a Summary at once
+  const d = await EdgeRec.load(wasm, stream, { length: 1024, stdout: () => {} });
+  return a.items + b.items + c + (d.summary?.items ?? 0);
+}
+
+// @ts-expect-error: a stream's summary is a promise
+export const notAtOnce = (rec: EdgeRec, s: ReadableStream<Uint8Array>): number => rec.loadBundle(s).items;
