@@ -178,3 +178,40 @@ test('a batch over 256 KiB is refused with 413 before it is read as JSON; one at
     await c.close();
   }
 });
+
+test('an R2 binding\'s object is streamed into the module (its body and size), not read whole', async () => {
+  // A fresh copy of the worker module: the one above holds its instance.
+  const { default: r2worker } = await import('../worker/worker.js?r2');
+  const seen = { gets: 0, arrayBuffer: false, reads: 0 };
+  const bucket = {
+    head: async () => { throw new Error('not used'); },
+    get: async (key, opts) => {
+      seen.gets++;
+      assert.equal(opts, undefined, 'an R2 get takes no type');
+      if (key !== 'edge.bundle') return null;
+      let off = 0;
+      const body = new ReadableStream({
+        pull(c) {
+          if (off >= fx.bundle.length) return c.close();
+          c.enqueue(fx.bundle.slice(off, off + 5001));
+          off += 5001;
+          seen.reads++;
+        },
+      }, { highWaterMark: 0 });
+      return { key, size: fx.bundle.length, body, arrayBuffer: async () => { seen.arrayBuffer = true; return fx.bundle.buffer; } };
+    },
+  };
+  const r2env = { RECOMMENDER_WASM: module, BUNDLE: bucket, BUNDLE_KEY: 'edge.bundle' };
+  let resp = await r2worker.fetch(new Request('https://edge.example/v1/bundle'), r2env);
+  assert.equal(resp.status, 200);
+  assert.deepEqual(await resp.json(), decode(fx.summary));
+  assert.deepEqual(seen, { gets: 1, arrayBuffer: false, reads: Math.ceil(fx.bundle.length / 5001) });
+  const c = fx.recommend.find((c) => c.name === 'consumed filter');
+  resp = await r2worker.fetch(post(c.input, 'application/msgpack'), r2env);
+  assert.deepEqual(new Uint8Array(await resp.arrayBuffer()), c.output);
+
+  const { default: missing } = await import('../worker/worker.js?r2-missing');
+  resp = await missing.fetch(post('{"k": 2}'), { ...r2env, BUNDLE_KEY: 'other.bundle' });
+  assert.equal(resp.status, 503);
+  assert.deepEqual(await resp.json(), { error: 'recommender unavailable: bundle other.bundle not found' });
+});

@@ -58,17 +58,19 @@ export async function buildWorker(dir) {
 
 /**
  * workerCapnp returns the capnp definition of a worker named name: the
- * worker and module buildWorker wrote, bundle.bin (in the same directory)
- * as its BUNDLE binding, then the extra bindings and fields given as
- * capnp text.
+ * worker and module buildWorker wrote, its BUNDLE binding (bundle.bin in
+ * the same directory as data; with r2, an R2 bucket served by the service
+ * of that name, such as test/r2.js's stand-in), then the extra bindings
+ * and fields given as capnp text.
  */
-export function workerCapnp(name, { bindings = [], fields = [] } = {}) {
+export function workerCapnp(name, { bindings = [], fields = [], r2 = '' } = {}) {
+  const bundle = r2 ? `(name = "BUNDLE", r2Bucket = "${r2}")` : '(name = "BUNDLE", data = embed "bundle.bin")';
   return `const ${name} :Workerd.Worker = (
   modules = [
     (name = "worker.js", esModule = embed "worker.js"),
     (name = "recommender.wasm", wasm = embed "recommender.wasm"),
   ],
-  bindings = [ ${['(name = "BUNDLE", data = embed "bundle.bin")', ...bindings].join(',\n    ')} ],
+  bindings = [ ${[bundle, ...bindings].join(',\n    ')} ],
   compatibilityDate = "2025-01-01",${fields.map((f) => `\n  ${f},`).join('')}
 );
 `;

@@ -6,7 +6,9 @@
 // Node and, for msgpack, the wazero host's bytes. A second service of the
 // same worker, with EVENTS_URL bound to a stub collector on loopback, must
 // post its impressions there (workerd's outbound network allows loopback
-// only for it). `make web-test` installs
+// only for it). A third reads the bundle from an R2 binding (served by
+// test/r2.js's stand-in on loopback), streamed into the module, and must
+// answer as the first. `make web-test` installs
 // workerd and esbuild in test/workerd (apart from the page's packages).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +19,7 @@ import { decode } from '@msgpack/msgpack';
 import { EdgeRec } from '../edgerec.js';
 import { fixtures, wasmBytes, stripTimings } from './fixtures.js';
 import { requireWorkerd, freePort, buildWorker, workerCapnp, startWorkerd } from './workerd.js';
+import { serveR2, r2Service } from './r2.js';
 
 requireWorkerd();
 
@@ -30,12 +33,18 @@ let log = () => '';
 let logging = ''; // the service with EVENTS_URL
 const collected = []; // events the stub collector received
 let collector = null;
+let r2 = null; // the R2 stand-in
+let fromR2 = ''; // the service whose BUNDLE is an R2 bucket
+let missingR2 = ''; // the same, its BUNDLE_KEY not in the bucket
 
 before(async () => {
   await buildWorker(dir);
   writeFileSync(path.join(dir, 'bundle.bin'), fx.bundle);
   const port = await freePort();
   const port2 = await freePort();
+  const port3 = await freePort();
+  const port4 = await freePort();
+  r2 = await serveR2({ 'demo.bundle': path.join(dir, 'bundle.bin') });
   const http = await import('node:http');
   collector = http.createServer(async (req, res) => {
     const chunks = [];
@@ -52,18 +61,27 @@ const config :Workerd.Config = (
     (name = "main", worker = .worker),
     (name = "logging", worker = .logging),
     (name = "loopback", network = (allow = ["local", "private"])),
+    (name = "r2worker", worker = .r2worker),
+    (name = "r2missing", worker = .r2missing),
+    ${r2Service('r2', r2.port)},
   ],
   sockets = [
     (name = "http", address = "127.0.0.1:${port}", http = (), service = "main"),
     (name = "http-logging", address = "127.0.0.1:${port2}", http = (), service = "logging"),
+    (name = "http-r2", address = "127.0.0.1:${port3}", http = (), service = "r2worker"),
+    (name = "http-r2-missing", address = "127.0.0.1:${port4}", http = (), service = "r2missing"),
   ],
 );
 
+${workerCapnp('r2worker', { r2: 'r2' })}
+${workerCapnp('r2missing', { r2: 'r2', bindings: ['(name = "BUNDLE_KEY", text = "missing.bundle")'] })}
 ${workerCapnp('logging', { bindings: [`(name = "EVENTS_URL", text = "${eventsURL}")`], fields: ['globalOutbound = "loopback"'] })}
 ${workerCapnp('worker')}`);
   ({ proc, log } = startWorkerd(dir));
   base = `http://127.0.0.1:${port}`;
   logging = `http://127.0.0.1:${port2}`;
+  fromR2 = `http://127.0.0.1:${port3}`;
+  missingR2 = `http://127.0.0.1:${port4}`;
   for (let i = 0; ; i++) {
     try {
       const r = await fetch(`${base}/v1/bundle`);
@@ -78,6 +96,7 @@ ${workerCapnp('worker')}`);
 after(() => {
   if (proc) proc.kill();
   collector?.close();
+  r2?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -149,4 +168,25 @@ test('workerd: with EVENTS_URL an impression of each list arrives at the collect
   assert.equal((await fetch(`${base}/v1/events`, { method: 'POST', body: '{}' })).status, 404);
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(collected.length, 2);
+});
+
+test('workerd: a bundle from an R2 binding, streamed into the module, answers as the loader does', async () => {
+  const summary = await fetch(`${fromR2}/v1/bundle`);
+  assert.equal(summary.status, 200, log());
+  assert.deepEqual(await summary.json(), JSON.parse(JSON.stringify(direct.summary)));
+  assert.equal(r2.stats.gets, 1, 'one get of the object');
+  for (const c of fx.recommend.filter((c) => !c.error)) {
+    const req = decode(c.input);
+    const body = { ...req };
+    if (body.consumed) body.consumed = Buffer.from(body.consumed).toString('base64');
+    const resp = await fetch(`${fromR2}/v1/recommend`, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+    assert.equal(resp.status, 200, `${c.name}: ${log()}`);
+    assert.deepEqual(stripTimings(await resp.json()), stripTimings(JSON.parse(JSON.stringify(direct.recommend(req)))), c.name);
+  }
+});
+
+test('workerd: a bundle key missing from the R2 bucket gets 503 naming it', async () => {
+  const resp = await fetch(`${missingR2}/v1/recommend`, { method: 'POST', body: '{"k": 2}', headers: { 'Content-Type': 'application/json' } });
+  assert.equal(resp.status, 503);
+  assert.deepEqual(await resp.json(), { error: 'recommender unavailable: bundle missing.bundle not found' });
 });

@@ -6,9 +6,13 @@
 //   RECOMMENDER_WASM  the module: a WebAssembly.Module (what Workers give for
 //                     `import wasm from './recommender.wasm'` or a wasm
 //                     binding), or its bytes
-//   BUNDLE            the bundle: an ArrayBuffer / typed array, or an object
-//                     with get(key, 'arrayBuffer') (a KV namespace or an R2
-//                     bucket's body) under BUNDLE_KEY (default "demo.bundle")
+//   BUNDLE            the bundle under BUNDLE_KEY (default "demo.bundle"): an
+//                     R2 bucket (the object's body is streamed into the
+//                     module, its size known, so the isolate never holds
+//                     the bundle twice), a KV namespace (read whole with
+//                     get(key, 'arrayBuffer'): KV streams have no length,
+//                     and KV values are at most 25 MB), or the bundle's
+//                     bytes (an ArrayBuffer / typed array)
 //   EVENTS_URL        optional: an events collector (an edge node's
 //                     POST /v1/events, host/events/EVENTS.md). Set, every
 //                     list served is logged as an impression and posted
@@ -56,22 +60,25 @@ export const eventStats = { sent: 0, dropped: 0, failed: 0, forwarded: 0 };
 
 let instance = null; // a promise of an EdgeRec
 
-async function bundleBytes(env) {
+// bundleSource returns what EdgeRec.load reads the bundle from: an R2
+// object body ({body, size}) streamed into the module, or bytes.
+async function bundleSource(env) {
   const b = env.BUNDLE;
   if (!b) throw new Error('no BUNDLE binding');
   if (b instanceof ArrayBuffer || ArrayBuffer.isView(b)) return b;
+  const key = env.BUNDLE_KEY || 'demo.bundle';
   if (typeof b.get === 'function') {
-    const v = await b.get(env.BUNDLE_KEY || 'demo.bundle', 'arrayBuffer');
-    if (v && typeof v.arrayBuffer === 'function') return v.arrayBuffer(); // R2 object
+    // An R2 bucket has head(); a KV namespace has not.
+    const v = typeof b.head === 'function' ? await b.get(key) : await b.get(key, 'arrayBuffer');
     if (v) return v;
-    throw new Error(`bundle ${env.BUNDLE_KEY || 'demo.bundle'} not found`);
+    throw new Error(`bundle ${key} not found`);
   }
   throw new Error('BUNDLE must be bytes or a KV/R2 binding');
 }
 
 function recommender(env) {
   if (!instance) {
-    instance = (async () => EdgeRec.load(env.RECOMMENDER_WASM, await bundleBytes(env), { stdout: () => {}, stderr: (l) => console.warn(l) }))();
+    instance = (async () => EdgeRec.load(env.RECOMMENDER_WASM, await bundleSource(env), { stdout: () => {}, stderr: (l) => console.warn(l) }))();
     instance.catch(() => { instance = null; });
   }
   return instance;
