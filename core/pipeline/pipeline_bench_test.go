@@ -71,6 +71,8 @@ func BenchmarkStages(b *testing.B) {
 			r.Rank(q, emb, &p, cands)
 		}
 	})
+	// ranker scores the candidates one at a time (rank.Model.Score, the
+	// baseline); ranker-rows as the rank stage does (ScoreRows).
 	b.Run("ranker", func(b *testing.B) {
 		m := r.b.Ranker
 		sc := m.NewScratch()
@@ -78,6 +80,17 @@ func BenchmarkStages(b *testing.B) {
 			for k := range cands {
 				cands[k].Score = m.Score(sc, cands[k].Features)
 			}
+		}
+	})
+	b.Run("ranker-rows", func(b *testing.B) {
+		m := r.b.Ranker
+		raws := make([][]float32, len(cands))
+		for k := range cands {
+			raws[k] = cands[k].Features
+		}
+		scores := make([]float32, len(cands))
+		for b.Loop() {
+			m.ScoreRows(m.NewRows(), raws, scores)
 		}
 	})
 	b.Run("sort", func(b *testing.B) {

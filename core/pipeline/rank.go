@@ -99,9 +99,14 @@ const rankBlendK = 60
 func (r *Recommender) Rank(q *Query, emb []float32, p *bundle.Params, cands []Candidate) {
 	if m := r.b.Ranker; m != nil && p.Ranker {
 		r.Features(q, emb, cands)
-		s := m.NewScratch()
+		raws := make([][]float32, len(cands))
 		for k := range cands {
-			cands[k].Score = m.Score(s, cands[k].Features)
+			raws[k] = cands[k].Features
+		}
+		scores := make([]float32, len(cands))
+		m.ScoreRows(m.NewRows(), raws, scores)
+		for k := range cands {
+			cands[k].Score = scores[k]
 		}
 	} else {
 		for k := range cands {

@@ -153,13 +153,18 @@ type Scratch struct {
 
 // NewScratch allocates the buffers of one forward pass.
 func (m *Model) NewScratch() *Scratch {
-	s := &Scratch{X: make([]float32, len(m.Features)), Acts: m.MLP.NewActs(), bind: m.bind}
+	s := &Scratch{X: make([]float32, len(m.Features)), Acts: m.MLP.NewActs(), bind: m.binding()}
 	s.CrossOut, s.CrossLin = m.Cross.NewBuffers(len(m.Features))
-	if s.bind == nil {
-		// Never validated: the raw vector is the model's own features.
-		s.bind = bindFeatures(m.Features, m.Features)
-	}
 	return s
+}
+
+// binding returns the model's binding: Validate's, or for a model never
+// validated, that of a raw vector holding the model's own features.
+func (m *Model) binding() *binding {
+	if m.bind != nil {
+		return m.bind
+	}
+	return bindFeatures(m.Features, m.Features)
 }
 
 // MaxZ bounds a standardized feature: a value far outside what the ranker
@@ -181,8 +186,11 @@ const MaxZ = 50
 // max for WebAssembly as a call into the runtime (its NaN and signed-zero
 // rules), and two calls per feature were most of the ranker's time in
 // wazero with a small model. A NaN stays NaN either way.
-func (m *Model) Standardize(s *Scratch, raw []float32) {
-	x := s.X[:len(m.Mean)]
+func (m *Model) Standardize(s *Scratch, raw []float32) { m.standardize(s.X, s.bind, raw) }
+
+// standardize is Standardize into x with the binding b.
+func (m *Model) standardize(x []float32, b *binding, raw []float32) {
+	x = x[:len(m.Mean)]
 	mean, std := m.Mean[:len(x)], m.Std[:len(x)]
 	cols := m.cols
 	for i := range x {
@@ -200,7 +208,7 @@ func (m *Model) Standardize(s *Scratch, raw []float32) {
 		}
 		x[i] = z
 	}
-	if b := s.bind; b.cold >= 0 && raw[b.cold] == 1 {
+	if b.cold >= 0 && raw[b.cold] == 1 {
 		for i, e := range b.evidence[:len(x)] {
 			if e {
 				x[i] = 0
@@ -215,6 +223,51 @@ func (m *Model) Score(s *Scratch, raw []float32) float32 {
 	m.Standardize(s, raw)
 	h := m.Cross.Forward(s.CrossOut, s.CrossLin, s.X)
 	return m.MLP.Forward(s.Acts, h)[0]
+}
+
+// rowsBlock is how many candidates ScoreRows passes through the layers
+// at once: enough for the four-row kernel (core/nn), few enough that the
+// buffers stay small.
+const rowsBlock = 64
+
+// Rows holds the buffers of ScoreRows; NewRows makes them.
+type Rows struct {
+	x        []float32
+	crossOut [][]float32
+	crossLin [][]float32
+	acts     [][]float32
+	bind     *binding
+	sc       *Scratch
+}
+
+// NewRows allocates the buffers ScoreRows needs.
+func (m *Model) NewRows() *Rows {
+	n := len(m.Features)
+	s := &Rows{x: make([]float32, rowsBlock*n), bind: m.binding()}
+	s.crossOut, s.crossLin = m.Cross.NewBuffers(rowsBlock * n)
+	s.acts = make([][]float32, len(m.MLP.Layers))
+	for l := range m.MLP.Layers {
+		s.acts[l] = make([]float32, rowsBlock*m.MLP.Layers[l].Out)
+	}
+	return s
+}
+
+// ScoreRows writes the logit of each candidate's raw features raws[i] into
+// out[i]: Score's result, bit for bit, for every one (TestScoreRows), with
+// each layer applied to many candidates at once. The rank stage scores a
+// request's candidates through it.
+func (m *Model) ScoreRows(s *Rows, raws [][]float32, out []float32) {
+	n := len(m.Features)
+	out = out[:len(raws)]
+	for start := 0; start < len(raws); start += rowsBlock {
+		block := raws[start:min(start+rowsBlock, len(raws))]
+		rows := len(block)
+		for r, raw := range block {
+			m.standardize(s.x[r*n:(r+1)*n], s.bind, raw)
+		}
+		h := m.Cross.ForwardRows(s.crossOut, s.crossLin, s.x[:rows*n], rows)
+		copy(out[start:], m.MLP.ForwardRows(s.acts, h, rows))
+	}
 }
 
 // Validate checks that the model's features are among this package's

@@ -1,6 +1,7 @@
 package rank
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -194,4 +195,33 @@ func TestShownFeatureOptional(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 50, moved, "a ranker over Raw reads shown_log")
+}
+
+// TestScoreRows holds ScoreRows to Score, bit for bit, for validated and
+// never-validated models, cold rows among the candidates, and candidate
+// counts on both sides of the block it passes through the layers at once.
+func TestScoreRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	validated := randomModel(Raw, rng)
+	require.NoError(t, validated.Validate())
+	for _, m := range []*Model{validated, randomModel(Features, rng)} {
+		s, rows := m.NewScratch(), m.NewRows()
+		for _, n := range []int{0, 1, 5, rowsBlock - 1, rowsBlock, rowsBlock + 3, 3*rowsBlock + 1} {
+			raws := make([][]float32, n)
+			for i := range raws {
+				raws[i] = make([]float32, len(Raw))
+				for j := range raws[i] {
+					raws[i][j] = float32(rng.NormFloat64() * 3)
+				}
+				if i%3 == 0 {
+					raws[i][slices.Index(Raw, coldFeature)] = 1
+				}
+			}
+			got := make([]float32, n)
+			m.ScoreRows(rows, raws, got)
+			for i, raw := range raws {
+				require.Equal(t, math.Float32bits(m.Score(s, raw)), math.Float32bits(got[i]), "candidate %d of %d", i, n)
+			}
+		}
+	}
 }
