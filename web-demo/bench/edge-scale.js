@@ -1,42 +1,58 @@
 // edge-scale.js — a large bundle served by the edge worker under workerd,
 // as Workers serve it (the worker bundled by esbuild, the module imported
-// compiled, the bundle bound as data): the time from workerd's start to
-// its first answer, workerd's resident memory once it answers and after
-// the requests (and its peak), and every answer checked against the
-// loader's under Node for the same bundle.
+// compiled), the bundle given to the worker two ways in one run: bound as
+// data (the binding hands the worker the whole bundle as an ArrayBuffer,
+// which the loader copies into the module) and read from an R2 binding
+// (test/r2.js's stand-in on loopback; the object's body streamed into the
+// module). For each: the time from workerd's start to its first answer,
+// workerd's resident memory once it answers and after the requests (and
+// its peak), and every answer checked against the loader's under Node for
+// the same bundle. Then bench/load-memory.js: what the loader holds under
+// Node for the bundle as bytes and as a stream.
 //
 //   make build web-deps
 //   bin/edgerec bench --items 1000000 --compact --keep out/bench/compact-1m.bundle
-//   node web-demo/bench/edge-scale.js --bundle out/bench/compact-1m.bundle [--n 200]
+//   node web-demo/bench/edge-scale.js --bundle out/bench/compact-1m.bundle [--n 200] [--source data,r2]
 //
 // (make edge-scale does all three.) Workers give an isolate 128 MB;
 // workerd run locally enforces no such limit, so the script measures what
 // the bundle adds to workerd's resident memory (against the same worker
-// given no bundle) and says whether that fits. Exit status 1 when an
-// answer differs or the worker fails.
+// given no bundle) and reports it; it cannot say what Workers would charge.
+// Exit status 1 when an answer differs or the worker fails.
 import { parseArgs } from 'node:util';
-import { mkdtempSync, writeFileSync, copyFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, copyFileSync, readFileSync, rmSync, existsSync, statSync, createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import { EdgeRec } from '../edgerec.js';
 import { wasmPath } from '../test/fixtures.js';
 import { requireWorkerd, freePort, buildWorker, workerCapnp, startWorkerd } from '../test/workerd.js';
+import { serveR2, r2Service } from '../test/r2.js';
 
-const usage = 'usage: node bench/edge-scale.js --bundle FILE [--n N]';
+const usage = 'usage: node bench/edge-scale.js --bundle FILE [--n N] [--source data,r2]';
+const SOURCES = ['data', 'r2'];
 let args;
 try {
-  ({ values: args } = parseArgs({ options: { bundle: { type: 'string' }, n: { type: 'string', default: '200' }, help: { type: 'boolean', short: 'h' } } }));
+  ({ values: args } = parseArgs({ options: { bundle: { type: 'string' }, n: { type: 'string', default: '200' }, source: { type: 'string', default: SOURCES.join(',') }, help: { type: 'boolean', short: 'h' } } }));
 } catch (err) {
   console.error(`edge-scale: ${err.message}\n${usage}`);
   process.exit(2);
 }
 if (args.help) {
-  console.log(`${usage}\nServes FILE with the edge worker under workerd and reports its start-up, memory and answers.`);
+  console.log(`${usage}\nServes FILE with the edge worker under workerd and reports its start-up, memory and answers.\n  --n N           requests, each checked against the loader's under Node (default 200)\n  --source LIST   how the worker gets the bundle, in order: data (a data binding), r2 (an R2 binding, streamed) (default data,r2)`);
   process.exit(0);
 }
 const n = Number(args.n);
 if (!args.bundle || !Number.isInteger(n) || n < 1) {
   console.error(`edge-scale: --bundle is required and --n must be a positive integer\n${usage}`);
+  process.exit(2);
+}
+const sources = args.source.split(',').filter(Boolean);
+const unknown = sources.find((x) => !SOURCES.includes(x));
+if (unknown || sources.length === 0) {
+  console.error(`edge-scale: --source ${args.source}: want data, r2 or both, comma-separated\n${usage}`);
   process.exit(2);
 }
 if (!existsSync(args.bundle)) {
@@ -58,9 +74,11 @@ function status(pid) {
   return { rss: field('VmRSS'), hwm: field('VmHWM') };
 }
 
-const bundleBytes = readFileSync(args.bundle);
+const bundleSize = statSync(args.bundle).size;
 const quiet = { stdout: () => {}, stderr: () => {} };
-const direct = await EdgeRec.load(await WebAssembly.compile(readFileSync(wasmPath)), bundleBytes, quiet);
+// The reference answers: the loader under Node, the bundle streamed in.
+const direct = await EdgeRec.load(await WebAssembly.compile(readFileSync(wasmPath)),
+  Readable.toWeb(createReadStream(args.bundle, { highWaterMark: 1 << 20 })), { ...quiet, length: bundleSize });
 const { total } = direct.catalog({ offset: 0, limit: 1 });
 // Requests of 10 history items spread over the catalog, k = 20.
 const ids = [];
@@ -77,26 +95,44 @@ for (let i = 0; i < n; i++) {
 const dir = mkdtempSync(path.join(os.tmpdir(), 'edgerec-edge-scale-'));
 let proc = null;
 let log = () => '';
+let r2 = null;
 let failed = false;
 
-// serveBundle serves the worker with bundleFile bound as BUNDLE and
-// returns its base URL.
-async function serveBundle(bundleFile) {
-  copyFileSync(bundleFile, path.join(dir, 'bundle.bin'));
+// serveBundle serves the worker with bundleFile as its BUNDLE, bound as
+// data (source 'data') or as the object demo.bundle of an R2 bucket
+// (source 'r2'), and returns its base URL.
+async function serveBundle(bundleFile, source) {
   const port = await freePort();
+  let services = '(name = "main", worker = .worker)';
+  let worker;
+  if (source === 'r2') {
+    r2 = await serveR2({ 'demo.bundle': bundleFile });
+    services += `, ${r2Service('r2', r2.port)}`;
+    worker = workerCapnp('worker', { r2: 'r2' });
+  } else {
+    copyFileSync(bundleFile, path.join(dir, 'bundle.bin'));
+    worker = workerCapnp('worker');
+  }
   writeFileSync(path.join(dir, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
-  services = [ (name = "main", worker = .worker) ],
+  services = [ ${services} ],
   sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
 );
-${workerCapnp('worker')}`);
+${worker}`);
   ({ proc, log } = startWorkerd(dir));
   return `http://127.0.0.1:${port}`;
 }
 
-function stopWorkerd() {
-  if (proc) proc.kill();
+async function stopWorkerd() {
+  if (proc) {
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill();
+    await exited;
+  }
   proc = null;
+  await r2?.close();
+  r2 = null;
+  rmSync(path.join(dir, 'bundle.bin'), { force: true });
 }
 
 // untilAnswer sends req until workerd answers it with 200 and returns the
@@ -122,42 +158,51 @@ try {
   // compiled and instantiated, given 8 bytes that are no bundle.
   const empty = path.join(dir, 'empty.bin');
   writeFileSync(empty, Buffer.alloc(8));
-  let base = await serveBundle(empty);
+  let base = await serveBundle(empty, 'data');
   await untilAnswer(base, requests[0], true);
   const idle = status(proc.pid);
-  stopWorkerd();
+  await stopWorkerd();
+  console.log(`bundle        ${args.bundle}: ${(bundleSize / 2 ** 20).toFixed(1)} MiB, ${total} items`);
+  console.log(`idle worker   workerd resident ${mib(idle.rss)} MiB with the module and no bundle`);
 
-  const start = performance.now();
-  base = await serveBundle(args.bundle);
-  const first = JSON.parse(await untilAnswer(base, requests[0]));
-  const firstMS = performance.now() - start;
-  const loaded = status(proc.pid);
-  let differ = 0;
-  const t0 = performance.now();
-  for (const [i, req] of requests.entries()) {
-    const got = i === 0 ? first : await (await fetch(`${base}/v1/recommend`, { method: 'POST', body: JSON.stringify(req), headers: { 'Content-Type': 'application/json' } })).json();
-    const want = direct.recommend(req);
-    const a = got.items?.map((x) => x.id).join(' ');
-    const b = want.items.map((x) => x.id).join(' ');
-    if (a !== b) {
-      differ++;
-      if (differ <= 3) console.error(`request ${i}: workerd ${a ?? JSON.stringify(got)}\n           loader  ${b}`);
+  for (const source of sources) {
+    const start = performance.now();
+    base = await serveBundle(args.bundle, source);
+    const first = JSON.parse(await untilAnswer(base, requests[0]));
+    const firstMS = performance.now() - start;
+    const loaded = status(proc.pid);
+    let differ = 0;
+    const t0 = performance.now();
+    for (const [i, req] of requests.entries()) {
+      const got = i === 0 ? first : await (await fetch(`${base}/v1/recommend`, { method: 'POST', body: JSON.stringify(req), headers: { 'Content-Type': 'application/json' } })).json();
+      const want = direct.recommend(req);
+      const a = got.items?.map((x) => x.id).join(' ');
+      const b = want.items.map((x) => x.id).join(' ');
+      if (a !== b) {
+        differ++;
+        if (differ <= 3) console.error(`${source}, request ${i}: workerd ${a ?? JSON.stringify(got)}\n           loader  ${b}`);
+      }
     }
+    const perRequest = (performance.now() - t0) / n;
+    const after = status(proc.pid);
+    await stopWorkerd();
+    const what = source === 'r2' ? 'R2 binding, streamed into the module' : 'data binding, copied into the module';
+    console.log(`${source.padEnd(13)} ${what}: first answer ${firstMS.toFixed(0)} ms after workerd started; workerd resident ${mib(loaded.rss)} MiB after it, ${mib(after.rss)} MiB after ${n} requests, peak ${mib(after.hwm)} MiB (${mib(after.hwm - idle.rss)} over the idle worker); ${n - differ} of ${n} answers equal to the loader's (${perRequest.toFixed(2)} ms a round trip)`);
+    if (differ > 0) failed = true;
   }
-  const perRequest = (performance.now() - t0) / n;
-  const after = status(proc.pid);
-  const cost = after.hwm - idle.rss;
-  console.log(`bundle        ${args.bundle}: ${(bundleBytes.length / 2 ** 20).toFixed(1)} MiB, ${total} items`);
-  console.log(`first answer  ${firstMS.toFixed(0)} ms after workerd started (the module compiled, the bundle read into it and checked, one request)`);
-  console.log(`memory        workerd resident: ${mib(idle.rss)} MiB with the module and no bundle; with the bundle ${mib(loaded.rss)} MiB after the first answer, ${mib(after.rss)} MiB after ${n} requests, peak ${mib(after.hwm)} MiB`);
-  console.log(`requests      ${n}, ${perRequest.toFixed(2)} ms each as a round trip of Node's fetch; ${n - differ} answers equal to the loader's under Node`);
-  console.log(`128 MB        the bundle costs workerd ${mib(cost)} MiB at its peak beyond the idle worker: ${cost / 1024 <= 128 ? 'within' : 'over'} Workers' 128 MB per isolate`);
-  failed = differ > 0;
+
+  // The loader under Node, bytes against a stream, each in its own process.
+  const lm = spawnSync(process.execPath, [fileURLToPath(new URL('./load-memory.js', import.meta.url)), '--bundle', args.bundle, '--n', '50'], { encoding: 'utf8' });
+  process.stdout.write(lm.stdout.split('\n').filter(Boolean).map((l) => `node loader   ${l}\n`).join(''));
+  if (lm.status !== 0) {
+    console.error(`edge-scale: load-memory failed: ${lm.stderr}`);
+    failed = true;
+  }
 } catch (err) {
   console.error(`edge-scale: ${err.message}`);
   failed = true;
 } finally {
-  stopWorkerd();
+  await stopWorkerd();
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);
