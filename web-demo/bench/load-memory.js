@@ -2,7 +2,7 @@
 // two ways, each in a fresh process: as bytes (the file read whole into a
 // Buffer, then copied into the module: the bundle held twice) and as a
 // stream (the file's chunks written straight into the module's buffer, its
-// length known). For each: the load's time, the JS-side bytes the bundle
+// length known; read 1 MiB at a time as the loader asks). For each: the load's time, the JS-side bytes the bundle
 // left alive (process.memoryUsage().arrayBuffers), the module's linear
 // memory after the load and after --n requests, and the process's peak
 // resident memory, against the same process with the module instantiated
@@ -13,8 +13,7 @@
 // (bench/edge-scale.js runs it beside workerd.)
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync, createReadStream, existsSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import { readFileSync, statSync, existsSync, openSync, readSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EdgeRec } from '../edgerec.js';
 import { wasmPath } from '../test/fixtures.js';
@@ -42,6 +41,25 @@ if (!args.bundle || !existsSync(args.bundle) || !Number.isInteger(n) || n < 0) {
 
 const MiB = 2 ** 20;
 
+/** fileStream returns the file as a ReadableStream of 1 MiB chunks, each
+ * read when the consumer asks for it (as a network body is: Node's
+ * Readable.toWeb reads ahead of its consumer). */
+function fileStream(file, seen) {
+  const fd = openSync(file, 'r');
+  return new ReadableStream({
+    pull(c) {
+      seen.arrayBuffers = Math.max(seen.arrayBuffers, process.memoryUsage().arrayBuffers);
+      const buf = new Uint8Array(1 << 20);
+      const got = readSync(fd, buf, 0, buf.length, null);
+      if (got === 0) {
+        closeSync(fd);
+        c.close();
+      } else c.enqueue(got < buf.length ? buf.subarray(0, got) : buf);
+    },
+    cancel() { closeSync(fd); },
+  }, { highWaterMark: 0 });
+}
+
 /** measure runs in the child: one load in the given mode, then n requests. */
 async function measure(mode) {
   const quiet = { stdout: () => {}, stderr: () => {} };
@@ -50,13 +68,14 @@ async function measure(mode) {
   globalThis.gc?.();
   const base = { rss: process.memoryUsage().rss, wasm: rec.memoryBytes };
   const t0 = performance.now();
+  const seen = { arrayBuffers: 0 }; // the most the stream's chunks held at once
   let held = null; // what the caller keeps of the bundle: the bytes, in bytes mode
   if (mode === 'bytes') {
     held = readFileSync(args.bundle);
     rec.loadBundle(held);
   } else if (mode === 'stream') {
     const length = statSync(args.bundle).size;
-    await rec.loadBundle(Readable.toWeb(createReadStream(args.bundle, { highWaterMark: 1 << 20 })), { length });
+    await rec.loadBundle(fileStream(args.bundle, seen), { length });
   } else if (mode !== 'none') {
     throw new Error(`mode ${mode}`);
   }
@@ -77,7 +96,7 @@ async function measure(mode) {
   }
   const peak = process.resourceUsage().maxRSS * 1024;
   if (held) held = held.length; // kept alive until here, as a caller that holds its bytes would
-  return { mode, loadMS, base, afterLoad, wasmAfterRequests, peakRSS: peak, summary: rec.summary };
+  return { mode, loadMS, base, afterLoad, chunkPeak: seen.arrayBuffers, wasmAfterRequests, peakRSS: peak, summary: rec.summary };
 }
 
 if (args.mode) {
@@ -105,5 +124,5 @@ console.log(`bundle   ${args.bundle}: ${f(size)} MiB, ${results.stream.summary.i
 console.log(`no bundle: peak resident ${f(results.none.peakRSS)} MiB, module memory ${f(results.none.base.wasm)} MiB`);
 for (const mode of ['bytes', 'stream']) {
   const r = results[mode];
-  console.log(`${mode.padEnd(6)}   load ${r.loadMS.toFixed(0)} ms; after it: ArrayBuffers ${f(r.afterLoad.arrayBuffers)} MiB + module memory ${f(r.afterLoad.wasm)} MiB (${f(r.wasmAfterRequests)} after ${n} requests), JS heap ${f(r.afterLoad.heapUsed)} MiB; peak resident ${f(r.peakRSS)} MiB (${f(r.peakRSS - results.none.peakRSS)} over no bundle)`);
+  console.log(`${mode.padEnd(6)}   load ${r.loadMS.toFixed(0)} ms; after it: ArrayBuffers ${f(r.afterLoad.arrayBuffers)} MiB + module memory ${f(r.afterLoad.wasm)} MiB (${f(r.wasmAfterRequests)} after ${n} requests), JS heap ${f(r.afterLoad.heapUsed)} MiB;${mode === 'stream' ? ` ArrayBuffers at most ${f(r.chunkPeak)} MiB while it read (chunks read, copied, not yet collected);` : ''} peak resident ${f(r.peakRSS)} MiB (${f(r.peakRSS - results.none.peakRSS)} over no bundle)`);
 }
