@@ -21,18 +21,21 @@ type floor struct{ recall20, ndcg10 float64 }
 // changes of the model and, where the measured figure is above it, no
 // lower than 0.85× EASE's Recall@20 for the two-tower and EASE's own
 // Recall@20 and NDCG@10 for the pipeline (MovieLens-100K and
-// latest-small; on Last.fm seed 1 is below both). Last.fm's pipeline
-// NDCG@10 floor is wider: its ranker alone moves that figure by ±0.01 on
-// the same towers (0.083 before commit 96ed5a4, 0.069 at it: features
-// that moved by binary16 rounding), so a margin of 0.008 failed on
-// changes that touched nothing it learns from. tools/eval/RESULTS.md
-// has the measurements over three seeds ("Last.fm's two misses").
+// latest-small). On Last.fm the pipeline's seed 1 is above EASE on both
+// (0.132 / 0.091 against 0.123 / 0.090) and its mean over seeds is not
+// on NDCG@10 (0.088), so its floors sit under EASE's by a margin: 0.12
+// (its rankers of seeds 1–3 on seed 1's towers scored 0.132–0.137) and
+// 0.08 (0.088–0.092, and 0.084–0.092 over nine rankers on three seeds'
+// towers; the ranker's own spread is ±0.002 since its training was made
+// stable, where it was ±0.006 and failed a floor of 0.075 on changes
+// that touched nothing it learns from). tools/eval/RESULTS.md has the
+// measurements ("The ranker's stability").
 var floors = []struct {
 	dir, format        string
 	twoTower, pipeline floor
 }{
 	{"ml-100k", dataset.FormatMovieLens100K, floor{0.16, 0.17}, floor{0.20, 0.22}},
-	{"lastfm-hetrec2k", dataset.FormatLastFMHetRec, floor{0.085, 0.06}, floor{0.10, 0.06}},
+	{"lastfm-hetrec2k", dataset.FormatLastFMHetRec, floor{0.085, 0.06}, floor{0.12, 0.08}},
 	{"ml-latest-small", dataset.FormatMovieLensLatest, floor{0.07, 0.15}, floor{0.085, 0.18}},
 }
 

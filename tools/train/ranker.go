@@ -86,7 +86,8 @@ type RankerConfig struct {
 
 // DefaultRankerConfig returns the ranker defaults.
 func DefaultRankerConfig() RankerConfig {
-	return RankerConfig{Depth: 200, Hidden: []int{32, 16}, Cross: 1, Epochs: 40, LR: 0.003, Holdout: 0.2, Seed: 1, Loss: LossListwise, MinLists: 100}
+	return RankerConfig{Depth: 200, Hidden: []int{32, 16}, Cross: 1, Epochs: 10, LR: 0.003, Holdout: 0.2, Seed: 1, Loss: LossListwise, MinLists: 100,
+		WeightDecay: 0.1, Cuts: 4, Folds: 5, SWA: 8}
 }
 
 // Validate reports a setting out of range.

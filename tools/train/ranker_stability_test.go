@@ -1,7 +1,10 @@
 package train
 
 import (
+	"encoding/json"
 	"math/rand/v2"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -148,7 +151,7 @@ func TestRequestTimes(t *testing.T) {
 // learns what the blend cannot see is shipped.
 func TestFoldsHoldOutEveryUser(t *testing.T) {
 	lists := randomLists(60, rand.New(rand.NewPCG(9, 10)))
-	d := &RankerData{features: rank.Features, depth: DefaultRankerConfig().Depth}
+	d := &RankerData{features: rank.Features, depth: DefaultRankerConfig().Depth, cuts: DefaultRankerConfig().Cuts}
 	for i := 0; i < len(lists); i += 3 {
 		d.groups = append(d.groups, lists[i:i+3])
 	}
@@ -167,4 +170,20 @@ func TestFoldsHoldOutEveryUser(t *testing.T) {
 	assert.Equal(t, m.MLP.Layers[0].W, m2.MLP.Layers[0].W)
 	cfg.SWA = 0
 	assert.Error(t, cfg.Validate(), "folds without a fixed schedule")
+}
+
+// TestRankerConfigDocumented keeps CONFIG.md's ranker table complete:
+// every key of the default ranker configuration has a row in it.
+func TestRankerConfigDocumented(t *testing.T) {
+	doc, err := os.ReadFile("CONFIG.md")
+	require.NoError(t, err)
+	_, table, ok := strings.Cut(string(doc), "## The ranker")
+	require.True(t, ok, "CONFIG.md has no section on the ranker")
+	b, err := json.Marshal(DefaultRankerConfig())
+	require.NoError(t, err)
+	var keys map[string]any
+	require.NoError(t, json.Unmarshal(b, &keys))
+	for k := range keys {
+		assert.Contains(t, table, "| `"+k+"` |", "CONFIG.md's ranker table has no row for %q", k)
+	}
 }
