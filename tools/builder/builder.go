@@ -46,6 +46,11 @@ type Options struct {
 	// NoSources leaves out the other candidate sources' data (section
 	// PIPE): the bundle then serves two-tower retrieval alone.
 	NoSources bool
+	// NoTitles leaves the items' titles out of the bundle (each one
+	// empty): responses and catalog pages then carry ids alone, for a
+	// catalog whose titles the client holds elsewhere. The item tower
+	// still embeds them.
+	NoTitles bool
 	// Index configures the approximate-search index of large catalogs
 	// (index.go); the zero value indexes from DefaultIndexMinItems items.
 	Index IndexOptions
@@ -123,7 +128,11 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 		in := ItemInput(m, &item, created)
 		inputs[i] = in
 		ids = append(ids, item.ID)
-		titles = append(titles, item.Title)
+		if !opts.NoTitles {
+			titles = append(titles, item.Title)
+		} else {
+			titles = append(titles, "")
+		}
 		it.Categories = append(it.Categories, in.Categories...)
 		it.CategoryOffsets = append(it.CategoryOffsets, uint32(len(it.Categories)))
 		it.Released = append(it.Released, item.Released)

@@ -28,6 +28,8 @@ type benchOptions struct {
 	reserve          bool   // host.Options.ReserveMemory
 	keep             string // also write the bundle here
 	advReps          int    // times each adversarial request is sent (0: none)
+	noSources        bool   // leave out the other candidate sources (bundle build --no-sources)
+	noTitles         bool   // leave out the titles (bundle build --no-titles)
 	// progress receives the status lines of the long work (stderr).
 	progress io.Writer
 }
@@ -91,6 +93,8 @@ func parseBench(args []string, stderr io.Writer) (benchOptions, error) {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the catalog and the users")
 	fs.BoolVar(&o.reserve, "reserve-memory", false, "reserve the instance's linear memory up front (host.Options.ReserveMemory: faster loading, slower requests)")
 	fs.StringVar(&o.keep, "keep", "", "also write the bundle to this file")
+	fs.BoolVar(&o.noSources, "no-sources", false, "leave out the other candidate sources and their neighbour lists, as bundle build --no-sources")
+	fs.BoolVar(&o.noTitles, "no-titles", false, "leave out the items' titles, as bundle build --no-titles")
 	fs.IntVar(&o.advReps, "adversarial", 20, "times to send each adversarial request (0: none)")
 	if err := parse(fs, args); err != nil {
 		return o, err

@@ -25,6 +25,9 @@ import (
 // rows).
 func encodeBenchBundle(o benchOptions, cat *benchdata.Catalog, rep *benchReport, progress func(string, ...any)) ([]byte, []int32, error) {
 	b := benchBundle(cat, o.seed)
+	if o.noTitles {
+		b.Items.Titles = bundle.NewStrings(make([]string, b.Items.Len()))
+	}
 	if o.compact {
 		start := time.Now()
 		crep, err := builder.Compact(b, builder.CompactOptions{M: o.compactBytes, HistoryBytes: o.historyBytes, Lists: o.lists, Target: o.target, Seed: o.seed,
@@ -55,7 +58,9 @@ func encodeBenchBundle(o benchOptions, cat *benchdata.Catalog, rep *benchReport,
 	}
 	// The other candidate sources, so that recommend times the whole
 	// pipeline (they refer to rows, so they come after the index).
-	b.Pipeline = sources.Random(o.items, o.seed)
+	if !o.noSources {
+		b.Pipeline = sources.Random(o.items, o.seed)
+	}
 	progress("encoding the bundle")
 	data, err := bundle.Encode(b)
 	if err != nil {

@@ -71,6 +71,7 @@ retrieval loses too much against exact float32 search.`, stderr)
 	created := fs.Int64("created", 0, "creation time in Unix seconds (default: the model's training time)")
 	rulesFile := fs.String("rules", "", "JSON file of business rules and experiment arms (see bundles/FORMAT.md §5.8)")
 	noSources := fs.Bool("no-sources", false, "leave out the co-visitation, popular, trending, fresh and exploration sources")
+	noTitles := fs.Bool("no-titles", false, "leave the items' titles out (responses and catalog pages carry ids alone): a smaller bundle for a client that has the titles")
 	region := fs.String("region", "", "a regional bundle: keep only the items licensed in `R` (and those licensed everywhere)")
 	maxBytes := fs.Int64("max-bytes", 0, "budget: fail, writing nothing, when the bundle would be larger than `N` bytes (0: no budget)")
 	minRecall := fs.Float64("min-recall", 0, "budget: fail, writing nothing, when retrieval recall@K against exact float search on sample users is below `R` (0: not measured)")
@@ -135,7 +136,7 @@ retrieval loses too much against exact float32 search.`, stderr)
 	}
 	start := time.Now()
 	b, err := builder.Build(m, ds, builder.Options{Version: *version, Created: *created, Builder: "edgerec bundle build",
-		Rules: rules, NoSources: *noSources, Compact: compact, HistoryBytes: *historyBytes,
+		Rules: rules, NoSources: *noSources, NoTitles: *noTitles, Compact: compact, HistoryBytes: *historyBytes,
 		Progress: func(done, total int) {
 			fmt.Fprintf(stderr, "\rembedding items %d/%d", done, total)
 			if done == total {
