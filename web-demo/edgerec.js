@@ -123,6 +123,23 @@ async function readAll(stream) {
   return out;
 }
 
+// STREAM_BUFFER is the buffer a byte stream is read into, reused from read
+// to read. With the default reader every chunk is a new ArrayBuffer that
+// waits for V8's collector after it is copied: loading a 1M-item bundle
+// under Node left up to 33 MiB of them alive at once, which in a 128 MB
+// isolate decides whether the bundle fits (web-demo/MEASUREMENTS.md).
+const STREAM_BUFFER = 1 << 20;
+
+/** byobReader returns a BYOB reader of a byte stream, or null for a
+ * stream of any other kind. */
+function byobReader(stream) {
+  try {
+    return stream.getReader({ mode: 'byob' });
+  } catch {
+    return null;
+  }
+}
+
 /** cancel drops a stream the loader will not read, ignoring failures. */
 async function cancel(stream) {
   try {
@@ -306,17 +323,27 @@ export class EdgeRec {
   }
 
   /** _loadStream writes the n bytes of stream into one guest buffer, chunk
-   * by chunk, then hands it to load_bundle. */
+   * by chunk, then hands it to load_bundle. A byte stream (fetch's and
+   * R2's bodies) is read into one reused buffer of STREAM_BUFFER bytes; any
+   * other stream chunk by chunk as it gives them. */
   async _loadStream(stream, n) {
     const name = EXPORTS.loadBundle;
-    const reader = stream.getReader();
+    let reader = byobReader(stream);
+    let buf = reader ? new Uint8Array(STREAM_BUFFER) : null;
+    if (!reader) reader = stream.getReader();
     let ptr = 0;
     try {
       if (n > 0) ptr = this._alloc(n, name); // 0 bytes: load_bundle(0, 0) refuses them
       let off = 0;
       for (;;) {
-        const { done, value } = await reader.read();
+        // Ask a byte stream for at most one byte past the length, so that
+        // an overlong stream shows itself.
+        const { done, value } = buf
+          ? await reader.read(new Uint8Array(buf.buffer, 0, Math.min(buf.byteLength, n - off + 1)))
+          : await reader.read();
         if (done) break;
+        // The buffer comes back transferred, in the view read: keep it.
+        if (buf) buf = new Uint8Array(value.buffer);
         // Calls made on the instance while we waited may have grown its
         // memory (detaching older views) or ended it: check both now.
         this._usable(name);

@@ -41,20 +41,25 @@ if (!args.bundle || !existsSync(args.bundle) || !Number.isInteger(n) || n < 0) {
 
 const MiB = 2 ** 20;
 
-/** fileStream returns the file as a ReadableStream of 1 MiB chunks, each
- * read when the consumer asks for it (as a network body is: Node's
- * Readable.toWeb reads ahead of its consumer). */
+/** fileStream returns the file as a byte stream (as fetch's and R2's
+ * bodies are) of 1 MiB chunks, each read when the consumer asks for it (as
+ * a network body is: Node's Readable.toWeb reads ahead of its consumer). A
+ * BYOB read fills the reader's buffer; a default read gets a new one. */
 function fileStream(file, seen) {
   const fd = openSync(file, 'r');
   return new ReadableStream({
+    type: 'bytes',
     pull(c) {
       seen.arrayBuffers = Math.max(seen.arrayBuffers, process.memoryUsage().arrayBuffers);
-      const buf = new Uint8Array(1 << 20);
-      const got = readSync(fd, buf, 0, buf.length, null);
+      const req = c.byobRequest;
+      const buf = req ? req.view : new Uint8Array(1 << 20);
+      const got = readSync(fd, buf, 0, buf.byteLength, null);
       if (got === 0) {
         closeSync(fd);
         c.close();
-      } else c.enqueue(got < buf.length ? buf.subarray(0, got) : buf);
+        req?.respond(0);
+      } else if (req) req.respond(got);
+      else c.enqueue(got < buf.length ? buf.subarray(0, got) : buf);
     },
     cancel() { closeSync(fd); },
   }, { highWaterMark: 0 });

@@ -256,3 +256,51 @@ test('a closed instance stops a stream that is loading', async () => {
   });
   await assert.rejects(rec.loadBundle(slow, { length: fx.bundle.length }), { kind: 'closed' });
 });
+
+// byteStream returns bytes as a byte stream (type 'bytes', as fetch's and
+// R2's bodies are) that fills a BYOB reader's buffer with at most `most`
+// bytes a read, and counts the reads made with and without one.
+function byteStream(bytes, most, stats) {
+  let off = 0;
+  stats.byob = 0;
+  stats.plain = 0;
+  return new ReadableStream({
+    type: 'bytes',
+    pull(c) {
+      const req = c.byobRequest;
+      if (off >= bytes.length) {
+        c.close();
+        req?.respond(0);
+        return;
+      }
+      if (req) {
+        const n = Math.min(most, req.view.byteLength, bytes.length - off);
+        req.view.set(bytes.subarray(off, off + n));
+        req.respond(n);
+        stats.byob++;
+        off += n;
+      } else {
+        const n = Math.min(most, bytes.length - off);
+        c.enqueue(bytes.slice(off, off + n));
+        stats.plain++;
+        off += n;
+      }
+    },
+  }, { highWaterMark: 0 });
+}
+
+test('a byte stream is read into one reused buffer, and its length still holds', async () => {
+  const want = answers(byBytes, fx);
+  const stats = {};
+  const rec = await EdgeRec.load(module, byteStream(fx.bundle, 4093, stats), { ...quiet, length: fx.bundle.length });
+  assert.equal(stats.plain, 0, 'every read went into the loader\'s buffer');
+  assert.ok(stats.byob >= Math.ceil(fx.bundle.length / 4093), `read in pieces (${stats.byob} reads)`);
+  assert.deepEqual(answers(rec, fx), want);
+
+  // One byte more than declared, or one fewer: refused, the bundle kept.
+  for (const [bytes, what] of [[new Uint8Array([...fx.bundle, 0]), 'ran past'], [fx.bundle.subarray(1), 'ended after']]) {
+    await assert.rejects(rec.loadBundle(byteStream(bytes, 65536, {}), { length: fx.bundle.length }),
+      (err) => err.kind === 'input' && err.message.includes(what), what);
+    assert.deepEqual(answers(rec, fx), want, `after a stream that ${what} its length`);
+  }
+});
