@@ -104,7 +104,12 @@ func (r *Recommender) Rank(q *Query, emb []float32, p *bundle.Params, cands []Ca
 			raws[k] = cands[k].Features
 		}
 		scores := make([]float32, len(cands))
-		m.ScoreRows(m.NewRows(), raws, scores)
+		rows, _ := r.rankRows.Get().(*rank.Rows)
+		if rows == nil {
+			rows = m.NewRows()
+		}
+		m.ScoreRows(rows, raws, scores)
+		r.rankRows.Put(rows)
 		for k := range cands {
 			cands[k].Score = scores[k]
 		}
