@@ -129,14 +129,29 @@ func (r *Recommender) Rank(q *Query, emb []float32, p *bundle.Params, cands []Ca
 }
 
 // sortCandidates sorts cands by decreasing score, ties by lower row (a
-// total order, so the result is deterministic).
+// total order, so the result is deterministic). It moves the candidates
+// in place along the permutation's cycles: a sorted copy of them was a
+// seventh of what a request allocated.
 func sortCandidates(cands []Candidate) {
 	order := byScore(len(cands), func(i int) float32 { return cands[i].Score }, func(i int) int32 { return cands[i].Row })
-	tmp := make([]Candidate, len(cands))
-	for j, i := range order {
-		tmp[j] = cands[i]
+	// Position j takes the candidate at order[j]; a moved position is
+	// marked −1.
+	for start, first := range order {
+		if first < 0 || first == start {
+			continue
+		}
+		held := cands[start]
+		for j := start; ; {
+			i := order[j]
+			order[j] = -1
+			if i == start {
+				cands[j] = held
+				break
+			}
+			cands[j] = cands[i]
+			j = i
+		}
 	}
-	copy(cands, tmp)
 }
 
 // byScore returns the indices 0…n−1 ordered by decreasing score(i), ties by

@@ -49,6 +49,7 @@ func TestSortCandidatesMatchesComparison(t *testing.T) {
 			if rng.IntN(4) == 0 {
 				cands[i].Score = float32(rng.NormFloat64())
 			}
+			cands[i].Features = []float32{float32(i)} // which candidate it was: the whole struct must move
 		}
 		want := slices.Clone(cands)
 		slices.SortStableFunc(want, func(a, b Candidate) int {
@@ -62,7 +63,7 @@ func TestSortCandidatesMatchesComparison(t *testing.T) {
 		})
 		sortCandidates(cands)
 		for i := range cands {
-			if cands[i].Row != want[i].Row || cands[i].Score != want[i].Score {
+			if cands[i].Row != want[i].Row || cands[i].Score != want[i].Score || cands[i].Features[0] != want[i].Features[0] {
 				t.Fatalf("n=%d: position %d holds row %d score %v, want row %d score %v", n, i, cands[i].Row, cands[i].Score, want[i].Row, want[i].Score)
 			}
 		}
