@@ -104,8 +104,10 @@ func (r *Recommender) Rank(q *Query, emb []float32, p *bundle.Params, cands []Ca
 			raws[k] = cands[k].Features
 		}
 		scores := make([]float32, len(cands))
+		// The pool may hold another ranker's buffers: a caller may swap
+		// the bundle's ranker (eval compares rankers on one Recommender).
 		rows, _ := r.rankRows.Get().(*rank.Rows)
-		if rows == nil {
+		if !rows.For(m) {
 			rows = m.NewRows()
 		}
 		m.ScoreRows(rows, raws, scores)

@@ -232,18 +232,22 @@ const rowsBlock = 64
 
 // Rows holds the buffers of ScoreRows; NewRows makes them.
 type Rows struct {
-	x        []float32
-	crossOut [][]float32
-	crossLin [][]float32
-	acts     [][]float32
-	bind     *binding
-	sc       *Scratch
+	x                  []float32
+	crossOut, crossLin [][]float32
+	acts               [][]float32
+	bind               *binding
+	model              *Model // the model whose shapes and binding these are
 }
+
+// For reports whether s was made for m (by m.NewRows): buffers kept
+// between calls must not serve another model, whose widths or features
+// may differ.
+func (s *Rows) For(m *Model) bool { return s != nil && s.model == m }
 
 // NewRows allocates the buffers ScoreRows needs.
 func (m *Model) NewRows() *Rows {
 	n := len(m.Features)
-	s := &Rows{x: make([]float32, rowsBlock*n), bind: m.binding()}
+	s := &Rows{x: make([]float32, rowsBlock*n), bind: m.binding(), model: m}
 	s.crossOut, s.crossLin = m.Cross.NewBuffers(rowsBlock * n)
 	s.acts = make([][]float32, len(m.MLP.Layers))
 	for l := range m.MLP.Layers {
@@ -255,8 +259,12 @@ func (m *Model) NewRows() *Rows {
 // ScoreRows writes the logit of each candidate's raw features raws[i] into
 // out[i]: Score's result, bit for bit, for every one (TestScoreRows), with
 // each layer applied to many candidates at once. The rank stage scores a
-// request's candidates through it.
+// request's candidates through it. s must be m's (Rows.For); ScoreRows
+// panics otherwise.
 func (m *Model) ScoreRows(s *Rows, raws [][]float32, out []float32) {
+	if !s.For(m) {
+		panic("rank: ScoreRows with another model's buffers")
+	}
 	n := len(m.Features)
 	out = out[:len(raws)]
 	for start := 0; start < len(raws); start += rowsBlock {

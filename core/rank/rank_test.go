@@ -225,3 +225,17 @@ func TestScoreRows(t *testing.T) {
 		}
 	}
 }
+
+// TestRowsForOneModel: buffers made for one model are refused by another,
+// even one of the same shape, whose features bind differently.
+func TestRowsForOneModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	a, b := randomModel(Raw, rng), randomModel(Raw, rng)
+	require.NoError(t, a.Validate())
+	require.NoError(t, b.Validate())
+	rows := a.NewRows()
+	assert.True(t, rows.For(a))
+	assert.False(t, rows.For(b))
+	assert.False(t, (*Rows)(nil).For(a))
+	assert.Panics(t, func() { b.ScoreRows(rows, [][]float32{make([]float32, len(Raw))}, make([]float32, 1)) })
+}
