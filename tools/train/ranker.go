@@ -76,6 +76,15 @@ type RankerConfig struct {
 	// then unused. It needs SWA, a schedule that holds out nothing to
 	// choose an epoch by.
 	Folds int `json:"folds"`
+	// FewUsers is the number of users with a list from which the
+	// remedies for few lists stop: Folds (the held-out share then holds
+	// enough users for the guard to be steady, and cross-validation would
+	// train Folds + 1 rankers for nothing) and WeightDecay (applied every
+	// step, its pull grows with the steps an epoch takes, that is with
+	// the lists: at 0.1 it cost the synthetic set's 5 500 users 0.010
+	// NDCG@10 and gained Last.fm's 240 0.004). 0 applies both whatever
+	// the users.
+	FewUsers int `json:"few_users"`
 	// SWA, when above 0, trains every one of Epochs and ships the mean
 	// of the weights at the end of each of the last SWA epochs
 	// (stochastic weight averaging, Izmailov et al. 2018), instead of
@@ -87,7 +96,7 @@ type RankerConfig struct {
 // DefaultRankerConfig returns the ranker defaults.
 func DefaultRankerConfig() RankerConfig {
 	return RankerConfig{Depth: 200, Hidden: []int{32, 16}, Cross: 1, Epochs: 10, LR: 0.003, Holdout: 0.2, Seed: 1, Loss: LossListwise, MinLists: 100,
-		WeightDecay: 0.1, Cuts: 4, Folds: 5, SWA: 8}
+		WeightDecay: 0.1, Cuts: 4, Folds: 5, FewUsers: 1000, SWA: 8}
 }
 
 // Validate reports a setting out of range.
@@ -111,6 +120,8 @@ func (c *RankerConfig) Validate() error {
 		return fmt.Errorf("ranker cuts %d out of [0, 64]", c.Cuts)
 	case c.Folds < 0 || c.Folds > 20:
 		return fmt.Errorf("ranker folds %d out of [0, 20]", c.Folds)
+	case c.FewUsers < 0:
+		return fmt.Errorf("ranker few users %d below 0", c.FewUsers)
 	case c.Folds > 1 && c.SWA == 0:
 		return fmt.Errorf("ranker folds %d need swa > 0 (a fixed schedule: no held-out lists remain to choose an epoch)", c.Folds)
 	case c.SWA < 0 || c.SWA > c.Epochs:
@@ -263,6 +274,9 @@ func (d *RankerData) Fit(cfg RankerConfig) (*rank.Model, *RankerReport, error) {
 	}
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x72616e6b))
 	var best *rank.Model
+	if cfg.FewUsers > 0 && len(groups) >= cfg.FewUsers {
+		cfg.Folds, cfg.WeightDecay = 0, 0
+	}
 	if cfg.Folds > 1 {
 		best = d.fitFolds(groups, cfg, rng, &rep)
 	} else {

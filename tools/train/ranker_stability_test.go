@@ -168,6 +168,11 @@ func TestFoldsHoldOutEveryUser(t *testing.T) {
 	m2, _, err := d.Fit(cfg)
 	require.NoError(t, err)
 	assert.Equal(t, m.MLP.Layers[0].W, m2.MLP.Layers[0].W)
+	// From FewUsers users on, one held-out share decides.
+	cfg.FewUsers = 20
+	_, rep, err = d.Fit(cfg)
+	require.NoError(t, err)
+	assert.Equal(t, 12, rep.HeldOut, "a fifth of the 20 users, 3 lists each")
 	cfg.SWA = 0
 	assert.Error(t, cfg.Validate(), "folds without a fixed schedule")
 }
