@@ -93,11 +93,18 @@ func TestConfigErrors(t *testing.T) {
 }
 
 // boundedConfig is DefaultConfig made cheaper for make test: fewer users
-// and items, and a ranker trained for 10 epochs over 100 candidates.
+// and items, and a ranker trained for 10 epochs over 100 candidates,
+// whose guard is the held-out share rather than cross-validation (Folds
+// 0). With the folds of the 2026-12-07 defaults the ranker trained
+// without events is the stronger, and what events add to it in this
+// small world (expected +0.002 to +0.004 in take rate, against +0.008 to
+// +0.011 with Folds 0) is below what 8 000 impressions resolve: the
+// assertion that events raise the take rate failed in 4 of 6 runs
+// (tools/sim/README.md, "Bounded in make test").
 func boundedConfig(t *testing.T) Config {
 	cfg := DefaultConfig()
 	cfg.Synth.Users, cfg.Synth.Items, cfg.Users = 300, 400, 200
-	cfg.Ranker.Epochs, cfg.Ranker.Depth = 10, 100
+	cfg.Ranker.Epochs, cfg.Ranker.Depth, cfg.Ranker.Folds = 10, 100, 0
 	cfg.Wasm, cfg.Dir = testWasm, t.TempDir()
 	return cfg
 }
