@@ -9,22 +9,13 @@ import (
 
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/tools/builder"
-	"github.com/edgerec/edgerec/tools/synth"
-	"github.com/edgerec/edgerec/tools/train"
 )
 
 // TestBudget: a bundle is held to its size before anything is measured,
 // then to its recall; each broken limit is a *BudgetError with the figures
 // that broke it, and a budget it meets returns the recall measured.
 func TestBudget(t *testing.T) {
-	cfg := synth.DefaultConfig()
-	cfg.Users, cfg.Items = 300, 200
-	ds, err := synth.Generate(cfg)
-	require.NoError(t, err)
-	tc := train.DefaultConfig()
-	tc.Epochs = 1
-	m, err := train.Train(ds, tc, nil)
-	require.NoError(t, err)
+	m, ds := smallTrained(t)
 	b, err := builder.Build(m, ds, builder.Options{})
 	require.NoError(t, err)
 	data, err := bundle.Encode(b)

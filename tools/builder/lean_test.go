@@ -8,22 +8,13 @@ import (
 
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/tools/builder"
-	"github.com/edgerec/edgerec/tools/synth"
-	"github.com/edgerec/edgerec/tools/train"
 )
 
 // TestNoTitles: a bundle built without titles holds the same items and
 // embeddings (the item tower still reads the titles), every title empty,
 // and is smaller by the titles' bytes.
 func TestNoTitles(t *testing.T) {
-	cfg := synth.DefaultConfig()
-	cfg.Users, cfg.Items = 300, 200
-	ds, err := synth.Generate(cfg)
-	require.NoError(t, err)
-	tc := train.DefaultConfig()
-	tc.Epochs = 1
-	m, err := train.Train(ds, tc, nil)
-	require.NoError(t, err)
+	m, ds := smallTrained(t)
 	with, err := builder.Build(m, ds, builder.Options{Created: 1})
 	require.NoError(t, err)
 	without, err := builder.Build(m, ds, builder.Options{Created: 1, NoTitles: true})
