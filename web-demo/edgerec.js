@@ -110,8 +110,7 @@ async function readAll(stream) {
       }
     }
   } catch (err) {
-    if (err instanceof EdgeRecError) throw err;
-    throw new EdgeRecError(`reading the bundle stream: ${err && err.message ? err.message : err}`, { kind: 'input', exportName: EXPORTS.loadBundle, cause: err });
+    throw streamError(err);
   }
   if (chunks.length === 1) return chunks[0];
   const out = new Uint8Array(n);
@@ -138,6 +137,13 @@ function byobReader(stream) {
   } catch {
     return null;
   }
+}
+
+/** streamError is err as the loader reports a failed bundle stream: an
+ * EdgeRecError as it is, anything else as kind 'input'. */
+function streamError(err) {
+  if (err instanceof EdgeRecError) return err;
+  return new EdgeRecError(`reading the bundle stream: ${err && err.message ? err.message : err}`, { kind: 'input', exportName: EXPORTS.loadBundle, cause: err });
 }
 
 /** cancel drops a stream the loader will not read, ignoring failures. */
@@ -359,8 +365,7 @@ export class EdgeRec {
     } catch (err) {
       if (ptr !== 0 && !this._broken) this._safeFree(ptr);
       await reader.cancel().catch(() => {});
-      if (err instanceof EdgeRecError) throw err;
-      throw new EdgeRecError(`reading the bundle stream: ${err && err.message ? err.message : err}`, { kind: 'input', exportName: name, cause: err });
+      throw streamError(err);
     }
     reader.releaseLock();
     const out = this._invoke(name, ptr, n, true);

@@ -12,9 +12,10 @@
 package pipeline
 
 import (
+	"sync"
+
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
-	"sync"
 )
 
 // Recommender answers requests from one bundle. It is safe for concurrent
