@@ -5,6 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/blas"
 )
 
 // naiveMul is the reference loop of mulNT, mulNN and mulTN: c = alpha·op(a)·op(b) + beta·c
@@ -57,6 +60,60 @@ func TestMulMatchesNaive(t *testing.T) {
 				if d := math.Abs(float64(want[i] - got[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
 					t.Fatalf("%s %v: c[%d] = %v, want %v", kind, sh, i, got[i], want[i])
 				}
+			}
+		}
+	}
+}
+
+// TestTiledMatchesGonum holds the tiled kernel to gonum's GEMM, the path
+// it replaced, on shapes with partial tiles in every dimension and with
+// beta 0 (c not read: NaN there must not leak), 0.25 and 1. Guard values
+// on both sides of c catch a write past its edge.
+func TestTiledMatchesGonum(t *testing.T) {
+	if !hasAVX {
+		t.Skip("no AVX: the products run on gonum alone")
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	const guard = 37
+	for _, sh := range [][3]int{{4, 16, 1}, {5, 17, 3}, {7, 31, 64}, {8, 33, 129}, {13, 64, 7}, {66, 70, 130}, {256, 134, 128}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		for _, kind := range []string{"NT", "NN", "TN"} {
+			for _, beta := range []float32{0, 0.25, 1} {
+				t.Run(fmt.Sprintf("%s/%dx%dx%d/beta=%v", kind, m, n, k, beta), func(t *testing.T) {
+					a, b := randSlice(rng, m*k), randSlice(rng, n*k)
+					want := randSlice(rng, m*n)
+					full := make([]float32, m*n+2*guard)
+					for i := range full {
+						full[i] = -7
+					}
+					got := full[guard : guard+m*n]
+					copy(got, want)
+					if beta == 0 {
+						for i := range got {
+							got[i] = float32(math.NaN())
+						}
+					}
+					tA, tB, lda, ldb := blas.NoTrans, blas.NoTrans, k, n
+					switch kind {
+					case "NT":
+						tB, ldb = blas.Trans, k
+						mulNT(got, a, b, m, n, k, 0.5, beta)
+					case "NN":
+						mulNN(got, a, b, m, n, k, 0.5, beta)
+					case "TN":
+						tA, lda = blas.Trans, m
+						mulTN(got, a, b, m, n, k, 0.5, beta)
+					}
+					gemm.Sgemm(tA, tB, m, n, k, 0.5, a, lda, b, ldb, beta, want, n)
+					for i := range want {
+						d := math.Abs(float64(want[i] - got[i]))
+						require.LessOrEqualf(t, d, 1e-5*(1+math.Abs(float64(want[i]))), "c[%d] = %v, gonum %v", i, got[i], want[i])
+					}
+					for i := range guard {
+						require.Equal(t, float32(-7), full[i], "guard before c")
+						require.Equal(t, float32(-7), full[guard+m*n+i], "guard after c")
+					}
+				})
 			}
 		}
 	}

@@ -1,0 +1,32 @@
+//go:build amd64
+
+package train
+
+// kernel4x16 computes one 4×16 tile of c = alpha·A·B + beta·c with A(i,p)
+// at a + i·sai + p·sap and B(p,j) at b + p·ldb + 4j, all strides in bytes;
+// c is not read when beta is 0. The reference loop is
+//
+//	for i < 4, j < 16: c(i,j) = alpha·Σ_{p<k} A(i,p)·B(p,j) + beta·c(i,j)
+//
+// It rounds each product before adding it, as Go's float32 arithmetic does
+// (no fused multiply-add), and uses AVX only. The caller checks bounds.
+//
+//go:noescape
+func kernel4x16(k int, a *float32, sai, sap uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, alpha, beta float32)
+
+func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
+
+func xgetbv0() (eax uint32)
+
+// hasAVX reports whether the CPU has AVX and the OS saves the YMM registers.
+var hasAVX = func() bool {
+	if n, _, _, _ := cpuid(0, 0); n < 1 {
+		return false
+	}
+	_, _, ecx, _ := cpuid(1, 0)
+	const osxsave, avx = 1 << 27, 1 << 28
+	if ecx&osxsave == 0 || ecx&avx == 0 {
+		return false
+	}
+	return xgetbv0()&6 == 6 // XMM and YMM state enabled
+}()
