@@ -27,12 +27,22 @@ func newAdam(n int) *adam { return &adam{m: make([]float32, n), v: make([]float3
 // Updating only the rows of an embedding table that a batch touched gives
 // the "lazy" Adam commonly used for sparse embeddings.
 func (a *adam) step(w []float32, lo int, g []float32, lr, wd float32, t int) {
+	alpha, decay := adamScale(lr, wd, t)
+	a.apply(w, lo, g, alpha, decay)
+}
+
+// adamScale returns step's bias-corrected step size alpha = lr·√(1−β2ᵗ)/(1−β1ᵗ)
+// and its decay factor 1 − lr·wd, the same for every element of a step.
+func adamScale(lr, wd float32, t int) (alpha, decay float32) {
 	c1 := 1 - math.Pow(beta1, float64(t))
 	c2 := 1 - math.Pow(beta2, float64(t))
-	alpha := float32(float64(lr) * math.Sqrt(c2) / c1)
+	return float32(float64(lr) * math.Sqrt(c2) / c1), 1 - lr*wd
+}
+
+// apply is step with adamScale's factors.
+func (a *adam) apply(w []float32, lo int, g []float32, alpha, decay float32) {
 	m, v := a.m[lo:lo+len(g)], a.v[lo:lo+len(g)]
 	w = w[lo : lo+len(g)]
-	decay := 1 - lr*wd
 	for i, gi := range g {
 		m[i] = beta1*m[i] + (1-beta1)*gi
 		v[i] = beta2*v[i] + (1-beta2)*gi*gi

@@ -75,21 +75,27 @@ func backwardL2(dy, y []float32, norm float32) {
 // that a batch touches.
 type sparseGrad struct {
 	dim  int
-	rows []int32       // touched rows in first-touch order
-	pos  map[int32]int // row → index into rows
-	data []float32     // len(rows)·dim
+	rows []int32   // touched rows in first-touch order
+	pos  []int32   // per table row: index into rows, or -1 (a slice: the lookup runs per history item, where a map's hashing showed in profiles)
+	data []float32 // len(rows)·dim
 }
 
-func newSparseGrad(dim int) *sparseGrad {
-	return &sparseGrad{dim: dim, pos: map[int32]int{}}
+// newSparseGrad returns an empty gradient for a table of n rows of width
+// dim.
+func newSparseGrad(dim, n int) *sparseGrad {
+	s := &sparseGrad{dim: dim, pos: make([]int32, n)}
+	for i := range s.pos {
+		s.pos[i] = -1
+	}
+	return s
 }
 
 // row returns the gradient buffer of row r, adding a zeroed one if needed.
 func (s *sparseGrad) row(r int32) []float32 {
-	i, ok := s.pos[r]
-	if !ok {
+	i := int(s.pos[r])
+	if i < 0 {
 		i = len(s.rows)
-		s.pos[r] = i
+		s.pos[r] = int32(i)
 		s.rows = append(s.rows, r)
 		s.data = append(s.data, make([]float32, s.dim)...)
 	}
@@ -97,9 +103,11 @@ func (s *sparseGrad) row(r int32) []float32 {
 }
 
 func (s *sparseGrad) reset() {
+	for _, r := range s.rows {
+		s.pos[r] = -1
+	}
 	s.rows = s.rows[:0]
 	s.data = s.data[:0]
-	clear(s.pos)
 }
 
 // merge adds o's rows into s, in o's order.

@@ -87,28 +87,33 @@ func (b *towerBatch) forward(n, W int) {
 			out[i] = b.x[i]*lin[i] + xl[i]
 		}
 	}
+	// Each dense layer: the product, then bias, activation and, after the
+	// last, L2 normalization in one pass over the rows.
 	in, inW := b.mlpIn(), D
 	for l := range b.mlp.Layers {
 		d := &b.mlp.Layers[l]
 		a := b.acts[l][:n*d.Out]
-		broadcast(a, d.B, n)
-		mulNT(a, in, d.W, n, d.Out, inW, 1, 1)
-		if d.Act == nn.ReLU {
-			for i, v := range a {
-				if v < 0 {
-					a[i] = 0
+		mulNT(a, in, d.W, n, d.Out, inW, 1, 0)
+		relu, last := d.Act == nn.ReLU, l == len(b.mlp.Layers)-1
+		parallel(W, n, func(_, lo, hi int) {
+			for r := lo; r < hi; r++ {
+				ar := row(a, r, d.Out)
+				for j, bj := range d.B {
+					v := ar[j] + bj
+					if relu && v < 0 {
+						v = 0
+					}
+					ar[j] = v
+				}
+				if last {
+					u := row(b.unit, r, d.Out)
+					copy(u, ar)
+					b.norm[r] = vec.L2Normalize(u)
 				}
 			}
-		}
+		})
 		in, inW = a, d.Out
 	}
-	dim := inW
-	copy(b.unit[:n*dim], in[:n*dim])
-	parallel(W, n, func(_, lo, hi int) {
-		for r := lo; r < hi; r++ {
-			b.norm[r] = vec.L2Normalize(row(b.unit, r, dim))
-		}
-	})
 }
 
 // broadcast writes bias into each of the n rows of dst.
@@ -138,12 +143,14 @@ func (b *towerBatch) backward(g *towerGrad, n, W int) {
 			in = b.acts[l-1]
 		}
 		if layer.Act == nn.ReLU {
-			a := b.acts[l]
-			for i := range d {
-				if a[i] <= 0 {
-					d[i] = 0
+			a, w := b.acts[l], layer.Out
+			parallel(W, n, func(_, lo, hi int) {
+				for i := lo * w; i < hi*w; i++ {
+					if a[i] <= 0 {
+						d[i] = 0
+					}
 				}
-			}
+			})
 		}
 		colSum(g.mlp.B[l], d, layer.Out)
 		mulTN(g.mlp.W[l], d, in, layer.Out, layer.In, n, 1, 1)

@@ -34,10 +34,11 @@ func newWorkerGrad(m *model.Model) *workerGrad {
 	g := &workerGrad{
 		q:   towerGrad{cross: newCrossGrad(q.Cross), mlp: newMLPGrad(&q.MLP)},
 		i:   towerGrad{cross: newCrossGrad(it.Cross), mlp: newMLPGrad(&it.MLP)},
-		ids: newSparseGrad(it.IDs.Dim), cats: newSparseGrad(it.Categories.Dim), tokens: newSparseGrad(max(it.Tokens.Dim, 1)),
+		ids: newSparseGrad(it.IDs.Dim, it.IDs.Rows), cats: newSparseGrad(it.Categories.Dim, it.Categories.Rows),
+		tokens: newSparseGrad(max(it.Tokens.Dim, 1), it.Tokens.Rows),
 	}
 	for f := range q.Fields {
-		g.fields = append(g.fields, newSparseGrad(q.Fields[f].Table.Dim))
+		g.fields = append(g.fields, newSparseGrad(q.Fields[f].Table.Dim, q.Fields[f].Table.Rows))
 	}
 	return g
 }
@@ -85,16 +86,19 @@ type trainer struct {
 	pos    []int32            // per row: the column of its positive
 	cols   []int32            // per column: the item row (the id, before dropout)
 	iin    []tower.ItemInput  // per column
+	drop   []bool             // per column: its id hidden (IDDropout)
 
 	qb, ib *towerBatch
 	logits []float32   // B × N: the logits, then dS = ∂L/∂S
-	pool   [][]float32 // per worker: pooling weights
+	pool   [][]float32 // per worker: pooling weights, MaxHistory per decay
 
-	wg     []*workerGrad
-	logQ   []float32 // per item row: log q(item), or 0 without LogQ
-	step_  int       // Adam step count
-	dense  []dense
-	sparse []sparse
+	wg      []*workerGrad
+	logQ    []float32 // per item row: log q(item), or 0 without LogQ
+	colLogQ []float32 // per column of the batch: logQ of its item
+	step_   int       // Adam step count
+	segs    []segment // update's work list, kept for its capacity
+	dense   []dense
+	sparse  []sparse
 }
 
 // columns returns the number of item columns per batch of B rows.
@@ -111,13 +115,14 @@ func newTrainer(m *model.Model, c *corpus, cfg *Config, ex []example) *trainer {
 	B := cfg.Batch
 	N := t.columns(B)
 	t.qin, t.target, t.pos = make([]tower.QueryInput, B), make([]int32, B), make([]int32, B)
-	t.cols, t.iin = make([]int32, N), make([]tower.ItemInput, N)
+	t.cols, t.iin, t.drop = make([]int32, N), make([]tower.ItemInput, N), make([]bool, N)
 	t.qb = newTowerBatch(q.Cross, &q.MLP, q.InputDim(), B)
 	t.ib = newTowerBatch(it.Cross, &it.MLP, it.InputDim(), N)
 	t.logits = make([]float32, B*N)
+	t.colLogQ = make([]float32, N)
 	for w := 0; w < cfg.workers(); w++ {
 		t.wg = append(t.wg, newWorkerGrad(m))
-		t.pool = append(t.pool, make([]float32, cfg.MaxHistory))
+		t.pool = append(t.pool, make([]float32, len(cfg.Decays)*cfg.MaxHistory))
 	}
 
 	// log q(item) for the mixture of in-batch positives and uniform draws.
@@ -174,39 +179,57 @@ func (t *trainer) step(batch []example, rng *rand.Rand, lr float32) float64 {
 }
 
 // prepare fills the batch: queries, their positives and the item columns,
-// with the id dropout decided here, in order, for reproducibility.
+// with the negatives and the id dropout drawn here, in order, for
+// reproducibility; the inputs are then built on the workers.
 func (t *trainer) prepare(batch []example, rng *rand.Rand) {
 	c, cfg := t.c, t.cfg
 	q, it := &t.m.Query, &t.m.Item
-	B := len(batch)
+	B, N := len(batch), t.columns(len(batch))
 	for i, e := range batch {
-		ctx := c.context(e)
-		t.qin[i] = q.Prepare(&ctx, c.history(e, cfg.MaxHistory), -1)
 		t.target[i] = c.target(e)
 	}
+	// Column j's item, the example whose time it takes, and its dropout.
+	when := func(j int) example { return batch[j%B] }
 	if t.full {
 		// Every item once, each at the time of one of the batch's examples.
-		for j := range t.cols {
-			r := int32(j + 1)
-			t.cols[j] = r
-			t.iin[j] = c.itemInput(it, r, c.time(batch[j%B]), rng.Float32() < cfg.IDDropout)
+		for j := range N {
+			t.cols[j] = int32(j + 1)
+			t.drop[j] = rng.Float32() < cfg.IDDropout
 		}
 		for i := range batch {
 			t.pos[i] = t.target[i] - 1
 		}
-		return
+	} else {
+		for i := range batch {
+			t.pos[i] = int32(i)
+			t.cols[i] = t.target[i]
+			t.drop[i] = rng.Float32() < cfg.IDDropout
+		}
+		nItems := len(c.items) - 1
+		for j := B; j < N; j++ {
+			t.cols[j] = int32(1 + rng.IntN(nItems))
+			t.drop[j] = rng.Float32() < cfg.IDDropout
+		}
+		when = func(j int) example {
+			if j < B {
+				return batch[j]
+			}
+			return batch[(j-B)%B]
+		}
 	}
-	for i, e := range batch {
-		t.pos[i] = int32(i)
-		t.cols[i] = t.target[i]
-		t.iin[i] = c.itemInput(it, t.target[i], c.time(e), rng.Float32() < cfg.IDDropout)
-	}
-	nItems := len(c.items) - 1
-	for j := B; j < B+cfg.Negatives; j++ {
-		r := int32(1 + rng.IntN(nItems))
-		t.cols[j] = r
-		t.iin[j] = c.itemInput(it, r, c.time(batch[(j-B)%B]), rng.Float32() < cfg.IDDropout)
-	}
+	W := len(t.wg)
+	parallel(W, B, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			e := batch[i]
+			ctx := c.context(e)
+			t.qin[i] = q.Prepare(&ctx, c.history(e, cfg.MaxHistory), -1)
+		}
+	})
+	parallel(W, N, func(_, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			t.iin[j] = c.itemInput(it, t.cols[j], c.time(when(j)), t.drop[j])
+		}
+	})
 }
 
 // gradients runs the forward and backward passes on the prepared batch of B
@@ -242,20 +265,26 @@ func (t *trainer) gradients(B int) float64 {
 	// Softmax of each row over the N columns; dS = (P − Y)/B.
 	S := t.logits[:B*N]
 	mulNT(S, t.qb.unit, t.ib.unit, B, N, d, invTau, 0)
+	cols, colLogQ := t.cols[:N], t.colLogQ[:N]
+	for j, r := range cols {
+		colLogQ[j] = t.logQ[r]
+	}
+	hitMask := cfg.HitMask
 	parallel(W, B, func(w, lo, hi int) {
 		g := t.wg[w]
 		g.loss = 0
 		for i := lo; i < hi; i++ {
 			p := row(S, i, N)
-			pos := int(t.pos[i])
+			pos, target := int(t.pos[i]), t.target[i]
 			mx := float32(math.Inf(-1))
-			for j := range p {
-				if j != pos && cfg.HitMask && t.cols[j] == t.target[i] {
+			for j, r := range cols {
+				if r == target && hitMask && j != pos {
 					p[j] = float32(math.Inf(-1))
 					continue
 				}
-				p[j] -= t.logQ[t.cols[j]]
-				mx = max(mx, p[j])
+				v := p[j] - colLogQ[j]
+				p[j] = v
+				mx = max(mx, v)
 			}
 			sPos := float64(p[pos] - mx)
 			var z float64
@@ -312,18 +341,24 @@ func (t *trainer) gradients(B int) float64 {
 
 // backwardQuery adds the gradient dx of one query's input vector to the
 // embedding rows it was built from: the pooled history rows, the seed row
-// and the field rows.
+// and the field rows. pool holds MaxHistory weights per decay. Each history
+// row is looked up once for all decays; a row's additions keep their order
+// (decays in order, then the seed).
 func (t *trainer) backwardQuery(g *workerGrad, pool []float32, in tower.QueryInput, dx []float32) {
 	q := &t.m.Query
-	H, off := q.HistoryDim, 0
+	H, D := q.HistoryDim, len(q.Decays)
 	hist := in.History
-	for _, d := range q.Decays {
-		block := dx[off : off+H]
-		for j, w := range tower.PoolWeights(pool, len(hist), d) {
-			vec.Axpy(g.ids.row(hist[j]), w, block)
-		}
-		off += H
+	n := len(hist)
+	for k, d := range q.Decays {
+		tower.PoolWeights(pool[k*n:(k+1)*n], n, d)
 	}
+	for j, r := range hist {
+		gr := g.ids.row(r)
+		for k := range D {
+			vec.Axpy(gr, pool[k*n+j], dx[k*H:(k+1)*H])
+		}
+	}
+	off := D * H
 	if q.Seed {
 		if in.Seed >= 0 {
 			vec.Axpy(g.ids.row(in.Seed), 1, dx[off:off+H])
@@ -361,17 +396,45 @@ func meanBackward(g *sparseGrad, rows []int32, d []float32) {
 	}
 }
 
-// update takes an Adam step of size lr with the gradients in t.wg[0].
+// update takes an Adam step of size lr with the gradients in t.wg[0]. Each
+// element's update depends on nothing else, so the tensors and the touched
+// embedding rows are split over the workers by element count.
 func (t *trainer) update(lr float32) {
 	g0 := t.wg[0]
 	t.step_++
+	alpha, decay := adamScale(lr, t.cfg.WeightDecay, t.step_)
+	segs, total := t.segs[:0], 0
 	for _, d := range t.dense {
-		d.a.step(d.w, 0, d.grad(g0), lr, t.cfg.WeightDecay, t.step_)
+		g := d.grad(g0)
+		segs = append(segs, segment{w: d.w, a: d.a, g: g})
+		total += len(g)
 	}
 	for _, s := range t.sparse {
 		g := s.grad(g0)
 		for i, r := range g.rows {
-			s.a.step(s.t.Data, int(r)*g.dim, g.data[i*g.dim:(i+1)*g.dim], lr, t.cfg.WeightDecay, t.step_)
+			segs = append(segs, segment{w: s.t.Data, a: s.a, lo: int(r) * g.dim, g: g.data[i*g.dim : (i+1)*g.dim]})
 		}
+		total += len(g.data)
 	}
+	t.segs = segs
+	W := len(t.wg)
+	// Worker w takes the segments that start in its share of the elements.
+	parallel(W, total, func(_, lo, hi int) {
+		at := 0
+		for _, s := range segs {
+			if at >= lo && at < hi {
+				s.a.apply(s.w, s.lo, s.g, alpha, decay)
+			}
+			at += len(s.g)
+		}
+	})
+}
+
+// segment is one stretch of parameters for update: w[lo:lo+len(g)] with
+// its Adam state and gradient g.
+type segment struct {
+	w  []float32
+	a  *adam
+	lo int
+	g  []float32
 }

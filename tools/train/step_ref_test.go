@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -77,7 +78,7 @@ func referenceGradients(t *trainer, B int) (float64, *workerGrad) {
 		}
 		backwardMLP(&q.MLP, &g.q.mlp, h, s.Acts, du[i], dh, q.MLP.NewActs())
 		backwardCross(q.Cross, &g.q.cross, s.X, s.CrossOut, s.CrossLin, dh, dx, tmpx)
-		t.backwardQuery(g, make([]float32, cfg.MaxHistory), t.qin[i], dx)
+		t.backwardQuery(g, make([]float32, len(cfg.Decays)*cfg.MaxHistory), t.qin[i], dx)
 	}
 	for j := 0; j < N; j++ {
 		s := is[j]
@@ -165,5 +166,52 @@ func TestGradientsMatchReference(t *testing.T) {
 				sparse("field", ref.fields[f], got.fields[f])
 			}
 		})
+	}
+}
+
+// TestUpdateIsSerialAdam holds update, which splits the tensors and the
+// touched embedding rows over the workers, to the serial loop it replaced:
+// adam.step on each dense tensor, then on each touched row of each table,
+// with the same parameters to the bit after three steps.
+func TestUpdateIsSerialAdam(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.WeightDecay = 0.1
+	require.NoError(t, cfg.Validate())
+	c, err := newCorpus(tinyDataset(), 0)
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(8, 9))
+	m := initModel(c, &cfg, c.train, rng)
+	tr := newTrainer(m, c, &cfg, c.train)
+	const lr = 0.01
+	for step := 1; step <= 3; step++ {
+		batch := c.train[step : step+cfg.Batch]
+		tr.prepare(batch, rng)
+		tr.gradients(len(batch))
+		g0 := tr.wg[0]
+		var want, got [][]float32
+		for _, d := range tr.dense {
+			w, a := slices.Clone(d.w), &adam{m: slices.Clone(d.a.m), v: slices.Clone(d.a.v)}
+			a.step(w, 0, d.grad(g0), lr, cfg.WeightDecay, tr.step_+1)
+			want = append(want, w)
+		}
+		for _, s := range tr.sparse {
+			w, a := slices.Clone(s.t.Data), &adam{m: slices.Clone(s.a.m), v: slices.Clone(s.a.v)}
+			g := s.grad(g0)
+			for i, r := range g.rows {
+				a.step(w, int(r)*g.dim, g.data[i*g.dim:(i+1)*g.dim], lr, cfg.WeightDecay, tr.step_+1)
+			}
+			want = append(want, w)
+		}
+		tr.update(lr)
+		for _, d := range tr.dense {
+			got = append(got, d.w)
+		}
+		for _, s := range tr.sparse {
+			got = append(got, s.t.Data)
+		}
+		require.Len(t, got, len(want))
+		for k := range want {
+			assert.Equalf(t, want[k], got[k], "step %d, tensor %d", step, k)
+		}
 	}
 }
