@@ -2,6 +2,8 @@
 
 package train
 
+import "golang.org/x/sys/cpu"
+
 // kernel4x16 computes one 4×16 tile of c = alpha·A·B + beta·c with A(i,p)
 // at a + i·sai + p·sap and B(p,j) at b + p·ldb + 4j, all strides in bytes;
 // c is not read when beta is 0. The reference loop is
@@ -14,19 +16,6 @@ package train
 //go:noescape
 func kernel4x16(k int, a *float32, sai, sap uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, alpha, beta float32)
 
-func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
-
-func xgetbv0() (eax uint32)
-
-// hasAVX reports whether the CPU has AVX and the OS saves the YMM registers.
-var hasAVX = func() bool {
-	if n, _, _, _ := cpuid(0, 0); n < 1 {
-		return false
-	}
-	_, _, ecx, _ := cpuid(1, 0)
-	const osxsave, avx = 1 << 27, 1 << 28
-	if ecx&osxsave == 0 || ecx&avx == 0 {
-		return false
-	}
-	return xgetbv0()&6 == 6 // XMM and YMM state enabled
-}()
+// hasAVX reports whether the CPU has AVX and the OS saves the YMM
+// registers (x/sys/cpu checks both).
+var hasAVX = cpu.X86.HasAVX
