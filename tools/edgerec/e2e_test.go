@@ -486,7 +486,14 @@ func TestPipelineThroughModule(t *testing.T) {
 	t.Run("fresh releases surface", func(t *testing.T) {
 		req := base()
 		req.K = 50
-		req.Sources = api.Weights{"twotower": 0, "covisit": 0, "popular": 0, "trending": 0, "explore": 0}
+		// Every source but fresh off, named from the list of sources: the
+		// test once named them, and the slim source, added later, competed.
+		req.Sources = api.Weights{}
+		for _, s := range api.SourceNames {
+			if s != "fresh" {
+				req.Sources[s] = 0
+			}
+		}
 		resp, err := inst.Recommend(ctx, req)
 		if err != nil {
 			t.Fatal(err)
