@@ -86,6 +86,13 @@ type Model struct {
 	TrainedAt   int64   `msgpack:"trained_at"`
 	Temperature float32 `msgpack:"temperature"`
 	Data        string  `msgpack:"data"` // dataset the model was trained on
+	// PopPrior orders the two-tower source by score + PopPrior·ln(1 +
+	// the item's training interactions), the items' popularity column,
+	// instead of by score alone: a prior the trainer chose on its
+	// validation split (0, none; absent in bundles written before it).
+	// The candidates keep their scores; only which are fetched, and in
+	// what order, changes.
+	PopPrior float32 `msgpack:"pop_prior,omitempty"`
 }
 
 // Vocab holds the vocabularies of the item metadata (section VOCB,
@@ -174,7 +181,8 @@ type Bundle struct {
 	Orders Orders
 }
 
-// Encode writes b as a bundle of format version Major.Minor. The output
+// Encode writes b as a bundle of format version Major.Minor (Major.MinorPrior
+// with a popularity prior). The output
 // depends only on b: the id table and the orders are computed from
 // b.Items.
 func Encode(b *Bundle) ([]byte, error) {
@@ -192,7 +200,11 @@ func Encode(b *Bundle) ([]byte, error) {
 	// Every section is stored raw, the small msgpack ones too: the module
 	// has no zstd decoder (zstd.go), and what travels is compressed by
 	// the transport (edgerec serve's /v1/bundle/file).
-	return encodeContainer(Major, Minor, sections, nil)
+	minor := uint16(Minor)
+	if b.Manifest.Model.PopPrior != 0 {
+		minor = MinorPrior
+	}
+	return encodeContainer(Major, minor, sections, nil)
 }
 
 // Decode validates data and returns its content: a bundle of format 2,
@@ -324,6 +336,9 @@ func decode(data []byte, verify bool) (*Bundle, error) {
 func (b *Bundle) validate() error {
 	m := &b.Manifest
 	n := m.Items
+	if p := m.Model.PopPrior; !(p >= 0 && p <= 1) {
+		return formatErr(TagManifest, "popularity prior %v out of [0, 1]", p)
+	}
 	if err := b.validateEmbeddings(); err != nil {
 		return err
 	}

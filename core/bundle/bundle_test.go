@@ -132,6 +132,54 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// goldenPrior is what Encode writes for testBundle with a popularity
+// prior: format 3.1.
+const goldenPrior = "testdata/v3.1-prior.bundle"
+
+// TestGoldenPrior holds the bundle with a popularity prior to its golden
+// file, format 3.1, and to its prior read back; without the prior the
+// same bundle is 3.0 (TestGolden).
+func TestGoldenPrior(t *testing.T) {
+	b := testBundle()
+	b.Manifest.Model.PopPrior = 0.05
+	got, err := Encode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(goldenPrior, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(goldenPrior)
+	if err != nil {
+		t.Fatalf("%v (run go test ./core/bundle -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("Encode differs from %s (%d vs %d bytes); if the change is intended, bump the format version and add a new golden file", goldenPrior, len(got), len(want))
+	}
+	h, err := ReadHeader(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Major != Major || h.Minor != MinorPrior {
+		t.Errorf("a bundle with a prior is format %d.%d, want %d.%d", h.Major, h.Minor, Major, MinorPrior)
+	}
+	back, err := Decode(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Manifest.Model.PopPrior != 0.05 {
+		t.Errorf("popularity prior read back as %v", back.Manifest.Model.PopPrior)
+	}
+	for _, bad := range []float32{-0.1, 1.5, float32(math.NaN())} {
+		b.Manifest.Model.PopPrior = bad
+		if _, err := Encode(b); err == nil {
+			t.Errorf("a prior of %v was written", bad)
+		}
+	}
+}
+
 // TestReleasedGoldensLoad holds every golden bundle of a released format
 // version to still decode.
 func TestReleasedGoldensLoad(t *testing.T) {

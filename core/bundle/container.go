@@ -29,6 +29,12 @@ const (
 	// MinorCompact is the minor of format 2 that introduced compact
 	// bundles (compact.go); every reader of format 3 reads them.
 	MinorCompact = 1
+	// MinorPrior is the minor of format 3 that introduced the manifest's
+	// model.pop_prior: Encode writes it for a bundle with a prior, and
+	// Minor, byte for byte as before, for one without. A 3.0 reader
+	// skips the key and orders the two-tower source by score alone, as
+	// for a bundle without a prior.
+	MinorPrior = 1
 
 	headerSize = 32 // FORMAT.md §2
 	entrySize  = 40 // FORMAT.md §3

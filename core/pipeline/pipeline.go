@@ -27,6 +27,10 @@ type Recommender struct {
 	// are a sixth of what a request allocates, and in the module every
 	// allocation brings the next collection nearer.
 	rankRows sync.Pool
+	// coldPop is the popularity the two-tower source's prior gives an
+	// item the model never saw (priorPop); set at load when the bundle
+	// has a prior.
+	coldPop float32
 }
 
 // Load decodes and validates a bundle. The Recommender may keep references to
@@ -61,6 +65,9 @@ func loadWith(data []byte, decode func([]byte) (*bundle.Bundle, error)) (*Recomm
 	b.Vocab.Licensing.Index("")
 	for i := range b.Query.Fields {
 		b.Query.Fields[i].Vocab.Index("")
+	}
+	if b.Manifest.Model.PopPrior != 0 {
+		r.coldPop = meanKnownPopularity(&b.Items)
 	}
 	return r, nil
 }

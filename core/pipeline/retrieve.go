@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/edgerec/edgerec/core/ann"
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/core/sortkey"
 )
 
 // Retrieve returns the n items scoring highest against the query embedding,
@@ -86,11 +88,20 @@ func excluded(excl []int32, row int32) bool {
 // among those the filter f keeps, best first: retrieve over-fetches, the
 // filter drops, and when too few survive it fetches four times as many,
 // until the catalog is exhausted, MaxFetch hits were fetched, or the
-// request's work budget is spent.
-func (r *Recommender) search(q *Query, emb []float32, n int, f *filter) []ann.Hit {
+// request's work budget is spent. With a popularity prior (the bundle's
+// Model.PopPrior), "highest" is by score + prior·popularity, among
+// priorFetch times as many hits by score alone.
+func (r *Recommender) search(q *Query, emb []float32, n int, f *filter, prior float32) []ann.Hit {
 	for m := min(n+64, MaxFetch); ; m = min(4*m, MaxFetch) {
-		hits := r.retrieve(q, emb, m)
+		fetch := m
+		if prior != 0 {
+			fetch = min(priorFetch*m, MaxFetch)
+		}
+		hits := r.retrieve(q, emb, fetch)
 		found := len(hits)
+		if prior != 0 {
+			r.withPrior(hits, prior)
+		}
 		out := hits[:0]
 		for _, h := range hits {
 			if f.spent() {
@@ -103,17 +114,66 @@ func (r *Recommender) search(q *Query, emb []float32, n int, f *filter) []ann.Hi
 				}
 			}
 		}
-		if found < m || m == MaxFetch {
+		if found < fetch || fetch == MaxFetch {
 			return out
 		}
 	}
+}
+
+// priorFetch is how many times the hits it needs the two-tower source
+// fetches by score when a popularity prior reorders them: the prior can
+// lift an item only from among the hits the search returns.
+const priorFetch = 4
+
+// withPrior reorders hits by score + prior·priorPop, best first, ties in
+// search order; each hit keeps its score, which the ranker reads as the
+// query similarity.
+func (r *Recommender) withPrior(hits []ann.Hit, prior float32) {
+	keys := make([]uint64, len(hits))
+	for i, h := range hits {
+		keys[i] = sortkey.Descending(h.Score+prior*r.priorPop(h.Item), uint32(i))
+	}
+	sortkey.Sort(keys)
+	sorted := make([]ann.Hit, len(hits))
+	for j, k := range keys {
+		sorted[j] = hits[uint32(k)]
+	}
+	copy(hits, sorted)
+}
+
+// priorPop is the popularity the prior reads for row: the items' column,
+// ln(1 + training interactions), and for an item the model never saw —
+// a cold item, whose count is unknown, not zero — the mean over the items
+// it saw, so that the prior neither buries new items nor favours them.
+func (r *Recommender) priorPop(row int32) float32 {
+	if !r.b.Items.Known[row] {
+		return r.coldPop
+	}
+	return r.b.Items.Popularity[row]
+}
+
+// meanKnownPopularity returns the mean popularity of the items the model
+// saw (0 when it saw none).
+func meanKnownPopularity(it *bundle.Items) float32 {
+	var sum float64
+	n := 0
+	for i, p := range it.Popularity {
+		if it.Known[i] {
+			sum += float64(p)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return float32(sum / float64(n))
 }
 
 // scoreRows returns the n rows among rows (an allow-list) scoring highest
 // against the query embedding, among those the filter f keeps, best first
 // with ties by lower row: the order and the scores of an exact search
 // restricted to rows.
-func (r *Recommender) scoreRows(emb []float32, rows []int32, n int, f *filter) []ann.Hit {
+func (r *Recommender) scoreRows(emb []float32, rows []int32, n int, f *filter, prior float32) []ann.Hit {
 	sc := r.scorer(emb)
 	top := ann.NewTopK(n)
 	for _, row := range rows {
@@ -121,8 +181,19 @@ func (r *Recommender) scoreRows(emb []float32, rows []int32, n int, f *filter) [
 			break
 		}
 		if f.keepAllowed(row) {
-			top.Push(row, sc.score(int(row)))
+			s := sc.score(int(row))
+			if prior != 0 {
+				s += prior * r.priorPop(row)
+			}
+			top.Push(row, s)
 		}
 	}
-	return top.Sorted()
+	hits := top.Sorted()
+	if prior != 0 {
+		// Each keeps its score, as search's hits do.
+		for i := range hits {
+			hits[i].Score = sc.score(int(hits[i].Item))
+		}
+	}
+	return hits
 }

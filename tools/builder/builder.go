@@ -207,6 +207,7 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 			Name:        m.Manifest.Name,
 			TrainedAt:   m.Manifest.TrainedAt,
 			Temperature: m.Manifest.Temperature,
+			PopPrior:    m.Manifest.PopPrior,
 			Data:        m.Manifest.Data,
 		},
 	}

@@ -25,11 +25,12 @@ type benchOptions struct {
 	lists            int     // inverted lists (0: the builder's choice)
 	target           float64 // recall the default nprobe is tuned for (0: builder default)
 	seed             uint64
-	reserve          bool   // host.Options.ReserveMemory
-	keep             string // also write the bundle here
-	advReps          int    // times each adversarial request is sent (0: none)
-	noSources        bool   // leave out the other candidate sources (bundle build --no-sources)
-	noTitles         bool   // leave out the titles (bundle build --no-titles)
+	reserve          bool    // host.Options.ReserveMemory
+	keep             string  // also write the bundle here
+	advReps          int     // times each adversarial request is sent (0: none)
+	noSources        bool    // leave out the other candidate sources (bundle build --no-sources)
+	noTitles         bool    // leave out the titles (bundle build --no-titles)
+	popPrior         float64 // the bundle's popularity prior (train chooses one on validation)
 	// progress receives the status lines of the long work (stderr).
 	progress io.Writer
 }
@@ -95,6 +96,7 @@ func parseBench(args []string, stderr io.Writer) (benchOptions, error) {
 	fs.StringVar(&o.keep, "keep", "", "also write the bundle to this file")
 	fs.BoolVar(&o.noSources, "no-sources", false, "leave out the other candidate sources and their neighbour lists, as bundle build --no-sources")
 	fs.BoolVar(&o.noTitles, "no-titles", false, "leave out the items' titles, as bundle build --no-titles")
+	fs.Float64Var(&o.popPrior, "pop-prior", 0, "the bundle's popularity prior, as train chooses one (0 to 1): the two-tower source then fetches four times the hits it needs and reorders them")
 	fs.IntVar(&o.advReps, "adversarial", 20, "times to send each adversarial request (0: none)")
 	if err := parse(fs, args); err != nil {
 		return o, err

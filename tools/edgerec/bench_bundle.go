@@ -25,6 +25,7 @@ import (
 // rows).
 func encodeBenchBundle(o benchOptions, cat *benchdata.Catalog, rep *benchReport, progress func(string, ...any)) ([]byte, []int32, error) {
 	b := benchBundle(cat, o.seed)
+	b.Manifest.Model.PopPrior = float32(o.popPrior)
 	if o.noTitles {
 		b.Items.Titles = bundle.NewStrings(make([]string, b.Items.Len()))
 	}

@@ -371,9 +371,13 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 	// (a "signature ... valid" one, say) or drive the terminal.
 	m.Version, m.Builder, m.Model.Name, m.Model.Data = safe(m.Version), safe(m.Builder), safe(m.Model.Name), safe(m.Model.Data)
 	fmt.Fprintf(stdout, "%s: edgerec bundle %s, %d bytes, sha256 %s\n", file, in.Format, len(data), in.SHA256)
-	fmt.Fprintf(stdout, "version   %s\ncreated   %s\nbuilder   %s\nmodel     %s trained on %s at %s (temperature %g)\n",
+	prior := ""
+	if m.Model.PopPrior != 0 {
+		prior = fmt.Sprintf(", popularity prior %g", m.Model.PopPrior)
+	}
+	fmt.Fprintf(stdout, "version   %s\ncreated   %s\nbuilder   %s\nmodel     %s trained on %s at %s (temperature %g%s)\n",
 		m.Version, time.Unix(m.Created, 0).UTC().Format(time.RFC3339), m.Builder, m.Model.Name, m.Model.Data,
-		time.Unix(m.Model.TrainedAt, 0).UTC().Format(time.RFC3339), m.Model.Temperature)
+		time.Unix(m.Model.TrainedAt, 0).UTC().Format(time.RFC3339), m.Model.Temperature, prior)
 	fmt.Fprintf(stdout, "items     %d, embeddings %d-dim %s (%.1f bytes/item in the file), history rows %d-dim\n",
 		m.Items, m.Dim, m.Quantization, float64(len(data))/float64(max(m.Items, 1)), m.HistoryDim)
 	fmt.Fprintf(stdout, "catalog   %d categories, %d licensing regions, %d items known to the model\n",

@@ -190,6 +190,7 @@ func diffBundles(files []string, raw [2][]byte, recs [2]*pipeline.Recommender, h
 			{"quantization", m.Quantization, ""}, {"metric", m.Metric, ""},
 			{"model.name", m.Model.Name, ""}, {"model.trained_at", fmt.Sprint(m.Model.TrainedAt), ""},
 			{"model.data", m.Model.Data, ""}, {"model.temperature", fmt.Sprint(m.Model.Temperature), ""},
+			{"model.pop_prior", fmt.Sprint(m.Model.PopPrior), ""},
 			{"index", idx, ""}, {"ranker", fmt.Sprint(b.Ranker != nil), ""},
 			{"pipeline_section", fmt.Sprint(b.Pipeline != nil), ""},
 		}

@@ -111,8 +111,12 @@ func TestEndToEnd(t *testing.T) {
 	if in.Ranker != nil {
 		wantSections++ // the optional RANK
 	}
-	if in.Manifest.Items != 300 || len(in.Sections) != wantSections || in.Format != fmt.Sprintf("%d.%d", bundle.Major, bundle.Minor) {
-		t.Errorf("inspect: %d items, %d sections (ranker %v), format %s", in.Manifest.Items, len(in.Sections), in.Ranker != nil, in.Format)
+	minor := bundle.Minor // a bundle with a popularity prior is the minor that added it
+	if in.Manifest.Model.PopPrior != 0 {
+		minor = bundle.MinorPrior
+	}
+	if in.Manifest.Items != 300 || len(in.Sections) != wantSections || in.Format != fmt.Sprintf("%d.%d", bundle.Major, minor) {
+		t.Errorf("inspect: %d items, %d sections (ranker %v), format %s (popularity prior %v)", in.Manifest.Items, len(in.Sections), in.Ranker != nil, in.Format, in.Manifest.Model.PopPrior)
 	}
 
 	ds := mustDataset(t, data)

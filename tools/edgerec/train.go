@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -151,8 +152,12 @@ rule (bundle inspect says which).`, stderr)
 	if err := model.Save(*out, m); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d items, dim %d, %d epochs (best validation Recall@20 at epoch %d), final loss %.4f, %s; %.1fs\n",
-		*out, m.Manifest.Items, m.Manifest.Dim, m.Manifest.Epochs, run.BestEpoch, m.Manifest.FinalLoss, ranker, time.Since(start).Seconds())
+	prior := ""
+	if len(run.PriorRecall) > 1 {
+		prior = fmt.Sprintf(", popularity prior %g (validation Recall@20 by prior %v)", run.PopPrior, roundRecalls(run.PriorRecall))
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d items, dim %d, %d epochs (best validation Recall@20 at epoch %d%s), final loss %.4f, %s; %.1fs\n",
+		*out, m.Manifest.Items, m.Manifest.Dim, m.Manifest.Epochs, run.BestEpoch, prior, m.Manifest.FinalLoss, ranker, time.Since(start).Seconds())
 	return nil
 }
 
@@ -203,4 +208,13 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// roundRecalls rounds recalls to four places, for printing.
+func roundRecalls(rs []float64) []float64 {
+	out := make([]float64, len(rs))
+	for i, r := range rs {
+		out[i] = math.Round(r*1e4) / 1e4
+	}
+	return out
 }

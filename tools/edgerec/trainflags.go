@@ -27,6 +27,7 @@ func trainFlags(fs *flag.FlagSet) func() (train.Config, error) {
 	noMNS := fs.Bool("no-mns", false, "ablation: in-batch negatives only (no uniform corpus negatives)")
 	noHitMask := fs.Bool("no-hit-mask", false, "ablation: do not mask accidental hits")
 	noRefit := fs.Bool("no-refit", false, "keep the early-stopped model instead of retraining on every event")
+	noPrior := fs.Bool("no-pop-prior", false, "ablation: no popularity prior on the two-tower source (pop_prior 0 instead of chosen on validation)")
 	return func() (train.Config, error) {
 		cfg := def
 		if *configFile != "" {
@@ -81,6 +82,9 @@ func trainFlags(fs *flag.FlagSet) func() (train.Config, error) {
 		}
 		if *noRefit {
 			cfg.Refit = false
+		}
+		if *noPrior {
+			cfg.PopPrior = 0
 		}
 		if err := cfg.Validate(); err != nil {
 			return cfg, usagef("%v", err)

@@ -368,8 +368,8 @@ func (m *TwoTower) Describe() string {
 	t := m.Towers
 	r := t.run
 	c := t.Config
-	d := fmt.Sprintf("dim %d, batch %d+%d negatives, seed %d; early stop at epoch %d (validation recall@20 %v), refit %v; %d examples; trained in %.1fs; bundle %d bytes",
-		c.Dim, c.Batch, c.Negatives, c.Seed, r.BestEpoch, roundAll(r.ValRecall), c.Refit, r.Examples, t.secs, m.bundle)
+	d := fmt.Sprintf("dim %d, batch %d+%d negatives, seed %d; early stop at epoch %d (validation recall@20 %v), popularity prior %g (validation recall@20 %v), refit %v; %d examples; trained in %.1fs; bundle %d bytes",
+		c.Dim, c.Batch, c.Negatives, c.Seed, r.BestEpoch, roundAll(r.ValRecall), r.PopPrior, roundAll(r.PriorRecall), c.Refit, r.Examples, t.secs, m.bundle)
 	if m.WithRanker {
 		if _, rep, _ := m.rankerOf(); rep != nil {
 			d += fmt.Sprintf("; ranker on %d lists (%d held out, %d candidates, %.0f%% of targets retrieved): held-out recall@20 %.4f vs retrieval order %.4f, blend %.4f",

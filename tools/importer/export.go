@@ -14,7 +14,7 @@ import (
 // vocabularies as m; the ranker is not part of a spec.
 func Export(m *model.Model) (*Spec, Tensors) {
 	s := &Spec{Format: SpecFormat, Version: SpecVersion, Name: m.Manifest.Name, Data: m.Manifest.Data,
-		TrainedAt: m.Manifest.TrainedAt, Temperature: m.Manifest.Temperature, Dim: m.Item.Dim(),
+		TrainedAt: m.Manifest.TrainedAt, Temperature: m.Manifest.Temperature, PopPrior: m.Manifest.PopPrior, Dim: m.Item.Dim(),
 		Items:      Vocab{Values: m.Vocab.Items.Values},
 		Categories: Vocab{Values: m.Vocab.Categories.Values},
 	}

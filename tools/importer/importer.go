@@ -204,7 +204,7 @@ func Import(s *Spec, ts Tensors, opts Options) (*model.Model, error) {
 	mod := &model.Model{
 		Manifest: model.Manifest{Format: model.Format, Version: model.Version, Name: s.Name, TrainedAt: s.TrainedAt,
 			Data: s.Data, Dim: s.Dim, HistoryDim: s.Item.IDDim, Temperature: s.Temperature,
-			Items: len(s.Items.Values), Config: opts.Record},
+			PopPrior: s.PopPrior, Items: len(s.Items.Values), Config: opts.Record},
 		Query: q,
 		Item:  it,
 		Vocab: model.Vocab{Items: *items, Categories: *cats},

@@ -179,6 +179,7 @@ func TestSpecErrors(t *testing.T) {
 		{"version", func(s *Spec) { s.Version = 2 }, "version 2"},
 		{"trained_at", func(s *Spec) { s.TrainedAt = 0 }, "trained_at"},
 		{"temperature", func(s *Spec) { s.Temperature = 0 }, "temperature"},
+		{"pop_prior", func(s *Spec) { s.PopPrior = 1.5 }, "pop_prior"},
 		{"duplicate item", func(s *Spec) { s.Items.Values = []string{"a", "a"} }, "appears twice"},
 		{"empty item", func(s *Spec) { s.Items.Values = []string{""} }, "empty"},
 		{"decay", func(s *Spec) { s.Query.Decays = []float32{1.5} }, "(0, 1]"},

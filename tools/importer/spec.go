@@ -44,6 +44,10 @@ type Spec struct {
 	// Temperature is the softmax temperature used in training (> 0); the
 	// bundle records it.
 	Temperature float32 `json:"temperature"`
+	// PopPrior is the popularity prior the bundle ranks the two-tower
+	// source with (0 to 1; omitted, 0: none): edgerec train chooses one on
+	// its validation split (tools/train/CONFIG.md, pop_prior).
+	PopPrior float32 `json:"pop_prior,omitempty"`
 	// Dim is the width of both towers' output embeddings.
 	Dim int `json:"dim"`
 	// Items lists the item ids the model was trained on: item Items[i] is
@@ -233,6 +237,8 @@ func (s *Spec) validate() error {
 		return fmt.Errorf("trained_at = %d, want the training time in Unix seconds", s.TrainedAt)
 	case !(s.Temperature > 0) || math.IsInf(float64(s.Temperature), 0):
 		return fmt.Errorf("temperature = %v, want > 0", s.Temperature)
+	case !(s.PopPrior >= 0 && s.PopPrior <= 1):
+		return fmt.Errorf("pop_prior = %v, want 0…1", s.PopPrior)
 	case s.Dim <= 0 || s.Dim > 4096:
 		return fmt.Errorf("dim = %d, want 1…4096", s.Dim)
 	}

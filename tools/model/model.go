@@ -50,12 +50,15 @@ type Manifest struct {
 	Dim         int     `json:"dim"`
 	HistoryDim  int     `json:"history_dim"`
 	Temperature float32 `json:"temperature"`
-	Items       int     `json:"items"`    // item vocabulary size (without the unknown row)
-	Examples    int     `json:"examples"` // training examples per epoch
-	Epochs      int     `json:"epochs"`
-	FinalLoss   float64 `json:"final_loss"`
-	Config      any     `json:"config,omitempty"` // the trainer's configuration, for the record
-	Tuned       string  `json:"tuned,omitempty"`  // how Config was chosen, when edgerec tune chose it
+	// PopPrior is the popularity prior a bundle of this model orders its
+	// two-tower source with (bundle.Model.PopPrior; 0, none).
+	PopPrior  float32 `json:"pop_prior,omitempty"`
+	Items     int     `json:"items"`    // item vocabulary size (without the unknown row)
+	Examples  int     `json:"examples"` // training examples per epoch
+	Epochs    int     `json:"epochs"`
+	FinalLoss float64 `json:"final_loss"`
+	Config    any     `json:"config,omitempty"` // the trainer's configuration, for the record
+	Tuned     string  `json:"tuned,omitempty"`  // how Config was chosen, when edgerec tune chose it
 }
 
 // Vocab maps item ids and categories to the item tower's row indices (the

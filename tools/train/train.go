@@ -63,8 +63,14 @@ type Run struct {
 	ValStart  int64     // first validation timestamp
 	BestEpoch int       // epochs of the best validation score
 	ValRecall []float64 // validation Recall@20 per epoch
-	Seconds   float64   // wall time
-	Examples  int       // training examples per epoch of the final model
+	// PopPrior is the popularity prior the model's bundles rank the
+	// two-tower source with (Config.PopPrior, or chosen on validation);
+	// PriorRecall the best epoch's validation Recall@20 under each prior
+	// considered (the first: none).
+	PopPrior    float32
+	PriorRecall []float64
+	Seconds     float64 // wall time
+	Examples    int     // training examples per epoch of the final model
 }
 
 // Train fits a model on ds and returns Fit's Model.
@@ -99,6 +105,9 @@ func Fit(ds *dataset.Dataset, cfg Config, progress func(Progress)) (*Run, error)
 		}
 		run.Model, run.BestEpoch, run.Examples = m, cfg.Epochs, len(c.all())
 		finish(run.Model, c, ds, &cfg, loss, run.BestEpoch, run.Examples)
+		// A set prior is kept; none is chosen without validation.
+		run.PopPrior = max(cfg.PopPrior, 0)
+		run.Model.Manifest.PopPrior = run.PopPrior
 		run.Seconds = time.Since(start).Seconds()
 		return run, nil
 	}
@@ -106,20 +115,50 @@ func Fit(ds *dataset.Dataset, cfg Config, progress func(Progress)) (*Run, error)
 	var best *model.Model
 	var bestLoss float64
 	bestRecall := -1.0
+	// Early stopping watches the recall by score alone; the prior is
+	// chosen at the best epoch, among the recalls of every prior there.
+	priors, pop := []float32{0}, []float32(nil)
+	if cfg.PopPrior < 0 {
+		priors, pop = popPriors, c.trainPopularity()
+	} else if cfg.PopPrior > 0 {
+		priors, pop = []float32{0, cfg.PopPrior}, c.trainPopularity()
+	}
+	// The prior is chosen on the queries of users who were there before
+	// the window, as the evaluation's test users are: a user's first
+	// ratings (a sign-up's, say) are of popular items far more than their
+	// later ones, and would choose a prior the established users do not
+	// bear out.
+	known := c.establishedQueries(val)
 	_, _, err = trainEpochs(c, &cfg, c.train, cfg.Epochs, "fit", func(epoch int, m *model.Model, loss float64) (float64, bool) {
-		r := validRecall(c, m, &cfg, val)
+		r := validRecall(c, m, &cfg, val, nil, nil)[0]
 		run.ValRecall = append(run.ValRecall, r)
 		if r > bestRecall {
 			bestRecall, run.BestEpoch, bestLoss = r, epoch, loss
 			best = clone(m)
+			if len(priors) > 1 && len(known) > 0 {
+				run.PriorRecall = validRecall(c, m, &cfg, known, priors, pop)
+			}
 		}
 		return r, epoch-run.BestEpoch >= cfg.Patience
 	}, progress)
 	if err != nil {
 		return nil, err
 	}
+	run.PopPrior = max(cfg.PopPrior, 0)
+	if cfg.PopPrior < 0 && len(run.PriorRecall) > 0 {
+		// A larger prior only where it beats the one chosen so far by
+		// priorMargin: it narrows the catalog users see.
+		g := 0
+		for i, r := range run.PriorRecall {
+			if r > run.PriorRecall[g]+priorMargin {
+				g = i
+			}
+		}
+		run.PopPrior = priors[g]
+	}
 	run.Holdout = best
 	finish(run.Holdout, c, ds, &cfg, bestLoss, run.BestEpoch, len(c.train))
+	run.Holdout.Manifest.PopPrior = run.PopPrior
 	if !cfg.Refit {
 		run.Model, run.Examples = run.Holdout, len(c.train)
 		run.Seconds = time.Since(start).Seconds()
@@ -132,9 +171,14 @@ func Fit(ds *dataset.Dataset, cfg Config, progress func(Progress)) (*Run, error)
 	}
 	run.Model, run.Examples = m, len(all)
 	finish(run.Model, c, ds, &cfg, loss, run.BestEpoch, run.Examples)
+	run.Model.Manifest.PopPrior = run.PopPrior
 	run.Seconds = time.Since(start).Seconds()
 	return run, nil
 }
+
+// priorMargin is how much more validation Recall@20 a larger popularity
+// prior must reach to be chosen over a smaller one.
+const priorMargin = 0.001
 
 // finish fills a trained model's manifest.
 func finish(m *model.Model, c *corpus, ds *dataset.Dataset, cfg *Config, loss float64, epochs, examples int) {

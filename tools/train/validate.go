@@ -1,6 +1,8 @@
 package train
 
 import (
+	"math"
+
 	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/tools/model"
 )
@@ -48,15 +50,34 @@ func (c *corpus) validationQueries(limit int) []valQuery {
 	return out
 }
 
+// establishedQueries returns the queries of val whose user has an item
+// before the validation window.
+func (c *corpus) establishedQueries(val []valQuery) []valQuery {
+	var out []valQuery
+	for _, v := range val {
+		if c.users[v.user].times[0] < c.valStart {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // validRecall returns the mean Recall@20 of m over the validation queries:
 // exact search over every item, the query's history excluded, hits over
 // min(targets, 20) so that a query with a long future counts as much as
-// one with a short one.
+// one with a short one. With priors, it returns one mean per prior p, the
+// items ranked by score + p·pop[item] (pop indexed by item row) as the
+// two-tower source ranks them with a popularity prior (bundle.Model);
+// without, one mean, by score.
 //
 // Memory stays at the catalog's embeddings (n×dim) plus fixed blocks:
 // items are embedded and queries scored valBlock rows at a time.
-func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery) float64 {
+func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery, priors, pop []float32) []float64 {
 	const k = 20
+	if len(priors) == 0 {
+		priors = []float32{0}
+	}
+	G := len(priors)
 	n := len(c.items) - 1 // item rows 1…n
 	W := cfg.workers()
 	it, q := &m.Item, &m.Query
@@ -79,9 +100,9 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery) flo
 
 	qb := newForwardBatch(q.Cross, &q.MLP, q.InputDim(), valBlock)
 	scores := make([]float32, valBlock*valBlock)
-	tops := make([]*ann.TopK, valBlock)
-	skips := make([]map[int32]bool, valBlock) // each query's history
-	recalls := make([]float64, len(queries))
+	tops := make([][]*ann.TopK, valBlock)      // per query, per prior
+	skips := make([]map[int32]bool, valBlock)  // each query's history
+	recalls := make([]float64, len(queries)*G) // query-major
 	for lo := 0; lo < len(queries); lo += valBlock {
 		B := min(valBlock, len(queries)-lo)
 		parallel(W, B, func(_, a, b int) {
@@ -90,7 +111,10 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery) flo
 				ctx := c.context(e)
 				in := q.Prepare(&ctx, c.history(e, cfg.MaxHistory), -1)
 				q.Input(row(qb.x, i, qb.in), &it.IDs, in)
-				tops[i] = ann.NewTopK(k)
+				tops[i] = make([]*ann.TopK, G)
+				for g := range tops[i] {
+					tops[i][g] = ann.NewTopK(k)
+				}
 				hist := c.users[e.user].items[:e.pos]
 				skips[i] = make(map[int32]bool, len(hist))
 				for _, h := range hist {
@@ -106,7 +130,13 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery) flo
 				for i := a; i < b; i++ {
 					for j, s := range row(scores, i, J) {
 						if r := int32(jlo + j + 1); !skips[i][r] {
-							tops[i].Push(r, s)
+							for g, p := range priors {
+								if p == 0 {
+									tops[i][g].Push(r, s)
+								} else {
+									tops[i][g].Push(r, s+p*pop[r])
+								}
+							}
 						}
 					}
 				}
@@ -120,19 +150,50 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery) flo
 				for _, t := range seq[v.pos:] {
 					targets[t] = true
 				}
-				hits := 0
-				for _, h := range tops[i].Sorted() {
-					if targets[h.Item] {
-						hits++
+				for g, top := range tops[i] {
+					hits := 0
+					for _, h := range top.Sorted() {
+						if targets[h.Item] {
+							hits++
+						}
 					}
+					recalls[(lo+i)*G+g] = float64(hits) / float64(min(len(targets), k))
 				}
-				recalls[lo+i] = float64(hits) / float64(min(len(targets), k))
 			}
 		})
 	}
-	var sum float64
-	for _, r := range recalls {
-		sum += r
+	means := make([]float64, G)
+	for q := range queries {
+		for g := range means {
+			means[g] += recalls[q*G+g]
+		}
 	}
-	return sum / float64(max(len(queries), 1))
+	for g := range means {
+		means[g] /= float64(max(len(queries), 1))
+	}
+	return means
+}
+
+// popPriors are the popularity priors Fit chooses among on validation
+// when Config.PopPrior is negative (bundle.Model.PopPrior).
+var popPriors = []float32{0, 0.02, 0.05, 0.1, 0.2}
+
+// trainPopularity returns ln(1 + interactions before the validation window)
+// per item row: the popularity column a bundle built at the window's start
+// would hold (the builder counts interactions up to its creation time).
+func (c *corpus) trainPopularity() []float32 {
+	counts := make([]int, len(c.items))
+	for u := range c.users {
+		s := &c.users[u]
+		for p, t := range s.times {
+			if t < c.valStart {
+				counts[s.items[p]]++
+			}
+		}
+	}
+	pop := make([]float32, len(counts))
+	for i, n := range counts {
+		pop[i] = float32(math.Log1p(float64(n)))
+	}
+	return pop
 }

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -33,7 +34,22 @@ func TestValidRecallMatchesNaive(t *testing.T) {
 	for r := 1; r <= n; r++ {
 		items[r] = slices.Clone(m.Item.Embed(m.Item.NewScratch(), c.itemInput(&m.Item, int32(r), c.valStart, false)))
 	}
-	var want float64
+	// Popularity counted the plain way: every user's items before the
+	// validation window.
+	pop := make([]float32, n+1)
+	for _, u := range c.users {
+		for p, item := range u.items {
+			if u.times[p] < c.valStart {
+				pop[item]++
+			}
+		}
+	}
+	for r := range pop {
+		pop[r] = float32(math.Log1p(float64(pop[r])))
+	}
+	require.Equal(t, pop, c.trainPopularity())
+	priors := []float32{0, 0.1, 1}
+	want := make([]float64, len(priors))
 	for _, v := range qs {
 		e := example{user: v.user, pos: v.pos}
 		ctx := c.context(e)
@@ -43,32 +59,112 @@ func TestValidRecallMatchesNaive(t *testing.T) {
 			r int32
 			s float32
 		}
-		var all []scored
-		for r := 1; r <= n; r++ {
-			if !slices.Contains(seq[:v.pos], int32(r)) {
-				all = append(all, scored{int32(r), vec.Dot(u, items[r])})
-			}
-		}
-		slices.SortStableFunc(all, func(a, b scored) int {
-			if a.s != b.s {
-				if a.s > b.s {
-					return -1
+		for g, prior := range priors {
+			var all []scored
+			for r := 1; r <= n; r++ {
+				if !slices.Contains(seq[:v.pos], int32(r)) {
+					all = append(all, scored{int32(r), vec.Dot(u, items[r]) + prior*pop[r]})
 				}
-				return 1
 			}
-			return int(a.r - b.r)
-		})
-		hits := 0
-		for _, x := range all[:min(20, len(all))] {
-			if slices.Contains(seq[v.pos:], x.r) {
-				hits++
+			slices.SortStableFunc(all, func(a, b scored) int {
+				if a.s != b.s {
+					if a.s > b.s {
+						return -1
+					}
+					return 1
+				}
+				return int(a.r - b.r)
+			})
+			hits := 0
+			for _, x := range all[:min(20, len(all))] {
+				if slices.Contains(seq[v.pos:], x.r) {
+					hits++
+				}
 			}
+			want[g] += float64(hits) / float64(min(len(seq)-int(v.pos), 20))
 		}
-		want += float64(hits) / float64(min(len(seq)-int(v.pos), 20))
 	}
-	want /= float64(len(qs))
+	for g := range want {
+		want[g] /= float64(len(qs))
+	}
 	// The batched towers add float32s in another order than core's Embed,
 	// which can swap two items that tie to the last bit at the 20th place:
 	// a hit or two over thousands of queries, no more.
-	assert.InDelta(t, want, validRecall(c, m, &cfg, qs), 1e-3)
+	assert.InDelta(t, want[0], validRecall(c, m, &cfg, qs, nil, nil)[0], 1e-3)
+	got := validRecall(c, m, &cfg, qs, priors, pop)
+	require.Len(t, got, len(priors))
+	for g := range priors {
+		assert.InDelta(t, want[g], got[g], 1e-3, "prior %v", priors[g])
+	}
+	// The priors order differently enough for the comparison to tell.
+	assert.Greater(t, math.Abs(want[2]-want[0]), 0.01)
+}
+
+// TestFitChoosesPopPrior holds Fit's popularity prior: chosen among
+// popPriors by the best epoch's validation recall over the established
+// users' queries (the first, none, unless a larger one gains priorMargin
+// over the one chosen so far) and carried into both models' manifests; a
+// set prior is kept as set; without validation there is none.
+func TestFitChoosesPopPrior(t *testing.T) {
+	sc := synth.DefaultConfig()
+	sc.Users, sc.Items = 150, 120
+	ds, err := synth.Generate(sc)
+	require.NoError(t, err)
+	cfg := tinyConfig()
+	cfg.Validation, cfg.Epochs, cfg.Patience = 0.2, 2, 1
+
+	run, err := Fit(ds, cfg, nil)
+	require.NoError(t, err)
+	require.Len(t, run.PriorRecall, len(popPriors))
+	g := 0
+	for i, r := range run.PriorRecall {
+		if r > run.PriorRecall[g]+priorMargin {
+			g = i
+		}
+	}
+	assert.Equal(t, popPriors[g], run.PopPrior)
+	assert.Equal(t, run.PopPrior, run.Model.Manifest.PopPrior)
+	assert.Equal(t, run.PopPrior, run.Holdout.Manifest.PopPrior)
+
+	cfg.PopPrior = 0.3
+	run, err = Fit(ds, cfg, nil)
+	require.NoError(t, err)
+	assert.Equal(t, float32(0.3), run.PopPrior)
+	assert.Equal(t, float32(0.3), run.Model.Manifest.PopPrior)
+	assert.Len(t, run.PriorRecall, 2)
+
+	cfg.Validation = 0
+	run, err = Fit(ds, cfg, nil)
+	require.NoError(t, err)
+	assert.Equal(t, float32(0.3), run.Model.Manifest.PopPrior)
+	cfg.PopPrior = -1
+	run, err = Fit(ds, cfg, nil)
+	require.NoError(t, err)
+	assert.Zero(t, run.PopPrior)
+	assert.Zero(t, run.Model.Manifest.PopPrior)
+}
+
+// TestEstablishedQueries holds the prior's validation queries to those of
+// users with an item before the window, every such query kept.
+func TestEstablishedQueries(t *testing.T) {
+	sc := synth.DefaultConfig()
+	sc.Users, sc.Items = 150, 120
+	ds, err := synth.Generate(sc)
+	require.NoError(t, err)
+	c, err := newCorpus(ds, 0.2)
+	require.NoError(t, err)
+	val := c.validationQueries(maxValQueries)
+	known := c.establishedQueries(val)
+	var want []valQuery
+	newcomers := 0
+	for _, v := range val {
+		if c.users[v.user].times[0] < c.valStart {
+			want = append(want, v)
+		} else {
+			newcomers++
+		}
+	}
+	require.Equal(t, want, known)
+	require.NotEmpty(t, known)
+	require.Positive(t, newcomers, "the synthetic set has no user who starts in the window: the test tells nothing")
 }

@@ -1,0 +1,104 @@
+package pipeline
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/edgerec/edgerec/core/bundle/bundletest"
+	"github.com/stretchr/testify/require"
+)
+
+// TestPopPriorOrdersTwoTower holds the two-tower source with a popularity
+// prior to a brute-force order of the whole catalog by score +
+// prior·popularity, among the rows the filter keeps, wherever the
+// over-fetch provably holds that order's top n; and holds each hit's
+// score to its plain score. The allow-list path, which scores its rows
+// exactly, is held to the same order always.
+func TestPopPriorOrdersTwoTower(t *testing.T) {
+	b := bundletest.Random(3000, 32, 5)
+	b.Manifest.Model.PopPrior = 0.1 // any prior: Load then sets coldPop
+	for i := range b.Items.Known {
+		b.Items.Known[i] = i%10 != 3 // a tenth cold
+	}
+	r := loadBundle(t, b)
+	// A cold item's popularity is unknown, not zero: the prior gives it
+	// the mean of the items the model saw.
+	var sum float64
+	known := 0
+	for i, p := range b.Items.Popularity {
+		if b.Items.Known[i] {
+			sum, known = sum+float64(p), known+1
+		}
+	}
+	pop := make([]float32, b.Items.Len())
+	for i := range pop {
+		pop[i] = r.priorPop(int32(i))
+		if b.Items.Known[i] {
+			require.Equal(t, b.Items.Popularity[i], pop[i])
+		} else {
+			require.InDelta(t, sum/float64(known), pop[i], 1e-5)
+		}
+	}
+	maxPop := slices.Max(pop)
+	const n = 30
+	checked := 0
+	for trial := range 30 {
+		rq := stage1(r, historyRequest(5, 7+trial*13))
+		q, emb, f := rq.q, rq.emb, rq.f
+		all := make([]float32, r.b.Embeddings.Rows)
+		r.b.Embeddings.Scores(all, quantQuery(emb), 0)
+		for _, prior := range []float32{0.002, 0.02, 0.2} {
+			var keyed, plain []scored
+			for row, s := range all {
+				if excluded(q.Exclude, int32(row)) || !f.keep(int32(row)) {
+					continue
+				}
+				keyed = append(keyed, scored{int32(row), s + prior*pop[row], -1})
+				plain = append(plain, scored{int32(row), s, -1})
+			}
+			f.examined = 0
+			byScoreThenRow(keyed)
+			byScoreThenRow(plain)
+			hits := r.search(q, emb, n, f, prior)
+			require.Len(t, hits, n)
+			for i, h := range hits {
+				require.Equal(t, all[h.Item], h.Score, "trial %d prior %v: hit %d keeps its plain score", trial, prior, i)
+				if i > 0 {
+					prev := hits[i-1]
+					require.GreaterOrEqual(t, prev.Score+prior*pop[prev.Item], h.Score+prior*pop[h.Item], "trial %d prior %v: hit %d out of order", trial, prior, i)
+				}
+			}
+			// The search saw at least the priorFetch·(n+64) best plain
+			// scores: an item below them has a key of at most their last
+			// score plus prior·the largest popularity.
+			fetched := min(priorFetch*(n+64), len(plain)) - 1
+			if plain[fetched].score+prior*maxPop < keyed[n-1].score {
+				checked++
+				for i, h := range hits {
+					require.Equal(t, keyed[i].row, h.Item, "trial %d prior %v: hit %d", trial, prior, i)
+				}
+			}
+			// The allow-list path: every other row allowed.
+			var allow []int32
+			for row := range all {
+				if row%2 == 0 {
+					allow = append(allow, int32(row))
+				}
+			}
+			f.examined = 0
+			got := r.scoreRows(emb, allow, n, f, prior)
+			var want []scored
+			for _, k := range keyed {
+				if k.row%2 == 0 {
+					want = append(want, k)
+				}
+			}
+			require.Len(t, got, n)
+			for i, h := range got {
+				require.Equal(t, want[i].row, h.Item, "allow-list, trial %d prior %v: hit %d", trial, prior, i)
+				require.Equal(t, all[h.Item], h.Score)
+			}
+		}
+	}
+	require.Greater(t, checked, 30, "the brute-force order was checkable in too few cases")
+}
