@@ -118,17 +118,25 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkGolden(t, golden, got)
+}
+
+// checkGolden holds got to the golden file at path, which -update
+// rewrites first: a difference means the format changed, which takes a
+// new version and a new golden file (FORMAT.md §7).
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
 	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want, err := os.ReadFile(golden)
+	want, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("%v (run go test ./core/bundle -update to create it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("Encode(testBundle()) differs from %s (%d vs %d bytes); if the change is intended, bump the format version and add a new golden file", golden, len(got), len(want))
+		t.Errorf("the encoding differs from %s (%d vs %d bytes); if the change is intended, bump the format version and add a new golden file", path, len(got), len(want))
 	}
 }
 
@@ -146,18 +154,7 @@ func TestGoldenPrior(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		if err := os.WriteFile(goldenPrior, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(goldenPrior)
-	if err != nil {
-		t.Fatalf("%v (run go test ./core/bundle -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("Encode differs from %s (%d vs %d bytes); if the change is intended, bump the format version and add a new golden file", goldenPrior, len(got), len(want))
-	}
+	checkGolden(t, goldenPrior, got)
 	h, err := ReadHeader(got)
 	if err != nil {
 		t.Fatal(err)

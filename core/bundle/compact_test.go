@@ -46,12 +46,7 @@ func testCompactBundle() *Bundle {
 func TestGoldenCompact(t *testing.T) {
 	got, err := Encode(testCompactBundle())
 	require.NoError(t, err)
-	if *update {
-		require.NoError(t, os.WriteFile(goldenCompact, got, 0o644))
-	}
-	want, err := os.ReadFile(goldenCompact)
-	require.NoError(t, err, "run go test ./core/bundle -update to create it")
-	assert.True(t, bytes.Equal(got, want), "Encode(testCompactBundle()) differs from %s (%d vs %d bytes)", goldenCompact, len(got), len(want))
+	checkGolden(t, goldenCompact, got)
 }
 
 // TestCompactRoundTrip: the codes survive encoding in a raw section, both

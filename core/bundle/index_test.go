@@ -32,18 +32,7 @@ func TestGoldenIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		if err := os.WriteFile(goldenIndex, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(goldenIndex)
-	if err != nil {
-		t.Fatalf("%v (run go test ./core/bundle -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("Encode(testIndexBundle()) differs from %s (%d vs %d bytes)", goldenIndex, len(got), len(want))
-	}
+	checkGolden(t, goldenIndex, got)
 }
 
 func TestIndexRoundTrip(t *testing.T) {
