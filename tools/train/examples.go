@@ -21,8 +21,11 @@ type corpus struct {
 	// events (Config.Validation), empty when validation is off.
 	train, val []example
 	valStart   int64 // first validation timestamp
-	lastTime   int64 // time of the last interaction
-	attrs      []string
+	// trainCounts counts each item row's interactions before valStart,
+	// repeats included, as the builder counts its popularity column.
+	trainCounts []int
+	lastTime    int64 // time of the last interaction
+	attrs       []string
 }
 
 // userSeq is one user's distinct items in time order.
@@ -127,6 +130,12 @@ func newCorpus(ds *dataset.Dataset, validation float64) (*corpus, error) {
 	if validation > 0 {
 		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 		c.valStart = times[min(len(times)-1, int(float64(len(times))*(1-validation)))]
+	}
+	c.trainCounts = make([]int, len(c.items))
+	for _, in := range ds.Interactions {
+		if in.Time < c.valStart {
+			c.trainCounts[c.vocab.Items.Index(in.Item)]++
+		}
 	}
 	for u := range c.users {
 		for p, t := range c.users[u].times {

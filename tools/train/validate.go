@@ -179,20 +179,12 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery, pri
 var popPriors = []float32{0, 0.02, 0.05, 0.1, 0.2}
 
 // trainPopularity returns ln(1 + interactions before the validation window)
-// per item row: the popularity column a bundle built at the window's start
-// would hold (the builder counts interactions up to its creation time).
+// per item row, repeats included: the popularity column a bundle built at
+// the window's start would hold (the builder counts every interaction up
+// to its creation time).
 func (c *corpus) trainPopularity() []float32 {
-	counts := make([]int, len(c.items))
-	for u := range c.users {
-		s := &c.users[u]
-		for p, t := range s.times {
-			if t < c.valStart {
-				counts[s.items[p]]++
-			}
-		}
-	}
-	pop := make([]float32, len(counts))
-	for i, n := range counts {
+	pop := make([]float32, len(c.trainCounts))
+	for i, n := range c.trainCounts {
 		pop[i] = float32(math.Log1p(float64(n)))
 	}
 	return pop

@@ -34,14 +34,13 @@ func TestValidRecallMatchesNaive(t *testing.T) {
 	for r := 1; r <= n; r++ {
 		items[r] = slices.Clone(m.Item.Embed(m.Item.NewScratch(), c.itemInput(&m.Item, int32(r), c.valStart, false)))
 	}
-	// Popularity counted the plain way: every user's items before the
-	// validation window.
+	// Popularity counted the plain way: every interaction before the
+	// validation window, repeats included (the synthetic set has none, so
+	// this is also each user's distinct items).
 	pop := make([]float32, n+1)
-	for _, u := range c.users {
-		for p, item := range u.items {
-			if u.times[p] < c.valStart {
-				pop[item]++
-			}
+	for _, in := range ds.Interactions {
+		if in.Time < c.valStart {
+			pop[c.vocab.Items.Index(in.Item)]++
 		}
 	}
 	for r := range pop {
@@ -167,4 +166,35 @@ func TestEstablishedQueries(t *testing.T) {
 	require.Equal(t, want, known)
 	require.NotEmpty(t, known)
 	require.Positive(t, newcomers, "the synthetic set has no user who starts in the window: the test tells nothing")
+}
+
+// TestTrainPopularityCountsRepeats holds the prior's popularity to the
+// builder's: every interaction before the window counts, a repeat too,
+// though the user's sequence keeps the item once.
+func TestTrainPopularityCountsRepeats(t *testing.T) {
+	ds := tinyDataset()
+	first := ds.Interactions[0]
+	again := first
+	again.Time++ // the same user and item, still before the window
+	ds.Interactions = slices.Insert(ds.Interactions, 1, again)
+	c, err := newCorpus(ds, 0.25)
+	require.NoError(t, err)
+	require.Less(t, again.Time, c.valStart)
+	row := c.vocab.Items.Index(first.Item)
+	want := 0
+	for _, in := range ds.Interactions {
+		if in.Item == first.Item && in.Time < c.valStart {
+			want++
+		}
+	}
+	require.Equal(t, float32(math.Log1p(float64(want))), c.trainPopularity()[row])
+	distinct := 0
+	for _, u := range c.users {
+		for p, it := range u.items {
+			if it == row && u.times[p] < c.valStart {
+				distinct++
+			}
+		}
+	}
+	require.Equal(t, want-1, distinct, "the repeat is counted once more than the sequences hold it")
 }
