@@ -53,7 +53,7 @@ func TestPopPriorOrdersTwoTower(t *testing.T) {
 				if excluded(q.Exclude, int32(row)) || !f.keep(int32(row)) {
 					continue
 				}
-				keyed = append(keyed, scored{int32(row), s + prior*pop[row], -1})
+				keyed = append(keyed, scored{int32(row), s + float32(prior*pop[row]), -1})
 				plain = append(plain, scored{int32(row), s, -1})
 			}
 			f.examined = 0
@@ -65,13 +65,13 @@ func TestPopPriorOrdersTwoTower(t *testing.T) {
 				require.Equal(t, all[h.Item], h.Score, "trial %d prior %v: hit %d keeps its plain score", trial, prior, i)
 				if i > 0 {
 					prev := hits[i-1]
-					require.GreaterOrEqual(t, prev.Score+prior*pop[prev.Item], h.Score+prior*pop[h.Item], "trial %d prior %v: hit %d out of order", trial, prior, i)
+					require.GreaterOrEqual(t, prev.Score+float32(prior*pop[prev.Item]), h.Score+float32(prior*pop[h.Item]), "trial %d prior %v: hit %d out of order", trial, prior, i)
 				}
 			}
 			// The search saw at least the priorFetch·(n+64) best plain
 			// scores: an item below them has a key of at most their last
 			// score plus prior·the largest popularity.
-			fetched := min(priorFetch*(n+64), len(plain)) - 1
+			fetched := min(PriorPool(n+64), len(plain)) - 1
 			if plain[fetched].score+prior*maxPop < keyed[n-1].score {
 				checked++
 				for i, h := range hits {

@@ -95,7 +95,7 @@ func (r *Recommender) search(q *Query, emb []float32, n int, f *filter, prior fl
 	for m := min(n+64, MaxFetch); ; m = min(4*m, MaxFetch) {
 		fetch := m
 		if prior != 0 {
-			fetch = min(priorFetch*m, MaxFetch)
+			fetch = PriorPool(m)
 		}
 		hits := r.retrieve(q, emb, fetch)
 		found := len(hits)
@@ -125,13 +125,22 @@ func (r *Recommender) search(q *Query, emb []float32, n int, f *filter, prior fl
 // lift an item only from among the hits the search returns.
 const priorFetch = 4
 
+// PriorPool returns how many hits, best by score alone, the two-tower
+// source reorders by its popularity prior when it needs m: what a trainer
+// choosing the prior must reorder to choose it for what serving does. A
+// request for n items first needs m = min(n + 64, MaxFetch).
+func PriorPool(m int) int { return min(priorFetch*m, MaxFetch) }
+
 // withPrior reorders hits by score + prior·priorPop, best first, ties in
 // search order; each hit keeps its score, which the ranker reads as the
 // query similarity.
 func (r *Recommender) withPrior(hits []ann.Hit, prior float32) {
 	keys := make([]uint64, len(hits))
 	for i, h := range hits {
-		keys[i] = sortkey.Descending(h.Score+prior*r.priorPop(h.Item), uint32(i))
+		// The product rounded on its own (float32), so that no target
+		// fuses it into a multiply-add and the module and native code
+		// order alike.
+		keys[i] = sortkey.Descending(h.Score+float32(prior*r.priorPop(h.Item)), uint32(i))
 	}
 	sortkey.Sort(keys)
 	sorted := make([]ann.Hit, len(hits))
@@ -183,7 +192,7 @@ func (r *Recommender) scoreRows(emb []float32, rows []int32, n int, f *filter, p
 		if f.keepAllowed(row) {
 			s := sc.score(int(row))
 			if prior != 0 {
-				s += prior * r.priorPop(row)
+				s += float32(prior * r.priorPop(row)) // rounded alone, as in withPrior
 			}
 			top.Push(row, s)
 		}

@@ -155,7 +155,7 @@ func (c *Config) Validate() error {
 	switch {
 	case !(c.LogQScale >= 0) || c.LogQScale > 4:
 		return fmt.Errorf("logq_scale = %v out of range [0, 4]", c.LogQScale)
-	case !(c.PopPrior >= -1) || c.PopPrior > 1:
+	case !(c.PopPrior <= 1): // negative: chosen on validation
 		return fmt.Errorf("pop_prior = %v out of range [0, 1] (or negative: chosen on validation)", c.PopPrior)
 	case !(c.Temperature > 0) || c.Temperature > 10:
 		return fmt.Errorf("temperature = %v out of range (0, 10]", c.Temperature)

@@ -4,6 +4,9 @@ import (
 	"math"
 
 	"github.com/edgerec/edgerec/core/ann"
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/core/pipeline"
 	"github.com/edgerec/edgerec/tools/model"
 )
 
@@ -65,10 +68,11 @@ func (c *corpus) establishedQueries(val []valQuery) []valQuery {
 // validRecall returns the mean Recall@20 of m over the validation queries:
 // exact search over every item, the query's history excluded, hits over
 // min(targets, 20) so that a query with a long future counts as much as
-// one with a short one. With priors, it returns one mean per prior p, the
-// items ranked by score + p·pop[item] (pop indexed by item row) as the
-// two-tower source ranks them with a popularity prior (bundle.Model);
-// without, one mean, by score.
+// one with a short one. With priors, it returns one mean per prior p: as
+// the two-tower source ranks with a popularity prior (bundle.Model), the
+// pool of hits it would reorder (pipeline.PriorPool at the source's
+// default depth), best by score, is reordered by score + p·pop[item] (pop
+// indexed by item row); without, one mean, by score.
 //
 // Memory stays at the catalog's embeddings (n×dim) plus fixed blocks:
 // items are embedded and queries scored valBlock rows at a time.
@@ -78,6 +82,11 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery, pri
 		priors = []float32{0}
 	}
 	G := len(priors)
+	pool := k // the hits kept by score
+	if G > 1 || priors[0] != 0 {
+		depth := bundle.DefaultParams().Depth[api.SourceTwoTower]
+		pool = max(k, pipeline.PriorPool(min(depth+64, pipeline.MaxFetch)))
+	}
 	n := len(c.items) - 1 // item rows 1…n
 	W := cfg.workers()
 	it, q := &m.Item, &m.Query
@@ -100,7 +109,7 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery, pri
 
 	qb := newForwardBatch(q.Cross, &q.MLP, q.InputDim(), valBlock)
 	scores := make([]float32, valBlock*valBlock)
-	tops := make([][]*ann.TopK, valBlock)      // per query, per prior
+	tops := make([]*ann.TopK, valBlock)
 	skips := make([]map[int32]bool, valBlock)  // each query's history
 	recalls := make([]float64, len(queries)*G) // query-major
 	for lo := 0; lo < len(queries); lo += valBlock {
@@ -111,10 +120,7 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery, pri
 				ctx := c.context(e)
 				in := q.Prepare(&ctx, c.history(e, cfg.MaxHistory), -1)
 				q.Input(row(qb.x, i, qb.in), &it.IDs, in)
-				tops[i] = make([]*ann.TopK, G)
-				for g := range tops[i] {
-					tops[i][g] = ann.NewTopK(k)
-				}
+				tops[i] = ann.NewTopK(pool)
 				hist := c.users[e.user].items[:e.pos]
 				skips[i] = make(map[int32]bool, len(hist))
 				for _, h := range hist {
@@ -130,13 +136,7 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery, pri
 				for i := a; i < b; i++ {
 					for j, s := range row(scores, i, J) {
 						if r := int32(jlo + j + 1); !skips[i][r] {
-							for g, p := range priors {
-								if p == 0 {
-									tops[i][g].Push(r, s)
-								} else {
-									tops[i][g].Push(r, s+p*pop[r])
-								}
-							}
+							tops[i].Push(r, s)
 						}
 					}
 				}
@@ -150,9 +150,18 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery, pri
 				for _, t := range seq[v.pos:] {
 					targets[t] = true
 				}
-				for g, top := range tops[i] {
+				byScore := tops[i].Sorted()
+				for g, p := range priors {
+					top := byScore[:min(k, len(byScore))]
+					if p != 0 {
+						re := ann.NewTopK(k)
+						for _, h := range byScore {
+							re.Push(h.Item, h.Score+float32(p*pop[h.Item]))
+						}
+						top = re.Sorted()
+					}
 					hits := 0
-					for _, h := range top.Sorted() {
+					for _, h := range top {
 						if targets[h.Item] {
 							hits++
 						}

@@ -9,7 +9,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/core/pipeline"
 	"github.com/edgerec/edgerec/core/vec"
+	"github.com/edgerec/edgerec/tools/dataset"
 	"github.com/edgerec/edgerec/tools/synth"
 )
 
@@ -19,7 +23,7 @@ import (
 func TestValidRecallMatchesNaive(t *testing.T) {
 	cfg := tinyConfig()
 	sc := synth.DefaultConfig()
-	sc.Users, sc.Items = 120, 300 // more items than one validation block
+	sc.Users, sc.Items = 120, 900 // more items than one validation block, and than the prior's pool
 	ds, err := synth.Generate(sc)
 	require.NoError(t, err)
 	c, err := newCorpus(ds, 0.2)
@@ -48,6 +52,8 @@ func TestValidRecallMatchesNaive(t *testing.T) {
 	}
 	require.Equal(t, pop, c.trainPopularity())
 	priors := []float32{0, 0.1, 1}
+	pool := pipeline.PriorPool(bundle.DefaultParams().Depth[api.SourceTwoTower] + 64)
+	require.Greater(t, n, pool, "the catalog must be larger than the pool the prior reorders")
 	want := make([]float64, len(priors))
 	for _, v := range qs {
 		e := example{user: v.user, pos: v.pos}
@@ -58,13 +64,7 @@ func TestValidRecallMatchesNaive(t *testing.T) {
 			r int32
 			s float32
 		}
-		for g, prior := range priors {
-			var all []scored
-			for r := 1; r <= n; r++ {
-				if !slices.Contains(seq[:v.pos], int32(r)) {
-					all = append(all, scored{int32(r), vec.Dot(u, items[r]) + prior*pop[r]})
-				}
-			}
+		best := func(all []scored) {
 			slices.SortStableFunc(all, func(a, b scored) int {
 				if a.s != b.s {
 					if a.s > b.s {
@@ -74,6 +74,25 @@ func TestValidRecallMatchesNaive(t *testing.T) {
 				}
 				return int(a.r - b.r)
 			})
+		}
+		var plain []scored
+		for r := 1; r <= n; r++ {
+			if !slices.Contains(seq[:v.pos], int32(r)) {
+				plain = append(plain, scored{int32(r), vec.Dot(u, items[r])})
+			}
+		}
+		best(plain)
+		// A prior reorders only the pool serving would: the best by score.
+		pooled := plain[:min(pool, len(plain))]
+		for g, prior := range priors {
+			all := plain
+			if prior != 0 {
+				all = nil
+				for _, x := range pooled {
+					all = append(all, scored{x.r, x.s + float32(prior*pop[x.r])})
+				}
+				best(all)
+			}
 			hits := 0
 			for _, x := range all[:min(20, len(all))] {
 				if slices.Contains(seq[v.pos:], x.r) {
@@ -144,28 +163,35 @@ func TestFitChoosesPopPrior(t *testing.T) {
 }
 
 // TestEstablishedQueries holds the prior's validation queries to those of
-// users with an item before the window, every such query kept.
+// users with an item before the window: a user who arrives in the window
+// has none of their queries kept, one who was there before keeps all.
 func TestEstablishedQueries(t *testing.T) {
-	sc := synth.DefaultConfig()
-	sc.Users, sc.Items = 150, 120
-	ds, err := synth.Generate(sc)
-	require.NoError(t, err)
-	c, err := newCorpus(ds, 0.2)
+	ds := tinyDataset()
+	last := ds.Interactions[len(ds.Interactions)-1].Time
+	ds.Users = append(ds.Users, dataset.User{ID: "newcomer"})
+	for k, item := range []string{"i1", "i3", "i5"} {
+		ds.Interactions = append(ds.Interactions, dataset.Interaction{User: "newcomer", Item: item, Time: last + 1 + int64(k), Value: 1})
+	}
+	c, err := newCorpus(ds, 0.4)
 	require.NoError(t, err)
 	val := c.validationQueries(maxValQueries)
 	known := c.establishedQueries(val)
-	var want []valQuery
-	newcomers := 0
+	newcomer := int32(len(c.users) - 1) // the last user the corpus met
+	require.Greater(t, c.users[newcomer].times[0], c.valStart-1, "the newcomer's first item is in the window")
+	var fromNewcomer, fromOthers, keptOthers int
 	for _, v := range val {
-		if c.users[v.user].times[0] < c.valStart {
-			want = append(want, v)
+		if v.user == newcomer {
+			fromNewcomer++
 		} else {
-			newcomers++
+			fromOthers++
 		}
 	}
-	require.Equal(t, want, known)
-	require.NotEmpty(t, known)
-	require.Positive(t, newcomers, "the synthetic set has no user who starts in the window: the test tells nothing")
+	for _, v := range known {
+		require.NotEqual(t, newcomer, v.user, "a newcomer's query kept")
+		keptOthers++
+	}
+	require.Positive(t, fromNewcomer, "the newcomer has validation queries")
+	require.Equal(t, fromOthers, keptOthers, "every established user's query kept")
 }
 
 // TestTrainPopularityCountsRepeats holds the prior's popularity to the
