@@ -52,7 +52,7 @@ func BenchmarkStages(b *testing.B) {
 	b.Run("retrieve", func(b *testing.B) {
 		for b.Loop() {
 			f.examined = 0
-			r.search(q, emb, p.Depth[0], f, r.b.Manifest.Model.PopPrior)
+			r.search(q, emb, p.Depth[0], f)
 		}
 	})
 	b.Run("sources", func(b *testing.B) {

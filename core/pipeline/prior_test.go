@@ -16,7 +16,7 @@ import (
 // exactly, is held to the same order always.
 func TestPopPriorOrdersTwoTower(t *testing.T) {
 	b := bundletest.Random(3000, 32, 5)
-	b.Manifest.Model.PopPrior = 0.1 // any prior: Load then sets coldPop
+	b.Manifest.Model.PopPrior = 0.1 // any prior: Load then sets coldPop; each trial sets its own
 	for i := range b.Items.Known {
 		b.Items.Known[i] = i%10 != 3 // a tenth cold
 	}
@@ -48,6 +48,7 @@ func TestPopPriorOrdersTwoTower(t *testing.T) {
 		all := make([]float32, r.b.Embeddings.Rows)
 		r.b.Embeddings.Scores(all, quantQuery(emb), 0)
 		for _, prior := range []float32{0.002, 0.02, 0.2} {
+			r.b.Manifest.Model.PopPrior = prior // what the source reads
 			var keyed, plain []scored
 			for row, s := range all {
 				if excluded(q.Exclude, int32(row)) || !f.keep(int32(row)) {
@@ -59,7 +60,7 @@ func TestPopPriorOrdersTwoTower(t *testing.T) {
 			f.examined = 0
 			byScoreThenRow(keyed)
 			byScoreThenRow(plain)
-			hits := r.search(q, emb, n, f, prior)
+			hits := r.search(q, emb, n, f)
 			require.Len(t, hits, n)
 			for i, h := range hits {
 				require.Equal(t, all[h.Item], h.Score, "trial %d prior %v: hit %d keeps its plain score", trial, prior, i)
@@ -71,7 +72,7 @@ func TestPopPriorOrdersTwoTower(t *testing.T) {
 			// The search saw at least the priorFetch·(n+64) best plain
 			// scores: an item below them has a key of at most their last
 			// score plus prior·the largest popularity.
-			fetched := min(PriorPool(n+64), len(plain)) - 1
+			fetched := min(PriorPool(n), len(plain)) - 1
 			if plain[fetched].score+prior*maxPop < keyed[n-1].score {
 				checked++
 				for i, h := range hits {
@@ -86,7 +87,7 @@ func TestPopPriorOrdersTwoTower(t *testing.T) {
 				}
 			}
 			f.examined = 0
-			got := r.scoreRows(emb, allow, n, f, prior)
+			got := r.scoreRows(emb, allow, n, f)
 			var want []scored
 			for _, k := range keyed {
 				if k.row%2 == 0 {

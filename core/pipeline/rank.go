@@ -135,22 +135,26 @@ func (r *Recommender) Rank(q *Query, emb []float32, p *bundle.Params, cands []Ca
 // in place along the permutation's cycles: a sorted copy of them was a
 // seventh of what a request allocated.
 func sortCandidates(cands []Candidate) {
-	order := byScore(len(cands), func(i int) float32 { return cands[i].Score }, func(i int) int32 { return cands[i].Row })
-	// Position j takes the candidate at order[j]; a moved position is
-	// marked −1.
+	permute(cands, byScore(len(cands), func(i int) float32 { return cands[i].Score }, func(i int) int32 { return cands[i].Row }))
+}
+
+// permute moves s[order[j]] to position j for every j, in place along the
+// permutation's cycles; it overwrites order (a moved position is marked
+// −1).
+func permute[T any](s []T, order []int) {
 	for start, first := range order {
 		if first < 0 || first == start {
 			continue
 		}
-		held := cands[start]
+		held := s[start]
 		for j := start; ; {
 			i := order[j]
 			order[j] = -1
 			if i == start {
-				cands[j] = held
+				s[j] = held
 				break
 			}
-			cands[j] = cands[i]
+			s[j] = s[i]
 			j = i
 		}
 	}

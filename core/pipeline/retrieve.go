@@ -6,7 +6,6 @@ import (
 
 	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/bundle"
-	"github.com/edgerec/edgerec/core/sortkey"
 )
 
 // Retrieve returns the n items scoring highest against the query embedding,
@@ -91,11 +90,12 @@ func excluded(excl []int32, row int32) bool {
 // request's work budget is spent. With a popularity prior (the bundle's
 // Model.PopPrior), "highest" is by score + prior·popularity, among
 // priorFetch times as many hits by score alone.
-func (r *Recommender) search(q *Query, emb []float32, n int, f *filter, prior float32) []ann.Hit {
-	for m := min(n+64, MaxFetch); ; m = min(4*m, MaxFetch) {
+func (r *Recommender) search(q *Query, emb []float32, n int, f *filter) []ann.Hit {
+	prior := r.b.Manifest.Model.PopPrior
+	for m := firstFetch(n); ; m = min(4*m, MaxFetch) {
 		fetch := m
 		if prior != 0 {
-			fetch = PriorPool(m)
+			fetch = priorPool(m)
 		}
 		hits := r.retrieve(q, emb, fetch)
 		found := len(hits)
@@ -120,34 +120,34 @@ func (r *Recommender) search(q *Query, emb []float32, n int, f *filter, prior fl
 	}
 }
 
+// firstFetch is how many hits search first fetches for n: the filter
+// drops some.
+func firstFetch(n int) int { return min(n+64, MaxFetch) }
+
 // priorFetch is how many times the hits it needs the two-tower source
 // fetches by score when a popularity prior reorders them: the prior can
 // lift an item only from among the hits the search returns.
 const priorFetch = 4
 
-// PriorPool returns how many hits, best by score alone, the two-tower
-// source reorders by its popularity prior when it needs m: what a trainer
-// choosing the prior must reorder to choose it for what serving does. A
-// request for n items first needs m = min(n + 64, MaxFetch).
-func PriorPool(m int) int { return min(priorFetch*m, MaxFetch) }
+// priorPool is how many hits, best by score, search reorders by the
+// prior when it needs m.
+func priorPool(m int) int { return min(priorFetch*m, MaxFetch) }
 
-// withPrior reorders hits by score + prior·priorPop, best first, ties in
-// search order; each hit keeps its score, which the ranker reads as the
+// PriorPool returns how many hits, best by score alone, the two-tower
+// source first reorders by its popularity prior for a request of n
+// items: what a trainer choosing the prior must reorder to choose it for
+// what serving does.
+func PriorPool(n int) int { return priorPool(firstFetch(n)) }
+
+// withPrior reorders hits by score + prior·priorPop, best first, ties by
+// lower row; each hit keeps its score, which the ranker reads as the
 // query similarity.
 func (r *Recommender) withPrior(hits []ann.Hit, prior float32) {
-	keys := make([]uint64, len(hits))
-	for i, h := range hits {
-		// The product rounded on its own (float32), so that no target
-		// fuses it into a multiply-add and the module and native code
-		// order alike.
-		keys[i] = sortkey.Descending(h.Score+float32(prior*r.priorPop(h.Item)), uint32(i))
-	}
-	sortkey.Sort(keys)
-	sorted := make([]ann.Hit, len(hits))
-	for j, k := range keys {
-		sorted[j] = hits[uint32(k)]
-	}
-	copy(hits, sorted)
+	// The product rounded on its own (float32), so that no target fuses
+	// it into a multiply-add and the module and native code order alike.
+	order := byScore(len(hits), func(i int) float32 { return hits[i].Score + float32(prior*r.priorPop(hits[i].Item)) },
+		func(i int) int32 { return hits[i].Item })
+	permute(hits, order)
 }
 
 // priorPop is the popularity the prior reads for row: the items' column,
@@ -182,7 +182,8 @@ func meanKnownPopularity(it *bundle.Items) float32 {
 // against the query embedding, among those the filter f keeps, best first
 // with ties by lower row: the order and the scores of an exact search
 // restricted to rows.
-func (r *Recommender) scoreRows(emb []float32, rows []int32, n int, f *filter, prior float32) []ann.Hit {
+func (r *Recommender) scoreRows(emb []float32, rows []int32, n int, f *filter) []ann.Hit {
+	prior := r.b.Manifest.Model.PopPrior
 	sc := r.scorer(emb)
 	top := ann.NewTopK(n)
 	for _, row := range rows {

@@ -113,9 +113,9 @@ func (r *Recommender) sources(q *Query, emb []float32, p *bundle.Params, mult in
 		t.startSearch()
 		var hits []ann.Hit
 		if f.allow != nil {
-			hits = r.scoreRows(emb, f.allow, n, f, r.b.Manifest.Model.PopPrior)
+			hits = r.scoreRows(emb, f.allow, n, f)
 		} else {
-			hits = r.search(q, emb, n, f, r.b.Manifest.Model.PopPrior)
+			hits = r.search(q, emb, n, f)
 		}
 		t.endSearch(len(hits))
 		for i, h := range hits {

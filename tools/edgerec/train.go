@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -154,7 +153,7 @@ rule (bundle inspect says which).`, stderr)
 	}
 	prior := ""
 	if len(run.PriorRecall) > 1 {
-		prior = fmt.Sprintf(", popularity prior %g (validation Recall@20 by prior %v)", run.PopPrior, roundRecalls(run.PriorRecall))
+		prior = fmt.Sprintf(", popularity prior %g (validation Recall@20 by prior %.4f)", run.PopPrior, run.PriorRecall)
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d items, dim %d, %d epochs (best validation Recall@20 at epoch %d%s), final loss %.4f, %s; %.1fs\n",
 		*out, m.Manifest.Items, m.Manifest.Dim, m.Manifest.Epochs, run.BestEpoch, prior, m.Manifest.FinalLoss, ranker, time.Since(start).Seconds())
@@ -208,13 +207,4 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// roundRecalls rounds recalls to four places, for printing.
-func roundRecalls(rs []float64) []float64 {
-	out := make([]float64, len(rs))
-	for i, r := range rs {
-		out[i] = math.Round(r*1e4) / 1e4
-	}
-	return out
 }

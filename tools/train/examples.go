@@ -21,11 +21,13 @@ type corpus struct {
 	// events (Config.Validation), empty when validation is off.
 	train, val []example
 	valStart   int64 // first validation timestamp
-	// trainCounts counts each item row's interactions before valStart,
-	// repeats included, as the builder counts its popularity column.
-	trainCounts []int
-	lastTime    int64 // time of the last interaction
-	attrs       []string
+	// trainPop is each item row's ln(1 + interactions before valStart),
+	// repeats included: the popularity column a bundle built at the
+	// window's start would hold (the builder counts every interaction up
+	// to its creation time).
+	trainPop []float32
+	lastTime int64 // time of the last interaction
+	attrs    []string
 }
 
 // userSeq is one user's distinct items in time order.
@@ -131,11 +133,14 @@ func newCorpus(ds *dataset.Dataset, validation float64) (*corpus, error) {
 		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 		c.valStart = times[min(len(times)-1, int(float64(len(times))*(1-validation)))]
 	}
-	c.trainCounts = make([]int, len(c.items))
+	c.trainPop = make([]float32, len(c.items))
 	for _, in := range ds.Interactions {
 		if in.Time < c.valStart {
-			c.trainCounts[c.vocab.Items.Index(in.Item)]++
+			c.trainPop[c.vocab.Items.Index(in.Item)]++
 		}
+	}
+	for i, n := range c.trainPop {
+		c.trainPop[i] = float32(math.Log1p(float64(n)))
 	}
 	for u := range c.users {
 		for p, t := range c.users[u].times {

@@ -113,12 +113,7 @@ func TestGradientsMatchReference(t *testing.T) {
 			if full {
 				cfg.FullSoftmax = 100
 			}
-			require.NoError(t, cfg.Validate())
-			c, err := newCorpus(tinyDataset(), 0)
-			require.NoError(t, err)
-			rng := rand.New(rand.NewPCG(5, 6))
-			m := initModel(c, &cfg, c.train, rng)
-			tr := newTrainer(m, c, &cfg, c.train)
+			c, tr, rng := tinyTrainer(t, cfg, 5, 6)
 			require.Equal(t, full, tr.full)
 			batch := c.train[3:8] // shorter than cfg.Batch, as an epoch's last
 			tr.prepare(batch, rng)
@@ -176,12 +171,7 @@ func TestGradientsMatchReference(t *testing.T) {
 func TestUpdateIsSerialAdam(t *testing.T) {
 	cfg := tinyConfig()
 	cfg.WeightDecay = 0.1
-	require.NoError(t, cfg.Validate())
-	c, err := newCorpus(tinyDataset(), 0)
-	require.NoError(t, err)
-	rng := rand.New(rand.NewPCG(8, 9))
-	m := initModel(c, &cfg, c.train, rng)
-	tr := newTrainer(m, c, &cfg, c.train)
+	c, tr, rng := tinyTrainer(t, cfg, 8, 9)
 	const lr = 0.01
 	for step := 1; step <= 3; step++ {
 		batch := c.train[step : step+cfg.Batch]
@@ -214,4 +204,17 @@ func TestUpdateIsSerialAdam(t *testing.T) {
 			assert.Equalf(t, want[k], got[k], "step %d, tensor %d", step, k)
 		}
 	}
+}
+
+// tinyTrainer returns tinyDataset's corpus (no validation) and a trainer
+// for cfg over it, its model initialized from a generator seeded (s1, s2),
+// which it returns too.
+func tinyTrainer(t *testing.T, cfg Config, s1, s2 uint64) (*corpus, *trainer, *rand.Rand) {
+	t.Helper()
+	require.NoError(t, cfg.Validate())
+	c, err := newCorpus(tinyDataset(), 0)
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(s1, s2))
+	m := initModel(c, &cfg, c.train, rng)
+	return c, newTrainer(m, c, &cfg, c.train), rng
 }

@@ -103,11 +103,9 @@ func Fit(ds *dataset.Dataset, cfg Config, progress func(Progress)) (*Run, error)
 		if err != nil {
 			return nil, err
 		}
-		run.Model, run.BestEpoch, run.Examples = m, cfg.Epochs, len(c.all())
-		finish(run.Model, c, ds, &cfg, loss, run.BestEpoch, run.Examples)
 		// A set prior is kept; none is chosen without validation.
-		run.PopPrior = max(cfg.PopPrior, 0)
-		run.Model.Manifest.PopPrior = run.PopPrior
+		run.Model, run.BestEpoch, run.Examples, run.PopPrior = m, cfg.Epochs, len(c.all()), max(cfg.PopPrior, 0)
+		finish(run.Model, c, ds, &cfg, loss, run.BestEpoch, run.Examples, run.PopPrior)
 		run.Seconds = time.Since(start).Seconds()
 		return run, nil
 	}
@@ -119,9 +117,9 @@ func Fit(ds *dataset.Dataset, cfg Config, progress func(Progress)) (*Run, error)
 	// chosen at the best epoch, among the recalls of every prior there.
 	priors, pop := []float32{0}, []float32(nil)
 	if cfg.PopPrior < 0 {
-		priors, pop = popPriors, c.trainPopularity()
+		priors, pop = popPriors, c.trainPop
 	} else if cfg.PopPrior > 0 {
-		priors, pop = []float32{0, cfg.PopPrior}, c.trainPopularity()
+		priors, pop = []float32{0, cfg.PopPrior}, c.trainPop
 	}
 	// The prior is chosen on the queries of users who were there before
 	// the window, as the evaluation's test users are: a user's first
@@ -157,8 +155,7 @@ func Fit(ds *dataset.Dataset, cfg Config, progress func(Progress)) (*Run, error)
 		run.PopPrior = priors[g]
 	}
 	run.Holdout = best
-	finish(run.Holdout, c, ds, &cfg, bestLoss, run.BestEpoch, len(c.train))
-	run.Holdout.Manifest.PopPrior = run.PopPrior
+	finish(run.Holdout, c, ds, &cfg, bestLoss, run.BestEpoch, len(c.train), run.PopPrior)
 	if !cfg.Refit {
 		run.Model, run.Examples = run.Holdout, len(c.train)
 		run.Seconds = time.Since(start).Seconds()
@@ -170,8 +167,7 @@ func Fit(ds *dataset.Dataset, cfg Config, progress func(Progress)) (*Run, error)
 		return nil, err
 	}
 	run.Model, run.Examples = m, len(all)
-	finish(run.Model, c, ds, &cfg, loss, run.BestEpoch, run.Examples)
-	run.Model.Manifest.PopPrior = run.PopPrior
+	finish(run.Model, c, ds, &cfg, loss, run.BestEpoch, run.Examples, run.PopPrior)
 	run.Seconds = time.Since(start).Seconds()
 	return run, nil
 }
@@ -181,10 +177,10 @@ func Fit(ds *dataset.Dataset, cfg Config, progress func(Progress)) (*Run, error)
 const priorMargin = 0.001
 
 // finish fills a trained model's manifest.
-func finish(m *model.Model, c *corpus, ds *dataset.Dataset, cfg *Config, loss float64, epochs, examples int) {
+func finish(m *model.Model, c *corpus, ds *dataset.Dataset, cfg *Config, loss float64, epochs, examples int, prior float32) {
 	m.Manifest = model.Manifest{
 		Format: model.Format, Version: model.Version, Name: "twotower", TrainedAt: c.lastTime, Data: ds.Name,
-		Dim: cfg.Dim, HistoryDim: cfg.IDDim, Temperature: cfg.Temperature, Items: m.Vocab.Items.Size() - 1,
+		Dim: cfg.Dim, HistoryDim: cfg.IDDim, Temperature: cfg.Temperature, PopPrior: prior, Items: m.Vocab.Items.Size() - 1,
 		Examples: examples, Epochs: epochs, FinalLoss: loss, Config: *cfg,
 	}
 }

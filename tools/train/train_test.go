@@ -47,21 +47,12 @@ func tinyConfig() Config {
 // TestGradients compares the analytic gradients of the in-batch softmax loss
 // with central finite differences, for weights of every kind.
 func TestGradients(t *testing.T) {
-	ds := tinyDataset()
 	cfg := tinyConfig()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	c, err := newCorpus(ds, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	m := initModel(c, &cfg, c.train, rng)
+	c, tr, rng := tinyTrainer(t, cfg, 1, 2)
+	m := tr.m
 	if len(m.Query.Fields) != 5 || len(m.Query.Numerics) != 2 || len(m.Item.Numerics) != 2 {
 		t.Fatalf("query fields %d, numerics %d, item numerics %d", len(m.Query.Fields), len(m.Query.Numerics), len(m.Item.Numerics))
 	}
-	tr := newTrainer(m, c, &cfg, c.train)
 	batch := c.train[4:10]
 	tr.prepare(batch, rng)
 	tr.gradients(len(batch))

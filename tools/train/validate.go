@@ -1,8 +1,6 @@
 package train
 
 import (
-	"math"
-
 	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
@@ -85,7 +83,7 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery, pri
 	pool := k // the hits kept by score
 	if G > 1 || priors[0] != 0 {
 		depth := bundle.DefaultParams().Depth[api.SourceTwoTower]
-		pool = max(k, pipeline.PriorPool(min(depth+64, pipeline.MaxFetch)))
+		pool = max(k, pipeline.PriorPool(depth))
 	}
 	n := len(c.items) - 1 // item rows 1…n
 	W := cfg.workers()
@@ -186,15 +184,3 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery, pri
 // popPriors are the popularity priors Fit chooses among on validation
 // when Config.PopPrior is negative (bundle.Model.PopPrior).
 var popPriors = []float32{0, 0.02, 0.05, 0.1, 0.2}
-
-// trainPopularity returns ln(1 + interactions before the validation window)
-// per item row, repeats included: the popularity column a bundle built at
-// the window's start would hold (the builder counts every interaction up
-// to its creation time).
-func (c *corpus) trainPopularity() []float32 {
-	pop := make([]float32, len(c.trainCounts))
-	for i, n := range c.trainCounts {
-		pop[i] = float32(math.Log1p(float64(n)))
-	}
-	return pop
-}

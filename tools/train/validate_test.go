@@ -50,9 +50,9 @@ func TestValidRecallMatchesNaive(t *testing.T) {
 	for r := range pop {
 		pop[r] = float32(math.Log1p(float64(pop[r])))
 	}
-	require.Equal(t, pop, c.trainPopularity())
+	require.Equal(t, pop, c.trainPop)
 	priors := []float32{0, 0.1, 1}
-	pool := pipeline.PriorPool(bundle.DefaultParams().Depth[api.SourceTwoTower] + 64)
+	pool := pipeline.PriorPool(bundle.DefaultParams().Depth[api.SourceTwoTower])
 	require.Greater(t, n, pool, "the catalog must be larger than the pool the prior reorders")
 	want := make([]float64, len(priors))
 	for _, v := range qs {
@@ -213,7 +213,7 @@ func TestTrainPopularityCountsRepeats(t *testing.T) {
 			want++
 		}
 	}
-	require.Equal(t, float32(math.Log1p(float64(want))), c.trainPopularity()[row])
+	require.Equal(t, float32(math.Log1p(float64(want))), c.trainPop[row])
 	distinct := 0
 	for _, u := range c.users {
 		for p, it := range u.items {
