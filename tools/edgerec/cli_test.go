@@ -66,7 +66,7 @@ func TestHelpFlags(t *testing.T) {
 	assert.Contains(t, help, "\n  --epochs int\n")
 	assert.Contains(t, help, "\n  --format string\n")
 	assert.NotRegexp(t, `(?m)^  -[a-z]`, help, "a flag listed with one dash")
-	assert.Regexp(t, `--lr float\n\s+Adam learning rate \(default 0\.003\)\n`, help)
+	assert.Regexp(t, `--lr float\n\s+Adam learning rate \(default 0\.0015\)\n`, help)
 	assert.NotRegexp(t, `\d\.\d*0000000\d`, help, "a float default printed through float64")
 	assert.Contains(t, help, `(default "edgerec")`)
 

@@ -101,7 +101,9 @@ func TestColdStartPipelineRanksByContent(t *testing.T) {
 	ds, err := synth.Generate(sc)
 	require.NoError(t, err)
 	tc := train.DefaultConfig()
-	tc.Epochs, tc.Workers = 2, 2
+	// Two epochs at the step they were sized for (the default's double):
+	// the test is about the ranker, and needs towers that learned content.
+	tc.Epochs, tc.Workers, tc.LR = 2, 2, 0.003
 	rc := train.DefaultRankerConfig()
 	rc.MinLists = 10 // the test is about the ranker: train one on this small set
 	res, err := ColdStart(ds, 0.15, tc, rc, nil)

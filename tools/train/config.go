@@ -108,7 +108,7 @@ func DefaultConfig() Config {
 		MaxPerUser:   0,
 		MaxHistory:   50,
 		Epochs:       8,
-		LR:           0.003,
+		LR:           0.0015,
 		LRSchedule:   "constant",
 		Validation:   0.1,
 		Patience:     2,
