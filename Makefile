@@ -7,7 +7,7 @@ DEMO      := out/demo
 DEMO_ADDR ?= 127.0.0.1:8080
 FUZZTIME  ?= 60s
 
-.PHONY: all build test check demo import-demo bench fuzz eval clean web-npm web-deps events-deps sim web-fixtures web-test web-bench soak bench-serve edge-scale
+.PHONY: all build test check demo import-demo bench fuzz eval ablations clean web-npm web-deps events-deps sim web-fixtures web-test web-bench soak bench-serve edge-scale
 
 all: build
 
@@ -132,6 +132,15 @@ eval: build
 	$(EDGEREC) synth --out $(EVAL_OUT)/synth-10k --users 10000 --items 5000
 	$(EDGEREC) eval --data $(EVAL_OUT)/synth-10k --seeds 1,2,3 --cold-start 0.1 --plot $(EVAL_OUT)/synth-10k.svg | tee $(EVAL_OUT)/synth-10k.txt
 
+# ablations: the two-tower alone with each training technique turned off
+# (or one setting changed) at a time, seed 1, on every data set present;
+# each run's output and a Markdown table in out/ablations (about 45
+# minutes on 2 cores, most of it the synthetic set).
+ABLATIONS_OUT := out/ablations
+ablations: build
+	mkdir -p $(ABLATIONS_OUT)
+	tools/eval/ablations.sh $(EDGEREC) $(ABLATIONS_OUT) | tee $(ABLATIONS_OUT)/table.md
+
 # sim: the feedback loop end to end (tools/sim/README.md): simulated users
 # with hidden tastes against two experiment arms served by the edge node's
 # handler, their events in Parquet, the report's verdict; then round 2, a
@@ -218,7 +227,7 @@ $(WEB_OUT)/data/items.csv: | $(EDGEREC)
 # guard is a held-out share and one list a user (72 s -> 8 s with the
 # ranker defaults of 2026-12-07, which cross-validate below 1 000 users).
 $(WEB_OUT)/model/.done: $(WEB_OUT)/data/items.csv | $(EDGEREC)
-	$(EDGEREC) train --data $(WEB_OUT)/data --out $(WEB_OUT)/model --epochs 2 --validation 0.1 --no-refit --rank-folds 0 --rank-cuts 0
+	$(EDGEREC) train --data $(WEB_OUT)/data --out $(WEB_OUT)/model --epochs 2 --validation 0.1 --no-refit --rank-folds 0 --rank-cuts 0 --rank-soup 0
 	touch $@
 
 web-fixtures: build $(WEB_OUT)/model/.done

@@ -19,6 +19,10 @@ type Hit struct {
 // Exact searches int8 item embeddings by a full scan.
 type Exact struct {
 	Items *quant.Int8
+	// Bias, when not nil, holds one term per row (len Items.Rows) added
+	// to the row's score to rank it: a search returns the rows best by
+	// score + Bias[row], in that order, each hit with its own score.
+	Bias []float32
 }
 
 // Search returns up to k items with the highest inner product with q, best
@@ -34,24 +38,46 @@ func (e Exact) Search(q []float32, k int, skip func(int32) bool) []Hit {
 		panic("ann: query dimension mismatch")
 	}
 	top := NewTopK(k)
-	if k > 0 {
-		var buf [scanChunk]float32
-		scan(top, m, quant.NewQuery(q), 0, m.Rows, skip, buf[:])
+	if k <= 0 {
+		return top.Sorted()
 	}
-	return top.Sorted()
+	var buf [scanChunk]float32
+	qq := quant.NewQuery(q)
+	scan(top, m, qq, 0, m.Rows, skip, e.Bias, buf[:])
+	return unbias(top.Sorted(), m, qq, e.Bias)
+}
+
+// unbias gives each hit its own score back when a bias ranked them: the
+// row scored again, one kernel call per hit, so that the score is
+// exactly what a search without the bias gives (sum − bias is not, by a
+// rounding).
+func unbias(hits []Hit, m *quant.Int8, q *quant.Query, bias []float32) []Hit {
+	if bias == nil {
+		return hits
+	}
+	var one [1]float32
+	for i := range hits {
+		m.Scores(one[:], q, int(hits[i].Item))
+		hits[i].Score = one[0]
+	}
+	return hits
 }
 
 // scanChunk is how many rows scan scores per kernel call.
 const scanChunk = 256
 
-// scan scores rows [lo, hi) of m against q, in chunks of len(buf), and
-// offers each to top unless skip says otherwise. skip is only called for a
-// row whose score would enter top, so it costs nothing per row scanned.
-func scan(top *TopK, m *quant.Int8, q *quant.Query, lo, hi int, skip func(int32) bool, buf []float32) {
+// scan scores rows [lo, hi) of m against q, in chunks of len(buf), adds
+// bias[row] when bias is not nil, and offers each to top unless skip says
+// otherwise. skip is only called for a row whose score would enter top,
+// so it costs nothing per row scanned.
+func scan(top *TopK, m *quant.Int8, q *quant.Query, lo, hi int, skip func(int32) bool, bias, buf []float32) {
 	for lo < hi {
 		n := min(hi-lo, len(buf))
 		s := buf[:n]
 		m.Scores(s, q, lo)
+		if bias != nil {
+			addBias(s, bias[lo:lo+n])
+		}
 		for i, v := range s {
 			if !(v >= top.thr) || top.k == 0 {
 				continue
@@ -67,5 +93,14 @@ func scan(top *TopK, m *quant.Int8, q *quant.Query, lo, hi int, skip func(int32)
 			}
 		}
 		lo += n
+	}
+}
+
+// addBias adds b to s element by element, each sum rounded to float32
+// (len(b) ≥ len(s)).
+func addBias(s, b []float32) {
+	b = b[:len(s)]
+	for i := range s {
+		s[i] += b[i]
 	}
 }

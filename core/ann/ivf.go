@@ -35,6 +35,10 @@ type IVF struct {
 	Offsets []uint32
 	// NProbe is how many lists a search probes by default (1…Lists()).
 	NProbe int
+	// Bias, when not nil, holds one term per row added to its score to
+	// rank it, as Exact.Bias; the lists probed are still chosen by their
+	// centroids alone.
+	Bias []float32
 }
 
 // MaxLists bounds the number of lists of an IVF.
@@ -100,13 +104,13 @@ func (ix *IVF) Search(q []float32, k, nprobe int, skip func(int32) bool) []Hit {
 	ix.Centroids.Scores(cs, qq, 0)
 	var buf [scanChunk]float32
 	probe := func(l int32) {
-		scan(top, m, qq, int(ix.Offsets[l]), int(ix.Offsets[l+1]), skip, buf[:])
+		scan(top, m, qq, int(ix.Offsets[l]), int(ix.Offsets[l+1]), skip, ix.Bias, buf[:])
 	}
 	if nprobe == lists {
 		for l := range lists {
 			probe(int32(l))
 		}
-		return top.Sorted()
+		return unbias(top.Sorted(), m, qq, ix.Bias)
 	}
 	order := bestLists(cs, nprobe)
 	for _, l := range order {
@@ -132,7 +136,7 @@ func (ix *IVF) Search(q []float32, k, nprobe int, skip func(int32) bool) []Hit {
 			probe(h.Item)
 		}
 	}
-	return top.Sorted()
+	return unbias(top.Sorted(), m, qq, ix.Bias)
 }
 
 // bestLists returns the indices of the n highest scores, best first (ties

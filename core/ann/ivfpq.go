@@ -41,6 +41,10 @@ type IVFPQ struct {
 	Codes []byte
 	// NProbe is how many lists a search probes by default (1…Lists()).
 	NProbe int
+	// Bias, when not nil, holds one term per row added to its score to
+	// rank it, as Exact.Bias; the lists probed are still chosen by their
+	// centroids alone.
+	Bias []float32
 }
 
 // Prepare readies the index for Search: it prepares the quantizer
@@ -211,10 +215,18 @@ func (ix *IVFPQ) Search(dst []Hit, q []float32, k, nprobe int, skip func(int32) 
 	top.reduce()
 	keys := top.keys
 	sortkey.Sort(keys)
+	start := len(dst)
 	for i := len(keys) - 1; i >= 0; i-- {
 		dst = append(dst, hit(keys[i]))
 	}
 	s.keys = keys[:0]
+	if ix.Bias != nil {
+		// Each hit's own score back, from the table at hand (as Exact's
+		// unbias: sum − bias is not exact).
+		for i := start; i < len(dst); i++ {
+			dst[i].Score = ix.rowScore(&s.table, q, int(dst[i].Item))
+		}
+	}
 	return dst
 }
 
@@ -232,8 +244,15 @@ func (ix *IVFPQ) scanList(top *TopK, s *Scratch, l int, q []float32, skip func(i
 		n := min(hi-lo, scanChunk)
 		sums := s.sums[:n]
 		t.Sums(sums, ix.Codes[lo*m:(lo+n)*m])
+		var bias []float32
+		if ix.Bias != nil {
+			bias = ix.Bias[lo : lo+n]
+		}
 		for i, v := range sums {
 			sc := off + step*float32(v)
+			if bias != nil {
+				sc += bias[i]
+			}
 			if !(sc >= top.thr) {
 				continue
 			}
@@ -274,13 +293,16 @@ func (ix *IVFPQ) Scorer(q []float32) *RowScorer {
 // Score returns row r's approximate inner product with the query.
 //
 // Score panics if r is not a row.
-func (s *RowScorer) Score(r int) float32 {
-	ix, t := s.ix, &s.table
+func (s *RowScorer) Score(r int) float32 { return s.ix.rowScore(&s.table, s.q, r) }
+
+// rowScore returns row r's score against q, whose table t is: as a search
+// scores it.
+func (ix *IVFPQ) rowScore(t *quant.PQTable, q []float32, r int) float32 {
 	var sum [1]uint32
 	m := t.M
 	l := ix.List(r)
 	t.Sums(sum[:], ix.Codes[r*m:(r+1)*m])
-	return ix.centroidScore(l, s.q) + t.Offset + t.Step*float32(sum[0])
+	return ix.centroidScore(l, q) + t.Offset + t.Step*float32(sum[0])
 }
 
 // centroidScore returns ⟨q, cₗ⟩ for the decoded centroid of list l, in

@@ -14,6 +14,7 @@ package pipeline
 import (
 	"sync"
 
+	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 )
@@ -27,9 +28,15 @@ type Recommender struct {
 	// are a sixth of what a request allocates, and in the module every
 	// allocation brings the next collection nearer.
 	rankRows sync.Pool
-	// coldPop is the popularity the two-tower source's prior gives an
-	// item the model never saw (priorPop); set at load when the bundle
-	// has a prior.
+	// prior is the two-tower source's popularity prior (the bundle's
+	// Model.PopPrior) and bias, with one, each row's term of it,
+	// prior·priorPop(row), which the index adds to the row's score as it
+	// scans; codes is the bundle's compact index with that bias. coldPop
+	// is the popularity the prior gives an item the model never saw
+	// (priorPop). All set at load (setPrior).
+	prior   float32
+	bias    []float32
+	codes   *ann.IVFPQ
 	coldPop float32
 }
 
@@ -66,9 +73,7 @@ func loadWith(data []byte, decode func([]byte) (*bundle.Bundle, error)) (*Recomm
 	for i := range b.Query.Fields {
 		b.Query.Fields[i].Vocab.Index("")
 	}
-	if b.Manifest.Model.PopPrior != 0 {
-		r.coldPop = meanKnownPopularity(&b.Items)
-	}
+	r.setPrior(b.Manifest.Model.PopPrior)
 	return r, nil
 }
 

@@ -9,9 +9,10 @@ import (
 )
 
 // Retrieve returns the n items scoring highest against the query embedding,
-// best first, excluding the history and the seed.
+// best first, excluding the history and the seed: by score alone, what the
+// index returns without the bundle's popularity prior.
 func (r *Recommender) Retrieve(q *Query, emb []float32, n int) []Candidate {
-	hits := r.retrieve(q, emb, n)
+	hits := r.retrieve(q, emb, n, false)
 	out := make([]Candidate, len(hits))
 	for i, h := range hits {
 		out[i] = Candidate{Row: h.Item, Score: h.Score}
@@ -19,10 +20,18 @@ func (r *Recommender) Retrieve(q *Query, emb []float32, n int) []Candidate {
 	return out
 }
 
-// retrieve is Retrieve as hits, what the two-tower source takes: a
+// retrieve is Retrieve as hits, what the two-tower source takes (a
 // Candidate is 80 bytes with a pointer, and building two slices of them
-// per request cost more in wazero than the filter itself.
-func (r *Recommender) retrieve(q *Query, emb []float32, n int) []ann.Hit {
+// per request cost more in wazero than the filter itself), ranked with the
+// popularity prior when prior is set and the bundle has one: every
+// searcher then ranks by score + bias[row] as it scans, and each hit
+// keeps its own score.
+func (r *Recommender) retrieve(q *Query, emb []float32, n int, prior bool) []ann.Hit {
+	var bias []float32
+	codes := r.b.Codes
+	if prior {
+		bias, codes = r.bias, r.codes
+	}
 	// Fetch len(excl) more and drop the excluded rows afterwards: the top n
 	// of the rest, with no test per row scanned.
 	excl := q.Exclude
@@ -39,14 +48,16 @@ func (r *Recommender) retrieve(q *Query, emb []float32, n int) []ann.Hit {
 	// With the bundle's index (section INDX), probe its default number of
 	// lists; a request for an eighth of the catalog or more scans it all,
 	// which then costs about the same and is exact.
-	if c := r.b.Codes; c != nil {
+	if c := codes; c != nil {
 		sc := searchScratch.Get().(*ann.Scratch)
 		hits = c.Search(nil, emb, m, r.b.CodesNProbe(q.NProbe, m), nil, sc)
 		searchScratch.Put(sc)
 	} else if x := r.b.Index; x != nil && m < r.b.Manifest.Items/8 {
-		hits = x.IVF(r.b.Embeddings).Search(emb, m, x.NProbeFor(q.NProbe), nil)
+		ix := x.IVF(r.b.Embeddings)
+		ix.Bias = bias
+		hits = ix.Search(emb, m, x.NProbeFor(q.NProbe), nil)
 	} else {
-		hits = ann.Exact{Items: r.b.Embeddings}.Search(emb, m, nil)
+		hits = ann.Exact{Items: r.b.Embeddings, Bias: bias}.Search(emb, m, nil)
 	}
 	// A 256-bit mask of the excluded rows' low bits answers most hits
 	// without looking at the list: in wazero a compare loop per hit cost a
@@ -88,20 +99,12 @@ func excluded(excl []int32, row int32) bool {
 // filter drops, and when too few survive it fetches four times as many,
 // until the catalog is exhausted, MaxFetch hits were fetched, or the
 // request's work budget is spent. With a popularity prior (the bundle's
-// Model.PopPrior), "highest" is by score + prior·popularity, among
-// priorFetch times as many hits by score alone.
+// Model.PopPrior), "highest" is by score + prior·popularity, which the
+// index ranks by as it scans (Recommender.bias).
 func (r *Recommender) search(q *Query, emb []float32, n int, f *filter) []ann.Hit {
-	prior := r.b.Manifest.Model.PopPrior
 	for m := firstFetch(n); ; m = min(4*m, MaxFetch) {
-		fetch := m
-		if prior != 0 {
-			fetch = priorPool(m)
-		}
-		hits := r.retrieve(q, emb, fetch)
+		hits := r.retrieve(q, emb, m, true)
 		found := len(hits)
-		if prior != 0 {
-			r.withPrior(hits, prior)
-		}
 		out := hits[:0]
 		for _, h := range hits {
 			if f.spent() {
@@ -114,7 +117,7 @@ func (r *Recommender) search(q *Query, emb []float32, n int, f *filter) []ann.Hi
 				}
 			}
 		}
-		if found < fetch || fetch == MaxFetch {
+		if found < m || m == MaxFetch {
 			return out
 		}
 	}
@@ -124,30 +127,26 @@ func (r *Recommender) search(q *Query, emb []float32, n int, f *filter) []ann.Hi
 // drops some.
 func firstFetch(n int) int { return min(n+64, MaxFetch) }
 
-// priorFetch is how many times the hits it needs the two-tower source
-// fetches by score when a popularity prior reorders them: the prior can
-// lift an item only from among the hits the search returns.
-const priorFetch = 4
-
-// priorPool is how many hits, best by score, search reorders by the
-// prior when it needs m.
-func priorPool(m int) int { return min(priorFetch*m, MaxFetch) }
-
-// PriorPool returns how many hits, best by score alone, the two-tower
-// source first reorders by its popularity prior for a request of n
-// items: what a trainer choosing the prior must reorder to choose it for
-// what serving does.
-func PriorPool(n int) int { return priorPool(firstFetch(n)) }
-
-// withPrior reorders hits by score + prior·priorPop, best first, ties by
-// lower row; each hit keeps its score, which the ranker reads as the
-// query similarity.
-func (r *Recommender) withPrior(hits []ann.Hit, prior float32) {
-	// The product rounded on its own (float32), so that no target fuses
-	// it into a multiply-add and the module and native code order alike.
-	order := byScore(len(hits), func(i int) float32 { return hits[i].Score + float32(prior*r.priorPop(hits[i].Item)) },
-		func(i int) int32 { return hits[i].Item })
-	permute(hits, order)
+// setPrior sets the two-tower source's popularity prior p: each row's
+// term p·priorPop(row), rounded on its own (float32) so that no target
+// fuses it into a multiply-add and the module and native code order
+// alike, and the compact index that adds it. It costs 4 bytes an item,
+// and only with a prior.
+func (r *Recommender) setPrior(p float32) {
+	r.prior, r.bias, r.codes = p, nil, r.b.Codes
+	if p == 0 {
+		return
+	}
+	r.coldPop = meanKnownPopularity(&r.b.Items)
+	r.bias = make([]float32, r.b.Items.Len())
+	for row := range r.bias {
+		r.bias[row] = float32(p * r.priorPop(int32(row)))
+	}
+	if c := r.b.Codes; c != nil {
+		biased := *c
+		biased.Bias = r.bias
+		r.codes = &biased
+	}
 }
 
 // priorPop is the popularity the prior reads for row: the items' column,
@@ -183,7 +182,6 @@ func meanKnownPopularity(it *bundle.Items) float32 {
 // with ties by lower row: the order and the scores of an exact search
 // restricted to rows.
 func (r *Recommender) scoreRows(emb []float32, rows []int32, n int, f *filter) []ann.Hit {
-	prior := r.b.Manifest.Model.PopPrior
 	sc := r.scorer(emb)
 	top := ann.NewTopK(n)
 	for _, row := range rows {
@@ -192,14 +190,14 @@ func (r *Recommender) scoreRows(emb []float32, rows []int32, n int, f *filter) [
 		}
 		if f.keepAllowed(row) {
 			s := sc.score(int(row))
-			if prior != 0 {
-				s += float32(prior * r.priorPop(row)) // rounded alone, as in withPrior
+			if r.bias != nil {
+				s += r.bias[row] // as the index adds it
 			}
 			top.Push(row, s)
 		}
 	}
 	hits := top.Sorted()
-	if prior != 0 {
+	if r.bias != nil {
 		// Each keeps its score, as search's hits do.
 		for i := range hits {
 			hits[i].Score = sc.score(int(hits[i].Item))

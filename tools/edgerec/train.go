@@ -42,6 +42,7 @@ rule (bundle inspect says which).`, stderr)
 	rankLoss := fs.String("rank-loss", train.DefaultRankerConfig().Loss, "the ranker's training loss over each user's candidates: "+strings.Join(train.Losses, ", "))
 	rankFolds := fs.Int("rank-folds", train.DefaultRankerConfig().Folds, "folds of the cross-validation that decides whether the ranker ships (0: a held-out share decides; tools/train/CONFIG.md)")
 	rankCuts := fs.Int("rank-cuts", train.DefaultRankerConfig().Cuts, "times each validation user is asked for a ranker training list (tools/train/CONFIG.md)")
+	rankSoup := fs.Int("rank-soup", train.DefaultRankerConfig().Soup, "rankers from one initialization whose weights are averaged into the one shipped (0 or 1: one; tools/train/CONFIG.md)")
 	coldDrop := fs.Float64("rank-cold-dropout", train.DefaultRankerConfig().ColdDropout, "share of the ranker's training candidates presented as new items (their popularity and log-based sources unknown), so that it learns to order new items by content")
 	evDir := fs.String("events", "", "a directory of logged events (edgerec serve --events): takes as interactions, impressions as the ranker's training lists")
 	evMin := fs.Int("events-min-impressions", train.DefaultEventConfig().MinImpressions, "fewest items shown in the events for the ranker to learn from them (and the demotion with them); fewer: only the takes are used")
@@ -64,7 +65,7 @@ rule (bundle inspect says which).`, stderr)
 		return err
 	}
 	rc := train.DefaultRankerConfig()
-	rc.Depth, rc.Loss, rc.ColdDropout, rc.Folds, rc.Cuts = *depth, *rankLoss, *coldDrop, *rankFolds, *rankCuts
+	rc.Depth, rc.Loss, rc.ColdDropout, rc.Folds, rc.Cuts, rc.Soup = *depth, *rankLoss, *coldDrop, *rankFolds, *rankCuts, *rankSoup
 	if err := rc.Validate(); err != nil {
 		return usagef("%v", err)
 	}

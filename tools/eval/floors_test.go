@@ -21,15 +21,15 @@ type floor struct{ recall20, ndcg10 float64 }
 // changes of the model and, where the measured figure is above it, no
 // lower than 0.85× EASE's Recall@20 for the two-tower and EASE's own
 // Recall@20 and NDCG@10 for the pipeline. Seed 1 measured (2026-12-07,
-// Adam's step 0.0015, slim over 128 candidates; Recall@20 / NDCG@10):
-// MovieLens-100K two-tower 0.197 / 0.211, pipeline 0.233 / 0.242;
-// Last.fm 0.124 / 0.082 and 0.139 / 0.093; latest-small 0.071 / 0.182
-// and 0.105 / 0.236. Last.fm's pipeline floors sit under EASE's (0.123 /
-// 0.090) by a margin, as its mean over seeds is only just above EASE's
-// NDCG@10 (0.091): its rankers of two seeds on seed 1's towers scored
-// 0.135–0.139 / 0.092–0.093, and the ranker's own spread is ±0.002 since
-// its training was made stable (it was ±0.006 and failed a floor of
-// 0.075 on changes that touched nothing it learns from). Latest-small's
+// Adam's step 0.0015, slim over 128 candidates, the prior in the index
+// scan, a soup of four rankers; Recall@20 / NDCG@10): MovieLens-100K
+// two-tower 0.197 / 0.211, pipeline 0.233 / 0.242; Last.fm 0.124 / 0.082
+// and 0.140 / 0.093; latest-small 0.071 / 0.182 and 0.105 / 0.236.
+// Last.fm's pipeline floors sit under EASE's (0.123 / 0.090) by a margin,
+// as its mean over seeds is only just above EASE's NDCG@10 (0.092), and
+// anything that perturbs its ranker's training moves it by ±0.001–0.002
+// (it was ±0.006 before that training was made stable, and failed a floor
+// of 0.075 on changes that touched nothing it learns from). Latest-small's
 // two-tower Recall@20 (27 test users, ±0.018 over seeds) has its floor at
 // 0.85× EASE's, 0.057. tools/eval/RESULTS.md has the measurements
 // ("Against EASE", "The ranker's stability").

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
@@ -91,12 +93,19 @@ type RankerConfig struct {
 	// the weights of the epoch that scored best on the held-out lists:
 	// those then only decide whether the ranker is shipped.
 	SWA int `json:"swa"`
+	// Soup, when above 1, trains this many rankers from one
+	// initialization, each on its own order of the lists, and ships the
+	// mean of their weights: one model of one ranker's size and cost (a
+	// "model soup", Wortsman et al. 2022), where Ensemble's mean of
+	// scores costs one ranker per member. Like Folds and WeightDecay it
+	// stops from FewUsers users on, where one ranker is steady already.
+	Soup int `json:"soup"`
 }
 
 // DefaultRankerConfig returns the ranker defaults.
 func DefaultRankerConfig() RankerConfig {
 	return RankerConfig{Depth: 200, Hidden: []int{32, 16}, Cross: 1, Epochs: 10, LR: 0.003, Holdout: 0.2, Seed: 1, Loss: LossListwise, MinLists: 100,
-		WeightDecay: 0.1, Cuts: 4, Folds: 5, FewUsers: 1000, SWA: 8}
+		WeightDecay: 0.1, Cuts: 4, Folds: 5, FewUsers: 1000, SWA: 8, Soup: 4}
 }
 
 // Validate reports a setting out of range.
@@ -106,6 +115,10 @@ func (c *RankerConfig) Validate() error {
 		return fmt.Errorf("ranker loss %q, want one of %v", c.Loss, Losses)
 	case c.Ensemble < 0 || c.Ensemble > 16:
 		return fmt.Errorf("ranker ensemble of %d out of [0, 16]", c.Ensemble)
+	case c.Soup < 0 || c.Soup > 16:
+		return fmt.Errorf("ranker soup of %d out of [0, 16]", c.Soup)
+	case c.Soup > 1 && c.Ensemble > 1:
+		return fmt.Errorf("ranker soup and ensemble together: choose one")
 	case !(c.EMA >= 0 && c.EMA < 1):
 		return fmt.Errorf("ranker EMA decay %v out of [0, 1)", c.EMA)
 	case c.Select != "" && c.Select != SelectRecall && c.Select != SelectNDCG:
@@ -275,7 +288,7 @@ func (d *RankerData) Fit(cfg RankerConfig) (*rank.Model, *RankerReport, error) {
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x72616e6b))
 	var best *rank.Model
 	if cfg.FewUsers > 0 && len(groups) >= cfg.FewUsers {
-		cfg.Folds, cfg.WeightDecay = 0, 0
+		cfg.Folds, cfg.WeightDecay, cfg.Soup = 0, 0, 0
 	}
 	if cfg.Folds > 1 {
 		best = d.fitFolds(groups, cfg, rng, &rep)
@@ -333,6 +346,9 @@ func (d *RankerData) fitFolds(groups [][]list, cfg RankerConfig, rng *rand.Rand,
 // returns the one, or their merged mean (mergeRankers), with the epoch
 // chosen and its Recall@20 on held.
 func (d *RankerData) fitMembers(fit, held []list, cfg RankerConfig, rng *rand.Rand) (*rank.Model, int, float64) {
+	if cfg.Soup > 1 {
+		return d.fitSoup(fit, held, cfg, rng)
+	}
 	members := max(cfg.Ensemble, 1)
 	mcfg := cfg
 	if members > 1 {
@@ -359,6 +375,49 @@ func (d *RankerData) fitMembers(fit, held []list, cfg RankerConfig, rng *rand.Ra
 	return best, epoch, recallAt(held, 20, best)
 }
 
+// fitSoup trains cfg.Soup rankers on fit from one initialization, the
+// first with rng's order of the lists and each other with its own, and
+// returns the mean of their weights, the last epoch and its Recall@20 on
+// held.
+//
+// The members train side by side, as many at once as there are cores:
+// each reads the lists and writes only its own model.
+func (d *RankerData) fitSoup(fit, held []list, cfg RankerConfig, rng *rand.Rand) (*rank.Model, int, float64) {
+	init := newRanker(fit, d.features, cfg, rng)
+	members := make([]*rank.Model, cfg.Soup)
+	epochs := make([]int, cfg.Soup)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for k := range cfg.Soup {
+		r := rng
+		if k > 0 {
+			r = rand.New(rand.NewPCG(uint64(cfg.Seed), 0x736f7570+uint64(k)))
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			members[k], epochs[k], _ = trainRankerFrom(cloneRanker(init), fit, held, cfg, r)
+		}()
+	}
+	wg.Wait()
+	params := make([][][]float32, cfg.Soup)
+	for k, m := range members {
+		params[k] = rankerParams(m)
+	}
+	soup := cloneRanker(members[0])
+	for i, p := range rankerParams(soup) {
+		for j := range p {
+			var sum float64
+			for k := range params {
+				sum += float64(params[k][i][j])
+			}
+			p[j] = float32(sum / float64(cfg.Soup))
+		}
+	}
+	return soup, epochs[0], recallAt(held, 20, soup)
+}
+
 // holdOut shuffles groups (one per user) and returns the lists of the
 // first share of them, at least one, as held and the others' as fit.
 // Lists are held out by user, not one by one: a user's later lists
@@ -381,7 +440,12 @@ func holdOut(groups [][]list, share float64, rng *rand.Rand) (held, fit []list) 
 // one of the epoch that scored best on held (cfg.Select), that epoch and
 // its held-out Recall@20.
 func trainRanker(fit, held []list, features []string, cfg RankerConfig, rng *rand.Rand) (best *rank.Model, bestEpoch int, bestRecall float64) {
-	m := newRanker(fit, features, cfg, rng)
+	return trainRankerFrom(newRanker(fit, features, cfg, rng), fit, held, cfg, rng)
+}
+
+// trainRankerFrom is trainRanker from the initialized ranker m, which it
+// trains in place.
+func trainRankerFrom(m *rank.Model, fit, held []list, cfg RankerConfig, rng *rand.Rand) (best *rank.Model, bestEpoch int, bestRecall float64) {
 	best, bestRecall, bestScore := cloneRanker(m), -1.0, -1.0
 	t := newRankTrainer(m)
 	// scored is the model the held-out lists score: m, or the moving

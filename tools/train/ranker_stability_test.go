@@ -192,3 +192,37 @@ func TestRankerConfigDocumented(t *testing.T) {
 		assert.Contains(t, table, "| `"+k+"` |", "CONFIG.md's ranker table has no row for %q", k)
 	}
 }
+
+// TestSoupIsTheMeanOfItsMembers checks that a soup of k rankers has the
+// mean of the weights of k rankers trained from one initialization, each
+// on its own order of the lists, and that those members differ (their
+// orders do).
+func TestSoupIsTheMeanOfItsMembers(t *testing.T) {
+	lists := randomLists(40, rand.New(rand.NewPCG(9, 10)))
+	fit, held := lists[8:], lists[:8]
+	cfg := DefaultRankerConfig()
+	cfg.Epochs, cfg.SWA, cfg.Soup = 3, 2, 3
+	require.NoError(t, cfg.Validate())
+	d := &RankerData{features: rank.Features}
+	soup, _, _ := d.fitSoup(fit, held, cfg, rand.New(rand.NewPCG(5, 6)))
+
+	rng := rand.New(rand.NewPCG(5, 6))
+	init := newRanker(fit, rank.Features, cfg, rng)
+	var members [][][]float32
+	for k := range cfg.Soup {
+		r := rng
+		if k > 0 {
+			r = rand.New(rand.NewPCG(uint64(cfg.Seed), 0x736f7570+uint64(k)))
+		}
+		m, _, _ := trainRankerFrom(cloneRanker(init), fit, held, cfg, r)
+		members = append(members, rankerParams(m))
+	}
+	assert.NotEqual(t, members[0][0], members[1][0], "members trained on other orders differ")
+	for i, p := range rankerParams(soup) {
+		for j, v := range p {
+			want := (members[0][i][j] + members[1][i][j] + members[2][i][j]) / 3
+			require.InDelta(t, want, v, 1e-6, "tensor %d, weight %d", i, j)
+		}
+	}
+	assert.Equal(t, init.Mean, soup.Mean, "one standardization")
+}

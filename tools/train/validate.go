@@ -2,9 +2,6 @@ package train
 
 import (
 	"github.com/edgerec/edgerec/core/ann"
-	"github.com/edgerec/edgerec/core/api"
-	"github.com/edgerec/edgerec/core/bundle"
-	"github.com/edgerec/edgerec/core/pipeline"
 	"github.com/edgerec/edgerec/tools/model"
 )
 
@@ -66,11 +63,10 @@ func (c *corpus) establishedQueries(val []valQuery) []valQuery {
 // validRecall returns the mean Recall@20 of m over the validation queries:
 // exact search over every item, the query's history excluded, hits over
 // min(targets, 20) so that a query with a long future counts as much as
-// one with a short one. With priors, it returns one mean per prior p: as
-// the two-tower source ranks with a popularity prior (bundle.Model), the
-// pool of hits it would reorder (pipeline.PriorPool at the source's
-// default depth), best by score, is reordered by score + p·pop[item] (pop
-// indexed by item row); without, one mean, by score.
+// one with a short one. With priors, it returns one mean per prior p,
+// ranking as the two-tower source does with a popularity prior
+// (bundle.Model): every item by score + p·pop[item] (pop indexed by item
+// row), the term rounded on its own; without, one mean, by score.
 //
 // Memory stays at the catalog's embeddings (n×dim) plus fixed blocks:
 // items are embedded and queries scored valBlock rows at a time.
@@ -80,11 +76,6 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery, pri
 		priors = []float32{0}
 	}
 	G := len(priors)
-	pool := k // the hits kept by score
-	if G > 1 || priors[0] != 0 {
-		depth := bundle.DefaultParams().Depth[api.SourceTwoTower]
-		pool = max(k, pipeline.PriorPool(depth))
-	}
 	n := len(c.items) - 1 // item rows 1…n
 	W := cfg.workers()
 	it, q := &m.Item, &m.Query
@@ -107,7 +98,7 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery, pri
 
 	qb := newForwardBatch(q.Cross, &q.MLP, q.InputDim(), valBlock)
 	scores := make([]float32, valBlock*valBlock)
-	tops := make([]*ann.TopK, valBlock)
+	tops := make([][]*ann.TopK, valBlock)      // per query, per prior
 	skips := make([]map[int32]bool, valBlock)  // each query's history
 	recalls := make([]float64, len(queries)*G) // query-major
 	for lo := 0; lo < len(queries); lo += valBlock {
@@ -118,7 +109,10 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery, pri
 				ctx := c.context(e)
 				in := q.Prepare(&ctx, c.history(e, cfg.MaxHistory), -1)
 				q.Input(row(qb.x, i, qb.in), &it.IDs, in)
-				tops[i] = ann.NewTopK(pool)
+				tops[i] = tops[i][:0]
+				for range G {
+					tops[i] = append(tops[i], ann.NewTopK(k))
+				}
 				hist := c.users[e.user].items[:e.pos]
 				skips[i] = make(map[int32]bool, len(hist))
 				for _, h := range hist {
@@ -134,7 +128,13 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery, pri
 				for i := a; i < b; i++ {
 					for j, s := range row(scores, i, J) {
 						if r := int32(jlo + j + 1); !skips[i][r] {
-							tops[i].Push(r, s)
+							for g, p := range priors {
+								if p == 0 {
+									tops[i][g].Push(r, s)
+								} else {
+									tops[i][g].Push(r, s+float32(p*pop[r]))
+								}
+							}
 						}
 					}
 				}
@@ -148,16 +148,8 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery, pri
 				for _, t := range seq[v.pos:] {
 					targets[t] = true
 				}
-				byScore := tops[i].Sorted()
-				for g, p := range priors {
-					top := byScore[:min(k, len(byScore))]
-					if p != 0 {
-						re := ann.NewTopK(k)
-						for _, h := range byScore {
-							re.Push(h.Item, h.Score+float32(p*pop[h.Item]))
-						}
-						top = re.Sorted()
-					}
+				for g := range priors {
+					top := tops[i][g].Sorted()
 					hits := 0
 					for _, h := range top {
 						if targets[h.Item] {

@@ -9,9 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/edgerec/edgerec/core/api"
-	"github.com/edgerec/edgerec/core/bundle"
-	"github.com/edgerec/edgerec/core/pipeline"
 	"github.com/edgerec/edgerec/core/vec"
 	"github.com/edgerec/edgerec/tools/dataset"
 	"github.com/edgerec/edgerec/tools/synth"
@@ -23,7 +20,7 @@ import (
 func TestValidRecallMatchesNaive(t *testing.T) {
 	cfg := tinyConfig()
 	sc := synth.DefaultConfig()
-	sc.Users, sc.Items = 120, 900 // more items than one validation block, and than the prior's pool
+	sc.Users, sc.Items = 120, 900 // more items than one validation block
 	ds, err := synth.Generate(sc)
 	require.NoError(t, err)
 	c, err := newCorpus(ds, 0.2)
@@ -52,8 +49,6 @@ func TestValidRecallMatchesNaive(t *testing.T) {
 	}
 	require.Equal(t, pop, c.trainPop)
 	priors := []float32{0, 0.1, 1}
-	pool := pipeline.PriorPool(bundle.DefaultParams().Depth[api.SourceTwoTower])
-	require.Greater(t, n, pool, "the catalog must be larger than the pool the prior reorders")
 	want := make([]float64, len(priors))
 	for _, v := range qs {
 		e := example{user: v.user, pos: v.pos}
@@ -82,13 +77,12 @@ func TestValidRecallMatchesNaive(t *testing.T) {
 			}
 		}
 		best(plain)
-		// A prior reorders only the pool serving would: the best by score.
-		pooled := plain[:min(pool, len(plain))]
+		// A prior reorders the whole catalog, as serving's index does.
 		for g, prior := range priors {
 			all := plain
 			if prior != 0 {
 				all = nil
-				for _, x := range pooled {
+				for _, x := range plain {
 					all = append(all, scored{x.r, x.s + float32(prior*pop[x.r])})
 				}
 				best(all)
