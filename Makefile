@@ -139,7 +139,8 @@ eval: build
 ABLATIONS_OUT := out/ablations
 ablations: build
 	mkdir -p $(ABLATIONS_OUT)
-	tools/eval/ablations.sh $(EDGEREC) $(ABLATIONS_OUT) | tee $(ABLATIONS_OUT)/table.md
+	tools/eval/ablations.sh $(EDGEREC) $(ABLATIONS_OUT) > $(ABLATIONS_OUT)/table.md
+	cat $(ABLATIONS_OUT)/table.md
 
 # sim: the feedback loop end to end (tools/sim/README.md): simulated users
 # with hidden tastes against two experiment arms served by the edge node's

@@ -106,8 +106,27 @@ func TestIVFPQBias(t *testing.T) {
 		biased.Bias = randomBias(rng, ix.Rows(), []float32{0.01, 0.5, 5}[trial%3])
 		k := []int{1, 10, 100, 1000}[trial%4]
 		skip := func(r int32) bool { return r%7 == 3 }
+		all := searchRef(ix, q, ix.Rows(), skip)
 		got := biased.Search(nil, q, k, ix.Lists(), skip, &s)
-		want := biasRef(searchRef(ix, q, ix.Rows(), skip), biased.Bias, k)
-		require.Equal(t, want, got, "trial %d k %d", trial, k)
+		require.Equal(t, biasRef(all, biased.Bias, k), got, "trial %d k %d", trial, k)
+		// Probing fewer lists: the biased order of their rows.
+		cs := make([]float32, ix.Lists())
+		ix.Centroids.Scores(cs, quant.NewQuery(q), 0)
+		in := map[int32]bool{}
+		for _, l := range bestLists(cs, ix.NProbe) {
+			for r := ix.Offsets[l]; r < ix.Offsets[l+1]; r++ {
+				in[int32(r)] = true
+			}
+		}
+		var probed []Hit
+		for _, h := range all {
+			if in[h.Item] {
+				probed = append(probed, h)
+			}
+		}
+		if len(probed) >= k {
+			got = biased.Search(nil, q, k, ix.NProbe, skip, &s)
+			require.Equal(t, biasRef(probed, biased.Bias, k), got, "trial %d k %d nprobe %d", trial, k, ix.NProbe)
+		}
 	}
 }

@@ -249,7 +249,7 @@ func (ix *IVFPQ) scanList(top *TopK, s *Scratch, l int, q []float32, skip func(i
 			bias = ix.Bias[lo : lo+n]
 		}
 		for i, v := range sums {
-			sc := off + step*float32(v)
+			sc := off + float32(step*float32(v)) // each product rounded: no target fuses it
 			if bias != nil {
 				sc += bias[i]
 			}
@@ -302,7 +302,7 @@ func (ix *IVFPQ) rowScore(t *quant.PQTable, q []float32, r int) float32 {
 	m := t.M
 	l := ix.List(r)
 	t.Sums(sum[:], ix.Codes[r*m:(r+1)*m])
-	return ix.centroidScore(l, q) + t.Offset + t.Step*float32(sum[0])
+	return ix.centroidScore(l, q) + t.Offset + float32(t.Step*float32(sum[0]))
 }
 
 // centroidScore returns ⟨q, cₗ⟩ for the decoded centroid of list l, in
@@ -316,16 +316,19 @@ func (ix *IVFPQ) centroidScore(l int, q []float32) float32 {
 		qa, ca := (*[64]float32)(q), (*[64]int8)(codes)
 		var s0, s1, s2, s3 float32
 		for j := 0; j < 64; j += 4 {
-			s0 += qa[j] * float32(ca[j])
-			s1 += qa[j+1] * float32(ca[j+1])
-			s2 += qa[j+2] * float32(ca[j+2])
-			s3 += qa[j+3] * float32(ca[j+3])
+			// Each product rounded on its own, so that no target (arm64
+			// natively, say) fuses it into a multiply-add and ranks the
+			// lists otherwise than the module does.
+			s0 += float32(qa[j] * float32(ca[j]))
+			s1 += float32(qa[j+1] * float32(ca[j+1]))
+			s2 += float32(qa[j+2] * float32(ca[j+2]))
+			s3 += float32(qa[j+3] * float32(ca[j+3]))
 		}
 		return c.Scales[l] * ((s0 + s1) + (s2 + s3))
 	}
 	var s float32
 	for j, v := range codes {
-		s += q[j] * float32(v)
+		s += float32(q[j] * float32(v))
 	}
 	return c.Scales[l] * s
 }

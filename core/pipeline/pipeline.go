@@ -28,13 +28,12 @@ type Recommender struct {
 	// are a sixth of what a request allocates, and in the module every
 	// allocation brings the next collection nearer.
 	rankRows sync.Pool
-	// prior is the two-tower source's popularity prior (the bundle's
-	// Model.PopPrior) and bias, with one, each row's term of it,
-	// prior·priorPop(row), which the index adds to the row's score as it
-	// scans; codes is the bundle's compact index with that bias. coldPop
-	// is the popularity the prior gives an item the model never saw
-	// (priorPop). All set at load (setPrior).
-	prior   float32
+	// bias holds, when the bundle has a popularity prior p (its
+	// Model.PopPrior), each row's term of it, p·priorPop(row), which the
+	// index adds to the row's score as it scans; codes is the bundle's
+	// compact index with that bias. coldPop is the popularity the prior
+	// gives an item the model never saw (priorPop). All set at load
+	// (setPrior).
 	bias    []float32
 	codes   *ann.IVFPQ
 	coldPop float32

@@ -133,7 +133,7 @@ func firstFetch(n int) int { return min(n+64, MaxFetch) }
 // alike, and the compact index that adds it. It costs 4 bytes an item,
 // and only with a prior.
 func (r *Recommender) setPrior(p float32) {
-	r.prior, r.bias, r.codes = p, nil, r.b.Codes
+	r.bias, r.codes = nil, r.b.Codes
 	if p == 0 {
 		return
 	}

@@ -96,7 +96,7 @@ func parseBench(args []string, stderr io.Writer) (benchOptions, error) {
 	fs.StringVar(&o.keep, "keep", "", "also write the bundle to this file")
 	fs.BoolVar(&o.noSources, "no-sources", false, "leave out the other candidate sources and their neighbour lists, as bundle build --no-sources")
 	fs.BoolVar(&o.noTitles, "no-titles", false, "leave out the items' titles, as bundle build --no-titles")
-	fs.Float64Var(&o.popPrior, "pop-prior", 0, "the bundle's popularity prior, as train chooses one (0 to 1): the two-tower source then fetches four times the hits it needs and reorders them")
+	fs.Float64Var(&o.popPrior, "pop-prior", 0, "the bundle's popularity prior, as train chooses one (0 to 1): the two-tower source then ranks by score + prior·popularity, added in the index scan")
 	fs.IntVar(&o.advReps, "adversarial", 20, "times to send each adversarial request (0: none)")
 	if err := parse(fs, args); err != nil {
 		return o, err

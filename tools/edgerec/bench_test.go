@@ -23,6 +23,10 @@ func TestBench(t *testing.T) {
 		args := []string{"bench", "--items", "4000", "--dim", "64", "--queries", "30", "--adversarial", "3", "--json", "--wasm", wasmPath}
 		if exact {
 			args = append(args, "--exact")
+		} else {
+			// The IVF run with a popularity prior: the module and native
+			// code must rank by score + bias alike.
+			args = append(args, "--pop-prior", "0.05")
 		}
 		out := mustRun(t, args...)
 		var r benchReport

@@ -55,9 +55,10 @@ func TestBuildCompact(t *testing.T) {
 
 // TestBenchCompact: `bench --compact` measures a compact bundle: codes in
 // place of EMBD, the module agreeing with native code, recall near the
-// target, and refuses --exact beside it.
+// target (with a popularity prior, which the compact index adds as it
+// scans), and refuses --exact beside it.
 func TestBenchCompact(t *testing.T) {
-	out := mustRun(t, "bench", "--items", "4000", "--compact", "--queries", "30", "--adversarial", "1", "--json", "--wasm", wasmPath)
+	out := mustRun(t, "bench", "--items", "4000", "--compact", "--pop-prior", "0.05", "--queries", "30", "--adversarial", "1", "--json", "--wasm", wasmPath)
 	var r benchReport
 	require.NoError(t, json.Unmarshal([]byte(out), &r), out)
 	assert.Equal(t, "ivfpq", r.Index)

@@ -98,7 +98,8 @@ type RankerConfig struct {
 	// mean of their weights: one model of one ranker's size and cost (a
 	// "model soup", Wortsman et al. 2022), where Ensemble's mean of
 	// scores costs one ranker per member. Like Folds and WeightDecay it
-	// stops from FewUsers users on, where one ranker is steady already.
+	// stops from FewUsers users on, where one ranker is steady already,
+	// and an Ensemble of more than one turns it off.
 	Soup int `json:"soup"`
 }
 
@@ -117,8 +118,6 @@ func (c *RankerConfig) Validate() error {
 		return fmt.Errorf("ranker ensemble of %d out of [0, 16]", c.Ensemble)
 	case c.Soup < 0 || c.Soup > 16:
 		return fmt.Errorf("ranker soup of %d out of [0, 16]", c.Soup)
-	case c.Soup > 1 && c.Ensemble > 1:
-		return fmt.Errorf("ranker soup and ensemble together: choose one")
 	case !(c.EMA >= 0 && c.EMA < 1):
 		return fmt.Errorf("ranker EMA decay %v out of [0, 1)", c.EMA)
 	case c.Select != "" && c.Select != SelectRecall && c.Select != SelectNDCG:
@@ -346,7 +345,7 @@ func (d *RankerData) fitFolds(groups [][]list, cfg RankerConfig, rng *rand.Rand,
 // returns the one, or their merged mean (mergeRankers), with the epoch
 // chosen and its Recall@20 on held.
 func (d *RankerData) fitMembers(fit, held []list, cfg RankerConfig, rng *rand.Rand) (*rank.Model, int, float64) {
-	if cfg.Soup > 1 {
+	if cfg.Soup > 1 && cfg.Ensemble <= 1 {
 		return d.fitSoup(fit, held, cfg, rng)
 	}
 	members := max(cfg.Ensemble, 1)
@@ -376,9 +375,9 @@ func (d *RankerData) fitMembers(fit, held []list, cfg RankerConfig, rng *rand.Ra
 }
 
 // fitSoup trains cfg.Soup rankers on fit from one initialization, the
-// first with rng's order of the lists and each other with its own, and
-// returns the mean of their weights, the last epoch and its Recall@20 on
-// held.
+// first with rng's order of the lists and each other with its own stream
+// (seeded by cfg.Seed and its index), and returns the mean of their
+// weights, the first member's epoch and the mean's Recall@20 on held.
 //
 // The members train side by side, as many at once as there are cores:
 // each reads the lists and writes only its own model.
