@@ -37,6 +37,26 @@ func biasRef(plain []Hit, bias []float32, k int) []Hit {
 	return all[:min(k, len(all))]
 }
 
+// inProbed keeps the hits whose rows lie in the nprobe lists whose
+// centroids score highest against q: what a search probing them scans.
+func inProbed(hits []Hit, centroids *quant.Int8, offsets []uint32, q []float32, nprobe int) []Hit {
+	cs := make([]float32, len(offsets)-1)
+	centroids.Scores(cs, quant.NewQuery(q), 0)
+	in := map[int32]bool{}
+	for _, l := range bestLists(cs, nprobe) {
+		for r := offsets[l]; r < offsets[l+1]; r++ {
+			in[int32(r)] = true
+		}
+	}
+	var out []Hit
+	for _, h := range hits {
+		if in[h.Item] {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 // TestExactBias: with a bias, Exact returns the rows best by score +
 // bias, in that order, each with the score a search without it gives.
 func TestExactBias(t *testing.T) {
@@ -70,21 +90,7 @@ func TestIVFBias(t *testing.T) {
 		ix.Bias = bias
 		got := ix.Search(q, k, ix.Lists(), skip)
 		require.Equal(t, Exact{Items: ix.Items, Bias: bias}.Search(q, k, skip), got, "trial %d, all lists", trial)
-		// The rows of the lists probed, those of the best centroids.
-		cs := make([]float32, ix.Lists())
-		ix.Centroids.Scores(cs, quant.NewQuery(q), 0)
-		in := map[int32]bool{}
-		for _, l := range bestLists(cs, ix.NProbe) {
-			for r := ix.Offsets[l]; r < ix.Offsets[l+1]; r++ {
-				in[int32(r)] = true
-			}
-		}
-		var probed []Hit
-		for _, h := range (Exact{Items: ix.Items}).Search(q, ix.Items.Rows, skip) {
-			if in[h.Item] {
-				probed = append(probed, h)
-			}
-		}
+		probed := inProbed((Exact{Items: ix.Items}).Search(q, ix.Items.Rows, skip), ix.Centroids, ix.Offsets, q, ix.NProbe)
 		require.GreaterOrEqual(t, len(probed), k)
 		got = ix.Search(q, k, ix.NProbe, skip)
 		require.Equal(t, biasRef(probed, bias, k), got, "trial %d, nprobe %d", trial, ix.NProbe)
@@ -110,20 +116,7 @@ func TestIVFPQBias(t *testing.T) {
 		got := biased.Search(nil, q, k, ix.Lists(), skip, &s)
 		require.Equal(t, biasRef(all, biased.Bias, k), got, "trial %d k %d", trial, k)
 		// Probing fewer lists: the biased order of their rows.
-		cs := make([]float32, ix.Lists())
-		ix.Centroids.Scores(cs, quant.NewQuery(q), 0)
-		in := map[int32]bool{}
-		for _, l := range bestLists(cs, ix.NProbe) {
-			for r := ix.Offsets[l]; r < ix.Offsets[l+1]; r++ {
-				in[int32(r)] = true
-			}
-		}
-		var probed []Hit
-		for _, h := range all {
-			if in[h.Item] {
-				probed = append(probed, h)
-			}
-		}
+		probed := inProbed(all, ix.Centroids, ix.Offsets, q, ix.NProbe)
 		if len(probed) >= k {
 			got = biased.Search(nil, q, k, ix.NProbe, skip, &s)
 			require.Equal(t, biasRef(probed, biased.Bias, k), got, "trial %d k %d nprobe %d", trial, k, ix.NProbe)

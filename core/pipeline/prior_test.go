@@ -45,8 +45,7 @@ func TestPopPriorOrdersTwoTower(t *testing.T) {
 	for trial := range 30 {
 		rq := stage1(r, historyRequest(5, 7+trial*13))
 		q, emb, f := rq.q, rq.emb, rq.f
-		all := make([]float32, r.b.Embeddings.Rows)
-		r.b.Embeddings.Scores(all, quantQuery(emb), 0)
+		all := plainScores(r, emb)
 		for _, prior := range []float32{0.002, 0.02, 0.2} {
 			r.setPrior(prior)
 			var keyed []scored
@@ -124,8 +123,7 @@ func TestPopPriorThroughTheIndex(t *testing.T) {
 	for trial := range 10 {
 		rq := stage1(r, historyRequest(5, 11+trial*7))
 		q, emb, f := rq.q, rq.emb, rq.f
-		all := make([]float32, r.b.Embeddings.Rows)
-		r.b.Embeddings.Scores(all, quantQuery(emb), 0)
+		all := plainScores(r, emb)
 		for _, prior := range []float32{0, 0.2} {
 			r.setPrior(prior)
 			f.examined = 0
@@ -150,4 +148,11 @@ func TestPopPriorThroughTheIndex(t *testing.T) {
 			}
 		}
 	}
+}
+
+// plainScores returns every row's score against emb, without a prior.
+func plainScores(r *Recommender, emb []float32) []float32 {
+	all := make([]float32, r.b.Embeddings.Rows)
+	r.b.Embeddings.Scores(all, quantQuery(emb), 0)
+	return all
 }
