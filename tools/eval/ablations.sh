@@ -19,8 +19,8 @@ variants=(
   "no hit mask (--no-hit-mask)|--no-hit-mask"
   "no popularity prior (--no-pop-prior)|--no-pop-prior"
   "plain mean pooling (\"decays\": [1])|--config $out/decays1.json"
-  "temperature 0.05 (the default until 2026-12-06)|--temperature 0.05"
-  "Adam's step 0.003 (the default until 2026-12-07)|--lr 0.003"
+  "temperature 0.05 (the default before 2026-12-06)|--temperature 0.05"
+  "Adam's step 0.003 (the default before commit b31d30c)|--lr 0.003"
 )
 echo '{"decays": [1]}' > "$out/decays1.json"
 
@@ -43,7 +43,7 @@ for v in "${variants[@]}"; do
   row="| $name |"
   for s in "${sets[@]}"; do
     IFS='|' read -r label dir format <<<"$s"
-    file="$out/$(echo "$label-$name" | tr -c 'A-Za-z0-9.-' '_').txt"
+    file="$out/$(printf '%s' "$label-$name" | tr -c 'A-Za-z0-9.-' '_').txt"
     echo "ablations: $label, $name" >&2
     # shellcheck disable=SC2086 # flags are words on purpose
     "$edgerec" eval --data "$dir" --format "$format" --seeds 1 --models twotower $flags >"$file" 2>"$file.log"
