@@ -149,16 +149,15 @@ func FitLambdas(users [][]int32, n int, cfg Config, lambdas []float64) ([]*bundl
 				if k == 0 {
 					continue
 				}
+				// G_CC is symmetric (every pair counted both ways): half
+				// the map look-ups.
 				for x := 0; x < k; x++ {
 					gj[x] = float64(co[j][cand[x]])
-					for y := 0; y < k; y++ {
-						v := 0.0
-						if x == y {
-							v = count[cand[x]]
-						} else {
-							v = float64(co[cand[x]][cand[y]])
-						}
-						g[x*k+y] = v
+					g[x*k+x] = count[cand[x]]
+					row := co[cand[x]]
+					for y := x + 1; y < k; y++ {
+						v := float64(row[cand[y]])
+						g[x*k+y], g[y*k+x] = v, v
 					}
 				}
 				for l, rel := range lambdas {
