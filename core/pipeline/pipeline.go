@@ -14,7 +14,6 @@ package pipeline
 import (
 	"sync"
 
-	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 )
@@ -29,14 +28,10 @@ type Recommender struct {
 	// allocation brings the next collection nearer.
 	rankRows sync.Pool
 	// bias holds, when the bundle has a popularity prior p (its
-	// Model.PopPrior), each row's term of it, p·priorPop(row), which the
-	// index adds to the row's score as it scans; codes is the bundle's
-	// compact index with that bias. coldPop is the popularity the prior
-	// gives an item the model never saw (priorPop). All set at load
+	// Model.PopPrior), each row's term of it, p·priorPops()[row], which
+	// the index adds to the row's score as it scans; set at load
 	// (setPrior).
-	bias    []float32
-	codes   *ann.IVFPQ
-	coldPop float32
+	bias []float32
 }
 
 // Load decodes and validates a bundle. The Recommender may keep references to

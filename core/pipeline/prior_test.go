@@ -17,7 +17,7 @@ import (
 // the allow-list path is held to the same order.
 func TestPopPriorOrdersTwoTower(t *testing.T) {
 	b := bundletest.Random(3000, 32, 5)
-	b.Manifest.Model.PopPrior = 0.1 // any prior: Load then sets coldPop; each trial sets its own
+	b.Manifest.Model.PopPrior = 0.1 // any prior; each trial sets its own
 	b.Index = nil
 	for i := range b.Items.Known {
 		b.Items.Known[i] = i%10 != 3 // a tenth cold
@@ -32,9 +32,8 @@ func TestPopPriorOrdersTwoTower(t *testing.T) {
 			sum, known = sum+float64(p), known+1
 		}
 	}
-	pop := make([]float32, b.Items.Len())
+	pop := r.priorPops()
 	for i := range pop {
-		pop[i] = r.priorPop(int32(i))
 		if b.Items.Known[i] {
 			require.Equal(t, b.Items.Popularity[i], pop[i])
 		} else {
@@ -119,6 +118,7 @@ func TestPopPriorThroughTheIndex(t *testing.T) {
 	b.Index = x
 	b.Manifest.Model.PopPrior = 0.2
 	r := loadBundle(t, b)
+	pop := r.priorPops()
 	const n = 30
 	for trial := range 10 {
 		rq := stage1(r, historyRequest(5, 11+trial*7))
@@ -143,7 +143,7 @@ func TestPopPriorThroughTheIndex(t *testing.T) {
 				require.Equal(t, kept[i], h.Item, "trial %d prior %v: hit %d is the biased index's", trial, prior, i)
 				if i > 0 {
 					p := hits[i-1]
-					require.GreaterOrEqual(t, p.Score+float32(prior*r.priorPop(p.Item)), h.Score+float32(prior*r.priorPop(h.Item)), "trial %d prior %v: hit %d out of order", trial, prior, i)
+					require.GreaterOrEqual(t, p.Score+float32(prior*pop[p.Item]), h.Score+float32(prior*pop[h.Item]), "trial %d prior %v: hit %d out of order", trial, prior, i)
 				}
 			}
 		}

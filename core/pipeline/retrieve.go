@@ -28,9 +28,8 @@ func (r *Recommender) Retrieve(q *Query, emb []float32, n int) []Candidate {
 // keeps its own score.
 func (r *Recommender) retrieve(q *Query, emb []float32, n int, prior bool) []ann.Hit {
 	var bias []float32
-	codes := r.b.Codes
 	if prior {
-		bias, codes = r.bias, r.codes
+		bias = r.bias
 	}
 	// Fetch len(excl) more and drop the excluded rows afterwards: the top n
 	// of the rest, with no test per row scanned.
@@ -48,9 +47,11 @@ func (r *Recommender) retrieve(q *Query, emb []float32, n int, prior bool) []ann
 	// With the bundle's index (section INDX), probe its default number of
 	// lists; a request for an eighth of the catalog or more scans it all,
 	// which then costs about the same and is exact.
-	if c := codes; c != nil {
+	if c := r.b.Codes; c != nil {
+		ix := *c // the bundle's index, with this request's bias
+		ix.Bias = bias
 		sc := searchScratch.Get().(*ann.Scratch)
-		hits = c.Search(nil, emb, m, r.b.CodesNProbe(q.NProbe, m), nil, sc)
+		hits = ix.Search(nil, emb, m, r.b.CodesNProbe(q.NProbe, m), nil, sc)
 		searchScratch.Put(sc)
 	} else if x := r.b.Index; x != nil && m < r.b.Manifest.Items/8 {
 		ix := x.IVF(r.b.Embeddings)
@@ -128,36 +129,36 @@ func (r *Recommender) search(q *Query, emb []float32, n int, f *filter) []ann.Hi
 func firstFetch(n int) int { return min(n+64, MaxFetch) }
 
 // setPrior sets the two-tower source's popularity prior p: each row's
-// term p·priorPop(row), rounded on its own (float32) so that no target
+// term p·priorPops()[row], rounded on its own (float32) so that no target
 // fuses it into a multiply-add and the module and native code order
-// alike, and the compact index that adds it. It costs 4 bytes an item,
-// and only with a prior.
+// alike. It costs 4 bytes an item, and only with a prior.
 func (r *Recommender) setPrior(p float32) {
-	r.bias, r.codes = nil, r.b.Codes
+	r.bias = nil
 	if p == 0 {
 		return
 	}
-	r.coldPop = meanKnownPopularity(&r.b.Items)
-	r.bias = make([]float32, r.b.Items.Len())
-	for row := range r.bias {
-		r.bias[row] = float32(p * r.priorPop(int32(row)))
-	}
-	if c := r.b.Codes; c != nil {
-		biased := *c
-		biased.Bias = r.bias
-		r.codes = &biased
+	r.bias = r.priorPops()
+	for row, pop := range r.bias {
+		r.bias[row] = float32(p * pop)
 	}
 }
 
-// priorPop is the popularity the prior reads for row: the items' column,
-// ln(1 + training interactions), and for an item the model never saw —
-// a cold item, whose count is unknown, not zero — the mean over the items
-// it saw, so that the prior neither buries new items nor favours them.
-func (r *Recommender) priorPop(row int32) float32 {
-	if !r.b.Items.Known[row] {
-		return r.coldPop
+// priorPops returns the popularity the prior reads for each row: the
+// items' column, ln(1 + training interactions), and for an item the model
+// never saw — a cold item, whose count is unknown, not zero — the mean
+// over the items it saw, so that the prior neither buries new items nor
+// favours them.
+func (r *Recommender) priorPops() []float32 {
+	it := &r.b.Items
+	cold := meanKnownPopularity(it)
+	pops := make([]float32, it.Len())
+	for row := range pops {
+		pops[row] = cold
+		if it.Known[row] {
+			pops[row] = it.Popularity[row]
+		}
 	}
-	return r.b.Items.Popularity[row]
+	return pops
 }
 
 // meanKnownPopularity returns the mean popularity of the items the model

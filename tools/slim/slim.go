@@ -49,7 +49,7 @@ type Config struct {
 
 // DefaultConfig is the configuration the bundle builder uses. Its
 // neighbourhood of 128 candidates ranks closer to EASE than 64 did where
-// the pipeline needed it most, at three times the fit (RATIONALE.md,
+// the pipeline needed it most, at more than twice the fit (RATIONALE.md,
 // "Slim's neighbourhood: 128 candidates").
 func DefaultConfig() Config {
 	return Config{Candidates: 128, Top: 20, Lambda: 1, Window: 200}

@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"sync"
 
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
@@ -379,27 +378,21 @@ func (d *RankerData) fitMembers(fit, held []list, cfg RankerConfig, rng *rand.Ra
 // (seeded by cfg.Seed and its index), and returns the mean of their
 // weights, the first member's epoch and the mean's Recall@20 on held.
 //
-// The members train side by side, as many at once as there are cores:
-// each reads the lists and writes only its own model.
+// The members train side by side, one run of them per core: each reads
+// the lists and writes only its own model.
 func (d *RankerData) fitSoup(fit, held []list, cfg RankerConfig, rng *rand.Rand) (*rank.Model, int, float64) {
 	init := newRanker(fit, d.features, cfg, rng)
 	members := make([]*rank.Model, cfg.Soup)
 	epochs := make([]int, cfg.Soup)
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
-	for k := range cfg.Soup {
-		r := rng
-		if k > 0 {
-			r = rand.New(rand.NewPCG(uint64(cfg.Seed), 0x736f7570+uint64(k)))
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+	parallel(min(runtime.GOMAXPROCS(0), cfg.Soup), cfg.Soup, func(_, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			r := rng
+			if k > 0 {
+				r = rand.New(rand.NewPCG(uint64(cfg.Seed), 0x736f7570+uint64(k)))
+			}
 			members[k], epochs[k], _ = trainRankerFrom(cloneRanker(init), fit, held, cfg, r)
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	params := make([][][]float32, cfg.Soup)
 	for k, m := range members {
 		params[k] = rankerParams(m)
