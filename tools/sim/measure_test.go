@@ -209,3 +209,25 @@ func TestMeasureRankerSeeds(t *testing.T) {
 		return nil
 	})
 }
+
+// TestMeasureWeekdays runs the bounded simulation of make test
+// (boundedConfig) with its data ending on each of the last seven days:
+// the day of the week is a context feature, so each day trains other
+// models, and TestRunFindsBetterArm's margins must hold on every one:
+//
+//	EDGEREC_MEASURE=1 go test ./tools/sim -run TestMeasureWeekdays -v -timeout 1h
+func TestMeasureWeekdays(t *testing.T) {
+	if os.Getenv("EDGEREC_MEASURE") == "" {
+		t.Skipf("a measurement of minutes: EDGEREC_MEASURE=1 go test ./tools/sim -run %s -v -timeout 1h", t.Name())
+	}
+	for back := range 7 {
+		cfg := boundedConfig(t)
+		cfg.Synth.Start = cfg.Synth.Start.AddDate(0, 0, -back)
+		res, err := Run(context.Background(), cfg)
+		require.NoError(t, err)
+		rt := res.Retrain
+		t.Logf("data ending %s (%s): round 1 %s, right %v; round 2 with − without events: expected %+.4f [%+.4f, %+.4f], observed %+.4f [%+.4f, %+.4f]",
+			cfg.Synth.Start.AddDate(0, 0, cfg.Synth.Days).Format("2006-01-02"), cfg.Synth.Start.AddDate(0, 0, cfg.Synth.Days).Weekday(),
+			res.Report.Comparisons[0].Verdict, res.Right, rt.ExpectedDiff, rt.ExpectedLo, rt.ExpectedHi, rt.Diff, rt.DiffLo, rt.DiffHi)
+	}
+}

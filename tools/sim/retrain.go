@@ -106,7 +106,7 @@ func retrain(ctx context.Context, lp *loop) (*RetrainResult, error) {
 
 // serve serves b (written to Dir as sim-NAME-events.bundle) to round 1's
 // users, their histories holding what they took in round 1, with the
-// events in dir.
+// events in dir, four hours after round 1 began on the simulated clock.
 func (lp *loop) serve(ctx context.Context, b *bundle.Bundle, name, dir string) (*roundResult, error) {
 	users := pickUsers(lp.ds, lp.cfg.Users, lp.cfg.Seed)
 	history := make(map[int][]api.Event, len(users))
@@ -124,7 +124,7 @@ func (lp *loop) serve(ctx context.Context, b *bundle.Bundle, name, dir string) (
 		return nil, err
 	}
 	return serveRound(ctx, lp.cfg, lp.mod, lp.ds, lp.ts, round{stage: "serve " + name + " events", bundlePath: path,
-		eventsDir: dir, arms: []string{""}, history: history}, lp.progress)
+		eventsDir: dir, arms: []string{""}, history: history, start: lp.start + round2Ms}, lp.progress)
 }
 
 // withRanker returns round 1's bundle b, trained as run on ds, with the

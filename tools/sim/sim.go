@@ -28,6 +28,11 @@
 // same draws, and the simulator compares their expected and observed take
 // rates (RetrainResult).
 //
+// The users live on a simulated clock (clock.go), not the wall clock:
+// their requests, takes and the node's impressions are stamped with it,
+// so that the events, and every model trained from them, are a function
+// of the configuration and its seed, however the goroutines interleave.
+//
 // Nothing leaves the machine: the node listens on 127.0.0.1 and the
 // users are goroutines.
 package sim
@@ -116,6 +121,8 @@ type loop struct {
 	b        *bundle.Bundle
 	evs      []events.Event
 	sessions []*session
+	// start is when round 1 began on the simulated clock (Unix ms).
+	start    int64
 	progress func(string, int, int)
 }
 
@@ -140,8 +147,9 @@ func DefaultArms() []builder.ArmRule {
 // DefaultConfig is a simulation that runs in well under a minute on two
 // cores: 400 users and 500 items drawn, towers trained for 2 epochs, 300
 // users asking for 4 lists of 10 each, then round 2 (Retrain). The data
-// set's log ends at the start of the current day (UTC), so that the
-// events the simulation logs follow it, as a node's follow its bundle's
+// set's log ends at the start of the current day (UTC) and the events
+// follow it on the simulated clock (clock.go): the node takes events
+// within events.MaxAge of its clock, as a node's follow its bundle's
 // training data.
 func DefaultConfig() Config {
 	s := synth.DefaultConfig()
@@ -298,7 +306,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer mod.Close(context.WithoutCancel(ctx))
-	sessions, err := serveUsers(ctx, &cfg, mod, ds, ts, bundlePath, res, progress)
+	start := roundStart(ds)
+	rr, err := serveUsers(ctx, &cfg, mod, ds, ts, bundlePath, start, res, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -310,6 +319,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	rr.retime(evs)
 	res.Report, err = report.Build(evs, report.Options{Baseline: cfg.Arms[0].Name, Items: len(ds.Items),
 		Bootstrap: cfg.Bootstrap, Seed: cfg.Seed})
 	if err != nil {
@@ -317,7 +327,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res.ReportSeconds = time.Since(t0).Seconds()
 	res.judge()
-	lp := &loop{cfg: &cfg, mod: mod, ds: ds, ts: ts, run: run, b: b, evs: evs, sessions: sessions, progress: progress}
+	lp := &loop{cfg: &cfg, mod: mod, ds: ds, ts: ts, run: run, b: b, evs: evs, sessions: rr.sessions, start: start, progress: progress}
 	switch {
 	case cfg.afterRound1 != nil:
 		return res, cfg.afterRound1(lp)
@@ -356,29 +366,31 @@ func (r *Result) judge() {
 
 // serveUsers runs round 1: the node serves the bundle's arms to the
 // users, and closes, which writes the events out.
-func serveUsers(ctx context.Context, cfg *Config, mod *host.Module, ds *dataset.Dataset, ts *synth.Tastes, bundlePath string, res *Result, progress func(string, int, int)) ([]*session, error) {
+func serveUsers(ctx context.Context, cfg *Config, mod *host.Module, ds *dataset.Dataset, ts *synth.Tastes, bundlePath string, start int64, res *Result, progress func(string, int, int)) (*roundResult, error) {
 	names := make([]string, len(cfg.Arms))
 	for i, a := range cfg.Arms {
 		names[i] = a.Name
 	}
-	rr, err := serveRound(ctx, cfg, mod, ds, ts, round{stage: "serve", bundlePath: bundlePath, eventsDir: res.EventsDir, arms: names}, progress)
+	rr, err := serveRound(ctx, cfg, mod, ds, ts, round{stage: "serve", bundlePath: bundlePath, eventsDir: res.EventsDir, arms: names, start: start}, progress)
 	if rr != nil {
 		res.Arms, res.Requests, res.Failed = rr.arms, rr.requests, rr.failed
 	}
 	if err != nil {
 		return nil, err
 	}
-	return rr.sessions, nil
+	return rr, nil
 }
 
 // round is one round of serving: a bundle, where its events go, the arms
 // counted (by the response's arm name; "" for a bundle without arms),
-// and what each user's client adds to its history (by user index).
+// what each user's client adds to its history (by user index), and when
+// on the simulated clock the round starts (Unix ms).
 type round struct {
 	stage                 string
 	bundlePath, eventsDir string
 	arms                  []string
 	history               map[int][]api.Event
+	start                 int64
 }
 
 // roundResult is what the simulator saw in a round.
@@ -444,7 +456,7 @@ func serveRound(ctx context.Context, cfg *Config, mod *host.Module, ds *dataset.
 			defer wg.Done()
 			for k := range next {
 				u := users[k]
-				s, err := simulateUser(ctx, client, base, cfg, ds, ts, items, byUser[ds.Users[u].ID], rd.history[u], u)
+				s, err := simulateUser(ctx, client, base, cfg, ds, ts, items, byUser[ds.Users[u].ID], rd.history[u], u, sessionStart(rd.start, k))
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
@@ -501,6 +513,9 @@ type session struct {
 	expected                         float64
 	// taken is what the user took, as its client adds it to the history.
 	taken []api.Event
+	// served is each list's request id and its time on the simulated
+	// clock (Unix ms).
+	served []servedList
 }
 
 func (s *session) addTo(arms map[string]*ArmResult, res *roundResult) {
@@ -524,9 +539,11 @@ const historyCap = 50
 // simulateUser is user u's session: Config.Lists lists asked for, each
 // examined and taken from, the takes posted once the session ends. Its
 // history is the last historyCap of the data's interactions and of more
-// (what it took in an earlier round).
+// (what it took in an earlier round). Its j-th list is asked for at
+// listTime(start, j) on the simulated clock, and taken from a second
+// later.
 func simulateUser(ctx context.Context, client *http.Client, base string, cfg *Config, ds *dataset.Dataset, ts *synth.Tastes,
-	items map[string]int, past []dataset.Interaction, more []api.Event, u int) (*session, error) {
+	items map[string]int, past []dataset.Interaction, more []api.Event, u int, start int64) (*session, error) {
 	s := &session{}
 	user := ds.Users[u]
 	r := rand.New(rand.NewPCG(cfg.Seed, uint64(u)+1))
@@ -538,8 +555,10 @@ func simulateUser(ctx context.Context, client *http.Client, base string, cfg *Co
 	hist = slices.Clone(hist[max(0, len(hist)-historyCap):])
 	shown := map[string]*api.Impression{}
 	var takes []events.Event
-	for range cfg.Lists {
+	for j := range cfg.Lists {
+		at := listTime(start, j)
 		req := api.Request{UserID: user.ID, ExperimentKey: user.ID, Context: user.Context, History: hist, K: cfg.K}
+		req.Context.Time = at / 1000
 		for _, im := range shown {
 			req.Impressions = append(req.Impressions, *im)
 		}
@@ -554,7 +573,8 @@ func simulateUser(ctx context.Context, client *http.Client, base string, cfg *Co
 		}
 		s.arm = resp.Arm
 		s.lists++
-		now := time.Now()
+		s.served = append(s.served, servedList{resp.RequestID, at})
+		took := at + takeDelayMs
 		for p, it := range resp.Items {
 			i, ok := items[it.ID]
 			if !ok {
@@ -565,10 +585,10 @@ func simulateUser(ctx context.Context, client *http.Client, base string, cfg *Co
 			s.expected += prob
 			if r.Float64() < prob {
 				s.takes++
-				takes = append(takes, events.Event{Type: events.TypeTake, RequestID: resp.RequestID, TimeMs: now.UnixMilli(),
+				takes = append(takes, events.Event{Type: events.TypeTake, RequestID: resp.RequestID, TimeMs: took,
 					User: user.ID, Item: it.ID, Kind: events.KindWatch, Position: int32(p + 1)})
-				hist = append(hist, api.Event{Item: it.ID, Time: now.Unix()})
-				s.taken = append(s.taken, api.Event{Item: it.ID, Time: now.Unix()})
+				hist = append(hist, api.Event{Item: it.ID, Time: took / 1000})
+				s.taken = append(s.taken, api.Event{Item: it.ID, Time: took / 1000})
 				delete(shown, it.ID)
 				continue
 			}
@@ -578,7 +598,7 @@ func simulateUser(ctx context.Context, client *http.Client, base string, cfg *Co
 				shown[it.ID] = im
 			}
 			im.Count++
-			im.Last = now.Unix()
+			im.Last = at / 1000
 		}
 	}
 	if len(takes) > 0 {

@@ -122,7 +122,9 @@ type Events struct {
 
 // PrepareEvents keeps the events of ds's users and items: their takes,
 // and their impressions joined with the takes from them (events.Join),
-// each in time order.
+// each in time order, ties broken by user and request, so that the same
+// events give the same training in whatever order the log holds them
+// (nodes and clients write concurrently).
 func PrepareEvents(ds *dataset.Dataset, evs []events.Event) *Events {
 	users := make(map[string]bool, len(ds.Users))
 	for _, u := range ds.Users {
@@ -140,7 +142,10 @@ func PrepareEvents(ds *dataset.Dataset, evs []events.Event) *Events {
 		}
 		out.Takes = append(out.Takes, e)
 	}
-	slices.SortStableFunc(out.Takes, func(a, b events.Event) int { return cmp.Compare(a.TimeMs, b.TimeMs) })
+	slices.SortFunc(out.Takes, func(a, b events.Event) int {
+		return cmp.Or(cmp.Compare(a.TimeMs, b.TimeMs), cmp.Compare(a.User, b.User), cmp.Compare(a.Item, b.Item),
+			cmp.Compare(a.RequestID, b.RequestID), cmp.Compare(a.Position, b.Position), cmp.Compare(a.Kind, b.Kind))
+	})
 	for _, l := range events.Join(evs).Lists {
 		// Files are read as they are, not validated again: a list with a
 		// position out of the schema's range is left out.
@@ -158,7 +163,10 @@ func PrepareEvents(ds *dataset.Dataset, evs []events.Event) *Events {
 			}
 		}
 	}
-	slices.SortStableFunc(out.Lists, func(a, b events.List) int { return cmp.Compare(a.Impression.TimeMs, b.Impression.TimeMs) })
+	slices.SortFunc(out.Lists, func(a, b events.List) int {
+		return cmp.Or(cmp.Compare(a.Impression.TimeMs, b.Impression.TimeMs), cmp.Compare(a.Impression.User, b.Impression.User),
+			cmp.Compare(a.Impression.RequestID, b.Impression.RequestID))
+	})
 	return out
 }
 

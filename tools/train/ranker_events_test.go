@@ -195,6 +195,41 @@ func TestPrepareAndAddTakes(t *testing.T) {
 	assert.Equal(t, dataset.Interaction{User: "u1", Item: "c", Time: 301, Value: 1}, out.Interactions[2])
 }
 
+// TestPrepareEventsOrderFree: the same events in any order of the log
+// prepare the same takes and lists, in the same order, ties in time
+// included (nodes and clients write concurrently).
+func TestPrepareEventsOrderFree(t *testing.T) {
+	ds := &dataset.Dataset{Name: "t", Items: []dataset.Item{{ID: "a"}, {ID: "b"}, {ID: "c"}},
+		Users: []dataset.User{{ID: "u1"}, {ID: "u2"}, {ID: "u3"}}}
+	var evs []events.Event
+	for u := 1; u <= 3; u++ {
+		user := fmt.Sprintf("u%d", u)
+		for l := range 3 {
+			req := fmt.Sprintf("r%d-%d", u, l)
+			at := int64(1_000 * l) // every user's list l at the same time
+			evs = append(evs, events.Event{Type: events.TypeImpression, RequestID: req, User: user, TimeMs: at,
+				Items: []events.Shown{{Item: "a", Position: 1}, {Item: "b", Position: 2}, {Item: "c", Position: 3}}})
+			for _, it := range []string{"a", "c"}[:1+(u+l)%2] {
+				evs = append(evs, events.Event{Type: events.TypeTake, RequestID: req, User: user, Item: it, TimeMs: at + 500})
+			}
+		}
+	}
+	want := PrepareEvents(ds, evs)
+	require.Len(t, want.Lists, 9)
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 5 {
+		shuffled := slices.Clone(evs)
+		r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		got := PrepareEvents(ds, shuffled)
+		assert.Equal(t, want.Takes, got.Takes)
+		require.Len(t, got.Lists, len(want.Lists))
+		for i := range want.Lists {
+			assert.Equal(t, *want.Lists[i].Impression, *got.Lists[i].Impression, "list %d", i)
+			assert.Equal(t, want.Lists[i].Taken, got.Lists[i].Taken, "list %d", i)
+		}
+	}
+}
+
 // TestEventListsRebuildRequests: each logged list is scored as serving
 // scored it, from the request rebuilt at its time: an item taken from
 // the first list is a positive there, weighted by its position's inverse

@@ -1,0 +1,76 @@
+package sim
+
+import (
+	"github.com/edgerec/edgerec/host/events"
+	"github.com/edgerec/edgerec/tools/dataset"
+)
+
+// The simulated clock. The users are goroutines that ask for lists as
+// fast as the node answers, so wall-clock times would say nothing of the
+// users and would change from run to run: a take and the next list in
+// the same millisecond, one user's lists before or after another's. The
+// model trained with the events (round 2) reads those times (the history
+// at each list, the order of the lists), so each run would train a
+// different one. Instead each user's session is laid out in simulated
+// time: user k of a round asks for list j at start + k ms + j·listGapMs,
+// takes from it takeDelayMs later, and the node's impressions are
+// re-stamped with their request's time when the events are read back.
+const (
+	// listGapMs separates a user's lists. It exceeds MaxUsers ms, so
+	// every user's list j comes before anyone's list j+1 and no two lists
+	// share a time.
+	listGapMs = 120_000
+	// takeDelayMs is when a list's takes happen after it is asked for.
+	takeDelayMs = 1_000
+	// round2Ms separates the rounds: round 2 starts after every list of
+	// round 1 (MaxLists·listGapMs + MaxUsers ms is under 3.5 hours), the
+	// same day, so that its events stay within what the node accepts
+	// (events.MaxSkew after its clock).
+	round2Ms = 4 * 3_600_000
+)
+
+// roundStart is when round 1 starts: the second after the data set's last
+// interaction, so that the events follow the data as a node's follow its
+// bundle's training data.
+func roundStart(ds *dataset.Dataset) int64 {
+	var last int64
+	for _, in := range ds.Interactions {
+		last = max(last, in.Time)
+	}
+	return (last + 1) * 1000
+}
+
+// sessionStart is when the k-th user (in pickUsers order) of a round
+// starting at start asks for its first list.
+func sessionStart(start int64, k int) int64 { return start + int64(k) }
+
+// listTime is when a user whose session starts at start asks for list j.
+func listTime(start int64, j int) int64 { return start + int64(j)*listGapMs }
+
+// servedList is a list a user was served: its request id and time.
+type servedList struct {
+	requestID string
+	at        int64
+}
+
+// retime stamps each impression in evs with its request's time on the
+// simulated clock; the node stamped it with the wall clock. Impressions of
+// requests the round did not send keep their time.
+func (rr *roundResult) retime(evs []events.Event) {
+	at := map[string]int64{}
+	for _, s := range rr.sessions {
+		if s == nil {
+			continue
+		}
+		for _, l := range s.served {
+			at[l.requestID] = l.at
+		}
+	}
+	for i := range evs {
+		if e := &evs[i]; e.Type == events.TypeImpression {
+			if t, ok := at[e.RequestID]; ok {
+				e.TimeMs = t
+			}
+		}
+	}
+}
