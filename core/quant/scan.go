@@ -162,13 +162,79 @@ func (m *Int8) Dots(dst []int32, q *Query, lo int) {
 	}
 }
 
-// dots64 is Dots for rows of 64 codes (8 words), unrolled. The 32 packed
-// query words are held in local variables across the rows: in wazero the
-// ones that do not fit in registers are spilled to the machine stack,
-// which is cheaper to reload than linear memory (an address computation
-// and a bounds check per load): a third less time a row (BenchmarkDots in
-// wazero; core/quant/MEASUREMENTS.md).
+// dots64 is Dots for rows of 64 codes (8 words), unrolled, four rows at
+// a time: each packed query word is loaded once for four rows. Go's wasm
+// code has 16 integer registers; the 32 query words never fit, and every
+// reload is a linear-memory load, which wazero bounds-checks. Sharing each
+// load across four rows is what brings the kernel near native speed
+// (BenchmarkDots; core/quant/MEASUREMENTS.md, "Four rows a pass").
 func dots64(dst []int32, p *[32]uint64, bias int32, w []uint64) {
+	w = w[:8*len(dst)]
+	n := len(dst) &^ 3
+	for i := 0; i < n; i += 4 {
+		r := (*[32]uint64)(w[8*i : 8*i+32])
+		var a0, a1, a2, a3 uint64
+		q0, q1, q2, q3 := p[0], p[1], p[2], p[3]
+		x0, x1, x2, x3 := r[0]^signBits, r[8]^signBits, r[16]^signBits, r[24]^signBits
+		a0 += (x0&laneMask)*q0 + (x0>>8&laneMask)*q1 + (x0>>16&laneMask)*q2 + (x0>>24&laneMask)*q3
+		a1 += (x1&laneMask)*q0 + (x1>>8&laneMask)*q1 + (x1>>16&laneMask)*q2 + (x1>>24&laneMask)*q3
+		a2 += (x2&laneMask)*q0 + (x2>>8&laneMask)*q1 + (x2>>16&laneMask)*q2 + (x2>>24&laneMask)*q3
+		a3 += (x3&laneMask)*q0 + (x3>>8&laneMask)*q1 + (x3>>16&laneMask)*q2 + (x3>>24&laneMask)*q3
+		q0, q1, q2, q3 = p[4], p[5], p[6], p[7]
+		x0, x1, x2, x3 = r[1]^signBits, r[9]^signBits, r[17]^signBits, r[25]^signBits
+		a0 += (x0&laneMask)*q0 + (x0>>8&laneMask)*q1 + (x0>>16&laneMask)*q2 + (x0>>24&laneMask)*q3
+		a1 += (x1&laneMask)*q0 + (x1>>8&laneMask)*q1 + (x1>>16&laneMask)*q2 + (x1>>24&laneMask)*q3
+		a2 += (x2&laneMask)*q0 + (x2>>8&laneMask)*q1 + (x2>>16&laneMask)*q2 + (x2>>24&laneMask)*q3
+		a3 += (x3&laneMask)*q0 + (x3>>8&laneMask)*q1 + (x3>>16&laneMask)*q2 + (x3>>24&laneMask)*q3
+		q0, q1, q2, q3 = p[8], p[9], p[10], p[11]
+		x0, x1, x2, x3 = r[2]^signBits, r[10]^signBits, r[18]^signBits, r[26]^signBits
+		a0 += (x0&laneMask)*q0 + (x0>>8&laneMask)*q1 + (x0>>16&laneMask)*q2 + (x0>>24&laneMask)*q3
+		a1 += (x1&laneMask)*q0 + (x1>>8&laneMask)*q1 + (x1>>16&laneMask)*q2 + (x1>>24&laneMask)*q3
+		a2 += (x2&laneMask)*q0 + (x2>>8&laneMask)*q1 + (x2>>16&laneMask)*q2 + (x2>>24&laneMask)*q3
+		a3 += (x3&laneMask)*q0 + (x3>>8&laneMask)*q1 + (x3>>16&laneMask)*q2 + (x3>>24&laneMask)*q3
+		q0, q1, q2, q3 = p[12], p[13], p[14], p[15]
+		x0, x1, x2, x3 = r[3]^signBits, r[11]^signBits, r[19]^signBits, r[27]^signBits
+		a0 += (x0&laneMask)*q0 + (x0>>8&laneMask)*q1 + (x0>>16&laneMask)*q2 + (x0>>24&laneMask)*q3
+		a1 += (x1&laneMask)*q0 + (x1>>8&laneMask)*q1 + (x1>>16&laneMask)*q2 + (x1>>24&laneMask)*q3
+		a2 += (x2&laneMask)*q0 + (x2>>8&laneMask)*q1 + (x2>>16&laneMask)*q2 + (x2>>24&laneMask)*q3
+		a3 += (x3&laneMask)*q0 + (x3>>8&laneMask)*q1 + (x3>>16&laneMask)*q2 + (x3>>24&laneMask)*q3
+		q0, q1, q2, q3 = p[16], p[17], p[18], p[19]
+		x0, x1, x2, x3 = r[4]^signBits, r[12]^signBits, r[20]^signBits, r[28]^signBits
+		a0 += (x0&laneMask)*q0 + (x0>>8&laneMask)*q1 + (x0>>16&laneMask)*q2 + (x0>>24&laneMask)*q3
+		a1 += (x1&laneMask)*q0 + (x1>>8&laneMask)*q1 + (x1>>16&laneMask)*q2 + (x1>>24&laneMask)*q3
+		a2 += (x2&laneMask)*q0 + (x2>>8&laneMask)*q1 + (x2>>16&laneMask)*q2 + (x2>>24&laneMask)*q3
+		a3 += (x3&laneMask)*q0 + (x3>>8&laneMask)*q1 + (x3>>16&laneMask)*q2 + (x3>>24&laneMask)*q3
+		q0, q1, q2, q3 = p[20], p[21], p[22], p[23]
+		x0, x1, x2, x3 = r[5]^signBits, r[13]^signBits, r[21]^signBits, r[29]^signBits
+		a0 += (x0&laneMask)*q0 + (x0>>8&laneMask)*q1 + (x0>>16&laneMask)*q2 + (x0>>24&laneMask)*q3
+		a1 += (x1&laneMask)*q0 + (x1>>8&laneMask)*q1 + (x1>>16&laneMask)*q2 + (x1>>24&laneMask)*q3
+		a2 += (x2&laneMask)*q0 + (x2>>8&laneMask)*q1 + (x2>>16&laneMask)*q2 + (x2>>24&laneMask)*q3
+		a3 += (x3&laneMask)*q0 + (x3>>8&laneMask)*q1 + (x3>>16&laneMask)*q2 + (x3>>24&laneMask)*q3
+		q0, q1, q2, q3 = p[24], p[25], p[26], p[27]
+		x0, x1, x2, x3 = r[6]^signBits, r[14]^signBits, r[22]^signBits, r[30]^signBits
+		a0 += (x0&laneMask)*q0 + (x0>>8&laneMask)*q1 + (x0>>16&laneMask)*q2 + (x0>>24&laneMask)*q3
+		a1 += (x1&laneMask)*q0 + (x1>>8&laneMask)*q1 + (x1>>16&laneMask)*q2 + (x1>>24&laneMask)*q3
+		a2 += (x2&laneMask)*q0 + (x2>>8&laneMask)*q1 + (x2>>16&laneMask)*q2 + (x2>>24&laneMask)*q3
+		a3 += (x3&laneMask)*q0 + (x3>>8&laneMask)*q1 + (x3>>16&laneMask)*q2 + (x3>>24&laneMask)*q3
+		q0, q1, q2, q3 = p[28], p[29], p[30], p[31]
+		x0, x1, x2, x3 = r[7]^signBits, r[15]^signBits, r[23]^signBits, r[31]^signBits
+		a0 += (x0&laneMask)*q0 + (x0>>8&laneMask)*q1 + (x0>>16&laneMask)*q2 + (x0>>24&laneMask)*q3
+		a1 += (x1&laneMask)*q0 + (x1>>8&laneMask)*q1 + (x1>>16&laneMask)*q2 + (x1>>24&laneMask)*q3
+		a2 += (x2&laneMask)*q0 + (x2>>8&laneMask)*q1 + (x2>>16&laneMask)*q2 + (x2>>24&laneMask)*q3
+		a3 += (x3&laneMask)*q0 + (x3>>8&laneMask)*q1 + (x3>>16&laneMask)*q2 + (x3>>24&laneMask)*q3
+		dst[i+0] = int32((int64(a0)+1<<31)>>32) - bias
+		dst[i+1] = int32((int64(a1)+1<<31)>>32) - bias
+		dst[i+2] = int32((int64(a2)+1<<31)>>32) - bias
+		dst[i+3] = int32((int64(a3)+1<<31)>>32) - bias
+	}
+	if n < len(dst) {
+		dots64Rows(dst[n:], p, bias, w[8*n:])
+	}
+}
+
+// dots64Rows is dots64 one row at a time, for the rows after the last
+// block of four.
+func dots64Rows(dst []int32, p *[32]uint64, bias int32, w []uint64) {
 	w = w[:8*len(dst)]
 	p0, p1, p2, p3, p4, p5, p6, p7 := p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]
 	p8, p9, p10, p11, p12, p13, p14, p15 := p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15]
@@ -245,26 +311,75 @@ func (m *Int8) Scores(dst []float32, q *Query, lo int) {
 }
 
 // scores64 is Scores for rows of 64 codes: the body of dots64 followed by
-// the scaling, so that no intermediate buffer is needed.
+// the scaling, so that no intermediate buffer is needed (a buffer and a
+// second pass cost more in wazero than the scaling itself).
 func scores64(dst []float32, p *[32]uint64, bias int32, w []uint64, scales []float32, qs float32) {
 	w = w[:8*len(dst)]
 	scales = scales[:len(dst)]
-	p0, p1, p2, p3, p4, p5, p6, p7 := p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]
-	p8, p9, p10, p11, p12, p13, p14, p15 := p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15]
-	p16, p17, p18, p19, p20, p21, p22, p23 := p[16], p[17], p[18], p[19], p[20], p[21], p[22], p[23]
-	p24, p25, p26, p27, p28, p29, p30, p31 := p[24], p[25], p[26], p[27], p[28], p[29], p[30], p[31]
-	for i := range dst {
-		r := (*[8]uint64)(w[8*i : 8*i+8])
-		x0, x1, x2, x3 := r[0]^signBits, r[1]^signBits, r[2]^signBits, r[3]^signBits
-		x4, x5, x6, x7 := r[4]^signBits, r[5]^signBits, r[6]^signBits, r[7]^signBits
-		acc := (x0&laneMask)*p0 + (x0>>8&laneMask)*p1 + (x0>>16&laneMask)*p2 + (x0>>24&laneMask)*p3 +
-			(x1&laneMask)*p4 + (x1>>8&laneMask)*p5 + (x1>>16&laneMask)*p6 + (x1>>24&laneMask)*p7 +
-			(x2&laneMask)*p8 + (x2>>8&laneMask)*p9 + (x2>>16&laneMask)*p10 + (x2>>24&laneMask)*p11 +
-			(x3&laneMask)*p12 + (x3>>8&laneMask)*p13 + (x3>>16&laneMask)*p14 + (x3>>24&laneMask)*p15 +
-			(x4&laneMask)*p16 + (x4>>8&laneMask)*p17 + (x4>>16&laneMask)*p18 + (x4>>24&laneMask)*p19 +
-			(x5&laneMask)*p20 + (x5>>8&laneMask)*p21 + (x5>>16&laneMask)*p22 + (x5>>24&laneMask)*p23 +
-			(x6&laneMask)*p24 + (x6>>8&laneMask)*p25 + (x6>>16&laneMask)*p26 + (x6>>24&laneMask)*p27 +
-			(x7&laneMask)*p28 + (x7>>8&laneMask)*p29 + (x7>>16&laneMask)*p30 + (x7>>24&laneMask)*p31
-		dst[i] = qs * scales[i] * float32(int32((int64(acc)+1<<31)>>32)-bias)
+	n := len(dst) &^ 3
+	for i := 0; i < n; i += 4 {
+		r := (*[32]uint64)(w[8*i : 8*i+32])
+		var a0, a1, a2, a3 uint64
+		q0, q1, q2, q3 := p[0], p[1], p[2], p[3]
+		x0, x1, x2, x3 := r[0]^signBits, r[8]^signBits, r[16]^signBits, r[24]^signBits
+		a0 += (x0&laneMask)*q0 + (x0>>8&laneMask)*q1 + (x0>>16&laneMask)*q2 + (x0>>24&laneMask)*q3
+		a1 += (x1&laneMask)*q0 + (x1>>8&laneMask)*q1 + (x1>>16&laneMask)*q2 + (x1>>24&laneMask)*q3
+		a2 += (x2&laneMask)*q0 + (x2>>8&laneMask)*q1 + (x2>>16&laneMask)*q2 + (x2>>24&laneMask)*q3
+		a3 += (x3&laneMask)*q0 + (x3>>8&laneMask)*q1 + (x3>>16&laneMask)*q2 + (x3>>24&laneMask)*q3
+		q0, q1, q2, q3 = p[4], p[5], p[6], p[7]
+		x0, x1, x2, x3 = r[1]^signBits, r[9]^signBits, r[17]^signBits, r[25]^signBits
+		a0 += (x0&laneMask)*q0 + (x0>>8&laneMask)*q1 + (x0>>16&laneMask)*q2 + (x0>>24&laneMask)*q3
+		a1 += (x1&laneMask)*q0 + (x1>>8&laneMask)*q1 + (x1>>16&laneMask)*q2 + (x1>>24&laneMask)*q3
+		a2 += (x2&laneMask)*q0 + (x2>>8&laneMask)*q1 + (x2>>16&laneMask)*q2 + (x2>>24&laneMask)*q3
+		a3 += (x3&laneMask)*q0 + (x3>>8&laneMask)*q1 + (x3>>16&laneMask)*q2 + (x3>>24&laneMask)*q3
+		q0, q1, q2, q3 = p[8], p[9], p[10], p[11]
+		x0, x1, x2, x3 = r[2]^signBits, r[10]^signBits, r[18]^signBits, r[26]^signBits
+		a0 += (x0&laneMask)*q0 + (x0>>8&laneMask)*q1 + (x0>>16&laneMask)*q2 + (x0>>24&laneMask)*q3
+		a1 += (x1&laneMask)*q0 + (x1>>8&laneMask)*q1 + (x1>>16&laneMask)*q2 + (x1>>24&laneMask)*q3
+		a2 += (x2&laneMask)*q0 + (x2>>8&laneMask)*q1 + (x2>>16&laneMask)*q2 + (x2>>24&laneMask)*q3
+		a3 += (x3&laneMask)*q0 + (x3>>8&laneMask)*q1 + (x3>>16&laneMask)*q2 + (x3>>24&laneMask)*q3
+		q0, q1, q2, q3 = p[12], p[13], p[14], p[15]
+		x0, x1, x2, x3 = r[3]^signBits, r[11]^signBits, r[19]^signBits, r[27]^signBits
+		a0 += (x0&laneMask)*q0 + (x0>>8&laneMask)*q1 + (x0>>16&laneMask)*q2 + (x0>>24&laneMask)*q3
+		a1 += (x1&laneMask)*q0 + (x1>>8&laneMask)*q1 + (x1>>16&laneMask)*q2 + (x1>>24&laneMask)*q3
+		a2 += (x2&laneMask)*q0 + (x2>>8&laneMask)*q1 + (x2>>16&laneMask)*q2 + (x2>>24&laneMask)*q3
+		a3 += (x3&laneMask)*q0 + (x3>>8&laneMask)*q1 + (x3>>16&laneMask)*q2 + (x3>>24&laneMask)*q3
+		q0, q1, q2, q3 = p[16], p[17], p[18], p[19]
+		x0, x1, x2, x3 = r[4]^signBits, r[12]^signBits, r[20]^signBits, r[28]^signBits
+		a0 += (x0&laneMask)*q0 + (x0>>8&laneMask)*q1 + (x0>>16&laneMask)*q2 + (x0>>24&laneMask)*q3
+		a1 += (x1&laneMask)*q0 + (x1>>8&laneMask)*q1 + (x1>>16&laneMask)*q2 + (x1>>24&laneMask)*q3
+		a2 += (x2&laneMask)*q0 + (x2>>8&laneMask)*q1 + (x2>>16&laneMask)*q2 + (x2>>24&laneMask)*q3
+		a3 += (x3&laneMask)*q0 + (x3>>8&laneMask)*q1 + (x3>>16&laneMask)*q2 + (x3>>24&laneMask)*q3
+		q0, q1, q2, q3 = p[20], p[21], p[22], p[23]
+		x0, x1, x2, x3 = r[5]^signBits, r[13]^signBits, r[21]^signBits, r[29]^signBits
+		a0 += (x0&laneMask)*q0 + (x0>>8&laneMask)*q1 + (x0>>16&laneMask)*q2 + (x0>>24&laneMask)*q3
+		a1 += (x1&laneMask)*q0 + (x1>>8&laneMask)*q1 + (x1>>16&laneMask)*q2 + (x1>>24&laneMask)*q3
+		a2 += (x2&laneMask)*q0 + (x2>>8&laneMask)*q1 + (x2>>16&laneMask)*q2 + (x2>>24&laneMask)*q3
+		a3 += (x3&laneMask)*q0 + (x3>>8&laneMask)*q1 + (x3>>16&laneMask)*q2 + (x3>>24&laneMask)*q3
+		q0, q1, q2, q3 = p[24], p[25], p[26], p[27]
+		x0, x1, x2, x3 = r[6]^signBits, r[14]^signBits, r[22]^signBits, r[30]^signBits
+		a0 += (x0&laneMask)*q0 + (x0>>8&laneMask)*q1 + (x0>>16&laneMask)*q2 + (x0>>24&laneMask)*q3
+		a1 += (x1&laneMask)*q0 + (x1>>8&laneMask)*q1 + (x1>>16&laneMask)*q2 + (x1>>24&laneMask)*q3
+		a2 += (x2&laneMask)*q0 + (x2>>8&laneMask)*q1 + (x2>>16&laneMask)*q2 + (x2>>24&laneMask)*q3
+		a3 += (x3&laneMask)*q0 + (x3>>8&laneMask)*q1 + (x3>>16&laneMask)*q2 + (x3>>24&laneMask)*q3
+		q0, q1, q2, q3 = p[28], p[29], p[30], p[31]
+		x0, x1, x2, x3 = r[7]^signBits, r[15]^signBits, r[23]^signBits, r[31]^signBits
+		a0 += (x0&laneMask)*q0 + (x0>>8&laneMask)*q1 + (x0>>16&laneMask)*q2 + (x0>>24&laneMask)*q3
+		a1 += (x1&laneMask)*q0 + (x1>>8&laneMask)*q1 + (x1>>16&laneMask)*q2 + (x1>>24&laneMask)*q3
+		a2 += (x2&laneMask)*q0 + (x2>>8&laneMask)*q1 + (x2>>16&laneMask)*q2 + (x2>>24&laneMask)*q3
+		a3 += (x3&laneMask)*q0 + (x3>>8&laneMask)*q1 + (x3>>16&laneMask)*q2 + (x3>>24&laneMask)*q3
+		sc := (*[4]float32)(scales[i : i+4])
+		dst[i+0] = qs * sc[0] * float32(int32((int64(a0)+1<<31)>>32)-bias)
+		dst[i+1] = qs * sc[1] * float32(int32((int64(a1)+1<<31)>>32)-bias)
+		dst[i+2] = qs * sc[2] * float32(int32((int64(a2)+1<<31)>>32)-bias)
+		dst[i+3] = qs * sc[3] * float32(int32((int64(a3)+1<<31)>>32)-bias)
+	}
+	if n < len(dst) {
+		var d [3]int32
+		t := d[:len(dst)-n]
+		dots64Rows(t, p, bias, w[8*n:])
+		for i, v := range t {
+			dst[n+i] = qs * scales[n+i] * float32(v)
+		}
 	}
 }

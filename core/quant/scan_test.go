@@ -115,8 +115,9 @@ func TestDotsPanics(t *testing.T) {
 	}
 }
 
-// BenchmarkDots scans 10 000 rows: the word kernel beside the reference
-// loop and DotInt8 per row. Run it in wazero with
+// BenchmarkDots scans 10 000 rows: the word kernel (Dots, and Scores with
+// its scaling) beside the one-row-a-pass kernel it replaced, the
+// reference loop and DotInt8 per row. Run it in wazero with
 //
 //	GOOS=wasip1 GOARCH=wasm go test -exec "$(go env GOROOT)/lib/wasm/go_wasip1_wasm_exec" -bench Dots ./core/quant
 //
@@ -135,6 +136,23 @@ func BenchmarkDots(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/rows, "ns/row")
 		})
+		if dim == 64 {
+			b.Run("one-row/dim=64", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					dots64Rows(dst, (*[32]uint64)(q.packed), int32(q.bias), m.words())
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/rows, "ns/row")
+			})
+			scores := make([]float32, rows)
+			b.Run("scores/dim=64", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					m.Scores(scores, q, 0)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/rows, "ns/row")
+			})
+		}
 		b.Run("DotInt8/dim="+strconv.Itoa(dim), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
