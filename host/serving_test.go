@@ -27,7 +27,11 @@ func TestFailedLoadKeepsServing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Items != 300 || sum.Format != fmt.Sprintf("%d.%d", bundle.Major, bundle.Minor) {
+	h, err := bundle.ReadHeader(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Items != 300 || sum.Format != fmt.Sprintf("%d.%d", h.Major, h.Minor) {
 		t.Fatalf("summary %+v", sum)
 	}
 	native, err := pipeline.Load(bytes.Clone(good))

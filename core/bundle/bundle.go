@@ -105,17 +105,20 @@ type Vocab struct {
 
 // Items holds the catalog as columns, one row per item (FORMAT.md §8.2).
 // Lists are flattened: item i's categories are
-// Categories[CategoryOffsets[i]:CategoryOffsets[i+1]], likewise regions.
-// A decoded bundle's columns alias its bytes.
+// Categories[CategoryOffsets[i]:CategoryOffsets[i+1]], likewise regions;
+// nil offsets imply the list (a decoded bundle that left them out): no
+// item has one when the values are empty, and item i has value i when
+// there is one per item. Titles are empty when no item has one. A
+// decoded bundle's columns alias its bytes.
 type Items struct {
 	IDs             Strings
-	Titles          Strings
-	CategoryOffsets []uint32 // len = items + 1
+	Titles          Strings  // Len 0 (no titles) or items; Title reads it
+	CategoryOffsets []uint32 // len = items + 1, or nil (implied)
 	Categories      []int32  // indices into Vocab.Categories
 	Released        []int64  // Unix seconds, 0 unknown
 	Available       []bool
 	AgeRating       []uint8   // minimum age
-	RegionOffsets   []uint32  // len = items + 1
+	RegionOffsets   []uint32  // len = items + 1, or nil (implied)
 	Regions         []int32   // indices into Vocab.Licensing; none = everywhere
 	Popularity      []float32 // log(1 + training interactions)
 	Recent          []float32 // log(1 + interactions in the 30 days before the build)
@@ -132,13 +135,62 @@ func (it *Items) Len() int { return it.IDs.Len() }
 func (it *Items) Lookup(id string) (int32, bool) { return it.index.Lookup(it.IDs, id) }
 
 // CategoriesOf returns item i's category indices.
-func (it *Items) CategoriesOf(i int) []int32 {
-	return it.Categories[it.CategoryOffsets[i]:it.CategoryOffsets[i+1]]
-}
+func (it *Items) CategoriesOf(i int) []int32 { return listOf(it.CategoryOffsets, it.Categories, i) }
 
 // RegionsOf returns item i's licensed region indices (empty = everywhere).
-func (it *Items) RegionsOf(i int) []int32 {
-	return it.Regions[it.RegionOffsets[i]:it.RegionOffsets[i+1]]
+func (it *Items) RegionsOf(i int) []int32 { return listOf(it.RegionOffsets, it.Regions, i) }
+
+// Title returns item i's title ("" in a bundle without titles).
+func (it *Items) Title(i int) string {
+	if it.Titles.Len() == 0 {
+		return ""
+	}
+	return it.Titles.At(i)
+}
+
+// listOf returns item i's entries of a flattened list whose offsets may
+// be implied (Items).
+func listOf(offsets []uint32, values []int32, i int) []int32 {
+	switch {
+	case offsets != nil:
+		return values[offsets[i]:offsets[i+1]]
+	case len(values) == 0:
+		return nil
+	}
+	return values[i : i+1 : i+1]
+}
+
+// implied reports whether a list's offsets follow from its values alone:
+// no item has an entry, or item i has exactly entry i.
+func implied(offsets []uint32, n int) bool {
+	if offsets == nil {
+		return true
+	}
+	if len(offsets) != n+1 {
+		return false
+	}
+	none, one := true, true
+	for i := 1; i <= n; i++ {
+		none = none && offsets[i] == 0
+		one = one && offsets[i] == uint32(i)
+	}
+	return none || one
+}
+
+// lean reports whether Encode leaves something out (MinorLean).
+func (it *Items) lean() bool {
+	n := it.Len()
+	return implied(it.CategoryOffsets, n) || implied(it.RegionOffsets, n) || !it.hasTitles()
+}
+
+// hasTitles reports whether some item has a title.
+func (it *Items) hasTitles() bool {
+	for i := range it.Titles.Len() {
+		if it.Titles.At(i) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Bundle is a bundle's decoded content.
@@ -181,8 +233,9 @@ type Bundle struct {
 	Orders Orders
 }
 
-// Encode writes b as a bundle of format version Major.Minor (Major.MinorPrior
-// with a popularity prior). The output
+// Encode writes b as a bundle of format version Major.Minor: Major.MinorLean
+// when it leaves out implied lists or titles, else Major.MinorPrior with
+// a popularity prior. The output
 // depends only on b: the id table and the orders are computed from
 // b.Items.
 func Encode(b *Bundle) ([]byte, error) {
@@ -201,7 +254,10 @@ func Encode(b *Bundle) ([]byte, error) {
 	// has no zstd decoder (zstd.go), and what travels is compressed by
 	// the transport (edgerec serve's /v1/bundle/file).
 	minor := uint16(Minor)
-	if b.Manifest.Model.PopPrior != 0 {
+	switch {
+	case b.Items.lean():
+		minor = MinorLean
+	case b.Manifest.Model.PopPrior != 0:
 		minor = MinorPrior
 	}
 	return encodeContainer(Major, minor, sections, nil)
@@ -312,7 +368,7 @@ func decode(data []byte, verify bool) (*Bundle, error) {
 	if h.Major == 1 {
 		err = decodeV1(b, byTag)
 	} else {
-		err = decodeV2(b, h.Major, byTag)
+		err = decodeV2(b, h.Major, h.Minor, byTag)
 	}
 	if err != nil {
 		return nil, err
@@ -343,7 +399,7 @@ func (b *Bundle) validate() error {
 		return err
 	}
 	it := &b.Items
-	if it.IDs.Len() != n || it.Titles.Len() != n || len(it.Released) != n || len(it.Available) != n || len(it.AgeRating) != n ||
+	if it.IDs.Len() != n || it.Titles.Len() != n && it.Titles.Len() != 0 || len(it.Released) != n || len(it.Available) != n || len(it.AgeRating) != n ||
 		len(it.Popularity) != n || len(it.Recent) != n || len(it.Known) != n {
 		return formatErr(TagColumns, "columns disagree with the manifest's %d items", n)
 	}
@@ -448,13 +504,16 @@ func finite(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(floa
 // checkLists validates a flattened list column: n+1 non-decreasing offsets
 // from 0 to len(values), every value in [0, vocab).
 func checkLists(offsets []uint32, values []int32, n, vocab int) error {
-	if len(offsets) != n+1 {
+	if offsets == nil && len(values) != 0 && len(values) != n {
+		return fmt.Errorf("%d values for %d items without offsets (want none or one each)", len(values), n)
+	}
+	if offsets != nil && len(offsets) != n+1 {
 		return fmt.Errorf("%d offsets for %d items", len(offsets), n)
 	}
-	if offsets[0] != 0 || int(offsets[n]) != len(values) {
+	if offsets != nil && (offsets[0] != 0 || int(offsets[n]) != len(values)) {
 		return fmt.Errorf("offsets span %d..%d, values hold %d", offsets[0], offsets[n], len(values))
 	}
-	for i := 1; i <= n; i++ {
+	for i := 1; i <= n && offsets != nil; i++ {
 		if offsets[i] < offsets[i-1] {
 			return fmt.Errorf("offsets decrease at item %d", i-1)
 		}

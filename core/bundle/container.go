@@ -35,6 +35,13 @@ const (
 	// skips the key and orders the two-tower source by score alone, as
 	// for a bundle without a prior.
 	MinorPrior = 1
+	// MinorLean is the minor of format 3 that lets a bundle leave out
+	// what it can imply (FORMAT.md §8.1, §8.2): category or region
+	// offsets when each item has none or exactly one, and every title
+	// when none is set. Encode writes it when it leaves one out; a 3.0
+	// or 3.1 reader refuses such a bundle (ICOL's reserved word, or
+	// TITL's count).
+	MinorLean = 2
 
 	headerSize = 32 // FORMAT.md §2
 	entrySize  = 40 // FORMAT.md §3

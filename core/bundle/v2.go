@@ -48,7 +48,11 @@ func encodeV2(b *Bundle, ids IDIndex) ([]Section, error) {
 		return nil, err
 	}
 	raw(TagIDs, encodeStrings(it.IDs))
-	raw(TagTitles, encodeStrings(it.Titles))
+	titles := it.Titles
+	if !it.hasTitles() {
+		titles = Strings{} // §8.1: a bundle without titles stores none
+	}
+	raw(TagTitles, encodeStrings(titles))
 	raw(TagIDIndex, encodeIDIndex(ids))
 	raw(TagColumns, encodeColumns(it))
 	if b.Codes != nil {
@@ -118,7 +122,7 @@ func knownV2(tag string) bool {
 
 // decodeV2 reads the sections of a format-2 bundle into b, whose
 // manifest, vocabularies and matrices are read already.
-func decodeV2(b *Bundle, major uint16, byTag map[string][]byte) error {
+func decodeV2(b *Bundle, major, minor uint16, byTag map[string][]byte) error {
 	for _, tag := range []string{TagIDs, TagTitles, TagIDIndex, TagColumns, TagOrders} {
 		if _, ok := byTag[tag]; !ok {
 			return formatErr(tag, "required section missing")
@@ -127,16 +131,16 @@ func decodeV2(b *Bundle, major uint16, byTag map[string][]byte) error {
 	n := b.Manifest.Items
 	it := &b.Items
 	var err error
-	if it.IDs, err = decodeStrings(TagIDs, byTag[TagIDs], n); err != nil {
+	if it.IDs, err = decodeStrings(TagIDs, byTag[TagIDs], n, false); err != nil {
 		return err
 	}
-	if it.Titles, err = decodeStrings(TagTitles, byTag[TagTitles], n); err != nil {
+	if it.Titles, err = decodeStrings(TagTitles, byTag[TagTitles], n, major > 3 || major == 3 && minor >= MinorLean); err != nil {
 		return err
 	}
 	if it.index, err = decodeIDIndex(byTag[TagIDIndex]); err != nil {
 		return err
 	}
-	if err := decodeColumns(byTag[TagColumns], n, it); err != nil {
+	if err := decodeColumns(byTag[TagColumns], n, it, major > 3 || major == 3 && minor >= MinorLean); err != nil {
 		return err
 	}
 	if b.Orders, err = decodeOrders(byTag[TagOrders], n); err != nil {
@@ -190,16 +194,25 @@ func encodeStrings(s Strings) []byte {
 	var w rawWriter
 	w.u32(uint32(s.Len()))
 	w.u32(uint32(len(s.blob)))
-	putArray(&w, s.offsets)
+	offsets := s.offsets
+	if offsets == nil {
+		offsets = []uint32{0}
+	}
+	putArray(&w, offsets)
 	putArray(&w, s.blob)
 	return w.finish()
 }
 
-func decodeStrings(tag string, data []byte, n int) (Strings, error) {
+// decodeStrings reads n strings, or none when orNone (titles, from
+// format 3.2).
+func decodeStrings(tag string, data []byte, n int, orNone bool) (Strings, error) {
 	r := &rawReader{tag: tag, b: data}
 	count, blob := r.u32(), r.u32()
-	if r.err == nil && int64(count) != int64(n) {
+	if r.err == nil && int64(count) != int64(n) && !(orNone && count == 0) {
 		return Strings{}, formatErr(tag, "%d strings for %d items", count, n)
+	}
+	if count == 0 {
+		n = 0
 	}
 	s := Strings{offsets: readArray[uint32](r, n+1, "offsets"), blob: readArray[byte](r, int(blob), "blob")}
 	if err := r.end(); err != nil {
@@ -231,19 +244,40 @@ func decodeIDIndex(data []byte) (IDIndex, error) {
 	return x, r.end()
 }
 
-// encodeColumns lays out the item columns (§8.2).
+// Flags of ICOL's header (§8.2, from format 3.2): the category or region
+// offsets are left out, implied by their values.
+const (
+	impliedCategories = 1 << iota
+	impliedRegions
+	knownColumnFlags = impliedCategories | impliedRegions
+)
+
+// encodeColumns lays out the item columns (§8.2), leaving out the list
+// offsets that their values imply.
 func encodeColumns(it *Items) []byte {
+	n := it.Len()
+	var flags uint32
+	if implied(it.CategoryOffsets, n) {
+		flags |= impliedCategories
+	}
+	if implied(it.RegionOffsets, n) {
+		flags |= impliedRegions
+	}
 	var w rawWriter
-	w.u32(uint32(it.Len()))
+	w.u32(uint32(n))
 	w.u32(uint32(len(it.Categories)))
 	w.u32(uint32(len(it.Regions)))
-	w.u32(0)
+	w.u32(flags)
 	putArray(&w, it.Released)
 	putArray(&w, it.Popularity)
 	putArray(&w, it.Recent)
-	putArray(&w, it.CategoryOffsets)
+	if flags&impliedCategories == 0 {
+		putArray(&w, it.CategoryOffsets)
+	}
 	putArray(&w, it.Categories)
-	putArray(&w, it.RegionOffsets)
+	if flags&impliedRegions == 0 {
+		putArray(&w, it.RegionOffsets)
+	}
 	putArray(&w, it.Regions)
 	putArray(&w, it.AgeRating)
 	putArray(&w, boolBytes(it.Available))
@@ -251,18 +285,26 @@ func encodeColumns(it *Items) []byte {
 	return w.finish()
 }
 
-func decodeColumns(data []byte, n int, it *Items) error {
+// decodeColumns reads the item columns; flags are allowed when lean
+// (format 3.2 on).
+func decodeColumns(data []byte, n int, it *Items, lean bool) error {
 	r := &rawReader{tag: TagColumns, b: data}
-	count, cats, regs, reserved := r.u32(), r.u32(), r.u32(), r.u32()
-	if r.err == nil && (int64(count) != int64(n) || reserved != 0) {
-		return formatErr(TagColumns, "columns of %d items for %d (reserved %d)", count, n, reserved)
+	count, cats, regs, flags := r.u32(), r.u32(), r.u32(), r.u32()
+	if r.err == nil && (int64(count) != int64(n) || flags != 0 && !lean || flags&^knownColumnFlags != 0) {
+		return formatErr(TagColumns, "columns of %d items for %d (flags %#x)", count, n, flags)
 	}
 	it.Released = readArray[int64](r, n, "released")
 	it.Popularity = readArray[float32](r, n, "popularity")
 	it.Recent = readArray[float32](r, n, "recent")
-	it.CategoryOffsets = readArray[uint32](r, n+1, "category offsets")
+	it.CategoryOffsets = nil
+	if flags&impliedCategories == 0 {
+		it.CategoryOffsets = readArray[uint32](r, n+1, "category offsets")
+	}
 	it.Categories = readArray[int32](r, int(cats), "categories")
-	it.RegionOffsets = readArray[uint32](r, n+1, "region offsets")
+	it.RegionOffsets = nil
+	if flags&impliedRegions == 0 {
+		it.RegionOffsets = readArray[uint32](r, n+1, "region offsets")
+	}
 	it.Regions = readArray[int32](r, int(regs), "regions")
 	it.AgeRating = readArray[uint8](r, n, "age rating")
 	available := readArray[uint8](r, n, "available")

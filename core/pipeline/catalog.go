@@ -40,7 +40,7 @@ func (r *Recommender) Catalog(req *api.CatalogRequest) *api.CatalogPage {
 	for i := lo; i < hi; i++ {
 		p.Items = append(p.Items, api.CatalogItem{
 			ID:         it.IDs.At(i),
-			Title:      it.Titles.At(i),
+			Title:      it.Title(i),
 			Categories: names(it.CategoriesOf(i), b.Vocab.Categories.Values),
 			Released:   it.Released[i],
 			Regions:    names(it.RegionsOf(i), b.Vocab.Licensing.Values),

@@ -440,7 +440,7 @@ func TestBadBundleUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, sections, err := bundle.ReadStored(enc)
+	h, sections, err := bundle.ReadStored(enc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +449,7 @@ func TestBadBundleUnderLoad(t *testing.T) {
 			sections[i].Data, sections[i].Flags, sections[i].Raw = []byte{0x80}, 0, 1
 		}
 	}
-	badContent, err := bundle.Relayout(bundle.Major, bundle.Minor, sections)
+	badContent, err := bundle.Relayout(h.Major, h.Minor, sections)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,7 +461,7 @@ func TestBadBundleUnderLoad(t *testing.T) {
 		{"flipped byte", flipped, "checksum"},
 		{"truncated", good[:len(good)/3], "truncated"},
 		{"empty", nil, "truncated"},
-		{"wrong major version", wrongMajor, fmt.Sprintf("%d.%d", bundle.Major+1, bundle.Minor)},
+		{"wrong major version", wrongMajor, fmt.Sprintf("%d.%d", bundle.Major+1, h.Minor)},
 		{"bad content", badContent, "corrupt section QTWR"}, // checked natively, before any instance
 	} {
 		ts.replace(t, c.data)
@@ -520,7 +520,7 @@ func TestSignaturePolicy(t *testing.T) {
 
 	ts := start(t, Config{PublicKey: pub, RequireSigned: true}, signedBy(priv, "s1", 1))
 	st, _ := ts.Status()
-	if st.Signature.Status != "valid" || st.Signature.KeyID != fmt.Sprintf("%x", sign.KeyID(pub)) || st.Format != fmt.Sprintf("%d.%d", bundle.Major, bundle.Minor) {
+	if st.Signature.Status != "valid" || st.Signature.KeyID != fmt.Sprintf("%x", sign.KeyID(pub)) || st.Format != formatOf(t, signedBy(priv, "s1", 1)) {
 		t.Errorf("status %+v", st)
 	}
 	// Modified after signing (checksums fixed up): refused.
@@ -906,4 +906,14 @@ func TestCompressedFiles(t *testing.T) {
 			assert.Equal(t, http.StatusNotModified, again.StatusCode, "%s %q with If-None-Match", f.path, c.accept)
 		}
 	}
+}
+
+// formatOf returns the format version data's header names, "major.minor".
+func formatOf(t *testing.T, data []byte) string {
+	t.Helper()
+	h, err := bundle.ReadHeader(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%d.%d", h.Major, h.Minor)
 }

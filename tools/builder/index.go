@@ -116,7 +116,9 @@ func permute(b *bundle.Bundle, perm []int32) error {
 	b.Embeddings = ann.Permute(b.Embeddings, perm)
 	b.History = ann.Permute(b.History, perm)
 	it.IDs = bundle.NewStrings(gather(it.IDs.Slice(), perm))
-	it.Titles = bundle.NewStrings(gather(it.Titles.Slice(), perm))
+	if it.Titles.Len() != 0 { // a decoded bundle may hold none
+		it.Titles = bundle.NewStrings(gather(it.Titles.Slice(), perm))
+	}
 	it.Released = gather(it.Released, perm)
 	it.Available = gather(it.Available, perm)
 	it.AgeRating = gather(it.AgeRating, perm)
@@ -140,6 +142,12 @@ func gather[T any](x []T, perm []int32) []T {
 // gatherLists reorders a flattened list column (offsets of n+1 entries into
 // values) by perm.
 func gatherLists(offsets []uint32, values []int32, perm []int32) ([]uint32, []int32) {
+	if offsets == nil { // implied (bundle.Items): none, or one per item
+		if len(values) == 0 {
+			return nil, values
+		}
+		return nil, gather(values, perm)
+	}
 	off := make([]uint32, 1, len(offsets))
 	out := make([]int32, 0, len(values))
 	for _, old := range perm {

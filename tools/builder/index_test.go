@@ -7,6 +7,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/ann/anntest"
 	"github.com/edgerec/edgerec/core/bundle"
@@ -233,4 +236,37 @@ func TestIndexSkips(t *testing.T) {
 	if err := Index(b, IndexOptions{MinItems: 100, Lists: 10}); err != nil || b.Index == nil || b.Index.Lists() != 10 {
 		t.Errorf("MinItems 100, 10 lists: %v, %v", b.Index, err)
 	}
+}
+
+// TestPermuteLean: permute keeps the lists and titles a decoded bundle
+// leaves implied (bundle format 3.2): one category per item, none of
+// regions or titles.
+func TestPermuteLean(t *testing.T) {
+	const n = 50
+	b := clusteredBundle(n)
+	it := &b.Items
+	it.Categories, it.CategoryOffsets = nil, []uint32{0}
+	for i := range n {
+		it.Categories = append(it.Categories, int32(i%b.Vocab.Categories.Size()))
+		it.CategoryOffsets = append(it.CategoryOffsets, uint32(i+1))
+	}
+	it.Regions, it.RegionOffsets = nil, make([]uint32, n+1)
+	it.Titles = bundle.NewStrings(make([]string, n))
+	data, err := bundle.Encode(b)
+	require.NoError(t, err)
+	lean, err := bundle.Decode(data)
+	require.NoError(t, err)
+	require.Nil(t, lean.Items.CategoryOffsets, "the offsets are implied")
+	perm := make([]int32, n)
+	for r := range perm {
+		perm[r] = int32((r*17 + 3) % n)
+	}
+	require.NoError(t, permute(lean, perm))
+	for r, old := range perm {
+		assert.Equal(t, b.Items.CategoriesOf(int(old)), lean.Items.CategoriesOf(r), "row %d", r)
+		assert.Empty(t, lean.Items.RegionsOf(r))
+		assert.Equal(t, "", lean.Items.Title(r))
+	}
+	_, err = bundle.Encode(lean)
+	assert.NoError(t, err)
 }

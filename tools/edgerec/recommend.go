@@ -97,7 +97,7 @@ pipeline compiled natively instead of the module, for comparison.`, stderr)
 	}
 	titles := make(map[string]string, b.Items.Len())
 	for i, id := range b.Items.IDs.Slice() {
-		titles[id] = b.Items.Titles.At(i)
+		titles[id] = b.Items.Title(i)
 	}
 	warnUnknown(stderr, req, titles)
 

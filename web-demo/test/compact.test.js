@@ -11,8 +11,8 @@ const fx = fixtures(compactFixturesDir);
 const quiet = { stdout: () => {}, stderr: () => {} };
 const rec = await EdgeRec.load(wasmBytes(), fx.bundle, quiet);
 
-test('compact: the bundle loads as format 3 (3.1 when its model has a popularity prior)', () => {
-  assert.match(rec.summary.format, /^3\.[01]$/);
+test('compact: the bundle loads as format 3 (3.1 with a popularity prior, 3.2 with lean columns)', () => {
+  assert.match(rec.summary.format, /^3\.[012]$/);
   assert.deepEqual(rec.summary, decode(fx.summary));
 });
 

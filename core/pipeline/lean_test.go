@@ -1,0 +1,51 @@
+package pipeline
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bundle"
+	"github.com/edgerec/edgerec/core/bundle/bundletest"
+)
+
+// TestLeanBundleServes: a bundle that leaves out its implied lists and
+// its titles (format 3.2) pages its catalog — every item with its one
+// category, no regions, no title — and answers requests, licensed
+// everywhere.
+func TestLeanBundleServes(t *testing.T) {
+	const n = 300
+	b := bundletest.Random(n, 32, 4)
+	it := &b.Items
+	it.Categories, it.CategoryOffsets = nil, []uint32{0}
+	for i := range n {
+		it.Categories = append(it.Categories, int32(1+i%(b.Vocab.Categories.Size()-1)))
+		it.CategoryOffsets = append(it.CategoryOffsets, uint32(i+1))
+	}
+	it.Regions, it.RegionOffsets = nil, make([]uint32, n+1)
+	it.Titles = bundle.NewStrings(make([]string, n))
+	r := loadBundle(t, b)
+	require.Equal(t, "3.2", r.b.Format)
+	require.Nil(t, r.b.Items.CategoryOffsets, "the offsets are implied")
+
+	seen := 0
+	for off := 0; off < n; off += api.MaxCatalogPage {
+		page := r.Catalog(&api.CatalogRequest{Offset: off, Limit: api.MaxCatalogPage})
+		for k, ci := range page.Items {
+			i := off + k
+			assert.Equal(t, it.IDs.At(i), ci.ID)
+			assert.Equal(t, "", ci.Title)
+			assert.Equal(t, []string{b.Vocab.Categories.Values[it.Categories[i]-1]}, ci.Categories, "item %d", i)
+			assert.Empty(t, ci.Regions)
+			seen++
+		}
+	}
+	assert.Equal(t, n, seen)
+
+	req := historyRequest(5, 11)
+	resp, err := r.Recommend(req)
+	require.NoError(t, err)
+	assert.Len(t, resp.Items, req.K, "every item is licensed in the request's region")
+}
