@@ -177,10 +177,19 @@ func implied(offsets []uint32, n int) bool {
 	return none || one
 }
 
-// lean reports whether Encode leaves something out (MinorLean).
-func (it *Items) lean() bool {
+// catalogLayout is what Encode leaves out of a bundle's catalog (format 4,
+// §8.1–§8.2), decided once for the sections and the version.
+type catalogLayout struct {
+	impliedCategories, impliedRegions, noTitles bool
+}
+
+// lean reports whether the layout leaves anything out (MajorLean).
+func (l catalogLayout) lean() bool { return l.impliedCategories || l.impliedRegions || l.noTitles }
+
+// layout returns what Encode leaves out of it.
+func (it *Items) layout() catalogLayout {
 	n := it.Len()
-	return implied(it.CategoryOffsets, n) || implied(it.RegionOffsets, n) || !it.hasTitles()
+	return catalogLayout{implied(it.CategoryOffsets, n), implied(it.RegionOffsets, n), !it.hasTitles()}
 }
 
 // hasTitles reports whether some item has a title.
@@ -233,9 +242,10 @@ type Bundle struct {
 	Orders Orders
 }
 
-// Encode writes b as a bundle of format version Major.Minor: Major.MinorLean
-// when it leaves out implied lists or titles, else Major.MinorPrior with
-// a popularity prior. The output
+// Encode writes b as a bundle of the oldest format version that holds it
+// (FORMAT.md §7): MajorLean.Minor when it leaves out implied lists or
+// titles, else MajorPacked.MinorPrior with a popularity prior, else
+// MajorPacked.Minor. The output
 // depends only on b: the id table and the orders are computed from
 // b.Items.
 func Encode(b *Bundle) ([]byte, error) {
@@ -246,21 +256,22 @@ func Encode(b *Bundle) ([]byte, error) {
 	if err := ids.check(b.Items.IDs); err != nil {
 		return nil, fmt.Errorf("bundle: refusing to write an invalid bundle: %w", formatErr(TagIDs, "%v", err))
 	}
-	sections, err := encodeV2(b, ids)
+	lay := b.Items.layout()
+	sections, err := encodeV2(b, ids, lay)
 	if err != nil {
 		return nil, err
 	}
 	// Every section is stored raw, the small msgpack ones too: the module
 	// has no zstd decoder (zstd.go), and what travels is compressed by
 	// the transport (edgerec serve's /v1/bundle/file).
-	minor := uint16(Minor)
+	major, minor := uint16(MajorPacked), uint16(Minor)
 	switch {
-	case b.Items.lean():
-		minor = MinorLean
+	case lay.lean():
+		major = MajorLean
 	case b.Manifest.Model.PopPrior != 0:
 		minor = MinorPrior
 	}
-	return encodeContainer(Major, minor, sections, nil)
+	return encodeContainer(major, minor, sections, nil)
 }
 
 // Decode validates data and returns its content: a bundle of format 2,
@@ -368,7 +379,7 @@ func decode(data []byte, verify bool) (*Bundle, error) {
 	if h.Major == 1 {
 		err = decodeV1(b, byTag)
 	} else {
-		err = decodeV2(b, h.Major, h.Minor, byTag)
+		err = decodeV2(b, h.Major, byTag)
 	}
 	if err != nil {
 		return nil, err
@@ -504,7 +515,7 @@ func finite(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(floa
 // checkLists validates a flattened list column: n+1 non-decreasing offsets
 // from 0 to len(values), every value in [0, vocab).
 func checkLists(offsets []uint32, values []int32, n, vocab int) error {
-	if offsets == nil && len(values) != 0 && len(values) != n {
+	if offsets == nil && len(values) != 0 && len(values) != n { // implied (Items)
 		return fmt.Errorf("%d values for %d items without offsets (want none or one each)", len(values), n)
 	}
 	if offsets != nil && len(offsets) != n+1 {

@@ -159,8 +159,8 @@ func TestGoldenPrior(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Major != Major || h.Minor != MinorPrior {
-		t.Errorf("a bundle with a prior is format %d.%d, want %d.%d", h.Major, h.Minor, Major, MinorPrior)
+	if h.Major != MajorPacked || h.Minor != MinorPrior {
+		t.Errorf("a bundle with a prior is format %d.%d, want %d.%d", h.Major, h.Minor, MajorPacked, MinorPrior)
 	}
 	back, err := Decode(got)
 	if err != nil {

@@ -13,11 +13,19 @@ import (
 const (
 	// Magic opens every bundle (FORMAT.md §2).
 	Magic = "EDGRBNDL"
-	// Major and Minor are the format version Encode writes (FORMAT.md
-	// §7). A reader reads majors OldestMajor to Major, any minor of them,
-	// and skips sections it does not know.
-	Major = 3
+	// Major is the newest format version a reader reads (FORMAT.md §7):
+	// majors OldestMajor to Major, any minor of them, skipping sections
+	// it does not know. Encode writes the oldest version that holds the
+	// bundle: MajorPacked.Minor, MajorPacked.MinorPrior with a popularity
+	// prior, MajorLean.Minor when it leaves implied columns out.
+	Major = MajorLean
 	Minor = 0
+	// MajorPacked is format 3, whose neighbour lists are packed (§8.5).
+	MajorPacked = 3
+	// MajorLean is format 4, which leaves out what a catalog's values
+	// imply (§8.1, §8.2): a 3.x reader refuses it by its version, where
+	// it would misread its ICOL and TITL sections.
+	MajorLean = 4
 	// OldestMajor is the oldest major version a reader reads: format 1,
 	// whose catalog it decodes (v1.go).
 	OldestMajor = 1
@@ -35,13 +43,6 @@ const (
 	// skips the key and orders the two-tower source by score alone, as
 	// for a bundle without a prior.
 	MinorPrior = 1
-	// MinorLean is the minor of format 3 that lets a bundle leave out
-	// what it can imply (FORMAT.md §8.1, §8.2): category or region
-	// offsets when each item has none or exactly one, and every title
-	// when none is set. Encode writes it when it leaves one out; a 3.0
-	// or 3.1 reader refuses such a bundle (ICOL's reserved word, or
-	// TITL's count).
-	MinorLean = 2
 
 	headerSize = 32 // FORMAT.md §2
 	entrySize  = 40 // FORMAT.md §3

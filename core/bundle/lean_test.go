@@ -8,12 +8,12 @@ import (
 	"testing"
 )
 
-// goldenLean is what Encode writes for leanBundle: format 3.2, which
+// goldenLean is what Encode writes for leanBundle: format 4.0, which
 // leaves out the implied category and region offsets and the titles.
-const goldenLean = "testdata/v3.2-lean.bundle"
+const goldenLean = "testdata/v4.0-lean.bundle"
 
 // leanBundle is testBundle with one category per item, no region
-// licensing and no titles: every part that format 3.2 can leave out.
+// licensing and no titles: every part that format 4 can leave out.
 func leanBundle() *Bundle {
 	b := testBundle()
 	it := &b.Items
@@ -29,7 +29,7 @@ func leanBundle() *Bundle {
 	return b
 }
 
-// TestGoldenLean holds the lean bundle to its golden file, format 3.2,
+// TestGoldenLean holds the lean bundle to its golden file, format 4.0,
 // and reads back what it left out: each item's category, no regions, no
 // titles; it re-encodes byte for byte. testBundle, whose lists and
 // titles are explicit, stays 3.0 (TestGolden).
@@ -41,8 +41,8 @@ func TestGoldenLean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Major != Major || h.Minor != MinorLean {
-		t.Errorf("a lean bundle is format %d.%d, want %d.%d", h.Major, h.Minor, Major, MinorLean)
+	if h.Major != MajorLean || h.Minor != Minor {
+		t.Errorf("a lean bundle is format %d.%d, want %d.%d", h.Major, h.Minor, MajorLean, Minor)
 	}
 	got, err := Decode(data)
 	if err != nil {
@@ -81,20 +81,21 @@ func TestGoldenLean(t *testing.T) {
 	}
 }
 
-// TestLeanRefusals: what only format 3.2 may leave out is refused in an
-// older minor, and an implied list must have none or one value per item.
+// TestLeanRefusals: what only format 4 may leave out is refused in a
+// format-3 bundle, and an implied list must have none or one value per
+// item, by both readers.
 func TestLeanRefusals(t *testing.T) {
 	lean := mustEncode(t, leanBundle())
 	h, sections, err := decodeContainer(lean, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	relayout := func(minor uint16, f func(tag string, data []byte) []byte) []byte {
+	relayout := func(major, minor uint16, f func(tag string, data []byte) []byte) []byte {
 		ss := slices.Clone(sections)
 		for i := range ss {
 			ss[i].Data = f(ss[i].Tag, bytes.Clone(ss[i].Data))
 		}
-		out, err := encodeContainer(h.Major, minor, ss, nil)
+		out, err := encodeContainer(major, minor, ss, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,34 +107,38 @@ func TestLeanRefusals(t *testing.T) {
 		data []byte
 		want string
 	}{
-		{"lean as 3.1", relayout(MinorPrior, same), "0 strings for 5 items"},
-		{"lean columns as 3.1", relayout(MinorPrior, func(tag string, d []byte) []byte {
+		{"lean as 3.1", relayout(MajorPacked, MinorPrior, same), "0 strings for 5 items"},
+		{"lean columns as 3.1", relayout(MajorPacked, MinorPrior, func(tag string, d []byte) []byte {
 			if tag == TagTitles {
 				return encodeStrings(NewStrings([]string{"a", "b", "c", "d", "e"}))
 			}
 			return d
 		}), "flags 0x3"},
-		{"unknown flag", relayout(MinorLean, func(tag string, d []byte) []byte {
+		{"unknown flag", relayout(h.Major, h.Minor, func(tag string, d []byte) []byte {
 			if tag == TagColumns {
 				binary.LittleEndian.PutUint32(d[12:], 1<<5|impliedCategories|impliedRegions)
 			}
 			return d
 		}), "flags"},
-		{"implied categories, two values", relayout(MinorLean, func(tag string, d []byte) []byte {
+		{"implied categories, two values", relayout(h.Major, h.Minor, func(tag string, d []byte) []byte {
 			if tag == TagColumns {
 				binary.LittleEndian.PutUint32(d[4:], 2) // C = 2 for 5 items
 			}
 			return d
-		}), "ICOL"},
+		}), "2 categories for 5 items without offsets"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Decode(tc.data)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Decode: %v, want an error naming %q", err, tc.want)
 			}
+			_, err = DecodeVerified(tc.data)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("DecodeVerified: %v, want an error naming %q", err, tc.want)
+			}
 		})
 	}
-	// A 3.1 reader's view: titles without strings are refused before 3.2.
+	// Titles without strings are refused before format 4.
 	full := mustEncode(t, testBundle())
 	h2, sec2, err := decodeContainer(full, nil, true)
 	if err != nil {

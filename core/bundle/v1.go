@@ -72,6 +72,10 @@ func decodeV1(b *Bundle, byTag map[string][]byte) error {
 	if len(v.IDs) != n || len(v.Titles) != n {
 		return formatErr(TagItems, "%d ids and %d titles for %d items", len(v.IDs), len(v.Titles), n)
 	}
+	if v.CategoryOffsets == nil || v.RegionOffsets == nil {
+		// Implied lists are format 4's (§8.2); format 1 stores every offset.
+		return formatErr(TagItems, "category or region offsets missing")
+	}
 	b.Items = Items{
 		IDs: NewStrings(v.IDs), Titles: NewStrings(v.Titles),
 		CategoryOffsets: v.CategoryOffsets, Categories: v.Categories, Released: v.Released,

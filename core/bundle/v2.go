@@ -29,7 +29,7 @@ const (
 )
 
 // encodeV2 returns the sections of b in format 2, in table order.
-func encodeV2(b *Bundle, ids IDIndex) ([]Section, error) {
+func encodeV2(b *Bundle, ids IDIndex, lay catalogLayout) ([]Section, error) {
 	var sections []Section
 	add := func(tag string, v any) error {
 		data, err := wire.Marshal(v)
@@ -49,12 +49,12 @@ func encodeV2(b *Bundle, ids IDIndex) ([]Section, error) {
 	}
 	raw(TagIDs, encodeStrings(it.IDs))
 	titles := it.Titles
-	if !it.hasTitles() {
+	if lay.noTitles {
 		titles = Strings{} // §8.1: a bundle without titles stores none
 	}
 	raw(TagTitles, encodeStrings(titles))
 	raw(TagIDIndex, encodeIDIndex(ids))
-	raw(TagColumns, encodeColumns(it))
+	raw(TagColumns, encodeColumns(it, lay))
 	if b.Codes != nil {
 		data, err := b.Codes.MarshalBinary()
 		if err != nil {
@@ -122,7 +122,7 @@ func knownV2(tag string) bool {
 
 // decodeV2 reads the sections of a format-2 bundle into b, whose
 // manifest, vocabularies and matrices are read already.
-func decodeV2(b *Bundle, major, minor uint16, byTag map[string][]byte) error {
+func decodeV2(b *Bundle, major uint16, byTag map[string][]byte) error {
 	for _, tag := range []string{TagIDs, TagTitles, TagIDIndex, TagColumns, TagOrders} {
 		if _, ok := byTag[tag]; !ok {
 			return formatErr(tag, "required section missing")
@@ -134,13 +134,14 @@ func decodeV2(b *Bundle, major, minor uint16, byTag map[string][]byte) error {
 	if it.IDs, err = decodeStrings(TagIDs, byTag[TagIDs], n, false); err != nil {
 		return err
 	}
-	if it.Titles, err = decodeStrings(TagTitles, byTag[TagTitles], n, major > 3 || major == 3 && minor >= MinorLean); err != nil {
+	lean := major >= MajorLean // §8.1–§8.2: implied columns may be left out
+	if it.Titles, err = decodeStrings(TagTitles, byTag[TagTitles], n, lean); err != nil {
 		return err
 	}
 	if it.index, err = decodeIDIndex(byTag[TagIDIndex]); err != nil {
 		return err
 	}
-	if err := decodeColumns(byTag[TagColumns], n, it, major > 3 || major == 3 && minor >= MinorLean); err != nil {
+	if err := decodeColumns(byTag[TagColumns], n, it, lean); err != nil {
 		return err
 	}
 	if b.Orders, err = decodeOrders(byTag[TagOrders], n); err != nil {
@@ -204,7 +205,7 @@ func encodeStrings(s Strings) []byte {
 }
 
 // decodeStrings reads n strings, or none when orNone (titles, from
-// format 3.2).
+// format 4).
 func decodeStrings(tag string, data []byte, n int, orNone bool) (Strings, error) {
 	r := &rawReader{tag: tag, b: data}
 	count, blob := r.u32(), r.u32()
@@ -244,7 +245,7 @@ func decodeIDIndex(data []byte) (IDIndex, error) {
 	return x, r.end()
 }
 
-// Flags of ICOL's header (§8.2, from format 3.2): the category or region
+// Flags of ICOL's header (§8.2, from format 4): the category or region
 // offsets are left out, implied by their values.
 const (
 	impliedCategories = 1 << iota
@@ -253,14 +254,14 @@ const (
 )
 
 // encodeColumns lays out the item columns (§8.2), leaving out the list
-// offsets that their values imply.
-func encodeColumns(it *Items) []byte {
+// offsets lay says their values imply.
+func encodeColumns(it *Items, lay catalogLayout) []byte {
 	n := it.Len()
 	var flags uint32
-	if implied(it.CategoryOffsets, n) {
+	if lay.impliedCategories {
 		flags |= impliedCategories
 	}
-	if implied(it.RegionOffsets, n) {
+	if lay.impliedRegions {
 		flags |= impliedRegions
 	}
 	var w rawWriter
@@ -286,12 +287,23 @@ func encodeColumns(it *Items) []byte {
 }
 
 // decodeColumns reads the item columns; flags are allowed when lean
-// (format 3.2 on).
+// (format 4 on).
 func decodeColumns(data []byte, n int, it *Items, lean bool) error {
 	r := &rawReader{tag: TagColumns, b: data}
 	count, cats, regs, flags := r.u32(), r.u32(), r.u32(), r.u32()
 	if r.err == nil && (int64(count) != int64(n) || flags != 0 && !lean || flags&^knownColumnFlags != 0) {
 		return formatErr(TagColumns, "columns of %d items for %d (flags %#x)", count, n, flags)
+	}
+	// An implied list holds no entry or one an item (checked here, not
+	// only by validate, which DecodeVerified skips).
+	for _, l := range []struct {
+		flag  uint32
+		count uint32
+		what  string
+	}{{impliedCategories, cats, "categories"}, {impliedRegions, regs, "regions"}} {
+		if r.err == nil && flags&l.flag != 0 && l.count != 0 && int64(l.count) != int64(n) {
+			return formatErr(TagColumns, "%d %s for %d items without offsets (want none or one each)", l.count, l.what, n)
+		}
 	}
 	it.Released = readArray[int64](r, n, "released")
 	it.Popularity = readArray[float32](r, n, "popularity")

@@ -12,7 +12,7 @@ import (
 )
 
 // TestLeanBundleServes: a bundle that leaves out its implied lists and
-// its titles (format 3.2) pages its catalog — every item with its one
+// its titles (format 4) pages its catalog — every item with its one
 // category, no regions, no title — and answers requests, licensed
 // everywhere.
 func TestLeanBundleServes(t *testing.T) {
@@ -27,7 +27,7 @@ func TestLeanBundleServes(t *testing.T) {
 	it.Regions, it.RegionOffsets = nil, make([]uint32, n+1)
 	it.Titles = bundle.NewStrings(make([]string, n))
 	r := loadBundle(t, b)
-	require.Equal(t, "3.2", r.b.Format)
+	require.Equal(t, "4.0", r.b.Format)
 	require.Nil(t, r.b.Items.CategoryOffsets, "the offsets are implied")
 
 	seen := 0

@@ -97,6 +97,32 @@ func TestDots(t *testing.T) {
 	}
 }
 
+// TestDotsEveryTail holds the dimension-64 kernels, which take four rows
+// a pass and the rest one at a time, to the reference for every start in
+// 0…5 and every length in 0…13.
+func TestDotsEveryTail(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	const rows = 20
+	m := randInt8(rng, rows, 64)
+	q := NewQuery(randVec(rng, 64))
+	for lo := 0; lo <= 5; lo++ {
+		for n := 0; n <= 13 && lo+n <= rows; n++ {
+			got := make([]int32, n)
+			m.Dots(got, q, lo)
+			want := make([]int32, n)
+			dotsRef(want, m, q, lo)
+			scores := make([]float32, n)
+			m.Scores(scores, q, lo)
+			for i := range want {
+				ref := q.Scale * m.Scales[lo+i] * float32(want[i])
+				if got[i] != want[i] || scores[i] != ref {
+					t.Fatalf("rows %d+%d of %d: Dots %d, Scores %v; reference %d, %v", lo, i, n, got[i], scores[i], want[i], ref)
+				}
+			}
+		}
+	}
+}
+
 func TestDotsPanics(t *testing.T) {
 	m := NewInt8(4, 8)
 	for name, f := range map[string]func(){

@@ -125,8 +125,8 @@ func permute(b *bundle.Bundle, perm []int32) error {
 	it.Popularity = gather(it.Popularity, perm)
 	it.Recent = gather(it.Recent, perm)
 	it.Known = gather(it.Known, perm)
-	it.CategoryOffsets, it.Categories = gatherLists(it.CategoryOffsets, it.Categories, perm)
-	it.RegionOffsets, it.Regions = gatherLists(it.RegionOffsets, it.Regions, perm)
+	it.CategoryOffsets, it.Categories = gatherLists(it.CategoriesOf, perm)
+	it.RegionOffsets, it.Regions = gatherLists(it.RegionsOf, perm)
 	return nil
 }
 
@@ -139,19 +139,14 @@ func gather[T any](x []T, perm []int32) []T {
 	return out
 }
 
-// gatherLists reorders a flattened list column (offsets of n+1 entries into
-// values) by perm.
-func gatherLists(offsets []uint32, values []int32, perm []int32) ([]uint32, []int32) {
-	if offsets == nil { // implied (bundle.Items): none, or one per item
-		if len(values) == 0 {
-			return nil, values
-		}
-		return nil, gather(values, perm)
-	}
-	off := make([]uint32, 1, len(offsets))
-	out := make([]int32, 0, len(values))
+// gatherLists returns the flattened lists list(perm[0]), list(perm[1]),
+// … with their offsets (explicit: the bundle's writer leaves out what
+// they imply).
+func gatherLists(list func(int) []int32, perm []int32) ([]uint32, []int32) {
+	off := make([]uint32, 1, len(perm)+1)
+	var out []int32
 	for _, old := range perm {
-		out = append(out, values[offsets[old]:offsets[old+1]]...)
+		out = append(out, list(int(old))...)
 		off = append(off, uint32(len(out)))
 	}
 	return off, out

@@ -239,7 +239,7 @@ func TestIndexSkips(t *testing.T) {
 }
 
 // TestPermuteLean: permute keeps the lists and titles a decoded bundle
-// leaves implied (bundle format 3.2): one category per item, none of
+// leaves implied (bundle format 4): one category per item, none of
 // regions or titles.
 func TestPermuteLean(t *testing.T) {
 	const n = 50

@@ -129,7 +129,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.Manifest.Items != 300 || len(in.Sections) != wantSections || in.Format != fmt.Sprintf("%d.%d", bundle.Major, h.Minor) {
+	if in.Manifest.Items != 300 || len(in.Sections) != wantSections || in.Format != fmt.Sprintf("%d.%d", h.Major, h.Minor) {
 		t.Errorf("inspect: %d items, %d sections (ranker %v), format %s (popularity prior %v)", in.Manifest.Items, len(in.Sections), in.Ranker != nil, in.Format, in.Manifest.Model.PopPrior)
 	}
 

@@ -14,7 +14,8 @@ func runBundleUpgrade(args []string, stdout, stderr io.Writer) error {
 Rewrite a bundle of an older format version as the current one
 (bundles/FORMAT.md §8.6): the same content, laid out so that the module
 uses it in place, every section stored raw, the neighbour lists packed
-(format 3). Sections a format 2 bundle stored compressed (as written
+(format 3), the catalog columns its values imply left out (format 4,
+when there are any: 3.x modules refuse it). Sections a format 2 bundle stored compressed (as written
 before 2026-12-07) are written raw: the module does not decompress
 (edgerec serve does it for the module, a browser or edge worker cannot).
 The bundle is validated completely first. A signature does not survive
@@ -33,9 +34,6 @@ bundle sign.`, stderr)
 		return err
 	}
 	compressed := slices.ContainsFunc(h.Entries, func(e bundle.Entry) bool { return e.Flags&bundle.FlagZstd != 0 })
-	if h.Major == bundle.Major && !compressed {
-		return fmt.Errorf("%s is format %d.%d with every section raw already; nothing to upgrade", file, h.Major, h.Minor)
-	}
 	b, err := bundle.Decode(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
@@ -48,11 +46,16 @@ bundle sign.`, stderr)
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	if err := writeFileAtomic(*out, upgraded); err != nil {
-		return err
-	}
 	nh, err := bundle.ReadHeader(upgraded)
 	if err != nil {
+		return err
+	}
+	// The writer writes the oldest version that holds the bundle (FORMAT.md
+	// §7): a raw bundle of that version or newer is current.
+	if !compressed && (h.Major > nh.Major || h.Major == nh.Major && h.Minor >= nh.Minor) {
+		return fmt.Errorf("%s is format %d.%d with every section raw already; nothing to upgrade", file, h.Major, h.Minor)
+	}
+	if err := writeFileAtomic(*out, upgraded); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "upgraded %s (format %s, %d bytes) to %s (format %d.%d, every section raw, %d bytes)\n",

@@ -11,8 +11,8 @@ const fx = fixtures(compactFixturesDir);
 const quiet = { stdout: () => {}, stderr: () => {} };
 const rec = await EdgeRec.load(wasmBytes(), fx.bundle, quiet);
 
-test('compact: the bundle loads as format 3 (3.1 with a popularity prior, 3.2 with lean columns)', () => {
-  assert.match(rec.summary.format, /^3\.[012]$/);
+test('compact: the bundle loads as format 3 (3.1 with a popularity prior) or 4.0 (lean catalog columns)', () => {
+  assert.match(rec.summary.format, /^(3\.[01]|4\.0)$/);
   assert.deepEqual(rec.summary, decode(fx.summary));
 });
 

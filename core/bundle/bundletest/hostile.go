@@ -187,7 +187,7 @@ func withStored(data []byte, tag string, stored []byte, raw uint64) []byte {
 // withExtra returns data with an extra zstd section of a tag no reader
 // knows, under a newer minor version.
 func withExtra(data []byte, tag string, stored []byte, raw uint64) []byte {
-	return edit(data, bundle.MinorLean+1, func(s []bundle.Stored) []bundle.Stored {
+	return edit(data, max(bundle.Minor, bundle.MinorPrior)+1, func(s []bundle.Stored) []bundle.Stored {
 		return append(s, bundle.Stored{Entry: bundle.Entry{Tag: tag, Flags: bundle.FlagZstd, Raw: raw}, Data: stored})
 	})
 }
