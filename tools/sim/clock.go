@@ -1,6 +1,11 @@
 package sim
 
 import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
 	"github.com/edgerec/edgerec/host/events"
 	"github.com/edgerec/edgerec/tools/dataset"
 )
@@ -13,8 +18,9 @@ import (
 // at each list, the order of the lists), so each run would train a
 // different one. Instead each user's session is laid out in simulated
 // time: user k of a round asks for list j at start + k ms + j·listGapMs,
-// takes from it takeDelayMs later, and the node's impressions are
-// re-stamped with their request's time when the events are read back.
+// takes from it takeDelayMs later, and when the round ends its event
+// files are rewritten with each impression at its request's time (the
+// node stamped them with the wall clock).
 const (
 	// listGapMs separates a user's lists. It exceeds MaxUsers ms, so
 	// every user's list j comes before anyone's list j+1 and no two lists
@@ -27,6 +33,15 @@ const (
 	// same day, so that its events stay within what the node accepts
 	// (events.MaxSkew after its clock).
 	round2Ms = 4 * 3_600_000
+)
+
+// The clock's limits, checked when the package compiles (a negative
+// constant cannot convert to uint): users' lists never share a time, a
+// take comes before the user's next list, and round 2 after round 1.
+const (
+	_ = uint(listGapMs - MaxUsers - 1)
+	_ = uint(listGapMs - takeDelayMs - 1)
+	_ = uint(round2Ms - (MaxLists-1)*listGapMs - MaxUsers - takeDelayMs - 1)
 )
 
 // roundStart is when round 1 starts: the second after the data set's last
@@ -51,6 +66,37 @@ func listTime(start int64, j int) int64 { return start + int64(j)*listGapMs }
 type servedList struct {
 	requestID string
 	at        int64
+}
+
+// requestID is the id a user's client gives its list asked for at ms on
+// the simulated clock: unique in a run, the same in every run.
+func requestID(user string, ms int64) string { return fmt.Sprintf("sim-%s-%d", user, ms) }
+
+// retimeDir rewrites the round's events in dir on the simulated clock
+// (retime), so that the files agree with themselves: the node stamped its
+// impressions with the wall clock, the users their takes with the
+// simulated one.
+func (rr *roundResult) retimeDir(dir string) error {
+	evs, err := events.ReadDir(dir, time.Time{})
+	if err != nil {
+		return err
+	}
+	rr.retime(evs)
+	tmp := dir + ".retimed"
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	out, err := events.OpenDir(tmp, events.DirOptions{Format: events.FormatParquet})
+	if err != nil {
+		return err
+	}
+	if err := errors.Join(out.Write(evs), out.Close()); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dir)
 }
 
 // retime stamps each impression in evs with its request's time on the

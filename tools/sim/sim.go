@@ -29,9 +29,11 @@
 // rates (RetrainResult).
 //
 // The users live on a simulated clock (clock.go), not the wall clock:
-// their requests, takes and the node's impressions are stamped with it,
-// so that the events, and every model trained from them, are a function
-// of the configuration and its seed, however the goroutines interleave.
+// their requests and takes are stamped with it, and the node's
+// impressions are re-stamped with it when a round ends, so that the
+// events, and every model trained from them, are a function of the
+// configuration, its seed and its day, however the goroutines
+// interleave.
 //
 // Nothing leaves the machine: the node listens on 127.0.0.1 and the
 // users are goroutines.
@@ -319,7 +321,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rr.retime(evs)
 	res.Report, err = report.Build(evs, report.Options{Baseline: cfg.Arms[0].Name, Items: len(ds.Items),
 		Bootstrap: cfg.Bootstrap, Seed: cfg.Seed})
 	if err != nil {
@@ -492,6 +493,9 @@ feed:
 	if firstErr != nil {
 		return rr, firstErr
 	}
+	if err := rr.retimeDir(rd.eventsDir); err != nil {
+		return rr, err
+	}
 	for i := range rr.arms {
 		if a := &rr.arms[i]; a.Impressions > 0 {
 			a.Expected /= float64(a.Impressions)
@@ -557,8 +561,12 @@ func simulateUser(ctx context.Context, client *http.Client, base string, cfg *Co
 	var takes []events.Event
 	for j := range cfg.Lists {
 		at := listTime(start, j)
-		req := api.Request{UserID: user.ID, ExperimentKey: user.ID, Context: user.Context, History: hist, K: cfg.K}
+		req := api.Request{UserID: user.ID, ExperimentKey: user.ID, Context: user.Context, History: hist, K: cfg.K,
+			RequestID: requestID(user.ID, at)}
 		req.Context.Time = at / 1000
+		// Recorded before asking: a list the node logged and the client
+		// never got is re-stamped too.
+		s.served = append(s.served, servedList{req.RequestID, at})
 		for _, im := range shown {
 			req.Impressions = append(req.Impressions, *im)
 		}
@@ -571,9 +579,11 @@ func simulateUser(ctx context.Context, client *http.Client, base string, cfg *Co
 			s.fails++
 			continue
 		}
+		if resp.RequestID != req.RequestID {
+			return s, fmt.Errorf("sim: the node answered request %q as %q", req.RequestID, resp.RequestID)
+		}
 		s.arm = resp.Arm
 		s.lists++
-		s.served = append(s.served, servedList{resp.RequestID, at})
 		took := at + takeDelayMs
 		for p, it := range resp.Items {
 			i, ok := items[it.ID]

@@ -6,11 +6,13 @@ import (
 	"math"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgerec/edgerec/host"
+	"github.com/edgerec/edgerec/host/events"
 	"github.com/edgerec/edgerec/tools/synth"
 	"github.com/edgerec/edgerec/wasm/wasmtest"
 )
@@ -151,6 +153,21 @@ func TestRunFindsBetterArm(t *testing.T) {
 		assert.Equal(t, a.Takes, got.Takes, "%s: every take posted is joined to its impression", a.Name)
 		assert.Equal(t, a.Users, got.Users)
 		assertNearExpected(t, a)
+	}
+	// The files agree with themselves on the simulated clock: every take
+	// after the list it came from, as edgerec train --events reads them.
+	evs, err := events.ReadDir(res.EventsDir, time.Time{})
+	require.NoError(t, err)
+	shown := map[string]int64{}
+	for _, e := range evs {
+		if e.Type == events.TypeImpression {
+			shown[e.RequestID] = e.TimeMs
+		}
+	}
+	for _, e := range evs {
+		if at, ok := shown[e.RequestID]; ok && e.Type == events.TypeTake {
+			require.Greater(t, e.TimeMs, at, "take of %s before its list", e.RequestID)
+		}
 	}
 	c := res.Report.Comparisons[0]
 	t.Logf("verdict: %s", c.Verdict)

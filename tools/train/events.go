@@ -124,7 +124,8 @@ type Events struct {
 // and their impressions joined with the takes from them (events.Join),
 // each in time order, ties broken by user and request, so that the same
 // events give the same training in whatever order the log holds them
-// (nodes and clients write concurrently).
+// (nodes and clients write concurrently) — with one impression a request
+// id: of duplicates, events.Join keeps the first in the log.
 func PrepareEvents(ds *dataset.Dataset, evs []events.Event) *Events {
 	users := make(map[string]bool, len(ds.Users))
 	for _, u := range ds.Users {
