@@ -3,9 +3,12 @@ package bundle
 import (
 	"bytes"
 	"encoding/binary"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/edgerec/edgerec/core/wire"
 )
 
 // goldenLean is what Encode writes for leanBundle: format 4.0, which
@@ -172,6 +175,47 @@ func readLean(t *testing.T, b, v *Bundle) {
 		if !slices.Equal(b.Items.CategoriesOf(i), v.Items.CategoriesOf(i)) || !slices.Equal(b.Items.RegionsOf(i), v.Items.RegionsOf(i)) ||
 			b.Items.Title(i) != v.Items.Title(i) {
 			t.Fatalf("item %d: the two readers disagree", i)
+		}
+	}
+}
+
+// TestV1RefusesMissingOffsets: format 1 stores every offset; a 1.x
+// catalog without them is refused, not read as format 4's implied lists.
+func TestV1RefusesMissingOffsets(t *testing.T) {
+	good, err := os.ReadFile(goldenV1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, sections, err := decodeContainer(good, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, drop := range []string{"categories", "regions"} {
+		ss := slices.Clone(sections)
+		for i := range ss {
+			if ss[i].Tag != TagItems {
+				continue
+			}
+			var v itemsV1
+			if err := wire.Unmarshal(ss[i].Data, &v); err != nil {
+				t.Fatal(err)
+			}
+			if drop == "categories" {
+				v.CategoryOffsets = nil
+				v.Categories = v.Categories[:len(v.IDs)] // one an item: what format 4 would imply
+			} else {
+				v.RegionOffsets, v.Regions = nil, nil
+			}
+			if ss[i].Data, err = wire.Marshal(&v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		data, err := encodeContainer(h.Major, h.Minor, ss, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Decode(data); err == nil || !strings.Contains(err.Error(), "offsets missing") {
+			t.Errorf("a 1.x catalog without %s offsets: %v", drop, err)
 		}
 	}
 }
