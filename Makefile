@@ -234,7 +234,7 @@ $(WEB_OUT)/model/.done: $(WEB_OUT)/data/items.csv | $(EDGEREC)
 web-fixtures: build $(WEB_OUT)/model/.done
 	$(EDGEREC) bundle build --model $(WEB_OUT)/model --data $(WEB_OUT)/data --out $(WEB_OUT)/web-test.bundle --version web-test
 	$(EDGEREC) parity --bundle $(WEB_OUT)/web-test.bundle --wasm $(WASM) --out $(WEB_OUT)/fixtures
-	$(EDGEREC) bundle build --model $(WEB_OUT)/model --data $(WEB_OUT)/data --out $(WEB_OUT)/web-test-compact.bundle --version web-test-compact --compact
+	$(EDGEREC) bundle build --model $(WEB_OUT)/model --data $(WEB_OUT)/data --out $(WEB_OUT)/web-test-compact.bundle --version web-test-compact --compact --no-titles
 	$(EDGEREC) parity --bundle $(WEB_OUT)/web-test-compact.bundle --wasm $(WASM) --out $(WEB_OUT)/fixtures-compact
 
 web-test: web-deps web-fixtures
