@@ -18,7 +18,10 @@
 // workerd run locally enforces no such limit, so the script measures what
 // the bundle adds to workerd's resident memory (against the same worker
 // given no bundle) and reports it; it cannot say what Workers would charge.
-// Exit status 1 when an answer differs or the worker fails.
+// Exit status 1 when an answer differs or the worker fails, and with
+// --limit-mib M when the loader's streamed load is charged more than M MiB
+// (bench/load-memory.js: make edge-scale holds the lean 1M bundle to a
+// Workers isolate's 122 MiB).
 import { parseArgs } from 'node:util';
 import { mkdtempSync, writeFileSync, copyFileSync, readFileSync, rmSync, existsSync, statSync, createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -31,17 +34,17 @@ import { wasmPath } from '../test/fixtures.js';
 import { requireWorkerd, freePort, buildWorker, workerCapnp, startWorkerd } from '../test/workerd.js';
 import { serveR2, r2Service } from '../test/r2.js';
 
-const usage = 'usage: node bench/edge-scale.js --bundle FILE [--n N] [--source data,r2]';
+const usage = 'usage: node bench/edge-scale.js --bundle FILE [--n N] [--source data,r2] [--limit-mib M]';
 const SOURCES = ['data', 'r2'];
 let args;
 try {
-  ({ values: args } = parseArgs({ options: { bundle: { type: 'string' }, n: { type: 'string', default: '200' }, source: { type: 'string', default: SOURCES.join(',') }, help: { type: 'boolean', short: 'h' } } }));
+  ({ values: args } = parseArgs({ options: { bundle: { type: 'string' }, n: { type: 'string', default: '200' }, source: { type: 'string', default: SOURCES.join(',') }, 'limit-mib': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
 } catch (err) {
   console.error(`edge-scale: ${err.message}\n${usage}`);
   process.exit(2);
 }
 if (args.help) {
-  console.log(`${usage}\nServes FILE with the edge worker under workerd and reports its start-up, memory and answers.\n  --n N           requests, each checked against the loader's under Node (default 200)\n  --source LIST   how the worker gets the bundle, in order: data (a data binding), r2 (an R2 binding, streamed) (default data,r2)`);
+  console.log(`${usage}\nServes FILE with the edge worker under workerd and reports its start-up, memory and answers.\n  --n N           requests, each checked against the loader's under Node (default 200)\n  --source LIST   how the worker gets the bundle, in order: data (a data binding), r2 (an R2 binding, streamed) (default data,r2)\n  --limit-mib M   exit 1 when the loader's streamed load is charged more than M MiB (bench/load-memory.js)`);
   process.exit(0);
 }
 const n = Number(args.n);
@@ -192,7 +195,8 @@ try {
   }
 
   // The loader under Node, bytes against a stream, each in its own process.
-  const lm = spawnSync(process.execPath, [fileURLToPath(new URL('./load-memory.js', import.meta.url)), '--bundle', args.bundle, '--n', '50'], { encoding: 'utf8' });
+  const lmArgs = ['--bundle', args.bundle, '--n', '50', ...(args['limit-mib'] ? ['--limit-mib', args['limit-mib']] : [])];
+  const lm = spawnSync(process.execPath, [fileURLToPath(new URL('./load-memory.js', import.meta.url)), ...lmArgs], { encoding: 'utf8' });
   process.stdout.write(lm.stdout.split('\n').filter(Boolean).map((l) => `node loader   ${l}\n`).join(''));
   if (lm.status !== 0) {
     console.error(`edge-scale: load-memory failed: ${lm.stderr}`);

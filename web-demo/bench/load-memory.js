@@ -8,9 +8,13 @@
 // resident memory, against the same process with the module instantiated
 // and no bundle.
 //
-//   node web-demo/bench/load-memory.js --bundle out/bench/compact-1m.bundle [--n 50] [--json]
+//   node web-demo/bench/load-memory.js --bundle out/bench/compact-1m.bundle [--n 50] [--json] [--limit-mib M]
 //
-// (bench/edge-scale.js runs it beside workerd.)
+// (bench/edge-scale.js runs it beside workerd.) With --limit-mib, exit
+// status 1 when the streamed load is charged more than M MiB: the
+// module's memory after the requests, the JS heap and the most the
+// stream's buffers held, as an isolate's limit counts them (a Workers
+// isolate's 128 MB is 122 MiB).
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, existsSync, openSync, readSync, closeSync } from 'node:fs';
@@ -18,24 +22,25 @@ import { fileURLToPath } from 'node:url';
 import { EdgeRec } from '../edgerec.js';
 import { wasmPath } from '../test/fixtures.js';
 
-const usage = 'usage: node bench/load-memory.js --bundle FILE [--n N] [--json]';
+const usage = 'usage: node bench/load-memory.js --bundle FILE [--n N] [--json] [--limit-mib M]';
 let args;
 try {
   ({ values: args } = parseArgs({ options: {
     bundle: { type: 'string' }, n: { type: 'string', default: '50' }, json: { type: 'boolean' },
-    mode: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    mode: { type: 'string' }, 'limit-mib': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } }));
 } catch (err) {
   console.error(`load-memory: ${err.message}\n${usage}`);
   process.exit(2);
 }
 if (args.help) {
-  console.log(`${usage}\nLoads FILE into the loader as bytes and as a stream, each in a fresh Node process, and reports the memory each holds.\n  --n N   requests run after the load (default 50)\n  --json  print the figures as JSON`);
+  console.log(`${usage}\nLoads FILE into the loader as bytes and as a stream, each in a fresh Node process, and reports the memory each holds.\n  --n N           requests run after the load (default 50)\n  --json          print the figures as JSON\n  --limit-mib M   exit 1 when the streamed load is charged more than M MiB (module memory after the requests + JS heap + stream buffers)`);
   process.exit(0);
 }
 const n = Number(args.n);
-if (!args.bundle || !existsSync(args.bundle) || !Number.isInteger(n) || n < 0) {
-  console.error(`load-memory: --bundle must name a file and --n be a whole number\n${usage}`);
+const limit = args['limit-mib'] === undefined ? null : Number(args['limit-mib']);
+if (!args.bundle || !existsSync(args.bundle) || !Number.isInteger(n) || n < 0 || (limit !== null && !(limit > 0))) {
+  console.error(`load-memory: --bundle must name a file, --n be a whole number and --limit-mib a positive number\n${usage}`);
   process.exit(2);
 }
 
@@ -119,9 +124,13 @@ for (const mode of ['none', 'bytes', 'stream']) {
   }
   results[mode] = JSON.parse(r.stdout);
 }
+// charged is what an isolate's limit counts of the streamed load.
+const st = results.stream;
+const charged = st.wasmAfterRequests + st.afterLoad.heapUsed + st.chunkPeak;
+const over = limit !== null && charged > limit * MiB;
 if (args.json) {
-  console.log(JSON.stringify(results));
-  process.exit(0);
+  console.log(JSON.stringify({ ...results, chargedStream: charged }));
+  process.exit(over ? 1 : 0);
 }
 const f = (b) => (b / MiB).toFixed(1);
 const size = statSync(args.bundle).size;
@@ -131,3 +140,5 @@ for (const mode of ['bytes', 'stream']) {
   const r = results[mode];
   console.log(`${mode.padEnd(6)}   load ${r.loadMS.toFixed(0)} ms; after it: ArrayBuffers ${f(r.afterLoad.arrayBuffers)} MiB + module memory ${f(r.afterLoad.wasm)} MiB (${f(r.wasmAfterRequests)} after ${n} requests), JS heap ${f(r.afterLoad.heapUsed)} MiB;${mode === 'stream' ? ` ArrayBuffers at most ${f(r.chunkPeak)} MiB while it read (chunks read, copied, not yet collected);` : ''} peak resident ${f(r.peakRSS)} MiB (${f(r.peakRSS - results.none.peakRSS)} over no bundle)`);
 }
+console.log(`isolate  the streamed load is charged ${f(charged)} MiB (module memory after the requests + JS heap + stream buffers)${limit === null ? '' : `: ${over ? 'OVER' : 'within'} the limit of ${limit} MiB`}`);
+if (over) process.exit(1);
