@@ -205,7 +205,7 @@ func (it *Items) hasTitles() bool {
 // Bundle is a bundle's decoded content.
 type Bundle struct {
 	// Format is the format version read, "major.minor" (set by Decode;
-	// Encode writes Major.Minor).
+	// Encode chooses the version it writes from the content).
 	Format   string
 	Manifest Manifest
 	Vocab    Vocab
@@ -242,13 +242,22 @@ type Bundle struct {
 	Orders Orders
 }
 
-// Encode writes b as a bundle of the oldest format version that holds it
-// (FORMAT.md §7): MajorLean.Minor when it leaves out implied lists or
-// titles, else MajorPacked.MinorPrior with a popularity prior, else
-// MajorPacked.Minor. The output
-// depends only on b: the id table and the orders are computed from
-// b.Items.
-func Encode(b *Bundle) ([]byte, error) {
+// Encode writes b in the newest layout that holds it (FORMAT.md §7):
+// MajorLean.Minor when its catalog implies some of its columns (lists of
+// none or one entry an item, no titles), which it then leaves out; else
+// MajorPacked.MinorPrior with a popularity prior, else MajorPacked.Minor.
+// The output depends only on b: the id table and the orders are computed
+// from b.Items.
+func Encode(b *Bundle) ([]byte, error) { return EncodeMax(b, Major) }
+
+// EncodeMax is Encode writing no newer major than maxMajor: with
+// MajorPacked, a bundle for modules that read format 3 (a rolling
+// deployment), every column stored even where format 4 would leave it
+// out. maxMajor must be MajorPacked or newer.
+func EncodeMax(b *Bundle, maxMajor uint16) ([]byte, error) {
+	if maxMajor < MajorPacked || maxMajor > Major {
+		return nil, fmt.Errorf("bundle: cannot write format %d (this writer writes %d to %d)", maxMajor, MajorPacked, Major)
+	}
 	if err := b.validate(); err != nil {
 		return nil, fmt.Errorf("bundle: refusing to write an invalid bundle: %w", err)
 	}
@@ -257,6 +266,9 @@ func Encode(b *Bundle) ([]byte, error) {
 		return nil, fmt.Errorf("bundle: refusing to write an invalid bundle: %w", formatErr(TagIDs, "%v", err))
 	}
 	lay := b.Items.layout()
+	if maxMajor < MajorLean {
+		lay = catalogLayout{}
+	}
 	sections, err := encodeV2(b, ids, lay)
 	if err != nil {
 		return nil, err

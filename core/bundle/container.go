@@ -15,9 +15,9 @@ const (
 	Magic = "EDGRBNDL"
 	// Major is the newest format version a reader reads (FORMAT.md §7):
 	// majors OldestMajor to Major, any minor of them, skipping sections
-	// it does not know. Encode writes the oldest version that holds the
-	// bundle: MajorPacked.Minor, MajorPacked.MinorPrior with a popularity
-	// prior, MajorLean.Minor when it leaves implied columns out.
+	// it does not know. Encode writes MajorLean.Minor when it leaves
+	// implied catalog columns out, else MajorPacked.Minor, or
+	// MajorPacked.MinorPrior with a popularity prior.
 	Major = MajorLean
 	Minor = 0
 	// MajorPacked is format 3, whose neighbour lists are packed (§8.5).

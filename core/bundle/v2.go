@@ -49,8 +49,11 @@ func encodeV2(b *Bundle, ids IDIndex, lay catalogLayout) ([]Section, error) {
 	}
 	raw(TagIDs, encodeStrings(it.IDs))
 	titles := it.Titles
-	if lay.noTitles {
+	switch {
+	case lay.noTitles:
 		titles = Strings{} // §8.1: a bundle without titles stores none
+	case titles.Len() == 0:
+		titles = NewStrings(make([]string, it.Len())) // format 3 stores N, empty
 	}
 	raw(TagTitles, encodeStrings(titles))
 	raw(TagIDIndex, encodeIDIndex(ids))
@@ -273,17 +276,32 @@ func encodeColumns(it *Items, lay catalogLayout) []byte {
 	putArray(&w, it.Popularity)
 	putArray(&w, it.Recent)
 	if flags&impliedCategories == 0 {
-		putArray(&w, it.CategoryOffsets)
+		putArray(&w, explicit(it.CategoryOffsets, it.Categories, n))
 	}
 	putArray(&w, it.Categories)
 	if flags&impliedRegions == 0 {
-		putArray(&w, it.RegionOffsets)
+		putArray(&w, explicit(it.RegionOffsets, it.Regions, n))
 	}
 	putArray(&w, it.Regions)
 	putArray(&w, it.AgeRating)
 	putArray(&w, boolBytes(it.Available))
 	putArray(&w, boolBytes(it.Known))
 	return w.finish()
+}
+
+// explicit returns a list's offsets, computed when they are implied
+// (nil in a decoded lean bundle: none, or one entry an item).
+func explicit(offsets []uint32, values []int32, n int) []uint32 {
+	if offsets != nil {
+		return offsets
+	}
+	off := make([]uint32, n+1)
+	if len(values) != 0 {
+		for i := range off {
+			off[i] = uint32(i)
+		}
+	}
+	return off
 }
 
 // decodeColumns reads the item columns; flags are allowed when lean

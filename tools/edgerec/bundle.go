@@ -79,6 +79,7 @@ retrieval loses too much against exact float32 search.`, stderr)
 	recallQueries := fs.Int("recall-queries", 200, "sample users of --min-recall")
 	compactMode := fs.Bool("compact", false, "compact bundle: item embeddings as product-quantization codes (FORMAT.md §8.7)")
 	compactBytes := fs.Int("compact-bytes", 32, "bytes per item of --compact's codes; must divide the embedding dimension")
+	maxFormat := fs.Int("max-format", bundle.Major, fmt.Sprintf("the newest format major to write: %d leaves out the catalog columns its values imply (3.x modules refuse it), %d writes every column for modules that read format %d (a rolling deployment)", bundle.MajorLean, bundle.MajorPacked, bundle.MajorPacked))
 	historyBytes := fs.Int("history-bytes", 0, "bytes of the product-quantization code of an item's history row, which the query tower pools (-1: int8 rows; 0: int8 rows, or with --compact codes of half their bytes)")
 	fs.IntVar(historyBytes, "compact-history-bytes", 0, "the same as --history-bytes (its name when only --compact coded the rows)")
 	if err := parse(fs, args); err != nil {
@@ -86,6 +87,9 @@ retrieval loses too much against exact float32 search.`, stderr)
 	}
 	if *compactBytes < 1 {
 		return usagef("--compact-bytes must be ≥ 1")
+	}
+	if *maxFormat < bundle.MajorPacked || *maxFormat > bundle.Major {
+		return usagef("--max-format must be %d to %d", bundle.MajorPacked, bundle.Major)
 	}
 	if err := required(fs, "model", "data", "out"); err != nil {
 		return err
@@ -149,7 +153,7 @@ retrieval loses too much against exact float32 search.`, stderr)
 	if err != nil {
 		return err
 	}
-	data, err := bundle.Encode(b)
+	data, err := bundle.EncodeMax(b, uint16(*maxFormat))
 	if err != nil {
 		return err
 	}

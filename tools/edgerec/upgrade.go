@@ -15,13 +15,15 @@ Rewrite a bundle of an older format version as the current one
 (bundles/FORMAT.md §8.6): the same content, laid out so that the module
 uses it in place, every section stored raw, the neighbour lists packed
 (format 3), the catalog columns its values imply left out (format 4,
-when there are any: 3.x modules refuse it). Sections a format 2 bundle stored compressed (as written
+when there are any: 3.x modules refuse it; --max-format 3 keeps them).
+A raw bundle of format 3 or newer is left as it is. Sections a format 2 bundle stored compressed (as written
 before 2026-12-07) are written raw: the module does not decompress
 (edgerec serve does it for the module, a browser or edge worker cannot).
 The bundle is validated completely first. A signature does not survive
 (it covers the old layout): sign the upgraded bundle again with edgerec
 bundle sign.`, stderr)
 	out := fs.String("out", "", "file to write the upgraded bundle to")
+	maxFormat := fs.Int("max-format", bundle.Major, fmt.Sprintf("the newest format major to write (%d: every column, for modules that read format %d)", bundle.MajorPacked, bundle.MajorPacked))
 	file, err := parseFile(fs, args, "upgrade")
 	if err != nil {
 		return err
@@ -29,11 +31,20 @@ bundle sign.`, stderr)
 	if err := required(fs, "out"); err != nil {
 		return err
 	}
+	if *maxFormat < bundle.MajorPacked || *maxFormat > bundle.Major {
+		return usagef("--max-format must be %d to %d", bundle.MajorPacked, bundle.Major)
+	}
 	data, h, err := readBundleHeader(file)
 	if err != nil {
 		return err
 	}
 	compressed := slices.ContainsFunc(h.Entries, func(e bundle.Entry) bool { return e.Flags&bundle.FlagZstd != 0 })
+	// A raw bundle of format 3 or newer is laid out as modules use it: a
+	// deployed 3.x module reads it as it is, which a rewrite as 4.0 would
+	// end.
+	if !compressed && h.Major >= bundle.MajorPacked {
+		return fmt.Errorf("%s is format %d.%d with every section raw already; nothing to upgrade", file, h.Major, h.Minor)
+	}
 	b, err := bundle.Decode(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
@@ -42,18 +53,13 @@ bundle sign.`, stderr)
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	upgraded, err := bundle.Encode(b)
+	upgraded, err := bundle.EncodeMax(b, uint16(*maxFormat))
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
 	nh, err := bundle.ReadHeader(upgraded)
 	if err != nil {
 		return err
-	}
-	// The writer writes the oldest version that holds the bundle (FORMAT.md
-	// §7): a raw bundle of that version or newer is current.
-	if !compressed && (h.Major > nh.Major || h.Major == nh.Major && h.Minor >= nh.Minor) {
-		return fmt.Errorf("%s is format %d.%d with every section raw already; nothing to upgrade", file, h.Major, h.Minor)
 	}
 	if err := writeFileAtomic(*out, upgraded); err != nil {
 		return err

@@ -8,12 +8,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/edgerec/edgerec/core/bundle"
 )
 
 // TestBundleUpgrade: the 1.2 golden and the 2.0 goldens, compressed and
 // raw, all upgrade to the 3.0 golden byte for byte; a signed 1.1 bundle
-// upgrades with a note that its signature was dropped; a 3.0 bundle and a
-// file that is no bundle are refused.
+// upgrades with a note that its signature was dropped; raw 3.x and 4.x
+// bundles and a file that is no bundle are refused.
 func TestBundleUpgrade(t *testing.T) {
 	const goldens = "../../core/bundle/testdata/"
 	dir := t.TempDir()
@@ -43,6 +45,25 @@ func TestBundleUpgrade(t *testing.T) {
 	code, _, stderr = edgerec(t, "bundle", "upgrade", "--out", out, goldens+"v3.0.bundle")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "already")
+
+	// A raw 3.0 bundle whose catalog format 4 could shorten stays as it is
+	// (deployed 3.x modules read it); format 4 is refused the same way.
+	lean, err := os.ReadFile(goldens + "v4.0-lean.bundle")
+	require.NoError(t, err)
+	b, err := bundle.Decode(lean)
+	require.NoError(t, err)
+	as3, err := bundle.EncodeMax(b, bundle.MajorPacked)
+	require.NoError(t, err)
+	path3 := filepath.Join(dir, "lean-as-3.bundle")
+	require.NoError(t, os.WriteFile(path3, as3, 0o644))
+	for _, in := range []string{path3, goldens + "v4.0-lean.bundle"} {
+		code, _, stderr = edgerec(t, "bundle", "upgrade", "--out", out, in)
+		assert.Equal(t, 1, code, in)
+		assert.Contains(t, stderr, "already", in)
+	}
+	code, _, stderr = edgerec(t, "bundle", "upgrade", "--max-format", "2", "--out", out, goldens+"v1.2.bundle")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "--max-format")
 
 	junk := filepath.Join(dir, "junk")
 	require.NoError(t, os.WriteFile(junk, []byte("not a bundle, but long enough to hold a header"), 0o644))

@@ -69,8 +69,11 @@ type servedList struct {
 }
 
 // requestID is the id a user's client gives its list asked for at ms on
-// the simulated clock: unique in a run, the same in every run.
-func requestID(user string, ms int64) string { return fmt.Sprintf("sim-%s-%d", user, ms) }
+// the simulated clock in the round tagged round: unique in a run, the same
+// in every run.
+func requestID(round, user string, ms int64) string {
+	return fmt.Sprintf("sim-%s-%s-%d", round, user, ms)
+}
 
 // retimeDir rewrites the round's events in dir on the simulated clock
 // (retime), so that the files agree with themselves: the node stamped its
@@ -93,10 +96,19 @@ func (rr *roundResult) retimeDir(dir string) error {
 	if err := errors.Join(out.Write(evs), out.Close()); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	// Swapped by renames, so that one of the two copies is always whole
+	// under a name a reader looks at.
+	old := dir + ".wallclock"
+	if err := os.RemoveAll(old); err != nil {
 		return err
 	}
-	return os.Rename(tmp, dir)
+	if err := os.Rename(dir, old); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return err
+	}
+	return os.RemoveAll(old)
 }
 
 // retime stamps each impression in evs with its request's time on the

@@ -124,7 +124,7 @@ func (lp *loop) serve(ctx context.Context, b *bundle.Bundle, name, dir string) (
 		return nil, err
 	}
 	return serveRound(ctx, lp.cfg, lp.mod, lp.ds, lp.ts, round{stage: "serve " + name + " events", bundlePath: path,
-		eventsDir: dir, arms: []string{""}, history: history, start: lp.start + round2Ms}, lp.progress)
+		eventsDir: dir, arms: []string{""}, history: history, start: lp.start + round2Ms, tag: name}, lp.progress)
 }
 
 // withRanker returns round 1's bundle b, trained as run on ds, with the

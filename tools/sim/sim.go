@@ -372,7 +372,7 @@ func serveUsers(ctx context.Context, cfg *Config, mod *host.Module, ds *dataset.
 	for i, a := range cfg.Arms {
 		names[i] = a.Name
 	}
-	rr, err := serveRound(ctx, cfg, mod, ds, ts, round{stage: "serve", bundlePath: bundlePath, eventsDir: res.EventsDir, arms: names, start: start}, progress)
+	rr, err := serveRound(ctx, cfg, mod, ds, ts, round{stage: "serve", bundlePath: bundlePath, eventsDir: res.EventsDir, arms: names, start: start, tag: "r1"}, progress)
 	if rr != nil {
 		res.Arms, res.Requests, res.Failed = rr.arms, rr.requests, rr.failed
 	}
@@ -384,14 +384,16 @@ func serveUsers(ctx context.Context, cfg *Config, mod *host.Module, ds *dataset.
 
 // round is one round of serving: a bundle, where its events go, the arms
 // counted (by the response's arm name; "" for a bundle without arms),
-// what each user's client adds to its history (by user index), and when
-// on the simulated clock the round starts (Unix ms).
+// what each user's client adds to its history (by user index), when on
+// the simulated clock the round starts (Unix ms), and its tag in request
+// ids.
 type round struct {
 	stage                 string
 	bundlePath, eventsDir string
 	arms                  []string
 	history               map[int][]api.Event
 	start                 int64
+	tag                   string
 }
 
 // roundResult is what the simulator saw in a round.
@@ -457,7 +459,7 @@ func serveRound(ctx context.Context, cfg *Config, mod *host.Module, ds *dataset.
 			defer wg.Done()
 			for k := range next {
 				u := users[k]
-				s, err := simulateUser(ctx, client, base, cfg, ds, ts, items, byUser[ds.Users[u].ID], rd.history[u], u, sessionStart(rd.start, k))
+				s, err := simulateUser(ctx, client, base, cfg, ds, ts, items, byUser[ds.Users[u].ID], rd.history[u], u, rd.tag, sessionStart(rd.start, k))
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
@@ -547,7 +549,7 @@ const historyCap = 50
 // listTime(start, j) on the simulated clock, and taken from a second
 // later.
 func simulateUser(ctx context.Context, client *http.Client, base string, cfg *Config, ds *dataset.Dataset, ts *synth.Tastes,
-	items map[string]int, past []dataset.Interaction, more []api.Event, u int, start int64) (*session, error) {
+	items map[string]int, past []dataset.Interaction, more []api.Event, u int, round string, start int64) (*session, error) {
 	s := &session{}
 	user := ds.Users[u]
 	r := rand.New(rand.NewPCG(cfg.Seed, uint64(u)+1))
@@ -562,7 +564,7 @@ func simulateUser(ctx context.Context, client *http.Client, base string, cfg *Co
 	for j := range cfg.Lists {
 		at := listTime(start, j)
 		req := api.Request{UserID: user.ID, ExperimentKey: user.ID, Context: user.Context, History: hist, K: cfg.K,
-			RequestID: requestID(user.ID, at)}
+			RequestID: requestID(round, user.ID, at)}
 		req.Context.Time = at / 1000
 		// Recorded before asking: a list the node logged and the client
 		// never got is re-stamped too.

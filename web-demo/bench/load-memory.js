@@ -128,8 +128,9 @@ for (const mode of ['none', 'bytes', 'stream']) {
 const st = results.stream;
 const charged = st.wasmAfterRequests + st.afterLoad.heapUsed + st.chunkPeak;
 const over = limit !== null && charged > limit * MiB;
+if (over) console.error(`load-memory: the streamed load is charged ${(charged / MiB).toFixed(1)} MiB, over the limit of ${limit} MiB`);
 if (args.json) {
-  console.log(JSON.stringify({ ...results, chargedStream: charged }));
+  console.log(JSON.stringify({ ...results, chargedStream: charged, limitMiB: limit, over }));
   process.exit(over ? 1 : 0);
 }
 const f = (b) => (b / MiB).toFixed(1);
