@@ -160,6 +160,10 @@ func listOf(offsets []uint32, values []int32, i int) []int32 {
 	return values[i : i+1 : i+1]
 }
 
+// impliedLen reports whether a list of count entries over n items can go
+// without offsets: none, or one an item (FORMAT.md §8.2).
+func impliedLen(count, n int) bool { return count == 0 || count == n }
+
 // implied reports whether a list's offsets follow from its values alone:
 // no item has an entry, or item i has exactly entry i.
 func implied(offsets []uint32, n int) bool {
@@ -527,7 +531,7 @@ func finite(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(floa
 // checkLists validates a flattened list column: n+1 non-decreasing offsets
 // from 0 to len(values), every value in [0, vocab).
 func checkLists(offsets []uint32, values []int32, n, vocab int) error {
-	if offsets == nil && len(values) != 0 && len(values) != n { // implied (Items)
+	if offsets == nil && !impliedLen(len(values), n) { // implied (Items)
 		return fmt.Errorf("%d values for %d items without offsets (want none or one each)", len(values), n)
 	}
 	if offsets != nil && len(offsets) != n+1 {

@@ -319,7 +319,7 @@ func decodeColumns(data []byte, n int, it *Items, lean bool) error {
 		count uint32
 		what  string
 	}{{impliedCategories, cats, "categories"}, {impliedRegions, regs, "regions"}} {
-		if r.err == nil && flags&l.flag != 0 && l.count != 0 && int64(l.count) != int64(n) {
+		if r.err == nil && flags&l.flag != 0 && !impliedLen(int(l.count), n) {
 			return formatErr(TagColumns, "%d %s for %d items without offsets (want none or one each)", l.count, l.what, n)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -79,7 +80,7 @@ retrieval loses too much against exact float32 search.`, stderr)
 	recallQueries := fs.Int("recall-queries", 200, "sample users of --min-recall")
 	compactMode := fs.Bool("compact", false, "compact bundle: item embeddings as product-quantization codes (FORMAT.md §8.7)")
 	compactBytes := fs.Int("compact-bytes", 32, "bytes per item of --compact's codes; must divide the embedding dimension")
-	maxFormat := fs.Int("max-format", bundle.Major, fmt.Sprintf("the newest format major to write: %d leaves out the catalog columns its values imply (3.x modules refuse it), %d writes every column for modules that read format %d (a rolling deployment)", bundle.MajorLean, bundle.MajorPacked, bundle.MajorPacked))
+	maxFormat := maxFormatFlag(fs)
 	historyBytes := fs.Int("history-bytes", 0, "bytes of the product-quantization code of an item's history row, which the query tower pools (-1: int8 rows; 0: int8 rows, or with --compact codes of half their bytes)")
 	fs.IntVar(historyBytes, "compact-history-bytes", 0, "the same as --history-bytes (its name when only --compact coded the rows)")
 	if err := parse(fs, args); err != nil {
@@ -88,8 +89,9 @@ retrieval loses too much against exact float32 search.`, stderr)
 	if *compactBytes < 1 {
 		return usagef("--compact-bytes must be ≥ 1")
 	}
-	if *maxFormat < bundle.MajorPacked || *maxFormat > bundle.Major {
-		return usagef("--max-format must be %d to %d", bundle.MajorPacked, bundle.Major)
+	major, err := maxFormat()
+	if err != nil {
+		return err
 	}
 	if err := required(fs, "model", "data", "out"); err != nil {
 		return err
@@ -153,7 +155,7 @@ retrieval loses too much against exact float32 search.`, stderr)
 	if err != nil {
 		return err
 	}
-	data, err := bundle.EncodeMax(b, uint16(*maxFormat))
+	data, err := bundle.EncodeMax(b, major)
 	if err != nil {
 		return err
 	}
@@ -480,4 +482,16 @@ func readBundleFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is %d bytes, larger than any valid bundle (%d)", path, st.Size(), uint64(bundle.MaxBundleBytes))
 	}
 	return os.ReadFile(path)
+}
+
+// maxFormatFlag defines --max-format, the newest bundle format major to
+// write (bundle.EncodeMax), and returns its checked value's getter.
+func maxFormatFlag(fs *flag.FlagSet) func() (uint16, error) {
+	v := fs.Int("max-format", bundle.Major, fmt.Sprintf("the newest format major to write: %d leaves out the catalog columns its values imply (3.x modules refuse it), %d writes every column for modules that read format %d (a rolling deployment)", bundle.MajorLean, bundle.MajorPacked, bundle.MajorPacked))
+	return func() (uint16, error) {
+		if *v < bundle.MajorPacked || *v > bundle.Major {
+			return 0, usagef("--max-format must be %d to %d", bundle.MajorPacked, bundle.Major)
+		}
+		return uint16(*v), nil
+	}
 }

@@ -16,14 +16,15 @@ Rewrite a bundle of an older format version as the current one
 uses it in place, every section stored raw, the neighbour lists packed
 (format 3), the catalog columns its values imply left out (format 4,
 when there are any: 3.x modules refuse it; --max-format 3 keeps them).
-A raw bundle of format 3 or newer is left as it is. Sections a format 2 bundle stored compressed (as written
-before 2026-12-07) are written raw: the module does not decompress
+A raw bundle of format 3 or newer is left as it is. Sections a format 2
+bundle stored compressed (as written before 2026-12-07) are written
+raw: the module does not decompress
 (edgerec serve does it for the module, a browser or edge worker cannot).
 The bundle is validated completely first. A signature does not survive
 (it covers the old layout): sign the upgraded bundle again with edgerec
 bundle sign.`, stderr)
 	out := fs.String("out", "", "file to write the upgraded bundle to")
-	maxFormat := fs.Int("max-format", bundle.Major, fmt.Sprintf("the newest format major to write (%d: every column, for modules that read format %d)", bundle.MajorPacked, bundle.MajorPacked))
+	maxFormat := maxFormatFlag(fs)
 	file, err := parseFile(fs, args, "upgrade")
 	if err != nil {
 		return err
@@ -31,8 +32,9 @@ bundle sign.`, stderr)
 	if err := required(fs, "out"); err != nil {
 		return err
 	}
-	if *maxFormat < bundle.MajorPacked || *maxFormat > bundle.Major {
-		return usagef("--max-format must be %d to %d", bundle.MajorPacked, bundle.Major)
+	major, err := maxFormat()
+	if err != nil {
+		return err
 	}
 	data, h, err := readBundleHeader(file)
 	if err != nil {
@@ -53,7 +55,7 @@ bundle sign.`, stderr)
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	upgraded, err := bundle.EncodeMax(b, uint16(*maxFormat))
+	upgraded, err := bundle.EncodeMax(b, major)
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}

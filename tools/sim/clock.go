@@ -78,37 +78,37 @@ func requestID(round, user string, ms int64) string {
 // retimeDir rewrites the round's events in dir on the simulated clock
 // (retime), so that the files agree with themselves: the node stamped its
 // impressions with the wall clock, the users their takes with the
-// simulated one.
-func (rr *roundResult) retimeDir(dir string) error {
+// simulated one. It returns the events as it wrote them.
+func (rr *roundResult) retimeDir(dir string) ([]events.Event, error) {
 	evs, err := events.ReadDir(dir, time.Time{})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rr.retime(evs)
 	tmp := dir + ".retimed"
 	if err := os.RemoveAll(tmp); err != nil {
-		return err
+		return nil, err
 	}
 	out, err := events.OpenDir(tmp, events.DirOptions{Format: events.FormatParquet})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := errors.Join(out.Write(evs), out.Close()); err != nil {
-		return err
+		return nil, err
 	}
 	// Swapped by renames, so that one of the two copies is always whole
 	// under a name a reader looks at.
 	old := dir + ".wallclock"
 	if err := os.RemoveAll(old); err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.Rename(dir, old); err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.Rename(tmp, dir); err != nil {
-		return err
+		return nil, err
 	}
-	return os.RemoveAll(old)
+	return evs, os.RemoveAll(old)
 }
 
 // retime stamps each impression in evs with its request's time on the

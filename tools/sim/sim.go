@@ -317,10 +317,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	progress("report", 0, 1)
 	t0 = time.Now()
-	evs, err := events.ReadDir(res.EventsDir, time.Time{})
-	if err != nil {
-		return nil, err
-	}
+	evs := rr.events // as the files hold them (retimeDir)
 	res.Report, err = report.Build(evs, report.Options{Baseline: cfg.Arms[0].Name, Items: len(ds.Items),
 		Bootstrap: cfg.Bootstrap, Seed: cfg.Seed})
 	if err != nil {
@@ -402,6 +399,9 @@ type roundResult struct {
 	sessions []*session // in the order of pickUsers
 	requests int
 	failed   int
+	// events are the round's events as its directory holds them once the
+	// round ends (on the simulated clock).
+	events []events.Event
 }
 
 // serveRound starts a node on rd's bundle with events stored in
@@ -495,7 +495,7 @@ feed:
 	if firstErr != nil {
 		return rr, firstErr
 	}
-	if err := rr.retimeDir(rd.eventsDir); err != nil {
+	if rr.events, err = rr.retimeDir(rd.eventsDir); err != nil {
 		return rr, err
 	}
 	for i := range rr.arms {
