@@ -450,9 +450,17 @@ func TestCallTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	_, err = in.RecommendBytes(context.Background(), req)
-	t.Logf("stopped after %v: %v", time.Since(start), err)
+	for try := 0; ; try++ {
+		start := time.Now()
+		_, err = in.RecommendBytes(context.Background(), req)
+		t.Logf("stopped after %v: %v", time.Since(start), err)
+		// On a loaded machine the 2 ms may pass before the guest is
+		// entered: the call is refused with the bare deadline and the
+		// instance stays usable (nothing ran). Ask again.
+		if try == 4 || errors.Is(err, ErrTrap) || !errors.Is(err, context.DeadlineExceeded) || in.Broken() {
+			break
+		}
+	}
 	if !errors.Is(err, ErrTrap) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("RecommendBytes: %v, want ErrTrap and context.DeadlineExceeded", err)
 	}
