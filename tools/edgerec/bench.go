@@ -76,7 +76,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 // argument is checked before any work.
 func parseBench(args []string, stderr io.Writer) (benchOptions, error) {
 	fs := newFlags("bench", "bench --items N --dim D [--queries Q] [--json] [flags]", benchAbout, stderr)
-	o := benchOptions{progress: stderr}
+	var o benchOptions
+	if isTerminal(stderr) {
+		o.progress = stderr // a log file gets the report alone, not the redrawn status line
+	}
 	fs.IntVar(&o.items, "items", 100_000, "catalog size")
 	fs.IntVar(&o.dim, "dim", 64, "embedding width (a multiple of 8 takes the fast kernel)")
 	fs.IntVar(&o.hist, "history-dim", 32, "width of the history rows the query tower pools (≤ dim)")

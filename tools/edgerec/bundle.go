@@ -134,24 +134,23 @@ retrieval loses too much against exact float32 search.`, stderr)
 		}
 		fmt.Fprintf(stderr, "region %s: %d of %d items licensed there\n", *region, len(ds.Items), all)
 	}
+	// A status line redrawn in place on a terminal; a release pipeline's
+	// log gets the report alone.
+	status := progressf(nil)
+	if isTerminal(stderr) {
+		status = progressf(stderr)
+	}
 	var compact *builder.CompactOptions
 	if *compactMode {
 		compact = &builder.CompactOptions{M: *compactBytes, Progress: func(stage string, done, total int) {
-			fmt.Fprintf(stderr, "\rcompact codes: %s %d/%d   ", stage, done, total)
+			status("compact codes: %s %d/%d", stage, done, total)
 		}}
 	}
 	start := time.Now()
 	b, err := builder.Build(m, ds, builder.Options{Version: *version, Created: *created, Builder: "edgerec bundle build",
 		Rules: rules, NoSources: *noSources, NoTitles: *noTitles, Compact: compact, HistoryBytes: *historyBytes,
-		Progress: func(done, total int) {
-			fmt.Fprintf(stderr, "\rembedding items %d/%d", done, total)
-			if done == total {
-				fmt.Fprintln(stderr)
-			}
-		}})
-	if compact != nil {
-		fmt.Fprintln(stderr) // ends the progress line
-	}
+		Progress: func(done, total int) { status("embedding items %d/%d", done, total) }})
+	status("")
 	if err != nil {
 		return err
 	}
