@@ -68,6 +68,18 @@ type Options struct {
 	// served queries off the trained ones by their quantization error
 	// (RATIONALE.md, "History rows as codes in full bundles").
 	HistoryBytes int
+	// Warnf, if not nil, receives what the build notices in its inputs
+	// but does not refuse (one message a call, without a newline): a
+	// catalog the model mostly does not know, interactions after the
+	// creation time left out of the sources.
+	Warnf func(format string, a ...any)
+}
+
+// warnf reports a warning through o.Warnf, if set.
+func (o *Options) warnf(format string, a ...any) {
+	if o.Warnf != nil {
+		o.Warnf(format, a...)
+	}
 }
 
 // checkWeights returns the first NaN or infinity in m's towers and ranker
