@@ -126,7 +126,7 @@ func searchers(f *fixture) []searcher {
 	}
 	ivfInCatalogOrder := func(nprobe int) func(q []float32, k int, skip func(int32) bool) []Hit {
 		return func(q []float32, k int, skip func(int32) bool) []Hit {
-			hits := f.ivf.Search(q, k, nprobe, func(r int32) bool { return skip(f.perm[r]) })
+			hits := f.ivf.Search(nil, q, k, nprobe, func(r int32) bool { return skip(f.perm[r]) }, nil)
 			for i := range hits {
 				hits[i].Item = f.perm[hits[i].Item]
 			}

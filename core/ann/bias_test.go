@@ -88,11 +88,11 @@ func TestIVFBias(t *testing.T) {
 		skip := func(i int32) bool { return i%5 == int32(trial%5) }
 		ix := *f.ivf
 		ix.Bias = bias
-		got := ix.Search(q, k, ix.Lists(), skip)
+		got := ix.Search(nil, q, k, ix.Lists(), skip, nil)
 		require.Equal(t, Exact{Items: ix.Items, Bias: bias}.Search(q, k, skip), got, "trial %d, all lists", trial)
 		probed := inProbed((Exact{Items: ix.Items}).Search(q, ix.Items.Rows, skip), ix.Centroids, ix.Offsets, q, ix.NProbe)
 		require.GreaterOrEqual(t, len(probed), k)
-		got = ix.Search(q, k, ix.NProbe, skip)
+		got = ix.Search(nil, q, k, ix.NProbe, skip, nil)
 		require.Equal(t, biasRef(probed, bias, k), got, "trial %d, nprobe %d", trial, ix.NProbe)
 	}
 }

@@ -72,71 +72,64 @@ func (ix *IVF) Validate() error {
 	return nil
 }
 
-// Search returns up to k items with the highest inner product with q among
-// the items of the nprobe lists whose centroids score highest against q
-// (nprobe ≤ 0 means NProbe; more than Lists() means all), best first with
-// ties by lower row, skipping rows for which skip returns true (skip may be
-// nil; it is only asked about rows that would enter the top k). When those
-// lists hold fewer than k items that skip keeps, the next lists in centroid
-// order are scanned too, so Search returns min(k, items kept) hits.
-// Scores are those of Exact.
+// Search appends to dst up to k items with the highest inner product with
+// q among the items of the nprobe lists whose centroids score highest
+// against q (nprobe ≤ 0 means NProbe; more than Lists() means all), best
+// first with ties by lower row, skipping rows for which skip returns true
+// (skip may be nil; it is only asked about rows that would enter the top
+// k). When those lists hold fewer than k items that skip keeps, the next
+// lists in centroid order are scanned too, so Search returns min(k, items
+// kept) hits. Scores are those of Exact. s holds the search's memory (nil
+// allocates one).
 //
 // Search costs Lists() + (items scanned) int8 inner products, the choice
 // of the nprobe best lists (bestLists) and a TopK of k items.
 //
 // Search panics if len(q) != Items.Dim.
-func (ix *IVF) Search(q []float32, k, nprobe int, skip func(int32) bool) []Hit {
+func (ix *IVF) Search(dst []Hit, q []float32, k, nprobe int, skip func(int32) bool, s *Scratch) []Hit {
 	m := ix.Items
 	if len(q) != m.Dim {
 		panic("ann: query dimension mismatch")
 	}
-	top := NewTopK(k)
 	if k <= 0 {
-		return top.Sorted()
+		return dst
+	}
+	if s == nil {
+		s = new(Scratch)
 	}
 	lists := ix.Lists()
 	if nprobe <= 0 {
 		nprobe = ix.NProbe
 	}
 	nprobe = min(max(nprobe, 1), lists)
-	qq := quant.NewQuery(q)
-	cs := make([]float32, lists)
+	qq := &s.query
+	qq.Reset(q)
+	cs := s.centroidScores(lists)
 	ix.Centroids.Scores(cs, qq, 0)
-	var buf [scanChunk]float32
-	probe := func(l int32) {
-		scan(top, m, qq, int(ix.Offsets[l]), int(ix.Offsets[l+1]), skip, ix.Bias, buf[:])
-	}
+	top := s.topK(k)
 	if nprobe == lists {
-		for l := range lists {
-			probe(int32(l))
-		}
-		return unbias(top.Sorted(), m, qq, ix.Bias)
-	}
-	order := bestLists(cs, nprobe)
-	for _, l := range order {
-		probe(l)
-	}
-	if top.Len() < k {
-		// Too few items in the probed lists: continue in centroid order.
-		done := make(map[int32]bool, len(order))
+		scan(&top, m, qq, 0, m.Rows, skip, ix.Bias, s.scores[:])
+	} else {
+		order := s.lists.best(cs, nprobe)
 		for _, l := range order {
-			done[l] = true
+			scan(&top, m, qq, int(ix.Offsets[l]), int(ix.Offsets[l+1]), skip, ix.Bias, s.scores[:])
 		}
-		rest := make([]Hit, 0, lists-len(order))
-		for l, s := range cs {
-			if !done[int32(l)] {
-				rest = append(rest, Hit{Item: int32(l), Score: s})
+		if top.Len() < k {
+			// Too few items in the probed lists: continue in centroid
+			// order.
+			for _, l := range s.lists.best(cs, lists)[len(order):] {
+				if top.Len() >= k {
+					break
+				}
+				scan(&top, m, qq, int(ix.Offsets[l]), int(ix.Offsets[l+1]), skip, ix.Bias, s.scores[:])
 			}
-		}
-		sort.Slice(rest, func(i, j int) bool { return worse(rest[j], rest[i]) })
-		for _, h := range rest {
-			if top.Len() >= k {
-				break
-			}
-			probe(h.Item)
 		}
 	}
-	return unbias(top.Sorted(), m, qq, ix.Bias)
+	start := len(dst)
+	dst = top.appendSorted(dst)
+	s.keepKeys(&top)
+	unbias(dst[start:], m, qq, ix.Bias)
+	return dst
 }
 
 // bestLists returns the indices of the n highest scores, best first (ties
@@ -153,6 +146,21 @@ func (ix *IVF) Search(q []float32, k, nprobe int, skip func(int32) bool) []Hit {
 // beats keeping the best so far in a sorted array (a binary search and a
 // copy per score that enters, about n·ln(len/n) times): BenchmarkBestLists.
 func bestLists(scores []float32, n int) []int32 {
+	var s listScratch
+	return s.best(scores, n)
+}
+
+// listScratch is the memory of bestLists, kept in a Scratch between
+// searches.
+type listScratch struct {
+	maxes []float32
+	keys  []uint64
+	order []int32
+}
+
+// best is bestLists in s's memory: the result aliases it, valid until the
+// next call.
+func (s *listScratch) best(scores []float32, n int) []int32 {
 	n = min(n, len(scores))
 	if n <= 0 {
 		return nil
@@ -160,7 +168,10 @@ func bestLists(scores []float32, n int) []int32 {
 	const block = 8
 	thr := float32(math.Inf(-1))
 	if nb := len(scores) / block; nb >= 2*n {
-		maxes := make([]float32, nb)
+		if cap(s.maxes) < nb {
+			s.maxes = make([]float32, nb)
+		}
+		maxes := s.maxes[:nb]
 		for b := range maxes {
 			t := (*[block]float32)(scores[b*block:])
 			// Comparisons, not max: a float max is a call in wazero.
@@ -190,28 +201,32 @@ func bestLists(scores []float32, n int) []int32 {
 		}
 		thr = sortkey.SelectNth(maxes, nb-n) // the n-th largest
 	}
-	keys := make([]uint64, 0, 2*n)
-	for l, s := range scores {
-		if s >= thr {
-			keys = append(keys, key(int32(l), s))
+	keys := s.keys[:0]
+	for l, v := range scores {
+		if v >= thr {
+			keys = append(keys, key(int32(l), v))
 		}
 	}
 	if len(keys) < n {
 		// Only NaN scores get here (they pass no comparison): keep every
 		// other score.
 		keys = keys[:0]
-		for l, s := range scores {
-			if s == s {
-				keys = append(keys, key(int32(l), s))
+		for l, v := range scores {
+			if v == v {
+				keys = append(keys, key(int32(l), v))
 			}
 		}
 	}
+	s.keys = keys[:0]
 	if len(keys) > n {
 		sortkey.SelectNth(keys, len(keys)-n)
 		keys = keys[len(keys)-n:]
 	}
 	sortkey.Sort(keys)
-	out := make([]int32, len(keys))
+	if cap(s.order) < len(keys) {
+		s.order = make([]int32, len(keys))
+	}
+	out := s.order[:len(keys)]
 	for i, k := range keys {
 		out[len(out)-1-i] = hit(k).Item
 	}

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/edgerec/edgerec/core/ann/anntest"
 	"github.com/edgerec/edgerec/core/quant"
 	"github.com/edgerec/edgerec/core/vec"
@@ -100,12 +103,40 @@ func TestIVFAllListsIsExact(t *testing.T) {
 		q := f.cat.Query(f.cat.User(rng, 5))
 		k := []int{1, 10, 100, 1000, 30_000}[trial%5]
 		skip := func(i int32) bool { return i%5 == int32(trial%5) }
-		got := f.ivf.Search(q, k, f.ivf.Lists(), skip)
+		got := f.ivf.Search(nil, q, k, f.ivf.Lists(), skip, nil)
 		want := Exact{Items: f.ivf.Items}.Search(q, k, skip)
 		if !slices.Equal(got, want) {
 			t.Fatalf("trial %d, k=%d: %d hits differ from Exact's %d", trial, k, len(got), len(want))
 		}
 	}
+}
+
+// TestIVFSearchScratch: one Scratch reused across searches of both
+// indexes, other k, nprobe and biases, gives each search what a fresh one
+// gives, and with room in dst a search allocates nothing.
+func TestIVFSearchScratch(t *testing.T) {
+	f := newFixture(t, 20_000)
+	rng := rand.New(rand.NewPCG(41, 42))
+	pq := randIVFPQ(rng, 64, 32, 64, 5000)
+	var s Scratch
+	for trial := range 24 {
+		q := f.cat.Query(f.cat.User(rng, 5))
+		k := []int{1, 10, 110, 500}[trial%4]
+		np := []int{1, 3, f.ivf.NProbe, f.ivf.Lists()}[trial/4%4]
+		ix := *f.ivf
+		if trial%3 == 0 {
+			ix.Bias = randomBias(rng, ix.Items.Rows, 0.1)
+		}
+		prefix := []Hit{{Item: -1}}
+		got := ix.Search(prefix, q, k, np, nil, &s)
+		require.Equal(t, prefix[0], got[0], "dst is appended to")
+		require.Equal(t, ix.Search(nil, q, k, np, nil, nil), got[1:], "trial %d", trial)
+		require.Equal(t, pq.Search(nil, q, k, np, nil, nil), pq.Search(nil, q, k, np, nil, &s), "trial %d, IVFPQ", trial)
+	}
+	q := f.cat.Query(f.cat.User(rng, 5))
+	dst := f.ivf.Search(nil, q, 110, 0, nil, &s)
+	allocs := testing.AllocsPerRun(20, func() { dst = f.ivf.Search(dst[:0], q, 110, 0, nil, &s) })
+	assert.Zero(t, allocs)
 }
 
 // TestIVFRecall asserts the recall floor of the tuned index against exact
@@ -121,7 +152,7 @@ func TestIVFRecall(t *testing.T) {
 		for _, u := range qs {
 			skip := func(row int32) bool { return slices.Contains(u.history, f.perm[row]) }
 			var got []int32
-			for _, h := range f.ivf.Search(u.q, 100, np, skip) {
+			for _, h := range f.ivf.Search(nil, u.q, 100, np, skip, nil) {
 				got = append(got, f.perm[h.Item])
 			}
 			r += anntest.Recall(got, u.want)
@@ -145,7 +176,7 @@ func TestIVFReturnsK(t *testing.T) {
 	q := f.cat.Query([]int32{1, 2})
 	skip := func(i int32) bool { return i%2 == 0 }
 	for _, k := range []int{500, 5000, 10_000, 20_000} {
-		got := f.ivf.Search(q, k, 1, skip)
+		got := f.ivf.Search(nil, q, k, 1, skip, nil)
 		if want := min(k, 10_000); len(got) != want {
 			t.Errorf("k=%d, nprobe 1: %d hits, want %d", k, len(got), want)
 		}
@@ -155,7 +186,7 @@ func TestIVFReturnsK(t *testing.T) {
 			}
 		}
 	}
-	if got := f.ivf.Search(q, 0, 3, nil); len(got) != 0 {
+	if got := f.ivf.Search(nil, q, 0, 3, nil, nil); len(got) != 0 {
 		t.Errorf("k=0: %d hits", len(got))
 	}
 }
@@ -302,7 +333,7 @@ func TestTuneNProbe(t *testing.T) {
 		v := make([]float32, 64)
 		f.ivf.Items.Decode(v, rng.IntN(f.cat.N))
 		var got, want []int32
-		for _, h := range f.ivf.Search(v, 100, np99, nil) {
+		for _, h := range f.ivf.Search(nil, v, 100, np99, nil, nil) {
 			got = append(got, h.Item)
 		}
 		for _, h := range (Exact{Items: f.ivf.Items}).Search(v, 100, nil) {
@@ -340,7 +371,7 @@ func TestTuneNProbeSamples(t *testing.T) {
 	var r float64
 	for _, q := range samples {
 		var got, want []int32
-		for _, h := range f.ivf.Search(q, 100, np, nil) {
+		for _, h := range f.ivf.Search(nil, q, 100, np, nil, nil) {
 			got = append(got, h.Item)
 		}
 		for _, h := range (Exact{Items: f.ivf.Items}).Search(q, 100, nil) {

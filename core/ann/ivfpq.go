@@ -6,7 +6,6 @@ import (
 	"math"
 
 	"github.com/edgerec/edgerec/core/quant"
-	"github.com/edgerec/edgerec/core/sortkey"
 )
 
 // IVFPQ is the compact mode's index: an inverted file whose rows are not
@@ -143,19 +142,6 @@ func (ix *IVFPQ) Decode(dst []float32, r int) {
 	}
 }
 
-// Scratch is the memory of one search at a time: the query's table, the
-// centroid scores, the sums of a chunk and the kept hits. Reusing one
-// across searches makes a search allocate nothing once the buffers have
-// grown to the index and k (bestLists aside). The zero value is ready;
-// a Scratch must not be used by two searches at once.
-type Scratch struct {
-	table quant.PQTable
-	query quant.Query
-	cs    []float32
-	sums  [scanChunk]uint32
-	keys  []uint64
-}
-
 // Search appends to dst up to k rows with the highest approximate inner
 // product with q (the reconstruction x̂ above) among the rows of the
 // nprobe lists whose centroids score highest against q (nprobe ≤ 0 means
@@ -185,26 +171,23 @@ func (ix *IVFPQ) Search(dst []Hit, q []float32, k, nprobe int, skip func(int32) 
 	}
 	nprobe = min(max(nprobe, 1), lists)
 	p.Table(&s.table, q)
-	if cap(s.cs) < lists {
-		s.cs = make([]float32, lists)
-	}
-	cs := s.cs[:lists]
+	cs := s.centroidScores(lists)
 	s.query.Reset(q)
 	ix.Centroids.Scores(cs, &s.query, 0)
-	top := TopK{k: k, keys: s.keys[:0], thr: float32(math.Inf(-1))}
+	top := s.topK(k)
 	if nprobe == lists {
 		for l := range lists {
 			ix.scanList(&top, s, l, q, skip)
 		}
 	} else {
-		order := bestLists(cs, nprobe)
+		order := s.lists.best(cs, nprobe)
 		for _, l := range order {
 			ix.scanList(&top, s, int(l), q, skip)
 		}
 		if top.Len() < k {
 			// Too few rows in the probed lists: the rest in centroid
 			// order (rare: only for k near the catalog's size).
-			for _, l := range bestLists(cs, lists)[len(order):] {
+			for _, l := range s.lists.best(cs, lists)[len(order):] {
 				if top.Len() >= k {
 					break
 				}
@@ -212,14 +195,9 @@ func (ix *IVFPQ) Search(dst []Hit, q []float32, k, nprobe int, skip func(int32) 
 			}
 		}
 	}
-	top.reduce()
-	keys := top.keys
-	sortkey.Sort(keys)
 	start := len(dst)
-	for i := len(keys) - 1; i >= 0; i-- {
-		dst = append(dst, hit(keys[i]))
-	}
-	s.keys = keys[:0]
+	dst = top.appendSorted(dst)
+	s.keepKeys(&top)
 	if ix.Bias != nil {
 		// Each hit's own score back, from the table at hand (as Exact's
 		// unbias: sum − bias is not exact).

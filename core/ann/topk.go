@@ -30,8 +30,14 @@ type TopK struct {
 
 // NewTopK returns an empty TopK keeping k hits (none if k ≤ 0).
 func NewTopK(k int) *TopK {
-	k = max(k, 0)
-	return &TopK{k: k, keys: make([]uint64, 0, min(2*k, 1<<16)), thr: float32(math.Inf(-1))}
+	t := newTopK(k, make([]uint64, 0, min(2*max(k, 0), 1<<16)))
+	return &t
+}
+
+// newTopK returns an empty TopK keeping k hits in the buffer keys (empty,
+// grown by append as hits enter).
+func newTopK(k int, keys []uint64) TopK {
+	return TopK{k: max(k, 0), keys: keys[:0], thr: float32(math.Inf(-1))}
 }
 
 // worse orders hits: lower score, then higher row, is worse.
@@ -81,13 +87,20 @@ func (t *TopK) Len() int { return min(len(t.keys), t.k) }
 
 // Sorted returns the kept hits best first and empties the TopK.
 func (t *TopK) Sorted() []Hit {
+	h := t.appendSorted(make([]Hit, 0, t.Len()))
+	t.keys = nil
+	return h
+}
+
+// appendSorted appends the kept hits to dst best first and empties the
+// TopK, keeping its buffer.
+func (t *TopK) appendSorted(dst []Hit) []Hit {
 	t.reduce()
 	keys := t.keys
-	t.keys, t.thr = nil, float32(math.Inf(-1))
 	sortkey.Sort(keys)
-	h := make([]Hit, len(keys))
-	for i, k := range keys {
-		h[len(h)-1-i] = hit(k)
+	for i := len(keys) - 1; i >= 0; i-- {
+		dst = append(dst, hit(keys[i]))
 	}
-	return h
+	t.keys, t.thr = keys[:0], float32(math.Inf(-1))
+	return dst
 }

@@ -131,7 +131,7 @@ func TestPopPriorThroughTheIndex(t *testing.T) {
 			require.Len(t, hits, n)
 			ix := r.b.Index.IVF(r.b.Embeddings)
 			ix.Bias = r.bias
-			want := ix.Search(emb, n+len(q.Exclude)+64, r.b.Index.NProbeFor(q.NProbe), nil)
+			want := ix.Search(nil, emb, n+len(q.Exclude)+64, r.b.Index.NProbeFor(q.NProbe), nil, nil)
 			var kept []int32
 			for _, h := range want {
 				if !excluded(q.Exclude, h.Item) && f.keep(h.Item) {

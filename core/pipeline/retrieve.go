@@ -56,7 +56,9 @@ func (r *Recommender) retrieve(q *Query, emb []float32, n int, prior bool) []ann
 	} else if x := r.b.Index; x != nil && m < r.b.Manifest.Items/8 {
 		ix := x.IVF(r.b.Embeddings)
 		ix.Bias = bias
-		hits = ix.Search(emb, m, x.NProbeFor(q.NProbe), nil)
+		sc := searchScratch.Get().(*ann.Scratch)
+		hits = ix.Search(nil, emb, m, x.NProbeFor(q.NProbe), nil, sc)
+		searchScratch.Put(sc)
 	} else {
 		hits = ann.Exact{Items: r.b.Embeddings, Bias: bias}.Search(emb, m, nil)
 	}
@@ -80,9 +82,9 @@ func (r *Recommender) retrieve(q *Query, emb []float32, n int, prior bool) []ann
 	return out
 }
 
-// searchScratch holds the compact search's memory between requests (its
-// query table and list scores), which would otherwise be garbage each
-// time.
+// searchScratch holds an index search's memory between requests (the
+// quantized query, its table, the list scores and choice, the top k's
+// keys), which would otherwise be garbage each time.
 var searchScratch = sync.Pool{New: func() any { return new(ann.Scratch) }}
 
 // excluded reports whether row is in excl, which is sorted when it has

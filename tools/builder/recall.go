@@ -80,7 +80,7 @@ func Recall(m *model.Model, ds *dataset.Dataset, b *bundle.Bundle, opts RecallOp
 		if c != nil {
 			served[qi] = c.Search(nil, q, k, np, nil, nil)
 		} else if useIndex {
-			served[qi] = x.IVF(b.Embeddings).Search(q, k, x.NProbeFor(0), nil)
+			served[qi] = x.IVF(b.Embeddings).Search(nil, q, k, x.NProbeFor(0), nil, nil)
 		} else {
 			served[qi] = ann.Exact{Items: b.Embeddings}.Search(q, k, nil)
 		}
