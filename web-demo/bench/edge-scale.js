@@ -4,15 +4,16 @@
 // data (the binding hands the worker the whole bundle as an ArrayBuffer,
 // which the loader copies into the module) and read from an R2 binding
 // (test/r2.js's stand-in on loopback; the object's body streamed into the
-// module). For each: the time from workerd's start to its first answer,
-// workerd's resident memory once it answers and after the requests (and
-// its peak), and every answer checked against the loader's under Node for
-// the same bundle. Then bench/load-memory.js: what the loader holds under
-// Node for the bundle as bytes and as a stream.
+// module); then by the Go edge node, `edgerec serve --pool 2` (two module
+// instances in wazero). For each: the time from the server's start to its
+// first answer, its resident memory once it answers and after the
+// requests (and its peak), and every answer checked against the loader's
+// under Node for the same bundle. Then bench/load-memory.js: what the
+// loader holds under Node for the bundle as bytes and as a stream.
 //
 //   make build web-deps
 //   bin/edgerec bench --items 1000000 --compact --no-sources --no-titles --keep out/bench/lean-1m.bundle
-//   node web-demo/bench/edge-scale.js --bundle out/bench/lean-1m.bundle [--n 200] [--source data,r2] [--limit-mib 122]
+//   node web-demo/bench/edge-scale.js --bundle out/bench/lean-1m.bundle [--n 200] [--source data,r2,serve] [--limit-mib 122]
 //
 // (make edge-scale does all three, with --limit-mib 122; a compact bundle
 // with its item-to-item sources, 225 bytes an item, is measured the same
@@ -27,26 +28,26 @@
 import { parseArgs } from 'node:util';
 import { mkdtempSync, writeFileSync, copyFileSync, readFileSync, rmSync, existsSync, statSync, createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import { EdgeRec } from '../edgerec.js';
-import { wasmPath } from '../test/fixtures.js';
+import { root, wasmPath } from '../test/fixtures.js';
 import { requireWorkerd, freePort, buildWorker, workerCapnp, startWorkerd } from '../test/workerd.js';
 import { serveR2, r2Service } from '../test/r2.js';
 
-const usage = 'usage: node bench/edge-scale.js --bundle FILE [--n N] [--source data,r2] [--limit-mib M]';
-const SOURCES = ['data', 'r2'];
+const usage = 'usage: node bench/edge-scale.js --bundle FILE [--n N] [--source data,r2,serve] [--limit-mib M] [--edgerec BIN]';
+const SOURCES = ['data', 'r2', 'serve'];
 let args;
 try {
-  ({ values: args } = parseArgs({ options: { bundle: { type: 'string' }, n: { type: 'string', default: '200' }, source: { type: 'string', default: SOURCES.join(',') }, 'limit-mib': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+  ({ values: args } = parseArgs({ options: { bundle: { type: 'string' }, n: { type: 'string', default: '200' }, source: { type: 'string', default: SOURCES.join(',') }, 'limit-mib': { type: 'string' }, edgerec: { type: 'string', default: path.join(root, 'bin', 'edgerec') }, help: { type: 'boolean', short: 'h' } } }));
 } catch (err) {
   console.error(`edge-scale: ${err.message}\n${usage}`);
   process.exit(2);
 }
 if (args.help) {
-  console.log(`${usage}\nServes FILE with the edge worker under workerd and reports its start-up, memory and answers.\n  --n N           requests, each checked against the loader's under Node (default 200)\n  --source LIST   how the worker gets the bundle, in order: data (a data binding), r2 (an R2 binding, streamed) (default data,r2)\n  --limit-mib M   exit 1 when the loader's streamed load is charged more than M MiB (bench/load-memory.js)`);
+  console.log(`${usage}\nServes FILE with the edge worker under workerd and reports its start-up, memory and answers.\n  --n N           requests, each checked against the loader's under Node (default 200)\n  --source LIST   what serves it, in order: data (workerd, the bundle in a data binding), r2 (workerd, an R2 binding, streamed), serve (edgerec serve --pool 2) (default data,r2,serve)\n  --limit-mib M   exit 1 when the loader's streamed load is charged more than M MiB (bench/load-memory.js)\n  --edgerec BIN   the edgerec command for the serve source (default bin/edgerec, beside bin/recommender.wasm)`);
   process.exit(0);
 }
 const n = Number(args.n);
@@ -58,15 +59,19 @@ if (!args.bundle || !Number.isInteger(n) || n < 1 || (limit !== undefined && !(N
 const sources = args.source.split(',').filter(Boolean);
 const unknown = sources.find((x) => !SOURCES.includes(x));
 if (unknown || sources.length === 0) {
-  console.error(`edge-scale: --source ${args.source}: want data, r2 or both, comma-separated\n${usage}`);
+  console.error(`edge-scale: --source ${args.source}: want some of data, r2 and serve, comma-separated\n${usage}`);
   process.exit(2);
 }
 if (!existsSync(args.bundle)) {
   console.error(`edge-scale: no bundle at ${args.bundle} (bin/edgerec bench --items 1000000 --compact --no-sources --no-titles --keep FILE writes one)`);
   process.exit(2);
 }
+if (sources.includes('serve') && !existsSync(args.edgerec)) {
+  console.error(`edge-scale: no edgerec command at ${args.edgerec} (make build writes bin/edgerec)`);
+  process.exit(2);
+}
 try {
-  requireWorkerd();
+  if (sources.some((x) => x !== 'serve')) requireWorkerd();
 } catch (err) {
   console.error(`edge-scale: ${err.message}`);
   process.exit(2);
@@ -129,6 +134,19 @@ ${worker}`);
   return `http://127.0.0.1:${port}`;
 }
 
+// serveNode starts `edgerec serve --pool 2` on bundleFile and returns its
+// base URL (the process in proc, its output in log).
+async function serveNode(bundleFile) {
+  const port = await freePort();
+  proc = spawn(args.edgerec, ['serve', '--bundle', bundleFile, '--addr', `127.0.0.1:${port}`, '--pool', '2', '--state-dir', 'none'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stderr.on('data', (d) => { out += d; });
+  log = () => out;
+  return `http://127.0.0.1:${port}`;
+}
+
 async function stopWorkerd() {
   if (proc) {
     const exited = new Promise((r) => proc.once('exit', r));
@@ -151,29 +169,30 @@ async function untilAnswer(base, req, anyStatus = false) {
       if (r.ok || anyStatus) return await r.text();
       throw new Error(`status ${r.status}: ${await r.text()}`);
     } catch (err) {
-      if (proc.exitCode !== null || performance.now() - start > 120_000) throw new Error(`workerd did not answer: ${err.message}\n${log()}`);
+      if (proc.exitCode !== null || performance.now() - start > 120_000) throw new Error(`the server did not answer: ${err.message}\n${log()}`);
     }
     await new Promise((r) => setTimeout(r, 5));
   }
 }
 
 try {
-  await buildWorker(dir);
-
-  // What workerd holds without a bundle: the same worker, its module
-  // compiled and instantiated, given 8 bytes that are no bundle.
-  const empty = path.join(dir, 'empty.bin');
-  writeFileSync(empty, Buffer.alloc(8));
-  let base = await serveBundle(empty, 'data');
-  await untilAnswer(base, requests[0], true);
-  const idle = status(proc.pid);
-  await stopWorkerd();
   console.log(`bundle        ${args.bundle}: ${(bundleSize / 2 ** 20).toFixed(1)} MiB, ${total} items`);
-  console.log(`idle worker   workerd resident ${mib(idle.rss)} MiB with the module and no bundle`);
+  let idle = null;
+  if (sources.some((x) => x !== 'serve')) {
+    await buildWorker(dir);
+    // What workerd holds without a bundle: the same worker, its module
+    // compiled and instantiated, given 8 bytes that are no bundle.
+    const empty = path.join(dir, 'empty.bin');
+    writeFileSync(empty, Buffer.alloc(8));
+    await untilAnswer(await serveBundle(empty, 'data'), requests[0], true);
+    idle = status(proc.pid);
+    await stopWorkerd();
+    console.log(`idle worker   workerd resident ${mib(idle.rss)} MiB with the module and no bundle`);
+  }
 
   for (const source of sources) {
     const start = performance.now();
-    base = await serveBundle(args.bundle, source);
+    const base = source === 'serve' ? await serveNode(args.bundle) : await serveBundle(args.bundle, source);
     const first = JSON.parse(await untilAnswer(base, requests[0]));
     const firstMS = performance.now() - start;
     const loaded = status(proc.pid);
@@ -186,14 +205,18 @@ try {
       const b = want.items.map((x) => x.id).join(' ');
       if (a !== b) {
         differ++;
-        if (differ <= 3) console.error(`${source}, request ${i}: workerd ${a ?? JSON.stringify(got)}\n           loader  ${b}`);
+        if (differ <= 3) console.error(`${source}, request ${i}: served ${a ?? JSON.stringify(got)}\n           loader ${b}`);
       }
     }
     const perRequest = (performance.now() - t0) / n;
     const after = status(proc.pid);
     await stopWorkerd();
-    const what = source === 'r2' ? 'R2 binding, streamed into the module' : 'data binding, copied into the module';
-    console.log(`${source.padEnd(13)} ${what}: first answer ${firstMS.toFixed(0)} ms after workerd started; workerd resident ${mib(loaded.rss)} MiB after it, ${mib(after.rss)} MiB after ${n} requests, peak ${mib(after.hwm)} MiB (${mib(after.hwm - idle.rss)} over the idle worker); ${n - differ} of ${n} answers equal to the loader's (${perRequest.toFixed(2)} ms a round trip)`);
+    if (source === 'serve') {
+      console.log(`${source.padEnd(13)} edgerec serve --pool 2, two instances in wazero: first answer ${firstMS.toFixed(0)} ms after the process started; resident ${mib(loaded.rss)} MiB after it, ${mib(after.rss)} MiB after ${n} requests, peak ${mib(after.hwm)} MiB; ${n - differ} of ${n} answers equal to the loader's (${perRequest.toFixed(2)} ms a round trip)`);
+    } else {
+      const what = source === 'r2' ? 'R2 binding, streamed into the module' : 'data binding, copied into the module';
+      console.log(`${source.padEnd(13)} ${what}: first answer ${firstMS.toFixed(0)} ms after workerd started; workerd resident ${mib(loaded.rss)} MiB after it, ${mib(after.rss)} MiB after ${n} requests, peak ${mib(after.hwm)} MiB (${mib(after.hwm - idle.rss)} over the idle worker); ${n - differ} of ${n} answers equal to the loader's (${perRequest.toFixed(2)} ms a round trip)`);
+    }
     if (differ > 0) failed = true;
   }
 
