@@ -28,11 +28,14 @@ import (
 
 // Options set what Build records and how it runs.
 type Options struct {
-	// Version labels the bundle; "" derives one from the data set and the
-	// model's training time.
+	// Version labels the bundle; "" derives one from the data set's name
+	// and the creation time.
 	Version string
-	// Created is the bundle's creation time in Unix seconds; 0 uses the
-	// model's training time, so that rebuilding gives the same bytes.
+	// Created is the bundle's creation time in Unix seconds: the lists
+	// of the other candidate sources count the interactions up to it, and
+	// requests without a time are served at it. 0 uses the later of the
+	// model's training time and the data set's last interaction, so that
+	// rebuilding gives the same bytes.
 	Created int64
 	// Builder names the tool that built the bundle.
 	Builder string
@@ -115,7 +118,14 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 	}
 	created := opts.Created
 	if created == 0 {
-		created = m.Manifest.TrainedAt
+		// As of the newest data the bundle holds: the model's training
+		// or, when the data set goes on past it (a rebuild with fresh
+		// interactions), its last interaction. Either is a function of
+		// the inputs, so rebuilding gives the same bytes.
+		created = max(m.Manifest.TrainedAt, lastInteraction(ds))
+	} else if late := interactionsAfter(ds, created); late > 0 {
+		opts.warnf("%d of the data set's %d interactions are after the creation time %s: the popularity, trending and item-to-item lists leave them out",
+			late, len(ds.Interactions), time.Unix(created, 0).UTC().Format(time.RFC3339))
 	}
 	b := &bundle.Bundle{
 		Vocab:      bundle.Vocab{Categories: m.Vocab.Categories},
@@ -159,6 +169,10 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 		it.Known = append(it.Known, id != feature.Unknown)
 	}
 	it.IDs, it.Titles = bundle.NewStrings(ids), bundle.NewStrings(titles)
+	if known := knownItems(it.Known); 2*known < n {
+		opts.warnf("only %d of the catalog's %d items are known to the model (trained on %q): the rest are embedded from their content alone; is the model trained on this catalog?",
+			known, n, m.Manifest.Data)
+	}
 
 	embed(m, inputs, b, opts)
 	// The index orders the rows by inverted list (index.go), so it comes
@@ -203,7 +217,7 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 
 	version := opts.Version
 	if version == "" {
-		version = fmt.Sprintf("%s-%s", ds.Name, time.Unix(m.Manifest.TrainedAt, 0).UTC().Format("20060102T150405Z"))
+		version = fmt.Sprintf("%s-%s", ds.Name, time.Unix(created, 0).UTC().Format("20060102T150405Z"))
 	}
 	b.Manifest = bundle.Manifest{
 		Format:       bundle.FormatName,
@@ -324,6 +338,38 @@ func embed(m *model.Model, inputs []tower.ItemInput, b *bundle.Bundle, opts Opti
 
 // RecentDays is the window of Items.Recent.
 const RecentDays = 30
+
+// lastInteraction returns the time of the data set's newest interaction
+// (0 when it has none).
+func lastInteraction(ds *dataset.Dataset) int64 {
+	var t int64
+	for _, in := range ds.Interactions {
+		t = max(t, in.Time)
+	}
+	return t
+}
+
+// interactionsAfter counts the interactions later than t.
+func interactionsAfter(ds *dataset.Dataset, t int64) int {
+	n := 0
+	for _, in := range ds.Interactions {
+		if in.Time > t {
+			n++
+		}
+	}
+	return n
+}
+
+// knownItems counts the items the model has an id embedding for.
+func knownItems(known []bool) int {
+	n := 0
+	for _, k := range known {
+		if k {
+			n++
+		}
+	}
+	return n
+}
 
 // popularity counts each item's interactions up to created, in all and in
 // the RecentDays before it.
