@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 
+	"github.com/edgerec/edgerec/core/ann"
 	"github.com/edgerec/edgerec/core/api"
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/pipeline"
@@ -47,8 +49,10 @@ Prints the bundle's size per item, the module's size (raw and zstd), the
 load time in the module, recall@100 of retrieval against exact float32
 search (excluding the history), and for the module and native code the
 50th and 99th percentiles of the retrieve stage (the response's debug
-timing: query tower, ANN search, filters) and of the whole recommend call
-(round trip through the host for the module).
+timing of the two-tower ANN search alone: the query tower is the embed
+stage before it, the other sources and the filters the sources+filter
+stage after it) and of the whole recommend call (round trip through the
+host for the module), and each stage's p50 and p99.
 
 Then sends the costliest requests the module accepts (k = 500 with an
 all-ones consumed filter, an allow-list of 4096 items, allow and exclude
@@ -75,7 +79,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 // parseBench parses and checks the flags of `edgerec bench`: every
 // argument is checked before any work.
 func parseBench(args []string, stderr io.Writer) (benchOptions, error) {
-	fs := newFlags("bench", "bench --items N --dim D [--queries Q] [--json] [flags]", benchAbout, stderr)
+	fs := newFlags("bench", "bench --items N --dim D [--queries Q] [--json] [flags]", benchAbout)
 	var o benchOptions
 	if isTerminal(stderr) {
 		o.progress = stderr // a log file gets the report alone, not the redrawn status line
@@ -90,12 +94,12 @@ func parseBench(args []string, stderr io.Writer) (benchOptions, error) {
 	fs.BoolVar(&o.exact, "exact", false, "build no index: measure the exact scan")
 	fs.BoolVar(&o.compact, "compact", false, "a compact bundle: product-quantization codes in place of int8 rows and index (bundle build --compact)")
 	fs.IntVar(&o.compactBytes, "compact-bytes", 32, "bytes per item of --compact's codes (divides --dim)")
-	fs.IntVar(&o.historyBytes, "history-bytes", 0, "bytes of the code of a history row (-1: int8 rows; 0: int8 rows, or with --compact codes of half their bytes), as bundle build --history-bytes")
+	fs.IntVar(&o.historyBytes, "history-bytes", 0, "bytes of the code of a history row (-1: int8 rows; 0: int8 rows, or with --compact codes of half their bytes; a positive value must divide --history-dim), as bundle build --history-bytes")
 	fs.IntVar(&o.historyBytes, "compact-history-bytes", 0, "the same as --history-bytes")
-	fs.IntVar(&o.lists, "lists", 0, "inverted lists (0: 2·√N)")
-	fs.Float64Var(&o.target, "target", 0, "recall@100 against the exact int8 scan the default nprobe is tuned for (0: builder default)")
+	fs.IntVar(&o.lists, "lists", 0, fmt.Sprintf("inverted lists, at most --items and %d (0: 2·√N for the IVF index, 4·√N with --compact)", ann.MaxLists))
+	fs.Float64Var(&o.target, "target", 0, "recall@100 the default nprobe is tuned for: against the exact int8 scan for the IVF index, against exact float32 search with --compact (0: the builder's default)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the catalog and the users")
-	fs.BoolVar(&o.reserve, "reserve-memory", false, "reserve the instance's linear memory up front (host.Options.ReserveMemory: faster loading, slower requests)")
+	fs.BoolVar(&o.reserve, "reserve-memory", false, "reserve the instance's linear memory up front, so that it grows in place, as edgerec serve does by default (host.Options.ReserveMemory, Linux): loads a bundle faster and removes the stalls of wazero copying a memory that grows")
 	fs.StringVar(&o.keep, "keep", "", "also write the bundle to this file")
 	fs.BoolVar(&o.noSources, "no-sources", false, "leave out the other candidate sources and their neighbour lists, as bundle build --no-sources")
 	fs.BoolVar(&o.noTitles, "no-titles", false, "leave out the items' titles, as bundle build --no-titles")
@@ -104,7 +108,13 @@ func parseBench(args []string, stderr io.Writer) (benchOptions, error) {
 	if err := parse(fs, args); err != nil {
 		return o, err
 	}
-	return o, o.check()
+	if err := o.check(); err != nil {
+		return o, err
+	}
+	if o.keep != "" {
+		return o, checkOutPath("keep", o.keep)
+	}
+	return o, nil
 }
 
 // check returns a usage error for the first option out of range.
@@ -127,7 +137,13 @@ func (o *benchOptions) check() error {
 	case o.compact && o.exact:
 		return usagef("--compact and --exact exclude each other: a compact bundle has no exact scan")
 	case o.compact && (o.compactBytes < 1 || o.dim%o.compactBytes != 0):
-		return usagef("--compact-bytes %d must divide --dim %d", o.compactBytes, o.dim)
+		return usagef("--compact-bytes %d must divide --dim %d: want one of %s", o.compactBytes, o.dim, divisors(o.dim))
+	case o.historyBytes < -1 || o.historyBytes > 0 && o.hist%o.historyBytes != 0:
+		return usagef("--history-bytes %d: want -1 (int8 rows), 0 (the default) or a divisor of --history-dim %d: %s", o.historyBytes, o.hist, divisors(o.hist))
+	case o.lists < 0 || o.lists > min(o.items, ann.MaxLists):
+		return usagef("--lists %d out of range [0, %d] (at most --items; 0: the builder's choice)", o.lists, min(o.items, ann.MaxLists))
+	case !(o.popPrior >= 0 && o.popPrior <= 1):
+		return usagef("--pop-prior %v out of range [0, 1]", o.popPrior)
 	}
 	return nil
 }

@@ -148,3 +148,36 @@ func TestBenchReportPrint(t *testing.T) {
 	assert.Contains(t, b.String(), "index              exact scan")
 	assert.NotContains(t, b.String(), "adversarial", "no adversarial rows without adversarial requests")
 }
+
+// TestBenchUsageValues: option values the work would refuse, or silently
+// replace, are usage errors naming the flag and its valid values, before
+// the catalog is built.
+func TestBenchUsageValues(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--pop-prior", "1.5"}, "--pop-prior 1.5 out of range [0, 1]"},
+		{[]string{"--pop-prior", "-0.1"}, "--pop-prior -0.1 out of range [0, 1]"},
+		{[]string{"--pop-prior", "NaN"}, "--pop-prior NaN out of range [0, 1]"},
+		{[]string{"--history-bytes", "5"}, "--history-bytes 5: want -1 (int8 rows), 0 (the default) or a divisor of --history-dim 32: 1, 2, 4, 8, 16, 32"},
+		{[]string{"--history-bytes", "-2"}, "--history-bytes -2: want -1"},
+		{[]string{"--compact", "--history-bytes", "64"}, "a divisor of --history-dim 32"},
+		{[]string{"--lists", "-1"}, "--lists -1 out of range [0, 100000]"},
+		{[]string{"--lists", "100001"}, "--lists 100001 out of range [0, 100000]"},
+		{[]string{"--compact", "--compact-bytes", "5"}, "--compact-bytes 5 must divide --dim 64: want one of 1, 2, 4, 8, 16, 32, 64"},
+		{[]string{"--keep", "/nonexistent/dir/k.bundle"}, "--keep /nonexistent/dir/k.bundle: directory /nonexistent/dir does not exist"},
+	} {
+		// A module that does not exist: the check must come before it is read.
+		args := append([]string{"bench", "--wasm", "/nonexistent.wasm"}, tc.args...)
+		code, out, errOut := edgerec(t, args...)
+		assert.Equal(t, 2, code, tc.args)
+		assert.Empty(t, out, tc.args)
+		assert.Contains(t, errOut, tc.want, tc.args)
+	}
+	for _, ok := range [][]string{{"--history-bytes", "-1"}, {"--history-bytes", "16"}, {"--lists", "100000"}, {"--pop-prior", "1"}} {
+		o, err := parseBench(ok, io.Discard)
+		assert.NoError(t, err, ok)
+		assert.NoError(t, o.check(), ok)
+	}
+}

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -24,26 +26,25 @@ import (
 
 func runBundle(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("want a subcommand: build, inspect, diff, sign, verify or upgrade")
+		return usagef("want a subcommand: build, inspect, diff, upgrade, sign or verify")
+	}
+	subs := map[string]func(args []string, stdout, stderr io.Writer) error{
+		"build":   runBundleBuild,
+		"inspect": runBundleInspect,
+		"diff":    runBundleDiff,    // diff.go
+		"upgrade": runBundleUpgrade, // upgrade.go
+		"sign":    runBundleSign,    // sign.go
+		"verify":  runBundleVerify,  // sign.go
+	}
+	if sub, ok := subs[args[0]]; ok {
+		return inCommand(sub(args[1:], stdout, stderr), "bundle "+args[0])
 	}
 	switch args[0] {
-	case "build":
-		return runBundleBuild(args[1:], stdout, stderr)
-	case "inspect":
-		return runBundleInspect(args[1:], stdout, stderr)
-	case "diff":
-		return runBundleDiff(args[1:], stdout, stderr)
-	case "sign": // sign.go
-		return runBundleSign(args[1:], stdout, stderr)
-	case "verify": // sign.go
-		return runBundleVerify(args[1:], stdout, stderr)
-	case "upgrade": // upgrade.go
-		return runBundleUpgrade(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
-		fmt.Fprintf(stderr, "Usage:\n  edgerec bundle build --model MODELDIR --data DIR --out FILE [--region R] [--max-bytes N] [--min-recall R]\n  edgerec bundle inspect FILE [--json] [--public-key FILE]\n  edgerec bundle diff OLD NEW [--json]\n  edgerec bundle sign --key FILE [--out FILE] BUNDLE\n  edgerec bundle verify [--public-key FILE] [--json] BUNDLE\n  edgerec bundle upgrade --out FILE BUNDLE\n")
+		fmt.Fprintf(stdout, "Usage:\n  edgerec bundle build --model MODELDIR --data DIR --out FILE [--region R] [--max-bytes N] [--min-recall R]\n  edgerec bundle inspect FILE [--json] [--public-key FILE]\n  edgerec bundle diff OLD NEW [--json]\n  edgerec bundle upgrade --out FILE [--max-format 3] BUNDLE\n  edgerec bundle sign --key FILE [--out FILE] BUNDLE\n  edgerec bundle verify [--public-key FILE] [--json] BUNDLE\n\nRun 'edgerec bundle SUBCOMMAND --help' for a subcommand's flags.\n")
 		return nil
 	}
-	return usagef("unknown subcommand %q (want build, inspect, diff, sign, verify or upgrade)", args[0])
+	return usagef("unknown subcommand %q (want build, inspect, diff, upgrade, sign or verify)", args[0])
 }
 
 func runBundleBuild(args []string, stdout, stderr io.Writer) error {
@@ -54,22 +55,26 @@ categories alone), quantize the embeddings to int8, and pack them with the
 query tower, the vocabularies and the item metadata (bundles/FORMAT.md).
 The same inputs and flags always give the same bytes: nothing depends on
 the clock, map order or the number of cores. The creation time comes from
---created, else SOURCE_DATE_EPOCH, else the model's training time.
+--created, else SOURCE_DATE_EPOCH, else the later of the model's training
+time and the data's last interaction: the popular, trending and
+item-to-item lists count the interactions up to it.
 
 --compact stores the item embeddings as 32-byte product-quantization codes
 in inverted lists (bundles/FORMAT.md §8.7) instead of 68-byte int8 rows:
 for catalogs that must fit a small memory (a million items in an edge
 isolate). Retrieval then probes the lists its sample users need to find
-90% of the exact top 100; the build prints the recall it measured.
+92% of the exact top 100 (float32); the build prints the recall it
+measured, and a note when the catalog is too small for the codes to save
+bytes.
 
 Budgets for release pipelines: --max-bytes and --min-recall make the build
 fail (exit 1, nothing written) when the bundle is too large or its
-retrieval loses too much against exact float32 search.`, stderr)
+retrieval loses too much against exact float32 search.`)
 	modelDir := fs.String("model", "", "`MODELDIR` from edgerec train or edgerec import")
 	dir, format := dataFlags(fs)
 	out := fs.String("out", "", "bundle file to write")
 	version := fs.String("version", "", "version label (default: data set name and training time)")
-	created := fs.Int64("created", 0, "creation time in Unix seconds (default: the model's training time)")
+	created := fs.Int64("created", 0, fmt.Sprintf("creation time in Unix seconds, 1 to %d (default: the later of the model's training time and the data's last interaction)", maxCreated))
 	rulesFile := fs.String("rules", "", "JSON file of business rules and experiment arms (see bundles/FORMAT.md §5.8)")
 	noSources := fs.Bool("no-sources", false, "leave out the co-visitation, popular, trending, fresh and exploration sources")
 	noTitles := fs.Bool("no-titles", false, "leave the items' titles out (responses and catalog pages carry ids alone): a smaller bundle for a client that has the titles")
@@ -81,13 +86,19 @@ retrieval loses too much against exact float32 search.`, stderr)
 	compactMode := fs.Bool("compact", false, "compact bundle: item embeddings as product-quantization codes (FORMAT.md §8.7)")
 	compactBytes := fs.Int("compact-bytes", 32, "bytes per item of --compact's codes; must divide the embedding dimension")
 	maxFormat := maxFormatFlag(fs)
-	historyBytes := fs.Int("history-bytes", 0, "bytes of the product-quantization code of an item's history row, which the query tower pools (-1: int8 rows; 0: int8 rows, or with --compact codes of half their bytes)")
+	historyBytes := fs.Int("history-bytes", 0, "bytes of the product-quantization code of an item's history row, which the query tower pools (-1: int8 rows; 0: int8 rows, or with --compact codes of half their bytes; a positive value must divide the history dimension)")
 	fs.IntVar(historyBytes, "compact-history-bytes", 0, "the same as --history-bytes (its name when only --compact coded the rows)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *compactBytes < 1 {
-		return usagef("--compact-bytes must be ≥ 1")
+		return usagef("--compact-bytes %d: want a divisor of the model's embedding dimension", *compactBytes)
+	}
+	if *historyBytes < -1 {
+		return usagef("--history-bytes %d: want -1 (int8 rows), 0 (the default) or a divisor of the model's history dimension", *historyBytes)
+	}
+	if err := checkCreated("--created", *created); err != nil {
+		return err
 	}
 	major, err := maxFormat()
 	if err != nil {
@@ -96,25 +107,39 @@ retrieval loses too much against exact float32 search.`, stderr)
 	if err := required(fs, "model", "data", "out"); err != nil {
 		return err
 	}
+	if err := checkOutPath("out", *out); err != nil {
+		return err
+	}
 	budget := builder.Budget{MaxBytes: *maxBytes, MinRecall: *minRecall,
 		Recall: builder.RecallOptions{K: *recallK, Queries: *recallQueries}}
 	if budget.Validate() != nil || *recallK == 0 || *recallQueries == 0 {
 		return usagef("--max-bytes must be ≥ 0, --min-recall in [0, 1], --recall-k and --recall-queries > 0")
 	}
 	// Release pipelines set SOURCE_DATE_EPOCH (reproducible-builds.org);
-	// --created wins over it, and without either the model's training time
-	// is used.
+	// --created wins over it, and without either the builder takes the
+	// newest of the inputs' times.
 	if *created == 0 {
 		if env := os.Getenv("SOURCE_DATE_EPOCH"); env != "" {
 			v, err := strconv.ParseInt(env, 10, 64)
-			if err != nil || v <= 0 {
-				return usagef("SOURCE_DATE_EPOCH=%q is not a positive Unix time", env)
+			if err != nil {
+				return usagef("SOURCE_DATE_EPOCH=%q is not a time in Unix seconds", env)
+			}
+			if v == 0 {
+				return usagef("SOURCE_DATE_EPOCH=0 is not a creation time: want Unix seconds, 1 to %d", maxCreated)
+			}
+			if err := checkCreated("SOURCE_DATE_EPOCH", v); err != nil {
+				return err
 			}
 			*created = v
 		}
 	}
 	m, err := model.Load(*modelDir)
 	if err != nil {
+		return err
+	}
+	// The code widths are checked against the model before the data set
+	// loads and the catalog is embedded, which take the time.
+	if err := checkCodeBytes(m, *compactMode, *compactBytes, *historyBytes); err != nil {
 		return err
 	}
 	var rules *builder.Rules
@@ -149,7 +174,11 @@ retrieval loses too much against exact float32 search.`, stderr)
 	start := time.Now()
 	b, err := builder.Build(m, ds, builder.Options{Version: *version, Created: *created, Builder: "edgerec bundle build",
 		Rules: rules, NoSources: *noSources, NoTitles: *noTitles, Compact: compact, HistoryBytes: *historyBytes,
-		Progress: func(done, total int) { status("embedding items %d/%d", done, total) }})
+		Progress: func(done, total int) { status("embedding items %d/%d", done, total) },
+		Warnf: func(format string, a ...any) {
+			status("") // a warning on a line of its own, not over the status line
+			fmt.Fprintf(stderr, "warning: "+format+"\n", a...)
+		}})
 	status("")
 	if err != nil {
 		return err
@@ -179,7 +208,118 @@ retrieval loses too much against exact float32 search.`, stderr)
 	fmt.Fprintf(stdout, "wrote %s: %d items, %d bytes (%.1f bytes/item), version %s, sha256 %s (%.1fs)\n",
 		*out, b.Manifest.Items, len(data), float64(len(data))/float64(b.Manifest.Items), b.Manifest.Version,
 		hex.EncodeToString(sum[:]), time.Since(start).Seconds())
+	if b.Compact() {
+		if note := compactSizeNote(b, data, *historyBytes == 0); note != "" {
+			fmt.Fprintln(stderr, note)
+		}
+	}
 	return nil
+}
+
+// checkOutPath returns a usage error when the file path, the value of
+// --flag, cannot be written because it names a directory or one that
+// does not exist: found before the work, not when the result is written.
+func checkOutPath(flag, path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return usagef("--%s %s is a directory: want the path of the file to write", flag, path)
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return usagef("--%s %s: directory %s does not exist", flag, path, dir)
+	}
+	return nil
+}
+
+// maxCreated is the latest creation time bundle build accepts, in Unix
+// seconds: 9999-12-31T23:59:59Z, the last time RFC 3339 (which inspect
+// prints) writes. It refuses a time in milliseconds by mistake from
+// 1978 on.
+const maxCreated = 253_402_300_799
+
+// checkCreated returns a usage error when the creation time v, from the
+// flag or variable name, is not 0 (the default) and outside 1 to
+// maxCreated Unix seconds: a negative time gives a bundle created in 1969
+// whose lists count no interaction, a time in milliseconds one created
+// thousands of years ahead.
+func checkCreated(name string, v int64) error {
+	if v == 0 || v >= 1 && v <= maxCreated {
+		return nil
+	}
+	sep := " " // a flag: "--created -5"
+	if name[0] != '-' {
+		sep = "=" // a variable: "SOURCE_DATE_EPOCH=-5"
+	}
+	hint := ""
+	if s := v / 1000; s >= 1e9 && s <= maxCreated { // milliseconds since 2001
+		hint = fmt.Sprintf("; in milliseconds it would be %s, which is %s%s%d", time.Unix(s, 0).UTC().Format(time.RFC3339), name, sep, s)
+	}
+	return usagef("%s%s%d is out of range: want a time in Unix seconds, 1 to %d (%s)%s",
+		name, sep, v, maxCreated, time.Unix(maxCreated, 0).UTC().Format(time.RFC3339), hint)
+}
+
+// checkCodeBytes returns a usage error when a code width of bundle build
+// does not fit the model m: --compact-bytes must divide the embedding
+// dimension (with --compact), a positive --history-bytes the history
+// dimension (a product quantizer's subspaces divide the width it codes).
+func checkCodeBytes(m *model.Model, compact bool, compactBytes, historyBytes int) error {
+	dim, hdim := m.Item.Dim(), m.Query.HistoryDim
+	switch {
+	case compact && dim%compactBytes != 0:
+		return usagef("--compact-bytes %d does not divide the model's embedding dimension %d: want one of %s",
+			compactBytes, dim, divisors(dim))
+	case historyBytes > 0 && hdim%historyBytes != 0:
+		return usagef("--history-bytes %d does not divide the model's history dimension %d: want -1 (int8 rows), 0 (the default) or one of %s",
+			historyBytes, hdim, divisors(hdim))
+	}
+	return nil
+}
+
+// divisors lists the divisors of n for a usage message: "1, 2, 4, 8".
+func divisors(n int) string {
+	var d []string
+	for i := 1; i <= n; i++ {
+		if n%i == 0 {
+			d = append(d, strconv.Itoa(i))
+		}
+	}
+	return strings.Join(d, ", ")
+}
+
+// compactSizeNote returns a note when the compact bundle b, encoded as
+// data, is larger than the full bundle of the same catalog would be, and
+// "" otherwise. The full bundle is estimated from data's sections: an
+// int8 row of dim+4 bytes an item (EMBD) where the compact one holds the
+// code bytes and what does not grow with the items, its codebooks above
+// all (IVPQ); likewise the history rows (HIST for HIPQ) when history
+// counts, that is when the compact mode alone coded them
+// (--history-bytes 0). Compact starts to pay at the item count where the
+// bytes saved an item cover the fixed bytes.
+func compactSizeNote(b *bundle.Bundle, data []byte, history bool) string {
+	h, err := bundle.ReadHeader(data)
+	if err != nil || b.Codes == nil {
+		return ""
+	}
+	n := int64(b.Manifest.Items)
+	stored := map[string]int64{}
+	for _, e := range h.Entries {
+		stored[e.Tag] = int64(e.Stored)
+	}
+	// fixed: the compact sections' bytes beyond their codes; saved: the
+	// bytes an item's int8 rows would take beyond its codes.
+	m := int64(b.Codes.PQ.M)
+	fixed := stored[bundle.TagCompact] - n*m
+	saved := int64(b.Manifest.Dim) + 4 - m
+	if hc := b.HistoryCodes; history && hc != nil {
+		hm := int64(hc.PQ.M)
+		fixed += stored[bundle.TagHistoryCodes] - n*hm
+		saved += int64(b.Manifest.HistoryDim) + 4 - hm
+	}
+	if saved <= 0 || fixed <= n*saved {
+		return ""
+	}
+	full := int64(len(data)) - fixed + n*saved
+	return fmt.Sprintf("note: this compact bundle (%d bytes) is larger than a full one would be (about %d bytes): below about %d items its codebooks outweigh the %d bytes an item the codes save; build without --compact for this catalog",
+		len(data), full, (fixed+saved-1)/saved, saved)
 }
 
 // budgetError says, in the flags' terms, how a bundle broke its budget
@@ -205,14 +345,14 @@ func writeFileAtomic(path string, data []byte) error { return host.WriteFileAtom
 
 // inspection is what `bundle inspect --json` prints.
 type inspection struct {
-	File     string           `json:"file"`
-	Bytes    int              `json:"bytes"`
-	SHA256   string           `json:"sha256"`
-	Format   string           `json:"format_version"`
-	Sections []sectionInfo    `json:"sections"`
-	Manifest *bundle.Manifest `json:"manifest"`
-	Counts   map[string]int   `json:"counts"`
-	Ranker   *rankerInfo      `json:"ranker,omitempty"`
+	File     string         `json:"file"`
+	Bytes    int            `json:"bytes"`
+	SHA256   string         `json:"sha256"`
+	Format   string         `json:"format_version"`
+	Sections []sectionInfo  `json:"sections"`
+	Manifest *manifestInfo  `json:"manifest"`
+	Counts   map[string]int `json:"counts"`
+	Ranker   *rankerInfo    `json:"ranker,omitempty"`
 	// Demotion is how items shown and not taken are demoted: "learned"
 	// (the ranker weighs shown_log, and the rule is left out wherever it
 	// ranks) or "rule" (Params.Demote, bundles/FORMAT.md §5.8).
@@ -230,16 +370,54 @@ type inspection struct {
 	Signature signatureInfo `json:"signature"`
 }
 
+// manifestInfo is the manifest (bundle.Manifest, FORMAT.md §5.1) as
+// inspect --json prints it: under the section's own snake_case keys, as
+// the rest of the JSON, where bundle.Manifest would print its Go field
+// names.
+type manifestInfo struct {
+	Format       string        `json:"format"`
+	Version      string        `json:"version"`
+	Created      int64         `json:"created"`
+	Items        int           `json:"items"`
+	Dim          int           `json:"dim"`
+	HistoryDim   int           `json:"history_dim"`
+	Quantization string        `json:"quantization"`
+	Model        manifestModel `json:"model"`
+	Metric       string        `json:"metric"`
+	Builder      string        `json:"builder"`
+}
+
+// manifestModel is bundle.Model under its section's keys.
+type manifestModel struct {
+	Name        string  `json:"name"`
+	TrainedAt   int64   `json:"trained_at"`
+	Temperature float32 `json:"temperature"`
+	Data        string  `json:"data"`
+	PopPrior    float32 `json:"pop_prior"` // 0: none
+}
+
+func newManifestInfo(m *bundle.Manifest) *manifestInfo {
+	return &manifestInfo{Format: m.Format, Version: m.Version, Created: m.Created, Items: m.Items, Dim: m.Dim,
+		HistoryDim: m.HistoryDim, Quantization: m.Quantization, Metric: m.Metric, Builder: m.Builder,
+		Model: manifestModel{Name: m.Model.Name, TrainedAt: m.Model.TrainedAt, Temperature: m.Model.Temperature,
+			Data: m.Model.Data, PopPrior: m.Model.PopPrior}}
+}
+
 type dimsInfo struct {
 	Embedding int `json:"embedding"`
 	History   int `json:"history"`
 }
 
 type indexInfo struct {
-	Kind   string  `json:"kind"`
-	Lists  int     `json:"lists"`
-	NProbe int     `json:"nprobe"`
-	Recall float32 `json:"recall_at_100"` // measured by the builder against the exact int8 scan; 0 unknown
+	Kind   string `json:"kind"`
+	Lists  int    `json:"lists"`
+	NProbe int    `json:"nprobe"`
+	// Recall is the recall@100 against the exact int8 scan the builder
+	// measured and recorded for an IVF index; nil (left out) when the
+	// bundle records none: a compact bundle's IVPQ has no field for it
+	// (bundle build prints it, --min-recall checks it), an older IVF
+	// index recorded 0.
+	Recall *float32 `json:"recall_at_100,omitempty"`
 	// CodeBytes is the bytes of an item's code in a compact bundle.
 	CodeBytes int `json:"code_bytes,omitempty"`
 }
@@ -280,7 +458,7 @@ func runBundleInspect(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bundle inspect", "bundle inspect [--json] [--public-key FILE] FILE", `
 Validate a bundle completely (header, section checksums, decompression,
 semantic checks) and describe it: format version, sections, manifest and
-counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stderr)
+counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pubFile := fs.String("public-key", "", "verify the signature with this public key file (edgerec keygen)")
 	file, err := parseFile(fs, args, "inspect")
@@ -297,7 +475,7 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 	}
 	sum := sha256.Sum256(data)
 	in := inspection{File: file, Bytes: len(data), SHA256: hex.EncodeToString(sum[:]),
-		Format: fmt.Sprintf("%d.%d", h.Major, h.Minor), Manifest: &b.Manifest,
+		Format: fmt.Sprintf("%d.%d", h.Major, h.Minor), Manifest: newManifestInfo(&b.Manifest),
 		Counts: map[string]int{
 			"items": b.Items.Len(), "categories": len(b.Vocab.Categories.Values),
 			"licensing_regions": len(b.Vocab.Licensing.Values),
@@ -319,7 +497,10 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 	in.Items, in.Quantization = b.Manifest.Items, b.Manifest.Quantization
 	in.Dims = dimsInfo{Embedding: b.Manifest.Dim, History: b.Manifest.HistoryDim}
 	if x := b.Index; x != nil {
-		in.Index = &indexInfo{Kind: "ivf", Lists: x.Lists(), NProbe: x.NProbe, Recall: x.Recall}
+		in.Index = &indexInfo{Kind: "ivf", Lists: x.Lists(), NProbe: x.NProbe}
+		if r := x.Recall; r > 0 {
+			in.Index.Recall = &r
+		}
 	}
 	if c := b.Codes; c != nil {
 		in.Index = &indexInfo{Kind: "ivfpq", Lists: c.Lists(), NProbe: c.NProbe, CodeBytes: c.PQ.M}
@@ -397,9 +578,12 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`, stde
 	}
 	fmt.Fprintf(stdout, "; %d cross, %d dense layers\n", len(b.Query.Cross), len(b.Query.MLP.Layers))
 	if x := in.Index; x != nil && x.Kind == "ivfpq" {
-		fmt.Fprintf(stdout, "index     compact: %d-byte codes in %d lists, nprobe %d\n", x.CodeBytes, x.Lists, x.NProbe)
+		fmt.Fprintf(stdout, "index     compact: %d-byte codes in %d lists, nprobe %d (recall not recorded in compact bundles: bundle build prints it, and --min-recall checks it, at build time)\n",
+			x.CodeBytes, x.Lists, x.NProbe)
+	} else if x != nil && x.Recall != nil {
+		fmt.Fprintf(stdout, "index     IVF, %d lists, nprobe %d (recall@100 %.3f against the exact scan)\n", x.Lists, x.NProbe, *x.Recall)
 	} else if x != nil {
-		fmt.Fprintf(stdout, "index     IVF, %d lists, nprobe %d (recall@100 %.3f against the exact scan)\n", x.Lists, x.NProbe, x.Recall)
+		fmt.Fprintf(stdout, "index     IVF, %d lists, nprobe %d (recall not recorded)\n", x.Lists, x.NProbe)
 	} else {
 		fmt.Fprintf(stdout, "index     none (exact search)\n")
 	}

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -13,8 +15,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
 	"github.com/edgerec/edgerec/host/server"
+	"github.com/edgerec/edgerec/tools/builder"
+	"github.com/edgerec/edgerec/tools/dataset"
 )
 
 // testBundle writes a small random bundle (no training) and returns its
@@ -180,4 +185,107 @@ func TestServeBanner(t *testing.T) {
 	b.Reset()
 	serveBanner{addr: addr, status: server.Status{Version: "demo-1", Items: 3000}, pool: 1}.print(&b)
 	assert.Contains(t, b.String(), `(bundle "demo-1", 3000 items, 1 instance)`)
+}
+
+// TestSubcommandUsage: a usage error of a bundle subcommand points at that
+// subcommand's --help, whose page lists its flags, not at `bundle --help`.
+func TestSubcommandUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bundle", "build", "--out", "x"}, "edgerec bundle build: --model is required"},
+		{[]string{"bundle", "inspect"}, "edgerec bundle inspect: want the bundle FILE to inspect"},
+		{[]string{"bundle", "diff", "a"}, "edgerec bundle diff: "},
+		{[]string{"bundle", "upgrade", "x.bundle"}, "edgerec bundle upgrade: --out is required"},
+		{[]string{"bundle", "sign", "x.bundle"}, "edgerec bundle sign: "},
+		{[]string{"bundle", "verify"}, "edgerec bundle verify: "},
+	} {
+		code, out, errOut := edgerec(t, tc.args...)
+		assert.Equal(t, 2, code, tc.args)
+		assert.Empty(t, out, tc.args)
+		assert.Contains(t, errOut, tc.want, tc.args)
+		assert.Contains(t, errOut, "Run 'edgerec "+strings.Join(tc.args[:2], " ")+" --help' for usage.", tc.args)
+	}
+	// The bundle command's own errors point at its own page.
+	code, _, errOut := edgerec(t, "bundle", "frobnicate")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "Run 'edgerec bundle --help' for usage.")
+}
+
+// TestHelpOnStdout: help that was asked for goes to stdout with exit 0,
+// so that it can be piped; usage printed because of an error goes to
+// stderr with exit 2.
+func TestHelpOnStdout(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"help"}, {"train", "--help"}, {"serve", "-h"}, {"help", "serve"},
+		{"bundle", "--help"}, {"help", "bundle"}, {"bundle", "build", "--help"}, {"help", "bundle", "build"},
+		{"bundle", "upgrade", "--help"}, {"bench", "--help"},
+	} {
+		code, out, errOut := edgerec(t, args...)
+		assert.Equal(t, 0, code, args)
+		assert.Contains(t, out, "Usage", args)
+		assert.Empty(t, errOut, args)
+	}
+	_, out, _ := edgerec(t, "bundle", "build", "--help")
+	assert.Contains(t, out, "--compact-bytes", "bundle build --help | grep compact finds nothing")
+	_, out, _ = edgerec(t, "help", "bundle", "build")
+	assert.Contains(t, out, "--compact-bytes", "help bundle build is not bundle build --help")
+
+	for _, args := range [][]string{{}, {"frobnicate"}, {"bundle"}, {"bundle", "build"}, {"help", "frobnicate"}} {
+		code, out, errOut := edgerec(t, args...)
+		assert.Equal(t, 2, code, args)
+		assert.Empty(t, out, args)
+		assert.NotEmpty(t, errOut, args)
+	}
+}
+
+// TestHelpTexts: the help pages say what the code does.
+func TestHelpTexts(t *testing.T) {
+	help := mustRun(t, "help")
+	assert.Regexp(t, `bundle +build, inspect, diff, upgrade, sign or verify`, help)
+
+	build := mustRun(t, "bundle", "build", "--help")
+	assert.Contains(t, build, fmt.Sprintf("%.0f%% of the exact top 100", 100*builder.DefaultCompactTarget))
+	assert.Contains(t, build, "Unix seconds, 1 to 253402300799")
+
+	bench := strings.Join(strings.Fields(mustRun(t, "bench", "--help")), " ")
+	assert.Contains(t, bench, "2·√N for the IVF index, 4·√N with --compact")
+	assert.Contains(t, bench, "against the exact int8 scan for the IVF index, against exact float32 search with --compact")
+	assert.Contains(t, bench, "the query tower is the embed stage")
+	assert.NotContains(t, bench, "slower requests")
+	assert.Contains(t, bench, "removes the stalls")
+}
+
+// TestRecommendTitles: a bundle built with --no-titles is shown with the
+// data set's titles when --data is given, else with the ids: never a
+// blank title or "because you watched )".
+func TestRecommendTitles(t *testing.T) {
+	b := bundletest.Random(60, 8, 1)
+	titled := itemTitles(b, nil)
+	assert.Equal(t, b.Items.Title(1), titled[bundletest.ID(1)], "the bundle's own title comes first")
+
+	b.Items.Titles = bundle.NewStrings(make([]string, b.Items.Len()))
+	ds := &dataset.Dataset{Items: []dataset.Item{{ID: bundletest.ID(1), Title: "One"}}}
+	titles := itemTitles(b, ds)
+	assert.Equal(t, "One", titles[bundletest.ID(1)])
+	assert.Equal(t, bundletest.ID(2), titles[bundletest.ID(2)], "no title in the data set either: the id")
+	assert.Equal(t, bundletest.ID(1), itemTitles(b, nil)[bundletest.ID(1)])
+
+	var w bytes.Buffer
+	printResponse(&w, &api.Response{Items: []api.Item{{ID: bundletest.ID(2), Score: 1, Source: "covisit", Because: bundletest.ID(1)}}}, titles)
+	assert.Contains(t, w.String(), "(because you watched One)")
+
+	// Through the command: every row has a title.
+	data, err := bundle.Encode(b)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "notitles.bundle")
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	out := mustRun(t, "recommend", "--bundle", path, "--native", "--history", bundletest.ID(1)+","+bundletest.ID(2), "--k", "10")
+	assert.NotContains(t, out, "watched )")
+	rows := regexp.MustCompile(`(?m)^ +\d+  (\S+) +\S+  \S+ +(\S*)`).FindAllStringSubmatch(out, -1)
+	require.NotEmpty(t, rows, out)
+	for _, r := range rows {
+		assert.Equal(t, r[1], r[2], "a blank title in %q", r[0])
+	}
 }

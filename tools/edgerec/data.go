@@ -17,7 +17,7 @@ func runSynth(args []string, stdout, stderr io.Writer) error {
 Write a deterministic synthetic data set in the edgerec format (items.csv,
 users.csv, interactions.csv): latent user tastes and item topics, a popularity
 skew, tastes drifting over time and new items appearing over time. The same
-flags always give the same bytes.`, stderr)
+flags always give the same bytes.`)
 	out := fs.String("out", "", "directory to write (created if missing)")
 	users := fs.Int("users", def.Users, "number of users")
 	items := fs.Int("items", def.Items, "number of items")

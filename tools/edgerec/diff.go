@@ -85,7 +85,7 @@ metadata changes (version, model, shapes, index, sections), embedding drift
 minimum, items below 0.9) and how much the recommendations move (the same
 sample requests, histories of shared items, through both bundles' whole
 pipeline: mean overlap of the top-K lists). Both bundles are validated
-completely first; exit status 1 when either is corrupt.`, stderr)
+completely first; exit status 1 when either is corrupt.`)
 	asJSON := fs.Bool("json", false, "print JSON")
 	queries := fs.Int("queries", 200, "sample requests for the top-K overlap")
 	k := fs.Int("k", 20, "list depth of the overlap")

@@ -47,7 +47,7 @@ Formats (--format; --data is the directory):
 `+dataset.FormatHelp()+`
 --format csv reads any CSV/TSV interaction log: --data is then the file and
 --user-col, --item-col and --time-col name its columns; --items and --users
-add optional item and user tables. Progress goes to stderr.`, stderr)
+add optional item and user tables. Progress goes to stderr.`)
 	data := fs.String("data", "", "data set directory (with --format csv: the interaction file)")
 	format := fs.String("format", dataset.FormatEdgerec, "data set format: "+strings.Join(append(dataset.Formats(), dataset.FormatCSV), ", "))
 	csvf := addCSVFlags(fs)

@@ -38,7 +38,7 @@ type reportOptions struct {
 }
 
 func runReport(args []string, stdout, stderr io.Writer) error {
-	o, err := parseReport(args, stderr, time.Now())
+	o, err := parseReport(args, time.Now())
 	if err != nil {
 		return err
 	}
@@ -57,8 +57,8 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	return report.WriteText(stdout, r)
 }
 
-func parseReport(args []string, stderr io.Writer, now time.Time) (reportOptions, error) {
-	fs := newFlags("report", "report --events DIR [--since WHEN] [--json] [--plot FILE] [flags]", reportAbout, stderr)
+func parseReport(args []string, now time.Time) (reportOptions, error) {
+	fs := newFlags("report", "report --events DIR [--since WHEN] [--json] [--plot FILE] [flags]", reportAbout)
 	var o reportOptions
 	fs.StringVar(&o.dir, "events", "", "the events directory (edgerec serve --events DIR)")
 	since := fs.String("since", "", "only events at or after this: a date (2026-12-01), a time (RFC 3339) or a duration back from now (24h)")

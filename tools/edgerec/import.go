@@ -21,7 +21,7 @@ and tools/importer document it) naming the architecture, vocabularies and
 quantile bounds; FILE holds the weights as safetensors or NumPy .npz,
 matched to the spec by tensor name. Every missing, extra or mis-shaped
 tensor is reported with its expected and actual shape, and nothing is
-written.`, stderr)
+written.`)
 	specFile := fs.String("spec", "", "tower spec (JSON)")
 	weights := fs.String("weights", "", "weights file: .safetensors or .npz")
 	out := fs.String("out", "", "model directory to write (created if missing)")

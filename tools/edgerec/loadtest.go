@@ -77,7 +77,7 @@ so that the recommend latencies show what logging events costs: compare
 with a run without it, or with a node started without --events.`
 
 func runLoadtest(args []string, stdout, stderr io.Writer) error {
-	o, err := parseLoadtest(args, stderr)
+	o, err := parseLoadtest(args)
 	if err != nil {
 		return err
 	}
@@ -100,8 +100,8 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 
 // parseLoadtest parses and checks the flags of `edgerec loadtest`,
 // the URL included.
-func parseLoadtest(args []string, stderr io.Writer) (loadOptions, error) {
-	fs := newFlags("loadtest", "loadtest --url URL [--concurrency C] [--duration D] [--json] [flags]", loadtestAbout, stderr)
+func parseLoadtest(args []string) (loadOptions, error) {
+	fs := newFlags("loadtest", "loadtest --url URL [--concurrency C] [--duration D] [--json] [flags]", loadtestAbout)
 	var o loadOptions
 	target := fs.String("url", "", "server base URL, e.g. http://127.0.0.1:8080 (a path of /v1/recommend is added when missing)")
 	fs.IntVar(&o.concurrency, "concurrency", 4, "concurrent clients")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -50,7 +49,7 @@ func TestLoadSummary(t *testing.T) {
 // TestParseLoadtest: the flags, the URL included, are checked before a
 // request is sent or a file read.
 func TestParseLoadtest(t *testing.T) {
-	o, err := parseLoadtest([]string{"--url", "http://127.0.0.1:9", "--concurrency", "3", "--msgpack"}, io.Discard)
+	o, err := parseLoadtest([]string{"--url", "http://127.0.0.1:9", "--concurrency", "3", "--msgpack"})
 	require.NoError(t, err)
 	assert.Equal(t, "http://127.0.0.1:9/v1/recommend", o.endpoint)
 	assert.Equal(t, 3, o.concurrency)
@@ -60,7 +59,7 @@ func TestParseLoadtest(t *testing.T) {
 		{"--url", "http://127.0.0.1:9", "--body", "/nonexistent.json", "--bundle", "/nonexistent.bundle"},
 		{"--url", "http://127.0.0.1:9", "--duration", "0s"},
 	} {
-		_, err := parseLoadtest(args, io.Discard)
+		_, err := parseLoadtest(args)
 		var ue *usageError
 		assert.ErrorAs(t, err, &ue, "%v", args)
 	}
@@ -91,7 +90,7 @@ func TestSendEvents(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	defer srv.Close()
-	o, err := parseLoadtest([]string{"--url", srv.URL, "--events-rate", "1000", "--duration", "1s"}, io.Discard)
+	o, err := parseLoadtest([]string{"--url", srv.URL, "--events-rate", "1000", "--duration", "1s"})
 	require.NoError(t, err)
 	assert.Equal(t, srv.URL+"/v1/events", o.eventsURL)
 	ev := sendEvents(o, []string{"a", "b"}, time.Now())
@@ -100,6 +99,6 @@ func TestSendEvents(t *testing.T) {
 	assert.Equal(t, events, ev.events)
 	assert.Equal(t, map[string]int{"202": batches}, ev.status)
 	assert.InDelta(t, 1000, ev.events, 300, "events posted in one second at 1000/s")
-	_, err = parseLoadtest([]string{"--url", srv.URL, "--events-rate", "-1"}, io.Discard)
+	_, err = parseLoadtest([]string{"--url", srv.URL, "--events-rate", "-1"})
 	assert.Error(t, err)
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,7 +28,7 @@ var commands = []command{
 	{"synth", "write a deterministic synthetic data set", runSynth},
 	{"train", "train the two towers on a data set", runTrain},
 	{"tune", "choose the training hyperparameters on a validation split (successive halving)", runTune},
-	{"bundle", "build, inspect, diff, sign or verify bundles (bundle build | inspect | diff | sign | verify)", runBundle},
+	{"bundle", "build, inspect, diff, upgrade, sign or verify bundles (bundle build | inspect | diff | upgrade | sign | verify)", runBundle},
 	{"recommend", "ask recommender.wasm for recommendations", runRecommend},
 	{"eval", "score models and baselines on a temporal split", runEval},
 	{"parity", "write cross-host parity fixtures (requests and the wazero host's answers) for the JS loader", runParity},
@@ -57,6 +58,26 @@ func (e *flagError) Unwrap() error { return e.usageError }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
+// inCommand makes a usage error of the subcommand cmd ("bundle build")
+// point at that subcommand's --help, whose page lists its flags; other
+// errors, and usage errors that name their command already, pass
+// unchanged.
+func inCommand(err error, cmd string) error {
+	var ue *usageError
+	if fe := (*flagError)(nil); errors.As(err, &fe) || !errors.As(err, &ue) {
+		return err
+	}
+	return &flagError{usageError: ue, cmd: cmd}
+}
+
+// helpRequest is the usage page a --help asked for: run prints it on
+// stdout with exit status 0, where the page can be piped and searched.
+// Usage printed because of an error goes to stderr instead.
+type helpRequest struct{ page string }
+
+func (*helpRequest) Error() string { return "help requested" }
+func (*helpRequest) Unwrap() error { return flag.ErrHelp }
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -65,12 +86,15 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
-			return run([]string{args[1], "--help"}, stdout, stderr)
+			// `help bundle build` is `bundle build --help`.
+			return run(append(slices.Clone(args[1:]), "--help"), stdout, stderr)
 		}
-		usage(stdout)
 		if len(args) == 0 {
+			// No command is bad usage: the list goes with the error output.
+			usage(stderr)
 			return 2
 		}
+		usage(stdout)
 		return 0
 	}
 	for _, c := range commands {
@@ -79,7 +103,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		err := c.run(args[1:], stdout, stderr)
 		var ue *usageError
+		var help *helpRequest
 		switch {
+		case errors.As(err, &help):
+			fmt.Fprint(stdout, help.page)
+			return 0
 		case err == nil, errors.Is(err, flag.ErrHelp):
 			return 0
 		case errors.As(err, &ue):
@@ -123,14 +151,16 @@ func usage(w io.Writer) {
 }
 
 // newFlags returns a flag set whose usage names the command and describes
-// it. The flag package's own messages are silenced (parse reports errors);
-// --help prints the usage on stderr.
-func newFlags(name, synopsis, about string, stderr io.Writer) *flag.FlagSet {
+// it, written to the flag set's output. The flag package's own messages
+// are silenced (parse reports errors); --help returns the usage as a
+// *helpRequest, which run prints on stdout.
+func newFlags(name, synopsis, about string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: edgerec %s\n\n%s\n\nFlags:\n", synopsis, strings.TrimSpace(about))
-		printFlags(stderr, fs)
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: edgerec %s\n\n%s\n\nFlags:\n", synopsis, strings.TrimSpace(about))
+		printFlags(w, fs)
 	}
 	return fs
 }
@@ -196,9 +226,9 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// parseFlags is fs.Parse printing the usage for --help only: on any other
-// error the flag package would print it too, and scroll the error away.
-// An error is returned as parseError makes it.
+// parseFlags is fs.Parse returning the usage for --help only, as a
+// *helpRequest: on any other error the flag package would print it too,
+// and scroll the error away. An error is returned as parseError makes it.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	usage := fs.Usage
 	fs.Usage = func() {}
@@ -208,8 +238,12 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return nil
 	}
 	if errors.Is(err, flag.ErrHelp) {
+		var page strings.Builder
+		out := fs.Output()
+		fs.SetOutput(&page)
 		usage()
-		return err
+		fs.SetOutput(out)
+		return &helpRequest{page.String()}
 	}
 	return parseError(fs, err)
 }

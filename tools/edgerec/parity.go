@@ -85,7 +85,7 @@ and 99th percentile, to compare with the loader's figures in Node and
 Chromium (web-demo/bench).`
 
 func runParity(args []string, stdout, stderr io.Writer) error {
-	o, err := parseParity(args, stderr)
+	o, err := parseParity(args)
 	if err != nil {
 		return err
 	}
@@ -98,8 +98,8 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 }
 
 // parseParity parses and checks the flags of `edgerec parity`.
-func parseParity(args []string, stderr io.Writer) (parityOptions, error) {
-	fs := newFlags("parity", "parity --bundle FILE --out DIR [--wasm FILE] [--bench N]", parityAbout, stderr)
+func parseParity(args []string) (parityOptions, error) {
+	fs := newFlags("parity", "parity --bundle FILE --out DIR [--wasm FILE] [--bench N]", parityAbout)
 	var o parityOptions
 	fs.StringVar(&o.bundlePath, "bundle", "", "bundle file")
 	fs.StringVar(&o.out, "out", "", "directory to write (created if missing)")

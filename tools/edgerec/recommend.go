@@ -19,7 +19,9 @@ func runRecommend(args []string, stdout, stderr io.Writer) error {
 Load a bundle into recommender.wasm (run by wazero) and ask it for the top K
 items for one user: either a user of a data set (their whole history and
 demographics are sent) or an explicit history. --native runs the same
-pipeline compiled natively instead of the module, for comparison.`, stderr)
+pipeline compiled natively instead of the module, for comparison. The
+table shows the bundle's titles; for a bundle built with --no-titles,
+the data set's when --data is given, else the ids.`)
 	bundlePath := fs.String("bundle", "", "bundle file")
 	wasmPath := fs.String("wasm", "", "recommender.wasm (default: next to the edgerec binary, then bin/recommender.wasm)")
 	user := fs.String("user", "", "user id in --data whose history and demographics to send")
@@ -68,11 +70,15 @@ pipeline compiled natively instead of the module, for comparison.`, stderr)
 	}
 
 	req := &api.Request{K: *k, Seed: *seed, Debug: *debug}
-	if *user != "" {
-		ds, err := loadData(*dir, *format, stderr)
-		if err != nil {
+	var ds *dataset.Dataset
+	if *dir != "" {
+		// The user's history, and the titles of a bundle built without
+		// them (--no-titles).
+		if ds, err = loadData(*dir, *format, stderr); err != nil {
 			return err
 		}
+	}
+	if *user != "" {
 		r, err := userRequest(ds, *user, *k)
 		if err != nil {
 			return err
@@ -95,10 +101,7 @@ pipeline compiled natively instead of the module, for comparison.`, stderr)
 	if *age != 0 {
 		req.Context.Age = *age
 	}
-	titles := make(map[string]string, b.Items.Len())
-	for i, id := range b.Items.IDs.Slice() {
-		titles[id] = b.Items.Title(i)
-	}
+	titles := itemTitles(b, ds)
 	warnUnknown(stderr, req, titles)
 
 	var resp *api.Response
@@ -125,6 +128,32 @@ pipeline compiled natively instead of the module, for comparison.`, stderr)
 	}
 	printResponse(stdout, resp, titles)
 	return nil
+}
+
+// itemTitles maps each item id of b to the title the table prints: the
+// bundle's, else (a bundle built with --no-titles) the data set's when ds
+// is not nil, else the id itself, so that no line reads "because you
+// watched " with nothing after it.
+func itemTitles(b *bundle.Bundle, ds *dataset.Dataset) map[string]string {
+	var fromData map[string]string
+	if ds != nil {
+		fromData = make(map[string]string, len(ds.Items))
+		for _, it := range ds.Items {
+			fromData[it.ID] = it.Title
+		}
+	}
+	titles := make(map[string]string, b.Items.Len())
+	for i, id := range b.Items.IDs.Slice() {
+		t := b.Items.Title(i)
+		if t == "" {
+			t = fromData[id]
+		}
+		if t == "" {
+			t = id
+		}
+		titles[id] = t
+	}
+	return titles
 }
 
 // printHistory shows what the user did last, so the recommendations can be

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/tools/builder"
 )
@@ -194,4 +197,55 @@ func TestRegionalAndDiff(t *testing.T) {
 		in.Signature.Present || in.Signature.Status != "unsigned" {
 		t.Errorf("inspect: %+v", in)
 	}
+}
+
+// TestBuildCreatedRange: --created and SOURCE_DATE_EPOCH are Unix seconds
+// from 1 to year 9999; a negative time or one in milliseconds is a usage
+// error that says so, before the model loads.
+func TestBuildCreatedRange(t *testing.T) {
+	build := []string{"bundle", "build", "--model", filepath.Join(t.TempDir(), "none"), "--data", t.TempDir(), "--out", filepath.Join(t.TempDir(), "x.bundle")}
+	for _, v := range []string{"-5", "1782776404000", "253402300800"} {
+		code, _, errOut := edgerec(t, append(build, "--created", v)...)
+		assert.Equal(t, 2, code, v)
+		assert.Contains(t, errOut, "--created "+v+" is out of range: want a time in Unix seconds", v)
+	}
+	_, _, errOut := edgerec(t, append(build, "--created", "1782776404000")...)
+	assert.Contains(t, errOut, "in milliseconds it would be 2026-06-29T23:40:04Z, which is --created 1782776404")
+	for _, v := range []string{"1", "1782776404", "253402300799"} {
+		code, _, errOut := edgerec(t, append(build, "--created", v)...)
+		assert.Equal(t, 1, code, v) // past the check: no model there
+		assert.Contains(t, errOut, "not a model directory", v)
+	}
+	for _, v := range []string{"-5", "0", "1782776404000"} {
+		t.Setenv("SOURCE_DATE_EPOCH", v)
+		code, _, errOut := edgerec(t, build...)
+		assert.Equal(t, 2, code, v)
+		assert.Contains(t, errOut, "SOURCE_DATE_EPOCH="+v, v)
+		assert.Contains(t, errOut, "Unix seconds", v)
+	}
+}
+
+// TestBuildOutChecked: an --out that cannot be written is a usage error
+// before the model loads, not a failure after the catalog is embedded.
+func TestBuildOutChecked(t *testing.T) {
+	dir := t.TempDir()
+	build := []string{"bundle", "build", "--model", filepath.Join(dir, "none"), "--data", dir, "--out"}
+	code, _, errOut := edgerec(t, append(build, filepath.Join(dir, "nodir", "x.bundle"))...)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "directory "+filepath.Join(dir, "nodir")+" does not exist")
+	code, _, errOut = edgerec(t, append(build, dir)...)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--out "+dir+" is a directory")
+}
+
+// TestBuildWarnings: what the builder notices and does not refuse is
+// printed as warning lines on stderr.
+func TestBuildWarnings(t *testing.T) {
+	data, modelDir, _ := pipelineOnce(t)
+	out := filepath.Join(t.TempDir(), "early.bundle")
+	// A creation time before the data set's interactions: the lists
+	// count none of them.
+	code, _, errOut := edgerec(t, "bundle", "build", "--model", modelDir, "--data", data, "--out", out, "--created", "1000000000", "--no-sources")
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `(?m)^warning: \d+ of the data set's \d+ interactions are after the creation time 2001-09-09T01:46:40Z`, errOut)
 }

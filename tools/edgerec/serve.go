@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/host"
 	"github.com/edgerec/edgerec/host/server"
 	"github.com/edgerec/edgerec/host/sign"
@@ -48,6 +49,9 @@ type serveConfig struct {
 	state string // last known-good directory ("" none)
 	pub   ed25519.PublicKey
 	token string
+	// webWarning, when not "", says why browsers cannot load the bundle
+	// the node hands them (--web): logged as the node starts.
+	webWarning string
 }
 
 const serveAbout = `
@@ -83,7 +87,7 @@ The node listens on loopback unless --addr says otherwise: --addr
 Logs are JSON lines on stderr (log/slog) with a request id per request.`
 
 func runServe(args []string, stdout, stderr io.Writer) error {
-	o, err := parseServe(args, stderr)
+	o, err := parseServe(args)
 	if err != nil {
 		return err
 	}
@@ -95,8 +99,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 }
 
 // parseServe parses the flags of `edgerec serve` and checks their ranges.
-func parseServe(args []string, stderr io.Writer) (serveOptions, error) {
-	fs := newFlags("serve", "serve --bundle FILE [--addr 127.0.0.1:8080] [--wasm PATH] [--pool N] [--public-key FILE] [--require-signed] [flags]", serveAbout, stderr)
+func parseServe(args []string) (serveOptions, error) {
+	fs := newFlags("serve", "serve --bundle FILE [--addr 127.0.0.1:8080] [--wasm PATH] [--pool N] [--public-key FILE] [--require-signed] [flags]", serveAbout)
 	var o serveOptions
 	fs.StringVar(&o.bundlePath, "bundle", "", "bundle file to serve")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (loopback by default; 0.0.0.0:PORT or :PORT for every interface)")
@@ -167,6 +171,7 @@ func (o serveOptions) config() (*serveConfig, error) {
 		} else if !fi.IsDir() {
 			return nil, fmt.Errorf("--web %s is not a directory", o.webDir)
 		}
+		c.webWarning = webBundleWarning(o.bundlePath)
 	}
 	if o.pubPath != "" {
 		var err error
@@ -177,6 +182,31 @@ func (o serveOptions) config() (*serveConfig, error) {
 	var err error
 	c.token, err = adminToken(o.tokenFile)
 	return c, err
+}
+
+// webBundleWarning returns why a browser cannot load the bundle file at
+// path, which --web hands it at GET /v1/bundle/file, or "" when it can
+// (or the file cannot be read: the server reports that). The module in
+// the page reads raw sections only; the node decompresses a bundle's
+// sections for its own instances, so it serves such a bundle while the
+// page refuses it.
+func webBundleWarning(path string) string {
+	_, h, err := readBundleHeader(path)
+	if err != nil {
+		return ""
+	}
+	var tags []string
+	for _, e := range h.Entries {
+		if e.Flags&bundle.FlagZstd != 0 {
+			tags = append(tags, e.Tag)
+		}
+	}
+	if len(tags) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("--web: browsers cannot load %s (format %d.%d): its sections %s are stored zstd-compressed, which the module in the page does not read; "+
+		"this node serves it, but the page's GET /v1/bundle/file gets a bundle it refuses. Run `edgerec bundle upgrade --out NEW %s` and serve NEW",
+		path, h.Major, h.Minor, strings.Join(tags, ", "), path)
 }
 
 // adminToken returns the admin token from file, else from
@@ -200,6 +230,9 @@ func adminToken(file string) (string, error) {
 // serves until SIGINT or SIGTERM: the work of `edgerec serve`.
 func serve(c *serveConfig, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: c.level}))
+	if c.webWarning != "" {
+		log.Warn(c.webWarning, "bundle", c.bundlePath)
+	}
 	path, wasm, err := readModule(c.wasmPath)
 	if err != nil {
 		return err

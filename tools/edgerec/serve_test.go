@@ -383,11 +383,34 @@ func TestServeChecksBeforeCompiling(t *testing.T) {
 	}
 
 	// The configuration the node starts from, without starting it.
-	o, err := parseServe([]string{"--bundle", path, "--web", dir, "--state-dir", "none", "--pool", "3"}, io.Discard)
+	o, err := parseServe([]string{"--bundle", path, "--web", dir, "--state-dir", "none", "--pool", "3"})
 	require.NoError(t, err)
 	c, err := o.config()
 	require.NoError(t, err)
 	assert.Equal(t, "", c.state, "--state-dir none keeps no copy")
 	assert.Equal(t, 3, c.pool)
 	assert.Equal(t, dir, c.webDir)
+}
+
+// TestServeWebCompressedBundle: with --web, a bundle whose sections are
+// stored compressed is served to the node's instances but refused by the
+// module in the page: the node warns as it starts, naming the remedy.
+func TestServeWebCompressedBundle(t *testing.T) {
+	const goldens = "../../core/bundle/testdata/"
+	warning := webBundleWarning(goldens + "v2.0.bundle")
+	assert.Contains(t, warning, "browsers cannot load")
+	assert.Contains(t, warning, "edgerec bundle upgrade")
+	assert.Empty(t, webBundleWarning(goldens+"v2.0-raw.bundle"), "a raw bundle loads in the page")
+	assert.Empty(t, webBundleWarning(goldens+"v4.0-lean.bundle"))
+
+	// Logged at start, before the module is read (which fails here).
+	dir := t.TempDir()
+	args := []string{"serve", "--bundle", goldens + "v2.0.bundle", "--wasm", filepath.Join(dir, "missing.wasm"), "--state-dir", "none"}
+	code, _, errOut := edgerec(t, append(args, "--web", dir)...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, `"level":"WARN","msg":"--web: browsers cannot load`)
+	assert.Contains(t, errOut, "edgerec bundle upgrade")
+	code, _, errOut = edgerec(t, args...)
+	assert.Equal(t, 1, code)
+	assert.NotContains(t, errOut, "browsers cannot load", "no --web, no page to warn about")
 }

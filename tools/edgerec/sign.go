@@ -18,7 +18,7 @@ Create an Ed25519 key pair for signing bundles: NAME.key, the private key
 (PEM PKCS #8, mode 0600: keep it secret, in the release pipeline only) and
 NAME.pub, the public key (PEM PKIX) that serving nodes verify with
 (edgerec serve --public-key NAME.pub). Prints the key id, the first 8 bytes
-of SHA-256 of the public key, which signed bundles carry.`, stderr)
+of SHA-256 of the public key, which signed bundles carry.`)
 	out := fs.String("out", "", "path and base name of the key files (NAME.key and NAME.pub)")
 	force := fs.Bool("force", false, "overwrite existing key files")
 	if err := parse(fs, args); err != nil {
@@ -68,7 +68,7 @@ other sections' bytes are copied unchanged and the format version stays
 the bundle's (a 1.0 bundle becomes 1.1, the minor that added SIGN), so
 every reader that loaded it still does. A signature already present is
 replaced. The bundle is validated completely
-before it is signed. Without --out the file is replaced (atomically).`, stderr)
+before it is signed. Without --out the file is replaced (atomically).`)
 	keyPath := fs.String("key", "", "private key file (PEM PKCS #8, from edgerec keygen)")
 	out := fs.String("out", "", "write the signed bundle here instead of replacing BUNDLE")
 	file, err := parseFile(fs, args, "sign")
@@ -120,7 +120,7 @@ Check a bundle completely (header, section checksums, decompression,
 semantic checks) and its signature. With --public-key the bundle must be
 signed by that key: exit status 0 when it is, 1 when it is unsigned, signed
 by another key, modified after signing or corrupt. Without --public-key the
-bundle's structure is checked and its signature, if any, only reported.`, stderr)
+bundle's structure is checked and its signature, if any, only reported.`)
 	pubPath := fs.String("public-key", "", "public key file (PEM PKIX, from edgerec keygen)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	file, err := parseFile(fs, args, "verify")

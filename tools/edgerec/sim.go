@@ -52,7 +52,7 @@ type simOptions struct {
 }
 
 func runSim(args []string, stdout, stderr io.Writer) error {
-	o, err := parseSim(args, stderr)
+	o, err := parseSim(args)
 	if err != nil {
 		return err
 	}
@@ -115,8 +115,8 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func parseSim(args []string, stderr io.Writer) (simOptions, error) {
-	fs := newFlags("sim", "sim [--users N] [--lists N] [--arms FILE] [--out DIR] [--json] [--plot FILE] [flags]", simAbout, stderr)
+func parseSim(args []string) (simOptions, error) {
+	fs := newFlags("sim", "sim [--users N] [--lists N] [--arms FILE] [--out DIR] [--json] [--plot FILE] [flags]", simAbout)
 	def := sim.DefaultConfig()
 	o := simOptions{cfg: def}
 	c := &o.cfg

@@ -35,7 +35,7 @@ func TestSimUsage(t *testing.T) {
 	}
 	two := filepath.Join(t.TempDir(), "two.json")
 	require.NoError(t, os.WriteFile(two, []byte(`{"arms": [{"name": "b", "weight": 1}, {"name": "a", "weight": 2, "params": {"ranker": false}}]}`), 0o644))
-	o, err := parseSim([]string{"--arms", two, "--users", "20", "--seed", "7"}, &bytes.Buffer{})
+	o, err := parseSim([]string{"--arms", two, "--users", "20", "--seed", "7"})
 	require.NoError(t, err)
 	require.Len(t, o.cfg.Arms, 2)
 	assert.Equal(t, "b", o.cfg.Arms[0].Name)

@@ -33,7 +33,7 @@ it stood, the items taken positive (with --events-propensity, weighted
 by the inverse of their position's propensity; none by default), those
 shown and not taken negative. That ranker carries shown_log, the demotion of items shown and
 not taken, learned: the bundle then applies it instead of the hand-set
-rule (bundle inspect says which).`, stderr)
+rule (bundle inspect says which).`)
 	dir, format := dataFlags(fs)
 	out := fs.String("out", "", "model directory to write")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration as JSON and exit")

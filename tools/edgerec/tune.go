@@ -106,7 +106,7 @@ The search never sees the window edgerec eval tests on: the latest
 first. --out receives config.json (the chosen configuration, for --config
 of train and eval), trials.json (every trial) and trials.svg (a plot).
 A search is reproducible for --tune-seed, --seed and --workers unless the
-budget cuts it short.`, stderr)
+budget cuts it short.`)
 	dir, format := dataFlags(fs)
 	out := fs.String("out", "", "directory for config.json, trials.json and trials.svg")
 	holdout := fs.Float64("holdout", 0.1, "share of the latest events cut off before tuning, as edgerec eval's test window (0 = tune on everything)")
