@@ -33,7 +33,7 @@ FUZZ_TARGETS := FuzzUnmarshal:./core/wire FuzzDecodeBundle:./core/bundle FuzzDec
 	FuzzDecodeCatalogRequest:./core/api FuzzDecodeSpec:./tools/importer FuzzDecodeSafetensors:./tools/importer \
 	FuzzDecodeNPZ:./tools/importer FuzzDecodeNPY:./tools/importer FuzzVerify:./host/sign \
 	FuzzRecommendBody:./host/server FuzzDecodeVerified:./core/bundle FuzzApplyBytes:./core/bloom \
-	FuzzLoadEdgerec:./tools/dataset FuzzLoadLastFM:./tools/dataset FuzzDecodeCompact:./core/bundle FuzzDecodeHistoryCodes:./core/bundle FuzzDecodeNeighbours:./core/bundle FuzzDecodeIVFPQ:./core/ann \
+	FuzzLoadEdgerec:./tools/dataset FuzzLoadLastFM:./tools/dataset FuzzDecodeCompact:./core/bundle FuzzDecodeHistoryCodes:./core/bundle FuzzDecodeNeighbours:./core/bundle FuzzDecodeLeanColumns:./core/bundle FuzzDecodeLeanTitles:./core/bundle FuzzDecodeIVFPQ:./core/ann \
 	FuzzDecodeJSON:./host/events FuzzDecodeMsgpack:./host/events FuzzStampRequestID:./core/api FuzzEventsBody:./host/server
 
 # test: three phases, each announced, then a summary (tools/testreport):

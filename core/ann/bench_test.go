@@ -284,3 +284,68 @@ func BenchmarkBestLists(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSearchParts splits an IVF search on the 100k fixture (k = 164,
+// what the pipeline's two-tower source fetches for 100 candidates; the
+// default nprobe) into its parts, each timed alone: the centroid scores,
+// the choice of lists, the int8 kernel over the probed rows, the kernel
+// with the top k's admission test (scan), and that with the final sort.
+// The whole search less the parts shows what is left; module against
+// native, it shows which parts the module pays most for:
+//
+//	GOWASIRUNTIME=wazero GOOS=wasip1 GOARCH=wasm go test -exec "$(go env GOROOT)/lib/wasm/go_wasip1_wasm_exec" -run '^$' -bench SearchParts ./core/ann
+func BenchmarkSearchParts(b *testing.B) {
+	f := newFixture(b, 100_000)
+	q := f.cat.Query(f.cat.User(rand.New(rand.NewPCG(1, 2)), 5))
+	ix, k := f.ivf, 164
+	var s Scratch
+	b.Run("search", func(b *testing.B) {
+		var dst []Hit
+		for b.Loop() {
+			dst = ix.Search(dst[:0], q, k, 0, nil, &s)
+		}
+	})
+	s.query.Reset(q)
+	cs := s.centroidScores(ix.Lists())
+	b.Run("centroids", func(b *testing.B) {
+		for b.Loop() {
+			ix.Centroids.Scores(cs, &s.query, 0)
+		}
+	})
+	b.Run("lists", func(b *testing.B) {
+		for b.Loop() {
+			s.lists.best(cs, ix.NProbe)
+		}
+	})
+	probed := slices.Clone(s.lists.best(cs, ix.NProbe))
+	b.Run("kernel", func(b *testing.B) {
+		for b.Loop() {
+			for _, l := range probed {
+				for lo, hi := int(ix.Offsets[l]), int(ix.Offsets[l+1]); lo < hi; lo += scanChunk {
+					ix.Items.Scores(s.scores[:min(scanChunk, hi-lo)], &s.query, lo)
+				}
+			}
+		}
+	})
+	scanAll := func() TopK {
+		top := s.topK(k)
+		for _, l := range probed {
+			scan(&top, ix.Items, &s.query, int(ix.Offsets[l]), int(ix.Offsets[l+1]), nil, nil, s.scores[:])
+		}
+		return top
+	}
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			top := scanAll()
+			s.keepKeys(&top)
+		}
+	})
+	b.Run("scan+sort", func(b *testing.B) {
+		var dst []Hit
+		for b.Loop() {
+			top := scanAll()
+			dst = top.appendSorted(dst[:0])
+			s.keepKeys(&top)
+		}
+	})
+}
