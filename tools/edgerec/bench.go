@@ -30,6 +30,7 @@ type benchOptions struct {
 	reserve          bool    // host.Options.ReserveMemory
 	keep             string  // also write the bundle here
 	advReps          int     // times each adversarial request is sent (0: none)
+	soak             int     // requests sent to the module after the run, memory measured after them (0: none)
 	noSources        bool    // leave out the other candidate sources (bundle build --no-sources)
 	noTitles         bool    // leave out the titles (bundle build --no-titles)
 	popPrior         float64 // the bundle's popularity prior (train chooses one on validation)
@@ -105,6 +106,7 @@ func parseBench(args []string, stderr io.Writer) (benchOptions, error) {
 	fs.BoolVar(&o.noTitles, "no-titles", false, "leave out the items' titles, as bundle build --no-titles")
 	fs.Float64Var(&o.popPrior, "pop-prior", 0, "the bundle's popularity prior, as train chooses one (0 to 1): the two-tower source then ranks by score + prior·popularity, added in the index scan")
 	fs.IntVar(&o.advReps, "adversarial", 20, "times to send each adversarial request (0: none)")
+	fs.IntVar(&o.soak, "soak", 0, "after the run, send the module this many more of the timed requests in turn and report its memory after them (0: none; 100000 shows whether memory stays flat)")
 	if err := parse(fs, args); err != nil {
 		return o, err
 	}
@@ -134,6 +136,8 @@ func (o *benchOptions) check() error {
 		return usagef("--target %v out of range [0, 1]", o.target)
 	case o.advReps < 0 || o.advReps > 10_000:
 		return usagef("--adversarial %d out of range [0, 10000]", o.advReps)
+	case o.soak < 0 || o.soak > 10_000_000:
+		return usagef("--soak %d out of range [0, 10000000]", o.soak)
 	case o.compact && o.exact:
 		return usagef("--compact and --exact exclude each other: a compact bundle has no exact scan")
 	case o.compact && (o.compactBytes < 1 || o.dim%o.compactBytes != 0):
@@ -209,5 +213,16 @@ func bench(o benchOptions) (*benchReport, error) {
 		return nil, err
 	}
 	rep.InstanceBytesAfter = inst.MemoryBytes()
+	if o.soak > 0 {
+		for i := range o.soak {
+			if i%1000 == 0 {
+				progress("soak: request %d/%d", i, o.soak)
+			}
+			if _, err := inst.Recommend(ctx, cloneRequest(reqs[i%len(reqs)])); err != nil {
+				return nil, fmt.Errorf("soak request %d: %w", i, err)
+			}
+		}
+		rep.Soak, rep.InstanceBytesSoak = o.soak, inst.MemoryBytes()
+	}
 	return rep, nil
 }

@@ -35,6 +35,8 @@ type benchReport struct {
 	ColdStartMS        float64 `json:"cold_start_ms"`
 	InstanceBytes      uint64  `json:"instance_memory_bytes"`
 	InstanceBytesAfter uint64  `json:"instance_memory_after_run_bytes"`
+	Soak               int     `json:"soak_requests,omitempty"`
+	InstanceBytesSoak  uint64  `json:"instance_memory_after_soak_bytes,omitempty"`
 	RecallAt100        float64 `json:"recall_at_100"`
 	RecallExactInt8    float64 `json:"recall_at_100_exact_int8,omitempty"` // none in a compact bundle
 	Mismatches         int     `json:"wasm_native_mismatches"`
@@ -110,7 +112,11 @@ func (r *benchReport) print(w io.Writer) {
 	fmt.Fprintf(w, "module_bytes       %d (%s: %d)\n", r.ModuleBytes, r.ZstdTool, r.ModuleBytesZstd)
 	fmt.Fprintf(w, "load_ms            %.1f in the module (%.1f natively); checked once natively %.1f, then %.1f in the module\n", r.LoadMS, r.LoadNativeMS, r.VerifyMS, r.LoadVerifiedMS)
 	fmt.Fprintf(w, "cold_start_ms      %.1f (verify, compile from the cache, instantiate, load, first answer)\n", r.ColdStartMS)
-	fmt.Fprintf(w, "instance_memory    %.1f MiB after load, %.1f MiB after the run\n", float64(r.InstanceBytes)/(1<<20), float64(r.InstanceBytesAfter)/(1<<20))
+	soak := ""
+	if r.Soak > 0 {
+		soak = fmt.Sprintf(", %.1f MiB after %d more requests", float64(r.InstanceBytesSoak)/(1<<20), r.Soak)
+	}
+	fmt.Fprintf(w, "instance_memory    %.1f MiB after load, %.1f MiB after the run%s\n", float64(r.InstanceBytes)/(1<<20), float64(r.InstanceBytesAfter)/(1<<20), soak)
 	if r.Index == "ivfpq" {
 		fmt.Fprintf(w, "recall_at_100      %.4f against exact float32\n", r.RecallAt100)
 	} else {

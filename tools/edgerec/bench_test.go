@@ -22,7 +22,7 @@ func TestBench(t *testing.T) {
 	for _, exact := range []bool{false, true} {
 		args := []string{"bench", "--items", "4000", "--dim", "64", "--queries", "30", "--adversarial", "3", "--json", "--wasm", wasmPath}
 		if exact {
-			args = append(args, "--exact")
+			args = append(args, "--exact", "--soak", "600")
 		} else {
 			// The IVF run with a popularity prior: the module and native
 			// code must rank by score + bias alike.
@@ -67,6 +67,15 @@ func TestBench(t *testing.T) {
 			if strings.HasPrefix(a.Name, "all-ones") && !slices.Contains(a.Warnings, api.WarnConsumedSaturated) {
 				t.Errorf("exact=%v: %s: warnings %v", exact, a.Name, a.Warnings)
 			}
+		}
+		// Memory that does not grow: 600 more requests, twenty times the
+		// run, leave the instance within a few MiB of where the run did
+		// (a leak of 10 KB a request would add 6 MiB).
+		if exact && (r.Soak != 600 || r.InstanceBytesSoak < r.InstanceBytes || r.InstanceBytesSoak > r.InstanceBytesAfter+4<<20) {
+			t.Errorf("--soak 600: %d requests, memory %d after load, %d after the run, %d after the soak", r.Soak, r.InstanceBytes, r.InstanceBytesAfter, r.InstanceBytesSoak)
+		}
+		if !exact && (r.Soak != 0 || r.InstanceBytesSoak != 0) {
+			t.Errorf("no --soak: soak %d, memory %d", r.Soak, r.InstanceBytesSoak)
 		}
 		if exact && (r.Index != "exact" || r.RecallAt100 != r.RecallExactInt8) {
 			t.Errorf("--exact: index %q, recall %.4f vs exact int8 %.4f", r.Index, r.RecallAt100, r.RecallExactInt8)
@@ -166,6 +175,7 @@ func TestBenchUsageValues(t *testing.T) {
 		{[]string{"--lists", "-1"}, "--lists -1 out of range [0, 100000]"},
 		{[]string{"--lists", "100001"}, "--lists 100001 out of range [0, 100000]"},
 		{[]string{"--compact", "--compact-bytes", "5"}, "--compact-bytes 5 must divide --dim 64: want one of 1, 2, 4, 8, 16, 32, 64"},
+		{[]string{"--soak", "-1"}, "--soak -1 out of range [0, 10000000]"},
 		{[]string{"--keep", "/nonexistent/dir/k.bundle"}, "--keep /nonexistent/dir/k.bundle: directory /nonexistent/dir does not exist"},
 	} {
 		// A module that does not exist: the check must come before it is read.
