@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"strconv"
 	"sync"
 	"testing"
@@ -188,6 +189,35 @@ func TestIVFReturnsK(t *testing.T) {
 	}
 	if got := f.ivf.Search(nil, q, 0, 3, nil, nil); len(got) != 0 {
 		t.Errorf("k=0: %d hits", len(got))
+	}
+
+	// The lists beyond nprobe come in centroid order, as many as it takes:
+	// the hits are Exact's over the rows of the first lists, in an order
+	// computed here, that hold k rows skip keeps.
+	ix := f.ivf
+	cs := make([]float32, ix.Lists())
+	ix.Centroids.Scores(cs, quant.NewQuery(q), 0)
+	order := make([]int, ix.Lists())
+	for l := range order {
+		order[l] = l
+	}
+	sort.SliceStable(order, func(a, b int) bool { return cs[order[a]] > cs[order[b]] })
+	for _, k := range []int{300, 2000} {
+		in := make([]bool, ix.Items.Rows)
+		kept := 0
+		for _, l := range order {
+			for r := ix.Offsets[l]; r < ix.Offsets[l+1]; r++ {
+				in[r] = true
+				if !skip(int32(r)) {
+					kept++
+				}
+			}
+			if kept >= k {
+				break
+			}
+		}
+		want := Exact{Items: ix.Items}.Search(q, k, func(r int32) bool { return skip(r) || !in[r] })
+		require.Equal(t, want, ix.Search(nil, q, k, 1, skip, new(Scratch)), "k=%d", k)
 	}
 }
 

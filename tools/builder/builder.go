@@ -116,16 +116,9 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 	if n == 0 {
 		return nil, fmt.Errorf("builder: the catalog of %q is empty", ds.Name)
 	}
-	created := opts.Created
-	if created == 0 {
-		// As of the newest data the bundle holds: the model's training
-		// or, when the data set goes on past it (a rebuild with fresh
-		// interactions), its last interaction. Either is a function of
-		// the inputs, so rebuilding gives the same bytes.
-		created = max(m.Manifest.TrainedAt, lastInteraction(ds))
-	} else if late := interactionsAfter(ds, created); late > 0 {
-		opts.warnf("%d of the data set's %d interactions are after the creation time %s: the popularity, trending and item-to-item lists leave them out",
-			late, len(ds.Interactions), time.Unix(created, 0).UTC().Format(time.RFC3339))
+	created, err := creationTime(m, ds, &opts)
+	if err != nil {
+		return nil, err
 	}
 	b := &bundle.Bundle{
 		Vocab:      bundle.Vocab{Categories: m.Vocab.Categories},
@@ -339,12 +332,60 @@ func embed(m *model.Model, inputs []tower.ItemInput, b *bundle.Bundle, opts Opti
 // RecentDays is the window of Items.Recent.
 const RecentDays = 30
 
+// MaxCreated is the latest creation time a bundle may have, in Unix
+// seconds: 9999-12-31T23:59:59Z, the last time RFC 3339 (which inspect
+// prints) writes. A time in milliseconds by mistake is past it from 1978
+// on.
+const MaxCreated = 253_402_300_799
+
+// staleDays is how far past the model's training the data may go before
+// the build says the towers are getting old.
+const staleDays = 30
+
+// creationTime returns the bundle's creation time: opts.Created, else as
+// of the newest data the bundle holds, the model's training or, when the
+// data set goes on past it (a rebuild with fresh interactions), its last
+// interaction — a function of the inputs either way, so rebuilding gives
+// the same bytes. It refuses a time past MaxCreated and warns of what
+// looks wrong: interactions an explicit time leaves out, a time in the
+// future (an interaction's time in milliseconds, or a client's skewed
+// clock: the clock is read for this warning only), data far past the
+// training.
+func creationTime(m *model.Model, ds *dataset.Dataset, opts *Options) (int64, error) {
+	stamp := func(t int64) string { return time.Unix(t, 0).UTC().Format(time.RFC3339) }
+	created := opts.Created
+	if created == 0 {
+		trained, last := m.Manifest.TrainedAt, lastInteraction(ds)
+		created = max(trained, last)
+		if last > trained+staleDays*86400 {
+			opts.warnf("the data set's last interaction (%s) is %d days after the model's training (%s): the bundle is created as of the data, with towers that have not seen its last %d days; retrain to learn them",
+				stamp(last), (last-trained)/86400, stamp(trained), (last-trained)/86400)
+		}
+	} else if late := interactionsAfter(ds, created); late > 0 {
+		opts.warnf("%d of the data set's %d interactions are after the creation time %s: the popularity counts (and the other sources' lists) leave them out",
+			late, len(ds.Interactions), stamp(created))
+	}
+	if created > MaxCreated || created < 0 {
+		return 0, fmt.Errorf("builder: creation time %d is outside 0 … %d Unix seconds (%s): an interaction's time in milliseconds?", created, MaxCreated, stamp(MaxCreated))
+	}
+	if now := time.Now().Unix(); created > now+86400 {
+		opts.warnf("the creation time %s is in the future: an interaction's time in milliseconds, or from a skewed clock?", stamp(created))
+	}
+	return created, nil
+}
+
 // lastInteraction returns the time of the data set's newest interaction
-// (0 when it has none).
+// that is a user's first with its item (0 when it has none): the time
+// training records as the model's (tools/train), so that the model's own
+// data gives its training time.
 func lastInteraction(ds *dataset.Dataset) int64 {
 	var t int64
+	seen := make(map[[2]string]bool, len(ds.Interactions))
 	for _, in := range ds.Interactions {
-		t = max(t, in.Time)
+		if k := [2]string{in.User, in.Item}; !seen[k] {
+			seen[k] = true
+			t = max(t, in.Time)
+		}
 	}
 	return t
 }

@@ -85,3 +85,55 @@ func TestWarnsOfUnknownCatalog(t *testing.T) {
 	require.Len(t, warnings, 1)
 	assert.Contains(t, warnings[0], fmt.Sprintf("only 0 of the catalog's %d items are known to the model", len(ds.Items)))
 }
+
+// TestCreationTimeChecks: a derived creation time is refused past
+// MaxCreated (an interaction's time in milliseconds) and warned of in the
+// future or far past the training; a user's repeat of an item does not
+// move it (training counts a pair's first interaction only).
+func TestCreationTimeChecks(t *testing.T) {
+	m, ds := smallTrained(t)
+	trained := m.Manifest.TrainedAt
+	with := func(ins ...dataset.Interaction) *dataset.Dataset {
+		d := *ds
+		d.Interactions = append(slices.Clone(ds.Interactions), ins...)
+		return &d
+	}
+	build := func(d *dataset.Dataset) (*bundle.Bundle, []string, error) {
+		var warnings []string
+		b, err := builder.Build(m, d, builder.Options{Warnf: func(format string, a ...any) { warnings = append(warnings, fmt.Sprintf(format, a...)) }})
+		return b, warnings, err
+	}
+	first := ds.Interactions[len(ds.Interactions)-1]
+
+	repeat := first
+	repeat.Time = trained + 86400
+	b, warnings, err := build(with(repeat))
+	require.NoError(t, err)
+	assert.Equal(t, trained, b.Manifest.Created, "a repeat is not new data")
+	assert.Empty(t, warnings)
+
+	fresh := dataset.Interaction{User: first.User, Item: "", Time: trained + 40*86400, Value: 1}
+	for _, it := range ds.Items {
+		if !slices.ContainsFunc(ds.Interactions, func(in dataset.Interaction) bool { return in.User == first.User && in.Item == it.ID }) {
+			fresh.Item = it.ID
+			break
+		}
+	}
+	require.NotEmpty(t, fresh.Item)
+	b, warnings, err = build(with(fresh))
+	require.NoError(t, err)
+	assert.Equal(t, fresh.Time, b.Manifest.Created)
+	require.Len(t, warnings, 1)
+	assert.Contains(t, warnings[0], "is 40 days after the model's training")
+
+	future := fresh
+	future.Time = time.Now().Unix() + 10*86400
+	_, warnings, err = build(with(future))
+	require.NoError(t, err)
+	assert.True(t, slices.ContainsFunc(warnings, func(w string) bool { return strings.Contains(w, "is in the future") }), warnings)
+
+	millis := fresh
+	millis.Time = 1782776404000
+	_, _, err = build(with(millis))
+	require.ErrorContains(t, err, "milliseconds")
+}

@@ -73,8 +73,8 @@ retrieval loses too much against exact float32 search.`)
 	modelDir := fs.String("model", "", "`MODELDIR` from edgerec train or edgerec import")
 	dir, format := dataFlags(fs)
 	out := fs.String("out", "", "bundle file to write")
-	version := fs.String("version", "", "version label (default: data set name and training time)")
-	created := fs.Int64("created", 0, fmt.Sprintf("creation time in Unix seconds, 1 to %d (default: the later of the model's training time and the data's last interaction)", maxCreated))
+	version := fs.String("version", "", "version label (default: the data set's name and the creation time)")
+	created := fs.Int64("created", 0, fmt.Sprintf("creation time in Unix seconds, 1 to %d (default: the later of the model's training time and the data's last interaction)", builder.MaxCreated))
 	rulesFile := fs.String("rules", "", "JSON file of business rules and experiment arms (see bundles/FORMAT.md §5.8)")
 	noSources := fs.Bool("no-sources", false, "leave out the co-visitation, popular, trending, fresh and exploration sources")
 	noTitles := fs.Bool("no-titles", false, "leave the items' titles out (responses and catalog pages carry ids alone): a smaller bundle for a client that has the titles")
@@ -125,7 +125,7 @@ retrieval loses too much against exact float32 search.`)
 				return usagef("SOURCE_DATE_EPOCH=%q is not a time in Unix seconds", env)
 			}
 			if v == 0 {
-				return usagef("SOURCE_DATE_EPOCH=0 is not a creation time: want Unix seconds, 1 to %d", maxCreated)
+				return usagef("SOURCE_DATE_EPOCH=0 is not a creation time: want Unix seconds, 1 to %d", builder.MaxCreated)
 			}
 			if err := checkCreated("SOURCE_DATE_EPOCH", v); err != nil {
 				return err
@@ -230,19 +230,13 @@ func checkOutPath(flag, path string) error {
 	return nil
 }
 
-// maxCreated is the latest creation time bundle build accepts, in Unix
-// seconds: 9999-12-31T23:59:59Z, the last time RFC 3339 (which inspect
-// prints) writes. It refuses a time in milliseconds by mistake from
-// 1978 on.
-const maxCreated = 253_402_300_799
-
 // checkCreated returns a usage error when the creation time v, from the
 // flag or variable name, is not 0 (the default) and outside 1 to
-// maxCreated Unix seconds: a negative time gives a bundle created in 1969
+// builder.MaxCreated Unix seconds: a negative time gives a bundle created in 1969
 // whose lists count no interaction, a time in milliseconds one created
 // thousands of years ahead.
 func checkCreated(name string, v int64) error {
-	if v == 0 || v >= 1 && v <= maxCreated {
+	if v == 0 || v >= 1 && v <= builder.MaxCreated {
 		return nil
 	}
 	sep := " " // a flag: "--created -5"
@@ -250,11 +244,11 @@ func checkCreated(name string, v int64) error {
 		sep = "=" // a variable: "SOURCE_DATE_EPOCH=-5"
 	}
 	hint := ""
-	if s := v / 1000; s >= 1e9 && s <= maxCreated { // milliseconds since 2001
+	if s := v / 1000; s >= 1e9 && s <= builder.MaxCreated { // milliseconds since 2001
 		hint = fmt.Sprintf("; in milliseconds it would be %s, which is %s%s%d", time.Unix(s, 0).UTC().Format(time.RFC3339), name, sep, s)
 	}
 	return usagef("%s%s%d is out of range: want a time in Unix seconds, 1 to %d (%s)%s",
-		name, sep, v, maxCreated, time.Unix(maxCreated, 0).UTC().Format(time.RFC3339), hint)
+		name, sep, v, builder.MaxCreated, time.Unix(builder.MaxCreated, 0).UTC().Format(time.RFC3339), hint)
 }
 
 // checkCodeBytes returns a usage error when a code width of bundle build

@@ -221,6 +221,7 @@ func TestHelpOnStdout(t *testing.T) {
 		{"--help"}, {"help"}, {"train", "--help"}, {"serve", "-h"}, {"help", "serve"},
 		{"bundle", "--help"}, {"help", "bundle"}, {"bundle", "build", "--help"}, {"help", "bundle", "build"},
 		{"bundle", "upgrade", "--help"}, {"bench", "--help"},
+		{"help", "help"}, {"--help", "--help"}, {"-h", "help"},
 	} {
 		code, out, errOut := edgerec(t, args...)
 		assert.Equal(t, 0, code, args)

@@ -84,8 +84,9 @@ func main() {
 
 // run executes the command line args and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		if len(args) > 1 {
+	isHelp := func(a string) bool { return a == "help" || a == "-h" || a == "--help" }
+	if len(args) == 0 || isHelp(args[0]) {
+		if len(args) > 1 && !isHelp(args[1]) {
 			// `help bundle build` is `bundle build --help`.
 			return run(append(slices.Clone(args[1:]), "--help"), stdout, stderr)
 		}

@@ -135,10 +135,13 @@ ${worker}`);
 }
 
 // serveNode starts `edgerec serve --pool 2` on bundleFile and returns its
-// base URL (the process in proc, its output in log).
+// base URL (the process in proc, its output in log). Its compile cache is
+// the run's own, empty, so the first answer includes compiling the
+// module, as for a node's first start.
 async function serveNode(bundleFile) {
   const port = await freePort();
-  proc = spawn(args.edgerec, ['serve', '--bundle', bundleFile, '--addr', `127.0.0.1:${port}`, '--pool', '2', '--state-dir', 'none'],
+  proc = spawn(args.edgerec, ['serve', '--bundle', bundleFile, '--addr', `127.0.0.1:${port}`, '--pool', '2', '--state-dir', 'none',
+    '--cache', path.join(dir, 'serve-cache')],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (d) => { out += d; });
@@ -148,7 +151,7 @@ async function serveNode(bundleFile) {
 }
 
 async function stopWorkerd() {
-  if (proc) {
+  if (proc && proc.exitCode === null && proc.signalCode === null) {
     const exited = new Promise((r) => proc.once('exit', r));
     proc.kill();
     await exited;
@@ -212,7 +215,7 @@ try {
     const after = status(proc.pid);
     await stopWorkerd();
     if (source === 'serve') {
-      console.log(`${source.padEnd(13)} edgerec serve --pool 2, two instances in wazero: first answer ${firstMS.toFixed(0)} ms after the process started; resident ${mib(loaded.rss)} MiB after it, ${mib(after.rss)} MiB after ${n} requests, peak ${mib(after.hwm)} MiB; ${n - differ} of ${n} answers equal to the loader's (${perRequest.toFixed(2)} ms a round trip)`);
+      console.log(`${source.padEnd(13)} edgerec serve --pool 2, two instances in wazero: first answer ${firstMS.toFixed(0)} ms after the process started (an empty compile cache); resident ${mib(loaded.rss)} MiB after it, ${mib(after.rss)} MiB after ${n} requests, peak ${mib(after.hwm)} MiB; ${n - differ} of ${n} answers equal to the loader's (${perRequest.toFixed(2)} ms a round trip)`);
     } else {
       const what = source === 'r2' ? 'R2 binding, streamed into the module' : 'data binding, copied into the module';
       console.log(`${source.padEnd(13)} ${what}: first answer ${firstMS.toFixed(0)} ms after workerd started; workerd resident ${mib(loaded.rss)} MiB after it, ${mib(after.rss)} MiB after ${n} requests, peak ${mib(after.hwm)} MiB (${mib(after.hwm - idle.rss)} over the idle worker); ${n - differ} of ${n} answers equal to the loader's (${perRequest.toFixed(2)} ms a round trip)`);
