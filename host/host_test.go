@@ -270,6 +270,13 @@ func TestLoadBundleTooLarge(t *testing.T) {
 		t.Fatalf("LoadBundle: %v, want ErrTooLarge", err)
 	}
 	wantUsable(t, in)
+	// The operator is told which memory limit admits it: four times the
+	// bundle, in MiB rounded up.
+	in.maxBundle = 1 << 20
+	_, err = in.LoadBundle(context.Background(), make([]byte, 10<<20+1))
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "edgerec serve --max-memory 41 admits it") {
+		t.Fatalf("LoadBundle of 10 MiB + 1: %v, want the --max-memory that admits it", err)
+	}
 }
 
 func TestRecommendNoBundle(t *testing.T) {

@@ -94,7 +94,7 @@ func (in *Instance) LoadBundle(ctx context.Context, b []byte) (api.Summary, erro
 		}
 		if compressed {
 			if raw > uint64(in.maxBundle) {
-				return api.Summary{}, fmt.Errorf("%w: bundle decodes to %d bytes, more than the limit of %d (Options.MaxBundleBytes)", ErrTooLarge, raw, in.maxBundle)
+				return api.Summary{}, fmt.Errorf("%w: bundle decodes to %d bytes, %s", ErrTooLarge, raw, bundleLimit(int64(min(raw, 1<<40)), in.maxBundle))
 			}
 			if b, err = bundle.Uncompressed(b); err != nil {
 				return api.Summary{}, &GuestError{Export: abi.ExportLoadBundle, Message: err.Error()}
@@ -120,11 +120,20 @@ func (in *Instance) LoadVerified(ctx context.Context, v *Verified) (api.Summary,
 	return in.load(ctx, abi.ExportLoadVerified, f, v.data)
 }
 
+// bundleLimit says why n bytes of bundle are over the limit max, and what
+// memory limit would admit them: by default the limit is a quarter of the
+// instance's memory limit (Options.MaxBundleBytes), which operators set as
+// edgerec serve --max-memory.
+func bundleLimit(n int64, max int) string {
+	need := (4*n + 1<<20 - 1) >> 20
+	return fmt.Sprintf("more than the limit of %d (Options.MaxBundleBytes, by default a quarter of the memory limit: edgerec serve --max-memory %d admits it)", max, need)
+}
+
 // load hands b to the guest's load export f.
 func (in *Instance) load(ctx context.Context, export string, f wapi.Function, b []byte) (api.Summary, error) {
 	var s api.Summary
 	if len(b) > in.maxBundle {
-		return s, fmt.Errorf("%w: bundle is %d bytes, more than the limit of %d (Options.MaxBundleBytes)", ErrTooLarge, len(b), in.maxBundle)
+		return s, fmt.Errorf("%w: bundle is %d bytes, %s", ErrTooLarge, len(b), bundleLimit(int64(len(b)), in.maxBundle))
 	}
 	if err := ctx.Err(); err != nil {
 		return s, err

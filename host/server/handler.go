@@ -157,10 +157,15 @@ func logField(s string) string {
 // field is too long in its own terms, not at a byte offset of the msgpack
 // the host made of it.
 func jsonLimits(req *api.Request) error {
+	var exclude, allow int
+	if f := req.Filters; f != nil {
+		exclude, allow = len(f.Exclude), len(f.Allow)
+	}
 	for _, l := range []struct {
 		field string
 		n     int
-	}{{"history", len(req.History)}, {"impressions", len(req.Impressions)}, {"context.attrs", len(req.Context.Attrs)}} {
+	}{{"history", len(req.History)}, {"impressions", len(req.Impressions)}, {"context.attrs", len(req.Context.Attrs)},
+		{"filters.exclude", exclude}, {"filters.allow", allow}, {"sources", len(req.Sources)}} {
 		if l.n > api.MaxListLen {
 			return fmt.Errorf("%s has %d entries, more than the limit of %d", l.field, l.n, api.MaxListLen)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -190,6 +191,25 @@ func TestSlowBundleDownload(t *testing.T) {
 	}
 }
 
+// TestBundleFileMissing: a bundle file that disappears is refused by the
+// file watch as a SIGHUP would refuse it (the loaded bundle serves on),
+// and the same file put back clears the refusal.
+func TestBundleFileMissing(t *testing.T) {
+	ts := start(t, Config{WatchInterval: 10 * time.Millisecond}, testBundle(t, "v1", 1))
+	require.NoError(t, os.Rename(ts.path, ts.path+".away"))
+	require.Eventually(t, func() bool {
+		st, _ := ts.Status()
+		return st.Configured != nil && st.Configured.Result == "refused" && strings.Contains(st.Configured.Error, "does not exist")
+	}, 5*time.Second, 10*time.Millisecond, "the watch reports the missing file")
+	st, _ := ts.Status()
+	assert.Equal(t, "v1", st.Version, "the loaded bundle serves on")
+	require.NoError(t, os.Rename(ts.path+".away", ts.path))
+	require.Eventually(t, func() bool {
+		st, _ := ts.Status()
+		return st.Configured != nil && st.Configured.Result != "refused"
+	}, 5*time.Second, 10*time.Millisecond, "the file back clears the refusal")
+}
+
 // TestBundlePathNotRegular: a FIFO or a device at the bundle path is
 // refused at once, never read: reloads do not wedge, memory does not grow,
 // and Close does not wait.
@@ -298,6 +318,9 @@ func TestJSONErrors(t *testing.T) {
 	}{
 		{"history over the list limit", `{"k": 3, "history": [` + strings.Repeat(`{"item": "x"},`, api.MaxListLen) + `{"item": "x"}]}`, "history"},
 		{"encoded over the request limit", `{"k": 3, "history": [` + strings.Repeat(`{},`, 300000) + `{}]}`, "history"},
+		{"filters.exclude over the list limit", `{"k": 3, "filters": {"exclude": [` + strings.Repeat(`"x",`, api.MaxListLen) + `"x"]}}`, "filters.exclude has 4097 entries"},
+		{"filters.allow over the list limit", `{"k": 3, "filters": {"allow": [` + strings.Repeat(`"x",`, api.MaxListLen) + `"x"]}}`, "filters.allow has 4097 entries"},
+		{"sources over the map limit", `{"k": 3, "sources": {` + sourcesJSON(api.MaxListLen+1) + `}}`, "sources has 4097 entries"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			resp, err := http.Post(ts.http.URL+"/v1/recommend", "application/json", strings.NewReader(c.body))
@@ -319,6 +342,15 @@ func TestJSONErrors(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, 200, resp.StatusCode)
+}
+
+// sourcesJSON returns n distinct "name": 1 members of a JSON object.
+func sourcesJSON(n int) string {
+	m := make([]string, n)
+	for i := range m {
+		m[i] = fmt.Sprintf(`"s%d": 1`, i)
+	}
+	return strings.Join(m, ",")
 }
 
 // TestStatusHidesPath: GET /v1/bundle does not expose the bundle's path.

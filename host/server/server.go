@@ -469,6 +469,7 @@ func (s *Server) watch() {
 	defer s.bg.Done()
 	t := time.NewTicker(s.cfg.WatchInterval)
 	defer t.Stop()
+	missing := 0 // checks in a row that found no file
 	for {
 		select {
 		case <-s.ctx.Done():
@@ -477,12 +478,21 @@ func (s *Server) watch() {
 		}
 		fi, err := os.Stat(s.cfg.BundlePath)
 		if err != nil {
-			continue // a file being replaced may be missing for a moment
+			// A file being replaced may be missing for a moment; one
+			// missing at two checks in a row is reloaded once, as SIGHUP
+			// would, so that /readyz, /v1/bundle and the metrics say it
+			// is refused while the loaded bundle keeps serving.
+			if missing++; missing == 2 {
+				s.Reload(s.ctx, "file")
+			}
+			continue
 		}
+		back := missing >= 2 // refused as missing: read it again, whatever its stamp
+		missing = 0
 		s.reloadMu.Lock()
 		changed := fileStamp{fi.Size(), fi.ModTime()} != s.fileStat
 		s.reloadMu.Unlock()
-		if changed {
+		if changed || back {
 			s.Reload(s.ctx, "file")
 		}
 	}

@@ -281,6 +281,9 @@ func serve(c *serveConfig, stdout, stderr io.Writer) error {
 		if err := mod.Wait(); err != nil {
 			return err
 		}
+		if ee := (*eventsError)(nil); errors.As(err, &ee) {
+			return ee.err // the event log's, not the bundle's
+		}
 		return fmt.Errorf("bundle %s: %w", c.bundlePath, err)
 	}
 	defer srv.Close()
@@ -294,7 +297,11 @@ func serve(c *serveConfig, stdout, stderr io.Writer) error {
 	b := serveBanner{addr: ln.Addr(), status: st, pool: c.pool, web: c.webDir != ""}
 	log.Info("serving", "url", b.url(), "listen", ln.Addr().String(), "bundle", st.Version, "source", st.Source, "items", st.Items, "pool", c.pool,
 		"timeout", c.timeout.String(), "signature", st.Signature.Status, "state_dir", c.state, "startup_ms", time.Since(start).Milliseconds())
-	b.print(stdout)
+	if c.events.Dir == "-" {
+		b.print(stderr) // standard output is the NDJSON stream of events
+	} else {
+		b.print(stdout)
+	}
 	return c.run(ctx, srv, ln, sigs, log)
 }
 
@@ -308,7 +315,7 @@ func (c *serveConfig) newServer(ctx context.Context, mod *host.Module, wasm []by
 		Timeout: c.timeout, PublicKey: c.pub, RequireSigned: c.requireSigned, AdminToken: c.token, WebDir: c.webDir,
 		WatchInterval: w, Logger: log, StateDir: c.state}
 	if err := c.events.Apply(&cfg, stdout); err != nil {
-		return nil, err
+		return nil, &eventsError{fmt.Errorf("--events %s: %w", c.events.Dir, err)}
 	}
 	s, err := server.New(ctx, cfg)
 	if err != nil && cfg.Events != nil {
@@ -316,6 +323,13 @@ func (c *serveConfig) newServer(ctx context.Context, mod *host.Module, wasm []by
 	}
 	return s, err
 }
+
+// eventsError is an error of the event log's flags, which newServer
+// returns apart from the bundle's.
+type eventsError struct{ err error }
+
+func (e *eventsError) Error() string { return e.err.Error() }
+func (e *eventsError) Unwrap() error { return e.err }
 
 // run serves HTTP on ln until SIGINT or SIGTERM, then drains; SIGHUP
 // reloads the bundle.

@@ -267,6 +267,38 @@ func TestServeCommand(t *testing.T) {
 	assert.Equal(t, server.SourceLastKnownGood, st.Source)
 	cmd.Process.Signal(syscall.SIGTERM)
 	assert.NoError(t, cmd.Wait())
+
+	// --events -: standard output is the NDJSON of events alone, the
+	// start-up banner on standard error.
+	write("three")
+	cmd = exec.Command(bin, "serve", "--bundle", path, "--wasm", wasmPath, "--addr", "127.0.0.1:0", "--pool", "1", "--watch", "0",
+		"--state-dir", "none", "--events", "-")
+	stdout, _ = cmd.StdoutPipe()
+	errPipe, _ := cmd.StderrPipe()
+	require.NoError(t, cmd.Start())
+	defer cmd.Process.Kill()
+	errLines := bufio.NewScanner(errPipe)
+	url = ""
+	kill := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() }) // no banner: the scan ends
+	for url == "" && errLines.Scan() {
+		if strings.HasPrefix(errLines.Text(), "edgerec serve: ") {
+			url = regexp.MustCompile(`http://[0-9.:a-z]+`).FindString(errLines.Text())
+		}
+	}
+	kill.Stop()
+	require.NotEmpty(t, url, "the banner on standard error")
+	go func() { // keep draining the logs
+		for errLines.Scan() {
+		}
+	}()
+	assert.Equal(t, "three", version())
+	event, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err)
+	var ev map[string]any
+	require.NoError(t, json.Unmarshal([]byte(event), &ev), "the first line of standard output is an event: %q", event)
+	assert.Equal(t, "impression", ev["type"], event)
+	cmd.Process.Signal(syscall.SIGTERM)
+	assert.NoError(t, cmd.Wait())
 }
 
 // TestServeStartLine: the start-up line says which interfaces listen.
