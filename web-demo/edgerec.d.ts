@@ -245,6 +245,12 @@ export const EVENT_LIMITS: Readonly<{
   items: number;
   string: number;
   requestId: number;
+  /** The longest dwell_ms (a day). */
+  dwellMs: number;
+  /** How long before now an event's time may lie (30 days), in ms. */
+  maxAgeMs: number;
+  /** How long after now an event's time may lie (a day), in ms. */
+  maxSkewMs: number;
 }>;
 
 export type TakeKind = 'watch' | 'buy' | 'click';
@@ -274,11 +280,16 @@ export interface EventLogOptions {
 
 /** Options of EventLog.take and skip. */
 export interface ActionOptions {
-  /** With an item id: the response's request_id and the item's position. */
+  /** With an item id: the response's request_id and the item's position
+   * (an integer, 1 the first shown, 0 unknown, at most 500). */
   requestId?: string;
   position?: number;
+  /** 0 to a day, in ms; a fraction is rounded. */
   dwellMs?: number;
-  /** Unix milliseconds; default now. */
+  /** Integer Unix milliseconds (Math.round a fraction first) within 30
+   * days before and a day after now, as the node takes it; 0: when the
+   * node receives it; default now. An event outside these rules throws
+   * EdgeRecError kind 'input' and is not recorded. */
   time?: number;
 }
 
@@ -307,7 +318,15 @@ export class EventLog {
   flush(): Promise<void>;
 }
 
-/** msgpack-encode a request as the loader does. */
+/** msgpack-encode a request as the loader does, after checkRequest. */
 export function encodeRequest(request: Request): Uint8Array;
+
+/** Check a request's known fields against core/api.Request's types (safe
+ * integers where the module wants integers, finite numbers, strings,
+ * consumed as bytes), throwing EdgeRecError kind 'input' naming the field
+ * and its value. With `json`, check a request parsed from JSON as edgerec
+ * serve does (unknown fields refused, names matched in any case, consumed
+ * as base64, lists of at most 4096) and return the request for the module. */
+export function checkRequest(request: unknown, options?: { json?: boolean }): Request;
 
 export default EdgeRec;

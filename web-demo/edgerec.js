@@ -528,25 +528,188 @@ export class EdgeRec {
 }
 
 /** encodeRequest encodes a request object as msgpack, leaving out
- * undefined fields. Source weights are sent as float32, like the Go host
- * sends them. */
+ * undefined fields, after checking the known fields' types (checkRequest):
+ * a fractional number where the module wants an integer (a time in
+ * Date.now() / 1000, k = 2.5) would go as a float64 the module refuses at
+ * a byte offset. Numbers go as @msgpack/msgpack writes them: integers as
+ * msgpack integers, fractional ones (source weights, mmr_lambda) as
+ * float64, which the module reads as any msgpack number. */
 export function encodeRequest(request) {
   if (request === null || typeof request !== 'object' || Array.isArray(request)) {
     throw new EdgeRecError('the request must be an object', { kind: 'input', exportName: EXPORTS.recommend });
   }
+  checkRequest(request);
   return encode(request, { ignoreUndefined: true });
+}
+
+// The fields of core/api.Request and what each holds: a type name, a list
+// ({ list }), a map with string keys ({ map }) or an object ({ fields }).
+const REQUEST_SCHEMA = {
+  fields: {
+    user_id: 'string', request_id: 'string', seed: 'string', experiment_key: 'string',
+    context: {
+      fields: {
+        time: 'integer', region: 'string', device: 'string', gender: 'string', age: 'integer',
+        attrs: { map: 'string' },
+      },
+    },
+    history: { list: { fields: { item: 'string', time: 'integer' } } },
+    consumed: 'bytes',
+    impressions: { list: { fields: { item: 'string', count: 'integer', last: 'integer' } } },
+    k: 'integer', nprobe: 'integer', debug: 'boolean',
+    filters: { fields: { exclude: { list: 'string' }, allow: { list: 'string' }, ignore_availability: 'boolean' } },
+    sources: { map: 'number' },
+    order: { fields: { mmr_lambda: 'number', explore_every: 'integer', category_cap: 'integer' } },
+  },
+};
+
+/** The longest list or map a request may hold (api.MaxListLen). */
+const MAX_LIST_LEN = 4096;
+
+// Hints for integer fields a careless caller fills with a fraction.
+const INTEGER_HINTS = {
+  time: 'Unix seconds: Math.floor(Date.now() / 1000)',
+  last: 'Unix seconds: Math.floor(Date.now() / 1000)',
+};
+
+function describe(v) {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (ArrayBuffer.isView(v)) return v.constructor.name;
+  if (v instanceof ArrayBuffer) return 'an ArrayBuffer';
+  if (typeof v === 'string') return JSON.stringify(v.length > 32 ? `${v.slice(0, 32)}…` : v);
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  return typeof v === 'object' ? 'an object' : typeof v;
+}
+
+/**
+ * checkRequest checks the known fields of a request object against
+ * core/api.Request's types and throws EdgeRecError (kind 'input') naming
+ * the first field at fault and its value: integers (k, nprobe,
+ * context.time and .age, history[].time, impressions[].count and .last,
+ * order.explore_every and .category_cap) must be safe integers, weights
+ * finite numbers, strings strings, consumed a Uint8Array. Absent
+ * (undefined or null) fields pass; ranges are the module's to check.
+ * Unknown fields pass (the module ignores them). encodeRequest calls it.
+ *
+ * With `json`, the request is one parsed from JSON and checked as
+ * edgerec serve checks a JSON request (host/server): unknown fields are
+ * refused at any depth, field names match without regard to case (as Go's
+ * encoding/json matches them), `consumed` is base64 (standard alphabet,
+ * padded), a list or map holds at most 4096 entries (api.MaxListLen:
+ * the module's bound, said in the JSON field's terms), and messages start "malformed JSON request: "
+ * as the node's do. It returns a copy for the module: names as the module
+ * spells them, `consumed` decoded. Without `json` it returns the request.
+ */
+export function checkRequest(request, { json = false } = {}) {
+  if (request === null || typeof request !== 'object' || Array.isArray(request)) {
+    throw new EdgeRecError(json ? 'the request must be a JSON object' : 'the request must be an object', { kind: 'input', exportName: EXPORTS.recommend });
+  }
+  return checkValue(request, REQUEST_SCHEMA, '', json);
+}
+
+function requestError(message) {
+  return new EdgeRecError(message, { kind: 'input', exportName: EXPORTS.recommend });
+}
+
+/** fromBase64 decodes standard, padded base64 (line breaks ignored) as
+ * Go's encoding/base64.StdEncoding does, or returns the offset of the
+ * first byte it cannot take. */
+function fromBase64(s) {
+  const clean = s.replace(/[\r\n]/g, '');
+  const bad = clean.search(/[^A-Za-z0-9+/=]/);
+  if (bad >= 0) return { at: s.indexOf(clean[bad]) };
+  const pad = clean.indexOf('=');
+  if (clean.length % 4 !== 0 || (pad >= 0 && (pad < clean.length - 2 || !/^=+$/.test(clean.slice(pad))))) {
+    return { at: Math.max(0, pad >= 0 ? pad : clean.length - (clean.length % 4)) };
+  }
+  const bin = atob(clean);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return { bytes: out };
+}
+
+function checkValue(v, schema, path, json) {
+  const malformed = json ? 'malformed JSON request: ' : '';
+  const fail = (want) => {
+    throw requestError(`${malformed}${path} is ${describe(v)}: want ${want}`);
+  };
+  if (v === undefined || v === null) return v;
+  switch (schema) {
+    case 'string':
+      if (typeof v !== 'string') fail('a string');
+      return v;
+    case 'boolean':
+      if (typeof v !== 'boolean') fail('true or false');
+      return v;
+    case 'number':
+      if (typeof v !== 'number' || !Number.isFinite(v)) fail('a finite number');
+      return v;
+    case 'integer':
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
+        const hint = INTEGER_HINTS[path.slice(path.lastIndexOf('.') + 1)];
+        fail(`an integer${hint ? ` (${hint})` : ''}`);
+      }
+      return v;
+    case 'bytes': {
+      if (!json) {
+        if (!ArrayBuffer.isView(v)) fail('bytes, a Uint8Array');
+        return v;
+      }
+      if (typeof v !== 'string') fail('base64, a string');
+      const { bytes, at } = fromBase64(v);
+      if (!bytes) throw requestError(`${malformed}${path}: illegal base64 data at input byte ${at}`);
+      return bytes;
+    }
+    default:
+      break;
+  }
+  if (schema.list) {
+    if (!Array.isArray(v)) fail('a list');
+    if (json && v.length > MAX_LIST_LEN) {
+      throw requestError(`${path} has ${v.length} entries, more than the limit of ${MAX_LIST_LEN}`);
+    }
+    const out = v.map((x, i) => checkValue(x, schema.list, `${path}[${i}]`, json));
+    return json ? out : v;
+  }
+  if (typeof v !== 'object' || Array.isArray(v) || ArrayBuffer.isView(v)) fail('an object');
+  if (schema.map) {
+    const keys = Object.keys(v);
+    if (json && keys.length > MAX_LIST_LEN) {
+      throw requestError(`${path} has ${keys.length} entries, more than the limit of ${MAX_LIST_LEN}`);
+    }
+    for (const key of keys) checkValue(v[key], schema.map, `${path}.${key}`, json);
+    return v;
+  }
+  const out = json ? {} : v;
+  for (const key of Object.keys(v)) {
+    let name = key;
+    if (!Object.hasOwn(schema.fields, name)) {
+      if (!json) continue;
+      // Go's encoding/json takes a field name in any case ("K" for "k").
+      name = Object.keys(schema.fields).find((f) => f.toLowerCase() === key.toLowerCase());
+      if (name === undefined) throw requestError(`${malformed}unknown field ${JSON.stringify(key)}${path ? ` in ${path}` : ''}`);
+    }
+    const checked = checkValue(v[key], schema.fields[name], path ? `${path}.${name}` : name, json);
+    if (json) out[name] = checked;
+  }
+  return out;
 }
 
 /** Events schema version written (host/events/EVENTS.md). */
 export const EVENTS_VERSION = '1.0';
 
-/** Limits of POST /v1/events (host/events): a batch is cut below them. */
+/** Limits of POST /v1/events (host/events): a batch is cut below them, and
+ * an event outside them is refused where it is recorded. */
 export const EVENT_LIMITS = Object.freeze({
   batchEvents: 1000, // events.MaxBatchEvents
   batchBytes: 256 << 10, // events.MaxBatchBytes
   items: 500, // events.MaxItems
   string: 128, // events.MaxString
   requestId: 64, // api.MaxRequestIDLen
+  dwellMs: 24 * 3600 * 1000, // events.MaxDwell
+  maxAgeMs: 30 * 24 * 3600 * 1000, // events.MaxAge: how long before now an event's time may lie
+  maxSkewMs: 24 * 3600 * 1000, // events.MaxSkew: how long after now
 });
 
 const TAKE_KINDS = ['watch', 'buy', 'click'];
@@ -704,14 +867,26 @@ export class EventLog {
   _about(type, target, index, opts) {
     let e;
     if (target && typeof target === 'object') {
-      const it = (target.items || [])[index];
-      if (!it) throw new EdgeRecError(`${type}: the response has no item at index ${index}`, { kind: 'input' });
+      const it = Number.isInteger(index) && index >= 0 ? (target.items || [])[index] : undefined;
+      if (!it) throw new EdgeRecError(`${type}: the response has no item at index ${describeEventValue(index)}`, { kind: 'input' });
       e = { type, request_id: target.request_id, item: it.id, position: index + 1 };
     } else {
       e = { type, request_id: opts.requestId, item: target, position: opts.position };
     }
-    if (opts.dwellMs !== undefined) e.dwell_ms = Math.round(opts.dwellMs);
-    if (opts.time !== undefined) e.time_ms = opts.time;
+    if (e.position !== undefined && e.position !== null) {
+      if (!Number.isInteger(e.position) || e.position < 0 || e.position > EVENT_LIMITS.items) {
+        throw new EdgeRecError(`${type}: position ${describeEventValue(e.position)}: want an integer in [0, ${EVENT_LIMITS.items}] (1: the first item shown; 0: unknown)`, { kind: 'input' });
+      }
+    }
+    if (opts.dwellMs !== undefined) {
+      // Fractional dwell times (performance.now() differences) are rounded.
+      const d = typeof opts.dwellMs === 'number' ? Math.round(opts.dwellMs) : NaN;
+      if (!(d >= 0 && d <= EVENT_LIMITS.dwellMs)) {
+        throw new EdgeRecError(`${type}: dwellMs ${describeEventValue(opts.dwellMs)}: want milliseconds in [0, ${EVENT_LIMITS.dwellMs}] (a day)`, { kind: 'input' });
+      }
+      e.dwell_ms = d;
+    }
+    if (opts.time !== undefined) e.time_ms = checkEventTime(type, opts.time);
     return e;
   }
 
@@ -743,11 +918,38 @@ function validRequestId(id) {
 }
 
 function checkString(s, field) {
-  if (typeof s !== 'string') throw new EdgeRecError(`${field} must be a string`, { kind: 'input' });
+  if (typeof s !== 'string') throw new EdgeRecError(`${field} must be a string, not ${describeEventValue(s)}`, { kind: 'input' });
   if (new TextEncoder().encode(s).length > EVENT_LIMITS.string && field !== 'request_id') {
     throw new EdgeRecError(`${field} is longer than ${EVENT_LIMITS.string} bytes`, { kind: 'input' });
   }
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(s)) throw new EdgeRecError(`${field} ${JSON.stringify(s)} holds a control character`, { kind: 'input' });
   return s;
+}
+
+function describeEventValue(v) {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === null || typeof v !== 'object') return String(v);
+  return Array.isArray(v) ? 'a list' : (v.constructor && v.constructor.name) || 'an object';
+}
+
+/** checkEventTime returns t if it is an event time the node takes (host/events
+ * Validate): integer Unix milliseconds within EVENT_LIMITS.maxAgeMs before and
+ * EVENT_LIMITS.maxSkewMs after now, or 0 (the node's time of receipt). */
+function checkEventTime(type, t) {
+  const fail = (why) => { throw new EdgeRecError(`${type}: time ${describeEventValue(t)} ${why}`, { kind: 'input' }); };
+  if (typeof t !== 'number' || !Number.isFinite(t)) fail('is not a time: want Unix milliseconds, a number (Date.now())');
+  if (!Number.isSafeInteger(t)) fail(`is not integer milliseconds (Math.round(...): ${Math.round(t)})`);
+  if (t === 0) return t;
+  const now = Date.now();
+  if (t < now - EVENT_LIMITS.maxAgeMs || t > now + EVENT_LIMITS.maxSkewMs) {
+    const h = (ms) => `${ms / 3600000}h`;
+    const seconds = t * 1000 >= now - EVENT_LIMITS.maxAgeMs && t * 1000 <= now + EVENT_LIMITS.maxSkewMs;
+    const when = Math.abs(t) <= 8.64e15 ? `(${new Date(t).toISOString()}) ` : '';
+    fail(`${when}is not within ${h(EVENT_LIMITS.maxAgeMs)} before and ${h(EVENT_LIMITS.maxSkewMs)} after now (${new Date(now).toISOString()}): ` +
+      (seconds ? 'this looks like Unix seconds; want milliseconds (× 1000)' : 'want Unix milliseconds'));
+  }
+  return t;
 }
 
 export default EdgeRec;

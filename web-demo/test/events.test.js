@@ -67,6 +67,45 @@ test('the log refuses events that break the schema', () => {
   assert.equal(log.pending().length, 0);
 });
 
+test('an event the node would refuse throws where it is recorded, and never enters the batch', async () => {
+  const { fn, posts } = stubFetch();
+  const log = rec.events({ url: 'http://node.test/v1/events', batchSize: 100, fetch: fn });
+  const resp = rec.recommend(log.request({ k: 4 }));
+  const now = Date.now();
+  const refuse = (call, want) => assert.throws(call, (err) => {
+    assert.ok(err instanceof EdgeRecError, `${err} is not an EdgeRecError`);
+    assert.equal(err.kind, 'input');
+    assert.match(err.message, want);
+    return true;
+  });
+  log.take(resp, 0, { kind: 'watch', time: now });
+  // The node's rules (host/events Validate): integer Unix milliseconds
+  // within 720h before and 24h after now, position 0..500, dwell 0..a day,
+  // strings without control characters.
+  refuse(() => log.take(resp, 1, { time: now + 0.5 }), /^take: time \d+\.5 is not integer milliseconds \(Math\.round\(\.\.\.\): \d+\)$/);
+  refuse(() => log.take(resp, 1, { time: performance.timeOrigin + performance.now() + 0.25 }), /integer milliseconds/);
+  refuse(() => log.take(resp, 1, { time: Math.floor(now / 1000) }), /^take: time \d+ \(1970-.*\) is not within 720h before and 24h after now \(.*\): this looks like Unix seconds; want milliseconds/);
+  refuse(() => log.skip('i1', undefined, { time: now - 31 * 24 * 3600 * 1000 }), /^skip: time \d+ .* is not within 720h before/);
+  refuse(() => log.take('i1', undefined, { time: now + 25 * 3600 * 1000 }), /is not within 720h before and 24h after now/);
+  refuse(() => log.take('i1', undefined, { time: '2026-01-01' }), /^take: time "2026-01-01" is not a time/);
+  refuse(() => log.take('i1', undefined, { position: 1.5 }), /^take: position 1\.5: want an integer in \[0, 500\]/);
+  refuse(() => log.take('i1', undefined, { position: 501 }), /^take: position 501/);
+  refuse(() => log.take('i1', undefined, { position: -1 }), /^take: position -1/);
+  refuse(() => log.skip(resp, 0, { dwellMs: -5 }), /^skip: dwellMs -5: want milliseconds in \[0, 86400000\]/);
+  refuse(() => log.skip(resp, 0, { dwellMs: 86400001 }), /^skip: dwellMs 86400001/);
+  refuse(() => log.skip(resp, 0, { dwellMs: NaN }), /^skip: dwellMs NaN/);
+  refuse(() => log.take(resp, '1'), /no item at index "1"/);
+  refuse(() => log.take('i\n1', undefined, {}), /^item "i\\n1" holds a control character/);
+  log.take('i2', undefined, { kind: 'buy', time: 0, position: 0, dwellMs: 86400000 }); // at the limits: 0 is "when received"
+  log.skip(resp, 2, { dwellMs: 12.6 }); // dwell times are rounded
+  assert.deepEqual(log.pending().map((e) => e.item), [resp.items[0].id, 'i2', resp.items[2].id], 'only the good events are kept');
+  assert.equal(log.pending()[2].dwell_ms, 13);
+  await log.flush();
+  assert.equal(posts.length, 1);
+  assert.equal(posts[0].body.events.length, 3, 'the good events are sent, in one batch');
+  assert.equal(log.dropped, 0);
+});
+
 test('local events are bounded: the oldest are dropped and counted', () => {
   const log = rec.events({ maxPending: 3 });
   for (let i = 0; i < 5; i++) log.take(`i${i}`, undefined, {});

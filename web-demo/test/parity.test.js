@@ -43,6 +43,24 @@ for (const c of fx.recommend) {
 test('recommend errors are EdgeRecErrors with the module message', () => {
   assert.throws(() => rec.recommend({ k: 501 }), { name: 'EdgeRecError', kind: 'guest', message: 'k = 501 is out of range [0, 500]' });
   assert.throws(() => rec.recommend(null), { name: 'EdgeRecError', kind: 'input' });
+  // A fraction where the module wants an integer, or a wrong type, is
+  // refused by the loader naming the field, not at a msgpack byte offset.
+  const input = (message) => ({ name: 'EdgeRecError', kind: 'input', message });
+  assert.throws(() => rec.recommend({ k: 2.5 }), input('k is 2.5: want an integer'));
+  assert.throws(() => rec.recommend({ k: 3, history: [{ item: 'i0001', time: 1767225600.5 }] }),
+    input('history[0].time is 1767225600.5: want an integer (Unix seconds: Math.floor(Date.now() / 1000))'));
+  assert.throws(() => rec.recommend({ k: 3, context: { age: 30.5 } }), input('context.age is 30.5: want an integer'));
+  assert.throws(() => rec.recommend({ k: 3, context: { time: 1.5 } }), input('context.time is 1.5: want an integer (Unix seconds: Math.floor(Date.now() / 1000))'));
+  assert.throws(() => rec.recommend({ k: 3, impressions: [{ item: 'i1', count: 1, last: 2.5 }] }), input('impressions[0].last is 2.5: want an integer (Unix seconds: Math.floor(Date.now() / 1000))'));
+  assert.throws(() => rec.recommend({ k: 3, nprobe: 1e300 }), input('nprobe is 1e+300: want an integer'));
+  assert.throws(() => rec.recommend({ k: 3, order: { explore_every: 0.5 } }), input('order.explore_every is 0.5: want an integer'));
+  assert.throws(() => rec.recommend({ k: '3' }), input('k is "3": want an integer'));
+  assert.throws(() => rec.recommend({ k: 3, sources: { popular: NaN } }), input('sources.popular is NaN: want a finite number'));
+  assert.throws(() => rec.recommend({ k: 3, consumed: [1, 2] }), input('consumed is a list: want bytes, a Uint8Array'));
+  assert.throws(() => rec.recommend({ k: 3, history: { item: 'i1' } }), input('history is an object: want a list'));
+  assert.throws(() => rec.recommend({ k: 3, seed: 7 }), input('seed is 7: want a string'));
+  // Fractional weights and lambdas still go (as float64); absent fields pass.
+  assert.equal(rec.recommend({ k: 3, sources: { popular: 0.5 }, order: { mmr_lambda: 0.25 }, context: { age: null }, seed: undefined }).items.length, 3);
   // The instance stays usable.
   assert.equal(rec.recommend({ k: 3 }).items.length, 3);
   assert.equal(rec.broken, false);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode } from "@msgpack/msgpack";
-import worker, { eventStats } from '../worker/worker.js';
+import worker, { eventStats, NO_WASM_BINDING } from '../worker/worker.js';
 import { EdgeRec } from '../edgerec.js';
 import { wasmBytes, fixtures, stripTimings } from './fixtures.js';
 
@@ -56,6 +56,66 @@ test('bad requests get 400 with the module\'s message', async () => {
   // Still serving.
   resp = await worker.fetch(post(JSON.stringify({ k: 4 })), env);
   assert.equal((await resp.json()).items.length, 4);
+});
+
+test('a client\'s bad JSON is 400 with the node\'s wording, never 503', async () => {
+  // Each of these is a 400 from edgerec serve (host/server): bad base64,
+  // unknown fields at any depth, fractions where integers go, wrong types.
+  const cases = [
+    [{ k: 2, consumed: '!!!' }, 'malformed JSON request: consumed: illegal base64 data at input byte 0'],
+    [{ k: 2, consumed: 'AAA' }, /^malformed JSON request: consumed: illegal base64 data/],
+    [{ k: 2, consumed: 12 }, 'malformed JSON request: consumed is 12: want base64, a string'],
+    [{ kk: 2 }, 'malformed JSON request: unknown field "kk"'],
+    [{ k: 2, context: { regoin: 'eu' } }, 'malformed JSON request: unknown field "regoin" in context'],
+    [{ k: 2, history: [{ item: 'i1', tiem: 1 }] }, 'malformed JSON request: unknown field "tiem" in history[0]'],
+    [{ k: 2.5 }, 'malformed JSON request: k is 2.5: want an integer'],
+    [{ k: 2, history: [{ item: 'i1', time: 1767225600.5 }] }, 'malformed JSON request: history[0].time is 1767225600.5: want an integer (Unix seconds: Math.floor(Date.now() / 1000))'],
+    [{ k: '2' }, 'malformed JSON request: k is "2": want an integer'],
+    [{ k: 2, history: Array.from({ length: 4097 }, () => ({ item: 'i1' })) }, 'history has 4097 entries, more than the limit of 4096'],
+    [{ k: 2, filters: { exclude: Array(4097).fill('i1') } }, 'filters.exclude has 4097 entries, more than the limit of 4096'],
+  ];
+  for (const [body, want] of cases) {
+    const resp = await worker.fetch(post(JSON.stringify(body)), env);
+    assert.equal(resp.status, 400, JSON.stringify(body).slice(0, 80));
+    const { error } = await resp.json();
+    if (typeof want === 'string') assert.equal(error, want);
+    else assert.match(error, want);
+  }
+  // Go's encoding/json matches names in any case: so does the worker.
+  let resp = await worker.fetch(post(JSON.stringify({ K: 3, Context: { Region: 'eu' } })), env);
+  assert.equal(resp.status, 200);
+  assert.equal((await resp.json()).items.length, 3);
+  // Good base64 still works, with a form type (curl -d) or none read as JSON.
+  resp = await worker.fetch(post(JSON.stringify({ k: 2 }), 'application/x-www-form-urlencoded'), env);
+  assert.equal(resp.status, 200);
+  resp = await worker.fetch(new Request('https://edge.example/v1/recommend', { method: 'POST', body: new TextEncoder().encode('{"k": 2}') }), env);
+  assert.equal(resp.status, 200);
+});
+
+test('msgpack is read under either type; another Content-Type is 415', async () => {
+  const c = fx.recommend.find((c) => c.name === 'consumed filter');
+  let resp = await worker.fetch(post(c.input, 'application/x-msgpack'), env);
+  assert.equal(resp.status, 200);
+  assert.equal(resp.headers.get('Content-Type'), 'application/msgpack');
+  assert.deepEqual(new Uint8Array(await resp.arrayBuffer()), c.output);
+  resp = await worker.fetch(post(c.input, 'application/msgpack; charset=binary'), env);
+  assert.deepEqual(new Uint8Array(await resp.arrayBuffer()), c.output);
+  resp = await worker.fetch(post(c.input, 'application/octet-stream'), env);
+  assert.equal(resp.status, 415);
+  assert.deepEqual(await resp.json(), { error: 'Content-Type "application/octet-stream": send application/json or application/msgpack' });
+  // A string body without headers (fetch sends text/plain) is JSON, as it was.
+  resp = await worker.fetch(new Request('https://edge.example/v1/recommend', { method: 'POST', body: '{"k": 2}' }), env);
+  assert.equal(resp.status, 200);
+});
+
+test('without the RECOMMENDER_WASM binding the worker says how to pass it', async () => {
+  const { default: bare } = await import('../worker/worker.js?no-wasm');
+  for (const req of [new Request('https://edge.example/v1/bundle'), post('{"k": 2}')]) {
+    const resp = await bare.fetch(req, { BUNDLE: fx.bundle });
+    assert.equal(resp.status, 503);
+    assert.deepEqual(await resp.json(), { error: `recommender unavailable: ${NO_WASM_BINDING}` });
+  }
+  assert.match(NO_WASM_BINDING, /^no RECOMMENDER_WASM binding: import the module and pass it as shown in web-demo\/README\.md$/);
 });
 
 test('GET /v1/bundle reports the summary', async () => {

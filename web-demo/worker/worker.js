@@ -4,8 +4,11 @@
 //
 // Bindings (env):
 //   RECOMMENDER_WASM  the module: a WebAssembly.Module (what Workers give for
-//                     `import wasm from './recommender.wasm'` or a wasm
-//                     binding), or its bytes
+//                     `import wasm from './recommender.wasm'`), or its bytes.
+//                     A Worker cannot bind a module itself: deploy an entry
+//                     that imports it and passes it in (web-demo/README.md,
+//                     "The edge worker"); without it every request is 503
+//                     "no RECOMMENDER_WASM binding: ...".
 //   BUNDLE            the bundle under BUNDLE_KEY (default "demo.bundle"): an
 //                     R2 bucket (the object's body is streamed into the
 //                     module, its size known, so the isolate never holds
@@ -23,15 +26,22 @@
 //
 // Routes:
 //   POST /v1/recommend  body: a request as JSON (core/api field names;
-//                       `consumed` as base64) or msgpack (Content-Type:
-//                       application/msgpack); answer in the same encoding.
+//                       `consumed` as base64; no Content-Type, a form type
+//                       or text/plain read as JSON) or msgpack (Content-Type:
+//                       application/msgpack or application/x-msgpack);
+//                       answer in the same encoding. JSON is checked as
+//                       edgerec serve checks it (checkRequest): unknown
+//                       fields, wrong types and bad base64 are 400. Another
+//                       Content-Type is 415.
 //   GET  /v1/bundle     the loaded bundle's summary as JSON.
 //   POST /v1/events     with EVENTS_URL: a batch of events (JSON, at most
 //                       256 KiB and 1000 events), answered 202 at once and
 //                       forwarded; without it 404, as edgerec serve answers.
-// Errors: 400 with {"error": message} for a request the module refuses
-// (the module's message verbatim), 405 / 404 for other methods and paths,
-// 503 when the instance trapped (the next request makes a new one).
+// Errors: 400 with {"error": message} for a request the worker or the
+// module refuses (the module's message verbatim), 415 for another
+// Content-Type, 405 / 404 for other methods and paths, 503 when the module
+// or bundle cannot be loaded or the instance trapped (the next request
+// makes a new one).
 //
 // One instance per isolate, made on the first request and reused: an
 // isolate runs one request at a time through synchronous calls.
@@ -46,7 +56,7 @@
 // client's takes join the impression.
 
 import { decode } from '@msgpack/msgpack';
-import { EdgeRec, EdgeRecError, EventLog, EVENT_LIMITS, EVENTS_VERSION, encodeRequest } from '../edgerec.js';
+import { EdgeRec, EdgeRecError, EventLog, EVENT_LIMITS, EVENTS_VERSION, checkRequest, encodeRequest } from '../edgerec.js';
 
 /** Events kept per isolate while a collector is away; beyond, the oldest are dropped. */
 export const EVENTS_QUEUE = 1000;
@@ -76,9 +86,15 @@ async function bundleSource(env) {
   throw new Error('BUNDLE must be bytes or a KV/R2 binding');
 }
 
+/** The error for a Worker deployed without the entry that passes the module in. */
+export const NO_WASM_BINDING = 'no RECOMMENDER_WASM binding: import the module and pass it as shown in web-demo/README.md';
+
 function recommender(env) {
   if (!instance) {
-    instance = (async () => EdgeRec.load(env.RECOMMENDER_WASM, await bundleSource(env), { stdout: () => {}, stderr: (l) => console.warn(l) }))();
+    instance = (async () => {
+      if (env.RECOMMENDER_WASM === undefined || env.RECOMMENDER_WASM === null) throw new Error(NO_WASM_BINDING);
+      return EdgeRec.load(env.RECOMMENDER_WASM, await bundleSource(env), { stdout: () => {}, stderr: (l) => console.warn(l) });
+    })();
     instance.catch(() => { instance = null; });
   }
   return instance;
@@ -88,11 +104,17 @@ function json(status, body) {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 }
 
-function fromBase64(s) {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+// requestType returns how a recommend body is read, as edgerec serve
+// reads it (host/server): 'json' (also without a type, or curl -d's form
+// type), 'msgpack' (application/msgpack or application/x-msgpack), or
+// null for another type (415). Unlike the node, text/plain is read as
+// JSON too: it is what fetch sends for a string body without headers,
+// and what the worker has always read.
+function requestType(request) {
+  const ct = (request.headers.get('Content-Type') || '').split(';')[0].trim().toLowerCase();
+  if (ct === '' || ct === 'application/json' || ct === 'application/x-www-form-urlencoded' || ct === 'text/plain') return 'json';
+  if (ct === 'application/msgpack' || ct === 'application/x-msgpack') return 'msgpack';
+  return null;
 }
 
 function enqueue(evs) {
@@ -199,18 +221,37 @@ export default {
     if (request.method !== 'POST') {
       return new Response(JSON.stringify({ error: 'use POST' }), { status: 405, headers: { Allow: 'POST', 'Content-Type': 'application/json' } });
     }
+    const type = requestType(request);
+    if (type === null) {
+      const ct = (request.headers.get('Content-Type') || '').split(';')[0].trim();
+      return json(415, { error: `Content-Type ${JSON.stringify(ct)}: send application/json or application/msgpack` });
+    }
+    // A JSON body is read and checked before the module is asked, as the
+    // node checks it: a client's mistake is 400, whatever the instance.
+    let req;
+    if (type === 'json') {
+      try {
+        req = JSON.parse(await request.text());
+      } catch (err) {
+        return json(400, { error: `malformed JSON request: ${err.message}` });
+      }
+      try {
+        req = checkRequest(req, { json: true });
+      } catch (err) {
+        return json(400, { error: err.message });
+      }
+    }
     let rec;
     try {
       rec = await recommender(env);
     } catch (err) {
       return json(503, { error: `recommender unavailable: ${err.message}` });
     }
-    const msgpack = (request.headers.get('Content-Type') || '').startsWith('application/msgpack');
     const logging = Boolean(env.EVENTS_URL);
     try {
-      if (msgpack) {
+      if (type === 'msgpack') {
         let body = new Uint8Array(await request.arrayBuffer());
-        let req = null;
+        req = null;
         if (logging) {
           // Decoded only to stamp a request id and log the list; a body
           // that does not decode goes to the module as it is, for its error.
@@ -224,14 +265,6 @@ export default {
         if (req && typeof req === 'object') impression(env, ctx, req, () => decode(out));
         return new Response(out, { headers: { 'Content-Type': 'application/msgpack' } });
       }
-      let req;
-      try {
-        req = JSON.parse(await request.text());
-      } catch (err) {
-        return json(400, { error: `malformed JSON: ${err.message}` });
-      }
-      if (req === null || typeof req !== 'object' || Array.isArray(req)) return json(400, { error: 'the request must be a JSON object' });
-      if (typeof req.consumed === 'string') req.consumed = fromBase64(req.consumed);
       if (logging && !req.request_id) req.request_id = crypto.randomUUID();
       const resp = rec.recommend(req);
       if (logging) impression(env, ctx, req, resp);
