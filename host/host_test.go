@@ -7,12 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/edgerec/edgerec/core/abi"
 	"github.com/edgerec/edgerec/core/api"
+	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -179,7 +181,9 @@ func TestOptionsValidate(t *testing.T) {
 	if err := o.validate(); err != nil {
 		t.Fatal(err)
 	}
-	if o.MemoryLimitPages != DefaultMemoryLimitPages || o.MaxBundleBytes != 256<<20 {
+	// MaxBundleBytes stays 0: the limit follows each bundle's format
+	// (BundleLimit).
+	if o.MemoryLimitPages != DefaultMemoryLimitPages || o.MaxBundleBytes != 0 {
 		t.Errorf("defaults: %+v", o)
 	}
 }
@@ -270,13 +274,60 @@ func TestLoadBundleTooLarge(t *testing.T) {
 		t.Fatalf("LoadBundle: %v, want ErrTooLarge", err)
 	}
 	wantUsable(t, in)
-	// The operator is told which memory limit admits it: four times the
-	// bundle, in MiB rounded up.
-	in.maxBundle = 1 << 20
+	// By default the operator is told which memory limit admits it: for
+	// bytes of no known format, four times them, in MiB rounded up.
+	in.maxBundle, in.memLimit = 0, 32<<20
 	_, err = in.LoadBundle(context.Background(), make([]byte, 10<<20+1))
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "edgerec serve --max-memory 41 admits it") {
 		t.Fatalf("LoadBundle of 10 MiB + 1: %v, want the --max-memory that admits it", err)
 	}
+}
+
+// TestBundleLimit: bundles of format 3 and later, served from their own
+// bytes, may take three quarters of what 16 MiB leave; older ones a
+// quarter; never less than a quarter.
+func TestBundleLimit(t *testing.T) {
+	for _, c := range []struct {
+		major   uint16
+		mib     uint64
+		wantMiB float64
+	}{
+		{1, 1024, 256}, {2, 1024, 256}, {0, 1024, 256},
+		{3, 1024, 756}, {4, 1024, 756}, {4, 40, 18}, {4, 20, 5}, {4, 16, 4},
+	} {
+		got := float64(BundleLimit(c.major, c.mib<<20)) / (1 << 20)
+		assert.Equal(t, c.wantMiB, got, "format %d, %d MiB", c.major, c.mib)
+	}
+}
+
+// TestLoadBundleByFormat: a 12 MB format-4 bundle, more than a quarter of
+// a 40 MiB memory limit, loads and serves in it (the guest holds little
+// beside its bytes); the same bytes with a bad header, a format the host
+// cannot read, are held to the quarter.
+func TestLoadBundleByFormat(t *testing.T) {
+	ctx := context.Background()
+	mod, err := Compile(ctx, testWasm, Options{CacheDir: testCacheDir, MemoryLimitPages: 40 * 16})
+	require.NoError(t, err)
+	defer mod.Close(ctx)
+	in, err := mod.Instantiate(ctx)
+	require.NoError(t, err)
+	defer in.Close(ctx)
+	data, err := bundle.Encode(bundletest.Random(50_000, 64, 1))
+	require.NoError(t, err)
+	require.Greater(t, len(data), 10<<20, "more than a quarter of 40 MiB")
+	_, err = in.LoadBundle(ctx, data)
+	require.NoError(t, err)
+	resp, err := in.Recommend(ctx, &api.Request{K: 5, History: []api.Event{{Item: bundletest.ID(7)}}})
+	require.NoError(t, err)
+	assert.Len(t, resp.Items, 5)
+
+	bad := slices.Clone(data)
+	bad[8] = 9 // the major version: the header's checksum no longer holds
+	_, err = in.LoadBundle(ctx, bad)
+	require.ErrorIs(t, err, ErrTooLarge)
+	resp, err = in.Recommend(ctx, &api.Request{K: 5})
+	require.NoError(t, err, "the loaded bundle serves on")
+	assert.Len(t, resp.Items, 5)
 }
 
 func TestRecommendNoBundle(t *testing.T) {

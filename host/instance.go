@@ -41,7 +41,8 @@ type Instance struct {
 	traceAddr uint32
 	names     map[string]string
 
-	maxBundle   int
+	maxBundle   int    // Options.MaxBundleBytes: 0 means by format (BundleLimit)
+	memLimit    uint64 // the linear memory's limit in bytes
 	callTimeout time.Duration
 
 	stack  [2]uint64 // parameters in, results out; reused by every call
@@ -83,7 +84,7 @@ func (in *Instance) LoadBundle(ctx context.Context, b []byte) (api.Summary, erro
 	if err := in.usable(); err != nil {
 		return api.Summary{}, err
 	}
-	if h, err := bundle.ReadHeader(b); err == nil && len(b) <= in.maxBundle {
+	if h, err := bundle.ReadHeader(b); err == nil && len(b) <= in.bundleMax(b) {
 		// A header the guest refuses anyway is left to it, for the same
 		// message; so is a bundle too large, refused below.
 		raw := uint64(0)
@@ -93,8 +94,8 @@ func (in *Instance) LoadBundle(ctx context.Context, b []byte) (api.Summary, erro
 			compressed = compressed || e.Flags&bundle.FlagZstd != 0
 		}
 		if compressed {
-			if raw > uint64(in.maxBundle) {
-				return api.Summary{}, fmt.Errorf("%w: bundle decodes to %d bytes, %s", ErrTooLarge, raw, bundleLimit(int64(min(raw, 1<<40)), in.maxBundle))
+			if max := in.bundleMax(b); raw > uint64(max) {
+				return api.Summary{}, fmt.Errorf("%w: bundle decodes to %d bytes, %s", ErrTooLarge, raw, in.bundleLimit(int64(min(raw, 1<<40)), max, h.Major))
 			}
 			if b, err = bundle.Uncompressed(b); err != nil {
 				return api.Summary{}, &GuestError{Export: abi.ExportLoadBundle, Message: err.Error()}
@@ -120,20 +121,43 @@ func (in *Instance) LoadVerified(ctx context.Context, v *Verified) (api.Summary,
 	return in.load(ctx, abi.ExportLoadVerified, f, v.data)
 }
 
-// bundleLimit says why n bytes of bundle are over the limit max, and what
-// memory limit would admit them: by default the limit is a quarter of the
-// instance's memory limit (Options.MaxBundleBytes), which operators set as
-// edgerec serve --max-memory.
-func bundleLimit(n int64, max int) string {
-	need := (4*n + 1<<20 - 1) >> 20
-	return fmt.Sprintf("more than the limit of %d (Options.MaxBundleBytes, by default a quarter of the memory limit: edgerec serve --max-memory %d admits it)", max, need)
+// bundleMax is the largest bundle like b (its format read from its
+// header) the instance loads: Options.MaxBundleBytes, else BundleLimit.
+func (in *Instance) bundleMax(b []byte) int {
+	if in.maxBundle > 0 {
+		return in.maxBundle
+	}
+	major := uint16(0) // an unreadable header: the guest refuses it, whatever its size
+	if h, err := bundle.ReadHeader(b); err == nil {
+		major = h.Major
+	}
+	return BundleLimit(major, in.memLimit)
+}
+
+// bundleLimit says why n bytes of a bundle of format major are over the
+// limit max and, for the default limit, which memory limit (edgerec
+// serve --max-memory) would admit them.
+func (in *Instance) bundleLimit(n int64, max int, major uint16) string {
+	if in.maxBundle > 0 {
+		return fmt.Sprintf("more than the limit of %d (Options.MaxBundleBytes)", max)
+	}
+	mib := int64(16)
+	for mib < 65536 && int64(BundleLimit(major, uint64(mib)<<20)) < n {
+		mib++
+	}
+	return fmt.Sprintf("more than the limit of %d for a format-%d bundle in a memory limit of %d MiB (host.BundleLimit: edgerec serve --max-memory %d admits it)",
+		max, major, in.memLimit>>20, mib)
 }
 
 // load hands b to the guest's load export f.
 func (in *Instance) load(ctx context.Context, export string, f wapi.Function, b []byte) (api.Summary, error) {
 	var s api.Summary
-	if len(b) > in.maxBundle {
-		return s, fmt.Errorf("%w: bundle is %d bytes, %s", ErrTooLarge, len(b), bundleLimit(int64(len(b)), in.maxBundle))
+	if max := in.bundleMax(b); len(b) > max {
+		major := uint16(0)
+		if h, err := bundle.ReadHeader(b); err == nil {
+			major = h.Major
+		}
+		return s, fmt.Errorf("%w: bundle is %d bytes, %s", ErrTooLarge, len(b), in.bundleLimit(int64(len(b)), max, major))
 	}
 	if err := ctx.Err(); err != nil {
 		return s, err

@@ -316,6 +316,7 @@ func newInstance(ctx context.Context, mod api.Module, opts Options) (*Instance, 
 		bloom:       fns[abi.ExportBloom],
 		traceAddr:   traceAddr,
 		maxBundle:   opts.MaxBundleBytes,
+		memLimit:    uint64(opts.MemoryLimitPages) * 65536,
 		callTimeout: opts.CallTimeout,
 	}, nil
 }
