@@ -36,6 +36,9 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/edgerec/edgerec/core/abi"
+	"github.com/edgerec/edgerec/core/bundle"
 )
 
 // Sentinel errors. Match them with errors.Is.
@@ -176,20 +179,41 @@ type Options struct {
 	Stdout, Stderr io.Writer
 }
 
-// BundleLimit is the largest bundle of format major an instance with a
-// memory limit of memLimit bytes loads by default. A bundle of format 3 or
-// later is served from its own bytes, the guest building little beside
-// them (about 5 % and a few MiB: edgerec bench's instance memory after
-// load), so it may take three quarters of what the runtime's 16 MiB
-// leave; an older one is decoded item by item (format 1) or has its
-// neighbour lists packed (format 2) in the guest's heap, so a quarter of
-// the limit. Either way at least a quarter.
+// BundleLimit is the most a bundle of format major may cost (loadCost)
+// in an instance with a memory limit of memLimit bytes that holds no
+// bundle yet, by default. A bundle of format 3 or later is served from
+// its own bytes, the guest decoding only its small sections (about 5 %
+// and a few MiB beside them: edgerec bench's instance memory after load),
+// so it may take three quarters of what the runtime's 16 MiB leave; an
+// older one is decoded item by item (format 1) or has its neighbour lists
+// packed (format 2) in the guest's heap, so a quarter of the limit; so is
+// any bundle loaded into an instance that holds one already, which needs
+// room for both while it loads. Never more than the guest allocates
+// (abi.MaxAlloc).
 func BundleLimit(major uint16, memLimit uint64) int {
 	quarter := memLimit / 4
-	if major < 3 || memLimit <= 16<<20 {
-		return int(quarter)
+	limit := quarter
+	if major >= 3 && memLimit > 16<<20 {
+		limit = max(quarter, (memLimit-16<<20)/4*3)
 	}
-	return int(max(quarter, (memLimit-16<<20)/4*3))
+	return int(min(limit, abi.MaxAlloc))
+}
+
+// loadCost is what loading a bundle of n bytes with header h (nil: not
+// readable) costs as BundleLimit counts it: the bytes, and for format 3
+// and later five times more for each section the guest decodes rather
+// than uses in place (bundle.UsedInPlace: strings copied and indexed, a
+// tower's tables).
+func loadCost(h *bundle.Header, n uint64) uint64 {
+	cost := n
+	if h != nil && h.Major >= 3 {
+		for _, e := range h.Entries {
+			if !bundle.UsedInPlace(e.Tag) {
+				cost += 5 * e.Raw
+			}
+		}
+	}
+	return cost
 }
 
 // validate checks o and fills in the defaults.

@@ -281,6 +281,12 @@ func TestLoadBundleTooLarge(t *testing.T) {
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "edgerec serve --max-memory 41 admits it") {
 		t.Fatalf("LoadBundle of 10 MiB + 1: %v, want the --max-memory that admits it", err)
 	}
+	// Nothing admits more than the guest allocates.
+	in.memLimit = 4 << 30
+	err = in.admit(nil, abi.MaxAlloc+1)
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "no memory limit admits it") {
+		t.Fatalf("LoadBundle of 1 GiB + 1: %v, want no memory limit to admit it", err)
+	}
 }
 
 // TestBundleLimit: bundles of format 3 and later, served from their own
@@ -294,6 +300,7 @@ func TestBundleLimit(t *testing.T) {
 	}{
 		{1, 1024, 256}, {2, 1024, 256}, {0, 1024, 256},
 		{3, 1024, 756}, {4, 1024, 756}, {4, 40, 18}, {4, 20, 5}, {4, 16, 4},
+		{4, 4096, 1024}, {1, 8192, 1024}, // abi.MaxAlloc
 	} {
 		got := float64(BundleLimit(c.major, c.mib<<20)) / (1 << 20)
 		assert.Equal(t, c.wantMiB, got, "format %d, %d MiB", c.major, c.mib)
@@ -321,13 +328,44 @@ func TestLoadBundleByFormat(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, resp.Items, 5)
 
-	bad := slices.Clone(data)
-	bad[8] = 9 // the major version: the header's checksum no longer holds
-	_, err = in.LoadBundle(ctx, bad)
+	// Into an instance that holds it, the same bundle again is held to a
+	// quarter (room for both while it loads), and the loaded one serves on.
+	_, err = in.LoadBundle(ctx, data)
 	require.ErrorIs(t, err, ErrTooLarge)
+	assert.ErrorContains(t, err, "holds a bundle")
 	resp, err = in.Recommend(ctx, &api.Request{K: 5})
 	require.NoError(t, err, "the loaded bundle serves on")
 	assert.Len(t, resp.Items, 5)
+
+	fresh, err := mod.Instantiate(ctx)
+	require.NoError(t, err)
+	defer fresh.Close(ctx)
+	bad := slices.Clone(data)
+	bad[8] = 9 // the major version: the header's checksum no longer holds
+	_, err = fresh.LoadBundle(ctx, bad)
+	require.ErrorIs(t, err, ErrTooLarge, "an unreadable header is held to a quarter")
+	assert.ErrorContains(t, err, "a header that cannot be read")
+}
+
+// TestLoadCost: for format 3 and later the sections the guest decodes
+// count six times over; the bytes alone otherwise.
+func TestLoadCost(t *testing.T) {
+	data, err := bundle.Encode(bundletest.Random(2000, 16, 1))
+	require.NoError(t, err)
+	h, err := bundle.ReadHeader(data)
+	require.NoError(t, err)
+	var decoded uint64
+	for _, e := range h.Entries {
+		if !bundle.UsedInPlace(e.Tag) {
+			decoded += e.Raw
+		}
+	}
+	require.Positive(t, decoded, "the manifest and the towers are decoded")
+	assert.Equal(t, uint64(len(data))+5*decoded, loadCost(h, uint64(len(data))))
+	assert.Equal(t, uint64(len(data)), loadCost(nil, uint64(len(data))))
+	old := *h
+	old.Major = 2
+	assert.Equal(t, uint64(len(data)), loadCost(&old, uint64(len(data))))
 }
 
 func TestRecommendNoBundle(t *testing.T) {

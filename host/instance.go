@@ -43,6 +43,7 @@ type Instance struct {
 
 	maxBundle   int    // Options.MaxBundleBytes: 0 means by format (BundleLimit)
 	memLimit    uint64 // the linear memory's limit in bytes
+	holds       bool   // a bundle is loaded (a load needs room for both)
 	callTimeout time.Duration
 
 	stack  [2]uint64 // parameters in, results out; reused by every call
@@ -84,7 +85,7 @@ func (in *Instance) LoadBundle(ctx context.Context, b []byte) (api.Summary, erro
 	if err := in.usable(); err != nil {
 		return api.Summary{}, err
 	}
-	if h, err := bundle.ReadHeader(b); err == nil && len(b) <= in.bundleMax(b) {
+	if h, err := bundle.ReadHeader(b); err == nil && in.admit(h, uint64(len(b))) == nil {
 		// A header the guest refuses anyway is left to it, for the same
 		// message; so is a bundle too large, refused below.
 		raw := uint64(0)
@@ -94,8 +95,8 @@ func (in *Instance) LoadBundle(ctx context.Context, b []byte) (api.Summary, erro
 			compressed = compressed || e.Flags&bundle.FlagZstd != 0
 		}
 		if compressed {
-			if max := in.bundleMax(b); raw > uint64(max) {
-				return api.Summary{}, fmt.Errorf("%w: bundle decodes to %d bytes, %s", ErrTooLarge, raw, in.bundleLimit(int64(min(raw, 1<<40)), max, h.Major))
+			if err := in.admit(h, raw); err != nil {
+				return api.Summary{}, fmt.Errorf("%w (once decompressed)", err)
 			}
 			if b, err = bundle.Uncompressed(b); err != nil {
 				return api.Summary{}, &GuestError{Export: abi.ExportLoadBundle, Message: err.Error()}
@@ -121,43 +122,60 @@ func (in *Instance) LoadVerified(ctx context.Context, v *Verified) (api.Summary,
 	return in.load(ctx, abi.ExportLoadVerified, f, v.data)
 }
 
-// bundleMax is the largest bundle like b (its format read from its
-// header) the instance loads: Options.MaxBundleBytes, else BundleLimit.
-func (in *Instance) bundleMax(b []byte) int {
+// maxMemoryMiB is the largest memory limit edgerec serve takes
+// (--max-memory), which a refusal's advice stays within.
+const maxMemoryMiB = 4096
+
+// admit returns an ErrTooLarge error when the instance refuses to load n
+// bytes of a bundle with header h (nil: not readable; the guest refuses
+// such a header whatever its size): over Options.MaxBundleBytes, or by
+// default a load cost over BundleLimit (a quarter of the memory limit
+// while the instance holds a bundle).
+func (in *Instance) admit(h *bundle.Header, n uint64) error {
 	if in.maxBundle > 0 {
-		return in.maxBundle
+		if n > uint64(in.maxBundle) {
+			return fmt.Errorf("%w: bundle is %d bytes, more than the limit of %d (Options.MaxBundleBytes)", ErrTooLarge, n, in.maxBundle)
+		}
+		return nil
 	}
-	major := uint16(0) // an unreadable header: the guest refuses it, whatever its size
-	if h, err := bundle.ReadHeader(b); err == nil {
+	major := uint16(0)
+	if h != nil && !in.holds {
 		major = h.Major
 	}
-	return BundleLimit(major, in.memLimit)
-}
-
-// bundleLimit says why n bytes of a bundle of format major are over the
-// limit max and, for the default limit, which memory limit (edgerec
-// serve --max-memory) would admit them.
-func (in *Instance) bundleLimit(n int64, max int, major uint16) string {
-	if in.maxBundle > 0 {
-		return fmt.Sprintf("more than the limit of %d (Options.MaxBundleBytes)", max)
+	cost := loadCost(h, n)
+	limit := uint64(BundleLimit(major, in.memLimit))
+	if cost <= limit {
+		return nil
 	}
-	mib := int64(16)
-	for mib < 65536 && int64(BundleLimit(major, uint64(mib)<<20)) < n {
-		mib++
+	what := "a header that cannot be read"
+	if h != nil {
+		what = fmt.Sprintf("format %d.%d", h.Major, h.Minor)
+		if in.holds {
+			what += ", into an instance that holds a bundle (room for both: a quarter of the limit)"
+		}
 	}
-	return fmt.Sprintf("more than the limit of %d for a format-%d bundle in a memory limit of %d MiB (host.BundleLimit: edgerec serve --max-memory %d admits it)",
-		max, major, in.memLimit>>20, mib)
+	advice := "no memory limit admits it"
+	if n <= abi.MaxAlloc {
+		for mib := uint64(16); mib <= maxMemoryMiB; mib++ {
+			if cost <= uint64(BundleLimit(major, mib<<20)) {
+				advice = fmt.Sprintf("edgerec serve --max-memory %d admits it", mib)
+				break
+			}
+		}
+	}
+	return fmt.Errorf("%w: bundle is %d bytes (%s), costing %d to load, more than the limit of %d in a memory limit of %d MiB (host.BundleLimit: %s)",
+		ErrTooLarge, n, what, cost, limit, in.memLimit>>20, advice)
 }
 
 // load hands b to the guest's load export f.
 func (in *Instance) load(ctx context.Context, export string, f wapi.Function, b []byte) (api.Summary, error) {
 	var s api.Summary
-	if max := in.bundleMax(b); len(b) > max {
-		major := uint16(0)
-		if h, err := bundle.ReadHeader(b); err == nil {
-			major = h.Major
-		}
-		return s, fmt.Errorf("%w: bundle is %d bytes, %s", ErrTooLarge, len(b), in.bundleLimit(int64(len(b)), max, major))
+	h, err := bundle.ReadHeader(b)
+	if err != nil {
+		h = nil
+	}
+	if err := in.admit(h, uint64(len(b))); err != nil {
+		return s, err
 	}
 	if err := ctx.Err(); err != nil {
 		return s, err
@@ -177,6 +195,7 @@ func (in *Instance) load(ctx context.Context, export string, f wapi.Function, b 
 	if err != nil {
 		return s, err
 	}
+	in.holds = true
 	if err := wire.Unmarshal(payload, &s); err != nil {
 		return s, fmt.Errorf("host: %s: malformed summary: %w", export, err)
 	}

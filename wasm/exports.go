@@ -16,11 +16,11 @@ import (
 	"github.com/edgerec/edgerec/core/wire"
 )
 
-// maxAlloc is the largest buffer edgerec_alloc hands out (1 GiB). Larger
-// requests get 0. A host should keep its inputs well below its memory limit:
-// the Go runtime cannot recover from running out of memory and the instance
+// maxAlloc is the largest buffer edgerec_alloc hands out (abi.MaxAlloc).
+// A host should keep its inputs well below its memory limit: the Go
+// runtime cannot recover from running out of memory and the instance
 // traps.
-const maxAlloc = 1 << 30
+const maxAlloc = abi.MaxAlloc
 
 var (
 	// pinned keeps every buffer the host may read or write reachable, keyed

@@ -59,6 +59,10 @@ const (
 // ErrorFlag marks a result whose payload is a UTF-8 error message.
 const ErrorFlag uint64 = 1 << 31
 
+// MaxAlloc is the largest buffer edgerec_alloc hands out (1 GiB); larger
+// requests get 0.
+const MaxAlloc = 1 << 30
+
 // MaxPayload is the largest payload a result can describe.
 const MaxPayload = 1<<31 - 1
 

@@ -17,6 +17,19 @@ import (
 // vocabularies, the towers, the ranker and PIPE's lists, rules and
 // parameters.
 
+// UsedInPlace reports whether a reader of format 2 and later uses the
+// section tag's raw bytes in place (the arrays of §5 and §8) rather than
+// decoding them into its heap (the msgpack sections, and any it does not
+// know): what a host counts when it sizes the memory a load needs.
+func UsedInPlace(tag string) bool {
+	switch tag {
+	case TagEmbeddings, TagHistory, TagIndex, TagCompact, TagHistoryCodes,
+		TagIDs, TagTitles, TagIDIndex, TagColumns, TagOrders, TagCovisit, TagSlim:
+		return true
+	}
+	return false
+}
+
 // Raw sections of format 2.
 const (
 	TagIDs     = "IDS " // item ids (§8.1)
