@@ -41,8 +41,9 @@ FUZZ_TARGETS := FuzzUnmarshal:./core/wire FuzzDecodeBundle:./core/bundle FuzzDec
 # command that enables it, and "tests: N passed, N failed, N skipped".
 # The quality floors (phase 2) start beside phase 1: go test ./... leaves
 # a core idle while it compiles and links and while its last, longest
-# packages run, and the floors' training fills it; their lines are
-# printed when phase 1 ends. A failing phase does not stop the next: the
+# packages run, and the floors' training fills it; the web tests (phase
+# 3) run when phase 1 ends, beside the floors' last minute, whose lines
+# are printed after them. A failing phase does not stop the next: the
 # summary covers all, and make test fails if any did. -count=1 on
 # purpose: no cached results. The timeouts are go test's 10 minutes per
 # package with room for a machine shared with other work, where the
@@ -60,12 +61,13 @@ test: $(TESTREPORT) events-deps
 	{ $(TESTREPORT) go -phase "2 quality floors" -state $(TEST_STATE) -show '$(QUALITY)' -- $(GO) test -count=1 -timeout 30m -json -run '$(QUALITY)' ./tools/eval \
 	  > $(TEST_STATE)/quality.log 2>&1; echo $$? > $(TEST_STATE)/quality.status; } & \
 	$(TESTREPORT) go -phase "1 go test ./..." -state $(TEST_STATE) -- $(GO) test -count=1 -timeout 20m -json -skip '$(QUALITY)' ./... || st=1; \
-	echo "== make test 2/3: quality floors (tools/eval: synthetic, and MovieLens and Last.fm from ../shared/data) =="; \
-	wait; cat $(TEST_STATE)/quality.log; [ "$$(cat $(TEST_STATE)/quality.status)" = 0 ] || st=1; \
-	echo "== make test 3/3: web tests (JS loader in Node, workerd, Chromium) =="; \
+	echo "== make test 3/3: web tests (JS loader in Node, workerd, Chromium), beside the end of 2/3 =="; \
 	t3=$$(date +%s); rm -f $(TEST_STATE)/web.tap; \
 	$(MAKE) --no-print-directory web-js-test WEB_TEST_REPORT='--test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination=$(CURDIR)/$(TEST_STATE)/web.tap' || st=1; \
-	if [ -f $(TEST_STATE)/web.tap ]; then $(TESTREPORT) tap -phase "3 web tests" -state $(TEST_STATE) -seconds $$(( $$(date +%s) - t3 )) $(TEST_STATE)/web.tap || st=1; \
+	t3=$$(( $$(date +%s) - t3 )); \
+	echo "== make test 2/3: quality floors (tools/eval: synthetic, and MovieLens and Last.fm from ../shared/data) =="; \
+	wait; cat $(TEST_STATE)/quality.log; [ "$$(cat $(TEST_STATE)/quality.status)" = 0 ] || st=1; \
+	if [ -f $(TEST_STATE)/web.tap ]; then $(TESTREPORT) tap -phase "3 web tests" -state $(TEST_STATE) -seconds $$t3 $(TEST_STATE)/web.tap || st=1; \
 	else echo "web tests did not run"; st=1; fi; \
 	$(TESTREPORT) summary -state $(TEST_STATE) -since $$t0 || st=1; \
 	exit $$st

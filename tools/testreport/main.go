@@ -388,7 +388,7 @@ func summary(w io.Writer, state string, since int64) (int, error) {
 		total.Skips = append(total.Skips, r.Skips...)
 	}
 	if since > 0 {
-		fmt.Fprintf(w, "   %-28s %6ds (phases 1 and 2 run side by side)\n", "total", time.Now().Unix()-since)
+		fmt.Fprintf(w, "   %-28s %6ds (2 beside 1, then 3 beside the end of 2)\n", "total", time.Now().Unix()-since)
 	}
 	if len(total.Skips) > 0 {
 		fmt.Fprintf(w, "\nSkipped (%d):\n", len(total.Skips))
