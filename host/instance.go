@@ -85,9 +85,10 @@ func (in *Instance) LoadBundle(ctx context.Context, b []byte) (api.Summary, erro
 	if err := in.usable(); err != nil {
 		return api.Summary{}, err
 	}
-	if h, err := bundle.ReadHeader(b); err == nil && in.admit(h, uint64(len(b))) == nil {
+	if h, err := bundle.ReadHeader(b); err == nil {
 		// A header the guest refuses anyway is left to it, for the same
-		// message; so is a bundle too large, refused below.
+		// message; a bundle too large is refused below (load), or here
+		// for what it decompresses to.
 		raw := uint64(0)
 		compressed := false
 		for _, e := range h.Entries {

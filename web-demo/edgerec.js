@@ -379,7 +379,16 @@ export class EdgeRec {
    * returns the response ({items: [{id, score, source, because}],
    * bundle_version, arm, debug}). */
   recommend(request) {
-    return decode(this.recommendBytes(encodeRequest(request)));
+    const b = encodeUnchecked(request);
+    try {
+      return decode(this.recommendBytes(b));
+    } catch (err) {
+      // The module names a malformed field by its msgpack byte offset;
+      // the schema check names it in the request's own terms. It runs
+      // only for a refused request, off the path of every answered one.
+      if (err instanceof EdgeRecError && err.kind === 'guest') checkRequest(request);
+      throw err;
+    }
   }
 
   /** recommendBytes runs a msgpack-encoded request and returns the
@@ -535,11 +544,23 @@ export class EdgeRec {
  * msgpack integers, fractional ones (source weights, mmr_lambda) as
  * float64, which the module reads as any msgpack number. */
 export function encodeRequest(request) {
+  checkRequest(requestObject(request));
+  return encode(request, { ignoreUndefined: true });
+}
+
+// encodeUnchecked is encodeRequest without the schema check, which
+// recommend runs only when the module refuses the request.
+function encodeUnchecked(request) {
+  return encode(requestObject(request), { ignoreUndefined: true });
+}
+
+// requestObject returns request when it is an object, and throws the
+// loader's error otherwise.
+function requestObject(request) {
   if (request === null || typeof request !== 'object' || Array.isArray(request)) {
     throw new EdgeRecError('the request must be an object', { kind: 'input', exportName: EXPORTS.recommend });
   }
-  checkRequest(request);
-  return encode(request, { ignoreUndefined: true });
+  return request;
 }
 
 // The fields of core/api.Request and what each holds: a type name, a list

@@ -83,7 +83,7 @@ func (ix *IVF) Validate() error {
 // allocates one).
 //
 // Search costs Lists() + (items scanned) int8 inner products, the choice
-// of the nprobe best lists (bestLists) and a TopK of k items.
+// of the nprobe best lists (listScratch.best) and a TopK of k items.
 //
 // Search panics if len(q) != Items.Dim.
 func (ix *IVF) Search(dst []Hit, q []float32, k, nprobe int, skip func(int32) bool, s *Scratch) []Hit {
@@ -132,8 +132,17 @@ func (ix *IVF) Search(dst []Hit, q []float32, k, nprobe int, skip func(int32) bo
 	return dst
 }
 
-// bestLists returns the indices of the n highest scores, best first (ties
-// by lower index).
+// listScratch is the memory of the choice of lists (best), kept in a
+// Scratch between searches.
+type listScratch struct {
+	maxes []float32
+	keys  []uint64
+	order []int32
+}
+
+// best returns the indices of the n highest scores, best first (ties by
+// lower index), in s's memory: the result aliases it, valid until the
+// next call.
 //
 // # Notes
 //
@@ -145,21 +154,6 @@ func (ix *IVF) Search(dst []Hit, q []float32, k, nprobe int, skip func(int32) bo
 // quickselect and a sort of those few give the answer. In wazero this
 // beats keeping the best so far in a sorted array (a binary search and a
 // copy per score that enters, about n·ln(len/n) times): BenchmarkBestLists.
-func bestLists(scores []float32, n int) []int32 {
-	var s listScratch
-	return s.best(scores, n)
-}
-
-// listScratch is the memory of bestLists, kept in a Scratch between
-// searches.
-type listScratch struct {
-	maxes []float32
-	keys  []uint64
-	order []int32
-}
-
-// best is bestLists in s's memory: the result aliases it, valid until the
-// next call.
 func (s *listScratch) best(scores []float32, n int) []int32 {
 	n = min(n, len(scores))
 	if n <= 0 {

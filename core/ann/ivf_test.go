@@ -140,6 +140,12 @@ func TestIVFSearchScratch(t *testing.T) {
 	assert.Zero(t, allocs)
 }
 
+// bestLists is listScratch.best in a memory of its own.
+func bestLists(scores []float32, n int) []int32 {
+	var s listScratch
+	return s.best(scores, n)
+}
+
 // TestIVFRecall asserts the recall floor of the tuned index against exact
 // float32 search on the fixed synthetic set, and that more probes never
 // lose recall.

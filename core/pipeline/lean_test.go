@@ -7,7 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgerec/edgerec/core/api"
-	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/core/bundle/bundletest"
 )
 
@@ -18,14 +17,8 @@ import (
 func TestLeanBundleServes(t *testing.T) {
 	const n = 300
 	b := bundletest.Random(n, 32, 4)
+	bundletest.MakeLean(b)
 	it := &b.Items
-	it.Categories, it.CategoryOffsets = nil, []uint32{0}
-	for i := range n {
-		it.Categories = append(it.Categories, int32(1+i%(b.Vocab.Categories.Size()-1)))
-		it.CategoryOffsets = append(it.CategoryOffsets, uint32(i+1))
-	}
-	it.Regions, it.RegionOffsets = nil, make([]uint32, n+1)
-	it.Titles = bundle.NewStrings(make([]string, n))
 	r := loadBundle(t, b)
 	require.Equal(t, "4.0", r.b.Format)
 	require.Nil(t, r.b.Items.CategoryOffsets, "the offsets are implied")

@@ -162,7 +162,7 @@ func Build(m *model.Model, ds *dataset.Dataset, opts Options) (*bundle.Bundle, e
 		it.Known = append(it.Known, id != feature.Unknown)
 	}
 	it.IDs, it.Titles = bundle.NewStrings(ids), bundle.NewStrings(titles)
-	if known := knownItems(it.Known); 2*known < n {
+	if known := KnownItems(it.Known); 2*known < n {
 		opts.warnf("only %d of the catalog's %d items are known to the model (trained on %q): the rest are embedded from their content alone; is the model trained on this catalog?",
 			known, n, m.Manifest.Data)
 	}
@@ -355,7 +355,10 @@ func creationTime(m *model.Model, ds *dataset.Dataset, opts *Options) (int64, er
 	stamp := func(t int64) string { return time.Unix(t, 0).UTC().Format(time.RFC3339) }
 	created := opts.Created
 	if created == 0 {
-		trained, last := m.Manifest.TrainedAt, lastInteraction(ds)
+		trained, last := m.Manifest.TrainedAt, int64(0)
+		if interactionsAfter(ds, trained) > 0 { // else the model's own data: no pairs to index
+			last = lastInteraction(ds)
+		}
 		created = max(trained, last)
 		if last > trained+staleDays*86400 {
 			opts.warnf("the data set's last interaction (%s) is %d days after the model's training (%s): the bundle is created as of the data, with towers that have not seen its last %d days; retrain to learn them",
@@ -401,8 +404,9 @@ func interactionsAfter(ds *dataset.Dataset, t int64) int {
 	return n
 }
 
-// knownItems counts the items the model has an id embedding for.
-func knownItems(known []bool) int {
+// KnownItems counts the items the model has an id embedding for (a
+// bundle's Items.Known).
+func KnownItems(known []bool) int {
 	n := 0
 	for _, k := range known {
 		if k {

@@ -244,14 +244,7 @@ func TestIndexSkips(t *testing.T) {
 func TestPermuteLean(t *testing.T) {
 	const n = 50
 	b := clusteredBundle(n)
-	it := &b.Items
-	it.Categories, it.CategoryOffsets = nil, []uint32{0}
-	for i := range n {
-		it.Categories = append(it.Categories, int32(i%b.Vocab.Categories.Size()))
-		it.CategoryOffsets = append(it.CategoryOffsets, uint32(i+1))
-	}
-	it.Regions, it.RegionOffsets = nil, make([]uint32, n+1)
-	it.Titles = bundle.NewStrings(make([]string, n))
+	bundletest.MakeLean(b)
 	data, err := bundle.Encode(b)
 	require.NoError(t, err)
 	lean, err := bundle.Decode(data)

@@ -477,13 +477,7 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`)
 	for _, f := range b.Query.Fields {
 		in.Counts["field:"+f.Name] = len(f.Vocab.Values)
 	}
-	known := 0
-	for _, k := range b.Items.Known {
-		if k {
-			known++
-		}
-	}
-	in.Counts["items_known_to_model"] = known
+	in.Counts["items_known_to_model"] = builder.KnownItems(b.Items.Known)
 	if b.Ranker != nil {
 		in.Ranker = &rankerInfo{Depth: b.Ranker.Depth, Features: b.Ranker.Features}
 	}
@@ -561,7 +555,7 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`)
 	fmt.Fprintf(stdout, "items     %d, embeddings %d-dim %s (%.1f bytes/item in the file), history rows %d-dim\n",
 		m.Items, m.Dim, m.Quantization, float64(len(data))/float64(max(m.Items, 1)), m.HistoryDim)
 	fmt.Fprintf(stdout, "catalog   %d categories, %d licensing regions, %d items known to the model\n",
-		len(b.Vocab.Categories.Values), len(b.Vocab.Licensing.Values), known)
+		len(b.Vocab.Categories.Values), len(b.Vocab.Licensing.Values), in.Counts["items_known_to_model"])
 	fmt.Fprintf(stdout, "query     history %d-dim, last %d items, decays %v, seed %v; fields:", m.HistoryDim, b.Query.MaxHistory, b.Query.Decays, b.Query.Seed)
 	for _, f := range b.Query.Fields {
 		fmt.Fprintf(stdout, " %s(%d)", safe(f.Name), len(f.Vocab.Values))

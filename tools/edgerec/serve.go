@@ -281,10 +281,7 @@ func serve(c *serveConfig, stdout, stderr io.Writer) error {
 		if err := mod.Wait(); err != nil {
 			return err
 		}
-		if ee := (*eventsError)(nil); errors.As(err, &ee) {
-			return ee.err // the event log's, not the bundle's
-		}
-		return fmt.Errorf("bundle %s: %w", c.bundlePath, err)
+		return err
 	}
 	defer srv.Close()
 	// Signals are ours before the first line says the node serves: a
@@ -306,6 +303,7 @@ func serve(c *serveConfig, stdout, stderr io.Writer) error {
 }
 
 // newServer is the node's server over mod: the bundle loaded into a pool.
+// Its errors name what failed: the --events directory, or the bundle.
 func (c *serveConfig) newServer(ctx context.Context, mod *host.Module, wasm []byte, log *slog.Logger, stdout io.Writer) (*server.Server, error) {
 	w := c.watch
 	if w == 0 {
@@ -315,21 +313,17 @@ func (c *serveConfig) newServer(ctx context.Context, mod *host.Module, wasm []by
 		Timeout: c.timeout, PublicKey: c.pub, RequireSigned: c.requireSigned, AdminToken: c.token, WebDir: c.webDir,
 		WatchInterval: w, Logger: log, StateDir: c.state}
 	if err := c.events.Apply(&cfg, stdout); err != nil {
-		return nil, &eventsError{fmt.Errorf("--events %s: %w", c.events.Dir, err)}
+		return nil, fmt.Errorf("--events %s: %w", c.events.Dir, err)
 	}
 	s, err := server.New(ctx, cfg)
-	if err != nil && cfg.Events != nil {
-		cfg.Events.Close()
+	if err != nil {
+		if cfg.Events != nil {
+			cfg.Events.Close()
+		}
+		return nil, fmt.Errorf("bundle %s: %w", c.bundlePath, err)
 	}
-	return s, err
+	return s, nil
 }
-
-// eventsError is an error of the event log's flags, which newServer
-// returns apart from the bundle's.
-type eventsError struct{ err error }
-
-func (e *eventsError) Error() string { return e.err.Error() }
-func (e *eventsError) Unwrap() error { return e.err }
 
 // run serves HTTP on ln until SIGINT or SIGTERM, then drains; SIGHUP
 // reloads the bundle.

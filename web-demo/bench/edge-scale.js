@@ -150,7 +150,9 @@ async function serveNode(bundleFile) {
   return `http://127.0.0.1:${port}`;
 }
 
-async function stopWorkerd() {
+// stopServer stops the server of the source at hand (workerd, with its R2
+// stand-in, or edgerec serve), if it still runs.
+async function stopServer() {
   if (proc && proc.exitCode === null && proc.signalCode === null) {
     const exited = new Promise((r) => proc.once('exit', r));
     proc.kill();
@@ -162,7 +164,7 @@ async function stopWorkerd() {
   rmSync(path.join(dir, 'bundle.bin'), { force: true });
 }
 
-// untilAnswer sends req until workerd answers it with 200 and returns the
+// untilAnswer sends req until the server answers it with 200 and returns the
 // answer; any status counts when anyStatus.
 async function untilAnswer(base, req, anyStatus = false) {
   const start = performance.now();
@@ -189,7 +191,7 @@ try {
     writeFileSync(empty, Buffer.alloc(8));
     await untilAnswer(await serveBundle(empty, 'data'), requests[0], true);
     idle = status(proc.pid);
-    await stopWorkerd();
+    await stopServer();
     console.log(`idle worker   workerd resident ${mib(idle.rss)} MiB with the module and no bundle`);
   }
 
@@ -213,7 +215,7 @@ try {
     }
     const perRequest = (performance.now() - t0) / n;
     const after = status(proc.pid);
-    await stopWorkerd();
+    await stopServer();
     if (source === 'serve') {
       console.log(`${source.padEnd(13)} edgerec serve --pool 2, two instances in wazero: first answer ${firstMS.toFixed(0)} ms after the process started (an empty compile cache); resident ${mib(loaded.rss)} MiB after it, ${mib(after.rss)} MiB after ${n} requests, peak ${mib(after.hwm)} MiB; ${n - differ} of ${n} answers equal to the loader's (${perRequest.toFixed(2)} ms a round trip)`);
     } else {
@@ -235,7 +237,7 @@ try {
   console.error(`edge-scale: ${err.message}`);
   failed = true;
 } finally {
-  await stopWorkerd();
+  await stopServer();
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);

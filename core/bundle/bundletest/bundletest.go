@@ -119,6 +119,21 @@ func Random(n, dim int, seed uint64) *bundle.Bundle {
 	return b
 }
 
+// MakeLean gives b's items what format 4 leaves implied: one category
+// each (item i the (1 + i mod (categories−1)))-th of the vocabulary, never
+// its unknown entry), no region licensing and no titles.
+func MakeLean(b *bundle.Bundle) {
+	it := &b.Items
+	n := it.Len()
+	it.Categories, it.CategoryOffsets = make([]int32, 0, n), []uint32{0}
+	for i := range n {
+		it.Categories = append(it.Categories, int32(1+i%(b.Vocab.Categories.Size()-1)))
+		it.CategoryOffsets = append(it.CategoryOffsets, uint32(i+1))
+	}
+	it.Regions, it.RegionOffsets = nil, make([]uint32, n+1)
+	it.Titles = bundle.NewStrings(make([]string, n))
+}
+
 // Encoded returns Random(n, dim, seed) encoded; it panics on error, which
 // would be a bug in Random or in bundle.Encode.
 func Encoded(n, dim int, seed uint64) []byte {
