@@ -227,40 +227,54 @@ func topCandidates(row map[int32]float32, m int) []int32 {
 }
 
 // solveSPD solves a·x = b for a symmetric positive definite k×k a by
-// Cholesky factorization, leaving x in b; a is overwritten. It reports
-// false when a is not positive definite.
+// Cholesky factorization a = UᵀU, leaving x in b; a is overwritten (U in
+// its upper triangle). It reports false when a is not positive definite.
+//
+// The factorization is right-looking: once row p of U is final, it is
+// subtracted from every later row at once, so the inner loop runs along a
+// row with no dependence between its steps. Each element still receives
+// its subtractions in the order of p, as a dot product per element would
+// give them, so the result is that of the textbook loop bit for bit
+// (TestSolveSPDMatchesReference), in about three quarters of its time
+// (BenchmarkSolveSPD): the textbook loop waits on each subtraction before
+// the next.
 func solveSPD(a, b []float64, k int) bool {
-	for j := 0; j < k; j++ {
-		s := a[j*k+j]
-		for p := 0; p < j; p++ {
-			s -= a[j*k+p] * a[j*k+p]
-		}
+	a, b = a[:k*k], b[:k]
+	for p := 0; p < k; p++ {
+		rp := a[p*k : (p+1)*k]
+		s := rp[p]
 		if !(s > 0) {
 			return false
 		}
 		d := math.Sqrt(s)
-		a[j*k+j] = d
-		for i := j + 1; i < k; i++ {
-			s := a[i*k+j]
-			for p := 0; p < j; p++ {
-				s -= a[i*k+p] * a[j*k+p]
+		rp[p] = d
+		tail := rp[p+1:]
+		for i := range tail {
+			tail[i] /= d
+		}
+		for j, u := range tail {
+			rj := a[(p+1+j)*k+p+1+j : (p+2+j)*k]
+			for i, v := range tail[j:] {
+				rj[i] -= u * v
 			}
-			a[i*k+j] = s / d
 		}
 	}
-	for i := 0; i < k; i++ { // L·y = b
-		s := b[i]
-		for p := 0; p < i; p++ {
-			s -= a[i*k+p] * b[p]
+	for i := 0; i < k; i++ { // Uᵀ·y = b, y in b
+		ri := a[i*k : (i+1)*k]
+		b[i] /= ri[i]
+		y := b[i]
+		rest := b[i+1:]
+		for p, u := range ri[i+1:] {
+			rest[p] -= u * y
 		}
-		b[i] = s / a[i*k+i]
 	}
-	for i := k - 1; i >= 0; i-- { // Lᵀ·x = y
+	for i := k - 1; i >= 0; i-- { // U·x = y
+		ri := a[i*k : (i+1)*k]
 		s := b[i]
 		for p := i + 1; p < k; p++ {
-			s -= a[p*k+i] * b[p]
+			s -= ri[p] * b[p]
 		}
-		b[i] = s / a[i*k+i]
+		b[i] = s / ri[i]
 	}
 	return true
 }
