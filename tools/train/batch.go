@@ -2,15 +2,18 @@ package train
 
 import (
 	"github.com/edgerec/edgerec/core/nn"
+	"github.com/edgerec/edgerec/core/rank"
 	"github.com/edgerec/edgerec/core/vec"
 )
 
-// towerBatch holds one tower's activations and gradients for a batch of
-// rows, each matrix row-major with one row per example (or item column).
-// The forward pass computes what core/tower's Embed computes for each row
-// (cross layers, dense layers, L2), as matrix products: the same numbers up
-// to the order of float32 additions (TestBatchForwardIsTowerEmbed).
-type towerBatch struct {
+// netBatch holds one network's activations and gradients for a batch of
+// rows, each matrix row-major with one row per example (or item column):
+// a tower's, whose forward pass computes what core/tower's Embed computes
+// for each row (cross layers, dense layers, L2), or the ranker's, whose
+// last dense layer gives each row's logit as rank.Model.Score does. Both as
+// matrix products: the same numbers up to the order of float32 additions
+// (TestBatchForwardIsTowerEmbed, TestRankBatchMatchesRows).
+type netBatch struct {
 	cross nn.Stack
 	mlp   *nn.MLP
 	in    int // input width
@@ -19,33 +22,46 @@ type towerBatch struct {
 	crossOut [][]float32 // per cross layer, rows × in
 	crossLin [][]float32 // per cross layer, rows × in: W·x + b
 	acts     [][]float32 // per dense layer, rows × Out
-	unit     []float32   // rows × dim: the unit embeddings
-	norm     []float32   // per row: ‖output‖ before normalization
+	unit     []float32   // rows × dim: the unit embeddings (towers only)
+	norm     []float32   // per row: ‖output‖ before normalization (towers only)
 
-	dUnit []float32   // rows × dim: ∂L/∂unit, then ∂L/∂output
+	dOut  []float32   // rows × Out: ∂L/∂unit, then ∂L/∂output (towers); ∂L/∂logit (the ranker)
 	dActs [][]float32 // per dense layer but the last, rows × Out
 	dh    []float32   // rows × in: ∂L/∂(MLP input)
-	dx    []float32   // rows × in: ∂L/∂(input vector)
+	dx    []float32   // rows × in: ∂L/∂(input vector); nil where nothing needs it (the ranker's features)
 	tmp   []float32   // rows × in: cross backward scratch
 }
 
-// newTowerBatch returns a batch of rows rows for training: the forward
-// buffers and the gradients backward fills.
-func newTowerBatch(cross nn.Stack, mlp *nn.MLP, in, rows int) *towerBatch {
+// newTowerBatch returns a tower's batch of rows rows for training: the
+// forward buffers and the gradients backward fills.
+func newTowerBatch(cross nn.Stack, mlp *nn.MLP, in, rows int) *netBatch {
 	b := newForwardBatch(cross, mlp, in, rows)
-	f := func(n int) []float32 { return make([]float32, rows*n) }
-	b.dh, b.dx, b.tmp = f(in), f(in), f(in)
-	for l := range mlp.Layers[:len(mlp.Layers)-1] {
-		b.dActs = append(b.dActs, f(mlp.Layers[l].Out))
-	}
-	b.dUnit = f(mlp.Out())
+	b.addBackward(rows)
+	b.dx = make([]float32, rows*in)
 	return b
 }
 
-// newForwardBatch returns a batch of rows rows for forward passes only
-// (validation): backward must not be called on it.
-func newForwardBatch(cross nn.Stack, mlp *nn.MLP, in, rows int) *towerBatch {
-	b := &towerBatch{cross: cross, mlp: mlp, in: in}
+// newForwardBatch returns a tower's batch of rows rows for forward passes
+// only (validation): backward must not be called on it.
+func newForwardBatch(cross nn.Stack, mlp *nn.MLP, in, rows int) *netBatch {
+	b := newNetBatch(cross, mlp, in, rows)
+	b.unit, b.norm = make([]float32, rows*mlp.Out()), make([]float32, rows)
+	return b
+}
+
+// newRankBatch returns a batch of rows candidates for training the ranker
+// m: rows of standardized features in x, a logit per row in the last
+// layer's acts, and the gradients backwardNet fills, but none with respect
+// to the features (nothing below them learns).
+func newRankBatch(m *rank.Model, rows int) *netBatch {
+	b := newNetBatch(m.Cross, &m.MLP, len(m.Features), rows)
+	b.addBackward(rows)
+	return b
+}
+
+// newNetBatch returns the forward buffers of a batch of rows rows.
+func newNetBatch(cross nn.Stack, mlp *nn.MLP, in, rows int) *netBatch {
+	b := &netBatch{cross: cross, mlp: mlp, in: in}
 	f := func(n int) []float32 { return make([]float32, rows*n) }
 	b.x = f(in)
 	for range cross {
@@ -55,24 +71,34 @@ func newForwardBatch(cross nn.Stack, mlp *nn.MLP, in, rows int) *towerBatch {
 	for l := range mlp.Layers {
 		b.acts = append(b.acts, f(mlp.Layers[l].Out))
 	}
-	b.unit, b.norm = f(mlp.Out()), make([]float32, rows)
 	return b
+}
+
+// addBackward adds the gradient buffers of a batch of rows rows but dx.
+func (b *netBatch) addBackward(rows int) {
+	f := func(n int) []float32 { return make([]float32, rows*n) }
+	b.dh, b.tmp = f(b.in), f(b.in)
+	for l := range b.mlp.Layers[:len(b.mlp.Layers)-1] {
+		b.dActs = append(b.dActs, f(b.mlp.Layers[l].Out))
+	}
+	b.dOut = f(b.mlp.Out())
 }
 
 // row returns row r of a rows×w matrix m.
 func row(m []float32, r, w int) []float32 { return m[r*w : (r+1)*w] }
 
 // mlpIn returns the MLP's input matrix: the cross stack's last output, or x.
-func (b *towerBatch) mlpIn() []float32 {
+func (b *netBatch) mlpIn() []float32 {
 	if len(b.cross) > 0 {
 		return b.crossOut[len(b.cross)-1]
 	}
 	return b.x
 }
 
-// forward embeds the first n rows of b.x into b.unit, on W workers for the
-// row-wise parts.
-func (b *towerBatch) forward(n, W int) {
+// forward passes the first n rows of b.x through the layers, on W workers
+// for the row-wise parts: into b.unit for a tower, into the last layer's
+// acts (a logit per row) for the ranker.
+func (b *netBatch) forward(n, W int) {
 	D := b.in
 	for l := range b.cross {
 		c := &b.cross[l]
@@ -105,7 +131,7 @@ func (b *towerBatch) forward(n, W int) {
 					}
 					ar[j] = v
 				}
-				if last {
+				if last && b.unit != nil {
 					u := row(b.unit, r, d.Out)
 					copy(u, ar)
 					b.norm[r] = vec.L2Normalize(u)
@@ -124,18 +150,26 @@ func broadcast(dst, bias []float32, n int) {
 	}
 }
 
-// backward propagates b.dUnit (∂L/∂unit of the first n rows) through L2, the
-// dense layers and the cross stack: it adds the weight gradients into g and
-// leaves ∂L/∂x in b.dx. b.dUnit is overwritten.
-func (b *towerBatch) backward(g *towerGrad, n, W int) {
+// backward propagates b.dOut (∂L/∂unit of the first n rows of a tower's
+// batch) through L2, the dense layers and the cross stack: it adds the
+// weight gradients into g and leaves ∂L/∂x in b.dx. b.dOut is overwritten.
+func (b *netBatch) backward(g *towerGrad, n, W int) {
 	dim := b.mlp.Out()
 	parallel(W, n, func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
-			backwardL2(row(b.dUnit, r, dim), row(b.unit, r, dim), b.norm[r])
+			backwardL2(row(b.dOut, r, dim), row(b.unit, r, dim), b.norm[r])
 		}
 	})
+	b.backwardNet(g, n, W)
+}
+
+// backwardNet propagates b.dOut (∂L/∂ the last dense layer's output, first
+// n rows) through the dense layers and the cross stack: it adds the weight
+// gradients into g and, where b has dx, leaves ∂L/∂x there. b.dOut is
+// overwritten.
+func (b *netBatch) backwardNet(g *towerGrad, n, W int) {
 	D := b.in
-	d := b.dUnit[:n*dim]
+	d := b.dOut[:n*b.mlp.Out()]
 	for l := len(b.mlp.Layers) - 1; l >= 0; l-- {
 		layer := &b.mlp.Layers[l]
 		in := b.mlpIn()
@@ -169,15 +203,20 @@ func (b *towerBatch) backward(g *towerGrad, n, W int) {
 //
 //	t = g ⊙ x0;  ∂W_l += tᵀ·x_l;  ∂b_l += Σ_rows t;  ∂x0 += g ⊙ lin_l;  g ← g + t·W_l
 //
-// and finally ∂x0 += g.
-func (b *towerBatch) backwardCross(g *towerGrad, n int) {
+// and finally ∂x0 += g. Without dx only the weight gradients are formed:
+// the bottom layer's g ← g + t·W_l, a product as large as its ∂W_l, is
+// then left out.
+func (b *netBatch) backwardCross(g *towerGrad, n int) {
 	D := b.in
-	dx := b.dx[:n*D]
-	if len(b.cross) == 0 {
-		copy(dx, b.dh[:n*D])
-		return
+	var dx []float32
+	if b.dx != nil {
+		dx = b.dx[:n*D]
+		if len(b.cross) == 0 {
+			copy(dx, b.dh[:n*D])
+			return
+		}
+		clear(dx)
 	}
-	clear(dx)
 	grad, t := b.dh[:n*D], b.tmp[:n*D]
 	x0 := b.x[:n*D]
 	for l := len(b.cross) - 1; l >= 0; l-- {
@@ -187,15 +226,23 @@ func (b *towerBatch) backwardCross(g *towerGrad, n int) {
 			xl = b.crossOut[l-1][:n*D]
 		}
 		lin := b.crossLin[l][:n*D]
+		if dx != nil {
+			for i := range grad {
+				dx[i] += grad[i] * lin[i]
+			}
+		}
 		for i := range grad {
-			dx[i] += grad[i] * lin[i]
 			t[i] = grad[i] * x0[i]
 		}
 		colSum(g.cross.B[l], t, D)
 		mulTN(g.cross.W[l], t, xl, D, D, n, 1, 1)
-		mulNN(grad, t, c.W, n, D, D, 1, 1)
+		if l > 0 || dx != nil {
+			mulNN(grad, t, c.W, n, D, D, 1, 1)
+		}
 	}
-	vec.Axpy(dx, 1, grad)
+	if dx != nil {
+		vec.Axpy(dx, 1, grad)
+	}
 }
 
 // colSum adds the column sums of the rows×w matrix m to dst (len w).

@@ -877,18 +877,16 @@ func recallBy(lists []list, k int, score func(l list, i int) float32) float64 {
 // rankTrainer holds the ranker's gradient buffers and Adam state.
 type rankTrainer struct {
 	m     *rank.Model
-	s     []*rank.Scratch
-	cross crossGrad
-	mlp   mlpGrad
+	g     towerGrad
 	adams []*adam
 	t     int
-	dy    []float32
-	dh    []float32
-	dx    []float32
-	tmpx  []float32
-	tmp   [][]float32
-	// coldRow holds a row presented as cold (Score standardizes it into
-	// the row's scratch, so one buffer serves every row).
+	// b passes a list's candidates through the layers together (grown to
+	// the longest list); s standardizes each into its row of b.x.
+	b      *netBatch
+	rows   int
+	s      *rank.Scratch
+	scores []float64
+	// coldRow holds a row presented as cold.
 	coldRow []float32
 }
 
@@ -896,9 +894,7 @@ type rankTrainer struct {
 var coldAt = slices.Index(rank.Features, "cold")
 
 func newRankTrainer(m *rank.Model) *rankTrainer {
-	nf := len(m.Features)
-	t := &rankTrainer{m: m, cross: newCrossGrad(m.Cross), mlp: newMLPGrad(&m.MLP),
-		dy: make([]float32, 1), dh: make([]float32, nf), dx: make([]float32, nf), tmpx: make([]float32, nf), tmp: m.MLP.NewActs()}
+	t := &rankTrainer{m: m, g: towerGrad{cross: newCrossGrad(m.Cross), mlp: newMLPGrad(&m.MLP)}, s: m.NewScratch()}
 	for _, w := range t.params() {
 		t.adams = append(t.adams, newAdam(len(w)))
 	}
@@ -910,32 +906,34 @@ func (t *rankTrainer) params() [][]float32 { return rankerParams(t.m) }
 
 func (t *rankTrainer) grads() [][]float32 {
 	var g [][]float32
-	for l := range t.cross.W {
-		g = append(g, t.cross.W[l], t.cross.B[l])
+	for l := range t.g.cross.W {
+		g = append(g, t.g.cross.W[l], t.g.cross.B[l])
 	}
-	for l := range t.mlp.W {
-		g = append(g, t.mlp.W[l], t.mlp.B[l])
+	for l := range t.g.mlp.W {
+		g = append(g, t.g.mlp.W[l], t.g.mlp.B[l])
 	}
 	return g
 }
 
 // zero clears the gradients.
-func (t *rankTrainer) zero() {
-	t.cross.zero()
-	t.mlp.zero()
-}
+func (t *rankTrainer) zero() { t.g.zero() }
 
 // accumulate adds the gradient of l's loss (see lossGrad) to the
 // gradients. With coldDrop > 0 each row is presented as cold with that
 // probability (its cold flag set, so rank.Model.Standardize imputes its
 // evidence features), which teaches the ranker to order items by what it
 // knows without the log's evidence, as it must for new items.
+//
+// The list's candidates go through the layers as one batch of matrix
+// products (netBatch), forward and back: the logits are Score's up to the
+// order of float32 additions, and the gradients those of one candidate at
+// a time (TestRankBatchMatchesRows).
 func (t *rankTrainer) accumulate(l list, loss string, coldDrop float64, rng *rand.Rand) {
 	n := len(l.y)
-	for len(t.s) < n {
-		t.s = append(t.s, t.m.NewScratch())
+	if n > t.rows {
+		t.b, t.rows = newRankBatch(t.m, n), n
 	}
-	scores := make([]float64, n)
+	nf := len(t.m.Features)
 	for i := range l.y {
 		x := l.x[i]
 		if coldDrop > 0 && rng.Float64() < coldDrop {
@@ -943,22 +941,19 @@ func (t *rankTrainer) accumulate(l list, loss string, coldDrop float64, rng *ran
 			t.coldRow[coldAt] = 1
 			x = t.coldRow
 		}
-		scores[i] = float64(t.m.Score(t.s[i], x))
+		t.s.X = row(t.b.x, i, nf)
+		t.m.Standardize(t.s, x)
 	}
-	d := lossGrad(loss, scores, l.y, l.w)
-	for i := range d {
-		if d[i] == 0 {
-			continue
-		}
-		t.dy[0] = float32(d[i])
-		s := t.s[i]
-		h := s.X
-		if len(t.m.Cross) > 0 {
-			h = s.CrossOut[len(t.m.Cross)-1]
-		}
-		backwardMLP(&t.m.MLP, &t.mlp, h, s.Acts, t.dy, t.dh, t.tmp)
-		backwardCross(t.m.Cross, &t.cross, s.X, s.CrossOut, s.CrossLin, t.dh, t.dx, t.tmpx)
+	t.b.forward(n, 1)
+	logits := t.b.acts[len(t.b.acts)-1]
+	t.scores = t.scores[:0]
+	for _, v := range logits[:n] {
+		t.scores = append(t.scores, float64(v))
 	}
+	for i, d := range lossGrad(loss, t.scores, l.y, l.w) {
+		t.b.dOut[i] = float32(d)
+	}
+	t.b.backwardNet(&t.g, n, 1)
 }
 
 // apply takes one Adam step (weight decay wd) on the mean of the

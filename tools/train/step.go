@@ -88,7 +88,7 @@ type trainer struct {
 	iin    []tower.ItemInput  // per column
 	drop   []bool             // per column: its id hidden (IDDropout)
 
-	qb, ib *towerBatch
+	qb, ib *netBatch
 	logits []float32   // B × N: the logits, then dS = ∂L/∂S
 	pool   [][]float32 // per worker: pooling weights, MaxHistory per decay
 
@@ -305,8 +305,8 @@ func (t *trainer) gradients(B int) float64 {
 	for _, g := range t.wg {
 		loss += g.loss
 	}
-	mulNN(t.qb.dUnit, S, t.ib.unit, B, d, N, invTau, 0)
-	mulTN(t.ib.dUnit, S, t.qb.unit, N, d, B, invTau, 0)
+	mulNN(t.qb.dOut, S, t.ib.unit, B, d, N, invTau, 0)
+	mulTN(t.ib.dOut, S, t.qb.unit, N, d, B, invTau, 0)
 
 	// Backward through both towers.
 	for _, g := range t.wg {
