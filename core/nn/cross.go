@@ -13,7 +13,7 @@ type Cross struct {
 }
 
 // Forward computes dst = x0 ⊙ (W·x + b) + x and leaves W·x + b in lin (the
-// trainer keeps it for the backward pass). The reference loop is
+// trainer's reference backward pass reads it). The reference loop is
 //
 //	for o := range dst { dst[o] = x0[o]*(b[o] + Σ_i W[o*Dim+i]·x[i]) + x[o] }
 //

@@ -1,7 +1,9 @@
-// Package nn holds the layers the towers are made of: embedding tables and
-// dense (fully connected) layers. The forward passes here are the only ones:
-// the trainer in tools/train calls them and adds the backward passes, and the
-// module calls them at serving time, so that both compute the same numbers.
+// Package nn holds the layers the towers and the ranker are made of:
+// embedding tables, dense (fully connected) and cross layers. The forward
+// passes here are the ones the module serves with and the bundle builder
+// embeds with; the trainer in tools/train runs the same arithmetic as
+// matrix products over a batch (held to these within float32 rounding) and
+// adds the backward passes.
 package nn
 
 import (
@@ -196,7 +198,7 @@ func (m *MLP) NewActs() [][]float32 {
 }
 
 // Forward runs the layers in order on x; acts[l] receives the output of layer
-// l (the trainer keeps them for the backward pass) and the last one is the
+// l (the trainer's reference backward passes read them) and the last one is the
 // result, which Forward returns.
 //
 // Forward panics if the buffers do not match the layers' shapes.

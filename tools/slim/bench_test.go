@@ -81,20 +81,34 @@ func gram(rng *rand.Rand, k int, lambda float64) (a, b []float64) {
 
 // TestSolveSPDMatchesReference: the solve gives the reference's solution
 // bit for bit, and refuses what it refuses, at every size up to the
-// default neighbourhood.
+// default neighbourhood, on matrices that are positive definite, that
+// stop being so at a pivot part-way (a diagonal entry lowered), or are
+// singular from the start (λ = 0 on a small sample).
 func TestSolveSPDMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
+	refused := 0
 	for _, k := range []int{1, 2, 3, 7, 16, 33, 128} {
 		for _, lambda := range []float64{0, 0.5, 8} {
-			a, b := gram(rng, k, lambda)
-			a2, b2 := slices.Clone(a), slices.Clone(b)
-			ok := solveSPD(a, b, k)
-			require.Equal(t, solveSPDRef(a2, b2, k), ok, "k %d, λ %v", k, lambda)
-			if ok {
-				require.Equal(t, b2, b, "k %d, λ %v", k, lambda)
+			for _, broken := range []bool{false, true} {
+				a, b := gram(rng, k, lambda)
+				if broken {
+					p := rng.IntN(k)
+					a[p*k+p] = -1
+				}
+				a2, b2 := slices.Clone(a), slices.Clone(b)
+				ok := solveSPD(a, b, k)
+				require.Equal(t, solveSPDRef(a2, b2, k), ok, "k %d, λ %v, broken %v", k, lambda, broken)
+				if !ok {
+					refused++
+					continue
+				}
+				for i := range b {
+					require.Equal(t, math.Float64bits(b2[i]), math.Float64bits(b[i]), "k %d, λ %v: x[%d] %v, reference %v", k, lambda, i, b[i], b2[i])
+				}
 			}
 		}
 	}
+	require.GreaterOrEqual(t, refused, 21, "every broken matrix refused")
 }
 
 // BenchmarkSolveSPD: one solve of the default neighbourhood's size, the

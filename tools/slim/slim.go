@@ -226,9 +226,10 @@ func topCandidates(row map[int32]float32, m int) []int32 {
 	return out
 }
 
-// solveSPD solves a·x = b for a symmetric positive definite k×k a by
-// Cholesky factorization a = UᵀU, leaving x in b; a is overwritten (U in
-// its upper triangle). It reports false when a is not positive definite.
+// solveSPD solves a·x = b for an exactly symmetric positive definite k×k
+// a by Cholesky factorization a = UᵀU, leaving x in b; a is overwritten
+// (U in its upper triangle, which is all it reads). It reports false when
+// a is not positive definite.
 //
 // The factorization is right-looking: once row p of U is final, it is
 // subtracted from every later row at once, so the inner loop runs along a

@@ -12,7 +12,7 @@ import (
 // for each row (cross layers, dense layers, L2), or the ranker's, whose
 // last dense layer gives each row's logit as rank.Model.Score does. Both as
 // matrix products: the same numbers up to the order of float32 additions
-// (TestBatchForwardIsTowerEmbed, TestRankBatchMatchesRows).
+// (TestTrainerForwardIsTowerEmbed, TestRankBatchMatchesRows).
 type netBatch struct {
 	cross nn.Stack
 	mlp   *nn.MLP
@@ -108,18 +108,18 @@ func (b *netBatch) forward(n, W int) {
 		}
 		lin, out := b.crossLin[l][:n*D], b.crossOut[l][:n*D]
 		broadcast(lin, c.B, n)
-		mulNT(lin, xl, c.W, n, D, D, 1, 1)
+		mulNT(W, lin, xl, c.W, n, D, D, 1, 1)
 		for i := range out {
 			out[i] = b.x[i]*lin[i] + xl[i]
 		}
 	}
-	// Each dense layer: the product, then bias, activation and, after the
-	// last, L2 normalization in one pass over the rows.
+	// Each dense layer: the product, then bias, activation and, after a
+	// tower's last, L2 normalization in one pass over the rows.
 	in, inW := b.mlpIn(), D
 	for l := range b.mlp.Layers {
 		d := &b.mlp.Layers[l]
 		a := b.acts[l][:n*d.Out]
-		mulNT(a, in, d.W, n, d.Out, inW, 1, 0)
+		mulNT(W, a, in, d.W, n, d.Out, inW, 1, 0)
 		relu, last := d.Act == nn.ReLU, l == len(b.mlp.Layers)-1
 		parallel(W, n, func(_, lo, hi int) {
 			for r := lo; r < hi; r++ {
@@ -153,7 +153,7 @@ func broadcast(dst, bias []float32, n int) {
 // backward propagates b.dOut (∂L/∂unit of the first n rows of a tower's
 // batch) through L2, the dense layers and the cross stack: it adds the
 // weight gradients into g and leaves ∂L/∂x in b.dx. b.dOut is overwritten.
-func (b *netBatch) backward(g *towerGrad, n, W int) {
+func (b *netBatch) backward(g *netGrad, n, W int) {
 	dim := b.mlp.Out()
 	parallel(W, n, func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -167,7 +167,7 @@ func (b *netBatch) backward(g *towerGrad, n, W int) {
 // n rows) through the dense layers and the cross stack: it adds the weight
 // gradients into g and, where b has dx, leaves ∂L/∂x there. b.dOut is
 // overwritten.
-func (b *netBatch) backwardNet(g *towerGrad, n, W int) {
+func (b *netBatch) backwardNet(g *netGrad, n, W int) {
 	D := b.in
 	d := b.dOut[:n*b.mlp.Out()]
 	for l := len(b.mlp.Layers) - 1; l >= 0; l-- {
@@ -187,15 +187,18 @@ func (b *netBatch) backwardNet(g *towerGrad, n, W int) {
 			})
 		}
 		colSum(g.mlp.B[l], d, layer.Out)
-		mulTN(g.mlp.W[l], d, in, layer.Out, layer.In, n, 1, 1)
+		mulTN(W, g.mlp.W[l], d, in, layer.Out, layer.In, n, 1, 1)
+		if l == 0 && len(b.cross) == 0 && b.dx == nil {
+			return // nothing below the first layer learns
+		}
 		out := b.dh[:n*D]
 		if l > 0 {
 			out = b.dActs[l-1][:n*layer.In]
 		}
-		mulNN(out, d, layer.W, n, layer.In, layer.Out, 1, 0)
+		mulNN(W, out, d, layer.W, n, layer.In, layer.Out, 1, 0)
 		d = out
 	}
-	b.backwardCross(g, n)
+	b.backwardCross(g, n, W)
 }
 
 // backwardCross takes b.dh (∂L/∂ of the cross stack's output) to b.dx, the
@@ -206,7 +209,7 @@ func (b *netBatch) backwardNet(g *towerGrad, n, W int) {
 // and finally ∂x0 += g. Without dx only the weight gradients are formed:
 // the bottom layer's g ← g + t·W_l, a product as large as its ∂W_l, is
 // then left out.
-func (b *netBatch) backwardCross(g *towerGrad, n int) {
+func (b *netBatch) backwardCross(g *netGrad, n, W int) {
 	D := b.in
 	var dx []float32
 	if b.dx != nil {
@@ -235,9 +238,9 @@ func (b *netBatch) backwardCross(g *towerGrad, n int) {
 			t[i] = grad[i] * x0[i]
 		}
 		colSum(g.cross.B[l], t, D)
-		mulTN(g.cross.W[l], t, xl, D, D, n, 1, 1)
+		mulTN(W, g.cross.W[l], t, xl, D, D, n, 1, 1)
 		if l > 0 || dx != nil {
-			mulNN(grad, t, c.W, n, D, D, 1, 1)
+			mulNN(W, grad, t, c.W, n, D, D, 1, 1)
 		}
 	}
 	if dx != nil {

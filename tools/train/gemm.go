@@ -27,8 +27,7 @@ const (
 )
 
 // parallelMACs is the product size (m·n·k) from which tiled splits its rows
-// over GOMAXPROCS goroutines: below it, starting them costs more than it
-// saves.
+// over its W goroutines: below it, starting them costs more than it saves.
 const parallelMACs = 1 << 16
 
 // tiles reports whether a m×n product with inner width k runs on the tiled
@@ -37,11 +36,13 @@ func tiles(m, n, k int) bool {
 	return hasAVX && m >= tileRows && n >= tileCols && k >= 1
 }
 
-// mulNT computes c = alpha·a·bᵀ + beta·c for a m×k, b n×k and c m×n, the
-// reference loop being
+// mulNT computes c = alpha·a·bᵀ + beta·c for a m×k, b n×k and c m×n, on
+// at most W goroutines (the caller's workers: one where the caller already
+// runs beside others, as the ranker's soup members do), the reference loop
+// being
 //
 //	for i, j: c[i*n+j] = alpha·Σ_p a[i*k+p]·b[j*k+p] + beta·c[i*n+j]
-func mulNT(c, a, b []float32, m, n, k int, alpha, beta float32) {
+func mulNT(W int, c, a, b []float32, m, n, k int, alpha, beta float32) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -50,36 +51,38 @@ func mulNT(c, a, b []float32, m, n, k int, alpha, beta float32) {
 		// (n×k, small beside the m·n·k product) into k×n.
 		bt := getScratch(n * k)
 		transpose(*bt, b[:n*k], n, k)
-		tiled(c, n, a, k, 1, *bt, n, m, n, k, alpha, beta)
+		tiled(W, c, n, a, k, 1, *bt, n, m, n, k, alpha, beta)
 		scratch.Put(bt)
 		return
 	}
 	gemm.Sgemm(blas.NoTrans, blas.Trans, m, n, k, alpha, a, max(k, 1), b, max(k, 1), beta, c, n)
 }
 
-// mulNN computes c = alpha·a·b + beta·c for a m×k, b k×n and c m×n:
+// mulNN computes c = alpha·a·b + beta·c for a m×k, b k×n and c m×n, on
+// at most W goroutines:
 //
 //	for i, j: c[i*n+j] = alpha·Σ_p a[i*k+p]·b[p*n+j] + beta·c[i*n+j]
-func mulNN(c, a, b []float32, m, n, k int, alpha, beta float32) {
+func mulNN(W int, c, a, b []float32, m, n, k int, alpha, beta float32) {
 	if m == 0 || n == 0 {
 		return
 	}
 	if tiles(m, n, k) {
-		tiled(c, n, a, k, 1, b, n, m, n, k, alpha, beta)
+		tiled(W, c, n, a, k, 1, b, n, m, n, k, alpha, beta)
 		return
 	}
 	gemm.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, alpha, a, max(k, 1), b, n, beta, c, n)
 }
 
-// mulTN computes c = alpha·aᵀ·b + beta·c for a k×m, b k×n and c m×n:
+// mulTN computes c = alpha·aᵀ·b + beta·c for a k×m, b k×n and c m×n, on
+// at most W goroutines:
 //
 //	for i, j: c[i*n+j] = alpha·Σ_p a[p*m+i]·b[p*n+j] + beta·c[i*n+j]
-func mulTN(c, a, b []float32, m, n, k int, alpha, beta float32) {
+func mulTN(W int, c, a, b []float32, m, n, k int, alpha, beta float32) {
 	if m == 0 || n == 0 {
 		return
 	}
 	if tiles(m, n, k) {
-		tiled(c, n, a, 1, m, b, n, m, n, k, alpha, beta)
+		tiled(W, c, n, a, 1, m, b, n, m, n, k, alpha, beta)
 		return
 	}
 	gemm.Sgemm(blas.Trans, blas.NoTrans, m, n, k, alpha, a, m, b, n, beta, c, n)
@@ -111,23 +114,24 @@ func transpose(dst, m []float32, r, c int) {
 
 // tiled computes c = alpha·A·B + beta·c for A m×k with A(i,p) =
 // a[i*sai+p*sap], B k×n with B(p,j) = b[p*ldb+j] and c m×n with row stride
-// ldc, in 4×16 tiles; m ≥ 4 and n ≥ 16 (tiles). A last tile that would
+// ldc, in 4×16 tiles, its rows split over at most W goroutines (at most
+// GOMAXPROCS); m ≥ 4 and n ≥ 16 (tiles). A last tile that would
 // pass the edge is computed at the edge instead, overlapping its
 // neighbour, into a scratch tile from which only the new outputs are kept.
 //
 // tiled panics if a slice is too short for its shape, before the kernel
 // reads or writes past it.
-func tiled(c []float32, ldc int, a []float32, sai, sap int, b []float32, ldb int, m, n, k int, alpha, beta float32) {
+func tiled(W int, c []float32, ldc int, a []float32, sai, sap int, b []float32, ldb int, m, n, k int, alpha, beta float32) {
 	if len(a) <= (m-1)*sai+(k-1)*sap || len(b) < (k-1)*ldb+n || len(c) < (m-1)*ldc+n || ldc < n || ldb < n {
 		panic("train: matrix product shape mismatch")
 	}
-	rows := func(lo, hi int) { tileRange(c, ldc, a, sai, sap, b, ldb, m, n, k, alpha, beta, lo, hi) }
 	T := (m + tileRows - 1) / tileRows
-	W := min(runtime.GOMAXPROCS(0), T)
+	W = min(W, runtime.GOMAXPROCS(0), T)
 	if W < 2 || m*n*k < parallelMACs {
-		rows(0, m)
+		tileRange(c, ldc, a, sai, sap, b, ldb, m, n, k, alpha, beta, 0, m)
 		return
 	}
+	rows := func(lo, hi int) { tileRange(c, ldc, a, sai, sap, b, ldb, m, n, k, alpha, beta, lo, hi) }
 	var wg sync.WaitGroup
 	for w := 1; w < W; w++ {
 		wg.Add(1)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -50,11 +51,11 @@ func TestMulMatchesNaive(t *testing.T) {
 			naiveMul(want, a, b, m, n, k, 0.5, 0.25, kind == "TN", kind == "NT")
 			switch kind {
 			case "NT":
-				mulNT(got, a, b, m, n, k, 0.5, 0.25)
+				mulNT(2, got, a, b, m, n, k, 0.5, 0.25)
 			case "NN":
-				mulNN(got, a, b, m, n, k, 0.5, 0.25)
+				mulNN(2, got, a, b, m, n, k, 0.5, 0.25)
 			case "TN":
-				mulTN(got, a, b, m, n, k, 0.5, 0.25)
+				mulTN(2, got, a, b, m, n, k, 0.5, 0.25)
 			}
 			for i := range want {
 				if d := math.Abs(float64(want[i] - got[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
@@ -97,12 +98,12 @@ func TestTiledMatchesGonum(t *testing.T) {
 					switch kind {
 					case "NT":
 						tB, ldb = blas.Trans, k
-						mulNT(got, a, b, m, n, k, 0.5, beta)
+						mulNT(2, got, a, b, m, n, k, 0.5, beta)
 					case "NN":
-						mulNN(got, a, b, m, n, k, 0.5, beta)
+						mulNN(2, got, a, b, m, n, k, 0.5, beta)
 					case "TN":
 						tA, lda = blas.Trans, m
-						mulTN(got, a, b, m, n, k, 0.5, beta)
+						mulTN(2, got, a, b, m, n, k, 0.5, beta)
 					}
 					gemm.Sgemm(tA, tB, m, n, k, 0.5, a, lda, b, ldb, beta, want, n)
 					for i := range want {
@@ -126,7 +127,7 @@ func BenchmarkMul(b *testing.B) {
 	for _, s := range []struct {
 		name    string
 		m, n, k int
-		f       func(c, a, b []float32, m, n, k int, alpha, beta float32)
+		f       func(W int, c, a, b []float32, m, n, k int, alpha, beta float32)
 		ta, tb  bool
 	}{
 		{"logits/NT", 256, 512, 64, mulNT, false, true},
@@ -143,7 +144,7 @@ func BenchmarkMul(b *testing.B) {
 		b.Run(fmt.Sprintf("%s/gemm", s.name), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				s.f(c, a, bb, s.m, s.n, s.k, 1, 0)
+				s.f(runtime.GOMAXPROCS(0), c, a, bb, s.m, s.n, s.k, 1, 0)
 			}
 			flops(b)
 		})

@@ -384,13 +384,14 @@ func (d *RankerData) fitSoup(fit, held []list, cfg RankerConfig, rng *rand.Rand)
 	init := newRanker(fit, d.features, cfg, rng)
 	members := make([]*rank.Model, cfg.Soup)
 	epochs := make([]int, cfg.Soup)
-	parallel(min(runtime.GOMAXPROCS(0), cfg.Soup), cfg.Soup, func(_, lo, hi int) {
+	side := min(runtime.GOMAXPROCS(0), cfg.Soup)
+	parallel(side, cfg.Soup, func(_, lo, hi int) {
 		for k := lo; k < hi; k++ {
 			r := rng
 			if k > 0 {
 				r = rand.New(rand.NewPCG(uint64(cfg.Seed), 0x736f7570+uint64(k)))
 			}
-			members[k], epochs[k], _ = trainRankerFrom(cloneRanker(init), fit, held, cfg, r)
+			members[k], epochs[k], _ = trainRankerFrom(cloneRanker(init), fit, held, cfg, r, runtime.GOMAXPROCS(0)/side)
 		}
 	})
 	params := make([][][]float32, cfg.Soup)
@@ -432,14 +433,14 @@ func holdOut(groups [][]list, share float64, rng *rand.Rand) (held, fit []list) 
 // one of the epoch that scored best on held (cfg.Select), that epoch and
 // its held-out Recall@20.
 func trainRanker(fit, held []list, features []string, cfg RankerConfig, rng *rand.Rand) (best *rank.Model, bestEpoch int, bestRecall float64) {
-	return trainRankerFrom(newRanker(fit, features, cfg, rng), fit, held, cfg, rng)
+	return trainRankerFrom(newRanker(fit, features, cfg, rng), fit, held, cfg, rng, runtime.GOMAXPROCS(0))
 }
 
 // trainRankerFrom is trainRanker from the initialized ranker m, which it
 // trains in place.
-func trainRankerFrom(m *rank.Model, fit, held []list, cfg RankerConfig, rng *rand.Rand) (best *rank.Model, bestEpoch int, bestRecall float64) {
+func trainRankerFrom(m *rank.Model, fit, held []list, cfg RankerConfig, rng *rand.Rand, W int) (best *rank.Model, bestEpoch int, bestRecall float64) {
 	best, bestRecall, bestScore := cloneRanker(m), -1.0, -1.0
-	t := newRankTrainer(m)
+	t := newRankTrainer(m, W)
 	// scored is the model the held-out lists score: m, or the moving
 	// average of its weights.
 	scored := m
@@ -877,13 +878,14 @@ func recallBy(lists []list, k int, score func(l list, i int) float32) float64 {
 // rankTrainer holds the ranker's gradient buffers and Adam state.
 type rankTrainer struct {
 	m     *rank.Model
-	g     towerGrad
+	g     netGrad
 	adams []*adam
 	t     int
 	// b passes a list's candidates through the layers together (grown to
 	// the longest list); s standardizes each into its row of b.x.
 	b      *netBatch
 	rows   int
+	w      int // goroutines for the products
 	s      *rank.Scratch
 	scores []float64
 	// coldRow holds a row presented as cold.
@@ -893,8 +895,10 @@ type rankTrainer struct {
 // coldAt is the cold flag's position in rank.Features.
 var coldAt = slices.Index(rank.Features, "cold")
 
-func newRankTrainer(m *rank.Model) *rankTrainer {
-	t := &rankTrainer{m: m, g: towerGrad{cross: newCrossGrad(m.Cross), mlp: newMLPGrad(&m.MLP)}, s: m.NewScratch()}
+// newRankTrainer returns a trainer of m whose products run on at most W
+// goroutines (fewer than the cores where other trainers run beside it).
+func newRankTrainer(m *rank.Model, W int) *rankTrainer {
+	t := &rankTrainer{m: m, g: netGrad{cross: newCrossGrad(m.Cross), mlp: newMLPGrad(&m.MLP)}, s: m.NewScratch(), w: max(W, 1)}
 	for _, w := range t.params() {
 		t.adams = append(t.adams, newAdam(len(w)))
 	}
@@ -930,6 +934,9 @@ func (t *rankTrainer) zero() { t.g.zero() }
 // a time (TestRankBatchMatchesRows).
 func (t *rankTrainer) accumulate(l list, loss string, coldDrop float64, rng *rand.Rand) {
 	n := len(l.y)
+	if n == 0 {
+		return
+	}
 	if n > t.rows {
 		t.b, t.rows = newRankBatch(t.m, n), n
 	}
@@ -944,7 +951,7 @@ func (t *rankTrainer) accumulate(l list, loss string, coldDrop float64, rng *ran
 		t.s.X = row(t.b.x, i, nf)
 		t.m.Standardize(t.s, x)
 	}
-	t.b.forward(n, 1)
+	t.b.forward(n, t.w)
 	logits := t.b.acts[len(t.b.acts)-1]
 	t.scores = t.scores[:0]
 	for _, v := range logits[:n] {
@@ -953,7 +960,7 @@ func (t *rankTrainer) accumulate(l list, loss string, coldDrop float64, rng *ran
 	for i, d := range lossGrad(loss, t.scores, l.y, l.w) {
 		t.b.dOut[i] = float32(d)
 	}
-	t.b.backwardNet(&t.g, n, 1)
+	t.b.backwardNet(&t.g, n, t.w)
 }
 
 // apply takes one Adam step (weight decay wd) on the mean of the

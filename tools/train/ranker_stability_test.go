@@ -214,7 +214,7 @@ func TestSoupIsTheMeanOfItsMembers(t *testing.T) {
 		if k > 0 {
 			r = rand.New(rand.NewPCG(uint64(cfg.Seed), 0x736f7570+uint64(k)))
 		}
-		m, _, _ := trainRankerFrom(cloneRanker(init), fit, held, cfg, r)
+		m, _, _ := trainRankerFrom(cloneRanker(init), fit, held, cfg, r, 1)
 		members = append(members, rankerParams(m))
 	}
 	assert.NotEqual(t, members[0][0], members[1][0], "members trained on other orders differ")

@@ -10,19 +10,19 @@ import (
 	"github.com/edgerec/edgerec/tools/model"
 )
 
-// towerGrad accumulates one tower's dense gradients.
-type towerGrad struct {
+// netGrad accumulates one network's dense gradients (a tower's or the ranker's).
+type netGrad struct {
 	cross crossGrad
 	mlp   mlpGrad
 }
 
-func (g *towerGrad) zero() { g.cross.zero(); g.mlp.zero() }
+func (g *netGrad) zero() { g.cross.zero(); g.mlp.zero() }
 
 // workerGrad holds gradient sums: the dense ones of both towers (used in
 // wg[0] only: the matrix products sum over the whole batch) and one
 // worker's share of the sparse embedding rows.
 type workerGrad struct {
-	q, i              towerGrad
+	q, i              netGrad
 	ids, cats, tokens *sparseGrad
 	fields            []*sparseGrad
 	loss              float64
@@ -32,8 +32,8 @@ type workerGrad struct {
 func newWorkerGrad(m *model.Model) *workerGrad {
 	q, it := &m.Query, &m.Item
 	g := &workerGrad{
-		q:   towerGrad{cross: newCrossGrad(q.Cross), mlp: newMLPGrad(&q.MLP)},
-		i:   towerGrad{cross: newCrossGrad(it.Cross), mlp: newMLPGrad(&it.MLP)},
+		q:   netGrad{cross: newCrossGrad(q.Cross), mlp: newMLPGrad(&q.MLP)},
+		i:   netGrad{cross: newCrossGrad(it.Cross), mlp: newMLPGrad(&it.MLP)},
 		ids: newSparseGrad(it.IDs.Dim, it.IDs.Rows), cats: newSparseGrad(it.Categories.Dim, it.Categories.Rows),
 		tokens: newSparseGrad(max(it.Tokens.Dim, 1), it.Tokens.Rows),
 	}
@@ -142,7 +142,7 @@ func newTrainer(m *model.Model, c *corpus, cfg *Config, ex []example) *trainer {
 	}
 
 	// The parameter registry for Adam.
-	addTower := func(cross nn.Stack, mlp *nn.MLP, g func(*workerGrad) *towerGrad) {
+	addTower := func(cross nn.Stack, mlp *nn.MLP, g func(*workerGrad) *netGrad) {
 		for l := range cross {
 			t.dense = append(t.dense,
 				dense{cross[l].W, newAdam(len(cross[l].W)), func(w *workerGrad) []float32 { return g(w).cross.W[l] }},
@@ -154,8 +154,8 @@ func newTrainer(m *model.Model, c *corpus, cfg *Config, ex []example) *trainer {
 				dense{mlp.Layers[l].B, newAdam(len(mlp.Layers[l].B)), func(w *workerGrad) []float32 { return g(w).mlp.B[l] }})
 		}
 	}
-	addTower(q.Cross, &q.MLP, func(w *workerGrad) *towerGrad { return &w.q })
-	addTower(it.Cross, &it.MLP, func(w *workerGrad) *towerGrad { return &w.i })
+	addTower(q.Cross, &q.MLP, func(w *workerGrad) *netGrad { return &w.q })
+	addTower(it.Cross, &it.MLP, func(w *workerGrad) *netGrad { return &w.i })
 	addSparse := func(tb *nn.Table, g func(*workerGrad) *sparseGrad) {
 		t.sparse = append(t.sparse, sparse{tb, newAdam(len(tb.Data)), g})
 	}
@@ -264,7 +264,7 @@ func (t *trainer) gradients(B int) float64 {
 
 	// Softmax of each row over the N columns; dS = (P − Y)/B.
 	S := t.logits[:B*N]
-	mulNT(S, t.qb.unit, t.ib.unit, B, N, d, invTau, 0)
+	mulNT(W, S, t.qb.unit, t.ib.unit, B, N, d, invTau, 0)
 	cols, colLogQ := t.cols[:N], t.colLogQ[:N]
 	for j, r := range cols {
 		colLogQ[j] = t.logQ[r]
@@ -305,8 +305,8 @@ func (t *trainer) gradients(B int) float64 {
 	for _, g := range t.wg {
 		loss += g.loss
 	}
-	mulNN(t.qb.dOut, S, t.ib.unit, B, d, N, invTau, 0)
-	mulTN(t.ib.dOut, S, t.qb.unit, N, d, B, invTau, 0)
+	mulNN(W, t.qb.dOut, S, t.ib.unit, B, d, N, invTau, 0)
+	mulTN(W, t.ib.dOut, S, t.qb.unit, N, d, B, invTau, 0)
 
 	// Backward through both towers.
 	for _, g := range t.wg {

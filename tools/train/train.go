@@ -247,8 +247,13 @@ func trainEpochs(c *corpus, cfg *Config, ex []example, epochs int, phase string,
 	return m, loss, nil
 }
 
-// parallel runs fn(w, lo, hi) for each of W workers' share of [0, n).
+// parallel runs fn(w, lo, hi) for each of W workers' share of [0, n); one
+// worker runs on the caller's goroutine.
 func parallel(W, n int, fn func(w, lo, hi int)) {
+	if W <= 1 {
+		fn(0, 0, n)
+		return
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < W; w++ {
 		lo, hi := w*n/W, (w+1)*n/W

@@ -123,7 +123,7 @@ func validRecall(c *corpus, m *model.Model, cfg *Config, queries []valQuery, pri
 		qb.forward(B, W)
 		for jlo := 0; jlo < n; jlo += valBlock {
 			J := min(valBlock, n-jlo)
-			mulNT(scores[:B*J], qb.unit, items[jlo*d:(jlo+J)*d], B, J, d, 1, 0)
+			mulNT(W, scores[:B*J], qb.unit, items[jlo*d:(jlo+J)*d], B, J, d, 1, 0)
 			parallel(W, B, func(_, a, b int) {
 				for i := a; i < b; i++ {
 					for j, s := range row(scores, i, J) {
