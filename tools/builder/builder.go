@@ -336,7 +336,7 @@ const RecentDays = 30
 // seconds: 9999-12-31T23:59:59Z, the last time RFC 3339 (which inspect
 // prints) writes. A time in milliseconds by mistake is past it from 1978
 // on.
-const MaxCreated = 253_402_300_799
+const MaxCreated int64 = 253_402_300_799
 
 // staleDays is how far past the model's training the data may go before
 // the build says the towers are getting old.
