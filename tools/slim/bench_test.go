@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/edgerec/edgerec/core/bundle"
 )
 
 // solveSPDRef is solveSPD as first written, indexing a and b element by
@@ -180,6 +182,26 @@ func zipfUsers(rng *rand.Rand, users, n, perUser int) [][]int32 {
 		}
 	}
 	return out
+}
+
+// TestFitDenseBlockIsMaps: the fit is the same bit for bit whether the
+// Gram matrices' counts come from the maps alone, from a dense block of
+// some items, or from one holding every item.
+func TestFitDenseBlockIsMaps(t *testing.T) {
+	users := zipfUsers(rand.New(rand.NewPCG(3, 4)), 300, 400, 20)
+	cfg := Config{Candidates: 32, Top: 10, Window: 50, Workers: 2}
+	defer func(d int) { denseItems = d }(denseItems)
+	var fits [][]*bundle.Neighbours
+	for _, d := range []int{0, 37, 400} {
+		denseItems = d
+		nbs, err := FitLambdas(users, 400, cfg, DefaultLambdas)
+		require.NoError(t, err)
+		fits = append(fits, nbs)
+	}
+	require.NotEmpty(t, fits[0][0].Items)
+	for _, f := range fits[1:] {
+		require.Equal(t, fits[0], f)
+	}
 }
 
 // BenchmarkFitLambdas: the builder's λ search (four λ, one gather) on a

@@ -114,6 +114,7 @@ func FitLambdas(users [][]int32, n int, cfg Config, lambdas []float64) ([]*bundl
 			used++
 		}
 	}
+	block := newCoBlock(co, count, denseItems)
 	L := len(lambdas)
 	if used == 0 {
 		out := make([]*bundle.Neighbours, L)
@@ -143,20 +144,34 @@ func FitLambdas(users [][]int32, n int, cfg Config, lambdas []float64) ([]*bundl
 			gj := make([]float64, m)  // G_Cj
 			a := make([]float64, m*m)
 			rhs := make([]float64, m)
+			at := make([]int32, m) // per candidate: its place in block, or -1
 			for j := w; j < n; j += W {
 				cand := topCandidates(co[j], m)
 				k := len(cand)
 				if k == 0 {
 					continue
 				}
+				for x, c := range cand {
+					at[x] = block.at[c]
+				}
 				// G_CC is symmetric (every pair counted both ways): half
-				// the map look-ups.
+				// the look-ups, from the dense block where both items are
+				// in it.
 				for x := 0; x < k; x++ {
 					gj[x] = float64(co[j][cand[x]])
 					g[x*k+x] = count[cand[x]]
 					row := co[cand[x]]
+					var dense []float32
+					if hx := at[x]; hx >= 0 {
+						dense = block.c[int(hx)*block.n : int(hx+1)*block.n]
+					}
 					for y := x + 1; y < k; y++ {
-						v := float64(row[cand[y]])
+						var v float64
+						if hy := at[y]; dense != nil && hy >= 0 {
+							v = float64(dense[hy])
+						} else {
+							v = float64(row[cand[y]])
+						}
 						g[x*k+y], g[y*k+x] = v, v
 					}
 				}
@@ -204,6 +219,51 @@ func FitLambdas(users [][]int32, n int, cfg Config, lambdas []float64) ([]*bundl
 		out[l] = nb
 	}
 	return out, nil
+}
+
+// denseItems bounds the items whose co-occurrences FitLambdas also keeps
+// in a dense block (2 048² counts, 16 MiB).
+var denseItems = 2048
+
+// coBlock holds the co-occurrence counts among the most counted items as
+// a dense matrix: most of an item's candidates are popular items, and the
+// pairs among them are most of the look-ups that build each Gram matrix,
+// which in maps were a third of a fit's time and here are an array read.
+// Every count is the map's, so the fit is the same bit for bit
+// (TestFitDenseBlockIsMaps).
+type coBlock struct {
+	at []int32   // per item: its place in the block, or -1
+	n  int       // items in the block
+	c  []float32 // n×n: c[a·n+b] = co[item a][item b]
+}
+
+// newCoBlock returns the block of the (at most) limit items with the
+// largest counts, ties by row.
+func newCoBlock(co []map[int32]float32, count []float64, limit int) *coBlock {
+	var items []int32
+	for i, c := range count {
+		if c > 0 {
+			items = append(items, int32(i))
+		}
+	}
+	slices.SortFunc(items, func(x, y int32) int { return cmp.Or(cmp.Compare(count[y], count[x]), cmp.Compare(x, y)) })
+	items = items[:min(limit, len(items))]
+	b := &coBlock{at: make([]int32, len(count)), n: len(items), c: make([]float32, len(items)*len(items))}
+	for i := range b.at {
+		b.at[i] = -1
+	}
+	for h, it := range items {
+		b.at[it] = int32(h)
+	}
+	for h, it := range items {
+		row := b.c[h*b.n : (h+1)*b.n]
+		for other, v := range co[it] {
+			if o := b.at[other]; o >= 0 {
+				row[o] = v
+			}
+		}
+	}
+	return b
 }
 
 // topCandidates returns the m items co-occurring most with an item (ties by
