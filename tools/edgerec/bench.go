@@ -140,16 +140,12 @@ func (o *benchOptions) check() error {
 		return usagef("--soak %d out of range [0, 10000000]", o.soak)
 	case o.compact && o.exact:
 		return usagef("--compact and --exact exclude each other: a compact bundle has no exact scan")
-	case o.compact && (o.compactBytes < 1 || o.dim%o.compactBytes != 0):
-		return usagef("--compact-bytes %d must divide --dim %d: want one of %s", o.compactBytes, o.dim, divisors(o.dim))
-	case o.historyBytes < -1 || o.historyBytes > 0 && o.hist%o.historyBytes != 0:
-		return usagef("--history-bytes %d: want -1 (int8 rows), 0 (the default) or a divisor of --history-dim %d: %s", o.historyBytes, o.hist, divisors(o.hist))
 	case o.lists < 0 || o.lists > min(o.items, ann.MaxLists):
 		return usagef("--lists %d out of range [0, %d] (at most --items; 0: the builder's choice)", o.lists, min(o.items, ann.MaxLists))
 	case !(o.popPrior >= 0 && o.popPrior <= 1):
 		return usagef("--pop-prior %v out of range [0, 1]", o.popPrior)
 	}
-	return nil
+	return checkCodeBytes(o.compact, o.compactBytes, o.dim, "--dim", o.historyBytes, o.hist, "--history-dim")
 }
 
 // bench builds the synthetic catalog bundle, loads it into the module and

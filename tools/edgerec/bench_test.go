@@ -174,7 +174,7 @@ func TestBenchUsageValues(t *testing.T) {
 		{[]string{"--compact", "--history-bytes", "64"}, "a divisor of --history-dim 32"},
 		{[]string{"--lists", "-1"}, "--lists -1 out of range [0, 100000]"},
 		{[]string{"--lists", "100001"}, "--lists 100001 out of range [0, 100000]"},
-		{[]string{"--compact", "--compact-bytes", "5"}, "--compact-bytes 5 must divide --dim 64: want one of 1, 2, 4, 8, 16, 32, 64"},
+		{[]string{"--compact", "--compact-bytes", "5"}, "--compact-bytes 5: want a divisor of --dim 64: 1, 2, 4, 8, 16, 32, 64"},
 		{[]string{"--soak", "-1"}, "--soak -1 out of range [0, 10000000]"},
 		{[]string{"--keep", "/nonexistent/dir/k.bundle"}, "--keep /nonexistent/dir/k.bundle: directory /nonexistent/dir does not exist"},
 	} {

@@ -91,12 +91,6 @@ retrieval loses too much against exact float32 search.`)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *compactBytes < 1 {
-		return usagef("--compact-bytes %d: want a divisor of the model's embedding dimension", *compactBytes)
-	}
-	if *historyBytes < -1 {
-		return usagef("--history-bytes %d: want -1 (int8 rows), 0 (the default) or a divisor of the model's history dimension", *historyBytes)
-	}
 	if err := checkCreated("--created", *created); err != nil {
 		return err
 	}
@@ -139,7 +133,8 @@ retrieval loses too much against exact float32 search.`)
 	}
 	// The code widths are checked against the model before the data set
 	// loads and the catalog is embedded, which take the time.
-	if err := checkCodeBytes(m, *compactMode, *compactBytes, *historyBytes); err != nil {
+	if err := checkCodeBytes(*compactMode, *compactBytes, m.Item.Dim(), "the model's embedding dimension",
+		*historyBytes, m.Query.HistoryDim, "the model's history dimension"); err != nil {
 		return err
 	}
 	var rules *builder.Rules
@@ -252,18 +247,18 @@ func checkCreated(name string, v int64) error {
 }
 
 // checkCodeBytes returns a usage error when a code width of bundle build
-// does not fit the model m: --compact-bytes must divide the embedding
-// dimension (with --compact), a positive --history-bytes the history
-// dimension (a product quantizer's subspaces divide the width it codes).
-func checkCodeBytes(m *model.Model, compact bool, compactBytes, historyBytes int) error {
-	dim, hdim := m.Item.Dim(), m.Query.HistoryDim
+// or bench does not fit the widths it codes: --compact-bytes must be
+// positive and, with --compact, divide the embedding dimension dim;
+// --history-bytes must be -1 (int8 rows), 0 (the default) or divide the
+// history dimension hdim (a product quantizer's subspaces divide the width
+// it codes). dimName and hdimName say where the widths come from: the
+// model's, or bench's flags.
+func checkCodeBytes(compact bool, compactBytes, dim int, dimName string, historyBytes, hdim int, hdimName string) error {
 	switch {
-	case compact && dim%compactBytes != 0:
-		return usagef("--compact-bytes %d does not divide the model's embedding dimension %d: want one of %s",
-			compactBytes, dim, divisors(dim))
-	case historyBytes > 0 && hdim%historyBytes != 0:
-		return usagef("--history-bytes %d does not divide the model's history dimension %d: want -1 (int8 rows), 0 (the default) or one of %s",
-			historyBytes, hdim, divisors(hdim))
+	case compactBytes < 1 || compact && dim%compactBytes != 0:
+		return usagef("--compact-bytes %d: want a divisor of %s %d: %s", compactBytes, dimName, dim, divisors(dim))
+	case historyBytes < -1 || historyBytes > 0 && hdim%historyBytes != 0:
+		return usagef("--history-bytes %d: want -1 (int8 rows), 0 (the default) or a divisor of %s %d: %s", historyBytes, hdimName, hdim, divisors(hdim))
 	}
 	return nil
 }

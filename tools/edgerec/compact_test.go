@@ -98,9 +98,9 @@ func TestBuildCodeBytesChecked(t *testing.T) {
 		want string
 	}{
 		{[]string{"--compact", "--compact-bytes", strconv.Itoa(dim + 1)},
-			fmt.Sprintf("--compact-bytes %d does not divide the model's embedding dimension %d: want one of 1, 2", dim+1, dim)},
+			fmt.Sprintf("--compact-bytes %d: want a divisor of the model's embedding dimension %d: 1, 2", dim+1, dim)},
 		{[]string{"--history-bytes", strconv.Itoa(hdim + 1)},
-			fmt.Sprintf("--history-bytes %d does not divide the model's history dimension %d: want -1 (int8 rows), 0 (the default) or one of 1, 2", hdim+1, hdim)},
+			fmt.Sprintf("--history-bytes %d: want -1 (int8 rows), 0 (the default) or a divisor of the model's history dimension %d: 1, 2", hdim+1, hdim)},
 		{[]string{"--compact", "--compact-history-bytes", strconv.Itoa(hdim + 1)}, "--history-bytes"},
 		{[]string{"--history-bytes", "-3"}, "--history-bytes -3: want -1 (int8 rows), 0 (the default) or a divisor"},
 	} {
