@@ -93,7 +93,7 @@ func (in *Instance) LoadBundle(ctx context.Context, b []byte) (api.Summary, erro
 		compressed := false
 		for _, e := range h.Entries {
 			raw += e.Raw
-			compressed = compressed || e.Flags&bundle.FlagZstd != 0
+			compressed = compressed || e.Compressed()
 		}
 		if compressed {
 			if err := in.admit(h, raw); err != nil {
@@ -123,9 +123,13 @@ func (in *Instance) LoadVerified(ctx context.Context, v *Verified) (api.Summary,
 	return in.load(ctx, abi.ExportLoadVerified, f, v.data)
 }
 
-// maxMemoryMiB is the largest memory limit edgerec serve takes
-// (--max-memory), which a refusal's advice stays within.
-const maxMemoryMiB = 4096
+// The range of memory limits an instance takes in MiB (edgerec serve
+// --max-memory), which a refusal's advice stays within: from what the
+// module needs without a bundle to the whole of a 32-bit linear memory.
+const (
+	MinMemoryMiB = 16
+	MaxMemoryMiB = 4096
+)
 
 // admit returns an ErrTooLarge error when the instance refuses to load n
 // bytes of a bundle with header h (nil: not readable; the guest refuses
@@ -157,7 +161,7 @@ func (in *Instance) admit(h *bundle.Header, n uint64) error {
 	}
 	advice := "no memory limit admits it"
 	if n <= abi.MaxAlloc {
-		for mib := uint64(16); mib <= maxMemoryMiB; mib++ {
+		for mib := uint64(MinMemoryMiB); mib <= MaxMemoryMiB; mib++ {
 			if cost <= uint64(BundleLimit(major, mib<<20)) {
 				advice = fmt.Sprintf("edgerec serve --max-memory %d admits it", mib)
 				break

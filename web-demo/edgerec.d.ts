@@ -22,6 +22,8 @@ export const LIMITS: Readonly<{
   bloomOpItems: number;
   catalogPage: number;
   k: number;
+  /** The longest list or map a request may hold. */
+  listLen: number;
   /** The largest bundle the module takes (edgerec_alloc's largest buffer). */
   bundleBytes: number;
 }>;

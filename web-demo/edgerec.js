@@ -39,7 +39,8 @@ export const LIMITS = Object.freeze({
   bloomOpItems: 4096, // bloom.MaxOpItems
   catalogPage: 5000, // api.MaxCatalogPage
   k: 500, // api.MaxK
-  bundleBytes: 1 << 30, // the largest buffer edgerec_alloc hands out (maxAlloc in wasm/exports.go)
+  listLen: 4096, // api.MaxListLen: the longest list or map a request may hold
+  bundleBytes: 1 << 30, // the largest buffer edgerec_alloc hands out (abi.MaxAlloc)
 });
 
 const ERROR_FLAG = 1n << 31n;
@@ -584,9 +585,6 @@ const REQUEST_SCHEMA = {
   },
 };
 
-/** The longest list or map a request may hold (api.MaxListLen). */
-const MAX_LIST_LEN = 4096;
-
 // Hints for integer fields a careless caller fills with a fraction.
 const INTEGER_HINTS = {
   time: 'Unix seconds: Math.floor(Date.now() / 1000)',
@@ -687,8 +685,8 @@ function checkValue(v, schema, path, json) {
   }
   if (schema.list) {
     if (!Array.isArray(v)) fail('a list');
-    if (json && v.length > MAX_LIST_LEN) {
-      throw requestError(`${path} has ${v.length} entries, more than the limit of ${MAX_LIST_LEN}`);
+    if (json && v.length > LIMITS.listLen) {
+      throw requestError(`${path} has ${v.length} entries, more than the limit of ${LIMITS.listLen}`);
     }
     const out = v.map((x, i) => checkValue(x, schema.list, `${path}[${i}]`, json));
     return json ? out : v;
@@ -696,8 +694,8 @@ function checkValue(v, schema, path, json) {
   if (typeof v !== 'object' || Array.isArray(v) || ArrayBuffer.isView(v)) fail('an object');
   if (schema.map) {
     const keys = Object.keys(v);
-    if (json && keys.length > MAX_LIST_LEN) {
-      throw requestError(`${path} has ${keys.length} entries, more than the limit of ${MAX_LIST_LEN}`);
+    if (json && keys.length > LIMITS.listLen) {
+      throw requestError(`${path} has ${keys.length} entries, more than the limit of ${LIMITS.listLen}`);
     }
     for (const key of keys) checkValue(v[key], schema.map, `${path}.${key}`, json);
     return v;

@@ -66,33 +66,34 @@ func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("bundle: format version %d.%d is not supported (this reader reads %d.x to %d.x); rebuild the bundle with a matching edgerec", e.Major, e.Minor, OldestMajor, Major)
 }
 
-// Manifest describes a bundle (section MANI, FORMAT.md §5.1).
+// Manifest describes a bundle (section MANI, FORMAT.md §5.1). Its JSON
+// keys are the section's (bundle inspect --json prints it).
 type Manifest struct {
-	Format       string `msgpack:"format"`       // always FormatName
-	Version      string `msgpack:"version"`      // the bundle's version label
-	Created      int64  `msgpack:"created"`      // Unix seconds
-	Items        int    `msgpack:"items"`        // rows in ITEM, EMBD and HIST
-	Dim          int    `msgpack:"dim"`          // item and query embedding width
-	HistoryDim   int    `msgpack:"history_dim"`  // width of the HIST rows
-	Quantization string `msgpack:"quantization"` // "int8"
-	Model        Model  `msgpack:"model"`        // what trained the towers
-	Metric       string `msgpack:"metric"`       // "dot" on unit vectors
-	Builder      string `msgpack:"builder"`      // tool and version that built it
+	Format       string `msgpack:"format" json:"format"`             // always FormatName
+	Version      string `msgpack:"version" json:"version"`           // the bundle's version label
+	Created      int64  `msgpack:"created" json:"created"`           // Unix seconds
+	Items        int    `msgpack:"items" json:"items"`               // rows in ITEM, EMBD and HIST
+	Dim          int    `msgpack:"dim" json:"dim"`                   // item and query embedding width
+	HistoryDim   int    `msgpack:"history_dim" json:"history_dim"`   // width of the HIST rows
+	Quantization string `msgpack:"quantization" json:"quantization"` // "int8"
+	Model        Model  `msgpack:"model" json:"model"`               // what trained the towers
+	Metric       string `msgpack:"metric" json:"metric"`             // "dot" on unit vectors
+	Builder      string `msgpack:"builder" json:"builder"`           // tool and version that built it
 }
 
 // Model describes the trained towers a bundle was built from.
 type Model struct {
-	Name        string  `msgpack:"name"`
-	TrainedAt   int64   `msgpack:"trained_at"`
-	Temperature float32 `msgpack:"temperature"`
-	Data        string  `msgpack:"data"` // dataset the model was trained on
+	Name        string  `msgpack:"name" json:"name"`
+	TrainedAt   int64   `msgpack:"trained_at" json:"trained_at"`
+	Temperature float32 `msgpack:"temperature" json:"temperature"`
+	Data        string  `msgpack:"data" json:"data"` // dataset the model was trained on
 	// PopPrior orders the two-tower source by score + PopPrior·ln(1 +
 	// the item's training interactions), the items' popularity column,
 	// instead of by score alone: a prior the trainer chose on its
 	// validation split (0, none; absent in bundles written before it).
 	// The candidates keep their scores; only which are fetched, and in
 	// what order, changes.
-	PopPrior float32 `msgpack:"pop_prior,omitempty"`
+	PopPrior float32 `msgpack:"pop_prior,omitempty" json:"pop_prior"`
 }
 
 // Vocab holds the vocabularies of the item metadata (section VOCB,

@@ -347,6 +347,10 @@ type Entry struct {
 	Checksum uint32 // CRC-32C of the stored bytes
 }
 
+// Compressed reports whether the section is stored as a zstd frame
+// (FlagZstd), which the module does not read in place.
+func (e Entry) Compressed() bool { return e.Flags&FlagZstd != 0 }
+
 // ReadHeader validates the fixed header and the section table of b, in the
 // order FORMAT.md §6 gives: length, magic, version, table bounds, checksum,
 // then every entry's bounds. It reads no section.

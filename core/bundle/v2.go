@@ -20,7 +20,8 @@ import (
 // UsedInPlace reports whether a reader of format 2 and later uses the
 // section tag's raw bytes in place (the arrays of §5 and §8) rather than
 // decoding them into its heap (the msgpack sections, and any it does not
-// know): what a host counts when it sizes the memory a load needs.
+// know): the sections stored raw, never compressed, and what a host
+// counts when it sizes the memory a load needs.
 func UsedInPlace(tag string) bool {
 	switch tag {
 	case TagEmbeddings, TagHistory, TagIndex, TagCompact, TagHistoryCodes,
@@ -108,16 +109,6 @@ func encodeV2(b *Bundle, ids IDIndex, lay catalogLayout) ([]Section, error) {
 	return sections, nil
 }
 
-// rawV2 reports whether a format-2 section is raw (never compressed, so
-// that it is used in place).
-func rawV2(tag string) bool {
-	switch tag {
-	case TagIDs, TagTitles, TagIDIndex, TagColumns, TagEmbeddings, TagCompact, TagHistory, TagHistoryCodes, TagOrders, TagCovisit, TagSlim, TagIndex:
-		return true
-	}
-	return false
-}
-
 // knownFor returns whether a reader of a bundle of the given major
 // version reads a section (knownV1 or knownV2).
 func knownFor(major uint16) func(tag string) bool {
@@ -133,7 +124,7 @@ func knownV2(tag string) bool {
 	case TagManifest, TagVocab, TagQuery, TagRanker, TagPipeline:
 		return true
 	}
-	return rawV2(tag)
+	return UsedInPlace(tag)
 }
 
 // decodeV2 reads the sections of a format-2 bundle into b, whose

@@ -115,7 +115,7 @@ func (r *benchReport) recordSizes(data []byte) error {
 		return err
 	}
 	for _, e := range h.Entries {
-		r.SectionBytes = append(r.SectionBytes, kv{Tag: e.Tag, Bytes: e.Stored, Zstd: e.Flags&bundle.FlagZstd != 0})
+		r.SectionBytes = append(r.SectionBytes, kv{Tag: e.Tag, Bytes: e.Stored, Zstd: e.Compressed()})
 	}
 	return nil
 }

@@ -334,14 +334,14 @@ func writeFileAtomic(path string, data []byte) error { return host.WriteFileAtom
 
 // inspection is what `bundle inspect --json` prints.
 type inspection struct {
-	File     string         `json:"file"`
-	Bytes    int            `json:"bytes"`
-	SHA256   string         `json:"sha256"`
-	Format   string         `json:"format_version"`
-	Sections []sectionInfo  `json:"sections"`
-	Manifest *manifestInfo  `json:"manifest"`
-	Counts   map[string]int `json:"counts"`
-	Ranker   *rankerInfo    `json:"ranker,omitempty"`
+	File     string           `json:"file"`
+	Bytes    int              `json:"bytes"`
+	SHA256   string           `json:"sha256"`
+	Format   string           `json:"format_version"`
+	Sections []sectionInfo    `json:"sections"`
+	Manifest *bundle.Manifest `json:"manifest"`
+	Counts   map[string]int   `json:"counts"`
+	Ranker   *rankerInfo      `json:"ranker,omitempty"`
 	// Demotion is how items shown and not taken are demoted: "learned"
 	// (the ranker weighs shown_log, and the rule is left out wherever it
 	// ranks) or "rule" (Params.Demote, bundles/FORMAT.md §5.8).
@@ -357,39 +357,6 @@ type inspection struct {
 	// Signature reports the SIGN section (FORMAT.md §5.9), verified when
 	// inspect is given --public-key.
 	Signature signatureInfo `json:"signature"`
-}
-
-// manifestInfo is the manifest (bundle.Manifest, FORMAT.md §5.1) as
-// inspect --json prints it: under the section's own snake_case keys, as
-// the rest of the JSON, where bundle.Manifest would print its Go field
-// names.
-type manifestInfo struct {
-	Format       string        `json:"format"`
-	Version      string        `json:"version"`
-	Created      int64         `json:"created"`
-	Items        int           `json:"items"`
-	Dim          int           `json:"dim"`
-	HistoryDim   int           `json:"history_dim"`
-	Quantization string        `json:"quantization"`
-	Model        manifestModel `json:"model"`
-	Metric       string        `json:"metric"`
-	Builder      string        `json:"builder"`
-}
-
-// manifestModel is bundle.Model under its section's keys.
-type manifestModel struct {
-	Name        string  `json:"name"`
-	TrainedAt   int64   `json:"trained_at"`
-	Temperature float32 `json:"temperature"`
-	Data        string  `json:"data"`
-	PopPrior    float32 `json:"pop_prior"` // 0: none
-}
-
-func newManifestInfo(m *bundle.Manifest) *manifestInfo {
-	return &manifestInfo{Format: m.Format, Version: m.Version, Created: m.Created, Items: m.Items, Dim: m.Dim,
-		HistoryDim: m.HistoryDim, Quantization: m.Quantization, Metric: m.Metric, Builder: m.Builder,
-		Model: manifestModel{Name: m.Model.Name, TrainedAt: m.Model.TrainedAt, Temperature: m.Model.Temperature,
-			Data: m.Model.Data, PopPrior: m.Model.PopPrior}}
 }
 
 type dimsInfo struct {
@@ -464,7 +431,7 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`)
 	}
 	sum := sha256.Sum256(data)
 	in := inspection{File: file, Bytes: len(data), SHA256: hex.EncodeToString(sum[:]),
-		Format: fmt.Sprintf("%d.%d", h.Major, h.Minor), Manifest: newManifestInfo(&b.Manifest),
+		Format: fmt.Sprintf("%d.%d", h.Major, h.Minor), Manifest: &b.Manifest,
 		Counts: map[string]int{
 			"items": b.Items.Len(), "categories": len(b.Vocab.Categories.Values),
 			"licensing_regions": len(b.Vocab.Licensing.Values),
@@ -490,7 +457,7 @@ counts. A corrupt bundle gives an error saying what is wrong, and exit 1.`)
 	}
 	in.Model = modelInfo{Name: b.Manifest.Model.Name, TrainedAt: b.Manifest.Model.TrainedAt, Data: b.Manifest.Model.Data}
 	for _, e := range h.Entries {
-		in.Sections = append(in.Sections, sectionInfo{Tag: e.Tag, Compressed: e.Flags&bundle.FlagZstd != 0,
+		in.Sections = append(in.Sections, sectionInfo{Tag: e.Tag, Compressed: e.Compressed(),
 			Stored: e.Stored, Raw: e.Raw, CRC32C: fmt.Sprintf("%08x", e.Checksum)})
 		switch e.Tag {
 		case bundle.TagQuery:

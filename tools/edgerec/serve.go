@@ -20,7 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/edgerec/edgerec/core/bundle"
 	"github.com/edgerec/edgerec/host"
 	"github.com/edgerec/edgerec/host/server"
 	"github.com/edgerec/edgerec/host/sign"
@@ -131,8 +130,8 @@ func parseServe(args []string) (serveOptions, error) {
 		return o, usagef("--pool %d out of range [1, 1024]", o.pool)
 	case o.timeout <= 0:
 		return o, usagef("--timeout must be positive")
-	case o.memMiB < 16 || o.memMiB > 4096:
-		return o, usagef("--max-memory %d out of range [16, 4096] MiB", o.memMiB)
+	case o.memMiB < host.MinMemoryMiB || o.memMiB > host.MaxMemoryMiB:
+		return o, usagef("--max-memory %d out of range [%d, %d] MiB", o.memMiB, host.MinMemoryMiB, host.MaxMemoryMiB)
 	case o.requireSigned && o.pubPath == "":
 		return o, usagef("--require-signed needs --public-key")
 	case o.drain < 0:
@@ -197,7 +196,7 @@ func webBundleWarning(path string) string {
 	}
 	var tags []string
 	for _, e := range h.Entries {
-		if e.Flags&bundle.FlagZstd != 0 {
+		if e.Compressed() {
 			tags = append(tags, e.Tag)
 		}
 	}

@@ -50,7 +50,7 @@ with edgerec bundle sign. A copy keeps it.`)
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	compressed := slices.ContainsFunc(h.Entries, func(e bundle.Entry) bool { return e.Flags&bundle.FlagZstd != 0 })
+	compressed := slices.ContainsFunc(h.Entries, bundle.Entry.Compressed)
 	// A raw bundle of format 3 or newer is laid out as modules use it: a
 	// deployed 3.x module reads it as it is, which a rewrite as 4.0 would
 	// end. Only --max-format below its major rewrites it.

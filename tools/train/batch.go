@@ -84,6 +84,9 @@ func (b *netBatch) addBackward(rows int) {
 	b.dOut = f(b.mlp.Out())
 }
 
+// rows returns how many rows the batch holds.
+func (b *netBatch) rows() int { return len(b.x) / b.in }
+
 // row returns row r of a rows×w matrix m.
 func row(m []float32, r, w int) []float32 { return m[r*w : (r+1)*w] }
 

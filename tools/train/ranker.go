@@ -884,7 +884,6 @@ type rankTrainer struct {
 	// b passes a list's candidates through the layers together (grown to
 	// the longest list); s standardizes each into its row of b.x.
 	b      *netBatch
-	rows   int
 	w      int // goroutines for the products
 	s      *rank.Scratch
 	scores []float64
@@ -937,8 +936,8 @@ func (t *rankTrainer) accumulate(l list, loss string, coldDrop float64, rng *ran
 	if n == 0 {
 		return
 	}
-	if n > t.rows {
-		t.b, t.rows = newRankBatch(t.m, n), n
+	if t.b == nil || n > t.b.rows() {
+		t.b = newRankBatch(t.m, n)
 	}
 	nf := len(t.m.Features)
 	for i := range l.y {

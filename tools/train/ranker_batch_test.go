@@ -135,7 +135,7 @@ func TestRankBatchMatchesRows(t *testing.T) {
 						require.InDelta(t, ref, got, 1e-5*(1+math.Abs(float64(ref))), "%s: logit of row %d", name, i)
 					}
 				}
-				require.Equal(t, 200, tr.rows, "the batch grew to the deepest list")
+				require.Equal(t, 200, tr.b.rows(), "the batch grew to the deepest list")
 				got := tr.grads()
 				ref := (&rankTrainer{g: want}).grads()
 				require.Len(t, got, len(ref))

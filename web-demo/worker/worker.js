@@ -104,14 +104,19 @@ function json(status, body) {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 }
 
-// requestType returns how a recommend body is read, as edgerec serve
-// reads it (host/server): 'json' (also without a type, or curl -d's form
-// type), 'msgpack' (application/msgpack or application/x-msgpack), or
-// null for another type (415). Unlike the node, text/plain is read as
-// JSON too: it is what fetch sends for a string body without headers,
-// and what the worker has always read.
-function requestType(request) {
-  const ct = (request.headers.get('Content-Type') || '').split(';')[0].trim().toLowerCase();
+// mediaType returns the request's Content-Type without its parameters.
+function mediaType(request) {
+  return (request.headers.get('Content-Type') || '').split(';')[0].trim();
+}
+
+// requestType returns how a recommend body of media type ct is read, as
+// edgerec serve reads it (host/server): 'json' (also without a type, or
+// curl -d's form type), 'msgpack' (application/msgpack or
+// application/x-msgpack), or null for another type (415). Unlike the
+// node, text/plain is read as JSON too: it is what fetch sends for a
+// string body without headers, and what the worker has always read.
+function requestType(ct) {
+  ct = ct.toLowerCase();
   if (ct === '' || ct === 'application/json' || ct === 'application/x-www-form-urlencoded' || ct === 'text/plain') return 'json';
   if (ct === 'application/msgpack' || ct === 'application/x-msgpack') return 'msgpack';
   return null;
@@ -221,9 +226,9 @@ export default {
     if (request.method !== 'POST') {
       return new Response(JSON.stringify({ error: 'use POST' }), { status: 405, headers: { Allow: 'POST', 'Content-Type': 'application/json' } });
     }
-    const type = requestType(request);
+    const ct = mediaType(request);
+    const type = requestType(ct);
     if (type === null) {
-      const ct = (request.headers.get('Content-Type') || '').split(';')[0].trim();
       return json(415, { error: `Content-Type ${JSON.stringify(ct)}: send application/json or application/msgpack` });
     }
     // A JSON body is read and checked before the module is asked, as the
