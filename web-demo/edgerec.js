@@ -545,7 +545,7 @@ export class EdgeRec {
  * msgpack integers, fractional ones (source weights, mmr_lambda) as
  * float64, which the module reads as any msgpack number. */
 export function encodeRequest(request) {
-  checkRequest(requestObject(request));
+  checkRequest(request);
   return encode(request, { ignoreUndefined: true });
 }
 
@@ -621,8 +621,9 @@ function describe(v) {
  * spells them, `consumed` decoded. Without `json` it returns the request.
  */
 export function checkRequest(request, { json = false } = {}) {
+  if (!json) return checkValue(requestObject(request), REQUEST_SCHEMA, '', json);
   if (request === null || typeof request !== 'object' || Array.isArray(request)) {
-    throw new EdgeRecError(json ? 'the request must be a JSON object' : 'the request must be an object', { kind: 'input', exportName: EXPORTS.recommend });
+    throw new EdgeRecError('the request must be a JSON object', { kind: 'input', exportName: EXPORTS.recommend });
   }
   return checkValue(request, REQUEST_SCHEMA, '', json);
 }
